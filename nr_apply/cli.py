@@ -1,0 +1,96 @@
+"""`nr-apply`: the command line. Subcommands live in `nr_apply.commands`; `nr-apply PLAN`
+(no subcommand) is short for `nr-apply apply PLAN`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from nr_apply import __version__
+from nr_apply.errors import ExitCode, InputError
+
+# Order is the order `--help` lists them in.
+SUBCOMMANDS = ("apply", "validate", "render", "parse", "headroom", "lab")
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success, nothing pending
+  1  a device or gate failed (rollback done)
+  2  changes pending (dry-run) or drift found
+  3  invalid input or usage (nothing touched)
+  4  another run holds the fabric lock
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error; 2 means "changes pending" here, so raise instead."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="nr-apply",
+        description="Lossless RoCEv2 fabric intent (PFC, ECN, ETS, DSCP, MTU, watchdog, headroom): "
+        "validate, diff and roll out safely.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nr-apply {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    for name in SUBCOMMANDS:
+        module = _command_module(name)
+        if module is not None:
+            module.add_parser(subparsers)
+    return parser
+
+
+def _command_module(name: str):
+    try:
+        return importlib.import_module(f"nr_apply.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"nr_apply.commands.{name}":
+            return None
+        raise
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """`nr-apply PLAN [...]` means `nr-apply apply PLAN [...]`."""
+    if argv and not argv[0].startswith("-") and argv[0] not in SUBCOMMANDS:
+        return ["apply", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        print("Try 'nr-apply --help'.", file=sys.stderr)
+        return ExitCode.INVALID_INPUT
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return ExitCode.INVALID_INPUT
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.INVALID_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

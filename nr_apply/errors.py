@@ -1,0 +1,38 @@
+"""Errors an operator can act on, and the exit codes a pipeline branches on."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    OK = 0  # success, nothing pending
+    FAILED = 1  # a device or gate failed (rollback done)
+    PENDING = 2  # changes pending (dry-run) or drift found
+    INVALID_INPUT = 3  # invalid input or usage; nothing touched
+    LOCKED = 4  # another run holds the fabric lock
+
+
+class InputError(Exception):
+    """Bad input: names the file, the field (or line/column) and what is wrong.
+
+    Raised before any device is touched; the CLI prints it and exits 3.
+    """
+
+    def __init__(self, message: str, file: str | Path | None = None, field: str | None = None,
+                 line: int | None = None, column: int | None = None):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        parts = [p for p in (where, self.field) if p]
+        prefix = ": ".join(parts)
+        return f"{prefix}: {self.message}" if prefix else self.message

@@ -1,0 +1,1 @@
+"""Jinja2 templates per platform (installed as `nr_apply.templates`)."""
