@@ -77,11 +77,12 @@ _MINIMAL_PACKET_SIZE: Final = 64.0
 _HEADROOM_COMPENSATION: Final = 2 * 1024.0  # sonic-swss b20a59691
 _SPECTRUM_6_XOFF_EXTRA: Final = 18 * 1024.0  # sonic-swss 422271e7e
 _MLX5_MIN_SPEED_MBPS: Final = 40000
-_MLX5_MAX_CABLE_M: Final = 1000  # MLX5E_MAX_CABLE_LENGTH
+MLX5_MAX_CABLE_M: Final = 1000  # MLX5E_MAX_CABLE_LENGTH
 
 _SPEED_UNITS_MBPS: Final[dict[str, int]] = {"": 1, "M": 1, "G": 1000, "T": 1000000}
 _SPEED_PATTERN: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MGT]?)(?:B(?:/S|PS|E)?)?\s*$", re.IGNORECASE)
-_CABLE_PATTERN: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:M)?\s*$", re.IGNORECASE)
+# The sign is accepted by the pattern so that "-5m" gets the "zero or more" message.
+_CABLE_PATTERN: Final = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:M)?\s*$", re.IGNORECASE)
 
 
 def parse_speed(text: str | int) -> int:
@@ -220,7 +221,7 @@ def mlx5_xoff(speed_mbps: int, cable_m: int, mtu: int) -> int:
     """
     _require(speed_mbps > 0, f"speed must be positive, got {speed_mbps} Mb/s")
     _require(float(cable_m).is_integer(), f"mlx5 takes whole metres of cable, got {cable_m}")
-    _require(0 <= cable_m <= _MLX5_MAX_CABLE_M, f"mlx5 cable length must be 0..{_MLX5_MAX_CABLE_M} m, got {cable_m}")
+    _require(0 <= cable_m <= MLX5_MAX_CABLE_M, f"mlx5 cable length must be 0..{MLX5_MAX_CABLE_M} m, got {cable_m}")
     _require(0 < mtu <= 65535, f"MTU must be 1..65535, got {mtu}")
     speed = max(int(speed_mbps), _MLX5_MIN_SPEED_MBPS)
     cable_len = int(cable_m)
