@@ -42,7 +42,7 @@ def validate_model(model: type[BaseModel], data: Any, file: Path, field: str) ->
         return model.model_validate(data)
     except ValidationError as exc:
         path, msg = validation_message(exc)
-        raise InputError(msg, file=file, field=f"{field}.{path}" if path else field) from None
+        raise InputError(msg, file=file, field=(f"{field}.{path}" if path else field).removeprefix("plan.")) from None
 
 
 class _Layers:

@@ -1,0 +1,1 @@
+"""Reports for people (rich console) and pipelines (JSON, Markdown, JUnit)."""

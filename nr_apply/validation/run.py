@@ -1,0 +1,24 @@
+"""Run every rule over a fabric (and a plan)."""
+
+from __future__ import annotations
+
+from nr_apply.fabric import Fabric
+from nr_apply.plan import Plan
+from nr_apply.validation.findings import ValidationReport
+from nr_apply.validation.headroom_check import check_headroom
+from nr_apply.validation.plan_rules import check_plan
+from nr_apply.validation.rules import RULES
+
+
+def validate_fabric(fabric: Fabric, plan: Plan | None = None) -> ValidationReport:
+    report = ValidationReport()
+    for rule in RULES:
+        report.findings.extend(rule(fabric))
+    findings, table = check_headroom(fabric)
+    report.findings.extend(findings)
+    report.headroom = table
+    if plan is not None:
+        report.findings.extend(check_plan(plan, fabric))
+    # Errors first, then by rule, so the first lines of the output are the ones that block.
+    report.findings.sort(key=lambda f: (f.severity != "error", f.rule, f.ports, f.nodes))
+    return report
