@@ -1,0 +1,566 @@
+"""One asyncio process serving emulated devices on loopback: SSH for every node, eAPI (HTTP
+JSON-RPC) for EOS nodes, a ticker for device timers and control files (faults, resets).
+
+Device methods block (they take `device.lock`), so they run on a thread pool: a slow device
+never stalls the event loop or the other devices. The `slow` fault is an asyncio sleep, so it
+costs no thread at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import itertools
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Callable
+
+import asyncssh
+
+from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply.lab import faults as control
+from nr_apply.lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
+from nr_apply.lab.keys import load_or_create_host_key
+from nr_apply.lab.platforms import device_class
+from nr_apply.lab.topology import LabNode
+
+log = logging.getLogger("nr_apply.lab")
+
+TICK_SECONDS = 0.2
+DeviceFactory = Callable[[str], type[LabDevice]]
+
+
+class LabError(Exception):
+    """A lab cannot start or serve as asked (port in use, bad inventory); exit 3."""
+
+
+@dataclass
+class NodeRuntime:
+    """One served node: its device, its listeners, its open connections."""
+
+    node: LabNode
+    device: LabDevice
+    ssh_listener: asyncssh.SSHAcceptor | None = None
+    http_listener: asyncio.base_events.Server | None = None
+    # Open client connections (asyncssh connections and HTTP transports); an `unreachable`
+    # fault drops them together with the listeners.
+    connections: set[Any] = field(default_factory=set)
+
+    @property
+    def serves_eapi(self) -> bool:
+        return self.node.platform == "eos"
+
+    @property
+    def listening(self) -> bool:
+        return self.ssh_listener is not None
+
+    def has_fault(self, kind: str) -> bool:
+        return kind in self.device.faults
+
+
+def listeners_of(node: LabNode) -> list[tuple[str, int, str]]:
+    """(host, port, protocol) for every socket a node listens on."""
+    found = [(node.hostname, node.ssh_port, "ssh")]
+    if node.platform == "eos":
+        found.insert(0, (node.hostname, node.port, "eapi"))
+    return found
+
+
+def _valid_login(runtime: NodeRuntime, username: str, password: str) -> bool:
+    if runtime.has_fault("auth-fail"):
+        return False
+    return username == LAB_USERNAME and password == LAB_PASSWORD
+
+
+# --- SSH ----------------------------------------------------------------------------------
+class LineReader:
+    """Splits raw terminal input into lines: CR, LF and CRLF all end a line (a CRLF split
+    across two packets too), and backspace/DEL edit the pending line as a tty would."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending: list[str] = []
+        self._after_cr = False
+
+    def feed(self, data: bytes) -> list[str]:
+        lines: list[str] = []
+        for char in self._decoder.decode(data):
+            if char == "\n" and self._after_cr:
+                self._after_cr = False
+                continue
+            self._after_cr = char == "\r"
+            if char in "\r\n":
+                lines.append("".join(self._pending))
+                self._pending = []
+            elif char in "\x7f\x08":
+                if self._pending:
+                    self._pending.pop()
+            else:
+                self._pending.append(char)
+        return lines
+
+
+class _SSHServer(asyncssh.SSHServer):
+    def __init__(self, lab: "LabServer", runtime: NodeRuntime):
+        self._lab = lab
+        self._runtime = runtime
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._runtime.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._runtime.connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return _valid_login(self._runtime, username, password)
+
+    def session_requested(self) -> "_SSHSession":
+        assert self._conn is not None
+        return _SSHSession(self._lab, self._runtime, self._conn)
+
+
+class _SSHSession(asyncssh.SSHServerSession):
+    """Drives one device `Session` from an SSH channel, the way a login shell would: prompt,
+    echo of each line as it is read (with a PTY), output, prompt again."""
+
+    def __init__(self, lab: "LabServer", runtime: NodeRuntime, conn: asyncssh.SSHServerConnection):
+        self._lab = lab
+        self._runtime = runtime
+        self._conn = conn
+        self._chan: asyncssh.SSHServerChannel | None = None
+        self._pty = False
+        self._command: str | None = None  # exec request
+        self._reader = LineReader()
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    # asyncssh callbacks
+    def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
+        self._chan = chan
+
+    def pty_requested(self, term_type: str, term_size: tuple, term_modes: dict) -> bool:
+        self._pty = True
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        self._command = command
+        return True
+
+    def session_started(self) -> None:
+        body = self._run_exec() if self._command is not None else self._run_shell()
+        self._task = asyncio.get_running_loop().create_task(body)
+        self._lab.track(self._task)
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:
+        if self._command is None:
+            for line in self._reader.feed(data):
+                self._lines.put_nowait(line)
+
+    def eof_received(self) -> bool:
+        self._lines.put_nowait(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lines.put_nowait(None)
+
+    # driving the device session
+    def _write(self, text: str) -> None:
+        if not text or self._chan is None or self._chan.is_closing():
+            return
+        # A PTY's output processing turns LF into CRLF; clients expect that on a terminal.
+        if self._pty:
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        self._chan.write(text.encode())
+
+    def _newline(self) -> str:
+        return "\r\n" if self._pty else "\n"
+
+    async def _open(self) -> Session:
+        username = self._conn.get_extra_info("username") or LAB_USERNAME
+        session_id = self._lab.next_session_id()
+        return await self._lab.call(self._runtime.device.open_session, username, session_id)
+
+    async def _answer(self, session: Session, line: str) -> tuple[str, bool]:
+        """(output, failed) for one line; raises Disconnect to drop the connection."""
+        if self._runtime.has_fault("slow"):
+            await asyncio.sleep(SLOW_FAULT_SECONDS)
+        try:
+            return await self._lab.call(session.run, line), False
+        except CommandError as exc:
+            return str(exc), True
+
+    async def _run_shell(self) -> None:
+        assert self._chan is not None
+        try:
+            session = await self._open()
+            banner = getattr(session, "banner", "")
+            self._write((banner.rstrip("\n") + "\n") if banner else "")
+            self._write(session.prompt)
+            while True:
+                line = await self._lines.get()
+                if line is None:
+                    break
+                if self._pty:
+                    self._write(line + "\n")
+                output, _ = await self._answer(session, line)
+                if output:
+                    self._write(output.rstrip("\n") + "\n")
+                if session.closed:
+                    self._chan.exit(0)
+                    return
+                self._write(session.prompt)
+        except Disconnect:
+            self._conn.abort()
+        except Exception:
+            log.exception("%s: SSH session failed", self._runtime.node.name)
+            self._conn.abort()
+
+    async def _run_exec(self) -> None:
+        assert self._chan is not None and self._command is not None
+        try:
+            session = await self._open()
+            status = 0
+            for line in self._command.splitlines() or [""]:
+                output, failed = await self._answer(session, line)
+                if failed:
+                    status = 1
+                    self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())
+                elif output:
+                    self._write(output.rstrip("\n") + "\n")
+                if session.closed:
+                    break
+            self._chan.exit(status)
+        except Disconnect:
+            self._conn.abort()
+        except Exception:
+            log.exception("%s: SSH exec failed", self._runtime.node.name)
+            self._conn.abort()
+
+
+# --- eAPI ---------------------------------------------------------------------------------
+class _HttpRequest:
+    def __init__(self, method: str, path: str, version: str, headers: dict[str, str], body: bytes):
+        self.method, self.path, self.version = method, path, version
+        self.headers, self.body = headers, body
+
+    @property
+    def keep_alive(self) -> bool:
+        connection = self.headers.get("connection", "").lower()
+        if self.version == "HTTP/1.0":
+            return connection == "keep-alive"
+        return connection != "close"
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        scheme, _, value = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            username, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return username, password
+
+
+async def _read_http_request(reader: asyncio.StreamReader) -> _HttpRequest | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split()
+    if len(parts) != 3:
+        return None
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    body = await reader.readexactly(length) if length else b""
+    return _HttpRequest(parts[0], parts[1], parts[2], headers, body)
+
+
+def _http_response(status: HTTPStatus, body: bytes, keep_alive: bool, extra: dict[str, str] | None = None) -> bytes:
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "keep-alive" if keep_alive else "close",
+        "Server": "nr-apply-lab",
+        **(extra or {}),
+    }
+    head = f"HTTP/1.1 {status.value} {status.phrase}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (head + "\r\n").encode() + body
+
+
+def _jsonrpc_error(request_id: Any, code: int, message: str) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
+
+
+class _EapiHandler:
+    """POST /command-api on an EOS node: Basic auth, then `device.eapi(request, username)`."""
+
+    def __init__(self, lab: "LabServer", runtime: NodeRuntime):
+        self._lab = lab
+        self._runtime = runtime
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        transport = writer.transport
+        self._runtime.connections.add(transport)
+        try:
+            while True:
+                request = await _read_http_request(reader)
+                if request is None:
+                    break
+                try:
+                    response = await self._respond(request)
+                except Disconnect:
+                    transport.abort()
+                    return
+                writer.write(response)
+                await writer.drain()
+                if not request.keep_alive:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._runtime.connections.discard(transport)
+            transport.close()
+
+    async def _respond(self, request: _HttpRequest) -> bytes:
+        keep = request.keep_alive
+        if request.path.split("?")[0] != "/command-api":
+            return _http_response(HTTPStatus.NOT_FOUND, b'{"error": "not found"}', keep)
+        if request.method != "POST":
+            return _http_response(HTTPStatus.METHOD_NOT_ALLOWED, b'{"error": "use POST"}', keep, {"Allow": "POST"})
+        credentials = request.basic_auth()
+        if credentials is None or not _valid_login(self._runtime, *credentials):
+            body = b'{"error": "Unable to authenticate user: Bad username/password combination"}'
+            return _http_response(HTTPStatus.UNAUTHORIZED, body, keep, {"WWW-Authenticate": 'Basic realm="eAPI"'})
+        try:
+            payload = json.loads(request.body or b"null")
+        except ValueError as exc:
+            return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32700, f"Parse error: {exc}"), keep)
+        if not isinstance(payload, dict):
+            return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32600, "Invalid request"), keep)
+        if self._runtime.has_fault("slow"):
+            await asyncio.sleep(SLOW_FAULT_SECONDS)
+        try:
+            answer = await self._lab.call(self._runtime.device.eapi, payload, credentials[0])
+        except CommandError as exc:
+            body = _jsonrpc_error(payload.get("id"), 1002, str(exc))
+        except Disconnect:
+            raise
+        except Exception as exc:  # an emulator bug must show up as a server error, not a hang
+            log.exception("%s: eAPI request failed", self._runtime.node.name)
+            body = _jsonrpc_error(payload.get("id"), -32603, f"Internal error: {exc}")
+            return _http_response(HTTPStatus.INTERNAL_SERVER_ERROR, body, keep)
+        else:
+            body = json.dumps(answer).encode()
+        return _http_response(HTTPStatus.OK, body, keep)
+
+
+# --- the lab ------------------------------------------------------------------------------
+class LabServer:
+    """Serves `nodes` from `state_dir`. `worker` names this process among the lab's shards
+    (for acknowledgements); `device_factory` maps a platform to its emulator class."""
+
+    def __init__(
+        self,
+        nodes: list[LabNode],
+        state_dir: Path,
+        *,
+        worker: int = 0,
+        device_factory: DeviceFactory = device_class,
+        threads: int = 32,
+    ):
+        self.nodes = nodes
+        self.state_dir = Path(state_dir)
+        self.worker = worker
+        self._device_factory = device_factory
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lab-device")
+        self.runtimes: dict[str, NodeRuntime] = {}
+        self._host_key: asyncssh.SSHKey | None = None
+        self._session_ids = itertools.count(1)
+        self._tasks: set[asyncio.Task] = set()
+        self._faults_mtime: float | None = None
+        self._faults: control.FaultMap = {}
+        self._reset_seen = 0
+        self._ticking = False
+
+    # helpers shared by the protocol handlers
+    async def call(self, func: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    def next_session_id(self) -> str:
+        return f"ssh-{self.worker}-{next(self._session_ids)}"
+
+    def track(self, task: asyncio.Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # lifecycle
+    async def start(self) -> None:
+        """Build every device, apply persisted faults, open every listener."""
+        self._host_key = load_or_create_host_key(self.state_dir)
+        self._reset_seen = control.last_reset_id(self.state_dir)
+        devices = await self.call(self._build_devices)
+        self.runtimes = {node.name: NodeRuntime(node, devices[node.name]) for node in self.nodes}
+        self._faults_mtime = control.faults_mtime(self.state_dir)
+        self._faults = control.read_faults(self.state_dir)
+        for runtime in self.runtimes.values():
+            runtime.device.faults = set(self._faults.get(runtime.node.name, []))
+        try:
+            for runtime in self.runtimes.values():
+                if not runtime.has_fault("unreachable"):
+                    await self._open_listeners(runtime)
+        except BaseException:
+            await self.close()
+            raise
+        self._ack()
+
+    def _build_devices(self) -> dict[str, LabDevice]:
+        devices = {}
+        for node in self.nodes:
+            try:
+                cls = self._device_factory(node.platform)
+            except ValueError as exc:
+                raise LabError(f"{node.name}: {exc}") from None
+            devices[node.name] = cls(node, self.state_dir)
+        return devices
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Tick devices and poll control files until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            await self._poll_control()
+            if not self._ticking:
+                self._ticking = True
+                task = asyncio.get_running_loop().create_task(self._tick())
+                self.track(task)
+
+    async def close(self) -> None:
+        for runtime in self.runtimes.values():
+            await self._close_listeners(runtime)
+        for task in list(self._tasks):
+            task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # listeners
+    async def _open_listeners(self, runtime: NodeRuntime) -> None:
+        node = runtime.node
+        try:
+            if runtime.serves_eapi:
+                runtime.http_listener = await asyncio.start_server(
+                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128
+                )
+            runtime.ssh_listener = await asyncssh.create_server(
+                lambda: _SSHServer(self, runtime),
+                node.hostname,
+                node.ssh_port,
+                server_host_keys=[self._host_key],
+                line_editor=False,
+                encoding=None,
+                login_timeout=30,
+                backlog=128,
+            )
+        except OSError as exc:
+            await self._close_listeners(runtime)
+            raise LabError(f"{node.name}: cannot listen on {node.hostname} ({exc.strerror or exc})") from None
+
+    async def _close_listeners(self, runtime: NodeRuntime, drop_connections: bool = False) -> None:
+        for listener in (runtime.ssh_listener, runtime.http_listener):
+            if listener is not None:
+                listener.close()
+        runtime.ssh_listener = runtime.http_listener = None
+        if drop_connections:
+            for conn in list(runtime.connections):
+                conn.abort()
+            runtime.connections.clear()
+
+    # control files
+    async def _poll_control(self) -> None:
+        changed = False
+        mtime = control.faults_mtime(self.state_dir)
+        if mtime != self._faults_mtime:
+            self._faults_mtime = mtime
+            await self._apply_faults(control.read_faults(self.state_dir))
+            changed = True
+        if control.last_reset_id(self.state_dir) > self._reset_seen:
+            await self._apply_resets()
+            changed = True
+        if changed:
+            self._ack()
+
+    async def _apply_faults(self, faults: control.FaultMap) -> None:
+        self._faults = faults
+        for name, runtime in self.runtimes.items():
+            runtime.device.faults = set(faults.get(name, []))
+            if runtime.has_fault("unreachable") and runtime.listening:
+                log.info("%s: unreachable", name)
+                await self._close_listeners(runtime, drop_connections=True)
+            elif not runtime.has_fault("unreachable") and not runtime.listening:
+                log.info("%s: reachable again", name)
+                try:
+                    await self._open_listeners(runtime)
+                except LabError as exc:
+                    log.error("%s", exc)
+
+    async def _apply_resets(self) -> None:
+        requests = [r for r in control.read_reset_requests(self.state_dir) if r["id"] > self._reset_seen]
+        targets: set[str] = set()
+        for request in requests:
+            node = request.get("node")
+            targets.update(self.runtimes if node is None else [node] if node in self.runtimes else [])
+        await self.call(self._reset_devices, sorted(targets))
+        self._reset_seen = max(r["id"] for r in requests)
+
+    def _reset_devices(self, names: list[str]) -> None:
+        for name in names:
+            device = self.runtimes[name].device
+            with device.lock:
+                device.reset()
+                forget_command_log(device)
+            log.info("%s: reset to factory state", name)
+
+    def _ack(self) -> None:
+        control.write_ack(self.state_dir, self.worker, self._faults, self._reset_seen)
+
+    # timers
+    async def _tick(self) -> None:
+        try:
+            await self.call(self._tick_all, time.time())
+        finally:
+            self._ticking = False
+
+    def _tick_all(self, now: float) -> None:
+        for runtime in self.runtimes.values():
+            try:
+                runtime.device.tick(now)
+            except Exception:
+                log.exception("%s: tick failed", runtime.node.name)
+
+
+def forget_command_log(device: LabDevice) -> None:
+    """A factory reset also starts a fresh command log, so a log shows one device's life."""
+    path = Path(device.state_dir) / "logs" / f"{device.name}.jsonl"
+    path.unlink(missing_ok=True)
