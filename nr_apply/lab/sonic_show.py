@@ -1,0 +1,176 @@
+"""SONiC read-back commands rendered from CONFIG_DB (and counters), in the formats of
+sonic-utilities: `show pfc priority` (pfc/main.py), `show pfcwd config` (pfcwd/main.py),
+`show ecn` (scripts/ecnconfig), `show pfc counters` (scripts/pfcstat), `show queue counters`
+(scripts/queuestat). Those scripts print with tabulate's "simple" format; `simple_table`
+reproduces it so the lab needs no extra dependency.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from nr_apply.lab.sonic_factory import HWSKU, PLATFORM
+
+
+class CounterSource(Protocol):
+    """What the lab's traffic model may offer; every method is optional (zeros otherwise).
+
+    `port_counters(node, port)` returns a mapping with any of:
+      "pfc_rx", "pfc_tx": eight ints (PFC frames per priority),
+      "queues": {queue_index: {"packets", "bytes", "dropped_packets", "dropped_bytes"}}.
+    """
+
+    def port_counters(self, node: str, port: str) -> dict[str, Any]: ...
+
+
+def natural_key(text: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def simple_table(rows: Sequence[Sequence[object]], headers: Sequence[str] | None = None,
+                 right: bool | Sequence[bool] = False) -> str:
+    """tabulate(rows, headers, tablefmt="simple") with per-column right alignment."""
+    cells = [[str(c) for c in row] for row in rows]
+    ncols = len(headers) if headers else max((len(r) for r in cells), default=0)
+    align = [right] * ncols if isinstance(right, bool) else list(right)
+    widths = [max([len(headers[i]) if headers else 0] + [len(r[i]) for r in cells]) for i in range(ncols)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if a else v.ljust(w) for v, w, a in zip(values, widths, align)]
+        return "  ".join(parts).rstrip() if not align[-1] else "  ".join(parts)
+
+    rule = "  ".join("-" * w for w in widths)
+    body = [line(r) for r in cells]
+    if headers:
+        return "\n".join([line(list(headers)), rule, *body])
+    return "\n".join([rule, *body, rule])
+
+
+# --- config read-back ------------------------------------------------------------------------
+def show_pfc_priority(db: dict, interface: str | None = None) -> str:
+    ports = [interface] if interface else sorted(db.get("PORT", {}), key=natural_key)
+    qos = db.get("PORT_QOS_MAP", {})
+    rows = [[p, qos.get(p, {}).get("pfc_enable", "N/A")] for p in ports]
+    return "\n" + simple_table(rows, ["Interface", "Lossless priorities"])
+
+
+def show_pfcwd_config(db: dict, ports: Sequence[str] = ()) -> str:
+    wd = db.get("PFC_WD", {})
+    names = ports or [p for p in db.get("PORT", {})]
+    rows = []
+    for port in sorted(names, key=natural_key):
+        entry = wd.get(port)
+        if not entry:
+            continue
+        rows.append([
+            port,
+            entry.get("action", "N/A"),
+            entry.get("detection_time", "N/A"),
+            entry.get("restoration_time", "N/A"),
+            entry.get("pfc_stat_history", "disable"),
+        ])
+    lines = []
+    poll = wd.get("GLOBAL", {}).get("POLL_INTERVAL")
+    if poll is not None:
+        lines.append(f"Changed polling interval to {poll}ms")
+    brs = wd.get("GLOBAL", {}).get("BIG_RED_SWITCH")
+    if brs is not None:
+        lines.append(f"BIG_RED_SWITCH status is {brs}")
+    header = ["PORT", "ACTION", "DETECTION TIME", "RESTORATION TIME", "HISTORY"]
+    lines.append(simple_table(rows, header, right=True))
+    return "\n".join(lines)
+
+
+def show_ecn(db: dict) -> str:
+    blocks = []
+    for name, profile in db.get("WRED_PROFILE", {}).items():
+        blocks.append(f"Profile: {name}\n" + simple_table(list(profile.items())) + "\n")
+    return "\n".join(blocks)
+
+
+def show_version(hostname: str, uptime_seconds: float) -> str:
+    minutes = int(uptime_seconds // 60)
+    return "\n".join([
+        "",
+        "SONiC Software Version: SONiC.202405.1-lab",
+        "SONiC OS Version: 12",
+        "Distribution: Debian 12.6",
+        "Kernel: 6.1.0-22-2-amd64",
+        "Build commit: 3f8a1c2d",
+        "Build date: Mon Sep  2 10:00:00 UTC 2024",
+        "Built by: lab@nr-apply",
+        "",
+        f"Platform: {PLATFORM}",
+        f"HwSKU: {HWSKU}",
+        "ASIC: mellanox",
+        "ASIC Count: 1",
+        f"Serial Number: MT2400LAB{abs(hash(hostname)) % 10000:04d}",
+        "Model Number: MSN5600",
+        "Hardware Revision: A1",
+        f"Uptime: {datetime.datetime.now():%H:%M:%S} up {minutes} min,  1 user,  load average: 0.10, 0.12, 0.09",
+        f"Date: {datetime.datetime.now():%a %d %b %Y %H:%M:%S}",
+        "",
+        "Docker images:",
+        "REPOSITORY                    TAG                 IMAGE ID            SIZE",
+        "docker-orchagent              latest              4c3f9d1f2e1a        331MB",
+        "docker-syncd-mlnx             latest              8d0e2b7c6a5f        702MB",
+    ])
+
+
+# --- counters ----------------------------------------------------------------------------------
+def _port_counters(source: CounterSource | None, node: str, port: str) -> dict[str, Any]:
+    if source is None or not hasattr(source, "port_counters"):
+        return {}
+    return source.port_counters(node, port) or {}
+
+
+def pfc_frames(source: CounterSource | None, node: str, port: str, direction: str) -> list[int]:
+    values = list(_port_counters(source, node, port).get(f"pfc_{direction}", []))
+    return [int(v) for v in values] + [0] * (8 - len(values))
+
+
+def show_pfc_counters(ports: Sequence[str], frames: dict[str, dict[str, list[int]]]) -> str:
+    """`frames[port]["rx"|"tx"]` -> eight PFC frame counts."""
+    tables = []
+    for direction, title in (("rx", "Port Rx"), ("tx", "Port Tx")):
+        rows = [[p, *(f"{v:,}" for v in frames[p][direction])] for p in sorted(ports, key=natural_key)]
+        tables.append(simple_table(rows, [title] + [f"PFC{i}" for i in range(8)], right=True))
+    return "\n\n".join(tables) + "\n"
+
+
+def queue_stats(source: CounterSource | None, node: str, port: str) -> list[tuple[str, list[str]]]:
+    """(`UC0`..`UC7`, `MC8`..`MC15`) -> [packets, bytes, dropped packets, dropped bytes]."""
+    queues = _port_counters(source, node, port).get("queues", {})
+    stats = []
+    for index in range(16):
+        q = queues.get(index) or queues.get(str(index)) or {}
+        values = [str(int(q.get(k, 0))) for k in ("packets", "bytes", "dropped_packets", "dropped_bytes")]
+        stats.append((f"{'UC' if index < 8 else 'MC'}{index}", values))
+    return stats
+
+
+def show_queue_counters(ports: Sequence[str], stats: dict[str, list[tuple[str, list[str]]]],
+                        as_json: bool, non_zero: bool = False) -> str:
+    now = datetime.datetime.now()
+    if as_json:
+        out: dict[str, dict] = {}
+        for port in sorted(ports, key=natural_key):
+            entry: dict[str, Any] = {"time": now.isoformat()}
+            for name, (pkts, byts, dpkts, dbytes) in stats[port]:
+                if non_zero and {pkts, byts, dpkts, dbytes} == {"0"}:
+                    continue
+                entry[name] = {"totalpacket": pkts, "totalbytes": byts, "droppacket": dpkts, "dropbytes": dbytes}
+            out[port] = entry
+        return json.dumps(out, indent=4)
+    header = ["Port", "TxQ", "Counter/pkts", "Counter/bytes", "Drop/pkts", "Drop/bytes"]
+    blocks = []
+    for port in sorted(ports, key=natural_key):
+        rows = [[port, name, *values] for name, values in stats[port]
+                if not (non_zero and set(values) == {"0"})]
+        if rows:
+            blocks.append(simple_table(rows, header, right=True) + "\n")
+    return "\n".join(blocks)
