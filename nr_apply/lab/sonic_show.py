@@ -37,7 +37,8 @@ def simple_table(rows: Sequence[Sequence[object]], headers: Sequence[str] | None
     cells = [[str(c) for c in row] for row in rows]
     ncols = len(headers) if headers else max((len(r) for r in cells), default=0)
     align = [right] * ncols if isinstance(right, bool) else list(right)
-    widths = [max([len(headers[i]) if headers else 0] + [len(r[i]) for r in cells]) for i in range(ncols)]
+    # tabulate pads every header by MIN_PADDING (2), hence the wide gaps in SONiC's tables.
+    widths = [max([len(headers[i]) + 2 if headers else 0] + [len(r[i]) for r in cells]) for i in range(ncols)]
 
     def line(values: Sequence[str]) -> str:
         parts = [v.rjust(w) if a else v.ljust(w) for v, w, a in zip(values, widths, align)]
