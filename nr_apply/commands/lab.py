@@ -1,0 +1,140 @@
+"""`nr-apply lab up|down|status|reset|fault|generate`: the bundled digital-twin fabric."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nr_apply.errors import ExitCode
+from nr_apply.lab import LAB_USERNAME
+from nr_apply.lab import runner
+from nr_apply.lab.device import FAULT_KINDS
+from nr_apply.lab.generate import GenerateError, generate_inventory
+from nr_apply.lab.server import LabError
+
+
+def add_parser(subparsers) -> None:
+    lab = subparsers.add_parser("lab", help="run the lab fabric (emulated switches and hosts on 127.0.0.1)",
+                                description="Run the lab fabric: every node of an inventory emulated on "
+                                "127.0.0.1 over real SSH and eAPI.")
+    lab.set_defaults(func=lambda args: (lab.print_help(), ExitCode.INVALID_INPUT)[1])
+    sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", parser_class=type(lab))
+
+    def state_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--state-dir", type=Path, default=runner.DEFAULT_STATE_DIR,
+                       help=f"lab state (device config, faults, keys, logs); default {runner.DEFAULT_STATE_DIR}")
+
+    def inventory(p: argparse.ArgumentParser, help_text: str) -> None:
+        p.add_argument("--inventory", type=Path, default=None, help=help_text)
+
+    up = sub.add_parser("up", help="start serving every node of an inventory")
+    up.add_argument("--inventory", type=Path, default=runner.DEFAULT_INVENTORY,
+                    help=f"Nornir SimpleInventory directory; default {runner.DEFAULT_INVENTORY}")
+    state_dir(up)
+    up.add_argument("--detach", action="store_true", help="run in the background; return once every node listens")
+    up.set_defaults(func=_up)
+
+    down = sub.add_parser("down", help="stop the lab (device state is kept)")
+    state_dir(down)
+    down.set_defaults(func=_down)
+
+    status = sub.add_parser("status", help="probe every node's listeners")
+    state_dir(status)
+    inventory(status, "inventory to probe when no lab is running; default inventory")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(func=_status)
+
+    reset = sub.add_parser("reset", help="factory state for one node or all (running or not)")
+    reset.add_argument("node", nargs="?", metavar="NODE")
+    state_dir(reset)
+    inventory(reset, "inventory naming the nodes when no lab is running; default inventory")
+    reset.set_defaults(func=_reset)
+
+    fault = sub.add_parser("fault", help="inject (or --clear) a fault on a node",
+                           description=f"Fault kinds: {', '.join(FAULT_KINDS)}. Faults persist until cleared.")
+    fault.add_argument("node", metavar="NODE")
+    fault.add_argument("kind", metavar="KIND")
+    fault.add_argument("--clear", action="store_true", help="remove the fault instead")
+    state_dir(fault)
+    inventory(fault, "inventory naming the nodes when no lab is running; default inventory")
+    fault.set_defaults(func=_fault)
+
+    gen = sub.add_parser("generate", help="write a spine-leaf lab inventory of any size")
+    gen.add_argument("--spines", type=int, required=True)
+    gen.add_argument("--leaves", type=int, required=True, help="even: every 2 leaves form a pod")
+    gen.add_argument("--hosts-per-leaf", type=int, required=True, help="dual-NIC hosts per pod")
+    gen.add_argument("--out", type=Path, required=True, help="directory to write hosts/groups/defaults.yaml to")
+    gen.add_argument("--base-port", type=int, default=17001, help="first management port; default 17001")
+    gen.set_defaults(func=_generate)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return ExitCode.INVALID_INPUT
+
+
+def _up(args) -> int:
+    try:
+        if not args.detach:
+            return runner.run_foreground(args.inventory, args.state_dir)
+        info = runner.start_detached(args.inventory, args.state_dir)
+    except LabError as exc:
+        return _fail(str(exc))
+    print(f"lab up: {len(info.nodes)} nodes, pid {info.pid}, state in {info.state_dir}")
+    print(f"login as {LAB_USERNAME}; SSH host keys in {info.known_hosts}; `nr-apply lab down` stops it")
+    return ExitCode.OK
+
+
+def _down(args) -> int:
+    stopped = runner.stop_lab(args.state_dir)
+    print("lab stopped" if stopped else f"no lab running from {args.state_dir}")
+    return ExitCode.OK
+
+
+def _status(args) -> int:
+    try:
+        status = runner.lab_status(args.state_dir, args.inventory)
+    except LabError as exc:
+        return _fail(str(exc))
+    if args.format == "json":
+        print(json.dumps(status, indent=2))
+        return ExitCode.OK
+    print(f"lab {'running, pid ' + str(status['pid']) if status['running'] else 'not running'} ({status['state_dir']})")
+    rows = [("NODE", "PLATFORM", "HOST", "LISTENERS", "STATE", "FAULTS")]
+    for node in status["nodes"]:
+        listeners = " ".join(f"{l['protocol']}:{l['port']}{'' if l['up'] else '(down)'}" for l in node["listeners"])
+        rows.append((node["name"], node["platform"], node["host"], listeners, node["state"], ",".join(node["faults"]) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return ExitCode.OK
+
+
+def _reset(args) -> int:
+    try:
+        runner.reset_lab(args.state_dir, args.node, args.inventory)
+    except LabError as exc:
+        return _fail(str(exc))
+    print(f"{args.node or 'every node'}: factory state")
+    return ExitCode.OK
+
+
+def _fault(args) -> int:
+    try:
+        applied = runner.set_lab_fault(args.state_dir, args.node, args.kind, args.clear, args.inventory)
+    except LabError as exc:
+        return _fail(str(exc))
+    action = "cleared" if args.clear else "injected"
+    print(f"{args.node}: {args.kind} {action}" + ("" if applied else " (the running lab has not picked it up yet)"))
+    return ExitCode.OK
+
+
+def _generate(args) -> int:
+    try:
+        names = generate_inventory(args.out, args.spines, args.leaves, args.hosts_per_leaf, args.base_port)
+    except GenerateError as exc:
+        return _fail(str(exc))
+    print(f"wrote {len(names)} nodes to {args.out}")
+    return ExitCode.OK
