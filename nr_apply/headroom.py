@@ -144,8 +144,8 @@ def spectrum_headroom(
     Lua numbers are doubles and the 1 KiB rounding makes a last-bit difference visible.
     """
     asic = SPECTRUM_ASICS.get(model)
-    _require(asic is not None, f"unknown Spectrum model {model!r}; supported: {', '.join(SPECTRUM_ASICS)}")
-    assert asic is not None
+    if asic is None:
+        raise ValueError(f"unknown Spectrum model {model!r}; supported: {', '.join(SPECTRUM_ASICS)}")
     _require(speed_mbps > 0, f"speed must be positive, got {speed_mbps} Mb/s")
     _require(cable_m >= 0, f"cable length must be zero or more metres, got {cable_m}")
     _require(port_mtu > 0, f"port MTU must be positive, got {port_mtu}")
