@@ -1,0 +1,409 @@
+"""A Linux host with NVIDIA ConnectX (mlx5) NICs, reached over SSH with Netmiko `linux`.
+
+Native state per NIC netdev (the inventory ports): dcbnl PFC/ETS/APP/trust/buffer, MTU, the
+MLNX_OFED ECN sysfs tree and the rdma_cm configfs ToS, plus unrelated host configuration
+(hostname, `/etc/hosts`, management `eth0` at MTU 1500) that nr-apply must leave alone.
+Commands are the real tools': `dcb`, `ip link`, `ethtool -S`, `echo V > /sys/...`,
+`mkdir -p /sys/kernel/config/rdma_cm/<hca>`, and the shell's `systemd-run` timers, which fire
+from `tick()` as root so an armed revert script really runs.
+
+Faults touch configuration-changing commands only (dcb set/add/del/replace/flush, sysfs and
+configfs writes, `ip link set`): `reject-commit` refuses them with the tool's EPERM text and
+changes nothing; `disconnect-mid-commit` lets a session's first one land, then drops the link.
+Timers run in an internal session that faults do not touch: they stand for the host itself.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary
+from nr_apply.lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
+from nr_apply.lab.linux_net import (
+    MGMT_MTU_RANGE,
+    MLX5_MTU_RANGE,
+    IpTool,
+    counter_names,
+    ethtool_stats,
+    factory_link,
+    ip_is_write,
+)
+from nr_apply.lab.linux_sysfs import NodeWriteError, SysfsTree, factory_ecn, factory_rdma_cm
+from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
+from nr_apply.lab.topology import LabNode
+
+MELLANOX_OUI = "0c:42:a1"
+STORM_PAUSES_PER_SECOND = 50_000  # pause frames a storming peer sends per PFC priority
+
+_ECHO_REDIRECT = re.compile(r"^echo\s+(?P<args>.*?)\s*(?P<op>>>?)\s*(?P<path>/\S+)$")
+_ECHO_TEE = re.compile(
+    r"^echo\s+(?P<args>.*?)\s*\|\s*(?:sudo\s+)?tee\s+(?P<append>-a\s+)?(?P<path>\S+)"
+    r"(?P<quiet>\s*>\s*/dev/null)?$"
+)
+_DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
+_SUDO_OPTIONS = {"-n", "-E", "-H"}
+
+
+class HostSession(LinuxShellSession):
+    """A bash login on the host. `sudo -s` gives a root shell until `exit`."""
+
+    def __init__(self, device: "LinuxHostDevice", username: str, session_id: str, internal: bool = False):
+        super().__init__(device, username, session_id)
+        self.host = device
+        self.login_user = username
+        self.internal = internal  # the host's own timer runner: faults do not apply
+        self._changed_once = False
+        self._line = ""
+
+    # --- configuration changes ------------------------------------------------------------
+    def _commit(self, mutation: Callable[[], None], refused: str) -> None:
+        """Apply one configuration change under the device's faults."""
+        faults = set() if self.internal else self.host.faults
+        if "reject-commit" in faults:
+            self._log(self._line, write=True)
+            raise CommandError(refused)
+        mutation()
+        self.host.save()
+        if "disconnect-mid-commit" in faults and not self._changed_once:
+            self._changed_once = True
+            self._log(self._line, write=True)
+            raise Disconnect()
+        self._changed_once = True
+
+    # --- dispatch -------------------------------------------------------------------------
+    def run(self, line: str) -> str:
+        if self._heredoc is None and line.strip().startswith("#"):
+            return ""
+        return super().run(line)
+
+    def run_one(self, line: str) -> str:
+        line = _strip_comment(line).strip()
+        if not line:
+            return ""
+        if "||" in line:
+            first, _, rest = line.partition("||")
+            try:
+                return self.run_one(first)
+            except CommandError:
+                return self.run_one(rest)
+        quiet = bool(re.search(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null", line))
+        line = _DEVNULL.sub("", line).strip()
+        output = self._run_simple(line)
+        return "" if quiet else output
+
+    def _run_simple(self, line: str) -> str:
+        try:
+            argv = shlex.split(line)
+        except ValueError:
+            return super().run_one(line)
+        body = line
+        if argv and argv[0] == "sudo":
+            argv = argv[1:]
+            body = line.split("sudo", 1)[1].strip()
+            while argv and argv[0] in _SUDO_OPTIONS:
+                body = body.split(argv.pop(0), 1)[1].strip()
+            if not argv:
+                return ""
+            if argv[0] in ("-s", "-i") or argv[0] == "su":
+                self._log(line, write=False)
+                self.username = "root"
+                return ""
+        if argv[0] in ("exit", "logout") and self.username != self.login_user:
+            self._log(line, write=False)
+            self.username = self.login_user  # leave the root shell, keep the login
+            return ""
+        self._line = line
+        if m := _ECHO_TEE.match(body):
+            content = _echo_content(m.group("args"))
+            self._write(m.group("path"), content, append=bool(m.group("append")))
+            return "" if m.group("quiet") else content.rstrip("\n")
+        if (m := _ECHO_REDIRECT.match(body)) and SysfsTree.owns(m.group("path")):
+            self._write(m.group("path"), _echo_content(m.group("args")), append=m.group("op") == ">>")
+            return ""
+        if argv[0] == "systemd-run" or argv[:2] == ["systemctl", "stop"]:
+            output = self.builtin(argv)
+            self._log(line, write=True)  # arming or cancelling a revert is part of a change
+            return output
+        return super().run_one(body)
+
+    def _write(self, path: str, content: str, append: bool) -> None:
+        if not SysfsTree.owns(path):
+            self._log(self._line, write=False)
+            super().write_file(path, content, append)
+            return
+        try:
+            mutation = self.host.sysfs.write(path, content)
+        except NodeWriteError as exc:
+            raise CommandError(f"-bash: echo: write error: {exc}") from None
+        self._commit(mutation, "-bash: echo: write error: Operation not permitted")
+        self._log(self._line, write=True)
+
+    def platform_command(self, argv: list[str], line: str) -> str | None:
+        cmd = argv[0]
+        if cmd == "dcb":
+            tool = DcbTool(self.host.state["nics"], set(self.host.state["links"]),
+                           lambda m: self._commit(m, "Attribute write: Operation not permitted"),
+                           self.host.pause_counters)
+            return tool.run(argv[1:])
+        if cmd == "ip":
+            return IpTool(self.host.state["links"], self.host.mtu_range,
+                          lambda m: self._commit(m, "RTNETLINK answers: Operation not permitted")).run(argv[1:])
+        if cmd == "ethtool":
+            return self._ethtool(argv[1:])
+        if cmd == "cma_roce_tos":
+            return self._cma_roce_tos(argv[1:])
+        if cmd == "mkdir":
+            return self._mkdir(argv[1:])
+        if cmd == "rmdir":
+            for path in (a for a in argv[1:] if not a.startswith("-")):
+                self.host.sysfs.rmdir(path)
+            self.host.save()
+            return ""
+        if cmd == "ls":
+            return self._ls(argv[1:])
+        if cmd in ("mount", "modprobe", "sync"):
+            return ""  # configfs is mounted and rdma_cm loaded on this host already
+        return None
+
+    def is_write(self, argv: list[str]) -> bool:
+        if argv[0] == "dcb":
+            return dcb_is_write(argv)
+        if argv[0] == "ip":
+            return ip_is_write(argv)
+        return argv[0] == "cma_roce_tos" and "-t" in argv
+
+    # --- files ----------------------------------------------------------------------------
+    def read_file(self, path: str) -> str:
+        if SysfsTree.owns(path):
+            return self.host.sysfs.read(path)
+        return super().read_file(path)
+
+    def write_file(self, path: str, content: str, append: bool = False) -> None:
+        if SysfsTree.owns(path):
+            try:
+                mutation = self.host.sysfs.write(path, content)
+            except NodeWriteError as exc:
+                raise CommandError(f"-bash: echo: write error: {exc}") from None
+            self._commit(mutation, "-bash: echo: write error: Operation not permitted")
+            return
+        super().write_file(path, content, append)
+
+    def builtin(self, argv: list[str]) -> str:
+        if argv[0] in ("bash", "sh") and len(argv) >= 2 and argv[1] != "-c":
+            return self._run_script(self.read_file(argv[1]))
+        return super().builtin(argv)
+
+    def _run_script(self, text: str) -> str:
+        """Run a script like bash does: a failing line does not stop it unless `set -e`."""
+        outputs: list[str] = []
+        errexit, failed = False, False
+        for raw in text.splitlines():
+            words = raw.split()
+            if words[:1] == ["set"] and any(w.startswith("-") and "e" in w for w in words[1:]):
+                errexit = True
+                continue
+            try:
+                output = self.run(raw)
+                failed = False
+            except CommandError as exc:
+                outputs.append(str(exc))
+                failed = True
+                if errexit:
+                    break
+                continue
+            if output:
+                outputs.append(output)
+        if failed:
+            raise CommandError("\n".join(outputs))
+        return "\n".join(outputs)
+
+    # --- small tools ----------------------------------------------------------------------
+    def _ethtool(self, args: list[str]) -> str:
+        if len(args) != 2 or args[0] not in ("-S", "--statistics"):
+            raise CommandError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
+        ifname = args[1]
+        if ifname not in self.host.state["links"]:
+            raise CommandError("Cannot get stats strings information: No such device")
+        nic = self.host.state["nics"].get(ifname)
+        pfc = nic["pfc"]["pfc_en"] if nic else None
+        return ethtool_stats(ifname, self.host.counters(ifname), pfc)
+
+    def _cma_roce_tos(self, args: list[str]) -> str:
+        """MLNX_OFED helper: makes the rdma_cm group and reads or writes default_roce_tos."""
+        opts = dict(zip(args[::2], args[1::2]))
+        hca, port = opts.get("-d", "mlx5_0"), opts.get("-p", "1")
+        base = f"/sys/kernel/config/rdma_cm/{hca}"
+        self.host.sysfs.mkdir(base, parents=True)
+        self.host.save()
+        tos_path = f"{base}/ports/{port}/default_roce_tos"
+        if "-t" in opts:
+            self.write_file(tos_path, opts["-t"] + "\n")
+        return self.read_file(tos_path).strip()
+
+    def _mkdir(self, args: list[str]) -> str:
+        parents = any(a.startswith("-") and "p" in a for a in args)
+        for path in (a for a in args if not a.startswith("-")):
+            if SysfsTree.owns(path):
+                self.host.sysfs.mkdir(path, parents)
+        self.host.save()
+        return ""
+
+    def _ls(self, args: list[str]) -> str:
+        paths = [a for a in args if not a.startswith("-")] or [self.home]
+        out = []
+        for path in paths:
+            entries = self.host.sysfs.listdir(path)
+            if entries is None:
+                prefix = path.rstrip("/") + "/"
+                files = self.host.state.get("files", {})
+                entries = sorted({p[len(prefix):].split("/")[0] for p in files if p.startswith(prefix)})
+                if not entries and path not in files:
+                    raise CommandError(f"ls: cannot access '{path}': No such file or directory")
+                if not entries:
+                    entries = [path]
+            out.append("\n".join(entries))
+        return "\n".join(o for o in out if o)
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a `# comment` that starts a word outside quotes."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
+def _echo_content(args: str) -> str:
+    words = shlex.split(args)
+    newline = "\n"
+    while words and words[0] in ("-n", "-e", "-ne", "-en"):
+        if "n" in words.pop(0):
+            newline = ""
+    return " ".join(words) + newline
+
+
+class LinuxHostDevice(LabDevice):
+    platform = "linux"
+
+    def __init__(self, node: LabNode, state_dir: Path):
+        self._state: dict = {}
+        super().__init__(node, state_dir)
+        self._timer_session = HostSession(self, "root", f"{self.name}-systemd", internal=True)
+        self._storm_since: float | None = None
+
+    # --- state ----------------------------------------------------------------------------
+    def factory_state(self) -> dict:
+        seed = zlib.crc32(self.name.encode())
+        links = {
+            "lo": factory_link(1, "00:00:00:00:00:00", mtu=65536, kind="loopback"),
+            "eth0": factory_link(2, f"52:54:00:{seed >> 16 & 0xFF:02x}:{seed >> 8 & 0xFF:02x}:{seed & 0xFF:02x}"),
+        }
+        nics: dict[str, dict] = {}
+        rdma_cm: dict[str, dict] = {}
+        for index, (name, port) in enumerate(self.node.ports.items()):
+            mac = f"{MELLANOX_OUI}:{seed >> 8 & 0xFF:02x}:{seed & 0xFF:02x}:{index:02x}"
+            links[name] = factory_link(3 + index, mac)
+            nics[name] = {"rdma_device": port.rdma_device, **factory_nic_dcb(), "ecn": factory_ecn()}
+            if port.rdma_device:
+                rdma_cm[port.rdma_device] = factory_rdma_cm()
+        hosts = (
+            "127.0.0.1\tlocalhost\n"
+            f"127.0.1.1\t{self.name}\n"
+            "10.0.0.1\tmgmt-gw\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+        )
+        return {
+            "hostname": self.name,
+            "files": {"/etc/hosts": hosts, "/etc/hostname": f"{self.name}\n"},
+            "timers": {},
+            "links": links,
+            "nics": nics,
+            "rdma_cm": rdma_cm,
+        }
+
+    @property
+    def state(self) -> dict:
+        return self._state
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        self._state = value
+
+    @property
+    def sysfs(self) -> SysfsTree:
+        return SysfsTree(self._state, MLX5_MTU_RANGE)
+
+    def mtu_range(self, ifname: str) -> tuple[int, int]:
+        if ifname == "lo":
+            return (0, 1 << 31)
+        return MLX5_MTU_RANGE if ifname in self._state["nics"] else MGMT_MTU_RANGE
+
+    # --- sessions -------------------------------------------------------------------------
+    def open_session(self, username: str, session_id: str) -> HostSession:
+        return HostSession(self, username, session_id)
+
+    def tick(self, now: float) -> None:
+        fire_due_timers(self, self._timer_session, now)
+
+    # --- counters -------------------------------------------------------------------------
+    def counters(self, ifname: str) -> dict[str, int]:
+        """`ethtool -S` values: the traffic model's (`counter_source`) if the runner set one,
+        zeros otherwise; a `pfc-storm` fault adds a steady pause storm on PFC priorities.
+
+        `counter_source` is either a callable `(device_name, ifname) -> {name: value}` or an
+        object with a `counters(device_name, ifname)` method."""
+        values: dict[str, int] = {}
+        source: Any = self.counter_source
+        if source is not None:
+            fetch = getattr(source, "counters", source)
+            values.update(fetch(self.name, ifname) or {})
+        nic = self._state["nics"].get(ifname)
+        if "pfc-storm" in self.faults and nic is not None:
+            self._storm_since = self._storm_since or time.time()
+            pauses = int((time.time() - self._storm_since + 1) * STORM_PAUSES_PER_SECOND)
+            for p, enabled in enumerate(nic["pfc"]["pfc_en"]):
+                if enabled:
+                    values[f"rx_prio{p}_pause"] = values.get(f"rx_prio{p}_pause", 0) + pauses
+                    values[f"rx_prio{p}_pause_duration"] = values.get(f"rx_prio{p}_pause_duration", 0) + pauses * 3
+            values["rx_pause_ctrl_phy"] = values.get("rx_pause_ctrl_phy", 0) + pauses
+            values["tx_pause_storm_warning_events"] = values.get("tx_pause_storm_warning_events", 0) + 1
+        else:
+            self._storm_since = None
+        if nic is not None:
+            known = set(counter_names(nic["pfc"]["pfc_en"]))
+            values = {k: v for k, v in values.items() if k in known}
+        return values
+
+    def pause_counters(self, ifname: str) -> tuple[list[int], list[int]]:
+        """dcb pfc `requests` (tx pause) and `indications` (rx pause) per priority."""
+        values = self.counters(ifname)
+        return ([values.get(f"tx_prio{p}_pause", 0) for p in range(8)],
+                [values.get(f"rx_prio{p}_pause", 0) for p in range(8)])
+
+    # --- traffic model --------------------------------------------------------------------
+    def port_summary(self) -> dict[str, PortSummary]:
+        with self.lock:
+            summary = {}
+            for name, nic in self._state["nics"].items():
+                prio_tc = nic["ets"]["prio_tc"]
+                ecn = nic["ecn"]
+                summary[name] = PortSummary(
+                    no_drop_priorities=frozenset(p for p, on in enumerate(nic["pfc"]["pfc_en"]) if on),
+                    ecn_traffic_classes=frozenset(
+                        prio_tc[p] for p in range(8) if ecn["roce_np"][p] or ecn["roce_rp"][p]),
+                    watchdog=False,
+                    mtu=self._state["links"][name]["mtu"],
+                    dscp_to_tc={d: prio_tc[p] for d, p in sorted(dscp_prio_map(nic).items())},
+                    up=self._state["links"][name]["up"],
+                )
+            return summary
