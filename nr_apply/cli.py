@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.FAILED
+    except BrokenPipeError:
+        # The reader (`| head`) went away; that is not our failure.
+        sys.stdout = None  # type: ignore[assignment]
+        return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -376,3 +376,35 @@ def r_ecn_5_ecn_before_pfc(fabric: Fabric) -> Iterator[Finding]:
                                f"{node.name}:{port.name} TC {tc} ECN maximum {ecn.max_bytes} B is above the PFC "
                                f"trigger of about {int(trigger)} B, so PFC may pause before ECN marks; lower "
                                "max_bytes or raise the pool/dynamic_th.")
+
+
+# --- platform expressiveness ----------------------------------------------------------------
+SHARED_FIELDS = ("trust", "dscp_to_priority", "no_drop_priorities", "priority_to_tc", "ets", "ecn", "wred_drop")
+
+
+@rule
+def p2_shared_profile(fabric: Fabric) -> Iterator[Finding]:
+    """Platforms with one QoS profile (or one DSCP map) per device cannot take per-port values."""
+    for node in fabric.nodes.values():
+        limits = LIMITS[node.platform]
+        fields = SHARED_FIELDS if limits.shared_qos_profile else ("dscp_to_priority", "priority_to_tc") \
+            if node.platform == "eos" else ()
+        lossless = [p for p in node.ports.values() if p.roce and p.intent.no_drop_priorities]
+        for field in fields:
+            values = {repr(getattr(p.intent, field)): p for p in lossless}
+            if len(values) > 1:
+                first, other = list(values.values())[:2]
+                yield _finding("P2", "error", [PortRef(node.name, first.name), PortRef(node.name, other.name)],
+                               f"{node.name} ({node.platform}) has one {field} for all lossless ports, but "
+                               f"{first.name} and {other.name} differ; make them equal on this node.")
+
+
+@rule
+def p3_watchdog_action(fabric: Fabric) -> Iterator[Finding]:
+    for node, port in _roce_ports(fabric, hosts=False):
+        wd = port.intent.pfc_watchdog
+        actions = LIMITS[node.platform].watchdog_actions
+        if wd is not None and wd.enabled and wd.action not in actions:
+            yield _finding("P3", "error", [PortRef(node.name, port.name)],
+                           f"{node.name}:{port.name} asks for watchdog action {wd.action!r}, which "
+                           f"{node.platform} cannot express; use one of: {', '.join(actions)}.")

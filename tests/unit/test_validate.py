@@ -1,0 +1,131 @@
+"""`nr-apply validate` on the bundled plan and on broken copies of its inventory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nr_apply.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fabric_repo(tmp_path: Path) -> Path:
+    """A copy of the bundled inventory and plan that a test may break."""
+    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
+    shutil.copytree(REPO / "plans", tmp_path / "plans")
+    return tmp_path
+
+
+def edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def validate_json(repo: Path, capsys) -> tuple[int, dict]:
+    code = main(["validate", str(repo / "plans" / "lossless-rollout.yaml"), "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def errors_of(report: dict, rule: str) -> list[dict]:
+    return [f for f in report["findings"] if f["rule"] == rule and f["severity"] == "error"]
+
+
+def test_bundled_plan_is_valid(capsys):
+    code = main(["validate", str(REPO / "plans" / "lossless-rollout.yaml"), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["valid"] is True
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+    # Headroom is computed for every lossless Spectrum and mlx5 port.
+    leaf3 = {h["port"]: h for h in report["headroom"] if h["node"] == "leaf3"}
+    assert set(leaf3) == {"swp1", "swp2", "swp3", "swp4", "swp31", "swp32"}
+    assert leaf3["swp1"]["model"] == "spectrum-4"
+
+
+def test_ets_shares_summing_to_90(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/defaults.yaml",
+         lambda d: d["data"]["lossless"]["switch"]["ets"].update(bandwidth={0: 40, 3: 50}))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3 and report["valid"] is False
+    c6 = errors_of(report, "C6")
+    assert c6 and "sum to 90%" in c6[0]["message"]
+    assert any(set(f["ports"]) == {"leaf1:Ethernet1", "host1:ens1f0np0"} for f in c6)
+
+
+def test_nic_no_drop_3_facing_leaf_port_3_and_4(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["leaf1"]["data"]["ports"]["Ethernet1"].update(lossless={"no_drop_priorities": [3, 4]}))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3
+    c1 = errors_of(report, "C1")
+    assert len(c1) == 1
+    assert set(c1[0]["ports"]) == {"leaf1:Ethernet1", "host1:ens1f0np0"}
+    assert set(c1[0]["nodes"]) == {"leaf1", "host1"}
+    assert "[3, 4]" in c1[0]["message"] and "[3]" in c1[0]["message"]
+
+
+def test_ecn_min_above_max(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/defaults.yaml",
+         lambda d: d["data"]["lossless"]["switch"]["ecn"][3].update(min_bytes=2000000))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3
+    ecn = errors_of(report, "R-ECN-2")
+    assert ecn and "2000000 B is above its maximum 1500000 B" in ecn[0]["message"]
+    assert any(set(f["ports"]) == {"spine1:Ethernet3", "leaf3:swp31"} for f in ecn)
+
+
+def test_spine_port_mtu_1500_on_the_roce_path(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["spine1"]["data"]["ports"]["Ethernet1"].update(lossless={"mtu": 1500}))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3
+    c5 = errors_of(report, "C5")
+    assert len(c5) == 1
+    assert set(c5[0]["ports"]) == {"spine1:Ethernet1", "leaf1:Ethernet31"}
+    assert "MTU 1500 is below the host MTU 9000" in c5[0]["message"]
+
+
+def test_pfc_port_without_watchdog(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["leaf2"]["data"]["ports"]["Ethernet2"].update(lossless={"pfc_watchdog": {"enabled": False}}))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3
+    c9 = errors_of(report, "C9")
+    assert len(c9) == 1
+    assert set(c9[0]["ports"]) == {"leaf2:Ethernet2", "host2:ens2f0np0"}
+
+
+def test_dscp_26_mapped_to_a_lossy_priority_on_one_switch(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["spine2"]["data"].update(lossless={"switch": {"dscp_to_priority": {26: 1, 48: 6}}}))
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 3
+    c2 = errors_of(report, "C2")
+    assert {f["nodes"][0] for f in c2} == {"spine2"}
+    assert any(set(f["ports"]) == {"spine2:Ethernet3", "leaf3:swp32"} for f in c2)
+    assert "maps RoCE DSCP 26 to priority 1, which is lossy" in c2[0]["message"]
+
+
+def test_text_output_names_rule_and_ends(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["leaf1"]["data"]["ports"]["Ethernet1"].update(lossless={"no_drop_priorities": [3, 4]}))
+    code = main(["validate", str(fabric_repo / "plans/lossless-rollout.yaml")])
+    out = capsys.readouterr().out
+    assert code == 3
+    line = next(l for l in out.splitlines() if l.startswith("error   C1 "))
+    assert "leaf1:Ethernet1" in line and "host1:ens1f0np0" in line
+    assert "lossless-rollout.yaml: invalid (" in out
+
+
+def test_phase_boundary_splitting_links_warns(capsys):
+    code, report = validate_json(REPO, capsys)
+    ph = [f for f in report["findings"] if f["rule"] == "PH-1"]
+    assert code == 0 and ph and all(f["severity"] == "warning" for f in ph)
+    assert "leaf1:Ethernet31" in ph[0]["ports"] and "spine1:Ethernet1" in ph[0]["ports"]
