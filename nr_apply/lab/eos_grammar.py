@@ -367,6 +367,16 @@ def key_rule(mode: str, line: str) -> tuple[Rule, str] | None:
     return best
 
 
+def _token_fits(token: str, sample: str) -> bool:
+    """Whether a typed token matches a sample token: keywords literally, values by kind."""
+    numeric = r"[\d.:/]+"
+    if re.fullmatch(numeric, sample):
+        return re.fullmatch(numeric, token) is not None
+    if sample[:1].isupper():  # a name placeholder (profile, interface, description text)
+        return True
+    return token == sample
+
+
 def syntax_error(modes: list[str], line: str) -> str:
     """EOS's error text for a line no mode accepts."""
     tokens = line.split()
@@ -376,9 +386,9 @@ def syntax_error(modes: list[str], line: str) -> str:
         for rule in RULES[mode]:
             sample = rule.sample.split()
             n = 0
-            while n < min(len(tokens), len(sample)) and (
-                tokens[n] == sample[n] or not re.fullmatch(r"[a-z-]+", sample[n])
-            ):
+            if rule.name == "comment":
+                continue
+            while n < min(len(tokens), len(sample)) and _token_fits(tokens[n], sample[n]):
                 n += 1
             if tokens and n == len(tokens) < len(sample):
                 incomplete = True
