@@ -93,7 +93,13 @@ class HostSession(LinuxShellSession):
                 return self.run_one(rest)
         quiet = bool(re.search(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null", line))
         line = _DEVNULL.sub("", line).strip()
-        output = self._run_simple(line)
+        stages = _split_pipe(line)
+        if len(stages) > 1 and not _ECHO_TEE.match(line.removeprefix("sudo ").strip()):
+            output = self._run_simple(stages[0])
+            for stage in stages[1:]:
+                output = _filter(stage, output)
+        else:
+            output = self._run_simple(line)
         return "" if quiet else output
 
     def _run_simple(self, line: str) -> str:
@@ -281,6 +287,48 @@ def _strip_comment(line: str) -> str:
         elif c == "#" and (i == 0 or line[i - 1].isspace()):
             return line[:i]
     return line
+
+
+def _split_pipe(line: str) -> list[str]:
+    """Split on `|` outside quotes (`||` was handled before)."""
+    parts, buf, quote = [], [], None
+    for c in line:
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "|":
+            parts.append("".join(buf).strip())
+            buf = []
+            continue
+        buf.append(c)
+    parts.append("".join(buf).strip())
+    return parts
+
+
+def _filter(stage: str, text: str) -> str:
+    """The few text filters a driver pipes read-back through: grep, head, tail, wc -l."""
+    argv = shlex.split(stage)
+    lines = text.splitlines()
+    if argv and argv[0] in ("grep", "egrep"):
+        flags = [a for a in argv[1:] if a.startswith("-")]
+        pattern = next(a for a in argv[1:] if not a.startswith("-"))
+        regex = re.compile(pattern, re.IGNORECASE if any("i" in f for f in flags) else 0)
+        invert = any("v" in f for f in flags)
+        kept = [l for l in lines if bool(regex.search(l)) != invert]
+        if not kept:
+            raise CommandError("")  # grep exits 1 with no output
+        return "\n".join(kept)
+    if argv and argv[0] in ("head", "tail"):
+        count = 10
+        if "-n" in argv:
+            count = int(argv[argv.index("-n") + 1])
+        elif len(argv) > 1 and argv[1].startswith("-") and argv[1][1:].isdigit():
+            count = int(argv[1][1:])
+        return "\n".join(lines[:count] if argv[0] == "head" else lines[-count:])
+    if argv[:2] == ["wc", "-l"]:
+        return str(len(lines))
+    raise CommandError(f"-bash: {argv[0] if argv else ''}: command not found")
 
 
 def _echo_content(args: str) -> str:
