@@ -34,6 +34,7 @@ def add_parser(subparsers) -> None:
                     help=f"Nornir SimpleInventory directory; default {runner.DEFAULT_INVENTORY}")
     state_dir(up)
     up.add_argument("--detach", action="store_true", help="run in the background; return once every node listens")
+    up.add_argument("--workers", type=int, default=None, help="processes to shard the nodes across; default 1")
     up.set_defaults(func=_up)
 
     down = sub.add_parser("down", help="stop the lab (device state is kept)")
@@ -78,8 +79,8 @@ def _fail(message: str) -> int:
 def _up(args) -> int:
     try:
         if not args.detach:
-            return runner.run_foreground(args.inventory, args.state_dir)
-        info = runner.start_detached(args.inventory, args.state_dir)
+            return runner.run_foreground(args.inventory, args.state_dir, workers=args.workers)
+        info = runner.start_detached(args.inventory, args.state_dir, workers=args.workers)
     except LabError as exc:
         return _fail(str(exc))
     print(f"lab up: {len(info.nodes)} nodes, pid {info.pid}, state in {info.state_dir}")
