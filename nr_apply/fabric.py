@@ -69,6 +69,8 @@ class Node:
     asic: str | None
     ports: dict[str, Port] = field(default_factory=dict)
     segment: str | None = None
+    # Nornir connection_options merged host > groups > defaults (e.g. eAPI transport).
+    connection_options: dict[str, dict] = field(default_factory=dict)
 
     @property
     def is_host(self) -> bool:

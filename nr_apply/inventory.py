@@ -155,11 +155,20 @@ def _load_node(layers: _Layers, name: str, spec: dict) -> Node:
     for layer_file, field, raw in _lossless_layers(layers, name, spec, chain):
         partial = validate_model(LosslessDefaults, raw, layer_file, field)
         node_intent = merge_models(node_intent, getattr(partial, block))
+    connection_options: dict[str, dict] = {}
+    for source in [layers.defaults, *(layers.groups[g] or {} for g in reversed(chain)), spec]:
+        for conn, opts in ((source or {}).get("connection_options") or {}).items():
+            merged = connection_options.setdefault(conn, {})
+            for key, value in (opts or {}).items():
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
     port_value = spec.get("port")
     node = Node(name=name, platform=platform, role=role, hostname=spec.get("hostname") or name,
                 port=int(port_value) if port_value is not None else None, groups=chain,
                 asic=_inherited(layers, spec, chain, "asic"),
-                segment=_inherited(layers, spec, chain, "segment"))
+                segment=_inherited(layers, spec, chain, "segment"), connection_options=connection_options)
     raw_ports = _data(spec).get("ports") or {}
     if not isinstance(raw_ports, dict):
         raise InputError("expected a mapping of port name to port", file=file, field=f"{name}.data.ports")

@@ -1,0 +1,142 @@
+"""The semantic diff: desired intent against parsed running state, field by field.
+
+Only what intent declares is compared (an unset field, a DSCP the intent does not map, a TC it
+does not schedule is left alone), except the no-drop priority set, which is compared whole:
+a priority that is lossless on one end of a link and not the other is the failure this tool
+exists to prevent. Fields a platform cannot express are skipped (driver.unsupported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nr_apply.model import Ets, NodeState, PfcWatchdog, PortLossless
+
+# Facet -> model fields it covers.
+FACET_FIELDS: dict[str, tuple[str, ...]] = {
+    "trust": ("trust",),
+    "dscp_map": ("dscp_to_priority", "priority_to_tc"),
+    "pfc": ("no_drop_priorities",),
+    "ets": ("ets",),
+    "ecn": ("ecn",),
+    "wred": ("wred_drop",),
+    "watchdog": ("pfc_watchdog",),
+    "mtu": ("mtu",),
+    "link_pause": ("link_pause",),
+    "dcbx": ("dcbx_willing",),
+    "roce": ("roce_tos", "ecn_notification_priorities", "ecn_reaction_priorities", "cnp_dscp", "cnp_priority"),
+}
+KEYED_FIELDS = ("dscp_to_priority", "priority_to_tc", "ecn", "wred_drop")
+KEYED_DEFAULT = {"wred_drop": False}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    port: str
+    field: str  # e.g. "no_drop_priorities", "ecn.3", "ets.bandwidth.0"
+    before: Any
+    after: Any
+
+    @property
+    def path(self) -> str:
+        return f"{self.port}.{self.field}"
+
+    def __str__(self) -> str:
+        return f"{self.port} {self.field}: {_show(self.before)} → {_show(self.after)}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if hasattr(value, "model_dump"):
+        return str(value.model_dump())
+    return str(value)
+
+
+def managed_fields(facets: list[str] | tuple[str, ...], unsupported: set[str] = frozenset()) -> list[str]:
+    return [f for facet in facets for f in FACET_FIELDS[facet] if f not in unsupported]
+
+
+def _watchdog_view(wd: PfcWatchdog | None, unsupported: set[str]) -> dict | None:
+    if wd is None or not wd.enabled:
+        return None
+    skip = {u.split(".", 1)[1] for u in unsupported if u.startswith("pfc_watchdog.")}
+    return {k: v for k, v in wd.model_dump().items() if k not in skip}
+
+
+def diff_port(port: str, desired: PortLossless, current: PortLossless | None, fields: list[str],
+              unsupported: set[str] = frozenset()) -> list[FieldChange]:
+    changes: list[FieldChange] = []
+    for name in fields:
+        if name not in type(desired).model_fields:
+            continue
+        want = getattr(desired, name)
+        have = getattr(current, name, None) if current is not None else None
+        if name in KEYED_FIELDS:
+            default = KEYED_DEFAULT.get(name)
+            for key, value in sorted(want.items()):
+                got = have.get(key, default) if have else default
+                if got != value:
+                    changes.append(FieldChange(port, f"{name}.{key}", got, value))
+        elif name == "ets":
+            if want is None:
+                continue
+            have = have or Ets()
+            for tc, share in sorted(want.bandwidth.items()):
+                got = None if tc in have.strict else have.bandwidth.get(tc)
+                if got != share:
+                    changes.append(FieldChange(port, f"ets.bandwidth.{tc}", got, share))
+            missing = [tc for tc in want.strict if tc not in have.strict]
+            if missing:
+                changes.append(FieldChange(port, "ets.strict", sorted(set(have.strict) & set(range(8))),
+                                           sorted(set(have.strict) | set(want.strict))))
+        elif name == "pfc_watchdog":
+            if want is None:
+                continue
+            w, h = _watchdog_view(want, unsupported), _watchdog_view(have, unsupported)
+            if w != h:
+                changes.append(FieldChange(port, name, h, w))
+        elif want is not None and want != have:
+            changes.append(FieldChange(port, name, have, want))
+    return changes
+
+
+def diff_node(desired: NodeState, current: NodeState, facets: list[str] | tuple[str, ...],
+              unsupported: set[str] = frozenset()) -> list[FieldChange]:
+    fields = managed_fields(facets, unsupported)
+    changes: list[FieldChange] = []
+    for port, want in desired.ports.items():
+        changes.extend(diff_port(port, want, current.ports.get(port), fields, unsupported))
+    return changes
+
+
+def target_state(desired: NodeState, current: NodeState, facets: list[str] | tuple[str, ...],
+                 unsupported: set[str] = frozenset()) -> NodeState:
+    """Running state with every managed, declared field set to intent: what the device
+    should look like after the change (everything intent does not declare is kept)."""
+    fields = managed_fields(facets, unsupported)
+    ports: dict[str, PortLossless] = dict(current.ports)
+    for port, want in desired.ports.items():
+        have = current.ports.get(port) or type(want)()
+        update: dict[str, Any] = {}
+        for name in fields:
+            if name not in type(want).model_fields:
+                continue
+            value = getattr(want, name)
+            if name in KEYED_FIELDS:
+                if value:
+                    update[name] = {**getattr(have, name), **value}
+            elif name == "ets":
+                if value is not None:
+                    base = getattr(have, "ets", None) or Ets()
+                    bandwidth = {tc: bw for tc, bw in base.bandwidth.items() if tc not in value.strict}
+                    bandwidth.update(value.bandwidth)
+                    strict = sorted((set(base.strict) - set(value.bandwidth)) | set(value.strict))
+                    update[name] = Ets(bandwidth=bandwidth, strict=strict)
+            elif value is not None:
+                update[name] = value
+        data = have.model_dump(exclude_unset=False)
+        data.update({k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()})
+        ports[port] = type(want).model_validate(data)
+    return NodeState(ports=ports)

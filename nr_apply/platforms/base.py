@@ -1,0 +1,100 @@
+"""The one small interface every platform driver implements (NAPALM's idea: the same verbs on
+every platform, quirks inside the platform module).
+
+A driver works on one node through a Nornir host's connection (`nornir_napalm` for EOS,
+`nornir_netmiko` for the SSH platforms). `parse` and `plan_change` are pure: they are what
+`nr-apply parse` and dry-run use, and what unit tests pin down. Every other verb talks to the
+device.
+
+Safety contract (ARCHITECTURE "Rollout"):
+- `snapshot()` returns the exact pre-change state in native form, enough to restore it.
+- `push(change, revert_in)` applies `change` with a revert armed on the device itself: if
+  nothing confirms within `revert_in` seconds (nr-apply died, the link went away), the device
+  returns to the snapshot on its own.
+- `confirm()` cancels the armed revert; `rollback(snapshot)` restores the snapshot now, and
+  the caller verifies by reading back.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from nr_apply.fabric import Node
+from nr_apply.model import NodeState
+
+
+class DriverError(Exception):
+    """A step failed on the device; the message says which step and why, in device words."""
+
+    def __init__(self, step: str, message: str):
+        self.step = step
+        super().__init__(f"{step}: {message}")
+
+
+@dataclass
+class Change:
+    """The minimal native change from the running state to the target state."""
+
+    native: list[str]  # what an operator reviews: CLI lines, nv commands, patch ops, host commands
+    payload: Any = None  # what `push` sends (platform specific; e.g. a JSON patch)
+
+    @property
+    def empty(self) -> bool:
+        return not self.native
+
+
+@dataclass
+class Counters:
+    """Cumulative counters per port, sampled at `taken_at` (time.monotonic()). Keys:
+    `pause_rx.<p>`, `pause_tx.<p>`, `lossless_drops`, `watchdog_events`, `ecn_marked`,
+    `link_up` (1/0). A platform fills what it exposes."""
+
+    taken_at: float
+    ports: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class Driver(ABC):
+    platform: ClassVar[str]
+    # Model fields (or `field.sub`) the platform cannot express: never diffed, never pushed.
+    unsupported: ClassVar[set[str]] = set()
+
+    def __init__(self, node: Node, host: Any):
+        self.node = node
+        self.host = host  # nornir.core.inventory.Host
+
+    # --- pure --------------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
+        """Running state from a read-back (`read()` output, or a saved file's content)."""
+
+    @abstractmethod
+    def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
+        """Minimal native change taking the device from `current` (parsed from `raw`) to
+        `target`, touching nothing outside the lossless scope."""
+
+    # --- device ------------------------------------------------------------------------------
+    @abstractmethod
+    def read(self) -> Any:
+        """The lossless scope in one read round (raw native form)."""
+
+    def snapshot(self) -> Any:
+        """Native pre-change state that `rollback` restores exactly. Default: the read-back."""
+        return self.read()
+
+    @abstractmethod
+    def push(self, change: Change, revert_in: int) -> None: ...
+
+    @abstractmethod
+    def confirm(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self, snapshot: Any) -> None: ...
+
+    def counters(self) -> Counters:
+        raise NotImplementedError(f"{self.platform} does not expose counters yet")
+
+    def close(self) -> None:
+        """Close connections (Nornir owns them; this is for driver-held resources)."""

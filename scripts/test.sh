@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install nr-apply with its test dependencies into a fresh virtual environment and run the
+# whole test suite (unit tests and the integration tests against the bundled lab).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${NR_APPLY_VENV:-.venv}"
+python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet ".[test]"
+exec "$VENV/bin/python" -m pytest "$@"
