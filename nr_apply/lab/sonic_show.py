@@ -20,8 +20,9 @@ class CounterSource(Protocol):
     """What the lab's traffic model may offer; every method is optional (zeros otherwise).
 
     `port_counters(node, port)` returns a mapping with any of:
-      "pfc_rx", "pfc_tx": eight ints (PFC frames per priority),
-      "queues": {queue_index: {"packets", "bytes", "dropped_packets", "dropped_bytes"}}.
+      "pfc_rx", "pfc_tx": eight ints or {priority: frames} (PFC frames per priority),
+      "queues": {queue_index: {"packets", "bytes", "dropped_packets", "dropped_bytes"}}
+      (the EOS names enqueuedPackets/enqueuedBytes/droppedPackets/droppedBytes also work).
     """
 
     def port_counters(self, node: str, port: str) -> dict[str, Any]: ...
@@ -130,7 +131,10 @@ def _port_counters(source: CounterSource | None, node: str, port: str) -> dict[s
 
 
 def pfc_frames(source: CounterSource | None, node: str, port: str, direction: str) -> list[int]:
-    values = list(_port_counters(source, node, port).get(f"pfc_{direction}", []))
+    """Eight frame counts; the source may give a list or {priority: frames} (as for EOS)."""
+    values = _port_counters(source, node, port).get(f"pfc_{direction}", [])
+    if isinstance(values, dict):
+        return [int(values.get(p, values.get(str(p), 0))) for p in range(8)]
     return [int(v) for v in values] + [0] * (8 - len(values))
 
 
@@ -143,13 +147,18 @@ def show_pfc_counters(ports: Sequence[str], frames: dict[str, dict[str, list[int
     return "\n\n".join(tables) + "\n"
 
 
+# Queue counter names, with the EOS emulator's names accepted from a shared traffic model.
+_QUEUE_FIELDS = (("packets", "enqueuedPackets"), ("bytes", "enqueuedBytes"),
+                 ("dropped_packets", "droppedPackets"), ("dropped_bytes", "droppedBytes"))
+
+
 def queue_stats(source: CounterSource | None, node: str, port: str) -> list[tuple[str, list[str]]]:
     """(`UC0`..`UC7`, `MC8`..`MC15`) -> [packets, bytes, dropped packets, dropped bytes]."""
     queues = _port_counters(source, node, port).get("queues", {})
     stats = []
     for index in range(16):
         q = queues.get(index) or queues.get(str(index)) or {}
-        values = [str(int(q.get(k, 0))) for k in ("packets", "bytes", "dropped_packets", "dropped_bytes")]
+        values = [str(int(q.get(k, q.get(alias, 0)))) for k, alias in _QUEUE_FIELDS]
         stats.append((f"{'UC' if index < 8 else 'MC'}{index}", values))
     return stats
 

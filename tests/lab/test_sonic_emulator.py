@@ -388,6 +388,15 @@ def test_pfc_counters_are_zero_then_follow_the_counter_source(device, shell):
     row = next(line for line in rx_table.splitlines() if line.strip().startswith("Ethernet0"))
     assert row.split()[4] == "1,234,567"
 
+    class TrafficByPriority:  # the shape the EOS emulator reads from the same model
+        def port_counters(self, node, port):
+            return {"pfc_tx": {3: 42}}
+
+    device.counter_source = TrafficByPriority()
+    tx_table = shell.run("show pfc counters").split("\n\n")[1]
+    row = next(line for line in tx_table.splitlines() if line.strip().startswith("Ethernet8"))
+    assert row.split()[4] == "42"
+
 
 def test_pfc_storm_fault_makes_pause_frames_grow_on_no_drop_priorities(device, shell):
     place(shell, "/tmp/p.json", [{"op": "add", "path": "/PORT_QOS_MAP/Ethernet0/pfc_enable", "value": "3"}])
