@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -155,3 +156,20 @@ def generate_inventory(
     (out_dir / "groups.yaml").write_text(_groups_yaml(template_dir, leaves // 2))
     (out_dir / "defaults.yaml").write_text((template_dir / "defaults.yaml").read_text())
     return [n.name for n in nodes]
+
+
+def copy_with_ports(src_dir: Path, out_dir: Path, free_ports: Iterator[int]) -> None:
+    """Copy an inventory, moving every listener of every node to the next of `free_ports`
+    (so a test lab never collides with a running one or with another test run)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hosts = yaml.safe_load((Path(src_dir) / "hosts.yaml").read_text()) or {}
+    for spec in hosts.values():
+        spec["port"] = next(free_ports)
+        netmiko = (spec.get("connection_options") or {}).get("netmiko")
+        if netmiko and "port" in netmiko:
+            netmiko["port"] = next(free_ports)
+    (out_dir / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    for name in ("groups.yaml", "defaults.yaml"):
+        if (Path(src_dir) / name).exists():
+            (out_dir / name).write_text((Path(src_dir) / name).read_text())

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
 from nr_apply.lab.device import FAULT_KINDS
 from nr_apply.lab.keys import KNOWN_HOSTS_FILE, load_or_create_host_key, write_known_hosts
@@ -518,6 +519,51 @@ def reset_lab(state_dir: Path, node: str | None = None, inventory: Path | None =
     for name in names:
         (state_dir / "devices" / f"{name}.json").unlink(missing_ok=True)
         (state_dir / "logs" / f"{name}.jsonl").unlink(missing_ok=True)
+
+
+# --- a handle for programs and test suites -------------------------------------------------
+@dataclass
+class RunningLab:
+    """A lab started in the background, with what a client needs to reach and steer it."""
+
+    inventory_dir: Path
+    state_dir: Path
+    known_hosts: Path
+    username: str = LAB_USERNAME
+    password: str = LAB_PASSWORD
+
+    @classmethod
+    def start(cls, inventory_dir: Path, state_dir: Path, device_factory: str | None = None,
+              workers: int | None = None) -> "RunningLab":
+        info = start_detached(inventory_dir, state_dir, device_factory, workers=workers)
+        return cls(Path(info.inventory), Path(info.state_dir), Path(info.known_hosts))
+
+    def stop(self) -> None:
+        stop_lab(self.state_dir)
+
+    def node(self, name: str) -> LabNode:
+        for node in load_nodes(self.inventory_dir):
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def fault(self, name: str, kind: str, clear: bool = False) -> None:
+        if not set_lab_fault(self.state_dir, name, kind, clear, self.inventory_dir):
+            raise LabError(f"{name}: the lab did not pick up fault {kind}")
+
+    def clear_faults(self, name: str | None = None) -> None:
+        if not clear_lab_faults(self.state_dir, name):
+            raise LabError("the lab did not pick up the cleared faults")
+
+    def reset(self, name: str | None = None) -> None:
+        reset_lab(self.state_dir, name, self.inventory_dir)
+
+    def command_log(self, name: str) -> list[dict]:
+        """The device's command log (JSON lines: ts, session, command, write)."""
+        path = self.state_dir / "logs" / f"{name}.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
 # --- internal entry point (the detached lab and its workers) ------------------------------

@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled lab fabric, served on free loopback ports for the test run."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from nr_apply.lab.generate import copy_with_ports
+from nr_apply.lab.runner import RunningLab
+
+BUNDLED_INVENTORY = Path(__file__).parents[1] / "inventory"
+
+
+def free_ports(count: int) -> Iterator[int]:
+    """`count` distinct ports the kernel says are free right now (all held open together, so
+    none is handed out twice)."""
+    with ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    return iter(ports)
+
+
+def start_test_lab(tmp_path_factory: pytest.TempPathFactory, template: Path = BUNDLED_INVENTORY,
+                   device_factory: str | None = None) -> RunningLab:
+    inventory = tmp_path_factory.mktemp("lab-inventory")
+    state = tmp_path_factory.mktemp("lab-state")
+    copy_with_ports(template, inventory, free_ports(200))
+    return RunningLab.start(inventory, state, device_factory)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    """The bundled fabric (real emulators) in a background process: `inventory_dir`,
+    `state_dir`, `known_hosts`, `username`, `password`, `node(name)`, `fault(name, kind,
+    clear=False)`, `reset(name=None)`, `command_log(name)`."""
+    running = start_test_lab(tmp_path_factory)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fresh_lab(lab: RunningLab) -> RunningLab:
+    """The session's lab with every device at factory state and no faults."""
+    lab.clear_faults()
+    lab.reset()
+    return lab
