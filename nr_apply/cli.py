@@ -12,7 +12,7 @@ from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
 
 # Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "validate", "render", "parse", "headroom", "lab")
+SUBCOMMANDS = ("apply", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
 
 EXIT_CODES_HELP = """\
 exit codes:

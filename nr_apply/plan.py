@@ -93,6 +93,7 @@ class Plan(Strict):
     name: str
     description: str = ""
     inventory: Path
+    known_hosts: Path | None = Field(default=None, description="SSH known_hosts, relative to the plan file")
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
     timed_revert: Seconds = Field(default=300, description="revert armed on every device of a batch")
     phases: list[Phase] = Field(min_length=1)
@@ -123,6 +124,10 @@ class LoadedPlan(BaseModel):
     file: Path
     inventory_dir: Path
     digest: str
+
+    @property
+    def known_hosts(self) -> Path | None:
+        return (self.file.parent / self.plan.known_hosts).resolve() if self.plan.known_hosts else None
 
 
 def load_plan(path: Path) -> LoadedPlan:

@@ -20,8 +20,8 @@ def console(stderr: bool = False) -> Console:
                    width=None if stream.isatty() else 200)
 
 
-def print_validation(report: ValidationReport, title: str) -> None:
-    out = console()
+def print_validation(report: ValidationReport, title: str, stderr: bool = False) -> None:
+    out = console(stderr=stderr)
     for f in report.findings:
         style = "red" if f.severity == "error" else "yellow"
         where = ", ".join(f.ports) if f.ports else ", ".join(f.nodes)
@@ -38,3 +38,60 @@ def print_validation(report: ValidationReport, title: str) -> None:
     errors, warnings = len(report.errors()), len(report.findings) - len(report.errors())
     verdict = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
     out.print(f"{title}: {verdict} ({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})")
+
+
+STATUS_STYLE = {"unchanged": "dim", "changed": "yellow", "applied": "green", "failed": "red",
+                "rolled_back": "magenta", "skipped": "dim"}
+
+
+def print_run(report, verbose: bool = False, quiet: bool = False, secrets: set[str] | None = None,
+              file=None) -> None:
+    from nr_apply.report import scrub
+
+    if file is not None:
+        out = Console(file=open(file, "w"), no_color=True, width=200, highlight=False, soft_wrap=True)
+    else:
+        out = console()
+
+    def say(text: str = "") -> None:
+        out.print(scrub(text, secrets or set()))
+
+    for node in report.nodes:
+        if quiet and node.status not in ("failed", "rolled_back"):
+            continue
+        style = STATUS_STYLE.get(node.status, "")
+        say(f"[bold]{node.name}[/bold] ({node.platform}): [{style}]{node.status}[/{style}]")
+        if node.error:
+            say(f"  [red]{node.error.step} failed:[/red] {node.error.message}")
+        if not quiet:
+            for change in node.changes:
+                say(f"  [cyan]{change.port}[/cyan] {change.field}: [red]{_fmt(change.before)}[/red] → "
+                    f"[green]{_fmt(change.after)}[/green]")
+            if verbose and node.native:
+                say("  native change:")
+                for line in node.native:
+                    say(f"    {line}")
+    if report.gates:
+        table = Table(title="Health gates", title_justify="left")
+        for col in ("node", "gate", "value", "threshold", "result"):
+            table.add_column(col)
+        for g in report.gates:
+            table.add_row(g.node, g.gate, str(g.value), str(g.threshold),
+                          "[green]pass[/green]" if g.passed else "[red]FAIL[/red]")
+        out.print(table)
+    summary = report.summary()
+    table = Table(title=f"{report.mode} of {report.plan}", title_justify="left")
+    for status in summary:
+        table.add_column(status.replace("_", " "), justify="right")
+    table.add_row(*(str(v) for v in summary.values()))
+    out.print(table)
+    if report.message:
+        say(report.message)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "(none)"
+    if hasattr(value, "model_dump"):
+        return str(value.model_dump())
+    return str(value)

@@ -1,0 +1,46 @@
+"""`nr-apply PLAN` (apply) and `nr-apply PLAN --dry-run`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from nr_apply.errors import ExitCode, InputError
+from nr_apply.runner import RunOptions, run_plan
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "apply", help="apply a plan (the default: `nr-apply PLAN`); --dry-run to only plan",
+        description="Read every targeted node once, diff it against intent, and (unless --dry-run) roll the "
+        "changes out phase by phase and batch by batch: timed revert armed on every device of a batch, push, "
+        "verify by read-back, soak, health gates, confirm; automatic rollback per the plan's policy.",
+        epilog="exit codes: 0 nothing pending / applied, 1 a node or gate failed (rolled back), "
+               "2 changes pending (dry-run), 3 invalid input, 4 fabric locked by another run")
+    p.add_argument("plan", help="plan file (YAML)")
+    p.add_argument("--dry-run", action="store_true", help="plan only: report the diff and native change per node")
+    p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
+    p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    p.add_argument("--workers", type=int, default=min(64, (os.cpu_count() or 2) * 16),
+                   help="parallel device sessions (default: %(default)s)")
+    p.add_argument("--known-hosts", metavar="FILE",
+                   help="SSH known_hosts to verify device host keys against (default: $NR_APPLY_KNOWN_HOSTS, "
+                        "else the plan's known_hosts, else ~/.ssh/known_hosts)")
+    p.add_argument("--no-host-key-check", action="store_true",
+                   help="do not verify SSH host keys (never on a production fabric)")
+    p.add_argument("--state-dir", default=".nr-apply", help="run journal and lock directory (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the summary and errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise InputError("must be at least 1", field="--workers")
+    return run_plan(RunOptions(
+        plan=args.plan, dry_run=args.dry_run, limit=args.limit, yes=args.yes, format=args.format,
+        output=args.output, workers=args.workers, known_hosts=args.known_hosts,
+        verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+        quiet=args.quiet, verbose=args.verbose))

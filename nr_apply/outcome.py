@@ -1,0 +1,60 @@
+"""What a run found and did per node: the one structure every report format reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nr_apply.diff import FieldChange
+
+NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
+
+
+@dataclass
+class StepError:
+    step: str  # read, parse, plan, push, verify, gate, confirm, rollback
+    message: str
+
+
+@dataclass
+class GateResult:
+    gate: str
+    node: str
+    passed: bool
+    value: float | str
+    threshold: float | str
+    detail: str = ""
+
+
+@dataclass
+class NodeOutcome:
+    name: str
+    platform: str
+    status: NodeStatus
+    changes: list[FieldChange] = field(default_factory=list)
+    native: list[str] = field(default_factory=list)
+    error: StepError | None = None
+    phase: str | None = None
+    batch: int | None = None
+    state_digest: str | None = None  # of the running read-back the changes were computed from
+    raw: Any = None  # the read-back itself (never serialised into reports)
+    change: Any = None  # the driver's Change (payload for push; never serialised)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "platform": self.platform,
+            "status": self.status,
+            "phase": self.phase,
+            "batch": self.batch,
+            "changes": [{"port": c.port, "path": c.path, "field": c.field,
+                         "before": _plain(c.before), "after": _plain(c.after)} for c in self.changes],
+            "native": self.native,
+            "error": None if self.error is None else {"step": self.error.step, "message": self.error.message},
+        }
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return value

@@ -1,0 +1,46 @@
+"""Task: read a node once, parse it, diff it against intent, and plan the native change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from nornir.core.task import Result, Task
+
+from nr_apply.diff import diff_node, target_state
+from nr_apply.fabric import Node
+from nr_apply.outcome import NodeOutcome, StepError
+from nr_apply.platforms.base import Driver
+
+
+def state_digest(raw: object) -> str:
+    return hashlib.sha256(str(raw).encode()).hexdigest()
+
+
+def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> Result:
+    """One read round; everything else is computed locally."""
+    outcome = NodeOutcome(name=node.name, platform=node.platform, status="unchanged")
+    step = "read"
+    try:
+        raw = driver.read()
+        outcome.raw = raw
+        outcome.state_digest = state_digest(raw)
+        step = "parse"
+        current = driver.parse(raw, ports=list(node.ports))
+        step = "plan"
+        desired = node.intent()
+        outcome.changes = diff_node(desired, current, facets, driver.unsupported)
+        if outcome.changes:
+            target = target_state(desired, current, facets, driver.unsupported)
+            change = driver.plan_change(raw, current, target)
+            outcome.native = change.native
+            outcome.status = "changed"
+            outcome.change = change
+    except Exception as exc:  # every failure is reported per node; others carry on
+        outcome.status = "failed"
+        outcome.error = StepError(getattr(exc, "step", step), _reason(exc))
+    return Result(host=task.host, result=outcome, failed=outcome.status == "failed")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0] if len(text) > 400 else text
