@@ -29,7 +29,7 @@ from typing import Iterable
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
 from nr_apply.lab.device import FAULT_KINDS
-from nr_apply.lab.keys import KNOWN_HOSTS_FILE, load_or_create_host_key, write_known_hosts
+from nr_apply.lab.keys import load_or_create_host_key, write_known_hosts
 from nr_apply.lab.platforms import device_class
 from nr_apply.lab.server import DeviceFactory, LabError, LabServer, listeners_of
 from nr_apply.lab.topology import LabNode, load_lab_nodes
