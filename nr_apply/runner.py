@@ -43,6 +43,12 @@ def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
     return ExitCode.OK
 
 
+def open_session(options, loaded, fabric, names: list[str], credentials) -> Session:
+    policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
+    nornir = build_nornir(fabric, credentials, policy, options.workers, names=names)
+    return Session(fabric=fabric, nornir=nornir, facets=list(loaded.plan.manage))
+
+
 def run_plan(options: RunOptions) -> int:
     loaded = load_plan(options.plan)
     fabric = load_fabric(loaded.inventory_dir)
@@ -53,9 +59,7 @@ def run_plan(options: RunOptions) -> int:
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
     credentials = load_credentials()
-    policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
-    nornir = build_nornir(fabric, credentials, policy, options.workers, names=targeted)
-    session = Session(fabric=fabric, nornir=nornir, facets=list(loaded.plan.manage))
+    session = open_session(options, loaded, fabric, targeted, credentials)
     try:
         outcomes = dry_run(session, targeted)
         if options.dry_run:

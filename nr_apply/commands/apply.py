@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from nr_apply.errors import ExitCode, InputError
+from nr_apply.commands._connect import add_connection_options
+from nr_apply.errors import InputError
 from nr_apply.runner import RunOptions, run_plan
 
 
@@ -23,14 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
     p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
-    p.add_argument("--workers", type=int, default=min(64, (os.cpu_count() or 2) * 16),
-                   help="parallel device sessions (default: %(default)s)")
-    p.add_argument("--known-hosts", metavar="FILE",
-                   help="SSH known_hosts to verify device host keys against (default: $NR_APPLY_KNOWN_HOSTS, "
-                        "else the plan's known_hosts, else ~/.ssh/known_hosts)")
-    p.add_argument("--no-host-key-check", action="store_true",
-                   help="do not verify SSH host keys (never on a production fabric)")
-    p.add_argument("--state-dir", default=".nr-apply", help="run journal and lock directory (default: %(default)s)")
+    add_connection_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary and errors")
     p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
     p.set_defaults(func=run)

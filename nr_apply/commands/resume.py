@@ -1,0 +1,23 @@
+"""`nr-apply resume RUN`: continue an interrupted run from its first unfinished batch."""
+
+from __future__ import annotations
+
+import argparse
+
+from nr_apply.commands._connect import add_connection_options
+from nr_apply.recovery import resume_run
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("resume", help="continue an interrupted run from its first unfinished batch",
+                              description="Re-read the live state of every node the run had not confirmed (after "
+                              "their timed reverts have fired), then continue the plan's phases and batches from the "
+                              "first unfinished one, under the same run id. The plan file must be unchanged.")
+    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    p.add_argument("--output", "-o", metavar="FILE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    add_connection_options(p)
+    p.set_defaults(func=lambda a: resume_run(a))

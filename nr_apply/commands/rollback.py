@@ -1,0 +1,21 @@
+"""`nr-apply rollback RUN`: restore every node a run touched to its pre-change snapshot."""
+
+from __future__ import annotations
+
+import argparse
+
+from nr_apply.commands._connect import add_connection_options
+from nr_apply.recovery import rollback_run
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("rollback", help="restore every node a run touched to its snapshot",
+                              description="Restore every node the run pushed to (armed, verified, confirmed or "
+                              "failed) to the snapshot the journal holds, and verify each by read-back. Exit 0 when "
+                              "every node is back, 1 otherwise.")
+    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    p.add_argument("--output", "-o", metavar="FILE")
+    add_connection_options(p)
+    p.set_defaults(func=lambda a: rollback_run(a))

@@ -1,0 +1,150 @@
+"""After a run: restore everything it touched (`rollback RUN`) or carry it on (`resume RUN`),
+from what the journal recorded."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from nr_apply.connections import load_credentials
+from nr_apply.engine import dry_run
+from nr_apply.errors import ExitCode, InputError
+from nr_apply.inventory import load_fabric
+from nr_apply.journal import Journal
+from nr_apply.lock import FabricLock, FabricLocked
+from nr_apply.outcome import NodeOutcome
+from nr_apply.plan import load_plan
+from nr_apply.report import emit
+from nr_apply.runner import RunOptions, open_session
+
+TOUCHED = ("armed", "verified", "confirmed", "failed", "rollback_failed")
+UNFINISHED = ("planned", "armed", "verified", "failed", "rollback_failed")
+
+
+def _options(args, dry_run: bool = False) -> RunOptions:
+    return RunOptions(plan="", dry_run=dry_run, yes=getattr(args, "yes", False), format=args.format,
+                      output=args.output, workers=args.workers, known_hosts=args.known_hosts,
+                      verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+                      quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+
+
+def _load_run(journal: Journal, run_id: str):
+    record = journal.run(run_id)
+    if record is None:
+        raise InputError(f"no run {run_id!r} in {journal.path} (see `nr-apply runs`)", field="RUN")
+    loaded = load_plan(record.plan_file)
+    return record, loaded
+
+
+def _wait_for_armed_reverts(journal: Journal, record, nodes: list[dict]) -> None:
+    """A node left armed reverts by itself at its deadline; acting before that would race the
+    device's own timer, so wait it out."""
+    armed = [n for n in nodes if n["state"] in ("armed", "verified")]
+    if not armed or not record.revert_seconds:
+        return
+    deadline = max(n["updated_at"] for n in armed) + record.revert_seconds + 2
+    wait = deadline - time.time()
+    if wait > 0:
+        print(f"waiting {wait:.0f}s for the timed revert armed on {', '.join(n['node'] for n in armed)} to fire",
+              file=sys.stderr)
+        time.sleep(wait)
+
+
+def rollback_run(args) -> int:
+    journal = Journal(Path(args.state_dir))
+    try:
+        record, loaded = _load_run(journal, args.run_id)
+        nodes = [n for n in journal.nodes(args.run_id) if n["state"] in TOUCHED]
+        if not nodes:
+            print(f"run {args.run_id} left no node changed; nothing to roll back")
+            return ExitCode.OK
+        options = _options(args)
+        credentials = load_credentials()
+        journal.secrets = credentials.secrets()
+        fabric = load_fabric(loaded.inventory_dir)
+        lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
+        try:
+            lock.acquire(f"rollback-{args.run_id}")
+        except FabricLocked as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return ExitCode.LOCKED
+        session = open_session(options, loaded, fabric, [n["node"] for n in nodes], credentials)
+        try:
+            from nr_apply.tasks.change import rollback
+
+            snapshots = {n["node"]: n["snapshot"] for n in nodes}
+            results = session.run(list(snapshots), rollback, snapshots=snapshots)
+            outcomes = []
+            for n in nodes:
+                res = results[n["node"]]
+                ok = isinstance(res, dict) and res.get("ok")
+                journal.set_node_state(args.run_id, n["node"], "rolled_back" if ok else "rollback_failed",
+                                       "" if ok else str(res))
+                outcome = NodeOutcome(n["node"], n["platform"], "rolled_back" if ok else "failed")
+                if not ok:
+                    from nr_apply.outcome import StepError
+
+                    outcome.error = StepError("rollback", res.get("error", str(res)) if isinstance(res, dict) else str(res))
+                outcomes.append(outcome)
+            code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
+            journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")
+            emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, run_id=args.run_id,
+                 message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}")
+            return code
+        finally:
+            session.close()
+            lock.release()
+    finally:
+        journal.close()
+
+
+def resume_run(args) -> int:
+    from nr_apply.rollout import Batch, RolloutState, batches, run_batches
+
+    journal = Journal(Path(args.state_dir))
+    try:
+        record, loaded = _load_run(journal, args.run_id)
+        if loaded.digest != record.plan_digest:
+            raise InputError("the plan file changed since the run started; start a new run instead of resuming",
+                             file=loaded.file)
+        nodes = journal.nodes(args.run_id)
+        _wait_for_armed_reverts(journal, record, nodes)
+        done = {n["node"] for n in nodes if n["state"] in ("confirmed", "rolled_back")}
+        options = _options(args)
+        credentials = load_credentials()
+        journal.secrets = credentials.secrets()
+        fabric = load_fabric(loaded.inventory_dir)
+        remaining = [n["node"] for n in nodes if n["node"] not in done]
+        lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
+        try:
+            lock.acquire(args.run_id)
+        except FabricLocked as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return ExitCode.LOCKED
+        session = open_session(options, loaded, fabric, remaining, credentials)
+        try:
+            outcomes = dry_run(session, remaining)  # re-check live state
+            if any(o.status == "failed" for o in outcomes):
+                emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
+                     message="some nodes could not be read; nothing was changed")
+                return ExitCode.FAILED
+            by_name = {o.name: o for o in outcomes}
+            changed = {o.name for o in outcomes if o.status == "changed"}
+            state = RolloutState(args.run_id, by_name, {n: by_name[n].raw for n in changed})
+            plan_batches = batches(loaded, session, changed)
+            for batch in plan_batches:
+                for name in batch.nodes:
+                    journal.add_node(args.run_id, name, by_name[name].platform, batch.phase, batch.index,
+                                     state.snapshots[name])
+            journal.event(args.run_id, "run-resumed", detail=", ".join(sorted(changed)) or "nothing left to change")
+            code, message = run_batches(options, loaded, session, journal, state, plan_batches)
+            journal.finish_run(args.run_id, "succeeded" if code == ExitCode.OK else "failed", code)
+            emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, gates=state.gates,
+                 run_id=args.run_id, message=message)
+            return code
+        finally:
+            session.close()
+            lock.release()
+    finally:
+        journal.close()
