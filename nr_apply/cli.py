@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -94,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (`| head`) went away; that is not our failure.
         sys.stdout = None  # type: ignore[assignment]
         return ExitCode.OK
+    except Exception as exc:  # a bug must still end with a sentence and exit 1, not a bare traceback
+        if os.environ.get("NR_APPLY_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} (set NR_APPLY_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return ExitCode.FAILED
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nornir.core import Nornir
 from nornir.core.configuration import Config
+from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
 from nornir.plugins.runners import ThreadedRunner
 
@@ -121,6 +122,9 @@ def build_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy
                  names: list[str] | None = None) -> Nornir:
     """A Nornir object over the fabric (or the named nodes), threaded with `workers` threads.
     Built from the already-validated fabric: no second parse of the inventory files."""
+    # InitNornir registers the nornir_napalm/nornir_netmiko plugins from their entry points;
+    # building Nornir directly (from the already-validated fabric) must do it itself.
+    ConnectionPluginRegister.auto_register()
     selected = names if names is not None else list(fabric.nodes)
     hosts = Hosts({n: nornir_host(fabric.nodes[n], credentials, policy) for n in selected})
     config = Config(runner={"plugin": "threaded", "options": {"num_workers": workers}},

@@ -36,11 +36,10 @@ class Session:
         """Run `task(task, node, driver, **kwargs)` on `names` in parallel; one result per node.
         A task that raises is turned into a failed outcome for that node only."""
         nr = self.nornir.filter(filter_func=lambda h: h.name in set(names))
-        for name in names:
-            self.driver(name)
 
         def wrapper(t):
-            return task(t, node=self.fabric.nodes[t.host.name], driver=self.drivers[t.host.name], **kwargs)
+            # Built inside the task so a driver that cannot even be created fails its node only.
+            return task(t, node=self.fabric.nodes[t.host.name], driver=self.driver(t.host.name), **kwargs)
 
         results = nr.run(task=wrapper, name=task.__name__, raise_on_error=False, on_failed=True)
         out: dict[str, object] = {}
@@ -50,7 +49,8 @@ class Session:
             if result is not None and result.exception is not None:
                 node = self.fabric.nodes[name]
                 out[name] = NodeOutcome(name=name, platform=node.platform, status="failed",
-                                        error=StepError(task.__name__, str(result.exception)))
+                                        error=StepError(getattr(result.exception, "step", "connect"),
+                                                        str(result.exception) or type(result.exception).__name__))
             else:
                 out[name] = result.result if result is not None else None
         return out
