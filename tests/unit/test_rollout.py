@@ -1,0 +1,200 @@
+"""The rollout engine against fake drivers: phases, batches, gates, policies, journal, lock.
+
+The driver boundary is faked here (and only here); the real drivers are exercised against the
+lab in tests/integration."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from nr_apply.cli import main
+from nr_apply.diff import diff_node
+from nr_apply.journal import Journal
+from nr_apply.model import NodeState
+from nr_apply.platforms import drivers
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class FakeFabric:
+    """Device state per node, shared by every FakeDriver of a test."""
+
+    def __init__(self):
+        self.state: dict[str, NodeState] = {}
+        self.log: list[tuple[str, str]] = []
+        self.fail: dict[str, str] = {}  # node -> step that fails ("read", "push", "storm")
+
+
+class FakeDriver(Driver):
+    platform = "fake"
+    devices: FakeFabric
+
+    @classmethod
+    def parse(cls, raw, ports=None):
+        state = NodeState.model_validate(json.loads(raw))
+        return NodeState(ports={p: v for p, v in state.ports.items() if ports is None or p in ports})
+
+    def _dev(self) -> NodeState:
+        return self.devices.state.setdefault(self.node.name, NodeState())
+
+    def read(self):
+        if self.devices.fail.get(self.node.name) == "read":
+            raise DriverError("read", "connection refused")
+        self.devices.log.append((self.node.name, "read"))
+        return self._dev().model_dump_json()
+
+    def plan_change(self, raw, current, target):
+        return Change(native=[f"set {p}" for p in target.ports], payload=target)
+
+    def push(self, change, revert_in):
+        if self.devices.fail.get(self.node.name) == "push":
+            raise DriverError("push", "% commit rejected")
+        self.devices.log.append((self.node.name, "push"))
+        self.devices.state[self.node.name] = change.payload
+
+    def confirm(self):
+        self.devices.log.append((self.node.name, "confirm"))
+
+    def rollback(self, snapshot):
+        self.devices.log.append((self.node.name, "rollback"))
+        self.devices.state[self.node.name] = NodeState.model_validate(json.loads(snapshot))
+
+    def counters(self):
+        storm = self.devices.fail.get(self.node.name) == "storm" and \
+            self.devices.log[-1:] != [(self.node.name, "rollback")]
+        rate = 50000 if storm else 10
+        return Counters(taken_at=time.monotonic(),
+                        ports={p: {"pause_rx.3": rate * time.monotonic(), "lossless_drops": 0, "link_up": 1}
+                               for p in self.node.ports})
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    devices = FakeFabric()
+    FakeDriver.devices = devices
+    monkeypatch.setattr(drivers, "driver_class", lambda platform: FakeDriver)
+    monkeypatch.setattr("nr_apply.engine.driver_class", lambda platform: FakeDriver)
+    monkeypatch.setenv("NR_APPLY_USERNAME", "admin")
+    monkeypatch.setenv("NR_APPLY_PASSWORD", "s3cret-pw")
+    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
+    plan = (REPO / "plans/lossless-rollout.yaml").read_text().replace("soak: 2s", "soak: 0.2s")
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans/lossless-rollout.yaml").write_text(plan)
+    devices.plan = tmp_path / "plans/lossless-rollout.yaml"
+    devices.state_dir = tmp_path / "state"
+    return devices
+
+
+def run(fake, *extra) -> int:
+    return main([str(fake.plan), "--no-host-key-check", "--state-dir", str(fake.state_dir), "--workers", "4", *extra])
+
+
+def test_dry_run_exit_2_lists_every_node_with_changes(fake, capsys):
+    code = run(fake, "--dry-run", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert len(report["nodes"]) == 14 and all(n["status"] == "changed" for n in report["nodes"])
+    leaf1 = next(n for n in report["nodes"] if n["name"] == "leaf1")
+    assert {"port": "Ethernet1", "path": "Ethernet1.no_drop_priorities", "field": "no_drop_priorities",
+            "before": None, "after": [3]} in leaf1["changes"]
+    assert not [entry for entry in fake.log if entry[1] != "read"]  # dry-run writes nothing
+
+
+def test_unreadable_node_fails_alone_and_exit_is_1(fake, capsys):
+    fake.fail["leaf3"] = "read"
+    code = run(fake, "--dry-run", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    leaf3 = next(n for n in report["nodes"] if n["name"] == "leaf3")
+    assert leaf3["status"] == "failed"
+    assert leaf3["error"] == {"step": "read", "message": "read: connection refused"}
+    assert sum(n["status"] == "changed" for n in report["nodes"]) == 13
+
+
+def test_apply_runs_phases_in_order_then_converges(fake, capsys):
+    assert run(fake, "--yes", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["applied"] == 14
+    pushes = [n for n, step in fake.log if step == "push"]
+    pod_a = {"leaf1", "leaf2", "host1", "host2", "host3", "host4"}
+    assert set(pushes[:6]) == pod_a and set(pushes[-2:]) == {"spine1", "spine2"}
+    assert all(g["passed"] for g in report["gates"])
+    fake.log.clear()
+    assert run(fake, "--dry-run") == 0  # converged
+    assert run(fake, "--yes") == 0
+    assert [s for _, s in fake.log if s != "read"] == []  # idempotent: no write on the second apply
+
+
+def test_gate_failure_in_second_phase_rolls_back_that_phase_only(fake, capsys):
+    fake.fail["leaf3"] = "storm"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    status = {n["name"]: n["status"] for n in report["nodes"]}
+    assert {status[n] for n in ("leaf1", "leaf2", "host1")} == {"applied"}  # phase pod-a kept (policy: phase)
+    assert status["leaf3"] == "rolled_back" and status["spine1"] == "changed"  # spines never started
+    failing = [g for g in report["gates"] if not g["passed"]]
+    assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] == "pause_rate"
+    assert "phase 'pod-b' batch 1 failed" in report["message"]
+    assert fake.state["leaf3"] == NodeState()  # back at its snapshot
+    journal = Journal(fake.state_dir)
+    run_id = report["run_id"]
+    states = {n["node"]: n["state"] for n in journal.nodes(run_id)}
+    assert states["leaf3"] == "rolled_back" and states["leaf1"] == "confirmed"
+    assert any(e["event"] == "gate-fail" and e["node"] == "leaf3" for e in journal.events(run_id))
+
+
+def test_push_failure_with_policy_all_restores_earlier_phases(fake, capsys):
+    plan = fake.plan.read_text().replace("rollback: phase", "rollback: all")
+    fake.plan.write_text(plan)
+    fake.fail["spine2"] = "push"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert all(state == NodeState() for state in fake.state.values())
+    spine2 = next(n for n in report["nodes"] if n["name"] == "spine2")
+    assert spine2["error"]["step"] == "push" and "commit rejected" in spine2["error"]["message"]
+
+
+def test_second_concurrent_apply_exits_4_naming_the_holder(fake, capsys):
+    from nr_apply.lock import FabricLock
+    from nr_apply.plan import load_plan
+
+    lock = FabricLock(fake.state_dir, load_plan(fake.plan).inventory_dir)
+    lock.acquire("20260101-000000-abcdef")
+    try:
+        code = run(fake, "--yes")
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "locked by run 20260101-000000-abcdef" in err and "pid" in err
+
+
+def test_apply_without_terminal_or_yes_refuses(fake, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code = run(fake)
+    assert code == 3
+    assert "refusing to apply without a terminal" in capsys.readouterr().err
+    assert not [s for _, s in fake.log if s != "read"]
+
+
+def test_rollback_run_restores_every_touched_node(fake, capsys):
+    assert run(fake, "--yes", "--format", "json") == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["rollback", run_id, "--no-host-key-check", "--state-dir", str(fake.state_dir), "--format", "json"]) == 0
+    assert all(state == NodeState() for state in fake.state.values())
+
+
+def test_password_never_reaches_output_or_journal(fake, capsys):
+    fake.fail["leaf4"] = "push"
+    run(fake, "--yes", "--format", "json")
+    out = capsys.readouterr()
+    assert "s3cret-pw" not in out.out + out.err
+    assert b"s3cret-pw" not in (fake.state_dir / "journal.sqlite").read_bytes()
