@@ -1,22 +1,62 @@
-"""Arista EOS: lossless settings as EOS CLI.
+"""Arista EOS: lossless settings as EOS CLI, read back from `show running-config` and pushed
+through a NAPALM `eos` config session with a commit timer.
 
 Quirks kept here:
 - The DSCP map is global (`qos map dscp ... to traffic-class`) and maps DSCP straight to a
   traffic class, so the model's DSCP->priority->TC chain is composed on the way out and
-  decomposed on the way in; PFC priorities are CoS values (`qos map cos ... to traffic-class`).
+  decomposed on the way in (see `decompose_dscp_map`); PFC priorities are CoS values
+  (`qos map cos ... to traffic-class`).
 - Queues are strict priority by default; `no priority` makes a queue round-robin, and only
-  then does `bandwidth percent` give it an ETS share.
+  then does `bandwidth percent` give it an ETS share. Platforms name unicast queues
+  `tx-queue N` or `uc-tx-queue N`; both are read, and a change uses the name the switch uses.
+- A `qos profile` applied with `service-profile` gives an interface its settings; the
+  interface's own lines win, line by line (queue lines too).
 - Watchdog timers are seconds with decimals; actions are `drop` and `notify-only` (alert).
+
+Defaults a read-back shows by the absence of a line (documented so the diff is exact):
+- `mtu`: 1500 (EOS's Ethernet default); the renderer therefore never writes `mtu 1500`.
+- trust: DSCP on a routed port (`no switchport`), CoS on a switched port (EOS defaults).
+- PFC: off, so no priority is no-drop; `priority-flow-control all off` turns it off everywhere.
+- a queue without `no priority` is strict.
+- the DSCP and CoS maps list only the entries the config states: EOS's built-in tables
+  differ between platforms, so they are not guessed.
+- ECN threshold units: bytes, kbytes = 1024 bytes, mbytes = 1024 kbytes, segments =
+  `SEGMENT_BYTES` (one buffer cell of the Tomahawk/Trident class; the cell size is per ASIC,
+  so a segment threshold reads approximately). Thresholds in milliseconds depend on the port
+  speed and are not read (the TC shows no ECN). `max-mark-probability` absent: 100.
+- watchdog timer absent on the port: the global `pause watchdog default` timers; absent there
+  too: the model's defaults (EOS's built-in timer is not confirmed). Timers shorter than the
+  model's 100 ms floor read as 100 ms.
 """
 
 from __future__ import annotations
 
-from nr_apply.model import NodeState, PortLossless
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from hier_config import HConfig, MatchRule, Platform, get_hconfig, get_hconfig_driver
+from hier_config.models import IdempotentCommandsRule, NegationDefaultWithRule
+
+from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
 WATCHDOG_ACTION = {"drop": "drop", "alert": "notify-only"}
+# Port actions, and the global `pause watchdog action` values (AVD: drop|no-drop; no-drop
+# keeps the stuck queue forwarding).
+WATCHDOG_ACTION_READ = {"drop": "drop", "notify-only": "alert", "no-drop": "forward"}
+EOS_DEFAULT_MTU = 1500
+SEGMENT_BYTES = 256
+UNIT_BYTES = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024, "segments": SEGMENT_BYTES}
+TRUST_READ = {"dscp": "dscp", "cos": "pcp"}
+QUEUE_HEADER = re.compile(r"(uc-)?tx-queue ([0-7])$")
+QUEUE_NAMES = ("tx-queue", "uc-tx-queue")
 
 
+# --- rendering ---------------------------------------------------------------------------
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:g}"
 
@@ -25,7 +65,56 @@ def _first_with(state: NodeState, attr: str) -> PortLossless | None:
     return next((p for p in state.ports.values() if getattr(p, attr)), None)
 
 
-def context(state: NodeState) -> dict:
+def queue_lines(p: PortLossless, tc: int) -> dict[str, list[str]]:
+    """The lines of one TC's queue block, by aspect: scheduling, ECN, WRED drop."""
+    lines: dict[str, list[str]] = {"sched": [], "ecn": [], "wred": []}
+    if p.ets and tc in p.ets.bandwidth and tc not in p.ets.strict:
+        lines["sched"] = ["no priority", f"bandwidth percent {p.ets.bandwidth[tc]}"]
+    elif p.ets and tc in p.ets.strict:
+        lines["sched"] = ["priority strict"]
+    ecn = p.ecn.get(tc)
+    if ecn:
+        lines["ecn"] = [
+            f"random-detect ecn minimum-threshold {ecn.min_bytes} bytes maximum-threshold {ecn.max_bytes} "
+            f"bytes max-mark-probability {max(ecn.probability, 1)}"]
+        if p.wred_drop.get(tc):
+            lines["wred"] = [
+                f"random-detect drop minimum-threshold {ecn.min_bytes} bytes maximum-threshold "
+                f"{ecn.max_bytes} bytes drop-probability {max(ecn.probability, 1)}"]
+    return lines
+
+
+def _queue_tcs(p: PortLossless) -> list[int]:
+    tcs = set(p.ecn)
+    if p.ets:
+        tcs |= set(p.ets.bandwidth) | set(p.ets.strict)
+    return sorted(tcs)
+
+
+def port_context(name: str, p: PortLossless, queues: dict[int, list[str]] | None = None) -> dict:
+    """One interface for the template. `queues` (TC -> lines) overrides the full queue set."""
+    if queues is None:
+        queues = {}
+        for tc in _queue_tcs(p):
+            lines = [ln for part in queue_lines(p, tc).values() for ln in part]
+            if lines:
+                queues[tc] = lines
+    wd = p.pfc_watchdog
+    return {
+        "name": name,
+        "mtu": p.mtu if p.mtu != EOS_DEFAULT_MTU else None,  # the default is the absence of a line
+        "trust": p.trust,
+        "no_drop": p.no_drop_priorities,
+        "watchdog": None if wd is None or not wd.enabled else {
+            "action": WATCHDOG_ACTION.get(wd.action, wd.action),
+            "timeout": _seconds(wd.detection_ms),
+            "recovery": _seconds(wd.restoration_ms),
+        },
+        "queues": sorted(queues.items()),
+    }
+
+
+def context(state: NodeState, queue_keyword: str = "tx-queue") -> dict:
     mapped = _first_with(state, "dscp_to_priority")
     dscp_by_tc: dict[int, list[int]] = {}
     if mapped:
@@ -36,37 +125,568 @@ def context(state: NodeState) -> dict:
     if cos:
         for prio, tc in sorted(cos.priority_to_tc.items()):
             cos_by_tc.setdefault(tc, []).append(prio)
-    ports = []
-    for name, p in state.ports.items():
-        queues: dict[int, list[str]] = {}
-        if p.ets:
-            for tc, share in sorted(p.ets.bandwidth.items()):
-                queues.setdefault(tc, []).extend(["no priority", f"bandwidth percent {share}"])
-            for tc in p.ets.strict:
-                queues.setdefault(tc, []).append("priority strict")
-        for tc, ecn in sorted(p.ecn.items()):
-            queues.setdefault(tc, []).append(
-                f"random-detect ecn minimum-threshold {ecn.min_bytes} bytes maximum-threshold {ecn.max_bytes} "
-                f"bytes max-mark-probability {max(ecn.probability, 1)}")
-            if p.wred_drop.get(tc):
-                queues[tc].append(
-                    f"random-detect drop minimum-threshold {ecn.min_bytes} bytes maximum-threshold "
-                    f"{ecn.max_bytes} bytes drop-probability {max(ecn.probability, 1)}")
-        wd = p.pfc_watchdog
-        ports.append({
-            "name": name,
-            "mtu": p.mtu,
-            "trust": p.trust,
-            "no_drop": p.no_drop_priorities,
-            "watchdog": None if wd is None or not wd.enabled else {
-                "action": WATCHDOG_ACTION.get(wd.action, wd.action),
-                "timeout": _seconds(wd.detection_ms),
-                "recovery": _seconds(wd.restoration_ms),
-            },
-            "queues": sorted(queues.items()),
-        })
-    return {"dscp_by_tc": sorted(dscp_by_tc.items()), "cos_by_tc": sorted(cos_by_tc.items()), "ports": ports}
+    ports = [port_context(name, p) for name, p in state.ports.items()]
+    return {"dscp_by_tc": sorted(dscp_by_tc.items()), "cos_by_tc": sorted(cos_by_tc.items()),
+            "ports": ports, "queue_keyword": queue_keyword}
 
 
 def render(state: NodeState) -> str:
     return render_context("eos", context(state))
+
+
+# --- reading a config: hier_config tree and effective per-port settings -------------------
+@lru_cache(maxsize=1)
+def hconfig_driver():
+    """hier_config's EOS driver with the lossless lines it must treat as "last value wins"
+    (so a changed value is one line, not a `no` plus the line) and the negations EOS spells
+    differently (`no priority` is undone by `priority strict`, `no qos trust` by `default`)."""
+    driver = get_hconfig_driver(Platform.ARISTA_EOS)
+    iface = MatchRule(startswith="interface ")
+    queue = MatchRule(re_search=r"^(?:uc-)?tx-queue \d")
+    for pattern in (r"^qos trust", r"^priority-flow-control priority (\d)",
+                    r"^priority-flow-control pause watchdog port action",
+                    r"^priority-flow-control pause watchdog port timer"):
+        driver.rules.idempotent_commands.append(
+            IdempotentCommandsRule(match_rules=(iface, MatchRule(re_search=pattern))))
+    for pattern in (r"^priority( strict)?$", r"^bandwidth", r"^random-detect ecn minimum-threshold",
+                    r"^random-detect drop (?:drop-precedence (\d) )?minimum-threshold"):
+        driver.rules.idempotent_commands.append(
+            IdempotentCommandsRule(match_rules=(iface, queue, MatchRule(re_search=pattern))))
+    driver.rules.negate_with.append(NegationDefaultWithRule(
+        match_rules=(iface, queue, MatchRule(equals="no priority")), use="priority strict"))
+    driver.rules.negate_with.append(NegationDefaultWithRule(
+        match_rules=(iface, MatchRule(equals="no qos trust")), use="default qos trust"))
+    return driver
+
+
+def load_tree(text: str) -> HConfig:
+    """The config as a hier_config tree, tolerant of what saved and published configs carry:
+    comment lines (`!`, `!!`, and `#` lines some vendor docs put in), any base indentation,
+    and repeated sections (merged, later lines added to the first)."""
+    root = HConfig(hconfig_driver())
+    stack: list[tuple[int, Any]] = [(-1, root)]
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "!#" or stripped == "end":
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while stack[-1][0] >= indent:
+            stack.pop()
+        node = stack[-1][1].add_child(" ".join(stripped.split()), return_if_present=True)
+        stack.append((indent, node))
+    return root
+
+
+def _line_key(line: str) -> str:
+    """Which setting a line sets, so an interface line can override its profile's."""
+    body = line[3:] if line.startswith("no ") else line
+    for pattern, key in ((r"qos trust", "trust"), (r"mtu\b", "mtu"),
+                         (r"priority-flow-control priority (\d)", "pfc {}"),
+                         (r"priority-flow-control pause watchdog port action", "wd-action"),
+                         (r"priority-flow-control pause watchdog port timer", "wd-timer"),
+                         (r"priority-flow-control pause watchdog$", "wd"),
+                         (r"priority-flow-control(?: on)?$", "pfc"),
+                         (r"priority( strict)?$", "priority"), (r"bandwidth", "bandwidth"),
+                         (r"random-detect ecn minimum-threshold", "ecn"),
+                         (r"random-detect drop", "drop"), (r"service-profile", "service-profile")):
+        m = re.match(pattern, body)
+        if m:
+            return key.format(*m.groups())
+    return line
+
+
+@dataclass
+class PortLines:
+    """Effective lines of one interface: flat settings and unicast queue blocks (by queue)."""
+
+    flat: dict[str, str] = field(default_factory=dict)
+    queues: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def add(self, block: Any) -> None:
+        for child in block.children:
+            m = QUEUE_HEADER.match(child.text)
+            if m:
+                queue = self.queues.setdefault(int(m.group(2)), {})
+                queue.update({_line_key(c.text): c.text for c in child.children})
+            elif not child.children:
+                self.flat[_line_key(child.text)] = child.text
+
+
+def _interface(tree: HConfig, name: str) -> Any:
+    return tree.children.get(f"interface {name}")
+
+
+def effective_lines(tree: HConfig, name: str) -> PortLines:
+    lines = PortLines()
+    iface = _interface(tree, name)
+    own = PortLines()
+    if iface is not None:
+        own.add(iface)
+    profile_line = own.flat.get("service-profile")
+    if profile_line:
+        profile = tree.children.get(f"qos profile {profile_line.split()[1]}")
+        if profile is not None:
+            lines.add(profile)
+    if iface is not None:
+        lines.add(iface)
+    return lines
+
+
+@dataclass
+class GlobalQos:
+    dscp_to_tc: dict[int, int]
+    cos_to_tc: dict[int, int]
+    tc_to_queue: dict[int, int]
+    pfc_all_off: bool
+    watchdog_defaults: dict[str, str]
+
+    @classmethod
+    def read(cls, tree: HConfig) -> "GlobalQos":
+        maps: dict[str, dict[int, int]] = {"dscp": {}, "cos": {}, "queue": {}}
+        all_off = False
+        wd: dict[str, str] = {}
+        for child in tree.children:
+            text = child.text
+            m = re.fullmatch(r"qos map (dscp|cos) ([\d ]+) to traffic-class (\d)(?: drop-precedence \d)?",
+                             text)
+            if m:
+                for value in m.group(2).split():
+                    maps[m.group(1)][int(value)] = int(m.group(3))
+            m = re.fullmatch(r"qos map traffic-class ([\d ]+) to tx-queue (\d)", text)
+            if m:
+                for tc in m.group(1).split():
+                    maps["queue"][int(tc)] = int(m.group(2))
+            all_off = all_off or text == "priority-flow-control all off"
+            m = re.fullmatch(r"priority-flow-control pause watchdog (?:default )?(timeout|recovery-time|action) (\S+)",
+                             text)
+            if m:
+                wd[m.group(1)] = m.group(2)
+        tc_to_queue = {tc: maps["queue"].get(tc, tc) for tc in range(8)}
+        return cls(maps["dscp"], maps["cos"], tc_to_queue, all_off, wd)
+
+
+def decompose_dscp_map(dscp_to_tc: dict[int, int], cos_to_tc: dict[int, int]) -> dict[int, int]:
+    """DSCP -> priority from EOS's DSCP -> TC: the priority chosen for a DSCP is one that maps
+    to the DSCP's TC, preferring the priority equal to the TC (the model's identity default),
+    else the lowest such priority; with no priority mapping there, the TC itself."""
+    def tc_of(prio: int) -> int:
+        return cos_to_tc.get(prio, prio)
+
+    out = {}
+    for dscp, tc in dscp_to_tc.items():
+        candidates = [p for p in range(8) if tc_of(p) == tc]
+        out[dscp] = tc if tc in candidates or not candidates else candidates[0]
+    return out
+
+
+def _threshold_bytes(value: str, unit: str) -> int | None:
+    factor = UNIT_BYTES.get(unit)
+    return None if factor is None else int(value) * factor
+
+
+def _ecn(line: str | None) -> EcnThreshold | None:
+    if not line:
+        return None
+    m = re.match(r"random-detect ecn minimum-threshold (\d+) (\S+) maximum-threshold (\d+) (\S+)"
+                 r"(?: max-mark-probability (\d+))?", line)
+    if not m:
+        return None
+    low, high = _threshold_bytes(m.group(1), m.group(2)), _threshold_bytes(m.group(3), m.group(4))
+    if low is None or high is None:
+        return None
+    return EcnThreshold(min_bytes=low, max_bytes=high, probability=int(m.group(5) or 100))
+
+
+def _ms(seconds: str) -> int:
+    return min(max(round(float(seconds) * 1000), 100), 5000)
+
+
+def _watchdog(flat: dict[str, str], defaults: dict[str, str]) -> PfcWatchdog | None:
+    if flat.get("wd") != "priority-flow-control pause watchdog":
+        return None
+    values: dict[str, Any] = {}
+    timer = re.search(r"timeout (\S+) polling-interval \S+ recovery-time (\S+)", flat.get("wd-timer", ""))
+    timeout, recovery = (timer.groups() if timer else
+                         (defaults.get("timeout"), defaults.get("recovery-time")))
+    if timeout:
+        values["detection_ms"] = _ms(timeout)
+    if recovery:
+        values["restoration_ms"] = min(max(round(float(recovery) * 1000), 100), 60000)
+    action = flat.get("wd-action", "").rpartition(" ")[2] or defaults.get("action")
+    if action in WATCHDOG_ACTION_READ:
+        values["action"] = WATCHDOG_ACTION_READ[action]
+    return PfcWatchdog(enabled=True, **values)
+
+
+def port_state(tree: HConfig, name: str, glob: GlobalQos) -> PortLossless:
+    lines = effective_lines(tree, name)
+    flat = lines.flat
+    iface = _interface(tree, name)
+    routed = iface is not None and "no switchport" in iface.children
+    trust_line = flat.get("trust")
+    if trust_line == "no qos trust":
+        trust = "none"
+    elif trust_line:
+        trust = TRUST_READ.get(trust_line.split()[-1])
+    else:
+        trust = "dscp" if routed else "pcp"
+    pfc_on = flat.get("pfc") == "priority-flow-control on" and not glob.pfc_all_off
+    no_drop = sorted(int(k.split()[1]) for k, v in flat.items()
+                     if k.startswith("pfc ") and v.endswith(" no-drop")) if pfc_on else []
+    mtu_line = flat.get("mtu", "")
+    mtu = int(mtu_line.split()[1]) if re.fullmatch(r"mtu \d+", mtu_line) else EOS_DEFAULT_MTU
+    bandwidth: dict[int, int] = {}
+    strict: list[int] = []
+    ecn: dict[int, EcnThreshold] = {}
+    wred: dict[int, bool] = {}
+    for tc in range(8):
+        queue = lines.queues.get(glob.tc_to_queue[tc], {})
+        if queue.get("priority") == "no priority":
+            m = re.search(r"percent (\d+)", queue.get("bandwidth", ""))
+            if m:
+                bandwidth[tc] = int(m.group(1))
+        else:
+            strict.append(tc)
+        threshold = _ecn(queue.get("ecn"))
+        if threshold:
+            ecn[tc] = threshold
+        if "drop" in queue:
+            wred[tc] = True
+    return PortLossless(
+        trust=trust,
+        dscp_to_priority=decompose_dscp_map(glob.dscp_to_tc, glob.cos_to_tc),
+        no_drop_priorities=no_drop,
+        priority_to_tc=dict(glob.cos_to_tc),
+        ets=Ets(bandwidth=bandwidth, strict=strict),
+        ecn=ecn,
+        wred_drop=wred,
+        pfc_watchdog=_watchdog(flat, glob.watchdog_defaults),
+        mtu=mtu,
+    )
+
+
+def interface_names(tree: HConfig) -> list[str]:
+    """Ports that carry QoS: Ethernet and Port-Channel interfaces in the config."""
+    names = []
+    for child in tree.children:
+        m = re.fullmatch(r"interface ((?:Ethernet|Port-Channel)\S+)", child.text)
+        if m:
+            names.append(m.group(1))
+    return names
+
+
+def queue_keyword(tree: HConfig) -> str:
+    """`uc-tx-queue` where the switch already uses it (those platforms reject `tx-queue`)."""
+    for block in tree.all_children():
+        if block.text.startswith("uc-tx-queue "):
+            return "uc-tx-queue"
+    return "tx-queue"
+
+
+# --- planning: which settings differ, and their lines on both sides -----------------------
+def _watchdog_key(p: PortLossless) -> tuple | None:
+    wd = p.pfc_watchdog
+    return None if wd is None or not wd.enabled else (wd.detection_ms, wd.restoration_ms, wd.action)
+
+
+def port_aspects(p: PortLossless) -> dict[tuple, Any]:
+    """Every independently rendered setting of a port, with a comparable value."""
+    aspects: dict[tuple, Any] = {
+        ("mtu",): p.mtu or EOS_DEFAULT_MTU, ("trust",): p.trust,
+        ("pfc",): tuple(p.no_drop_priorities or ()), ("watchdog",): _watchdog_key(p),
+    }
+    ets = p.ets or Ets()
+    for tc in range(8):
+        aspects[("queue", tc, "sched")] = ("strict" if tc in ets.strict
+                                           else ("share", ets.bandwidth.get(tc)))
+        ecn = p.ecn.get(tc)
+        aspects[("queue", tc, "ecn")] = ecn.model_dump() if ecn else None
+        aspects[("queue", tc, "wred")] = (bool(p.wred_drop.get(tc)),
+                                          ecn.model_dump() if ecn and p.wred_drop.get(tc) else None)
+    return aspects
+
+
+# Running lines that belong to one aspect: exactly the shapes the renderer writes, so a line
+# the renderer would never write (a description, `random-detect ecn count`) is never removed.
+ASPECT_LINES = {
+    "mtu": re.compile(r"mtu \d+$"),
+    "trust": re.compile(r"qos trust (dscp|cos)$|no qos trust$"),
+    "pfc": re.compile(r"priority-flow-control on$|priority-flow-control priority \d no-drop$"),
+    "watchdog": re.compile(r"priority-flow-control pause watchdog(?: port (?:action|timer) .+)?$"),
+    "sched": re.compile(r"no priority$|priority strict$|bandwidth (?:guaranteed )?percent \d+$"),
+    "ecn": re.compile(r"random-detect ecn minimum-threshold .+$"),
+    "wred": re.compile(r"random-detect drop .+$"),
+}
+
+
+def _scoped_running(tree: HConfig, changed: dict[str, list[tuple]], glob: GlobalQos) -> str:
+    """The running lines of the changed aspects, as config text (interface level only)."""
+    out: list[str] = []
+    for name, aspects in changed.items():
+        iface = _interface(tree, name)
+        if iface is None:
+            continue
+        flat = {a[0] for a in aspects if a[0] != "queue"}
+        queue_parts: dict[int, set[str]] = {}
+        for a in aspects:
+            if a[0] == "queue":
+                queue_parts.setdefault(glob.tc_to_queue[a[1]], set()).add(a[2])
+        body: list[str] = []
+        for child in iface.children:
+            m = QUEUE_HEADER.match(child.text)
+            if m and int(m.group(2)) in queue_parts:
+                parts = queue_parts[int(m.group(2))]
+                kept = [c.text for c in child.children
+                        if any(ASPECT_LINES[p].match(c.text) for p in parts)]
+                if kept:
+                    body += [f"   {child.text}"] + [f"      {t}" for t in kept]
+            elif not child.children and any(ASPECT_LINES[a].match(child.text) for a in flat):
+                body.append(f"   {child.text}")
+        if body:
+            out += [f"interface {name}"] + body
+    return "\n".join(out) + "\n"
+
+
+def _target_text(target: NodeState, changed: dict[str, list[tuple]], keyword: str,
+                 glob: GlobalQos) -> str:
+    ports = []
+    for name, aspects in changed.items():
+        p = target.ports[name]
+        full = port_context(name, p, {})
+        keep = {a[0] for a in aspects if a[0] != "queue"}
+        queues: dict[int, list[str]] = {}
+        for a in aspects:
+            if a[0] == "queue":
+                queue = glob.tc_to_queue[a[1]]
+                queues.setdefault(queue, []).extend(queue_lines(p, a[1])[a[2]])
+        ports.append({
+            "name": name,
+            "mtu": full["mtu"] if "mtu" in keep else None,
+            "trust": full["trust"] if "trust" in keep else None,
+            "no_drop": full["no_drop"] if "pfc" in keep else None,
+            "watchdog": full["watchdog"] if "watchdog" in keep else None,
+            "queues": sorted(queues.items()),
+        })
+    return render_context("eos", {"dscp_by_tc": [], "cos_by_tc": [], "ports": ports,
+                                  "queue_keyword": keyword})
+
+
+def _map_lines(source: str, running: dict[int, int], wanted: dict[int, int]) -> list[str]:
+    """`qos map <source> ... to traffic-class` lines for the entries that change only. EOS
+    keeps one line per TC and moves a value re-mapped to another TC onto that TC's line, so
+    a change is the moved values only: removing a whole line would unmap its other values."""
+    by_tc: dict[int, list[int]] = {}
+    for value, tc in sorted(wanted.items()):
+        if running.get(value) != tc:
+            by_tc.setdefault(tc, []).append(value)
+    return [f"qos map {source} {' '.join(map(str, values))} to traffic-class {tc}"
+            for tc, values in sorted(by_tc.items())]
+
+
+def _composed_dscp_map(p: PortLossless) -> dict[int, int]:
+    return {dscp: p.tc_of(prio) for dscp, prio in p.dscp_to_priority.items()}
+
+
+def global_change(glob: GlobalQos, current: NodeState, target: NodeState) -> list[str]:
+    lines: list[str] = []
+    # One global map serves every port (rule P2 keeps intent equal on all ports): take the
+    # first port whose target differs from the running map.
+    for name, p in target.ports.items():
+        wanted = _composed_dscp_map(p)
+        if any(glob.dscp_to_tc.get(d) != tc for d, tc in wanted.items()):
+            lines += _map_lines("dscp", glob.dscp_to_tc, wanted)
+            break
+    for name, p in target.ports.items():
+        if any(glob.cos_to_tc.get(c) != tc for c, tc in p.priority_to_tc.items()):
+            lines += _map_lines("cos", glob.cos_to_tc, p.priority_to_tc)
+            break
+    if glob.pfc_all_off and any(p.no_drop_priorities for p in target.ports.values()):
+        lines.append("no priority-flow-control all off")
+    return lines
+
+
+def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
+    """The minimal EOS change from the running config `raw` (parsed as `current`) to
+    `target`: global map entries that move, then hier_config's remediation of the interface
+    lines of every setting that differs (and of nothing else)."""
+    tree = load_tree(raw)
+    glob = GlobalQos.read(tree)
+    changed: dict[str, list[tuple]] = {}
+    for name, want in target.ports.items():
+        have = current.ports.get(name) or port_state(tree, name, glob)
+        before, after = port_aspects(have), port_aspects(want)
+        diff = [a for a in after if after[a] != before.get(a)]
+        if diff:
+            changed[name] = diff
+    lines = global_change(glob, current, target)
+    if changed:
+        driver = hconfig_driver()
+        running = get_hconfig(driver, _scoped_running(tree, changed, glob))
+        generated = get_hconfig(driver, _target_text(target, changed, queue_keyword(tree), glob))
+        remediation = running.config_to_get_to(generated)
+        lines += [("   " * (c.depth() - 1)) + c.text for c in remediation.all_children_sorted()]
+    return lines
+
+
+# --- the driver -------------------------------------------------------------------------
+class EosDriver(Driver):
+    """Arista EOS through NAPALM's `eos` driver (eAPI) on the Nornir host's "napalm" connection."""
+
+    platform = "eos"
+    # EOS has no DCBX "willing" knob in this scope, and link pause (`flowcontrol`) is not
+    # managed here.
+    unsupported: ClassVar[set[str]] = {"link_pause", "dcbx_willing"}
+    nornir_config: Any = None
+
+    def __init__(self, node, host):
+        super().__init__(node, host)
+        self._pending_session: str | None = None
+
+    # --- pure ----------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
+        tree = load_tree(str(raw))
+        glob = GlobalQos.read(tree)
+        names = ports if ports is not None else interface_names(tree)
+        return NodeState(ports={name: port_state(tree, name, glob) for name in names})
+
+    def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
+        lines = plan_lines(str(raw), current, target)
+        return Change(native=lines, payload="\n".join(lines) + "\n" if lines else "")
+
+    # --- device --------------------------------------------------------------------------
+    def _napalm(self) -> Any:
+        try:
+            return self.host.get_connection("napalm", self.nornir_config)
+        except Exception as exc:  # auth, unreachable, TLS: the client's own words
+            raise DriverError("connect", f"{type(exc).__name__}: {exc}") from exc
+
+    def read(self) -> str:
+        conn = self._napalm()
+        try:
+            return conn.get_config(retrieve="running")["running"]
+        except Exception as exc:
+            raise DriverError("read", str(exc)) from exc
+
+    def push(self, change: Change, revert_in: int) -> None:
+        if change.empty:
+            return
+        conn = self._napalm()
+        try:
+            conn.load_merge_candidate(config=change.payload)  # NAPALM aborts the session itself on error
+        except Exception as exc:
+            raise DriverError("load", str(exc)) from exc
+        try:
+            if not conn.compare_config():
+                raise DriverError("compare", "the switch shows no difference for the planned change "
+                                  "(nothing committed)")
+            conn.commit_config(revert_in=revert_in)  # EOS `commit timer`: the switch reverts by itself
+        except Exception as exc:
+            self._abort(conn)
+            if isinstance(exc, DriverError):
+                raise
+            raise DriverError("commit", str(exc)) from exc
+        # NAPALM aborts its session when the connection closes; an orderly close before the
+        # confirm must not revert early, so the switch's timer alone decides (the session
+        # name is kept here for confirm and rollback).
+        self._pending_session, conn.config_session = conn.config_session, None
+
+    def _abort(self, conn: Any) -> None:
+        try:
+            conn.discard_config()  # `configure session X abort`: drops staged lines, reverts a timer
+        except Exception:
+            pass  # unreachable: the commit timer (if armed) still reverts on the switch
+
+    def _pending_sessions(self, conn: Any) -> list[str]:
+        sessions = conn.cli(["show configuration sessions detail"], encoding="json")
+        data = next(iter(sessions.values()))
+        if "commitTimerSessionName" in data:  # EOS 4.32+ shape
+            name = data.get("commitTimerSessionName")
+            return [name] if name else []
+        return [n for n, s in data.get("sessions", {}).items() if s.get("state") == "pendingCommitTimer"]
+
+    def confirm(self) -> None:
+        conn = self._napalm()
+        try:
+            session = self._pending_session
+            if session is None:  # another process pushed (resume): adopt the switch's pending session
+                pending = self._pending_sessions(conn)
+                if len(pending) != 1:
+                    raise DriverError("confirm", f"expected one pending commit timer, found {pending or 'none'}")
+                session = pending[0]
+            conn.config_session = session
+            conn.confirm_commit()  # `configure session X commit` then `write memory`
+        except DriverError:
+            raise
+        except Exception as exc:
+            raise DriverError("confirm", str(exc)) from exc
+        self._pending_session = None
+
+    def snapshot(self) -> str:
+        """The whole running-config: a rollback replaces the config with it, so it must hold
+        everything, not only the lossless scope."""
+        return self.read()
+
+    def rollback(self, snapshot: Any) -> None:
+        """A still-pending commit is aborted (the switch restores its pre-commit config); if the
+        config still differs from the snapshot (the change was confirmed, or something else
+        moved), the snapshot is loaded as a replace session and committed. NAPALM's own
+        rollback() would `configure replace flash:rollback-0`, a copy of startup-config, which
+        is not the pre-change running config when unsaved changes preceded the run."""
+        conn = self._napalm()
+        try:
+            if self._pending_session and self._pending_session in self._pending_sessions(conn):
+                conn.config_session = self._pending_session
+                conn.discard_config()
+            self._pending_session = None
+            if _comparable(self.read()) == _comparable(str(snapshot)):
+                return
+            conn.load_replace_candidate(config=str(snapshot))
+            if conn.compare_config():
+                conn.commit_config()  # commit and `write memory`: the confirm had saved the change
+            else:
+                conn.discard_config()
+        except DriverError:
+            raise
+        except Exception as exc:
+            self._abort(conn)
+            raise DriverError("rollback", str(exc)) from exc
+
+    def counters(self) -> Counters:
+        conn = self._napalm()
+        commands = ["show priority-flow-control counters", "show priority-flow-control counters watchdog",
+                    "show interfaces counters queue", "show interfaces"]
+        try:
+            out = conn.cli(commands, encoding="json")
+        except Exception as exc:
+            raise DriverError("counters", str(exc)) from exc
+        taken = time.monotonic()
+        pfc = out[commands[0]].get("interfaceCounters", {})
+        watchdog = out[commands[1]].get("interfaces", {})
+        queues = out[commands[2]].get("egressQueueCounters", {}).get("interfaces", {})
+        links = out[commands[3]].get("interfaces", {})
+        intent = self.node.intent()
+        ports: dict[str, dict[str, float]] = {}
+        for name in self.node.ports:
+            values: dict[str, float] = {}
+            prios = pfc.get(name, {}).get("priorities", {})
+            for prio in range(8):
+                values[f"pause_rx.{prio}"] = float(prios.get(str(prio), {}).get("rxFrames", 0))
+                values[f"pause_tx.{prio}"] = float(prios.get(str(prio), {}).get("txFrames", 0))
+            tcs = queues.get(name, {}).get("ucastQueues", {}).get("trafficClasses", {})
+            port_intent = intent.ports.get(name)
+            lossless = port_intent.lossless_tcs() if port_intent else set()
+            values["lossless_drops"] = float(sum(tcs.get(f"TC{tc}", {}).get("droppedPackets", 0)
+                                                 for tc in lossless))
+            values["ecn_marked"] = float(sum(q.get("ecnMarkedPackets", 0) for q in tcs.values()))
+            values["watchdog_events"] = float(sum(q.get("stuckCount", 0) for q in
+                                                  watchdog.get(name, {}).get("txQueues", {}).values()))
+            values["link_up"] = 1.0 if links.get(name, {}).get("lineProtocolStatus") == "up" else 0.0
+            ports[name] = values
+        return Counters(taken_at=taken, ports=ports)
+
+
+def _comparable(text: str) -> list[str]:
+    """Config lines without the header comments EOS prints above them (`! Command:`,
+    `! device:`), which say nothing about the configuration."""
+    return [line for line in text.splitlines() if not line.startswith("! ")]
