@@ -1,0 +1,143 @@
+"""The SONiC driver against the lab's SONiC leaf (leaf4) over real SSH with Netmiko `linux`:
+full intent pushed with a revert armed, then confirmed; idempotence; unrelated config kept;
+rollback to the snapshot; an unconfirmed push reverting on its own; a rejected patch."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from nornir.core.plugins.connections import ConnectionPluginRegister
+
+from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.platforms.base import DriverError
+from nr_apply.platforms.sonic import SonicDriver
+
+NODE = "leaf4"
+FACETS = list(FACET_FIELDS)
+
+
+@pytest.fixture
+def driver(fresh_lab) -> Iterator[SonicDriver]:
+    ConnectionPluginRegister.auto_register()
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
+    drv = SonicDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
+    drv.nornir_config = nr.config
+    yield drv
+    nr.close_connections()
+
+
+def plan(drv: SonicDriver):
+    raw = drv.read()
+    current = drv.parse(raw, ports=list(drv.node.ports))
+    desired = drv.node.intent()
+    target = target_state(desired, current, FACETS, drv.unsupported)
+    return raw, drv.plan_change(raw, current, target)
+
+
+def left_to_do(drv: SonicDriver) -> list:
+    current = drv.parse(drv.read(), ports=list(drv.node.ports))
+    return diff_node(drv.node.intent(), current, FACETS, drv.unsupported)
+
+
+def writes_since(lab, start: int) -> list[dict]:
+    return [e for e in lab.command_log(NODE)[start:] if e["write"]]
+
+
+def unrelated(raw: str) -> dict:
+    db = json.loads(raw)
+    return {"hostname": db["DEVICE_METADATA"]["localhost"]["hostname"], "vlan": db["VLAN"],
+            "members": db.get("VLAN_MEMBER"), "loopback": db["LOOPBACK_INTERFACE"],
+            "descriptions": {p: row["description"] for p, row in db["PORT"].items()},
+            "buffers": db["BUFFER_PG"], "azure": db["DSCP_TO_TC_MAP"]["AZURE"]}
+
+
+def test_full_intent_push_confirm_converges_and_second_run_writes_nothing(driver, fresh_lab):
+    raw, change = plan(driver)
+    assert "replace /PORT/Ethernet0/mtu \"9216\"" in change.native
+    assert left_to_do(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    after = driver.read()
+    assert left_to_do(driver) == []
+    assert unrelated(after) == unrelated(raw)
+    # confirm persisted the change and left no timer or checkpoint behind
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert json.loads(conn.send_command("cat /etc/sonic/config_db.json", read_timeout=30)) == json.loads(after)
+    assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
+    assert json.loads(conn.send_command("config list-checkpoints")) == []
+
+    log_mark = len(fresh_lab.command_log(NODE))
+    _, again = plan(driver)
+    assert again.empty and again.native == []
+    driver.push(again, revert_in=30)
+    driver.confirm()
+    assert writes_since(fresh_lab, log_mark) == []
+
+
+def test_rollback_restores_the_exact_snapshot_and_keeps_unrelated_config(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    assert left_to_do(driver) == []
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "active"
+    log_mark = len(fresh_lab.command_log(NODE))
+    driver.rollback(snapshot)
+    assert json.loads(driver.read()) == json.loads(snapshot)
+    # the checkpoint push took is what it went back to, and the restored state is saved
+    commands = [e["command"] for e in writes_since(fresh_lab, log_mark)]
+    assert any(c.startswith("config rollback nr-apply-leaf4-") for c in commands), commands
+    assert json.loads(conn.send_command("cat /etc/sonic/config_db.json", read_timeout=30)) == json.loads(snapshot)
+    assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
+
+
+def test_rollback_after_confirm_replaces_with_the_snapshot(driver):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    driver.rollback(snapshot)  # the checkpoint is gone: `config replace` with the snapshot
+    assert json.loads(driver.read()) == json.loads(snapshot)
+
+
+def test_unconfirmed_push_reverts_by_itself(driver):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=3)
+    assert left_to_do(driver) == []
+    deadline = time.time() + 10
+    while time.time() < deadline and json.loads(driver.read()) != json.loads(snapshot):
+        time.sleep(0.5)
+    assert json.loads(driver.read()) == json.loads(snapshot)
+    with pytest.raises(DriverError, match="confirm: the revert timer is inactive"):
+        driver.confirm()
+
+
+def test_rejected_patch_raises_with_device_words_and_leaves_the_snapshot(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "reject-commit")
+    with pytest.raises(DriverError) as failure:
+        driver.push(change, revert_in=30)
+    assert failure.value.step == "apply-patch"
+    assert "after applying patch to config, there are still some parts not updated" in str(failure.value)
+    assert json.loads(driver.read()) == json.loads(snapshot)
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
+    assert json.loads(conn.send_command("config list-checkpoints")) == []
+
+
+def test_counters_per_port_from_show_commands(driver):
+    counters = driver.counters()
+    assert set(counters.ports) == set(driver.node.ports)
+    ethernet0 = counters.ports["Ethernet0"]
+    assert {f"pause_rx.{p}" for p in range(8)} <= set(ethernet0)
+    assert {f"pause_tx.{p}" for p in range(8)} <= set(ethernet0)
+    assert ethernet0["lossless_drops"] == 0
