@@ -1,0 +1,163 @@
+"""EOS driver, pure side: parse (real vectors, alternative forms) and plan_change (minimal,
+scoped, idempotent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
+from nr_apply.platforms.eos import EosDriver, decompose_dscp_map
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests/fixtures/eos"
+VECTORS = Path("/work/shared/reference/vectors")
+if not VECTORS.is_dir():  # the project copy, when the shared reference tree is absent
+    VECTORS = REPO / "tests/fixtures/vectors"
+FACETS = list(FACET_FIELDS)
+
+
+@pytest.fixture(scope="module")
+def leaf1():
+    return load_fabric(REPO / "inventory").nodes["leaf1"]
+
+
+def plan(node, raw: str) -> list[str]:
+    driver = EosDriver(node, None)
+    current = EosDriver.parse(raw, ports=list(node.ports))
+    target = target_state(node.intent(), current, FACETS, driver.unsupported)
+    return driver.plan_change(raw, current, target).native
+
+
+def test_avd_vector_parses_profiles_maps_and_units():
+    state = EosDriver.parse((VECTORS / "arista_1.txt").read_text())
+    assert set(state.ports) == {"Port-Channel3", "Ethernet1", "Ethernet3", "Ethernet4", "Ethernet6", "Ethernet7"}
+    eth1 = state.ports["Ethernet1"]  # service-profile test + its own `qos trust dscp`
+    assert eth1.trust == "dscp"
+    assert eth1.mtu == 1500
+    assert eth1.ets.bandwidth == {1: 50}
+    assert 2 in eth1.ets.strict and 4 in eth1.ets.strict  # strict by default / explicitly
+    assert eth1.ecn[2] == EcnThreshold(min_bytes=320 * 1024, max_bytes=320 * 1024, probability=90)
+    assert eth1.ecn[4] == EcnThreshold(min_bytes=320 * 256, max_bytes=320 * 256, probability=100)
+    # `qos map traffic-class 6 to tx-queue 2`: TC 6 is scheduled by queue 2's settings
+    assert eth1.ecn[6] == eth1.ecn[2]
+    assert eth1.no_drop_priorities == []  # `priority-flow-control all off`
+    assert eth1.priority_to_tc == {1: 2, 2: 2, 3: 3, 4: 2}  # cos 3 moved to its own line
+    assert eth1.dscp_to_priority[46] == 5 and eth1.dscp_to_priority[8] == 1
+    assert state.ports["Ethernet6"].trust == "pcp"
+    assert state.ports["Ethernet7"].ets.bandwidth == {5: 19}
+
+
+def test_gaudi_vector_with_comments_odd_indent_and_repeated_sections_parses():
+    state = EosDriver.parse((VECTORS / "arista_3.txt").read_text())
+    l3 = state.ports["Ethernetxxxxx"]
+    assert l3.mtu == 9198
+    assert l3.trust == "dscp"
+    assert l3.no_drop_priorities == [0, 1, 2, 3]
+    assert l3.ets.strict == [0, 1, 4, 5, 6, 7]  # uc-tx-queue 2 and 3 are `no priority`
+    assert state.ports["EthernetXXXXXX"].mtu == 1500
+
+
+def test_profile_uc_queues_and_threshold_units_read_like_the_inline_config():
+    inline = EosDriver.parse((FIXTURES / "roce-inline.txt").read_text())
+    profile = EosDriver.parse((FIXTURES / "roce-profile.txt").read_text())
+    assert profile == inline
+    port = inline.ports["Ethernet1"]
+    assert port.ecn[3] == EcnThreshold(min_bytes=153600, max_bytes=1048576, probability=20)
+    assert port.pfc_watchdog == PfcWatchdog(detection_ms=200, restoration_ms=400, action="drop")
+    assert port.dscp_to_priority == {26: 3, 48: 6}
+    assert port.ets == Ets(bandwidth={0: 50, 3: 50}, strict=[1, 2, 4, 5, 6, 7])
+
+
+def test_parse_restricts_ports_and_reads_defaults_for_unconfigured_ones():
+    raw = (FIXTURES / "leaf1-factory.txt").read_text()
+    state = EosDriver.parse(raw, ports=["Ethernet1", "Ethernet99"])
+    assert list(state.ports) == ["Ethernet1", "Ethernet99"]
+    port = state.ports["Ethernet99"]
+    assert (port.mtu, port.trust, port.no_drop_priorities, port.pfc_watchdog) == (1500, "pcp", [], None)
+    assert port.ets.strict == list(range(8))
+
+
+def test_routed_port_trusts_dscp_by_default_and_no_qos_trust_is_none():
+    raw = "interface Ethernet1\n   no switchport\ninterface Ethernet2\n   no qos trust\n"
+    state = EosDriver.parse(raw)
+    assert state.ports["Ethernet1"].trust == "dscp"
+    assert state.ports["Ethernet2"].trust == "none"
+
+
+def test_dscp_decomposition_prefers_the_priority_equal_to_the_traffic_class():
+    assert decompose_dscp_map({26: 3, 48: 6, 10: 1}, {0: 0, 1: 0, 3: 3, 5: 1}) == {26: 3, 48: 6, 10: 5}
+
+
+def test_factory_switch_gets_the_full_lossless_change_and_nothing_else(leaf1):
+    native = plan(leaf1, (FIXTURES / "leaf1-factory.txt").read_text())
+    assert native[:5] == ["qos map dscp 26 to traffic-class 3", "qos map dscp 48 to traffic-class 6",
+                          "qos map cos 0 1 2 4 5 7 to traffic-class 0", "qos map cos 3 to traffic-class 3",
+                          "qos map cos 6 to traffic-class 6"]
+    block = native[native.index("interface Ethernet1"):native.index("interface Ethernet2")]
+    assert block == [
+        "interface Ethernet1", "   mtu 9214", "   qos trust dscp", "   priority-flow-control on",
+        "   priority-flow-control priority 3 no-drop", "   priority-flow-control pause watchdog",
+        "   priority-flow-control pause watchdog port action drop",
+        "   priority-flow-control pause watchdog port timer timeout 0.2 polling-interval auto recovery-time 0.2",
+        "   tx-queue 0", "      no priority", "      bandwidth percent 50",
+        "   tx-queue 3", "      no priority", "      bandwidth percent 50",
+        "      random-detect ecn minimum-threshold 150000 bytes maximum-threshold 1500000 bytes "
+        "max-mark-probability 100"]
+    assert not any("description" in line or "hostname" in line or (line.lstrip().startswith("no ")
+                                                                   and line.strip() != "no priority")
+                   for line in native)
+    assert "   tx-queue 6" not in native  # queues are strict by default: nothing to write
+
+
+def converged_config(node) -> str:
+    lines = plan(node, (FIXTURES / "leaf1-factory.txt").read_text())
+    # The running config EOS prints after that change (the lab switch's canonical form).
+    return (FIXTURES / "leaf1-factory.txt").read_text().replace("end\n", "\n".join(lines) + "\nend\n")
+
+
+def test_converged_switch_plans_nothing(leaf1):
+    raw = converged_config(leaf1)
+    assert diff_node(leaf1.intent(), EosDriver.parse(raw, list(leaf1.ports)), FACETS, EosDriver.unsupported) == []
+    assert plan(leaf1, raw) == []
+
+
+def test_one_changed_threshold_changes_one_line_in_the_switch_queue_naming(leaf1):
+    raw = (FIXTURES / "roce-profile.txt").read_text()
+    node_state = EosDriver.parse(raw, ["Ethernet1"])
+    want = NodeState(ports={"Ethernet1": PortLossless(
+        ecn={3: EcnThreshold(min_bytes=153600, max_bytes=1048576, probability=30)})})
+    target = target_state(want, node_state, FACETS)
+    native = EosDriver(leaf1, None).plan_change(raw, node_state, target).native
+    assert native == ["interface Ethernet1", "   uc-tx-queue 3",
+                      "      random-detect ecn minimum-threshold 153600 bytes maximum-threshold 1048576 bytes "
+                      "max-mark-probability 30"]
+
+
+def test_removed_no_drop_priority_and_default_mtu_are_negated(leaf1):
+    raw = converged_config(leaf1).replace(
+        "   priority-flow-control priority 3 no-drop\n",
+        "   priority-flow-control priority 3 no-drop\n   priority-flow-control priority 4 no-drop\n", 1)
+    current = EosDriver.parse(raw, ["Ethernet31"])
+    assert current.ports["Ethernet31"].no_drop_priorities == [3, 4]
+    want = NodeState(ports={"Ethernet31": PortLossless(no_drop_priorities=[3], mtu=1500)})
+    target = target_state(want, current, FACETS)
+    native = EosDriver(leaf1, None).plan_change(raw, current, target).native
+    assert native == ["interface Ethernet31", "   no mtu 9214", "   no priority-flow-control priority 4 no-drop"]
+
+
+def test_dscp_map_change_moves_only_the_changed_values(leaf1):
+    raw = "qos map dscp 8 10 26 to traffic-class 1\nqos map cos 3 to traffic-class 3\ninterface Ethernet1\n"
+    current = EosDriver.parse(raw, ["Ethernet1"])
+    want = NodeState(ports={"Ethernet1": PortLossless(dscp_to_priority={26: 3})})
+    target = target_state(want, current, FACETS)
+    assert EosDriver(leaf1, None).plan_change(raw, current, target).native == ["qos map dscp 26 to traffic-class 3"]
+
+
+def test_pfc_turned_off_globally_is_turned_back_on_for_no_drop_intent(leaf1):
+    raw = converged_config(leaf1).replace("end\n", "priority-flow-control all off\nend\n")
+    native = plan(leaf1, raw)
+    assert native == ["no priority-flow-control all off"]
