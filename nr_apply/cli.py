@@ -13,7 +13,7 @@ from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
 
 # Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
+SUBCOMMANDS = ("apply", "apply-plan", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -55,9 +55,9 @@ def build_parser() -> ArgumentParser:
 
 def _command_module(name: str):
     try:
-        return importlib.import_module(f"nr_apply.commands.{name}")
+        return importlib.import_module(f"nr_apply.commands.{name.replace('-', '_')}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"nr_apply.commands.{name}":
+        if exc.name == f"nr_apply.commands.{name.replace('-', '_')}":
             return None
         raise
 

@@ -33,6 +33,7 @@ class RunOptions:
     state_dir: str = ".nr-apply"
     quiet: bool = False
     verbose: bool = False
+    save_plan: str | None = None
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -63,6 +64,10 @@ def run_plan(options: RunOptions) -> int:
     try:
         outcomes = dry_run(session, targeted)
         if options.dry_run:
+            if options.save_plan:
+                from nr_apply.saved_plan import save
+
+                save(options.save_plan, loaded, outcomes)
             emit(options, loaded, outcomes, secrets=credentials.secrets())
             return dry_run_exit_code(outcomes)
         from nr_apply.rollout import apply_plan

@@ -12,8 +12,10 @@ from nr_apply.outcome import NodeOutcome, StepError
 from nr_apply.platforms.base import Driver
 
 
-def state_digest(raw: object) -> str:
-    return hashlib.sha256(str(raw).encode()).hexdigest()
+def state_digest(state) -> str:
+    """Digest of the parsed lossless state (not the raw text, which carries timestamps and
+    counters): two reads digest equal exactly when the lossless state is the same."""
+    return hashlib.sha256(state.model_dump_json().encode()).hexdigest()
 
 
 def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> Result:
@@ -23,9 +25,9 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
     try:
         raw = driver.read()
         outcome.raw = raw
-        outcome.state_digest = state_digest(raw)
         step = "parse"
         current = driver.parse(raw, ports=list(node.ports))
+        outcome.state_digest = state_digest(current)
         step = "plan"
         desired = node.intent()
         outcome.changes = diff_node(desired, current, facets, driver.unsupported)

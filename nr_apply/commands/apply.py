@@ -19,6 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                "2 changes pending (dry-run), 3 invalid input, 4 fabric locked by another run")
     p.add_argument("plan", help="plan file (YAML)")
     p.add_argument("--dry-run", action="store_true", help="plan only: report the diff and native change per node")
+    p.add_argument("--save-plan", metavar="FILE",
+                   help="with --dry-run: save the exact per-node changes and the digest of the live state they "
+                        "were computed from, for `nr-apply apply-plan FILE`")
     p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
     p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
@@ -30,10 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.save_plan and not args.dry_run:
+        raise InputError("--save-plan goes with --dry-run", field="--save-plan")
     if args.workers < 1:
         raise InputError("must be at least 1", field="--workers")
     return run_plan(RunOptions(
         plan=args.plan, dry_run=args.dry_run, limit=args.limit, yes=args.yes, format=args.format,
         output=args.output, workers=args.workers, known_hosts=args.known_hosts,
         verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
-        quiet=args.quiet, verbose=args.verbose))
+        quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan))

@@ -198,3 +198,24 @@ def test_password_never_reaches_output_or_journal(fake, capsys):
     out = capsys.readouterr()
     assert "s3cret-pw" not in out.out + out.err
     assert b"s3cret-pw" not in (fake.state_dir / "journal.sqlite").read_bytes()
+
+
+def test_saved_plan_applies_when_nothing_moved(fake, capsys, tmp_path):
+    saved = tmp_path / "plan.json"
+    assert run(fake, "--dry-run", "--save-plan", str(saved)) == 2
+    assert main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir)]) == 0
+    assert len([s for _, s in fake.log if s == "push"]) == 14
+
+
+def test_saved_plan_refuses_after_out_of_band_change(fake, capsys, tmp_path):
+    from nr_apply.model import PortLossless
+
+    saved = tmp_path / "plan.json"
+    assert run(fake, "--dry-run", "--save-plan", str(saved)) == 2
+    fake.state["leaf3"] = NodeState(ports={"swp1": PortLossless(mtu=1500)})  # someone changed leaf3
+    capsys.readouterr()
+    code = main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "the live state of leaf3 no longer matches the saved plan" in err
+    assert not [s for _, s in fake.log if s == "push"]

@@ -1,0 +1,60 @@
+"""`nr-apply apply-plan FILE`: apply exactly the changes a saved dry-run recorded."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nr_apply.commands._connect import add_connection_options
+from nr_apply.connections import load_credentials
+from nr_apply.engine import dry_run
+from nr_apply.errors import ExitCode, InputError
+from nr_apply.inventory import load_fabric
+from nr_apply.plan import load_plan
+from nr_apply.runner import RunOptions, open_session
+from nr_apply.saved_plan import load, mismatches
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "apply-plan", help="apply exactly the changes of a saved dry-run (--save-plan)",
+        description="Re-read every node of a saved plan; refuse (exit 3, naming the nodes) if any node's live "
+        "lossless state or computed change differs from what was saved, else roll out exactly those changes.")
+    p.add_argument("saved", metavar="FILE")
+    p.add_argument("--yes", "-y", action="store_true")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    p.add_argument("--output", "-o", metavar="FILE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    add_connection_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    saved = load(args.saved)
+    loaded = load_plan(saved["plan_file"])
+    if loaded.digest != saved["plan_digest"]:
+        raise InputError("the plan file changed since this plan was saved; run a new dry-run", file=loaded.file)
+    fabric = load_fabric(loaded.inventory_dir)
+    names = [n["name"] for n in saved["nodes"]] + [n["name"] for n in saved["unchanged"]]
+    unknown = [n for n in names if n not in fabric.nodes]
+    if unknown:
+        raise InputError(f"nodes no longer in the inventory: {', '.join(unknown)}", file=args.saved)
+    options = RunOptions(plan=str(loaded.file), yes=args.yes, format=args.format, output=args.output,
+                         workers=args.workers, known_hosts=args.known_hosts,
+                         verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+                         quiet=args.quiet, verbose=args.verbose)
+    credentials = load_credentials()
+    session = open_session(options, loaded, fabric, names, credentials)
+    try:
+        outcomes = dry_run(session, names)
+        stale = mismatches(saved, outcomes)
+        if stale:
+            print(f"error: {args.saved}: the live state of {', '.join(stale)} no longer matches the saved plan; "
+                  "nothing was changed — run a new dry-run and review it", file=sys.stderr)
+            return ExitCode.INVALID_INPUT
+        from nr_apply.rollout import apply_plan
+
+        return apply_plan(options, loaded, session, outcomes, credentials.secrets())
+    finally:
+        session.close()

@@ -1,0 +1,64 @@
+"""Saved plans: the plan a person reviewed is the change that is applied.
+
+`--dry-run --save-plan FILE` records, per node, the semantic changes, the native change and a
+digest of the parsed live state they were computed from. `apply-plan FILE` re-reads every
+node, and refuses (exit 3, naming the nodes) unless each node's live state still has that
+digest and the change computed now is exactly the saved one; then it rolls out as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from nr_apply.errors import InputError
+from nr_apply.outcome import NodeOutcome
+
+SCHEMA = "nr-apply.saved-plan/v1"
+
+
+def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    if failed:
+        raise InputError(f"not saving a plan with unreadable nodes: {', '.join(failed)}", file=path)
+    data = {
+        "schema": SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "plan_file": str(Path(loaded.file).resolve()),
+        "plan_digest": loaded.digest,
+        "nodes": [{"name": o.name, "platform": o.platform, "state_digest": o.state_digest, "native": o.native,
+                   "changes": [c["path"] for c in o.to_json()["changes"]]}
+                  for o in outcomes if o.status == "changed"],
+        "unchanged": [{"name": o.name, "state_digest": o.state_digest} for o in outcomes if o.status == "unchanged"],
+    }
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def load(path: str) -> dict:
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("saved plan not found", file=file)
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not a saved plan: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
+    if data.get("schema") != SCHEMA:
+        raise InputError(f"not a saved plan (schema {data.get('schema')!r}, expected {SCHEMA})", file=file,
+                         field="schema")
+    return data
+
+
+def mismatches(saved: dict, outcomes: list[NodeOutcome]) -> list[str]:
+    """Nodes whose live state or computed change no longer match what was saved."""
+    now = {o.name: o for o in outcomes}
+    bad = []
+    for entry in saved["nodes"]:
+        o = now.get(entry["name"])
+        if o is None or o.state_digest != entry["state_digest"] or o.native != entry["native"]:
+            bad.append(entry["name"])
+    for entry in saved["unchanged"]:
+        o = now.get(entry["name"])
+        if o is None or o.state_digest != entry["state_digest"]:
+            bad.append(entry["name"])
+    return bad
