@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
 import time
 from typing import Any, Iterable, Iterator
 
@@ -144,7 +145,8 @@ _PRESENCE_ENDS = {"pfc-watchdog", "roce", "switch-priority", "vlan"}
 # Leaves of a container that may follow each other on one line (congestion control).
 _CHAINED_LEAVES = {"min-threshold", "max-threshold", "probability", "red", "ecn", "mode", "bw-percent", "tx",
                    "rx", "cable-length", "port-buffer", "xoff-threshold", "xon-threshold", "switch-priority",
-                   "traffic-class", "trust", "enable", "polling-interval", "robustness", "mtu", "state"}
+                   "traffic-class", "trust", "enable", "polling-interval", "robustness", "mtu", "state",
+                   "profile", "port-default-sp", "description", "hostname", "type"}
 
 
 def _shape(path: Path) -> Path:
@@ -208,7 +210,11 @@ def _from_commands(text: str) -> Tree:
     for line in text.splitlines():
         m = re.search(r"(?:^|\$\s*)nv\s+set\s+(.*)$", line.strip())
         if m:
-            _set_words(tree, m.group(1).split())
+            try:
+                words = shlex.split(m.group(1))
+            except ValueError:
+                words = m.group(1).split()
+            _set_words(tree, words)
     return tree
 
 
@@ -416,20 +422,21 @@ _KIND_FIELDS = {
 
 
 def _per_profile(tree: Tree, target: NodeState, ports: list[str], kind: str) -> dict[str, PortLossless]:
-    """The target of each profile of `kind` the changed ports use; ports sharing a profile must
-    agree on its fields (rule P2 makes intent agree; the profile is one object on the switch)."""
+    """The target of each profile of `kind` the changed ports use. Changed ports sharing a
+    profile must agree on its fields (rule P2 makes intent agree; the profile is one object on
+    the switch). A port the change leaves alone follows its profile, as on the switch."""
     out: dict[str, PortLossless] = {}
     owners: dict[str, str] = {}
     for port in ports:
-        profile = _profile_of(tree, port, kind)
+        out.setdefault(_profile_of(tree, port, kind), target.ports[port])
+        owners.setdefault(_profile_of(tree, port, kind), port)
+    for port in ports:
         want = target.ports[port]
-        if profile in out:
-            for field in _KIND_FIELDS[kind]:
-                if getattr(out[profile], field) != getattr(want, field):
-                    raise DriverError("plan", f"{owners[profile]} and {port} share NVUE {kind} profile {profile} "
-                                              f"but their targets differ in {field}")
-        else:
-            out[profile], owners[profile] = want, port
+        profile = _profile_of(tree, port, kind)
+        for field in _KIND_FIELDS[kind] if profile in out else ():
+            if getattr(out[profile], field) != getattr(want, field):
+                raise DriverError("plan", f"{owners[profile]} and {port} share NVUE {kind} profile {profile} "
+                                          f"but their targets differ in {field}")
     return out
 
 
@@ -573,16 +580,17 @@ def diff_commands(old: Tree, new: Tree) -> list[str]:
 
 # Review and push order: classification and queue maps, schedulers and ECN, MTU and the
 # watchdog, then PFC (so ECN is in place before PFC is tightened).
-_ORDER = ("qos mapping", "qos egress-queue-mapping", "qos egress-scheduler", "qos congestion-control",
-          "link mtu", "qos pfc-watchdog", "qos pfc ")
+_ORDER = tuple(re.compile(p) for p in (
+    r"qos mapping ", r"interface \S+ qos mapping ", r"qos egress-queue-mapping ",
+    r"interface \S+ qos egress-queue-mapping ", r"qos egress-scheduler ", r"interface \S+ qos egress-scheduler ",
+    r"qos congestion-control ", r"interface \S+ qos congestion-control ", r"interface \S+ link mtu",
+    r"qos pfc-watchdog", r"interface \S+ qos pfc-watchdog", r"qos pfc ", r"interface \S+ qos pfc ",
+))
 
 
 def _rank(line: str) -> int:
     body = line.split(" ", 2)[2] + " "
-    for rank, marker in enumerate(_ORDER):
-        if body.startswith(marker) or f" {marker}" in body:
-            return rank
-    return len(_ORDER)
+    return next((rank for rank, marker in enumerate(_ORDER) if marker.match(body)), len(_ORDER))
 
 
 def _in_scope(path: Path) -> bool:
