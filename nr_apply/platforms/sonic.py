@@ -192,7 +192,7 @@ def _int_map(table: dict, low: int, high: int, vmax: int) -> dict[int, int]:
 
 
 def _priority_of_tc(tc: int, priority_to_tc: dict[int, int]) -> int:
-    if priority_to_tc.get(tc, tc) == tc:
+    if not priority_to_tc or priority_to_tc.get(tc) == tc:
         return tc
     reaching = sorted(p for p, t in priority_to_tc.items() if t == tc)
     return reaching[0] if reaching else tc

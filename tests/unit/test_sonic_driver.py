@@ -1,0 +1,291 @@
+"""SONiC driver, pure parts: CONFIG_DB parsing (saved, Redis-key and duplicate-key forms, real
+vectors), the minimal JSON Patch over the rows and fields nr-apply owns, counter parsers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonpatch
+
+from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.lab.runner import load_nodes
+from nr_apply.lab.sonic_factory import factory_config_db
+from nr_apply.lab.sonic_yang import validate
+from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless
+from nr_apply.platforms.sonic import (
+    SonicDriver,
+    config_db,
+    parse_pfc_counters,
+    parse_pfcwd_stats,
+    parse_queue_drops,
+)
+
+ROOT = Path(__file__).parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "sonic"
+FACETS = list(FACET_FIELDS)
+FABRIC = load_fabric(ROOT / "inventory")
+LEAF4 = FABRIC.nodes["leaf4"]
+PORTS = list(LEAF4.ports)
+
+
+def vector_document(name: str) -> str:
+    """The vectors are verbatim excerpts of CONFIG_DB files (line ranges split by `# ---`);
+    join them back into one JSON document, dropping an excerpt's trailing half-open entry."""
+    fragments = re.split(r"^# ---.*$", (FIXTURES / name).read_text(), flags=re.M)[1:]
+    parts = []
+    for fragment in fragments:
+        lines = [line for line in fragment.splitlines() if line.strip()]
+        while lines and lines[-1].rstrip().endswith("{") and \
+                sum(l.count("{") - l.count("}") for l in lines) > 0:
+            lines.pop()
+        parts.append("\n".join(lines).rstrip().rstrip(","))
+    return "{\n" + ",\n".join(parts) + "\n}"
+
+
+def factory() -> dict:
+    lab_node = next(n for n in load_nodes(ROOT / "inventory") if n.name == "leaf4")
+    return factory_config_db(lab_node)
+
+
+def plan(running: dict | str):
+    raw = running if isinstance(running, str) else json.dumps(running, indent=4, sort_keys=True)
+    current = SonicDriver.parse(raw, ports=PORTS)
+    target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported)
+    return SonicDriver(LEAF4, None).plan_change(raw, current, target)
+
+
+def applied(running: dict, ops: list[dict]) -> dict:
+    after = jsonpatch.apply_patch(running, ops)
+    validate(after)  # the lab's YANG checks, as GCU runs them on the simulated target
+    return after
+
+
+# --- parse ----------------------------------------------------------------------------------------
+def test_sample_config_db_vector_keeps_both_duplicate_pfc_wd_tables():
+    state = SonicDriver.parse(vector_document("sonic_1.txt"))
+    # The first "PFC_WD" holds Ethernet9, the second GLOBAL: json.loads alone would lose Ethernet9.
+    assert state.ports["Ethernet9"].pfc_watchdog == PfcWatchdog(detection_ms=100, restoration_ms=400, action="drop")
+    eth0 = state.ports["Ethernet0"]
+    assert eth0.trust == "dscp"
+    assert eth0.no_drop_priorities == [3, 4]
+    assert eth0.dscp_to_priority == {1: 1, 2: 2}
+    assert eth0.ecn == {0: EcnThreshold(min_bytes=1024000, max_bytes=2048000, probability=50),
+                        1: EcnThreshold(min_bytes=1024000, max_bytes=2048000, probability=50)}
+    assert eth0.wred_drop == {0: True, 1: True}
+    assert state.ports["Ethernet4"].dscp_to_priority == {3: 3, 4: 4}
+
+
+def test_redis_key_vector_with_bracketed_references():
+    state = SonicDriver.parse(vector_document("sonic_5.txt"))
+    eth0 = state.ports["Ethernet0"]
+    assert eth0.pfc_watchdog == PfcWatchdog(detection_ms=600, restoration_ms=600, action="drop")
+    assert eth0.no_drop_priorities == [3, 4]
+    assert eth0.ecn == {3: EcnThreshold(min_bytes=1048576, max_bytes=2097152, probability=5)}
+    assert eth0.wred_drop == {3: True}
+    assert state.ports["Ethernet8"].no_drop_priorities == []
+    assert SonicDriver.parse(vector_document("sonic_5.txt"), ports=["Ethernet4"]).ports.keys() == {"Ethernet4"}
+
+
+def test_bracketed_and_bare_scheduler_references_read_the_same():
+    db = {"SCHEDULER": {"scheduler.1": {"type": "DWRR", "weight": "15"}, "sp": {"type": "STRICT"}},
+          "QUEUE": {"Ethernet0|3-4": {"scheduler": "[SCHEDULER|scheduler.1]"}, "Ethernet0|6": {"scheduler": "sp"},
+                    "Ethernet4|3": {"scheduler": "scheduler.1"}}}
+    state = SonicDriver.parse(json.dumps(db))
+    assert state.ports["Ethernet0"].ets.bandwidth == {3: 15, 4: 15}
+    assert state.ports["Ethernet0"].ets.strict == [6]
+    assert state.ports["Ethernet4"].ets.bandwidth == {3: 15}
+
+
+def test_lab_factory_reads_as_lossy_for_roce():
+    state = SonicDriver.parse(json.dumps(factory()), ports=PORTS)
+    eth0 = state.ports["Ethernet0"]
+    assert eth0.dscp_to_priority[26] == 1  # stock AZURE map: RoCE lands in lossy TC 1
+    assert eth0.no_drop_priorities == []
+    assert eth0.mtu == 9100
+    assert eth0.pfc_watchdog is None
+    assert eth0.ets.bandwidth[3] == 15 and eth0.ecn[3].probability == 5
+
+
+def test_global_dscp_map_is_the_fallback_and_no_map_means_no_trust():
+    db = {"DSCP_TO_TC_MAP": {"AZURE": {"26": "3"}}, "DOT1P_TO_TC_MAP": {"P": {"3": "3"}},
+          "PORT_QOS_MAP": {"global": {"dscp_to_tc_map": "AZURE"}, "Ethernet0": {"pfc_enable": "3"}},
+          "PORT": {"Ethernet0": {}, "Ethernet4": {"mtu": "9216"}}}
+    state = SonicDriver.parse(json.dumps(db))
+    assert state.ports["Ethernet0"].trust == "dscp" and state.ports["Ethernet0"].dscp_to_priority == {26: 3}
+    del db["PORT_QOS_MAP"]["global"]
+    db["PORT_QOS_MAP"]["Ethernet4"] = {"dot1p_to_tc_map": "P"}
+    state = SonicDriver.parse(json.dumps(db))
+    assert state.ports["Ethernet0"].trust == "none"
+    assert state.ports["Ethernet4"].trust == "pcp" and state.ports["Ethernet4"].priority_to_tc == {3: 3}
+    assert state.ports["Ethernet0"].mtu == 9100  # SONiC's default when the row has none
+
+
+def test_dscp_to_tc_decomposes_through_the_dot1p_map():
+    db = {"DSCP_TO_TC_MAP": {"M": {"26": "3", "48": "6", "10": "0", "12": "5"}},
+          "DOT1P_TO_TC_MAP": {"P": {"0": "0", "1": "0", "3": "3", "4": "0", "6": "6", "7": "5"}},
+          "PORT_QOS_MAP": {"Ethernet0": {"dscp_to_tc_map": "M", "dot1p_to_tc_map": "P"}}}
+    port = SonicDriver.parse(json.dumps(db)).ports["Ethernet0"]
+    # TC 0/3/6: the same-numbered priority reaches them; TC 5 only priority 7 reaches.
+    assert port.dscp_to_priority == {26: 3, 48: 6, 10: 0, 12: 7}
+
+
+def test_a_warning_before_the_json_and_ecn_that_does_not_mark_green():
+    db = {"WRED_PROFILE": {"Y": {"ecn": "ecn_yellow", "green_min_threshold": "1", "green_max_threshold": "2",
+                                 "wred_green_enable": "true"}},
+          "QUEUE": {"Ethernet0|3": {"wred_profile": "Y"}}}
+    port = SonicDriver.parse("WARNING: something\n" + json.dumps(db)).ports["Ethernet0"]
+    assert port.ecn == {} and port.wred_drop == {3: True}
+
+
+def test_rendered_intent_reads_back_as_the_intent():
+    rendered = SonicDriver.parse(json.dumps(config_db(LEAF4.intent())), ports=PORTS)
+    assert diff_node(LEAF4.intent(), rendered, FACETS, SonicDriver.unsupported) == []
+
+
+# --- plan_change -----------------------------------------------------------------------------------
+OWNED_PATH = re.compile(
+    r"^/(DSCP_TO_TC_MAP|DOT1P_TO_TC_MAP|SCHEDULER|WRED_PROFILE)(/ROCE[^/]*(/.*)?)?$"
+    r"|^/PORT/[^/]+/mtu$"
+    r"|^/PORT_QOS_MAP/[^/]+/(dscp_to_tc_map|dot1p_to_tc_map|pfc_enable)$"
+    r"|^/QUEUE/[^/]+/(scheduler|wred_profile)$"
+    r"|^/PFC_WD/Ethernet\d+(/(action|detection_time|restoration_time))?$"
+)
+
+
+def test_full_intent_on_the_factory_leaf_is_a_valid_patch_inside_the_owned_scope():
+    running = factory()
+    change = plan(running)
+    assert 'replace /PORT/Ethernet0/mtu "9216"' in change.native
+    assert 'add /PORT_QOS_MAP/Ethernet0/pfc_enable "3"' in change.native
+    assert 'replace /QUEUE/Ethernet0|3/wred_profile "ROCE_TC3"' in change.native
+    assert all(OWNED_PATH.match(op["path"]) for op in change.payload), change.native
+    after = applied(running, change.payload)
+    assert diff_node(LEAF4.intent(), SonicDriver.parse(after, PORTS), FACETS, SonicDriver.unsupported) == []
+    untouched = {"DEVICE_METADATA", "VLAN", "VLAN_MEMBER", "LOOPBACK_INTERFACE", "BUFFER_PG", "BUFFER_QUEUE",
+                 "CABLE_LENGTH", "TC_TO_QUEUE_MAP"}
+    assert {t: after[t] for t in untouched} == {t: running[t] for t in untouched}
+    assert after["DSCP_TO_TC_MAP"]["AZURE"] == running["DSCP_TO_TC_MAP"]["AZURE"]
+    assert after["PORT"]["Ethernet0"]["description"] == running["PORT"]["Ethernet0"]["description"]
+    assert after["PORT_QOS_MAP"]["Ethernet0"]["tc_to_pg_map"] == "AZURE"
+
+
+def test_only_what_differs_is_changed():
+    running = factory()
+    change = plan(running)
+    # Queues whose weight and WRED already match intent keep their stock scheduler/profile.
+    assert not any(op["path"].startswith("/QUEUE/Ethernet0|4/") for op in change.payload)
+    assert not any(op["path"].startswith("/QUEUE/Ethernet0|1/") for op in change.payload)
+    converged = applied(running, change.payload)
+    assert plan(converged).empty
+    converged["PORT"]["Ethernet8"]["mtu"] = "9100"
+    assert plan(converged).native == ['replace /PORT/Ethernet8/mtu "9216"']
+
+
+def test_objects_are_added_before_rows_refer_to_them():
+    ops = plan(factory()).payload
+    first_reference = min(i for i, op in enumerate(ops) if op["path"].startswith(("/PORT_QOS_MAP", "/QUEUE")))
+    object_adds = [i for i, op in enumerate(ops) if op["path"].startswith(("/DSCP_TO_TC_MAP", "/SCHEDULER",
+                                                                          "/WRED_PROFILE", "/DOT1P_TO_TC_MAP"))]
+    assert object_adds and max(object_adds) < first_reference
+
+
+def test_ports_outside_intent_are_never_touched():
+    running = factory()
+    running["PORT"]["Ethernet32"] = {"mtu": "1500", "admin_status": "up"}
+    running["PORT_QOS_MAP"]["Ethernet32"] = {"dscp_to_tc_map": "AZURE"}
+    raw = json.dumps(running)
+    current = SonicDriver.parse(raw)  # every port, as a drift check might read it
+    target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported)
+    change = SonicDriver(LEAF4, None).plan_change(raw, current, target)
+    assert change.native and not any("Ethernet32" in line for line in change.native)
+
+
+def test_switching_the_watchdog_off_removes_its_rows_and_an_emptied_table():
+    running = {"PORT": {"Ethernet0": {"mtu": "9216"}},
+               "PFC_WD": {"Ethernet0": {"action": "drop", "detection_time": "200", "restoration_time": "200",
+                                        "pfc_stat_history": "enable"}}}
+    current = SonicDriver.parse(json.dumps(running))
+    target = NodeState(ports={"Ethernet0": current.ports["Ethernet0"].model_copy(
+        update={"pfc_watchdog": PfcWatchdog(enabled=False)})})
+    change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, target)
+    assert change.native == ["remove /PFC_WD"]
+
+
+def test_changing_watchdog_timers_keeps_fields_nr_apply_does_not_own():
+    running = {"PORT": {"Ethernet0": {"mtu": "9216"}},
+               "PFC_WD": {"GLOBAL": {"POLL_INTERVAL": "200"},
+                          "Ethernet0": {"action": "drop", "detection_time": "200", "restoration_time": "200",
+                                        "pfc_stat_history": "enable"}}}
+    current = SonicDriver.parse(json.dumps(running))
+    target = NodeState(ports={"Ethernet0": current.ports["Ethernet0"].model_copy(
+        update={"pfc_watchdog": PfcWatchdog(detection_ms=400, restoration_ms=800, action="alert")})})
+    change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, target)
+    assert sorted(change.native) == ['replace /PFC_WD/Ethernet0/action "alert"',
+                                     'replace /PFC_WD/Ethernet0/detection_time "400"',
+                                     'replace /PFC_WD/Ethernet0/restoration_time "800"']
+
+
+def test_new_ecn_threshold_rewrites_the_owned_profile_in_place():
+    running = applied(factory(), plan(factory()).payload)
+    current = SonicDriver.parse(json.dumps(running), PORTS)
+    new = {p: port.model_copy(update={"ecn": {3: EcnThreshold(min_bytes=200000, max_bytes=1500000)}})
+           for p, port in current.ports.items()}
+    change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, NodeState(ports=new))
+    assert change.native == ['replace /WRED_PROFILE/ROCE_TC3/green_min_threshold "200000"']
+
+
+def test_pfc_off_removes_only_pfc_enable():
+    running = {"PORT_QOS_MAP": {"Ethernet0": {"pfc_enable": "3,4", "pfcwd_sw_enable": "3,4"}}}
+    current = SonicDriver.parse(json.dumps(running))
+    target = NodeState(ports={"Ethernet0": PortLossless(no_drop_priorities=[])})
+    change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, target)
+    assert change.native == ["remove /PORT_QOS_MAP/Ethernet0/pfc_enable"]
+
+
+# --- counters ----------------------------------------------------------------------------------------
+def test_pfc_counters_from_the_command_reference_and_with_thousands_separators():
+    blocks = re.split(r"^#---$", (FIXTURES / "sonic_4.txt").read_text(), flags=re.M)
+    counters = parse_pfc_counters(blocks[1])
+    assert set(counters) == {"Ethernet0", "Ethernet4", "Ethernet8", "Ethernet12"}
+    assert counters["Ethernet12"]["pause_tx.7"] == 0
+    text = ("  Port Rx    PFC0    PFC1    PFC2    PFC3    PFC4    PFC5    PFC6    PFC7\n"
+            "---------  ------  ------  ------  ------  ------  ------  ------  ------\n"
+            "Ethernet0       0       0       0   1,234       0       0       0     N/A\n\n"
+            "  Port Tx    PFC0    PFC1    PFC2    PFC3    PFC4    PFC5    PFC6    PFC7\n"
+            "---------  ------  ------  ------  ------  ------  ------  ------  ------\n"
+            "Ethernet0       0       0       0      56       0       0       0       0\n")
+    parsed = parse_pfc_counters(text)["Ethernet0"]
+    assert parsed["pause_rx.3"] == 1234 and parsed["pause_tx.3"] == 56 and parsed["pause_rx.7"] == 0
+
+
+def test_queue_drops_count_only_lossless_unicast_queues():
+    text = json.dumps({"Ethernet0": {"time": "2024-01-01T00:00:00",
+                                     "UC3": {"totalpacket": "10", "totalbytes": "1", "droppacket": "7", "dropbytes": "1"},
+                                     "UC1": {"totalpacket": "10", "totalbytes": "1", "droppacket": "5", "dropbytes": "1"},
+                                     "MC11": {"totalpacket": "N/A", "totalbytes": "N/A", "droppacket": "N/A",
+                                              "dropbytes": "N/A"}}})
+    assert parse_queue_drops(text, {"Ethernet0": {3}}) == {"Ethernet0": 7}
+
+
+def test_pfcwd_stats_sum_storms_detected_per_port():
+    text = ("        QUEUE    STATUS    STORM DETECTED/RESTORED    TX OK/DROP    RX OK/DROP    TX LAST OK/DROP"
+            "    RX LAST OK/DROP\n"
+            "-----------  --------  -------------------------  ------------  ------------  -----------------"
+            "  -----------------\n"
+            "Ethernet0:3   stormed                        2/1       100/300       100/300              0/200"
+            "              0/200\n"
+            "Ethernet0:4  operational                      1/1           0/0           0/0                0/0"
+            "                0/0\n")
+    assert parse_pfcwd_stats(text) == {"Ethernet0": 3}
+
+
+def test_link_pause_and_dcbx_are_not_expressible_so_never_diffed():
+    current = SonicDriver.parse(json.dumps(factory()), PORTS)
+    shown = {c.field.split(".")[0] for c in diff_node(LEAF4.intent(), current, FACETS, SonicDriver.unsupported)}
+    assert "mtu" in shown and not shown & {"link_pause", "dcbx_willing"}
+    # Without the exclusion they would be changes that no patch could ever carry out.
+    every = {c.field.split(".")[0] for c in diff_node(LEAF4.intent(), current, FACETS)}
+    assert {"link_pause", "dcbx_willing"} <= every
