@@ -1,0 +1,137 @@
+"""The EOS driver against the lab's EOS leaf (leaf1) through NAPALM `eos` over eAPI: full
+intent pushed with a commit timer, then confirmed; idempotence; unrelated config kept;
+rollback to the snapshot; an unconfirmed push reverting on its own; a rejected commit."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from nornir.core.plugins.connections import ConnectionPluginRegister
+
+from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.platforms.base import Change, DriverError
+from nr_apply.platforms.eos import EosDriver
+
+NODE = "leaf1"
+FACETS = list(FACET_FIELDS)
+
+
+@pytest.fixture
+def driver(fresh_lab) -> Iterator[EosDriver]:
+    ConnectionPluginRegister.auto_register()
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
+    drv = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
+    drv.nornir_config = nr.config
+    yield drv
+    nr.close_connections()
+
+
+def plan(drv: EosDriver) -> tuple[str, Change]:
+    raw = drv.read()
+    current = drv.parse(raw, ports=list(drv.node.ports))
+    target = target_state(drv.node.intent(), current, FACETS, drv.unsupported)
+    return raw, drv.plan_change(raw, current, target)
+
+
+def left_to_do(drv: EosDriver) -> list:
+    current = drv.parse(drv.read(), ports=list(drv.node.ports))
+    return diff_node(drv.node.intent(), current, FACETS, drv.unsupported)
+
+
+def writes_since(lab, start: int) -> list[dict]:
+    return [e for e in lab.command_log(NODE)[start:] if e["write"]]
+
+
+def unrelated(raw: str) -> list[str]:
+    """Lines nr-apply must never touch: hostname, VLAN, descriptions, management API."""
+    keep = re.compile(r"^(hostname|vlan|   name|   description|management api|   no shutdown|"
+                      r"no ip routing|spanning-tree|service routing)")
+    return [line for line in raw.splitlines() if keep.match(line)]
+
+
+def startup(drv: EosDriver) -> str:
+    return drv._napalm().get_config(retrieve="startup")["startup"]
+
+
+def test_full_intent_push_confirm_converges_and_second_run_writes_nothing(driver, fresh_lab):
+    raw, change = plan(driver)
+    assert "   priority-flow-control priority 3 no-drop" in change.native
+    assert left_to_do(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    after = driver.read()
+    assert left_to_do(driver) == []
+    assert unrelated(after) == unrelated(raw)
+    assert "   description to host1 ens1f0np0" in after
+    # confirm persisted the change (write memory)
+    assert "priority-flow-control priority 3 no-drop" in startup(driver)
+
+    start = len(fresh_lab.command_log(NODE))
+    _, again = plan(driver)
+    assert again.empty
+    driver.push(again, revert_in=30)  # an empty change never reaches the switch
+    assert writes_since(fresh_lab, start) == []
+
+
+def test_rollback_after_confirm_restores_the_exact_snapshot(driver):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    assert driver.read() != snapshot
+    driver.rollback(snapshot)
+    assert driver.read() == snapshot
+    assert "priority-flow-control" not in startup(driver)  # the rollback is persisted too
+
+
+def test_rollback_of_a_pending_push_aborts_it(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=60)
+    assert left_to_do(driver) == []
+    driver.rollback(snapshot)
+    assert driver.read() == snapshot
+    assert any(re.fullmatch(r"configure session \S+ abort", e["command"]) for e in fresh_lab.command_log(NODE))
+    assert not any(e["command"].startswith("configure replace") for e in fresh_lab.command_log(NODE))
+
+
+def test_unconfirmed_push_reverts_by_itself(driver):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=3)
+    assert left_to_do(driver) == []
+    deadline = time.monotonic() + 10
+    while driver.read() != snapshot and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert driver.read() == snapshot
+    with pytest.raises(DriverError, match="confirm"):
+        driver.confirm()
+
+
+def test_rejected_commit_raises_in_the_switch_words_and_leaves_the_snapshot(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "reject-commit")
+    with pytest.raises(DriverError) as failure:
+        driver.push(change, revert_in=30)
+    assert failure.value.step == "commit"
+    assert "Failed to commit session" in str(failure.value)
+    assert driver.read() == snapshot
+    sessions = driver._napalm().cli(["show configuration sessions"], encoding="json")
+    assert not [n for n, s in sessions["show configuration sessions"]["sessions"].items() if s["state"] != "completed"]
+
+
+def test_counters_cover_every_port(driver):
+    counters = driver.counters()
+    assert set(counters.ports) == set(driver.node.ports)
+    port = counters.ports["Ethernet1"]
+    assert port["link_up"] == 1.0
+    assert {f"pause_rx.{p}" for p in range(8)} <= set(port)
+    assert {"lossless_drops", "watchdog_events", "ecn_marked", "pause_tx.3"} <= set(port)
