@@ -135,3 +135,22 @@ def test_counters_cover_every_port(driver):
     assert port["link_up"] == 1.0
     assert {f"pause_rx.{p}" for p in range(8)} <= set(port)
     assert {"lossless_drops", "watchdog_events", "ecn_marked", "pause_tx.3"} <= set(port)
+
+
+def test_another_process_confirms_after_the_first_closed_its_connection(driver, fresh_lab):
+    """A run that pushed and then closed its connections (or died) leaves the commit timer
+    running; `nr-apply resume` confirms with a fresh driver that never saw the session."""
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.host.close_connections()  # NAPALM would abort its own session here
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
+    later = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
+    later.nornir_config = nr.config
+    assert left_to_do(later) == []
+    later.confirm()
+    nr.close_connections()
+    time.sleep(0.2)
+    assert left_to_do(driver) == []
+    assert "priority-flow-control priority 3 no-drop" in startup(driver)
