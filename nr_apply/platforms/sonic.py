@@ -490,6 +490,33 @@ def parse_pfcwd_stats(text: str) -> dict[str, float]:
     return events
 
 
+def _column_rows(text: str, column: str) -> list[tuple[list[str], int]]:
+    """Rows of a tabulate table with the index of `column` (columns before it are one word)."""
+    rows, index = [], None
+    for line in text.splitlines():
+        words = line.split()
+        if column in words:
+            index = words.index(column)
+        elif index is not None and len(words) > index and not set(words[0]) <= {"-"}:
+            rows.append((words, index))
+    return rows
+
+
+def parse_interface_status(text: str) -> dict[str, float]:
+    """`show interfaces status`: the Oper column, up -> 1."""
+    return {words[0]: 1.0 if words[i] == "up" else 0.0 for words, i in _column_rows(text, "Oper")}
+
+
+def parse_ecn_marked(text: str, lossless_queues: dict[str, set[int]]) -> dict[str, float]:
+    """`show queue wredcounters`: ECN-marked packets over each port's lossless unicast queues."""
+    marked: dict[str, float] = {}
+    for words, i in _column_rows(text, "EcnMarked/pkts"):
+        port, queue = words[0], words[1]
+        if queue.startswith("UC") and queue[2:].isdigit() and int(queue[2:]) in lossless_queues.get(port, set()):
+            marked[port] = marked.get(port, 0.0) + _number(words[i])
+    return marked
+
+
 def _served(output: str) -> bool:
     return "Error:" not in output and "command not found" not in output
 
@@ -615,11 +642,22 @@ class SonicDriver(Driver):
         for port, drops in parse_queue_drops(self._run("show queue counters --json"), lossless).items():
             if port in result:
                 result[port]["lossless_drops"] = drops
+        # Older images (and the lab, for now) may not serve these: no value beats a false zero.
         stats = self._run("show pfcwd stats")
-        if _served(stats):  # older images and the lab may not serve it; no value beats a false zero
+        if _served(stats):
             events = parse_pfcwd_stats(stats)
             for port in ports:
                 result[port]["watchdog_events"] = events.get(port, 0.0)
+        wred = self._run("show queue wredcounters")
+        if _served(wred):
+            marked = parse_ecn_marked(wred, lossless)
+            for port in ports:
+                result[port]["ecn_marked"] = marked.get(port, 0.0)
+        status = self._run("show interfaces status")
+        if _served(status):
+            for port, up in parse_interface_status(status).items():
+                if port in result:
+                    result[port]["link_up"] = up
         return Counters(taken_at=taken, ports=result)
 
 

@@ -18,6 +18,8 @@ from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.sonic import (
     SonicDriver,
     config_db,
+    parse_ecn_marked,
+    parse_interface_status,
     parse_pfc_counters,
     parse_pfcwd_stats,
     parse_queue_drops,
@@ -280,6 +282,23 @@ def test_pfcwd_stats_sum_storms_detected_per_port():
             "Ethernet0:4  operational                      1/1           0/0           0/0                0/0"
             "                0/0\n")
     assert parse_pfcwd_stats(text) == {"Ethernet0": 3}
+
+
+def test_link_state_and_ecn_marks_from_their_tables():
+    status = ("  Interface            Lanes    Speed    MTU    FEC    Alias    Vlan    Oper    Admin"
+              "             Type    Asym PFC\n"
+              "-----------  ---------------  -------  -----  -----  -------  ------  ------  -------"
+              "  ---------------  ----------\n"
+              "  Ethernet0  0,1,2,3,4,5,6,7     400G   9216     rs    etp1  routed      up       up"
+              "  QSFP-DD Double Density 8X Pluggable Transceiver         N/A\n"
+              "  Ethernet8  8,9,10,11,12,13,14,15     400G   9216     rs    etp2  routed    down       up"
+              "  N/A         N/A\n")
+    assert parse_interface_status(status) == {"Ethernet0": 1, "Ethernet8": 0}
+    wred = ("     Port    TxQ    WredDrp/pkts    WredDrp/bytes    EcnMarked/pkts    EcnMarked/bytes\n"
+            "---------  -----  --------------  ---------------  ----------------  -----------------\n"
+            "Ethernet0    UC3               0                0                12               9000\n"
+            "Ethernet0    UC1               0                0                 5               1000\n")
+    assert parse_ecn_marked(wred, {"Ethernet0": {3}}) == {"Ethernet0": 12}
 
 
 def test_link_pause_and_dcbx_are_not_expressible_so_never_diffed():
