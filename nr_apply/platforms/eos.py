@@ -487,16 +487,16 @@ def _composed_dscp_map(p: PortLossless) -> dict[int, int]:
     return {dscp: p.tc_of(prio) for dscp, prio in p.dscp_to_priority.items()}
 
 
-def global_change(glob: GlobalQos, current: NodeState, target: NodeState) -> list[str]:
+def global_change(glob: GlobalQos, target: NodeState) -> list[str]:
     lines: list[str] = []
     # One global map serves every port (rule P2 keeps intent equal on all ports): take the
     # first port whose target differs from the running map.
-    for name, p in target.ports.items():
+    for p in target.ports.values():
         wanted = _composed_dscp_map(p)
         if any(glob.dscp_to_tc.get(d) != tc for d, tc in wanted.items()):
             lines += _map_lines("dscp", glob.dscp_to_tc, wanted)
             break
-    for name, p in target.ports.items():
+    for p in target.ports.values():
         if any(glob.cos_to_tc.get(c) != tc for c, tc in p.priority_to_tc.items()):
             lines += _map_lines("cos", glob.cos_to_tc, p.priority_to_tc)
             break
@@ -518,7 +518,7 @@ def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
         diff = [a for a in after if after[a] != before.get(a)]
         if diff:
             changed[name] = diff
-    lines = global_change(glob, current, target)
+    lines = global_change(glob, target)
     if changed:
         driver = hconfig_driver()
         running = get_hconfig(driver, _scoped_running(tree, changed, glob))

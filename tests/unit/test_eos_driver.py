@@ -10,6 +10,7 @@ import pytest
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
+from nr_apply.platforms.base import Change, DriverError
 from nr_apply.platforms.eos import EosDriver, decompose_dscp_map
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,3 +162,28 @@ def test_pfc_turned_off_globally_is_turned_back_on_for_no_drop_intent(leaf1):
     raw = converged_config(leaf1).replace("end\n", "priority-flow-control all off\nend\n")
     native = plan(leaf1, raw)
     assert native == ["no priority-flow-control all off"]
+
+
+def driver_on(mocker, conn) -> EosDriver:
+    host = mocker.Mock()
+    host.get_connection.return_value = conn
+    return EosDriver(load_fabric(REPO / "inventory").nodes["leaf1"], host)
+
+
+def test_invalid_line_fails_the_load_step_with_the_switch_error(mocker):
+    from napalm.base.exceptions import MergeConfigException
+
+    conn = mocker.Mock()
+    conn.load_merge_candidate.side_effect = MergeConfigException("% Invalid input (at token 1: 'bogus')")
+    with pytest.raises(DriverError, match=r"^load: % Invalid input \(at token 1: 'bogus'\)"):
+        driver_on(mocker, conn).push(Change(native=["bogus"], payload="bogus\n"), revert_in=30)
+    conn.commit_config.assert_not_called()
+
+
+def test_change_the_switch_does_not_see_is_discarded_not_committed(mocker):
+    conn = mocker.Mock()
+    conn.compare_config.return_value = ""
+    with pytest.raises(DriverError, match="^compare: the switch shows no difference"):
+        driver_on(mocker, conn).push(Change(native=["mtu 9214"], payload="mtu 9214\n"), revert_in=30)
+    conn.commit_config.assert_not_called()
+    conn.discard_config.assert_called_once()
