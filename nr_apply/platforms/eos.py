@@ -635,8 +635,13 @@ class EosDriver(Driver):
         is not the pre-change running config when unsaved changes preceded the run."""
         conn = self._napalm()
         try:
-            if self._pending_session and self._pending_session in self._pending_sessions(conn):
-                conn.config_session = self._pending_session
+            pending = self._pending_sessions(conn)
+            # Ours, or (a fresh driver after the pushing process went away) the one pending
+            # commit timer on the switch: under the fabric lock no one else arms one.
+            session = self._pending_session if self._pending_session in pending else (
+                pending[0] if self._pending_session is None and len(pending) == 1 else None)
+            if session:
+                conn.config_session = session
                 conn.discard_config()
             self._pending_session = None
             if _comparable(self.read()) == _comparable(str(snapshot)):

@@ -154,3 +154,18 @@ def test_another_process_confirms_after_the_first_closed_its_connection(driver, 
     time.sleep(0.2)
     assert left_to_do(driver) == []
     assert "priority-flow-control priority 3 no-drop" in startup(driver)
+
+
+def test_a_fresh_driver_rolls_back_a_pending_push_it_did_not_make(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=60)
+    driver.host.close_connections()
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
+    later = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
+    later.nornir_config = nr.config
+    later.rollback(snapshot)
+    assert later.read() == snapshot
+    nr.close_connections()
