@@ -727,8 +727,9 @@ class NvueDriver(Driver):
         """Per port: `nv show interface <swp> qos roce counters` and `... qos pfc-watchdog`
         (NVUE has no all-ports form of either: two calls per port), link state from one
         `nv show interface`. PFC pause counters are the RoCE view's, which NVUE counts on the
-        lossless switch-priority, so they are filed under each no-drop priority."""
-        tree = self._last_tree if self._last_tree is not None else load_tree(self.read())
+        lossless switch-priority, so they are filed under each no-drop priority (read from the
+        applied config now: a push since the last read may have moved it)."""
+        tree = load_tree(self.read())
         names = list(self.node.ports) or switch_ports(tree)
         links = json.loads(self._run("counters", "nv show interface -o json") or "{}")
         taken_at = time.monotonic()

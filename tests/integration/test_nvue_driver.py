@@ -1,0 +1,135 @@
+"""NVUE driver against the lab's Cumulus switch (leaf3) over real SSH through Nornir and
+Netmiko `cumulus_linux`: push with the revert armed on the switch, confirm, idempotence,
+rollback, self-revert and a rejected apply."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.platforms.base import DriverError
+from nr_apply.platforms.nvue import NvueDriver
+
+NODE = "leaf3"
+FACETS = list(FACET_FIELDS)
+U = NvueDriver.unsupported
+
+
+@pytest.fixture
+def driver(fresh_lab):
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
+    drv = NvueDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
+    drv.nornir_config = nr.config
+    yield drv
+    nr.close_connections()
+
+
+def _ports(drv: NvueDriver) -> list[str]:
+    return list(drv.node.ports)
+
+
+def _plan(drv: NvueDriver):
+    raw = drv.read()
+    current = drv.parse(raw, _ports(drv))
+    return drv.plan_change(raw, current, target_state(drv.node.intent(), current, FACETS, U))
+
+
+def _tree(raw: str) -> dict:
+    return yaml.safe_load(raw)[1]["set"]
+
+
+def _writes(lab, since: float) -> list[str]:
+    return [e["command"] for e in lab.command_log(NODE) if e["write"] and e["ts"] >= since]
+
+
+def test_push_confirm_converges_and_a_second_run_writes_nothing(driver, fresh_lab):
+    change = _plan(driver)
+    assert "nv set qos pfc default-global switch-priority 3" in change.native
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    state = driver.parse(driver.read(), _ports(driver))
+    assert diff_node(driver.node.intent(), state, FACETS, U) == []
+    writes = _writes(fresh_lab, 0)
+    assert writes[-2:] == ["nv config apply --confirm 30s -y", "nv config apply --confirm-yes"]
+
+    since = time.time()
+    second = _plan(driver)
+    assert second.empty
+    driver.push(second, revert_in=30)  # a converged switch: push is a no-op
+    assert _writes(fresh_lab, since) == []
+
+
+def test_unrelated_config_survives_push_and_rollback_restores_the_read_back(driver):
+    snapshot = driver.snapshot()
+    before = _tree(snapshot)
+    driver.push(_plan(driver), revert_in=30)
+    driver.confirm()
+    after = _tree(driver.read())
+    assert after["system"] == before["system"]
+    assert after["bridge"] == before["bridge"]
+    assert {n: i.get("description") for n, i in after["interface"].items()} == \
+        {n: i.get("description") for n, i in before["interface"].items()}
+    assert after["qos"]["pfc"]["default-global"]["switch-priority"] == {3: {}}
+
+    driver.rollback(snapshot)
+    assert _tree(driver.read()) == before
+    assert driver.parse(driver.read(), _ports(driver)).ports["swp1"].no_drop_priorities == []
+
+
+def test_rollback_while_the_revert_is_armed(driver):
+    snapshot = driver.snapshot()
+    driver.push(_plan(driver), revert_in=60)
+    driver.rollback(snapshot)
+    assert _tree(driver.read()) == _tree(snapshot)
+
+
+def test_an_unconfirmed_push_reverts_by_itself(driver):
+    snapshot = driver.snapshot()
+    driver.push(_plan(driver), revert_in=3)
+    assert driver.parse(driver.read(), ["swp1"]).ports["swp1"].no_drop_priorities == [3]
+    deadline = time.time() + 15
+    while _tree(driver.read()) != _tree(snapshot):
+        assert time.time() < deadline, "the switch did not revert the unconfirmed apply"
+        time.sleep(0.5)
+    assert driver.parse(driver.read(), ["swp1"]).ports["swp1"].no_drop_priorities == []
+
+
+def test_a_rejected_apply_raises_with_the_switch_words_and_leaves_it_at_the_snapshot(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    fresh_lab.fault(NODE, "reject-commit")
+    with pytest.raises(DriverError) as failure:
+        driver.push(_plan(driver), revert_in=30)
+    assert failure.value.step == "apply"
+    assert "switchd failed to program the new QoS configuration" in str(failure.value)
+    fresh_lab.fault(NODE, "reject-commit", clear=True)
+    assert _tree(driver.read()) == _tree(snapshot)
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert conn.send_command("nv config diff").strip() == ""  # nothing left staged
+
+
+def test_a_rejected_set_names_the_command_and_stages_nothing(driver):
+    snapshot = driver.snapshot()
+    change = _plan(driver)
+    change.payload = change.payload[:2] + ["nv set interface swp1 link mtu 99999"] + change.payload[2:]
+    with pytest.raises(DriverError, match=r"^set: Error: .*9216"):
+        driver.push(change, revert_in=30)
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert conn.send_command("nv config diff").strip() == ""
+    assert _tree(driver.read()) == _tree(snapshot)
+
+
+def test_counters_per_port(driver):
+    driver.push(_plan(driver), revert_in=30)
+    driver.confirm()
+    counters = driver.counters()
+    assert set(counters.ports) == set(_ports(driver))
+    swp1 = counters.ports["swp1"]
+    assert set(swp1) == {"pause_rx.3", "pause_tx.3", "lossless_drops", "watchdog_events", "ecn_marked", "link_up"}
+    assert swp1["link_up"] == 1
