@@ -20,6 +20,21 @@ Quirks kept here:
   first change to either writes the complete set it should end with.
 - A priority counts as no-drop only while PFC `tx` and `rx` are both enabled: lossless needs
   pause frames sent and honoured.
+
+Change model (vendors.md 2.4), over Netmiko `cumulus_linux` (NVUE has no config mode, so
+every line is its own command and its output is checked for an error):
+- read: `nv config show -o yaml`, the applied tree, in one command. Defaults are supplied by
+  the parser as above rather than read with `--all`, so a saved file parses the same.
+- push: refuse if the switch already holds pending changes (they would ride along), then the
+  `nv set`/`nv unset` lines, then `nv config apply --confirm <n>s -y` (the unit is explicit:
+  the docs disagree on what a bare number means). On any error `nv config detach` stashes
+  the staged lines as a revision, so nothing stays pending and the applied tree is unchanged.
+- confirm: `nv config apply --confirm-yes`, then `nv config save` if auto-save is disabled.
+- snapshot: the read-back. rollback: the lossless scope (`qos`, each interface's `qos` and
+  `link mtu`) of the running tree is diffed against the snapshot's and applied. Unlike
+  `nv config apply <rev>` or `nv config replace`, this restores the scope exactly without
+  undoing a change someone made elsewhere on the switch since the snapshot, and needs no
+  revision that NVUE may have pruned (NVUE_MAX_REVISIONS).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from nr_apply.inventory import load_fabric
 from nr_apply.lab.nvue import NvueDevice
 from nr_apply.lab.topology import LabNode, LabPort
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
-from nr_apply.platforms.base import DriverError
+from nr_apply.platforms.base import Change, DriverError
 from nr_apply.platforms.nvue import NvueDriver, diff_commands, load_tree, port_counters, scope_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -281,3 +281,44 @@ def test_counters_map_the_roce_and_watchdog_views():
     assert got == {"pause_rx.3": 7, "pause_tx.3": 5, "lossless_drops": 3, "ecn_marked": 40,
                    "watchdog_events": 5, "link_up": 1}
     assert port_counters({}, {}, {"link": {"state": "down"}}, [])["link_up"] == 0
+
+
+# --- device verbs on a scripted connection ------------------------------------------------------
+class _ScriptedSwitch:
+    """Answers Netmiko's send_command from a table; records what was sent."""
+
+    def __init__(self, answers: dict[str, str]):
+        self.answers, self.sent = answers, []
+
+    def send_command(self, command: str, read_timeout: float = 10) -> str:
+        self.sent.append(command)
+        return self.answers.get(command, "")
+
+
+class _Host:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def get_connection(self, kind, config):
+        assert kind == "netmiko"
+        return self.conn
+
+
+def test_confirm_saves_when_auto_save_is_off(leaf3):
+    tuned = (FIXTURES / "tuned.yaml").read_text()  # system config auto-save state disabled
+    switch = _ScriptedSwitch({"nv config show -o yaml": tuned, "nv config apply --confirm 5s -y": "applied [rev_id: 7]",
+                              "nv config apply --confirm-yes": "confirmed [rev_id: 7]"})
+    drv = NvueDriver(leaf3, _Host(switch))
+    drv.read()
+    drv.push(Change(native=["nv set interface swp1 link mtu 9216"], payload=["nv set interface swp1 link mtu 9216"]), 5)
+    drv.confirm()
+    assert switch.sent == ["nv config show -o yaml", "nv config diff", "nv set interface swp1 link mtu 9216",
+                           "nv config apply --confirm 5s -y", "nv config apply --confirm-yes", "nv config save"]
+
+
+def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):
+    switch = _ScriptedSwitch({"nv config diff": "- set:\n    system:\n      hostname: other"})
+    drv = NvueDriver(leaf3, _Host(switch))
+    with pytest.raises(DriverError, match="^prepare: the switch holds pending changes"):
+        drv.push(Change(native=["nv set qos roce"], payload=["nv set qos roce"]), 5)
+    assert switch.sent == ["nv config diff"]
