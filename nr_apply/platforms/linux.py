@@ -10,11 +10,20 @@ Quirks kept here:
 
 from __future__ import annotations
 
-from nr_apply.model import NicLossless, NodeState
+import json
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Iterator
+
+from nr_apply.model import Ets, NicLossless, NodeState
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
 UNSUPPORTED = {"pfc_watchdog", "link_pause", "wred_drop", "ecn"}
 APPTRUST = {"dscp": "dscp", "pcp": "pcp", "none": ""}
+ECN_POINTS = ("roce_np", "roce_rp")
 
 
 def ecn_path(netdev: str, point: str, prio: int) -> str:
@@ -80,3 +89,637 @@ def context(state: NodeState, rdma_devices: dict[str, str | None]) -> dict:
 
 def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
     return render_context("linux", context(state, rdma_devices))
+
+
+# --- the read-back bundle ------------------------------------------------------------------
+BUNDLE_HEADER = "### "
+REVERT_UNIT = "nr-apply-revert"
+REVERT_SCRIPT = "/var/tmp/nr-apply-revert.sh"
+ABSENT = "absent"  # what the bundle holds for a sysfs/configfs node that does not exist
+# A PTY in canonical mode takes at most 4095 characters per line: NICs are read in as few
+# lines as fit under this (one line for the usual one or two RoCE NICs per host).
+MAX_LINE = 3500
+DSCP_NAMES = {
+    "CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40, "CS6": 48, "CS7": 56, "EF": 46,
+    "AF11": 10, "AF12": 12, "AF13": 14, "AF21": 18, "AF22": 20, "AF23": 22,
+    "AF31": 26, "AF32": 28, "AF33": 30, "AF41": 34, "AF42": 36, "AF43": 38,
+}  # /etc/iproute2/rt_dsfield names that `dcb app show` prints without -N
+
+
+def _section(header: str, command: str) -> str:
+    return f"echo '{BUNDLE_HEADER}{header}'; {command}"
+
+
+def _cat_or_absent(paths: list[str]) -> str:
+    # A missing node (upstream driver without the OFED ECN tree, an rdma_cm group never made)
+    # reads as one `absent` line instead of failing the whole read.
+    return f"cat {' '.join(paths)} 2>/dev/null || echo {ABSENT}"
+
+
+def nic_read_commands(netdev: str, rdma_device: str | None) -> list[str]:
+    """The read of one NIC: `### <what>` headers, each followed by the tool's own output."""
+    parts = [
+        _section(f"dcb -j pfc show dev {netdev}", f"dcb -j pfc show dev {netdev}"),
+        _section(f"dcb -j ets show dev {netdev}", f"dcb -j ets show dev {netdev}"),
+        _section(f"dcb -j app show dev {netdev} dscp-prio", f"dcb -j app show dev {netdev} dscp-prio"),
+        _section(f"dcb -j apptrust show dev {netdev}", f"dcb -j apptrust show dev {netdev}"),
+        _section(f"ip -j link show dev {netdev}", f"ip -j link show dev {netdev}"),
+    ]
+    for point in ECN_POINTS:
+        parts.append(_section(f"ecn {point} {netdev}", _cat_or_absent([ecn_path(netdev, point, p) for p in range(8)])))
+    parts.append(_section(f"cnp {netdev}", _cat_or_absent([cnp_path(netdev, "cnp_dscp"), cnp_path(netdev, "cnp_802p_prio")])))
+    if rdma_device:
+        parts.append(_section(f"roce_tos {netdev} {rdma_device}", _cat_or_absent([tos_path(rdma_device)])))
+    return parts
+
+
+def read_lines(nics: dict[str, str | None]) -> list[str]:
+    """Command lines reading every NIC (`;`-joined sections), packed under MAX_LINE each."""
+    return chunk_lines(["; ".join(nic_read_commands(n, rdma)) for n, rdma in nics.items()], "; ")
+
+
+def chunk_lines(parts: list[str], joiner: str) -> list[str]:
+    """Join `parts` into as few lines as fit under MAX_LINE."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(joiner) + len(part) <= MAX_LINE:
+            lines[-1] += joiner + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def split_bundle(raw: str) -> list[tuple[list[str], str]]:
+    """(header words, body) per section; text before the first header is ignored."""
+    sections: list[tuple[list[str], str]] = []
+    for line in raw.splitlines():
+        if line.startswith(BUNDLE_HEADER):
+            sections.append((line[len(BUNDLE_HEADER):].split(), ""))
+        elif sections:
+            words, body = sections[-1]
+            sections[-1] = (words, body + line + "\n")
+    return sections
+
+
+@dataclass
+class NicRaw:
+    """One NIC's lossless scope exactly as the tools show it (what a restore must reproduce)."""
+
+    netdev: str
+    rdma_device: str | None = None
+    prio_pfc: list[bool] | None = None
+    willing: bool | None = None
+    tc_tsa: list[str] | None = None
+    tc_bw: list[int] | None = None
+    prio_tc: list[int] | None = None
+    dscp_prio: list[tuple[int, int]] | None = None  # APP table pairs in kernel order
+    apptrust: list[str] | None = None
+    mtu: int | None = None
+    ecn: dict[str, list[int] | None] = field(default_factory=dict)  # point -> 8 enables
+    cnp_dscp: int | None = None
+    cnp_prio: int | None = None
+    roce_tos: int | None = None  # None: the rdma_cm group is not made (nothing to read)
+    tos_hidden: int | None = None  # the ToS behind an unmade group, learned when making it
+
+    def ets_view(self) -> tuple | None:
+        """TSA per TC and the share of ETS TCs (mlx5 reads 100 back for the others)."""
+        if self.tc_tsa is None:
+            return None
+        bw = self.tc_bw or [0] * 8
+        return tuple(self.tc_tsa), tuple(b if t == "ets" else 0 for t, b in zip(self.tc_tsa, bw))
+
+
+class BundleError(ValueError):
+    """A section of a read-back bundle is not what the tool prints."""
+
+
+def _body_value(words: list[str], body: str) -> dict | list | None:
+    text = body.strip()
+    if not text:
+        return None
+    if text[0] in "{[":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{' '.join(words)}: not JSON ({exc}): {text[:200]}") from None
+    return _text_fields(text)
+
+
+def _text_fields(text: str) -> dict:
+    """The text form of `dcb ... show` (`prio-pfc 0:off 3:on`, `order: dscp`, `willing off`)."""
+    out: dict = {}
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0].endswith(":"):
+            out[words[0][:-1]] = words[1:]
+        elif len(words) > 1 and ":" in words[1]:
+            out[words[0]] = [w.split(":", 1) for w in words[1:]]
+        else:
+            out.update(zip(words[::2], words[1::2]))
+    return out
+
+
+def _indexed(pairs: list[list[str]], convert) -> list:
+    values: dict[int, object] = {}
+    for key, value in pairs:
+        for index in (range(8) if key == "all" else [int(key)]):
+            values[index] = convert(value)
+    return [values[i] for i in range(8)]
+
+
+def _on(value: object) -> bool:
+    return value is True or value == "on"
+
+
+def _dscp(key: object) -> int:
+    if isinstance(key, int):
+        return key
+    text = str(key)
+    return int(text, 0) if text[:1].isdigit() else DSCP_NAMES[text.upper()]
+
+
+def _ints(body: str) -> list[int] | None:
+    words = body.split()
+    if not words or words == [ABSENT]:
+        return None
+    try:
+        return [int(w) for w in words]
+    except ValueError:
+        raise BundleError(f"expected numbers or {ABSENT!r}, got: {body.strip()[:200]}") from None
+
+
+def parse_bundle(raw: str) -> dict[str, NicRaw]:
+    nics: dict[str, NicRaw] = {}
+    for words, body in split_bundle(raw):
+        try:
+            _parse_section(words, body, nics)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(f"{' '.join(words)}: unexpected output: {body.strip()[:200]}") from None
+    return nics
+
+
+def _parse_section(words: list[str], body: str, nics: dict[str, NicRaw]) -> None:
+    if words[:1] == ["dcb"] or words[:1] == ["ip"]:
+        netdev = words[words.index("dev") + 1]
+        nic = nics.setdefault(netdev, NicRaw(netdev))
+        obj = "apptrust" if "apptrust" in words else next(w for w in ("pfc", "ets", "app", "link") if w in words)
+        value = _body_value(words, body)
+        if obj == "apptrust":
+            # Kernels and iproute2 before apptrust (6.1) answer with an error: trust unknown.
+            if isinstance(value, dict) and "order" in value:
+                nic.apptrust = list(value["order"])
+            return
+        if obj == "app":
+            pairs = (value or {}).get("dscp_prio", (value or {}).get("dscp-prio", []))
+            if value and not pairs and not any(k in value for k in ("dscp_prio", "dscp-prio")) \
+                    and not any(k.endswith("prio") for k in value):
+                raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+            # JSON pairs carry a stray " " third element (iproute2 prints a separator).
+            nic.dscp_prio = [(_dscp(p[0]), int(p[1])) for p in pairs]
+            return
+        if value is None:
+            raise BundleError(f"{' '.join(words)}: no output")
+        if obj == "pfc":
+            prio = value.get("prio_pfc", value.get("prio-pfc"))
+            if prio is None:
+                raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+            nic.prio_pfc = [_on(v) for v in prio] if isinstance(prio[0], (bool, str)) and not isinstance(prio[0], list) \
+                else _indexed(prio, _on)
+        elif obj == "ets":
+            tsa = value.get("tc_tsa", value.get("tc-tsa"))
+            if tsa is None:
+                raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+            pick = (lambda k, conv: [conv(v) for v in value[k]] if k in value else None)
+            if "tc_tsa" in value:
+                nic.tc_tsa, nic.tc_bw, nic.prio_tc = pick("tc_tsa", str), pick("tc_bw", int), pick("prio_tc", int)
+            else:
+                nic.tc_tsa = _indexed(value["tc-tsa"], str)
+                nic.tc_bw = _indexed(value["tc-bw"], int) if "tc-bw" in value else None
+                nic.prio_tc = _indexed(value["prio-tc"], int) if "prio-tc" in value else None
+            if "willing" in value:
+                nic.willing = _on(value["willing"])
+        elif obj == "link":
+            if isinstance(value, list):
+                nic.mtu = int(value[0]["mtu"])
+            elif "mtu" in value:
+                nic.mtu = int(value["mtu"])
+            else:
+                raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+        return
+    if words[:1] == ["ecn"]:
+        point, netdev = words[1], words[2]
+        values = _ints(body)
+        if values is not None and len(values) != 8:
+            raise BundleError(f"{' '.join(words)}: expected 8 values, got {len(values)}")
+        nics.setdefault(netdev, NicRaw(netdev)).ecn[point] = values
+    elif words[:1] == ["cnp"]:
+        nic = nics.setdefault(words[1], NicRaw(words[1]))
+        values = _ints(body)
+        if values is not None:
+            nic.cnp_dscp, nic.cnp_prio = values[0], values[1]
+    elif words[:1] == ["roce_tos"]:
+        nic = nics.setdefault(words[1], NicRaw(words[1]))
+        nic.rdma_device = words[2] if len(words) > 2 else None
+        values = _ints(body)
+        nic.roce_tos = values[0] if values else None
+    # Any other header (a newer bundle's extra section) is not ours to interpret.
+
+
+# --- model <-> native ----------------------------------------------------------------------
+def trust_of(order: list[str] | None) -> str | None:
+    """mlx5 has two trust states: the first of DSCP/PCP in the order decides; none is none."""
+    if order is None:
+        return None
+    return next((s for s in order if s in ("dscp", "pcp")), "none")
+
+
+def to_model(nic: NicRaw) -> NicLossless:
+    data: dict[str, Any] = {"trust": trust_of(nic.apptrust)}
+    if nic.dscp_prio is not None:
+        data["dscp_to_priority"] = dict(nic.dscp_prio)  # the last rule for a DSCP is in force
+    if nic.prio_pfc is not None:
+        data["no_drop_priorities"] = [p for p, on in enumerate(nic.prio_pfc) if on]
+    if nic.prio_tc is not None:
+        data["priority_to_tc"] = dict(enumerate(nic.prio_tc))
+    if nic.tc_tsa is not None:
+        bw = nic.tc_bw or [0] * 8
+        data["ets"] = Ets(bandwidth={tc: bw[tc] for tc, t in enumerate(nic.tc_tsa) if t == "ets"},
+                          strict=[tc for tc, t in enumerate(nic.tc_tsa) if t == "strict"])
+    data["dcbx_willing"] = nic.willing
+    data["mtu"] = nic.mtu
+    for point, name in (("roce_np", "ecn_notification_priorities"), ("roce_rp", "ecn_reaction_priorities")):
+        enables = nic.ecn.get(point)
+        data[name] = None if enables is None else [p for p, on in enumerate(enables) if on]
+    data.update(cnp_dscp=nic.cnp_dscp, cnp_priority=nic.cnp_prio, roce_tos=nic.roce_tos)
+    return NicLossless.model_validate(data)
+
+
+def apply_model(nic: NicRaw, target: NicLossless) -> NicRaw:
+    """The native state `nic` ends in once every field `target` sets is applied."""
+    now = to_model(nic)
+    out = replace(nic, ecn=dict(nic.ecn))
+    if target.trust is not None and target.trust != now.trust:
+        out.apptrust = [] if target.trust == "none" else [target.trust]
+    if target.dscp_to_priority != now.dscp_to_priority and (target.dscp_to_priority or nic.dscp_prio):
+        wanted = target.dscp_to_priority
+        kept = [(d, p) for d, p in nic.dscp_prio or [] if d in wanted and wanted[d] == now.dscp_to_priority.get(d)]
+        fresh = [(d, p) for d, p in sorted(wanted.items()) if now.dscp_to_priority.get(d) != p]
+        out.dscp_prio = kept + fresh
+    if target.no_drop_priorities is not None:
+        out.prio_pfc = [p in target.no_drop_priorities for p in range(8)]
+    if target.priority_to_tc:
+        base = nic.prio_tc or list(range(8))
+        out.prio_tc = [target.priority_to_tc.get(p, base[p]) for p in range(8)]
+    if target.ets is not None:
+        tsa, bw = list(nic.tc_tsa or ["strict"] * 8), list(nic.tc_bw or [0] * 8)
+        for tc in range(8):
+            if tc in target.ets.bandwidth:
+                tsa[tc], bw[tc] = "ets", target.ets.bandwidth[tc]
+            elif tc in target.ets.strict or tsa[tc] == "ets":
+                tsa[tc] = "strict"  # an ETS TC the target no longer shares out is strict
+        out.tc_tsa, out.tc_bw = tsa, bw
+    if target.dcbx_willing is not None:
+        out.willing = target.dcbx_willing
+    if target.mtu is not None:
+        out.mtu = target.mtu
+    for point, prios in (("roce_np", target.ecn_notification_priorities),
+                         ("roce_rp", target.ecn_reaction_priorities)):
+        if prios is not None:
+            out.ecn[point] = [int(p in prios) for p in range(8)]
+    if target.cnp_dscp is not None:
+        out.cnp_dscp = target.cnp_dscp
+    if target.cnp_priority is not None:
+        out.cnp_prio = target.cnp_priority
+    if target.roce_tos is not None:
+        out.roce_tos = target.roce_tos
+    return out
+
+
+def _compact(values: list, default: object) -> str:
+    """`all:X` for the most common value, then the exceptions (`all:off 3:on`)."""
+    common = Counter(values).most_common(1)[0][0] if default is None else default
+    return " ".join([f"all:{common}"] + [f"{i}:{v}" for i, v in enumerate(values) if v != common])
+
+
+def _app_commands(a: NicRaw, b: NicRaw) -> list[str]:
+    if b.dscp_prio is None:
+        return []
+    have, want = a.dscp_prio or [], b.dscp_prio
+    keys = sorted({d for d, _ in have} | {d for d, _ in want})
+    replaced, deleted = [], []
+    for key in keys:
+        had = sorted({p for d, p in have if d == key})
+        wants = sorted({p for d, p in want if d == key})
+        if had == wants:
+            continue
+        # `replace` drops the other rules of that DSCP only; `del` names exact rules, so no
+        # other APP entry (another DSCP, another selector) is ever lost.
+        replaced += [f"{key}:{p}" for p in wants]
+        if not wants:
+            deleted += [f"{key}:{p}" for p in had]
+    cmds = []
+    if replaced:
+        cmds.append(f"dcb app replace dev {b.netdev} dscp-prio {' '.join(replaced)}")
+    if deleted:
+        cmds.append(f"dcb app del dev {b.netdev} dscp-prio {' '.join(deleted)}")
+    return cmds
+
+
+def _ets_command(a: NicRaw, b: NicRaw) -> list[str]:
+    words = []
+    if b.willing is not None and b.willing != a.willing:
+        words.append(f"willing {'on' if b.willing else 'off'}")
+    if b.prio_tc is not None and b.prio_tc != a.prio_tc:
+        words.append("prio-tc " + " ".join(f"{p}:{tc}" for p, tc in enumerate(b.prio_tc)))
+    want = b.ets_view() or a.ets_view()
+    if b.ets_view() is not None and b.ets_view() != a.ets_view():
+        words.append("tc-tsa " + _compact(list(want[0]), None))
+    if not words:
+        return []
+    if want is not None:
+        # mlx5 reads strict/vendor TCs back at 100 %, so dcb's own "sum to 100 %" check fails
+        # unless every `ets set` carries the whole tc-bw (0 for non-ETS TCs).
+        words.append("tc-bw " + _compact(list(want[1]), 0))
+    return [f"dcb ets set dev {b.netdev} " + " ".join(words)]
+
+
+def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
+    """Host commands taking one NIC from native state `a` to `b`: only what differs, in an
+    order that survives mlx5's quirks (APP rules flip trust, so trust is set after them)."""
+    dev = b.netdev
+    cmds = _app_commands(a, b)
+    if b.apptrust is not None and (b.apptrust != a.apptrust or cmds):
+        cmds.append(f"dcb apptrust set dev {dev} order {' '.join(b.apptrust)}".rstrip())
+    if b.prio_pfc is not None and b.prio_pfc != a.prio_pfc:
+        cmds.append(f"dcb pfc set dev {dev} prio-pfc " + _compact(["on" if e else "off" for e in b.prio_pfc], "off"))
+    cmds += _ets_command(a, b)
+    for point in ECN_POINTS:
+        want, have = b.ecn.get(point), a.ecn.get(point) or [None] * 8
+        if want is not None:
+            cmds += [f"echo {v} > {ecn_path(dev, point, p)}" for p, v in enumerate(want) if have[p] != v]
+    if b.cnp_dscp is not None and b.cnp_dscp != a.cnp_dscp:
+        cmds.append(f"echo {b.cnp_dscp} > {cnp_path(dev, 'cnp_dscp')}")
+    if b.cnp_prio is not None and b.cnp_prio != a.cnp_prio:
+        cmds.append(f"echo {b.cnp_prio} > {cnp_path(dev, 'cnp_802p_prio')}")
+    rdma = b.rdma_device or a.rdma_device
+    if rdma and b.roce_tos != a.roce_tos:
+        if b.roce_tos is not None:
+            if a.roce_tos is None:
+                cmds.append(f"mkdir -p {tos_dir(rdma)}")
+            cmds.append(f"echo {b.roce_tos} > {tos_path(rdma)}")
+        else:
+            # Back to an unmade group: put the ToS that was behind it back (rdma_cm starts a
+            # device at 0), then remove the group so the read-back is the snapshot's again.
+            cmds.append(f"echo {b.tos_hidden or 0} > {tos_path(rdma)}")
+            cmds.append(f"rmdir {tos_dir(rdma)}")
+    if b.mtu is not None and b.mtu != a.mtu:
+        cmds.append(f"ip link set dev {dev} mtu {b.mtu}")
+    return cmds
+
+
+# --- counters ------------------------------------------------------------------------------
+def counters_line(nics: dict[str, str | None]) -> str:
+    parts = [_section(f"ethtool -S {n}", f"ethtool -S {n}") for n in nics]
+    parts.append(_section("ip -j link show", "ip -j link show"))
+    for netdev, rdma in nics.items():
+        if rdma:
+            path = f"/sys/class/infiniband/{rdma}/ports/1/hw_counters/np_ecn_marked_roce_packets"
+            parts.append(_section(f"np_ecn_marked {netdev} {rdma}", _cat_or_absent([path])))
+    return "; ".join(parts)
+
+
+def parse_counters(raw: str, netdevs: list[str]) -> dict[str, dict[str, float]]:
+    stats: dict[str, dict[str, int]] = {}
+    links: dict[str, bool] = {}
+    marked: dict[str, int] = {}
+    for words, body in split_bundle(raw):
+        if words[:2] == ["ethtool", "-S"]:
+            values = {}
+            for line in body.splitlines():
+                name, sep, value = line.strip().partition(": ")
+                if sep and value.strip().lstrip("-").isdigit():
+                    values[name] = int(value)
+            if not values:
+                raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+            stats[words[2]] = values
+        elif words[:3] == ["ip", "-j", "link"]:
+            for link in json.loads(body):
+                links[link["ifname"]] = "LOWER_UP" in link.get("flags", []) or link.get("operstate") == "UP"
+        elif words[:1] == ["np_ecn_marked"]:
+            values = _ints(body)
+            if values:
+                marked[words[1]] = values[0]
+    out: dict[str, dict[str, float]] = {}
+    for netdev in netdevs:
+        s = stats.get(netdev, {})
+        port: dict[str, float] = {}
+        # mlx5 registers the per-priority pause counters only for priorities with PFC on,
+        # so their presence is the no-drop set the drops are counted on.
+        lossless = [p for p in range(8) if f"rx_prio{p}_pause" in s]
+        for p in range(8):
+            port[f"pause_rx.{p}"] = s.get(f"rx_prio{p}_pause", 0)
+            port[f"pause_tx.{p}"] = s.get(f"tx_prio{p}_pause", 0)
+        port["lossless_drops"] = sum(s.get(f"rx_prio{p}_buf_discard", s.get(f"rx_prio{p}_discards", 0))
+                                     for p in lossless)
+        port["watchdog_events"] = s.get("tx_pause_storm_error_events", 0)
+        ecn = [v for k, v in s.items() if k.startswith("rx_prio") and k.endswith("_marked")]
+        port["ecn_marked"] = sum(ecn) if ecn else marked.get(netdev, 0)
+        port["link_up"] = 1 if links.get(netdev) else 0
+        out[netdev] = port
+    return out
+
+
+# --- the driver ----------------------------------------------------------------------------
+class LinuxNicDriver(Driver):
+    """ConnectX NICs of one Linux host over Netmiko `linux` (SSH). The read-back is the
+    bundle described in this module's docstring; changes run in a root shell (`sudo -s`)."""
+
+    platform: ClassVar[str] = "linux"
+    unsupported: ClassVar[set[str]] = UNSUPPORTED
+    nornir_config: Any = None
+
+    def __init__(self, node, host):
+        super().__init__(node, host)
+        self._armed = False
+        self._tos_hidden: dict[str, int] = {}  # rdma device -> ToS behind an unmade group
+
+    # --- pure ----------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, raw: str, ports: list[str] | None = None) -> NodeState:
+        nics = parse_bundle(raw)
+        return NodeState(ports={name: to_model(nic) for name, nic in nics.items()
+                                if ports is None or name in ports})
+
+    def plan_change(self, raw: str, current: NodeState, target: NodeState) -> Change:
+        nics = parse_bundle(raw)
+        native: list[str] = []
+        plan: dict[str, tuple[NicRaw, NicRaw]] = {}
+        for name, want in target.ports.items():
+            if name not in nics or not isinstance(want, NicLossless):
+                continue
+            before = nics[name]
+            before.rdma_device = before.rdma_device or self._rdma(name)
+            after = apply_model(before, want)
+            cmds = nic_change(before, after)
+            if cmds:
+                native += cmds
+                plan[name] = (before, after)
+        return Change(native=native, payload={"commands": list(native), "nics": plan})
+
+    # --- device --------------------------------------------------------------------------
+    def _rdma(self, name: str) -> str | None:
+        port = self.node.ports.get(name)
+        return getattr(port, "rdma_device", None)
+
+    def _nics(self) -> dict[str, str | None]:
+        return {name: self._rdma(name) for name in self.node.ports}
+
+    def _connection(self):
+        config = self.nornir_config
+        if config is None:
+            from nornir.core.configuration import Config
+            config = Config()
+        return self.host.get_connection("netmiko", config)
+
+    def _send(self, step: str, command: str, **kwargs) -> str:
+        try:
+            return self._connection().send_command(command, **kwargs)
+        except Exception as exc:  # the transport's own words (closed channel, timeout)
+            raise DriverError(step, f"{type(exc).__name__}: {exc}") from None
+
+    @contextmanager
+    def _root(self, step: str) -> Iterator[None]:
+        """A root shell for the changes, so the lines sent are the lines reviewed."""
+        try:
+            self._connection().enable()
+        except Exception as exc:
+            raise DriverError(step, f"sudo -s: {exc}") from None
+        try:
+            yield
+        finally:
+            try:
+                self._connection().exit_enable_mode()
+            except Exception:
+                pass  # the link is gone; an armed revert still fires on the host
+
+    def _run(self, step: str, command: str) -> None:
+        """Every change command is silent on success: any output is the tool's error."""
+        output = self._send(step, command).strip()
+        if output:
+            raise DriverError(step, f"{command}: {output}")
+
+    def read(self) -> str:
+        raw = "\n".join(self._send("read", line) for line in read_lines(self._nics()))
+        try:
+            parse_bundle(raw)
+        except BundleError as exc:
+            raise DriverError("read", str(exc)) from None
+        return raw if raw.endswith("\n") else raw + "\n"
+
+    def _write_script(self, step: str, path: str, lines: list[str]) -> None:
+        """A quoted heredoc typed in one go (a shell reads typed-ahead lines in order), then
+        the prompt that comes back after the tag."""
+        block = "\n".join([f"cat > {path} <<'EOF'", *lines, "EOF"]) + "\n"
+        conn = self._connection()
+        try:
+            conn.write_channel(block)
+            conn.read_until_pattern(pattern=r"EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=20)
+        except Exception as exc:
+            raise DriverError(step, f"{type(exc).__name__}: {exc}") from None
+
+    def _run_batched(self, step: str, commands: list[str]) -> None:
+        """Commands chained with `&&` in as few lines as fit: the first failure stops the
+        chain, and since every change command is silent on success, output is the error."""
+        for line in chunk_lines(commands, " && "):
+            output = self._send(step, line).strip()
+            if output:
+                raise DriverError(step, output)
+
+    def push(self, change: Change, revert_in: int) -> None:
+        if change.empty:
+            return
+        plan: dict[str, tuple[NicRaw, NicRaw]] = change.payload["nics"]
+        with self._root("push"):
+            made_groups = self._learn_hidden_tos(plan)
+            revert = [line for before, after in plan.values() for line in nic_change(after, before)]
+            try:
+                self._write_script("arm revert", REVERT_SCRIPT, ["#!/bin/bash", *revert])
+                armed = self._send("arm revert", f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
+                                                 f"bash {REVERT_SCRIPT}")
+                if "Running timer as unit" not in armed:
+                    raise DriverError("arm revert", armed.strip())
+            except DriverError:
+                for group in made_groups:
+                    self._send("arm revert", f"rmdir {group}")
+                raise
+            self._armed = True
+            try:
+                self._run_batched("push", change.payload["commands"])
+            except DriverError:
+                self._revert_now()
+                raise
+            # A revert that fired while the change was still going in left the later
+            # commands applied on top of it: restore the snapshot again and say so.
+            if self._send("push", f"systemctl is-active {REVERT_UNIT}.timer").strip() != "active":
+                self._revert_now()
+                raise DriverError("push", f"the revert timer ({revert_in} s) fired before the change was in; "
+                                          "the host is back at its snapshot (give it more time)")
+
+    def _learn_hidden_tos(self, plan: dict[str, tuple[NicRaw, NicRaw]]) -> list[str]:
+        """Before a ToS goes into an unmade rdma_cm group, make it and read the value behind
+        it, so the revert can put that value back and remove the group again."""
+        made = []
+        for before, after in plan.values():
+            rdma = before.rdma_device
+            if rdma and before.roce_tos is None and after.roce_tos is not None:
+                self._run("push", f"mkdir -p {tos_dir(rdma)}")
+                made.append(tos_dir(rdma))
+                value = self._send("push", f"cat {tos_path(rdma)}").strip()
+                if not value.isdigit():
+                    raise DriverError("push", f"cat {tos_path(rdma)}: {value}")
+                before.tos_hidden = self._tos_hidden[rdma] = int(value)
+                # The group now exists, so the change itself no longer needs its mkdir.
+        return made
+
+    def _revert_now(self) -> None:
+        self._send("revert", f"bash {REVERT_SCRIPT}")
+        self._send("revert", f"systemctl stop {REVERT_UNIT}.timer")
+        self._send("revert", f"rm -f {REVERT_SCRIPT}")
+        self._armed = False
+
+    def confirm(self) -> None:
+        with self._root("confirm"):
+            state = self._send("confirm", f"systemctl is-active {REVERT_UNIT}.timer").strip()
+            if state != "active" and self._armed:
+                raise DriverError("confirm", f"the revert timer is {state or 'gone'}: it fired before confirm, "
+                                             "the host is back at its snapshot")
+            # `systemctl stop nr-apply-revert` would name the .service, not the pending timer.
+            self._send("confirm", f"systemctl stop {REVERT_UNIT}.timer")
+            self._send("confirm", f"rm -f {REVERT_SCRIPT}")
+            self._armed = False
+
+    def rollback(self, snapshot: str) -> None:
+        want = parse_bundle(snapshot)
+        now = parse_bundle(self.read())
+        with self._root("rollback"):
+            self._send("rollback", f"systemctl stop {REVERT_UNIT}.timer")
+            for name, target in want.items():
+                if target.rdma_device in self._tos_hidden:
+                    target.tos_hidden = self._tos_hidden[target.rdma_device]
+                for command in nic_change(now.get(name, NicRaw(name)), target):
+                    self._run("rollback", command)
+            self._send("rollback", f"rm -f {REVERT_SCRIPT}")
+            self._armed = False
+
+    def counters(self) -> Counters:
+        nics = self._nics()
+        raw = self._send("counters", counters_line(nics))
+        taken = time.monotonic()
+        try:
+            return Counters(taken_at=taken, ports=parse_counters(raw, list(nics)))
+        except (BundleError, ValueError) as exc:
+            raise DriverError("counters", str(exc)) from None
