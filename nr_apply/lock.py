@@ -73,6 +73,14 @@ class FabricLock:
         with os.fdopen(fd, "w") as fh:
             json.dump(holder.__dict__, fh)
 
+    def acquire_for(self, run_id: str) -> None:
+        """Acquire for work on `run_id` (rollback/resume of that run). A lock left behind by that
+        same run's dead process is taken over: it is exactly the run being recovered."""
+        holder = self.holder()
+        if holder is not None and holder.run_id == run_id and not holder.alive():
+            self.release()
+        self.acquire(run_id)
+
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
 

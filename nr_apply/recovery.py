@@ -65,7 +65,7 @@ def rollback_run(args) -> int:
         fabric = load_fabric(loaded.inventory_dir)
         lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
         try:
-            lock.acquire(f"rollback-{args.run_id}")
+            lock.acquire_for(args.run_id)
         except FabricLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
             return ExitCode.LOCKED
@@ -118,7 +118,7 @@ def resume_run(args) -> int:
         remaining = [n["node"] for n in nodes if n["node"] not in done]
         lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
         try:
-            lock.acquire(args.run_id)
+            lock.acquire_for(args.run_id)
         except FabricLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
             return ExitCode.LOCKED

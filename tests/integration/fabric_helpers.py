@@ -1,0 +1,82 @@
+"""Helpers for whole-fabric tests: a fabric repo pointing at the test lab, the CLI run as a real
+process, and read-backs through the real client libraries (not through nr-apply)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyeapi
+from netmiko import ConnectHandler
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FabricRepo:
+    root: Path
+    plan: Path
+    lab: object
+    env: dict
+
+    def nr(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nr_apply.cli", *args], cwd=self.root, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def spawn(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "nr_apply.cli", *args], cwd=self.root, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def dry_run_json(self, *extra: str) -> tuple[int, dict]:
+        proc = self.nr(str(self.plan), "--dry-run", "--format", "json", *extra)
+        return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def make_repo(lab, root: Path, soak: str = "0.3s", revert: str = "60s", policy: str = "phase") -> FabricRepo:
+    (root / "plans").mkdir(parents=True, exist_ok=True)
+    text = (REPO / "plans/lossless-rollout.yaml").read_text()
+    text = text.replace("inventory: ../inventory", f"inventory: {lab.inventory_dir}")
+    text = text.replace("known_hosts: ../.nr-apply/lab/known_hosts", f"known_hosts: {lab.known_hosts}")
+    text = text.replace("soak: 2s", f"soak: {soak}").replace("timed_revert: 120s", f"timed_revert: {revert}")
+    text = text.replace("rollback: phase", f"rollback: {policy}")
+    plan = root / "plans/lossless-rollout.yaml"
+    plan.write_text(text)
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
+    env.pop("NR_APPLY_CREDENTIALS", None)
+    return FabricRepo(root, plan, lab, env)
+
+
+# --- read-backs through real clients ----------------------------------------------------------
+def eos_running_config(lab, name: str) -> str:
+    node = lab.node(name)
+    conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
+                                 username=lab.username, password=lab.password)
+    return pyeapi.client.Node(conn).run_commands(["show running-config"], encoding="text")[0]["output"]
+
+
+def ssh(lab, name: str, device_type: str, command: str) -> str:
+    node = lab.node(name)
+    with ConnectHandler(device_type=device_type, host=node.hostname, port=node.ssh_port, username=lab.username,
+                        password=lab.password, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                        alt_key_file=str(lab.known_hosts), fast_cli=False) as conn:
+        return conn.send_command(command, read_timeout=30)
+
+
+def nvue_config(lab, name: str = "leaf3") -> str:
+    return ssh(lab, name, "cumulus_linux", "nv config show -o json")
+
+
+def sonic_config_db(lab, name: str = "leaf4") -> dict:
+    return json.loads(ssh(lab, name, "linux", "show runningconfiguration all"))
+
+
+def host_pfc(lab, name: str, dev: str) -> dict:
+    return json.loads(ssh(lab, name, "linux", f"dcb -j pfc show dev {dev}"))
+
+
+def writes(lab, name: str) -> list[str]:
+    return [e["command"] for e in lab.command_log(name) if e["write"]]
