@@ -6,6 +6,35 @@ Quirks kept here:
   needs `mkdir` of the device folder first; MTU is `ip link`.
 - mlx5 wants ETS shares only on ETS TCs: every TC without a share is strict with 0 %.
 - There is no NIC-side PFC watchdog knob here (the NIC's stall prevention is firmware).
+- mlx5 keeps one DSCP->priority rule per DSCP, turns trust to DSCP with the first APP rule and
+  back to PCP with the last, and reads strict/vendor TCs back with tc-bw 100.
+
+The read-back bundle (what `read()` returns, `snapshot()` saves and `nr-apply parse --platform
+linux FILE` takes) is the output of ONE command line: per NIC, sections of the form
+
+    ### <header>
+    <output of the command the header names>
+
+in this order (`<if>` the netdev, `<hca>` its RDMA device):
+
+    ### dcb -j pfc show dev <if>                 JSON {"prio_pfc": [8 bools], ...}
+    ### dcb -j ets show dev <if>                 JSON {"willing", "tc_tsa", "tc_bw", "prio_tc", ...}
+    ### dcb -j app show dev <if> dscp-prio       JSON {"dscp_prio": [[dscp, prio, " "], ...]} or {}
+    ### dcb -j apptrust show dev <if>            JSON {"order": [...]}
+    ### ip -j link show dev <if>                 JSON [{"mtu": ..., ...}]
+    ### ecn roce_np <if>                         8 lines 0/1 (enable/0..7), or `absent`
+    ### ecn roce_rp <if>                         8 lines 0/1, or `absent`
+    ### cnp <if>                                 cnp_dscp, then cnp_802p_prio, or `absent`
+    ### roce_tos <if> <hca>                      default_roce_tos, or `absent` (group not made)
+
+`absent` is what `cat ... 2>/dev/null || echo absent` prints for a node that does not exist
+(an upstream mlx5 without the OFED ECN tree; an rdma_cm configfs group never made, whose ToS
+cannot be read without making it); the field then parses as unset. The dcb sections also
+accept the tools' text form (`prio-pfc 0:off 3:on`, `dscp-prio CS3:3`, `order: dscp`) and
+pretty-printed JSON, so a bundle can be put together by hand from captured outputs; sections
+with other headers are ignored. An `apptrust` section that is an error (kernels and iproute2
+before 6.1 have no apptrust) leaves trust unset; any other error text fails the parse.
+Samples: tests/fixtures/linux/.
 """
 
 from __future__ import annotations
@@ -707,11 +736,12 @@ class LinuxNicDriver(Driver):
         now = parse_bundle(self.read())
         with self._root("rollback"):
             self._send("rollback", f"systemctl stop {REVERT_UNIT}.timer")
+            commands = []
             for name, target in want.items():
                 if target.rdma_device in self._tos_hidden:
                     target.tos_hidden = self._tos_hidden[target.rdma_device]
-                for command in nic_change(now.get(name, NicRaw(name)), target):
-                    self._run("rollback", command)
+                commands += nic_change(now.get(name, NicRaw(name)), target)
+            self._run_batched("rollback", commands)
             self._send("rollback", f"rm -f {REVERT_SCRIPT}")
             self._armed = False
 

@@ -1,0 +1,190 @@
+"""LinuxNicDriver's pure half: the read-back bundle parsed into the model (including the real
+dcb output forms of the reference vectors) and the minimal host commands planned from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nr_apply.diff import diff_node, target_state
+from nr_apply.inventory import load_fabric
+from nr_apply.model import Ets, NicLossless, NodeState
+from nr_apply.platforms.linux import BundleError, LinuxNicDriver, NicRaw, nic_change, parse_counters
+
+ROOT = Path(__file__).parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "linux"
+VECTORS = Path("/work/shared/reference/vectors")
+FACETS = ("trust", "dscp_map", "pfc", "ets", "mtu", "dcbx", "roce")
+NICS = ("ens1f0np0", "ens2f0np0")
+
+
+@pytest.fixture(scope="module")
+def fabric():
+    return load_fabric(ROOT / "inventory")
+
+
+@pytest.fixture
+def driver(fabric):
+    return LinuxNicDriver(fabric.nodes["host1"], host=None)
+
+
+def bundle(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def plan(driver, raw: str, intent: NodeState):
+    current = LinuxNicDriver.parse(raw)
+    return driver.plan_change(raw, current, target_state(intent, current, FACETS, LinuxNicDriver.unsupported))
+
+
+def vector_block(name: str, command: str) -> str:
+    """The output printed under `# <command>` in a reference vector (up to the blank line)."""
+    text = (VECTORS / name).read_text()
+    m = re.search(rf"^# {re.escape(command)}\n(.*?)(?:\n\n|\Z)", text, re.S | re.M)
+    assert m, command
+    return m.group(1)
+
+
+# --- parse ---------------------------------------------------------------------------------
+def test_converged_host_bundle_parses_to_the_bundled_intent(fabric):
+    state = LinuxNicDriver.parse(bundle("host1-converged.bundle"))
+    intent = fabric.nodes["host1"].intent()
+    assert set(state.ports) == set(NICS)
+    assert diff_node(intent, state, FACETS, LinuxNicDriver.unsupported) == []
+    nic = state.ports["ens1f0np0"]
+    assert nic.ets == Ets(bandwidth={0: 50, 3: 50}, strict=[6])
+    assert nic.roce_tos == 106 and nic.cnp_dscp == 48 and nic.cnp_priority == 6
+    assert nic.ecn_notification_priorities == [3] and nic.ecn_reaction_priorities == [3]
+
+
+def test_factory_host_is_pcp_trust_vendor_tsa_and_an_unmade_rdma_cm_group():
+    nic = LinuxNicDriver.parse(bundle("host1-factory.bundle")).ports["ens2f0np0"]
+    assert nic.trust == "pcp" and nic.dscp_to_priority == {} and nic.no_drop_priorities == []
+    assert nic.priority_to_tc == {0: 1, 1: 0, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
+    assert nic.ets == Ets(bandwidth={}, strict=[])  # vendor TSA is neither ETS nor strict
+    assert nic.roce_tos is None and nic.mtu == 1500 and nic.dcbx_willing is False
+
+
+def test_ports_restricts_the_parsed_nics():
+    state = LinuxNicDriver.parse(bundle("host1-factory.bundle"), ports=["ens2f0np0"])
+    assert list(state.ports) == ["ens2f0np0"]
+
+
+def test_dcb_app_json_with_the_stray_space_element_from_the_netdev_capture():
+    text = (VECTORS / "host_2.txt").read_text()
+    pretty = text[text.index("{", text.index("dcb -j -p app show")):]
+    raw = "### dcb -j app show dev swp1 dscp-prio\n" + pretty
+    assert LinuxNicDriver.parse(raw).ports["swp1"].dscp_to_priority == {8: 0, 16: 1}
+
+
+def test_dcb_text_forms_of_the_iproute2_man_pages_parse():
+    raw = (
+        "### dcb pfc show dev eth0\n" + vector_block("host_2.txt", "dcb pfc show dev eth0") + "\n"
+        + "### dcb ets show dev eth0 prio-tc tc-tsa tc-bw\n"
+        + vector_block("host_2.txt", "dcb ets show dev eth0 prio-tc tc-tsa tc-bw") + "\n"
+        + "### dcb app show dev eth0 dscp-prio\n" + vector_block("host_2.txt", "dcb app show dev eth0 dscp-prio")
+        + "\n### dcb apptrust show dev eth0\norder: dscp pcp\n"
+    )
+    nic = LinuxNicDriver.parse(raw).ports["eth0"]
+    assert nic.no_drop_priorities == [6, 7]
+    assert nic.priority_to_tc == {p: p for p in range(8)}
+    assert nic.ets == Ets(bandwidth={0: 33, 1: 33, 2: 34}, strict=[3, 4, 5, 6, 7])
+    assert nic.dscp_to_priority == {0: 0, 24: 3, 48: 6}  # CS3/CS6 names; the last rule wins
+    assert nic.trust == "dscp"
+
+
+def test_numeric_text_form_matches_the_named_one():
+    numeric = vector_block("host_2.txt", "dcb -N app show dev eth0 dscp-prio")
+    raw = "### dcb app show dev eth0 dscp-prio\n" + numeric + "\n"
+    assert LinuxNicDriver.parse(raw).ports["eth0"].dscp_to_priority == {0: 0, 24: 3, 48: 6}
+
+
+def test_absent_sysfs_and_configfs_nodes_parse_as_unset():
+    raw = ("### ecn roce_np eth4\nabsent\n### ecn roce_rp eth4\nabsent\n### cnp eth4\nabsent\n"
+           "### roce_tos eth4 mlx5_2\nabsent\n")
+    nic = LinuxNicDriver.parse(raw).ports["eth4"]
+    assert nic.ecn_notification_priorities is None and nic.cnp_dscp is None and nic.roce_tos is None
+
+
+def test_a_tool_error_in_a_section_fails_the_parse_with_the_tool_words():
+    with pytest.raises(BundleError, match="Attribute read: No such device"):
+        LinuxNicDriver.parse("### dcb -j pfc show dev ens9\nAttribute read: No such device\n")
+
+
+def test_an_apptrust_error_on_an_older_kernel_leaves_trust_unset():
+    raw = '### dcb -j apptrust show dev eth0\nAttribute read: Operation not supported\n' \
+          '### dcb -j pfc show dev eth0\n{"prio_pfc":[false,false,false,true,false,false,false,false]}\n'
+    nic = LinuxNicDriver.parse(raw).ports["eth0"]
+    assert nic.trust is None and nic.no_drop_priorities == [3]
+
+
+# --- plan_change -----------------------------------------------------------------------------
+def test_factory_to_intent_is_the_reviewed_host_commands(driver, fabric):
+    change = plan(driver, bundle("host1-factory.bundle"), fabric.nodes["host1"].intent())
+    assert change.native == bundle("host1-factory-to-intent.txt").splitlines()
+    assert "dcb ets set dev ens1f0np0 prio-tc 0:0 1:0 2:0 3:3 4:0 5:0 6:6 7:0 " \
+           "tc-tsa all:vendor 0:ets 3:ets 6:strict tc-bw all:0 0:50 3:50" in change.native
+    # ECN enables already right (priority 3) are not written again.
+    assert "echo 1 > /sys/class/net/ens1f0np0/ecn/roce_np/enable/3" not in change.native
+
+
+def test_converged_host_plans_nothing(driver, fabric):
+    change = plan(driver, bundle("host1-converged.bundle"), fabric.nodes["host1"].intent())
+    assert change.empty and change.native == []
+
+
+def test_one_more_no_drop_priority_is_one_pfc_line_per_nic(driver, fabric):
+    intent = fabric.nodes["host1"].intent()
+    intent = NodeState(ports={n: p.model_copy(update={"no_drop_priorities": [3, 4]}) for n, p in intent.ports.items()})
+    change = plan(driver, bundle("host1-converged.bundle"), intent)
+    assert change.native == [f"dcb pfc set dev {n} prio-pfc all:off 3:on 4:on" for n in NICS]
+
+
+def test_a_remapped_dscp_is_replaced_alone_and_trust_reasserted(driver):
+    intent = NodeState(ports={"ens1f0np0": NicLossless(trust="dscp", dscp_to_priority={26: 4})})
+    change = plan(driver, bundle("host1-converged.bundle"), intent)
+    # mlx5 flips trust when its last DSCP rule goes, so trust is set again after APP edits.
+    assert change.native == ["dcb app replace dev ens1f0np0 dscp-prio 26:4",
+                             "dcb apptrust set dev ens1f0np0 order dscp"]
+
+
+def test_an_mtu_only_change_touches_nothing_else(driver):
+    intent = NodeState(ports={"ens2f0np0": NicLossless(mtu=4200)})
+    change = plan(driver, bundle("host1-converged.bundle"), intent)
+    assert change.native == ["ip link set dev ens2f0np0 mtu 4200"]
+
+
+def test_a_priority_map_change_still_carries_the_whole_tc_bw(driver):
+    intent = NodeState(ports={"ens1f0np0": NicLossless(priority_to_tc={4: 3})})
+    change = plan(driver, bundle("host1-converged.bundle"), intent)
+    assert change.native == ["dcb ets set dev ens1f0np0 prio-tc 0:0 1:0 2:0 3:3 4:3 5:0 6:6 7:0 "
+                             "tc-bw all:0 0:50 3:50"]
+
+
+def test_restoring_an_unmade_rdma_cm_group_puts_the_hidden_tos_back_then_removes_it():
+    now = NicRaw("ens1f0np0", rdma_device="mlx5_0", roce_tos=106)
+    snapshot = NicRaw("ens1f0np0", rdma_device="mlx5_0", roce_tos=None, tos_hidden=0)
+    assert nic_change(now, snapshot) == ["echo 0 > /sys/kernel/config/rdma_cm/mlx5_0/ports/1/default_roce_tos",
+                                         "rmdir /sys/kernel/config/rdma_cm/mlx5_0"]
+
+
+def test_restoring_a_removed_dscp_rule_deletes_only_the_added_one():
+    now = NicRaw("eth0", dscp_prio=[(26, 3), (48, 6), (10, 1)], apptrust=["dscp"])
+    snapshot = NicRaw("eth0", dscp_prio=[(26, 3), (48, 6)], apptrust=["dscp"])
+    assert nic_change(now, snapshot) == ["dcb app del dev eth0 dscp-prio 10:1",
+                                         "dcb apptrust set dev eth0 order dscp"]
+
+
+# --- counters ------------------------------------------------------------------------------
+def test_counters_come_from_mlx5_ethtool_names():
+    raw = ("### ethtool -S ens1f0np0\nNIC statistics:\n     rx_discards_phy: 9\n"
+           "     tx_pause_storm_error_events: 2\n     rx_prio3_pause: 120\n     tx_prio3_pause: 7\n"
+           "     rx_prio3_discards: 5\n     rx_prio0_discards: 40\n"
+           '### ip -j link show\n[{"ifname":"ens1f0np0","flags":["UP","LOWER_UP"],"operstate":"UP"}]\n'
+           "### np_ecn_marked ens1f0np0 mlx5_0\n33\n")
+    port = parse_counters(raw, ["ens1f0np0"])["ens1f0np0"]
+    assert port["pause_rx.3"] == 120 and port["pause_tx.3"] == 7 and port["pause_rx.0"] == 0
+    assert port["lossless_drops"] == 5  # only the no-drop priority's discards
+    assert port["watchdog_events"] == 2 and port["ecn_marked"] == 33 and port["link_up"] == 1
