@@ -548,6 +548,13 @@ class SonicDriver(Driver):
     def _run(self, command: str, read_timeout: float = 60) -> str:
         return self._conn().send_command(command, read_timeout=read_timeout)
 
+    def _drop_connection(self) -> None:
+        """Forget a dead session so the next call logs in again."""
+        try:
+            self.host.close_connection("netmiko")
+        except Exception:
+            self.host.connections.pop("netmiko", None)
+
     def _place(self, path: str, text: str) -> None:
         """Write a file on the box with a quoted heredoc sent in one go; the shell answers
         each line with its `> ` continuation prompt and the real prompt after the tag."""
@@ -577,7 +584,15 @@ class SonicDriver(Driver):
         if "Running timer as unit" not in out:
             self._forget_checkpoint()
             raise DriverError("arm revert", _device_words(out))
-        out = self._run(f"sudo config apply-patch {patch_path}", read_timeout=180)
+        try:
+            # Waiting longer than the revert window is pointless: the timer undoes the patch then.
+            out = self._run(f"sudo config apply-patch {patch_path}", read_timeout=max(int(revert_in), 1))
+        except Exception as exc:  # the session died: the armed timer is what restores the box now
+            self._drop_connection()
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            raise DriverError("apply-patch", f"lost the session ({type(exc).__name__}: {reason}); the device "
+                                             f"rolls back to checkpoint {name} within {int(revert_in)} s "
+                                             "unless confirmed") from exc
         if "Patch applied successfully." not in out:
             self._undo_failed_push(before)
             raise DriverError("apply-patch", _device_words(out))

@@ -134,10 +134,30 @@ def test_rejected_patch_raises_with_device_words_and_leaves_the_snapshot(driver,
     assert json.loads(conn.send_command("config list-checkpoints")) == []
 
 
+def test_session_lost_mid_apply_leaves_the_armed_revert_to_restore(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "disconnect-mid-commit")
+    with pytest.raises(DriverError, match="apply-patch: lost the session.*rolls back to checkpoint"):
+        driver.push(change, revert_in=3)
+    fresh_lab.fault(NODE, "disconnect-mid-commit", clear=True)
+    commands = [e["command"] for e in fresh_lab.command_log(NODE)]
+    assert any(c.startswith("systemd-run --on-active=3 --unit nr-apply-revert") for c in commands)
+    assert any(c.startswith("config apply-patch") for c in commands)
+    deadline = time.time() + 10
+    while time.time() < deadline and json.loads(driver.read()) != json.loads(snapshot):
+        time.sleep(0.5)
+    assert json.loads(driver.read()) == json.loads(snapshot)
+
+
 def test_counters_per_port_from_show_commands(driver):
     counters = driver.counters()
     assert set(counters.ports) == set(driver.node.ports)
     ethernet0 = counters.ports["Ethernet0"]
     assert {f"pause_rx.{p}" for p in range(8)} <= set(ethernet0)
     assert {f"pause_tx.{p}" for p in range(8)} <= set(ethernet0)
-    assert ethernet0["lossless_drops"] == 0
+    # Lossless drops are the drops of the intent's lossless queue (TC 3), as the device counts them.
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    queues = json.loads(conn.send_command("show queue counters Ethernet0 --json"))["Ethernet0"]
+    assert ethernet0["lossless_drops"] <= float(queues["UC3"]["droppacket"])
+    assert ethernet0["lossless_drops"] >= 0
