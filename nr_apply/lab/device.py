@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from nr_apply.lab.topology import LabNode
 
@@ -49,6 +51,109 @@ class PortSummary:
     mtu: int = 1500
     dscp_to_tc: dict[int, int] = field(default_factory=dict)
     up: bool = True
+
+
+PRIORITIES = range(8)
+_ZEROS: tuple[int, ...] = (0,) * 8
+
+
+@dataclass(frozen=True)
+class PortCounters:
+    """Cumulative counters of one port, platform-neutral: what the traffic model produces and
+    every emulator renders in its own platform's counter commands.
+
+    Per-priority tuples have eight entries. The lab identifies a PFC priority with the
+    traffic class and egress queue of the same number (every lab platform's default), so
+    "per priority" and "per TC/queue" index the same way.
+
+    - `rx_pause`/`tx_pause`: PFC pause frames received/sent per priority; `rx_pause_us`/
+      `tx_pause_us`: time paused by them, in microseconds (SAI `PFC_n_RX_PAUSE_DURATION_US`).
+    - `rx_packets`/`rx_bytes`, `tx_packets`/`tx_bytes`: traffic per TC (egress queue for tx).
+    - `tx_drops`/`tx_dropped_bytes`: egress queue drops per TC (lossy congestion drops).
+    - `lossless_drops`: ingress no-buffer discards on no-drop priorities (a lossless class
+      that lost packets: a sender that ignored the port's pause frames).
+    - `ecn_marked`: packets this port marked CE on egress, per TC.
+    - `cnp_tx`/`cnp_rx`: RoCE congestion notification packets sent/received.
+    - `watchdog_deadlocks`/`watchdog_restorations`: PFC watchdog storm detections and
+      restorations per priority; `watchdog_stormed`: priorities in deadlock right now.
+    - `pause_storm_events`: the port's own pause-storm prevention firing (mlx5
+      `tx_pause_storm_*_events`): it was the one stuck sending pause frames.
+    - `link_up`: both ends up.
+    """
+
+    link_up: bool = True
+    rx_pause: tuple[int, ...] = _ZEROS
+    tx_pause: tuple[int, ...] = _ZEROS
+    rx_pause_us: tuple[int, ...] = _ZEROS
+    tx_pause_us: tuple[int, ...] = _ZEROS
+    rx_packets: tuple[int, ...] = _ZEROS
+    rx_bytes: tuple[int, ...] = _ZEROS
+    tx_packets: tuple[int, ...] = _ZEROS
+    tx_bytes: tuple[int, ...] = _ZEROS
+    tx_drops: tuple[int, ...] = _ZEROS
+    tx_dropped_bytes: tuple[int, ...] = _ZEROS
+    lossless_drops: tuple[int, ...] = _ZEROS
+    ecn_marked: tuple[int, ...] = _ZEROS
+    cnp_tx: int = 0
+    cnp_rx: int = 0
+    watchdog_deadlocks: tuple[int, ...] = _ZEROS
+    watchdog_restorations: tuple[int, ...] = _ZEROS
+    watchdog_stormed: frozenset[int] = frozenset()
+    pause_storm_events: int = 0
+
+    @classmethod
+    def coerce(cls, value: Any) -> "PortCounters":
+        """A `PortCounters`, or the partial mappings hand-written sources used before this
+        contract existed: {"pfc_rx"/"pfc_tx": eight ints or {prio: n}, "queues": {q: {packets|
+        enqueuedPackets, bytes|enqueuedBytes, dropped_packets|droppedPackets, dropped_bytes|
+        droppedBytes, ecnMarkedPackets}}, "watchdog": {q: {stuckCount, recoveryCount}}} or
+        mlx5 `ethtool -S` names (rx_prio3_pause, tx_prio3_pause_duration, ...)."""
+        if isinstance(value, PortCounters):
+            return value
+        if not value:
+            return cls()
+        if not isinstance(value, Mapping):
+            raise TypeError(f"a counter source returned {type(value).__name__}, not PortCounters")
+        fields: dict[str, list[int]] = {}
+
+        def put(name: str, prio: Any, amount: Any) -> None:
+            fields.setdefault(name, [0] * 8)[int(prio)] += int(amount)
+
+        for direction in ("rx", "tx"):
+            frames = value.get(f"pfc_{direction}", {})
+            pairs = frames.items() if isinstance(frames, Mapping) else enumerate(frames)
+            for prio, n in pairs:
+                put(f"{direction}_pause", prio, n)
+        for q, entry in (value.get("queues") or {}).items():
+            for name, keys in (("tx_packets", ("packets", "enqueuedPackets")),
+                               ("tx_bytes", ("bytes", "enqueuedBytes")),
+                               ("tx_drops", ("dropped_packets", "droppedPackets")),
+                               ("tx_dropped_bytes", ("dropped_bytes", "droppedBytes")),
+                               ("ecn_marked", ("ecnMarkedPackets",))):
+                put(name, q, next((entry[k] for k in keys if k in entry), 0))
+        for q, entry in (value.get("watchdog") or {}).items():
+            put("watchdog_deadlocks", q, entry.get("stuckCount", 0))
+            put("watchdog_restorations", q, entry.get("recoveryCount", 0))
+        for key, n in value.items():
+            m = re.fullmatch(r"(rx|tx)_prio(\d)_pause(_duration)?", str(key))
+            if m:
+                put(f"{m.group(1)}_pause{'_us' if m.group(3) else ''}", m.group(2), n)
+        return cls(**{name: tuple(v) for name, v in fields.items()})
+
+
+class CounterSource(Protocol):
+    """What `LabDevice.counter_source` holds (the lab's traffic model, or a test's stand-in).
+    Plain callables `(device_name, port) -> ...` are accepted too."""
+
+    def port_counters(self, device_name: str, port: str) -> PortCounters: ...
+
+
+def read_port_counters(source: Any, device_name: str, port: str) -> PortCounters:
+    """One port's counters from a counter source; zeros without one."""
+    if source is None:
+        return PortCounters()
+    fetch = getattr(source, "port_counters", None) or source
+    return PortCounters.coerce(fetch(device_name, port))
 
 
 class Session(ABC):
@@ -89,7 +194,9 @@ class LabDevice(ABC):
         self.faults: set[str] = set()
         self._log_path = self.state_dir / "logs" / f"{self.name}.jsonl"
         self._state_path = self.state_dir / "devices" / f"{self.name}.json"
-        self.counter_source: Any = None  # set by the runner's traffic model (issue: gates)
+        # The lab's traffic model (a `CounterSource`), attached by the server. Without one the
+        # device models itself alone (`port_counters`), so faults still show in its counters.
+        self.counter_source: CounterSource | None = None
         self.boot_time = time.time()
         self.load()
 
@@ -138,6 +245,18 @@ class LabDevice(ABC):
 
     @abstractmethod
     def port_summary(self) -> dict[str, PortSummary]: ...
+
+    def port_counters(self, port: str) -> PortCounters:
+        """What every counter command of the platform renders for `port`."""
+        source = self.counter_source
+        if source is None:
+            standalone = getattr(self, "_standalone_traffic", None)
+            if standalone is None:
+                from nr_apply.lab.traffic import standalone_model  # the model imports this module
+
+                standalone = self._standalone_traffic = standalone_model(self)
+            source = standalone
+        return read_port_counters(source, self.name, port)
 
     # --- command log --------------------------------------------------------------------
     def log_command(self, session_id: str, command: str, write: bool) -> None:

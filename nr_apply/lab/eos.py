@@ -498,15 +498,14 @@ class EosSession(Session):
             return {"hostname": host, "fqdn": host,
                     "_text": f"Hostname: {host}\nFQDN:     {host}\n"}
         if what == "interfaces":
-            return views.show_interfaces(view, dev.name, dev.node.ports, dev.counter_source,
+            return views.show_interfaces(view, dev.name, dev.node.ports, dev.port_counters,
                                          dev.boot_time)
         if what in ("interfaces counters queue", "interfaces counters queue detail"):
-            return views.show_queue_counters(dev.name, dev.node.ports, dev.counter_source)
+            return views.show_queue_counters(dev.node.ports, dev.port_counters)
         if what in ("priority-flow-control counters", "priority-flow-control counters detail"):
-            return views.show_pfc_counters(dev.name, dev.node.ports, dev.counter_source)
+            return views.show_pfc_counters(dev.node.ports, dev.port_counters)
         if what == "priority-flow-control counters watchdog":
-            return views.show_pfc_watchdog_counters(dev.name, dev.node.ports,
-                                                    dev.counter_source)
+            return views.show_pfc_watchdog_counters(dev.node.ports, dev.port_counters)
         if what == "clock":
             now = time.time()
             return {"utcTime": now, "_text": time.strftime("%a %b %d %H:%M:%S %Y\n",

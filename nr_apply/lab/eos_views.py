@@ -19,19 +19,20 @@ JSON shapes (eAPI `format: json`; the same on SSH with `| json`):
   {"ucastQueues": {"trafficClasses": {"TC<q>": {"enqueuedPackets", "enqueuedBytes",
   "droppedPackets", "droppedBytes", "ecnMarkedPackets"}}}}}}}.
 
-Counter values come from the lab's traffic model when it is attached (`counter_source` with
-`port_counters(device_name, port) -> dict` holding any of "pfc_rx"/"pfc_tx" {prio: frames},
-"queues" {q: {field: n}}, "watchdog" {q: {"stuckCount": n, "recoveryCount": n}},
-"interface" {field: n}); otherwise they are zeros.
+Counter values are the device's `port_counters(port)` (`PortCounters`, from the lab's traffic
+model): PFC frames per priority; queue enqueued/ECN-marked per TC, droppedPackets being the
+queue's own drops plus the ingress discards of a no-drop priority of the same number (where a
+lossless class that lost packets shows on EOS); watchdog stuck/recovery per queue; interface
+totals.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from typing import Any
+from typing import Any, Callable
 
-from nr_apply.lab.device import PortSummary
+from nr_apply.lab.device import PortCounters, PortSummary
 from nr_apply.lab.eos_config import Node
 
 EOS_VERSION = "4.32.2F"
@@ -150,13 +151,20 @@ class EosView:
         return line.partition(" ")[2]
 
 
-def _counters(source: Any, device: str, port: str) -> dict:
-    if source is None or not hasattr(source, "port_counters"):
-        return {}
-    return source.port_counters(device, port) or {}
+CounterReader = Callable[[str], PortCounters]
 
 
-def show_interfaces(view: EosView, device: str, ports: dict, source: Any, boot: float) -> dict:
+def _interface_counters(c: PortCounters) -> dict[str, int]:
+    return {
+        "inOctets": sum(c.rx_bytes), "inUcastPkts": sum(c.rx_packets),
+        "inDiscards": sum(c.lossless_drops),
+        "outOctets": sum(c.tx_bytes), "outUcastPkts": sum(c.tx_packets),
+        "outDiscards": sum(c.tx_drops),
+    }
+
+
+def show_interfaces(view: EosView, device: str, ports: dict, counters: CounterReader,
+                    boot: float) -> dict:
     result = {}
     names = list(ports) + ["Management1"]
     for index, name in enumerate(names):
@@ -164,8 +172,9 @@ def show_interfaces(view: EosView, device: str, ports: dict, source: Any, boot: 
         lines = _lines(node)
         shut = "shutdown" in lines
         mtu = next((int(ln.split()[1]) for ln in lines if ln.startswith("mtu ")), 1500)
-        counters = {f: 0 for f in INTERFACE_COUNTER_FIELDS}
-        counters.update(_counters(source, device, name).get("interface", {}))
+        values = {f: 0 for f in INTERFACE_COUNTER_FIELDS}
+        if name in ports:
+            values.update(_interface_counters(counters(name)))
         speed = ports[name].speed if name in ports else "1G"
         result[name] = {
             "name": name,
@@ -180,43 +189,39 @@ def show_interfaces(view: EosView, device: str, ports: dict, source: Any, boot: 
             "burnedInAddress": mac_address(device, index + 1),
             "lastStatusChangeTimestamp": boot + 5.0,
             "interfaceAddress": [],
-            "interfaceCounters": counters,
+            "interfaceCounters": values,
         }
     return {"interfaces": result}
 
 
-def show_pfc_counters(device: str, ports: dict, source: Any) -> dict:
+def show_pfc_counters(ports: dict, counters: CounterReader) -> dict:
     out = {}
     for port in ports:
-        c = _counters(source, device, port)
-        rx, tx = c.get("pfc_rx", {}), c.get("pfc_tx", {})
-        prios = {str(p): {"rxFrames": int(rx.get(p, 0)), "txFrames": int(tx.get(p, 0))}
-                 for p in range(8)}
-        out[port] = {"rxFrames": sum(v["rxFrames"] for v in prios.values()),
-                     "txFrames": sum(v["txFrames"] for v in prios.values()),
-                     "priorities": prios}
+        c = counters(port)
+        prios = {str(p): {"rxFrames": c.rx_pause[p], "txFrames": c.tx_pause[p]} for p in range(8)}
+        out[port] = {"rxFrames": sum(c.rx_pause), "txFrames": sum(c.tx_pause), "priorities": prios}
     return {"interfaceCounters": out}
 
 
-def show_pfc_watchdog_counters(device: str, ports: dict, source: Any) -> dict:
+def show_pfc_watchdog_counters(ports: dict, counters: CounterReader) -> dict:
     out = {}
     for port in ports:
-        events = _counters(source, device, port).get("watchdog", {})
-        queues = {str(q): {"stuckCount": int(v.get("stuckCount", 0)),
-                           "recoveryCount": int(v.get("recoveryCount", 0))}
-                  for q, v in events.items()}
-        if any(v["stuckCount"] or v["recoveryCount"] for v in queues.values()):
+        c = counters(port)
+        queues = {str(q): {"stuckCount": c.watchdog_deadlocks[q],
+                           "recoveryCount": c.watchdog_restorations[q]}
+                  for q in range(8) if c.watchdog_deadlocks[q] or c.watchdog_restorations[q]}
+        if queues:
             out[port] = {"txQueues": queues}
     return {"interfaces": out}
 
 
-def show_queue_counters(device: str, ports: dict, source: Any) -> dict:
+def show_queue_counters(ports: dict, counters: CounterReader) -> dict:
     out = {}
     for port in ports:
-        queues = _counters(source, device, port).get("queues", {})
-        tcs = {}
-        for q in range(8):
-            values = queues.get(q, queues.get(str(q), {}))
-            tcs[f"TC{q}"] = {f: int(values.get(f, 0)) for f in QUEUE_FIELDS}
+        c = counters(port)
+        tcs = {f"TC{q}": {"enqueuedPackets": c.tx_packets[q], "enqueuedBytes": c.tx_bytes[q],
+                          "droppedPackets": c.tx_drops[q] + c.lossless_drops[q],
+                          "droppedBytes": c.tx_dropped_bytes[q], "ecnMarkedPackets": c.ecn_marked[q]}
+               for q in range(8)}
         out[port] = {"ucastQueues": {"trafficClasses": tcs}}
     return {"egressQueueCounters": {"interfaces": out}}

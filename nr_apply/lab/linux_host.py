@@ -30,6 +30,7 @@ from nr_apply.lab.linux_net import (
     IpTool,
     counter_names,
     ethtool_stats,
+    ethtool_values,
     factory_link,
     ip_is_write,
 )
@@ -38,7 +39,6 @@ from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
 from nr_apply.lab.topology import LabNode
 
 MELLANOX_OUI = "0c:42:a1"
-STORM_PAUSES_PER_SECOND = 50_000  # pause frames a storming peer sends per PFC priority
 
 _ECHO_REDIRECT = re.compile(r"^echo\s+(?P<args>.*?)\s*(?P<op>>>?)\s*(?P<path>/\S+)$")
 _ECHO_TEE = re.compile(
@@ -347,7 +347,6 @@ class LinuxHostDevice(LabDevice):
         self._state: dict = {}
         super().__init__(node, state_dir)
         self._timer_session = HostSession(self, "root", f"{self.name}-systemd", internal=True)
-        self._storm_since: float | None = None
 
     # --- state ----------------------------------------------------------------------------
     def factory_state(self) -> dict:
@@ -405,28 +404,11 @@ class LinuxHostDevice(LabDevice):
 
     # --- counters -------------------------------------------------------------------------
     def counters(self, ifname: str) -> dict[str, int]:
-        """`ethtool -S` values: the traffic model's (`counter_source`) if the runner set one,
-        zeros otherwise; a `pfc-storm` fault adds a steady pause storm on PFC priorities.
-
-        `counter_source` is either a callable `(device_name, ifname) -> {name: value}` or an
-        object with a `counters(device_name, ifname)` method."""
-        values: dict[str, int] = {}
-        source: Any = self.counter_source
-        if source is not None:
-            fetch = getattr(source, "counters", source)
-            values.update(fetch(self.name, ifname) or {})
+        """`ethtool -S` values of one netdev, from `port_counters` (the lab's traffic model),
+        limited to the names the driver registers (per-priority pause counters exist only for
+        priorities with PFC on)."""
+        values = ethtool_values(self.port_counters(ifname))
         nic = self._state["nics"].get(ifname)
-        if "pfc-storm" in self.faults and nic is not None:
-            self._storm_since = self._storm_since or time.time()
-            pauses = int((time.time() - self._storm_since + 1) * STORM_PAUSES_PER_SECOND)
-            for p, enabled in enumerate(nic["pfc"]["pfc_en"]):
-                if enabled:
-                    values[f"rx_prio{p}_pause"] = values.get(f"rx_prio{p}_pause", 0) + pauses
-                    values[f"rx_prio{p}_pause_duration"] = values.get(f"rx_prio{p}_pause_duration", 0) + pauses * 3
-            values["rx_pause_ctrl_phy"] = values.get("rx_pause_ctrl_phy", 0) + pauses
-            values["tx_pause_storm_warning_events"] = values.get("tx_pause_storm_warning_events", 0) + 1
-        else:
-            self._storm_since = None
         if nic is not None:
             known = set(counter_names(nic["pfc"]["pfc_en"]))
             values = {k: v for k, v in values.items() if k in known}

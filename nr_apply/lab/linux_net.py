@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from nr_apply.lab.device import CommandError
+from nr_apply.lab.device import CommandError, PortCounters
 
 MLX5_MTU_RANGE = (68, 9978)
 MGMT_MTU_RANGE = (68, 1500)
@@ -185,6 +185,34 @@ def counter_names(pfc_enabled: list[bool]) -> list[str]:
         if pfc_enabled[p]:
             names += [c.format(p=p) for c in PRIO_PAUSE_COUNTERS]
     return names
+
+
+def ethtool_values(c: PortCounters) -> dict[str, int]:
+    """mlx5 `ethtool -S` names from the platform-neutral counters. Lossless drops are the
+    per-priority `rx_prio<n>_discards` (no receive buffer) and part of `rx_discards_phy`; the
+    port's own pause-storm prevention raises both storm event counters (warning, then error
+    once pause transmission is cut off)."""
+    values = {
+        "rx_packets": sum(c.rx_packets), "rx_bytes": sum(c.rx_bytes),
+        "tx_packets": sum(c.tx_packets), "tx_bytes": sum(c.tx_bytes),
+        "rx_packets_phy": sum(c.rx_packets), "rx_bytes_phy": sum(c.rx_bytes),
+        "tx_packets_phy": sum(c.tx_packets), "tx_bytes_phy": sum(c.tx_bytes),
+        "rx_vport_unicast_packets": sum(c.rx_packets), "rx_vport_unicast_bytes": sum(c.rx_bytes),
+        "tx_vport_unicast_packets": sum(c.tx_packets), "tx_vport_unicast_bytes": sum(c.tx_bytes),
+        "rx_discards_phy": sum(c.lossless_drops), "tx_discards_phy": sum(c.tx_drops),
+        "rx_pause_ctrl_phy": sum(c.rx_pause), "tx_pause_ctrl_phy": sum(c.tx_pause),
+        "tx_pause_storm_warning_events": c.pause_storm_events,
+        "tx_pause_storm_error_events": c.pause_storm_events,
+    }
+    for p in range(8):
+        values.update({
+            f"rx_prio{p}_packets": c.rx_packets[p], f"rx_prio{p}_bytes": c.rx_bytes[p],
+            f"tx_prio{p}_packets": c.tx_packets[p], f"tx_prio{p}_bytes": c.tx_bytes[p],
+            f"rx_prio{p}_discards": c.lossless_drops[p],
+            f"rx_prio{p}_pause": c.rx_pause[p], f"rx_prio{p}_pause_duration": c.rx_pause_us[p],
+            f"tx_prio{p}_pause": c.tx_pause[p], f"tx_prio{p}_pause_duration": c.tx_pause_us[p],
+        })
+    return values
 
 
 def ethtool_stats(name: str, values: dict[str, int], pfc_enabled: list[bool] | None) -> str:

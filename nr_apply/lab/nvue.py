@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
 from nr_apply.lab.nvue_effective import effective_qos, port_qos
@@ -136,12 +136,6 @@ class NvueDevice(LabDevice):
                 )
             return out
 
-    def counters(self, port: str) -> Mapping[str, int]:
-        """Counters of one port: `counter_source(device_name, port)` when the traffic model
-        provides one (keys as read by `nvue_show`), zeros otherwise."""
-        source: Callable[[str, str], Mapping[str, int]] | None = self.counter_source
-        return source(self.name, port) if callable(source) else {}
-
 
 class NvueSession(LinuxShellSession):
     home = "mgmt:~"
@@ -239,10 +233,10 @@ class NvueSession(LinuxShellSession):
                 data, text = interface_roce_status(config, port)
                 return render(data, output, text)
             if tail == ["qos", "roce", "counters"]:
-                data, text = roce_counters_view(port_qos(config, port), self.device.counters(port))
+                data, text = roce_counters_view(port_qos(config, port), self.device.port_counters(port))
                 return render(data, output, text)
             if tail == ["qos", "pfc-watchdog"]:
-                data, text = watchdog_view(port_qos(config, port), self.device.counters(port))
+                data, text = watchdog_view(port_qos(config, port), self.device.port_counters(port))
                 return render(data, output, text)
         node = lookup_config(config, tuple(path))
         if len(path) == 3 and path[:2] == ["qos", "pfc"]:

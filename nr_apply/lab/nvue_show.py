@@ -12,12 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from nr_apply.lab.device import CommandError
+from nr_apply.lab.device import CommandError, PortCounters
 from nr_apply.lab.nvue_effective import PortQos, effective_qos, port_qos, roce_mode
 from nr_apply.lab.nvue_tree import Tree, dump_yaml, get
-
-Counters = dict[str, int]
-
 
 def _size(n: int) -> str:
     """NVUE's human sizes: 150000 -> 146.48 KB, 1500000 -> 1.43 MB."""
@@ -222,12 +219,12 @@ def congestion_tc_text(entry: Tree) -> list[str]:
 
 
 # --- per-interface operational views -------------------------------------------------------
-def watchdog_view(pq: PortQos, counters: Counters) -> tuple[Tree, Callable[[], list[str]]]:
+def watchdog_view(pq: PortQos, counters: PortCounters) -> tuple[Tree, Callable[[], list[str]]]:
     state = "enabled" if pq.watchdog else "disabled"
     per_tc = {
         str(tc): {
-            "status": "DEADLOCK" if counters.get(f"watchdog_active_tc{tc}") else "OK",
-            "deadlock-count": int(counters.get(f"watchdog_deadlocks_tc{tc}", 0)),
+            "status": "DEADLOCK" if tc in counters.watchdog_stormed else "OK",
+            "deadlock-count": counters.watchdog_deadlocks[tc],
         }
         for tc in range(8)
     }
@@ -246,24 +243,24 @@ def watchdog_view(pq: PortQos, counters: Counters) -> tuple[Tree, Callable[[], l
     return data, text
 
 
-def roce_counters_view(pq: PortQos, counters: Counters) -> tuple[Tree, Callable[[], list[str]]]:
-    """Counter names are the lab's own (no public sample of this view was found)."""
-
-    def c(name: str) -> int:
-        return int(counters.get(name, 0))
-
+def roce_counters_view(pq: PortQos, c: PortCounters) -> tuple[Tree, Callable[[], list[str]]]:
+    """Key names follow the docs' field list (rules.md 4.3); no public JSON sample was found.
+    Pause counts are the port's lossless switch-priorities' (NVUE counts them on the RoCE
+    priority); RoCE packets are those of the TC DSCP 26 lands in; no-buffer discards are the
+    lossless class's ingress discards."""
+    roce_tc = pq.dscp_to_tc.get(26, 0)
     data = {
         "rx-stats": {
-            "rx-non-roce": {"no-buffer-discard": c("rx_non_roce_no_buffer_discard")},
-            "rx-roce": {"no-buffer-discard": c("rx_roce_no_buffer_discard"), "packets": c("rx_roce_packets")},
-            "rx-pfc": {"pause-packets": c("rx_pause"), "pause-duration": c("rx_pause_duration")},
+            "rx-non-roce": {"no-buffer-discard": 0},
+            "rx-roce": {"no-buffer-discard": sum(c.lossless_drops), "packets": c.rx_packets[roce_tc]},
+            "rx-pfc": {"pause-packets": sum(c.rx_pause), "pause-duration": sum(c.rx_pause_us)},
         },
         "tx-stats": {
-            "tx-non-roce": {"no-buffer-discard": c("tx_non_roce_no_buffer_discard")},
-            "tx-roce": {"no-buffer-discard": c("tx_roce_no_buffer_discard"), "packets": c("tx_roce_packets")},
-            "tx-pfc": {"pause-packets": c("tx_pause"), "pause-duration": c("tx_pause_duration")},
-            "tx-ecn": {"ecn-marked-packets": c("ecn_marked")},
-            "tx-cnp": {"cnp-packets": c("tx_cnp")},
+            "tx-non-roce": {"no-buffer-discard": sum(c.tx_drops) - c.tx_drops[roce_tc]},
+            "tx-roce": {"no-buffer-discard": c.tx_drops[roce_tc], "packets": c.tx_packets[roce_tc]},
+            "tx-pfc": {"pause-packets": sum(c.tx_pause), "pause-duration": sum(c.tx_pause_us)},
+            "tx-ecn": {"ecn-marked-packets": sum(c.ecn_marked)},
+            "tx-cnp": {"cnp-packets": c.cnp_tx},
         },
     }
     return data, lambda: _kv_view(data, ("operational",))

@@ -174,9 +174,10 @@ def prepare_state_dir(state_dir: Path, nodes: list[LabNode]) -> Path:
 
 
 async def serve_shard(
-    nodes: list[LabNode], state_dir: Path, worker: int, device_factory: DeviceFactory, stop: asyncio.Event
+    nodes: list[LabNode], state_dir: Path, worker: int, device_factory: DeviceFactory, stop: asyncio.Event,
+    topology: list[LabNode] | None = None,
 ) -> None:
-    server = LabServer(nodes, state_dir, worker=worker, device_factory=device_factory)
+    server = LabServer(nodes, state_dir, worker=worker, device_factory=device_factory, topology=topology)
     await server.start()
     try:
         await server.serve(stop)
@@ -237,7 +238,7 @@ async def _run(nodes, inventory, state_dir, known_hosts, factory, factory_spec, 
         for i in range(1, workers)
     ]
     try:
-        server = LabServer(nodes[0::workers], state_dir, worker=0, device_factory=factory)
+        server = LabServer(nodes[0::workers], state_dir, worker=0, device_factory=factory, topology=nodes)
         await server.start()
         try:
             await _wait_for_acks(state_dir, workers, children, timeout=300)
@@ -286,13 +287,14 @@ def _read_pid(path: Path) -> int | None:
 
 def run_worker(inventory: Path, state_dir: Path, worker: int, workers: int, device_factory: str | None) -> int:
     raise_file_limit()
-    nodes = load_nodes(inventory)[worker::workers]
+    topology = load_nodes(inventory)  # every worker's traffic model sees the whole fabric
+    nodes = topology[worker::workers]
     factory = load_device_factory(device_factory)
 
     async def main() -> None:
         stop = asyncio.Event()
         _install_stop_signals(stop)
-        await serve_shard(nodes, state_dir, worker, factory, stop)
+        await serve_shard(nodes, state_dir, worker, factory, stop, topology)
 
     asyncio.run(main())
     return 0

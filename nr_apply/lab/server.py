@@ -29,6 +29,7 @@ from nr_apply.lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, La
 from nr_apply.lab.keys import load_or_create_host_key
 from nr_apply.lab.platforms import device_class
 from nr_apply.lab.topology import LabNode
+from nr_apply.lab.traffic import StateFileSummaries, TrafficModel
 
 log = logging.getLogger("nr_apply.lab")
 
@@ -379,7 +380,9 @@ class _EapiHandler:
 # --- the lab ------------------------------------------------------------------------------
 class LabServer:
     """Serves `nodes` from `state_dir`. `worker` names this process among the lab's shards
-    (for acknowledgements); `device_factory` maps a platform to its emulator class."""
+    (for acknowledgements); `device_factory` maps a platform to its emulator class;
+    `topology` is every node of the lab (default: `nodes`), which the traffic model needs to
+    see the far end of each link even when another worker serves it."""
 
     def __init__(
         self,
@@ -389,8 +392,10 @@ class LabServer:
         worker: int = 0,
         device_factory: DeviceFactory = device_class,
         threads: int = 32,
+        topology: list[LabNode] | None = None,
     ):
         self.nodes = nodes
+        self.topology = topology if topology is not None else nodes
         self.state_dir = Path(state_dir)
         self.worker = worker
         self._device_factory = device_factory
@@ -403,6 +408,13 @@ class LabServer:
         self._faults: control.FaultMap = {}
         self._reset_seen = 0
         self._ticking = False
+        # One model per process for the whole lab; peers' state comes from their state
+        # files, so it is the same whichever worker serves them.
+        self.traffic = TrafficModel(
+            self.topology,
+            StateFileSummaries(self.state_dir, self.topology, device_factory),
+            faults=lambda name: self._faults.get(name, ()),
+        )
 
     # helpers shared by the protocol handlers
     async def call(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -422,6 +434,8 @@ class LabServer:
         self._reset_seen = control.last_reset_id(self.state_dir)
         devices = await self.call(self._build_devices)
         self.runtimes = {node.name: NodeRuntime(node, devices[node.name]) for node in self.nodes}
+        for device in devices.values():
+            device.counter_source = self.traffic
         self._faults_mtime = control.faults_mtime(self.state_dir)
         self._faults = control.read_faults(self.state_dir)
         for runtime in self.runtimes.values():
@@ -558,6 +572,10 @@ class LabServer:
                 runtime.device.tick(now)
             except Exception:
                 log.exception("%s: tick failed", runtime.node.name)
+        try:  # start new rates when a change happens, not at the next counter read
+            self.traffic.refresh(self.runtimes)
+        except Exception:
+            log.exception("traffic model refresh failed")
 
 
 def forget_command_log(device: LabDevice) -> None:

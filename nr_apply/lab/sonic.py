@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, Session
 from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
 from nr_apply.lab.sonic_factory import factory_config_db
 from nr_apply.lab.sonic_gcu import GcuFailure, GenericUpdater
@@ -27,6 +27,7 @@ from nr_apply.lab.sonic_show import (
     show_pfc_counters,
     show_pfc_priority,
     show_pfcwd_config,
+    show_pfcwd_stats,
     show_queue_counters,
     show_version,
 )
@@ -35,9 +36,6 @@ from nr_apply.lab.topology import LabNode
 
 SAVED_CONFIG = "/etc/sonic/config_db.json"
 DEFAULT_MTU = 9100
-# A PFC storm injected without a traffic model: pause frames per second on each no-drop
-# priority, enough for any pause-rate gate to notice.
-STORM_FRAMES_PER_SECOND = 50_000
 # `config <sub>` commands that change CONFIG_DB or what a rollback would restore.
 _WRITE_SUBCOMMANDS = {"apply-patch", "rollback", "replace", "checkpoint", "save", "delete-checkpoint", "reload"}
 
@@ -49,7 +47,6 @@ class SonicDevice(LabDevice):
         self._state: dict = {}
         super().__init__(node, state_dir)
         self._timer_session = SonicSession(self, "root", "systemd", runs_timers=True)
-        self._storm_started: float | None = None
 
     # --- state ------------------------------------------------------------------------------
     def factory_state(self) -> dict:
@@ -148,24 +145,17 @@ class SonicDevice(LabDevice):
 
     # --- counters -------------------------------------------------------------------------------
     def pfc_frames(self) -> dict[str, dict[str, list[int]]]:
-        frames = {}
-        storm = self._storm_frames()
-        summary = self.port_summary() if storm else {}
-        for port in self.node.ports:
-            rx = pfc_frames(self.counter_source, self.name, port, "rx")
-            tx = pfc_frames(self.counter_source, self.name, port, "tx")
-            for prio in summary.get(port, PortSummary()).no_drop_priorities:
-                rx[prio] += storm
-            frames[port] = {"rx": rx, "tx": tx}
-        return frames
+        """`frames[port]["rx"|"tx"]`: eight PFC frame counts per port (`show pfc counters`)."""
+        return {port: pfc_frames(self.port_counters(port)) for port in self.node.ports}
 
-    def _storm_frames(self) -> int:
-        if "pfc-storm" not in self.faults:
-            self._storm_started = None
-            return 0
-        if self._storm_started is None:
-            self._storm_started = time.time()
-        return int((time.time() - self._storm_started) * STORM_FRAMES_PER_SECOND) + 1
+    def pfcwd_stats(self) -> list[tuple[str, str, PortCounters]]:
+        """(port, queue, counters) for every queue the PFC watchdog watches (`show pfcwd stats`)."""
+        rows = []
+        for port, summary in self.port_summary().items():
+            if summary.watchdog:
+                counters = self.port_counters(port)
+                rows += [(port, str(q), counters) for q in sorted(summary.no_drop_priorities)]
+        return rows
 
 
 class _Store:
@@ -304,11 +294,13 @@ class SonicSession(LinuxShellSession):
             return show_pfc_priority(db, words[2] if len(words) > 2 else None)
         if head == ["pfc", "counters"]:
             return show_pfc_counters(list(self.device.node.ports), self.device.pfc_frames())
+        if head == ["pfcwd", "stats"]:
+            return show_pfcwd_stats(self.device.pfcwd_stats())
         if head == ["pfcwd", "config"]:
             return show_pfcwd_config(db, words[2:])
         if head == ["queue", "counters"]:
             ports = words[2:3] or list(self.device.node.ports)
-            stats = {p: queue_stats(self.device.counter_source, self.device.name, p) for p in ports}
+            stats = {p: queue_stats(self.device.port_counters(p)) for p in ports}
             return show_queue_counters(ports, stats, as_json=bool({"-j", "--json"} & flags),
                                        non_zero=bool({"-nz", "--nonzero"} & flags))
         if words[:1] == ["ecn"]:

@@ -1,7 +1,8 @@
 """SONiC read-back commands rendered from CONFIG_DB (and counters), in the formats of
 sonic-utilities: `show pfc priority` (pfc/main.py), `show pfcwd config` (pfcwd/main.py),
 `show ecn` (scripts/ecnconfig), `show pfc counters` (scripts/pfcstat), `show queue counters`
-(scripts/queuestat). Those scripts print with tabulate's "simple" format; `simple_table`
+(scripts/queuestat), `show pfcwd stats` (pfcwd/main.py). Counters are the device's
+`PortCounters` (the lab's traffic model). Those scripts print with tabulate's "simple" format; `simple_table`
 reproduces it so the lab needs no extra dependency.
 """
 
@@ -11,21 +12,10 @@ import datetime
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from nr_apply.lab.device import PortCounters
 from nr_apply.lab.sonic_factory import HWSKU, PLATFORM
-
-
-class CounterSource(Protocol):
-    """What the lab's traffic model may offer; every method is optional (zeros otherwise).
-
-    `port_counters(node, port)` returns a mapping with any of:
-      "pfc_rx", "pfc_tx": eight ints or {priority: frames} (PFC frames per priority),
-      "queues": {queue_index: {"packets", "bytes", "dropped_packets", "dropped_bytes"}}
-      (the EOS names enqueuedPackets/enqueuedBytes/droppedPackets/droppedBytes also work).
-    """
-
-    def port_counters(self, node: str, port: str) -> dict[str, Any]: ...
 
 
 def natural_key(text: str) -> list:
@@ -124,18 +114,8 @@ def show_version(hostname: str, uptime_seconds: float) -> str:
 
 
 # --- counters ----------------------------------------------------------------------------------
-def _port_counters(source: CounterSource | None, node: str, port: str) -> dict[str, Any]:
-    if source is None or not hasattr(source, "port_counters"):
-        return {}
-    return source.port_counters(node, port) or {}
-
-
-def pfc_frames(source: CounterSource | None, node: str, port: str, direction: str) -> list[int]:
-    """Eight frame counts; the source may give a list or {priority: frames} (as for EOS)."""
-    values = _port_counters(source, node, port).get(f"pfc_{direction}", [])
-    if isinstance(values, dict):
-        return [int(values.get(p, values.get(str(p), 0))) for p in range(8)]
-    return [int(v) for v in values] + [0] * (8 - len(values))
+def pfc_frames(counters: PortCounters) -> dict[str, list[int]]:
+    return {"rx": list(counters.rx_pause), "tx": list(counters.tx_pause)}
 
 
 def show_pfc_counters(ports: Sequence[str], frames: dict[str, dict[str, list[int]]]) -> str:
@@ -147,20 +127,34 @@ def show_pfc_counters(ports: Sequence[str], frames: dict[str, dict[str, list[int
     return "\n\n".join(tables) + "\n"
 
 
-# Queue counter names, with the EOS emulator's names accepted from a shared traffic model.
-_QUEUE_FIELDS = (("packets", "enqueuedPackets"), ("bytes", "enqueuedBytes"),
-                 ("dropped_packets", "droppedPackets"), ("dropped_bytes", "droppedBytes"))
-
-
-def queue_stats(source: CounterSource | None, node: str, port: str) -> list[tuple[str, list[str]]]:
-    """(`UC0`..`UC7`, `MC8`..`MC15`) -> [packets, bytes, dropped packets, dropped bytes]."""
-    queues = _port_counters(source, node, port).get("queues", {})
+def queue_stats(counters: PortCounters) -> list[tuple[str, list[str]]]:
+    """(`UC0`..`UC7`, `MC8`..`MC15`) -> [packets, bytes, dropped packets, dropped bytes]. A
+    unicast queue's drops include the ingress discards of the no-drop priority of the same
+    number: SONiC shows a lossless class losing packets as drops on its queue."""
     stats = []
     for index in range(16):
-        q = queues.get(index) or queues.get(str(index)) or {}
-        values = [str(int(q.get(k, q.get(alias, 0)))) for k, alias in _QUEUE_FIELDS]
-        stats.append((f"{'UC' if index < 8 else 'MC'}{index}", values))
+        if index < 8:
+            drops = counters.tx_drops[index] + counters.lossless_drops[index]
+            values = [counters.tx_packets[index], counters.tx_bytes[index], drops,
+                      counters.tx_dropped_bytes[index]]
+        else:
+            values = [0, 0, 0, 0]
+        stats.append((f"{'UC' if index < 8 else 'MC'}{index}", [str(v) for v in values]))
     return stats
+
+
+def show_pfcwd_stats(rows: Sequence[tuple[str, str, PortCounters]]) -> str:
+    """`pfcwd show stats`: one row per watched queue, `STORM DETECTED/RESTORED` first."""
+    header = ["QUEUE", "STATUS", "STORM DETECTED/RESTORED", "TX OK/DROP", "RX OK/DROP",
+              "TX LAST OK/DROP", "RX LAST OK/DROP"]
+    table = []
+    for port, queue, c in sorted(rows, key=lambda r: (natural_key(r[0]), int(r[1]))):
+        q = int(queue)
+        table.append([f"{port}:{queue}", "stormed" if q in c.watchdog_stormed else "operational",
+                      f"{c.watchdog_deadlocks[q]}/{c.watchdog_restorations[q]}",
+                      f"{c.tx_packets[q]}/{c.tx_drops[q]}", f"{c.rx_packets[q]}/{c.lossless_drops[q]}",
+                      "0/0", "0/0"])
+    return simple_table(table, header, right=True) + "\n"
 
 
 def show_queue_counters(ports: Sequence[str], stats: dict[str, list[tuple[str, list[str]]]],
