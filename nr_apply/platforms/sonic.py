@@ -309,10 +309,9 @@ class _Desired:
     """Builds the owned view the device should have: the running one, with each field that
     differs between current and target rewritten from the target's rendering."""
 
-    def __init__(self, running: dict, target: NodeState):
+    def __init__(self, running: dict):
         self.view = owned_view(running)
         self.rendered_for: dict[str, PortLossless] = {}  # object table -> port its content follows
-        self.target = target
 
     def set_field(self, table: str, row: str, field: str, value: str | None) -> None:
         rows = self.view.setdefault(table, {})
@@ -345,7 +344,7 @@ class _Desired:
 
 
 def desired_view(running: dict, current: NodeState, target: NodeState) -> dict:
-    want = _Desired(running, target)
+    want = _Desired(running)
     for name, port in target.ports.items():
         have = current.ports.get(name) or PortLossless()
         if port.mtu is not None and port.mtu != have.mtu:
