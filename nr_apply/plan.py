@@ -40,7 +40,8 @@ class Strict(BaseModel):
 
 
 class Targets(Strict):
-    """A node is selected when it matches any listed group, role or name."""
+    """Which nodes a phase takes. `names` always select; `groups` and `roles` narrow each
+    other when both are given (`{groups: [pod-a], roles: [leaf]}` = the leaves of pod-a)."""
 
     groups: list[str] = Field(default_factory=list)
     roles: list[Literal["spine", "leaf", "host_nic"]] = Field(default_factory=list)

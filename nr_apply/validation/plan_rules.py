@@ -12,8 +12,15 @@ from nr_apply.validation.findings import Finding
 
 def phase_nodes(phase: Phase, fabric: Fabric) -> list[Node]:
     t = phase.targets
-    return [n for n in fabric.nodes.values()
-            if n.name in t.names or n.role in t.roles or set(t.groups) & set(n.groups)]
+
+    def selected(n) -> bool:
+        if n.name in t.names:
+            return True
+        if not (t.groups or t.roles):
+            return False
+        return (not t.groups or bool(set(t.groups) & set(n.groups))) and (not t.roles or n.role in t.roles)
+
+    return [n for n in fabric.nodes.values() if selected(n)]
 
 
 def check_plan(plan: Plan, fabric: Fabric) -> Iterator[Finding]:

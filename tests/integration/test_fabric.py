@@ -48,7 +48,9 @@ def test_fresh_lab_dry_run_apply_converge_and_no_write_on_second_run(repo):
     assert "random-detect ecn minimum-threshold 150000 bytes maximum-threshold 1500000 bytes" in leaf1
     assert "priority-flow-control pause watchdog" in leaf1 and "   mtu 9214" in leaf1
     nvue = json.dumps(json.loads(nvue_config(lab)))
-    assert '"switch-priority"' in nvue and '"26"' in nvue and '"pfc-watchdog"' in nvue
+    # (NVUE's default map already sends DSCP 24-31 to priority 3, so a minimal change leaves it.)
+    assert '"pfc": {"default-global": {"switch-priority": {"3": {}}}}' in nvue
+    assert '"pfc-watchdog": {"robustness": 2}' in nvue
     db = sonic_config_db(lab)
     assert db["PORT_QOS_MAP"]["Ethernet0"]["pfc_enable"] == "3"
     assert db["DSCP_TO_TC_MAP"]["ROCE"]["26"] == "3"

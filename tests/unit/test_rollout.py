@@ -122,8 +122,10 @@ def test_apply_runs_phases_in_order_then_converges(fake, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["applied"] == 14
     pushes = [n for n, step in fake.log if step == "push"]
-    pod_a = {"leaf1", "leaf2", "host1", "host2", "host3", "host4"}
-    assert set(pushes[:6]) == pod_a and set(pushes[-2:]) == {"spine1", "spine2"}
+    # switches first (pod by pod, then spines), then the NICs pod by pod; one leaf per batch
+    assert pushes[:6] == ["leaf1", "leaf2", "leaf3", "leaf4", "spine1", "spine2"]
+    assert set(pushes[6:10]) == {"host1", "host2", "host3", "host4"}
+    assert set(pushes[10:]) == {"host5", "host6", "host7", "host8"}
     assert all(g["passed"] for g in report["gates"])
     fake.log.clear()
     assert run(fake, "--dry-run") == 0  # converged
@@ -137,11 +139,12 @@ def test_gate_failure_in_second_phase_rolls_back_that_phase_only(fake, capsys):
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     status = {n["name"]: n["status"] for n in report["nodes"]}
-    assert {status[n] for n in ("leaf1", "leaf2", "host1")} == {"applied"}  # phase pod-a kept (policy: phase)
-    assert status["leaf3"] == "rolled_back" and status["spine1"] == "changed"  # spines never started
+    assert {status[n] for n in ("leaf1", "leaf2")} == {"applied"}  # phase pod-a-leaves kept (policy: phase)
+    assert status["leaf3"] == "rolled_back"
+    assert status["spine1"] == status["host1"] == "changed"  # later phases never started
     failing = [g for g in report["gates"] if not g["passed"]]
     assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] == "pause_rate"
-    assert "phase 'pod-b' batch 1 failed" in report["message"]
+    assert "phase 'pod-b-leaves' batch 1 failed" in report["message"]
     assert fake.state["leaf3"] == NodeState()  # back at its snapshot
     journal = Journal(fake.state_dir)
     run_id = report["run_id"]
