@@ -101,11 +101,14 @@ def nornir_host(node: Node, credentials: Credentials, policy: HostKeyPolicy) -> 
     opts = node.connection_options
     netmiko = opts.get("netmiko", {})
     napalm = opts.get("napalm", {})
+    extras = _netmiko_extras(policy)
+    if node.platform in ("linux", "sonic"):
+        extras["secret"] = password  # sudo on the box asks for the login password
     connection_options = {
         "netmiko": ConnectionOptions(
             hostname=netmiko.get("hostname"), port=netmiko.get("port", node.port),
             platform=NETMIKO_DEVICE_TYPE[node.platform],
-            extras={**_netmiko_extras(policy), **(netmiko.get("extras") or {})}),
+            extras={**extras, **(netmiko.get("extras") or {})}),
     }
     if node.platform == "eos":
         optional_args = dict((napalm.get("extras") or {}).get("optional_args") or {})

@@ -1,0 +1,78 @@
+"""Operator and pipeline experience against the lab: saved plans, secrets, the GitOps
+example's own steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fabric_helpers import REPO, make_repo, ssh
+
+
+@pytest.fixture
+def repo(fresh_lab, tmp_path):
+    return make_repo(fresh_lab, tmp_path)
+
+
+def test_apply_plan_refuses_after_an_out_of_band_change_naming_the_node(repo):
+    saved = repo.root / "window.plan.json"
+    assert repo.nr(str(repo.plan), "--dry-run", "--save-plan", str(saved)).returncode == 2
+    ssh(repo.lab, "leaf3", "cumulus_linux", "nv set interface swp2 link mtu 1500")
+    ssh(repo.lab, "leaf3", "cumulus_linux", "nv config apply -y")
+    proc = repo.nr("apply-plan", str(saved), "--yes")
+    assert proc.returncode == 3
+    assert "the live state of leaf3 no longer matches the saved plan" in proc.stderr
+    assert [e for e in repo.lab.command_log("leaf1") if e["write"]] == []
+
+
+def test_the_lab_password_appears_in_no_output_log_or_journal(repo):
+    repo.lab.fault("leaf4", "reject-commit")
+    artifacts = []
+    for fmt in ("text", "json", "markdown", "junit"):
+        out = repo.root / f"report.{fmt}"
+        proc = repo.nr(str(repo.plan), "--yes", "--format", fmt, "--output", str(out), "-v")
+        artifacts += [proc.stdout, proc.stderr, out.read_text()]
+    repo.lab.fault("leaf4", "reject-commit", clear=True)
+    proc = repo.nr(str(repo.plan), "--dry-run", "-v")
+    artifacts += [proc.stdout, proc.stderr]
+    runs = repo.nr("runs", "--format", "json")
+    artifacts += [runs.stdout]
+    for run in json.loads(runs.stdout):
+        artifacts.append(repo.nr("runs", "show", run["id"], "--format", "json").stdout)
+    state = repo.root / ".nr-apply"
+    blobs = [p.read_bytes() for p in state.rglob("*") if p.is_file()]
+    assert artifacts and blobs
+    secret = repo.lab.password
+    assert not [a for a in artifacts if secret in a]
+    assert not [b for b in blobs if secret.encode() in b]
+
+
+def test_gitops_example_steps_run_against_the_lab(repo):
+    pipeline = yaml.safe_load((REPO / "examples/gitops/pipeline.yml").read_text())
+    env = {**repo.env, "PLAN": str(repo.plan), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run_job(job: str) -> None:
+        for step in pipeline["jobs"][job]["steps"]:
+            if "run" not in step or step["name"] == "Install":  # installed already; `uses:` are CI services
+                continue
+            proc = subprocess.run(["bash", "-euo", "pipefail", "-c", step["run"]], cwd=repo.root, env=env,
+                                  capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, f"{job}/{step['name']}: {proc.stdout}{proc.stderr}"
+
+    run_job("plan")
+    assert json.loads((repo.root / "validate.json").read_text())["valid"] is True
+    comment = (repo.root / "dry-run.md").read_text()
+    assert "| port | field | before | after |" in comment and "leaf1" in comment
+    cases = list(ET.parse(repo.root / "dry-run.xml").getroot().iter("testcase"))
+    assert len(cases) == 14
+    run_job("apply")
+    applied = ET.parse(repo.root / "apply.xml").getroot()
+    assert applied.get("failures") == "0" and int(applied.get("tests")) > 14  # nodes and gates
+    assert "| 0 | 14 |" in (repo.root / "converged.md").read_text()  # 0 changed, 14 unchanged

@@ -1,0 +1,134 @@
+"""Phased rollout against the lab: gates on real counters, automatic rollback per policy,
+interrupted runs, the fabric lock, and commit faults (issue-level acceptance for the rollout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from fabric_helpers import eos_running_config, make_repo, nvue_config
+
+PHASE_ORDER = ["pod-a-leaves", "pod-b-leaves", "spines", "pod-a-hosts", "pod-b-hosts"]
+
+
+@pytest.fixture
+def repo(fresh_lab, tmp_path):
+    return make_repo(fresh_lab, tmp_path)
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {n["name"]: n["status"] for n in report["nodes"]}
+
+
+def journal_states(repo, run_id: str) -> dict[str, str]:
+    db = sqlite3.connect(repo.root / ".nr-apply" / "journal.sqlite")
+    return dict(db.execute("SELECT node, state FROM nodes WHERE run_id=?", (run_id,)).fetchall())
+
+
+def test_bundled_plan_runs_phases_in_order_with_gates_recorded(repo):
+    proc = repo.nr(str(repo.plan), "--yes", "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    shown = repo.nr("runs", "show", report["run_id"], "--format", "json")
+    events = json.loads(shown.stdout)["events"]
+    started = [e["phase"] for e in events if e["event"] == "batch-started"]
+    assert [p for i, p in enumerate(started) if i == 0 or started[i - 1] != p] == PHASE_ORDER
+    gates = report["gates"]
+    assert {g["gate"] for g in gates} >= {"pause_rate", "lossless_drops", "watchdog_events", "link_state"}
+    assert all(g["passed"] for g in gates) and {g["node"] for g in gates} == set(statuses(report))
+    assert repo.dry_run_json()[0] == 0
+
+
+def test_pfc_storm_in_the_second_phase_rolls_that_phase_back(repo):
+    lab = repo.lab
+    factory_leaf3 = nvue_config(lab)
+    lab.fault("leaf3", "pfc-storm")
+    proc = repo.nr(str(repo.plan), "--yes", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    status = statuses(report)
+    assert status["leaf3"] == "rolled_back"
+    assert status["leaf1"] == status["leaf2"] == "applied"  # first phase kept: policy `phase`
+    assert status["spine1"] == "changed"  # never started
+    failing = [g for g in report["gates"] if not g["passed"]]
+    assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] in ("pause_rate", "watchdog_events")
+    assert "leaf3" in report["message"] and "pod-b-leaves" in report["message"]
+    # Read back with a real client: leaf3 is exactly at its snapshot, leaf1 at intent.
+    assert json.loads(nvue_config(lab))[1] == json.loads(factory_leaf3)[1]
+    assert "priority-flow-control priority 3 no-drop" in eos_running_config(lab, "leaf1")
+    assert journal_states(repo, report["run_id"])["leaf3"] == "rolled_back"
+
+
+@pytest.mark.parametrize("fault,node", [("reject-commit", "leaf4"), ("disconnect-mid-commit", "leaf2")])
+def test_commit_fault_ends_with_that_node_at_its_snapshot(repo, fault, node):
+    lab = repo.lab
+    _, before = repo.dry_run_json()
+    lab.fault(node, fault)
+    proc = repo.nr(str(repo.plan), "--yes", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert statuses(report)[node] in ("rolled_back", "failed")
+    lab.fault(node, fault, clear=True)
+    time.sleep(1.0)
+    _, after = repo.dry_run_json()
+    changes = {n["name"]: n["changes"] for n in after["nodes"]}
+    original = {n["name"]: n["changes"] for n in before["nodes"]}
+    assert changes[node] == original[node]  # exactly at its snapshot again
+    phase_mates = {"leaf4": ["leaf3"], "leaf2": ["leaf1"]}[node]
+    for mate in phase_mates:  # the same phase went back too (policy: phase)
+        assert changes[mate] == original[mate]
+
+
+def test_kill_9_mid_batch_then_rollback_restores_every_touched_node(fresh_lab, tmp_path):
+    repo = make_repo(fresh_lab, tmp_path, soak="6s", revert="8s")
+    _, before = repo.dry_run_json()
+    proc = repo.spawn(str(repo.plan), "--yes", "-q")
+    journal = repo.root / ".nr-apply" / "journal.sqlite"
+    deadline = time.time() + 60
+    armed = []
+    while time.time() < deadline and not armed:
+        time.sleep(0.2)
+        if journal.exists():
+            try:
+                armed = sqlite3.connect(journal).execute("SELECT node FROM nodes WHERE state='armed' OR "
+                                                         "state='verified'").fetchall()
+            except sqlite3.OperationalError:
+                pass
+    assert armed, "the run never armed a batch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_id = sqlite3.connect(journal).execute("SELECT id FROM runs").fetchone()[0]
+    time.sleep(10)  # past the 8 s timed revert
+    states = journal_states(repo, run_id)
+    _, after = repo.dry_run_json()
+    original = {n["name"]: n["changes"] for n in before["nodes"]}
+    for node in after["nodes"]:
+        if states.get(node["name"]) == "confirmed":
+            assert node["status"] == "unchanged", node["name"]
+        else:  # unconfirmed: reverted by itself to the snapshot
+            assert node["changes"] == original[node["name"]], node["name"]
+    rolled = repo.nr("rollback", run_id, "--yes", "--format", "json")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    _, final = repo.dry_run_json()
+    assert {n["name"]: n["changes"] for n in final["nodes"]} == original
+
+
+def test_second_concurrent_apply_exits_4_and_names_the_first(fresh_lab, tmp_path):
+    repo = make_repo(fresh_lab, tmp_path, soak="3s")
+    first = repo.spawn(str(repo.plan), "--yes", "-q")
+    locks = repo.root / ".nr-apply" / "locks"
+    deadline = time.time() + 30
+    while time.time() < deadline and not (locks.exists() and any(locks.iterdir())):
+        time.sleep(0.1)
+    second = repo.nr(str(repo.plan), "--yes")
+    first.send_signal(signal.SIGINT)
+    first.wait(timeout=120)
+    assert second.returncode == 4
+    holder = json.loads(next(locks.iterdir()).read_text()) if locks.exists() and any(locks.iterdir()) else None
+    assert "the fabric is locked by run" in second.stderr and f"pid {first.pid}" in second.stderr
+    assert holder is None or holder["pid"] == first.pid
