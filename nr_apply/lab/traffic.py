@@ -24,8 +24,8 @@ state) and on the `pfc-storm` fault, the way a real fabric behaves (rules.md sec
 
 Counters are cumulative: each port keeps a running total and rates; when its inputs change
 the total so far is kept and the new rates apply from then on, so counters never go back and
-two samples give a rate. A counter that starts moving counts its first event at once, so a
-sample right after a change already shows it. Nothing is random.
+two samples give a rate. An event counter (pause, drops, deadlocks) whose rate rises counts
+its first event at once, so a sample right after a change already shows it. Nothing is random.
 
 Where summaries come from: every device persists its state on each change
 (`devices/<name>.json`), so `StateFileSummaries` recomputes a node's summaries from that file
@@ -65,7 +65,7 @@ REFRESH_SECONDS = 1.0
 LARGE_FRAME_BYTES, SMALL_FRAME_BYTES, LARGE_FRAME_MTU = 4_154, 1_082, 4_200
 HOST_PLATFORMS = frozenset({"linux"})  # NICs: they do not mark ECN, switches do
 
-# Counters whose first event is counted as soon as they start moving.
+# Counters whose first event at a higher rate is counted at once (a storm shows immediately).
 _ONSET = ("rx_pause", "tx_pause", "lossless_drops", "watchdog_deadlocks", "pause_storm_events")
 _PER_PRIORITY = ("rx_pause", "tx_pause", "rx_pause_us", "tx_pause_us", "rx_packets", "rx_bytes",
                  "tx_packets", "tx_bytes", "tx_drops", "tx_dropped_bytes", "lossless_drops",
@@ -199,7 +199,7 @@ class _Meter:
         for name, values in self.base.values.items():
             for i in range(len(values)):
                 values[i] = self.value(name, i, now)
-                if name in _ONSET and rates.values[name][i] > 0 and self.rates.values[name][i] == 0:
+                if name in _ONSET and rates.values[name][i] > self.rates.values[name][i]:
                     values[i] = math.floor(values[i]) + 1.0
         self.rates, self.epoch = rates, now
 
