@@ -51,6 +51,9 @@ class PortSummary:
     mtu: int = 1500
     dscp_to_tc: dict[int, int] = field(default_factory=dict)
     up: bool = True
+    # The DSCP this end's own RoCE traffic carries: a host NIC's rdma_cm default ToS >> 2
+    # (0 until configured). None on switches, which forward whatever the hosts mark.
+    roce_dscp: int | None = None
 
 
 PRIORITIES = range(8)

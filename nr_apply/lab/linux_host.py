@@ -435,5 +435,11 @@ class LinuxHostDevice(LabDevice):
                     mtu=self._state["links"][name]["mtu"],
                     dscp_to_tc={d: prio_tc[p] for d, p in sorted(dscp_prio_map(nic).items())},
                     up=self._state["links"][name]["up"],
+                    roce_dscp=self._roce_dscp(name),
                 )
             return summary
+
+    def _roce_dscp(self, ifname: str) -> int:
+        port = self.node.ports.get(ifname)
+        cm = self._state.get("rdma_cm", {}).get(port.rdma_device if port else None) or {}
+        return int(cm.get("default_roce_tos", 0)) >> 2

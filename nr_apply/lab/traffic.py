@@ -1,11 +1,15 @@
 """The lab's deterministic traffic model: counters that follow each device's configuration.
 
-RoCE traffic (DSCP 26) flows both ways on every link of the topology. What each end of a
-link counts depends on the *current* lossless settings of both ends (`LabDevice.
-port_summary()`: no-drop priorities, ECN traffic classes, watchdog, MTU, DSCP->TC, link
-state) and on the `pfc-storm` fault, the way a real fabric behaves (rules.md section 4):
+RoCE traffic flows both ways on every link of the topology. What each end of a link counts
+depends on the *current* settings of both ends (`LabDevice.port_summary()`: no-drop
+priorities, ECN traffic classes, watchdog, MTU, DSCP->TC, link state, a host's RoCE DSCP) and
+on the `pfc-storm` fault, the way a real fabric behaves (rules.md section 4):
 
-- Every end sends `ROCE_PACKETS_PER_SECOND` on the TC its DSCP map gives DSCP 26.
+- Hosts mark RoCE: on a host link it carries the host's DSCP (its rdma_cm ToS: 0 at factory,
+  26 once configured); switch-to-switch links carry DSCP 26 once any host of the fabric marks
+  it, DSCP 0 before. So bringing switches up first and hosts last is safe, as in real
+  fabrics: nothing enters a lossless class until the hosts mark it.
+- Every end sends `ROCE_PACKETS_PER_SECOND` on the TC its DSCP map gives that DSCP.
 - A receiver that classifies RoCE into a no-drop priority pauses its sender on that priority:
   `LOW_PAUSE_PER_SECOND` when ECN marks that TC (congestion is handled by ECN first),
   `HIGH_PAUSE_PER_SECOND` when it does not (PFC does ECN's job; above the default gate).
@@ -44,7 +48,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +79,18 @@ _SCALARS = ("cnp_tx", "cnp_rx", "pause_storm_events")
 
 @dataclass(frozen=True)
 class End:
-    """One end of a link as the model sees it."""
+    """One end of a link as the model sees it; `dscp` is what RoCE carries on the link."""
 
     summary: PortSummary
     switch: bool = True
     storming: bool = False
+    dscp: int = ROCE_DSCP
 
     @property
     def roce_tc(self) -> int:
         # A missing DSCP map entry classifies to TC 0 (SONiC without a map, a host without an
         # APP entry: untagged RoCE goes out on priority 0).
-        return self.summary.dscp_to_tc.get(ROCE_DSCP, 0)
+        return self.summary.dscp_to_tc.get(self.dscp, 0)
 
     @property
     def lossless(self) -> bool:
@@ -292,6 +297,21 @@ class TrafficModel:
         self._lock = threading.Lock()
         self._meters: dict[tuple[str, str], _Meter] = {}
         self._refreshed = 0.0
+        self._fabric_dscp: tuple[float, int] | None = None  # (when, value)
+        self._hosts = [n for n in self.nodes.values() if n.platform in HOST_PLATFORMS]
+
+    def fabric_dscp(self) -> int:
+        """What switch-to-switch links carry: DSCP 26 once any host marks RoCE with it.
+        Re-read at most every REFRESH_SECONDS (one state-file stat per host)."""
+        now = self.clock()
+        cached = self._fabric_dscp
+        if cached is not None and now - cached[0] < REFRESH_SECONDS:
+            return cached[1]
+        marked = any(s.roce_dscp == ROCE_DSCP for host in self._hosts
+                     for s in self.summaries(host.name).values())
+        value = ROCE_DSCP if marked else 0
+        self._fabric_dscp = (now, value)
+        return value
 
     def _end(self, node_name: str, port: str) -> End | None:
         node = self.nodes.get(node_name)
@@ -310,7 +330,10 @@ class TrafficModel:
         peer = None
         if lab_port is not None and lab_port.peer_node:
             peer = self._end(lab_port.peer_node, lab_port.peer_port)
-        return link_rates(me, peer)[0]
+        marks = [e.summary.roce_dscp for e in (me, peer) if e is not None and e.summary.roce_dscp is not None]
+        dscp = marks[0] if marks else self.fabric_dscp() if peer is not None else ROCE_DSCP
+        me = replace(me, dscp=dscp)
+        return link_rates(me, replace(peer, dscp=dscp) if peer is not None else None)[0]
 
     def port_counters(self, device_name: str, port: str) -> PortCounters:
         rates = self.rates(device_name, port)  # outside the lock: it may read state files

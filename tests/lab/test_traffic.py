@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import asyncssh
@@ -54,15 +55,21 @@ class Clock:
 
 
 class Link:
-    """Two ends whose summaries and faults a test sets, and a model over them."""
+    """Two ends whose summaries and faults a test sets, and a model over them. The NIC marks
+    its RoCE with DSCP 26 unless its summary says otherwise."""
 
     def __init__(self, sw: PortSummary = LOSSY, nic: PortSummary = LOSSY):
         self.summary = {"sw": sw, "nic": nic}
         self.faults: dict[str, set[str]] = {"sw": set(), "nic": set()}
         self.clock = Clock()
-        ports = {"sw": "p1", "nic": "n1"}
-        self.model = TrafficModel(NODES, lambda name: {ports[name]: self.summary[name]},
-                                  faults=lambda name: self.faults[name], clock=self.clock)
+        self.model = TrafficModel(NODES, self._summaries, faults=lambda name: self.faults[name],
+                                  clock=self.clock)
+
+    def _summaries(self, name: str) -> dict[str, PortSummary]:
+        if name == "sw":
+            return {"p1": self.summary["sw"]}
+        nic = self.summary["nic"]
+        return {"n1": replace(nic, roce_dscp=26) if nic.roce_dscp is None else nic}
 
     def read(self) -> tuple[PortCounters, PortCounters]:
         return self.model.port_counters("sw", "p1"), self.model.port_counters("nic", "n1")
@@ -92,6 +99,34 @@ def test_factory_lossy_link_carries_roce_without_pause_or_lossless_drops():
         assert end["rx_pause"] == end["tx_pause"] == [0] * 8
         assert end["lossless_drops"] == [0] * 8
         assert end["watchdog_deadlocks"] == [0] * 8
+
+
+def test_switches_first_is_safe_a_host_not_yet_marking_dscp_26_sends_nothing_lossless():
+    sw, nic = Link(LOSSLESS, replace(LOSSY, roce_dscp=0)).rates()
+    assert sw["rx_packets"][0] == ROCE_PACKETS_PER_SECOND  # DSCP 0: the lossy class
+    assert sw["tx_pause"] == nic["rx_pause"] == [0] * 8
+    assert sum(sw["lossless_drops"]) == 0
+
+
+def test_switch_links_carry_lossless_traffic_once_a_host_marks_it():
+    nodes = [
+        LabNode("leaf", "eos", "h", 1, 1, {"up": LabPort("up", "spine", "down", "400G", "30m"),
+                                            "h": LabPort("h", "host", "n", "400G", "3m")}),
+        LabNode("spine", "eos", "h", 2, 2, {"down": LabPort("down", "leaf", "up", "400G", "30m")}),
+        LabNode("host", "linux", "h", 3, 3, {"n": LabPort("n", "leaf", "h", "400G", "3m")}),
+    ]
+    host = {"n": replace(LOSSLESS, roce_dscp=0)}
+    summaries = {"leaf": {"up": LOSSLESS, "h": LOSSLESS}, "spine": {"down": LOSSY}, "host": host}
+    clock = Clock()
+    model = TrafficModel(nodes, lambda name: summaries[name], clock=clock)
+    model.port_counters("leaf", "up")
+    clock.now += 10
+    assert model.port_counters("leaf", "up").lossless_drops == (0,) * 8  # spine not yet lossless
+    host["n"] = replace(LOSSLESS, roce_dscp=26)
+    clock.now += 10  # the model re-reads hosts at most every REFRESH_SECONDS
+    before = model.port_counters("leaf", "up").lossless_drops[3]
+    clock.now += 10
+    assert model.port_counters("leaf", "up").lossless_drops[3] - before == 10 * LOSSLESS_DROPS_PER_SECOND
 
 
 def test_both_ends_lossless_with_ecn_pause_a_little_and_drop_nothing():
@@ -221,11 +256,17 @@ def _eos_lossless(session, port: str, watchdog: bool = False) -> None:
         session.run(line)
 
 
-def _host_lossless_lines(nic: str) -> list[str]:
+def _host_lossless_lines(nic: str, hca: str = "mlx5_0") -> list[str]:
     return [f"dcb apptrust set dev {nic} order dscp", f"dcb app replace dev {nic} dscp-prio 26:3 48:6",
             f"dcb pfc set dev {nic} prio-pfc all:off 3:on",
             f"dcb ets set dev {nic} willing off prio-tc 0:0 1:0 2:0 3:3 4:0 5:0 6:6 7:0 "
-            "tc-tsa all:strict 0:ets 3:ets tc-bw all:0 0:50 3:50"]
+            "tc-tsa all:strict 0:ets 3:ets tc-bw all:0 0:50 3:50", *_host_marks_lines(hca)]
+
+
+def _host_marks_lines(hca: str) -> list[str]:
+    """RoCE from this NIC carries DSCP 26 (ToS 106)."""
+    return [f"mkdir -p /sys/kernel/config/rdma_cm/{hca}",
+            f"echo 106 > /sys/kernel/config/rdma_cm/{hca}/ports/1/default_roce_tos"]
 
 
 def test_models_in_two_workers_each_see_the_other_nodes_state(fabric):
@@ -300,11 +341,12 @@ def _eos_port(lab: RunningLab, name: str, port: str) -> dict:
     pfc, wd, queues = _eapi(lab, name, ["show priority-flow-control counters",
                                         "show priority-flow-control counters watchdog",
                                         "show interfaces counters queue"])
-    tc3 = queues["egressQueueCounters"]["interfaces"][port]["ucastQueues"]["trafficClasses"]["TC3"]
+    tcs = queues["egressQueueCounters"]["interfaces"][port]["ucastQueues"]["trafficClasses"]
+    tc3 = tcs["TC3"]
     prio3 = pfc["interfaceCounters"][port]["priorities"]["3"]
     stuck = wd["interfaces"].get(port, {}).get("txQueues", {}).get("3", {}).get("stuckCount", 0)
     return {"rx_pause": prio3["rxFrames"], "tx_pause": prio3["txFrames"], "drops": tc3["droppedPackets"],
-            "packets": tc3["enqueuedPackets"], "watchdog": stuck}
+            "packets": sum(tc["enqueuedPackets"] for tc in tcs.values()), "watchdog": stuck}
 
 
 def _ethtool(lab: RunningLab, name: str, nic: str) -> dict[str, int]:
@@ -338,7 +380,7 @@ def test_factory_lab_pauses_nothing_and_drops_nothing(fresh_lab):
                 _sonic_pfc(fresh_lab, "leaf4", "Ethernet0"))
 
     (eos0, host0, _, _), (eos1, host1, nvue, sonic), _ = _sample(read)
-    assert eos1["packets"] > eos0["packets"]  # the model is attached: RoCE flows
+    assert eos1["packets"] > eos0["packets"]  # the model is attached: RoCE flows (DSCP 0, lossy)
     assert (eos1["rx_pause"], eos1["tx_pause"], eos1["drops"]) == (0, 0, 0)
     assert host1["rx_pause_ctrl_phy"] == host1["tx_pause_ctrl_phy"] == host1["rx_discards_phy"] == 0
     assert host1["tx_packets"] > host0["tx_packets"]
@@ -363,7 +405,9 @@ def test_lab_leaf_and_host_lossless_with_ecn_pause_little_and_drop_nothing(fresh
 
 
 def test_lab_no_drop_mismatch_drops_on_the_lossless_priority(fresh_lab):
-    _configure_eos(fresh_lab, "leaf1", "Ethernet1")  # host1 stays lossy
+    _configure_eos(fresh_lab, "leaf1", "Ethernet1")
+    # host1 marks RoCE with DSCP 26 but has no PFC: it ignores leaf1's pause frames.
+    _ssh(fresh_lab, "host1", "sudo -s\n" + "\n".join(_host_marks_lines("mlx5_0")) + "\nexit")
 
     (first, second, seconds) = _sample(lambda: _eos_port(fresh_lab, "leaf1", "Ethernet1"))
     assert (second["drops"] - first["drops"]) / seconds > 100
