@@ -330,7 +330,7 @@ class _Desired:
             rendered = config_db(NodeState(ports={"_": port})).get(table, {})
             used = self._referenced(table)
             rows = self.view.setdefault(table, {})
-            for name in used:
+            for name in sorted(used):  # sorted: the same change must read the same on every run
                 if name in rendered:
                     rows[name] = rendered[name]
         return self.view

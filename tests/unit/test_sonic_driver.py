@@ -308,3 +308,30 @@ def test_link_pause_and_dcbx_are_not_expressible_so_never_diffed():
     # Without the exclusion they would be changes that no patch could ever carry out.
     every = {c.field.split(".")[0] for c in diff_node(LEAF4.intent(), current, FACETS)}
     assert {"link_pause", "dcbx_willing"} <= every
+
+
+def test_the_same_change_is_planned_identically_across_processes():
+    """A saved plan is compared line by line with a fresh one: hash-seed order must not leak."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = set()
+    fixture = ["tests/fixtures/sonic/leaf4-factory.json"]  # the lab leaf's factory read-back
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from nr_apply.inventory import load_fabric\n"
+        "from nr_apply.platforms.sonic import SonicDriver\n"
+        "from nr_apply.diff import target_state\n"
+        "from nr_apply.plan import FACETS\n"
+        f"raw = Path({str(sorted(fixture)[0])!r}).read_text()\n"
+        "node = load_fabric('inventory').nodes['leaf4']\n"
+        "d = SonicDriver(node, None)\n"
+        "cur = d.parse(raw, ports=list(node.ports))\n"
+        "print('\\n'.join(d.plan_change(raw, cur, target_state(node.intent(), cur, FACETS, d.unsupported)).native))\n"
+    )
+    for seed in ("1", "2", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout)
+    assert len(outputs) == 1
