@@ -13,7 +13,7 @@ from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
 
 # Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "apply-plan", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
+SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
 
 EXIT_CODES_HELP = """\
 exit codes:

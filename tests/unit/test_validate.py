@@ -129,3 +129,19 @@ def test_phase_boundary_splitting_links_warns(capsys):
     ph = [f for f in report["findings"] if f["rule"] == "PH-1"]
     assert code == 0 and ph and all(f["severity"] == "warning" for f in ph)
     assert any("leaf1:Ethernet31" in f["ports"] and "spine1:Ethernet1" in f["ports"] for f in ph)
+
+
+def test_validate_markdown_and_junit_outputs(fabric_repo, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["leaf1"]["data"]["ports"]["Ethernet1"].update(lossless={"no_drop_priorities": [3, 4]}))
+    plan = str(fabric_repo / "plans/lossless-rollout.yaml")
+    assert main(["validate", plan, "--format", "markdown", "--output", str(tmp_path / "v.md")]) == 3
+    md = (tmp_path / "v.md").read_text()
+    assert "— **invalid**" in md and "| error | C1 |" in md and "### Required PFC headroom" in md
+    assert main(["validate", plan, "--format", "junit", "--output", str(tmp_path / "v.xml")]) == 3
+    suite = ET.parse(tmp_path / "v.xml").getroot()
+    failing = {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None}
+    assert {"leaf1", "host1"} <= failing and "spine1" not in failing
+    assert int(suite.get("tests")) == 14

@@ -1,0 +1,27 @@
+"""`nr-apply check PLAN`: drift check. Reads every node and compares it with intent; changes
+nothing. Exit 0 when the fabric is at intent, 2 when any node drifted, 1 when a node could not
+be read. (The same read and diff as `nr-apply PLAN --dry-run`, named for schedules and
+monitoring.)"""
+
+from __future__ import annotations
+
+import argparse
+
+from nr_apply.commands._connect import add_connection_options
+from nr_apply.runner import RunOptions, run_plan
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("check", help="drift check: exit 2 when any node differs from intent",
+                              description=__doc__.split("\n\n")[0].replace("`nr-apply check PLAN`: ", ""))
+    p.add_argument("plan", help="plan file (YAML)")
+    p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
+    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    p.add_argument("--output", "-o", metavar="FILE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+    add_connection_options(p)
+    p.set_defaults(func=lambda a: run_plan(RunOptions(
+        plan=a.plan, dry_run=True, limit=a.limit, format=a.format, output=a.output, workers=a.workers,
+        known_hosts=a.known_hosts, verify_host_keys=not a.no_host_key_check, state_dir=a.state_dir,
+        quiet=a.quiet, verbose=a.verbose)))
