@@ -269,10 +269,9 @@ async def _run(nodes, inventory, state_dir, known_hosts, factory, factory_spec, 
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        for name in (PID_FILE, INFO_FILE):
-            path = state_dir / name
-            if name != PID_FILE or _read_pid(path) == os.getpid():
-                path.unlink(missing_ok=True)
+        # lab.json stays behind on purpose (see stop_lab); only our own pid file goes.
+        if _read_pid(state_dir / PID_FILE) == os.getpid():
+            (state_dir / PID_FILE).unlink(missing_ok=True)
     if announce:
         print("lab stopped", flush=True)
     return 0
@@ -403,13 +402,13 @@ def stop_lab(state_dir: Path = DEFAULT_STATE_DIR, timeout: float = 30.0) -> bool
     """Stop the lab serving from `state_dir`; False if none was running."""
     state_dir = Path(state_dir).resolve()
     pid = running_pid(state_dir)
+    # lab.json stays: it says which inventory this state dir serves, so `status` and `reset`
+    # of a stopped lab look at the right fabric, not whatever ./inventory happens to be.
     if pid is None:
-        for name in (PID_FILE, INFO_FILE):
-            (state_dir / name).unlink(missing_ok=True)
+        (state_dir / PID_FILE).unlink(missing_ok=True)
         return False
     _stop_pid(pid, timeout)
-    for name in (PID_FILE, INFO_FILE):
-        (state_dir / name).unlink(missing_ok=True)
+    (state_dir / PID_FILE).unlink(missing_ok=True)
     return True
 
 
@@ -430,9 +429,10 @@ async def probe_all(listeners: list[tuple[str, int, str]]) -> list[bool]:
 
 
 def known_nodes(state_dir: Path, inventory: Path | None) -> list[LabNode]:
-    """The running lab's nodes if there is one, else the inventory's."""
-    info = LabInfo.read(state_dir) if running_pid(state_dir) else None
-    if info is not None:
+    """The nodes of the inventory this state dir serves (running or stopped) unless one is
+    named explicitly; the default inventory only for a state dir that never served."""
+    info = LabInfo.read(state_dir)
+    if inventory is None and info is not None:
         return load_nodes(Path(info.inventory))
     return load_nodes(inventory or DEFAULT_INVENTORY)
 
