@@ -554,6 +554,7 @@ class LabServer:
             with device.lock:
                 device.reset()
                 forget_command_log(device)
+            self.traffic.forget([name])  # a reload: its counters restart from zero
             log.info("%s: reset to factory state", name)
 
     def _ack(self) -> None:

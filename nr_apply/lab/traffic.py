@@ -28,7 +28,8 @@ on the `pfc-storm` fault, the way a real fabric behaves (rules.md section 4):
 
 Counters are cumulative: each port keeps a running total and rates; when its inputs change
 the total so far is kept and the new rates apply from then on, so counters never go back and
-two samples give a rate. An event counter (pause, drops, deadlocks) whose rate rises counts
+two samples give a rate. Only a factory reset (`forget`: a reload on real gear) restarts a
+node's counters from zero. An event counter (pause, drops, deadlocks) whose rate rises counts
 its first event at once, so a sample right after a change already shows it. Nothing is random.
 
 Where summaries come from: every device persists its state on each change
@@ -254,6 +255,13 @@ class StateFileSummaries:
         self._shadows: dict[str, Any] = {}
         self._cache: dict[str, tuple[tuple[int, int, int], dict[str, PortSummary]]] = {}
 
+    def generation(self) -> int:
+        """Changes whenever any device saves: each save renames a file into `devices/`."""
+        try:
+            return os.stat(self.state_dir / "devices").st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
     def __call__(self, name: str) -> dict[str, PortSummary]:
         path = self.state_dir / "devices" / f"{name}.json"
         try:
@@ -297,20 +305,28 @@ class TrafficModel:
         self._lock = threading.Lock()
         self._meters: dict[tuple[str, str], _Meter] = {}
         self._refreshed = 0.0
-        self._fabric_dscp: tuple[float, int] | None = None  # (when, value)
+        self._fabric_dscp: tuple[object, int] | None = None  # (generation or time, value)
         self._hosts = [n for n in self.nodes.values() if n.platform in HOST_PLATFORMS]
 
     def fabric_dscp(self) -> int:
         """What switch-to-switch links carry: DSCP 26 once any host marks RoCE with it.
-        Re-read at most every REFRESH_SECONDS (one state-file stat per host)."""
+        Re-read when the summary source says something was saved (`generation()`), or else
+        at most every REFRESH_SECONDS; either way one state-file stat per host."""
+        generation = getattr(self.summaries, "generation", None)
         now = self.clock()
         cached = self._fabric_dscp
-        if cached is not None and now - cached[0] < REFRESH_SECONDS:
-            return cached[1]
+        if generation is not None:
+            key: object = generation()
+            if cached is not None and cached[0] == key:
+                return cached[1]
+        else:
+            key = now
+            if cached is not None and now - float(cached[0]) < REFRESH_SECONDS:  # type: ignore[arg-type]
+                return cached[1]
         marked = any(s.roce_dscp == ROCE_DSCP for host in self._hosts
                      for s in self.summaries(host.name).values())
         value = ROCE_DSCP if marked else 0
-        self._fabric_dscp = (now, value)
+        self._fabric_dscp = (key, value)
         return value
 
     def _end(self, node_name: str, port: str) -> End | None:
@@ -344,6 +360,14 @@ class TrafficModel:
                 meter = self._meters[(device_name, port)] = _Meter(now)
             meter.update(rates, now)
             return meter.counters(now)
+
+    def forget(self, node_names: Iterable[str]) -> None:
+        """Counters of these nodes start again from zero: a factory reset is a reload, and a
+        reloaded device's counters restart (the only time they go back)."""
+        names = set(node_names)
+        with self._lock:
+            for key in [k for k in self._meters if k[0] in names]:
+                del self._meters[key]
 
     def refresh(self, node_names: Iterable[str], force: bool = False) -> None:
         """Re-evaluate the rates of every port of `node_names` (at most every REFRESH_SECONDS

@@ -221,6 +221,16 @@ def test_a_link_with_an_end_down_carries_nothing():
     assert link.read()[0].link_up is False
 
 
+def test_a_factory_reset_restarts_the_nodes_counters_from_zero():
+    link = Link(LOSSLESS, LOSSY)
+    link.read()
+    link.clock.now += 10
+    assert link.read()[0].lossless_drops[3] > 0
+    link.model.forget(["sw"])
+    assert link.read()[0].lossless_drops[3] <= 1  # counting again (the first drop shows at once)
+    assert link.read()[1].rx_pause[3] > 0  # the peer kept its own
+
+
 def test_the_model_is_deterministic():
     first, second = Link(LOSSLESS, LOSSY), Link(LOSSLESS, LOSSY)
     for link in (first, second):
