@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from nr_apply.connections import load_credentials
@@ -51,6 +52,24 @@ def _wait_for_armed_reverts(journal: Journal, record, nodes: list[dict]) -> None
         time.sleep(wait)
 
 
+@contextmanager
+def _recovery_session(args, journal: Journal, loaded, names: list[str]):
+    """Lock the fabric for this run's recovery and open device sessions to `names`.
+    Raises FabricLocked when another live run holds the fabric."""
+    options = _options(args)
+    credentials = load_credentials()
+    journal.secrets = credentials.secrets()
+    fabric = load_fabric(loaded.inventory_dir)
+    lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
+    lock.acquire_for(args.run_id)
+    session = open_session(options, loaded, fabric, names, credentials)
+    try:
+        yield options, credentials, session
+    finally:
+        session.close()
+        lock.release()
+
+
 def rollback_run(args) -> int:
     journal = Journal(Path(args.state_dir))
     try:
@@ -59,18 +78,7 @@ def rollback_run(args) -> int:
         if not nodes:
             print(f"run {args.run_id} left no node changed; nothing to roll back")
             return ExitCode.OK
-        options = _options(args)
-        credentials = load_credentials()
-        journal.secrets = credentials.secrets()
-        fabric = load_fabric(loaded.inventory_dir)
-        lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
-        try:
-            lock.acquire_for(args.run_id)
-        except FabricLocked as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return ExitCode.LOCKED
-        session = open_session(options, loaded, fabric, [n["node"] for n in nodes], credentials)
-        try:
+        with _recovery_session(args, journal, loaded, [n["node"] for n in nodes]) as (options, credentials, session):
             from nr_apply.tasks.change import rollback
 
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
@@ -92,9 +100,9 @@ def rollback_run(args) -> int:
             emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, run_id=args.run_id,
                  message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}")
             return code
-        finally:
-            session.close()
-            lock.release()
+    except FabricLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.LOCKED
     finally:
         journal.close()
 
@@ -111,19 +119,8 @@ def resume_run(args) -> int:
         nodes = journal.nodes(args.run_id)
         _wait_for_armed_reverts(journal, record, nodes)
         done = {n["node"] for n in nodes if n["state"] in ("confirmed", "rolled_back")}
-        options = _options(args)
-        credentials = load_credentials()
-        journal.secrets = credentials.secrets()
-        fabric = load_fabric(loaded.inventory_dir)
         remaining = [n["node"] for n in nodes if n["node"] not in done]
-        lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
-        try:
-            lock.acquire_for(args.run_id)
-        except FabricLocked as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return ExitCode.LOCKED
-        session = open_session(options, loaded, fabric, remaining, credentials)
-        try:
+        with _recovery_session(args, journal, loaded, remaining) as (options, credentials, session):
             outcomes = dry_run(session, remaining)  # re-check live state
             if any(o.status == "failed" for o in outcomes):
                 emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
@@ -143,8 +140,8 @@ def resume_run(args) -> int:
             emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, gates=state.gates,
                  run_id=args.run_id, message=message)
             return code
-        finally:
-            session.close()
-            lock.release()
+    except FabricLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.LOCKED
     finally:
         journal.close()

@@ -210,13 +210,13 @@ class LabDevice(ABC):
         an interface description) that nr-apply must never touch. JSON-serialisable."""
 
     @property
-    @abstractmethod
     def state(self) -> dict:
         """The whole persisted state (JSON-serialisable)."""
+        return self._state
 
     @state.setter
-    @abstractmethod
-    def state(self, value: dict) -> None: ...
+    def state(self, value: dict) -> None:
+        self._state = value
 
     def load(self) -> None:
         with self.lock:

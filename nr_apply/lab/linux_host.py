@@ -379,14 +379,6 @@ class LinuxHostDevice(LabDevice):
         }
 
     @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-
-    @property
     def sysfs(self) -> SysfsTree:
         return SysfsTree(self._state, MLX5_MTU_RANGE)
 

@@ -92,14 +92,6 @@ class NvueDevice(LabDevice):
         }
 
     @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-
-    @property
     def revisions(self) -> Revisions:
         return Revisions(self._state)
 

@@ -58,14 +58,6 @@ class SonicDevice(LabDevice):
         }
 
     @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-
-    @property
     def config_db(self) -> dict:
         return self._state["config_db"]
 

@@ -63,14 +63,6 @@ class FakeDevice(LabDevice):
     def factory_state(self) -> dict:
         return {"hostname": self.name, "config": {}, "timers": [], "fired": 0, "files": {}}
 
-    @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-
     def open_session(self, username: str, session_id: str) -> Session:
         if self.node.platform == "eos":
             return FakeEosSession(self, username, session_id)
