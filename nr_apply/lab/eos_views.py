@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, Callable
+from typing import Callable
 
 from nr_apply.lab.device import PortCounters, PortSummary
 from nr_apply.lab.eos_config import Node

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary
 from nr_apply.lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
