@@ -9,7 +9,12 @@ from nr_apply.platforms.base import Counters
 
 
 def _delta(before: Counters, after: Counters, port: str, key: str) -> float:
-    return after.ports.get(port, {}).get(key, 0.0) - before.ports.get(port, {}).get(key, 0.0)
+    """Growth over the window. A counter missing from the baseline has no known start, and
+    its whole history must not pass for one window's growth: it counts as unchanged."""
+    start = before.ports.get(port, {}).get(key)
+    if start is None:
+        return 0.0
+    return after.ports.get(port, {}).get(key, start) - start
 
 
 def evaluate(node: str, before: Counters | None, after: Counters | None, gates: Gates,

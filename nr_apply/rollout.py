@@ -20,6 +20,7 @@ from nr_apply.journal import Journal
 from nr_apply.lock import FabricLock, FabricLocked
 from nr_apply.outcome import GateResult, NodeOutcome, StepError
 from nr_apply.report import emit
+from nr_apply.report.progress import Progress
 from nr_apply.tasks.change import confirm, push_with_revert, rollback
 from nr_apply.tasks.counters import sample_counters
 from nr_apply.tasks.verify import verify_at_intent
@@ -116,10 +117,13 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
                 plan_batches: list[Batch]) -> tuple[int, str]:
     plan = loaded.plan
     phases = {p.name: p for p in plan.phases}
+    progress = Progress.for_options(options)
+    per_phase = {name: sum(b.phase == name for b in plan_batches) for name in phases}
     for batch in plan_batches:
         phase = phases[batch.phase]
         journal.event(state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
                       detail=", ".join(batch.nodes))
+        progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
         before = session.run(batch.nodes, sample_counters)
         changes = {n: state.outcomes[n].change for n in batch.nodes}
         failures: dict[str, StepError] = {}
@@ -131,15 +135,18 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
             else:
                 failures[name] = StepError(res["step"], res["error"])
                 journal.set_node_state(state.run_id, name, "failed", f"{res['step']}: {res['error']}")
+        progress.step(f"push (revert in {plan.timed_revert:g}s)", {n: bool(r.get("ok")) for n, r in pushed.items()})
         live = [n for n in batch.nodes if n not in failures]
-        for name, res in _each(session, live, lambda t, node, driver: verify_at_intent(
-                t, node, driver, session.facets)).items():
+        verified = _each(session, live, lambda t, node, driver: verify_at_intent(t, node, driver, session.facets))
+        progress.step("verify", {n: bool(r.get("ok")) for n, r in verified.items()})
+        for name, res in verified.items():
             if res.get("ok"):
                 journal.set_node_state(state.run_id, name, "verified")
             else:
                 failures[name] = StepError(res["step"], res["error"])
                 journal.set_node_state(state.run_id, name, "failed", f"verify: {res['error']}")
         if phase.soak:
+            progress.note(f"soak {phase.soak:g}s")
             time.sleep(phase.soak)
         after = session.run(batch.nodes, sample_counters)
         for name in batch.nodes:
@@ -151,13 +158,17 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
             bad = [g for g in results if not g.passed]
             if bad and name not in failures:
                 failures[name] = StepError("gate", "; ".join(f"{g.gate} {g.value} > {g.threshold}" for g in bad))
+        progress.step("gates", {n: n not in failures or failures[n].step != "gate" for n in batch.nodes})
         if len(failures) > phase.max_failures or (failures and plan.on_failure.rollback != "batch"):
+            progress.note(f"[red]rolling back ({plan.on_failure.rollback})[/red]")
             return _fail(options, plan, session, journal, state, batch, failures)
         # Within tolerance: the failed nodes go back, the rest are confirmed.
         if failures:
             _rollback(session, journal, state, list(failures))
         ok = [n for n in batch.nodes if n not in failures]
-        for name, res in _each(session, ok, confirm).items():
+        confirmed = _each(session, ok, confirm)
+        progress.step("confirm", {n: bool(r.get("ok")) for n, r in confirmed.items()})
+        for name, res in confirmed.items():
             if res.get("ok"):
                 journal.set_node_state(state.run_id, name, "confirmed")
                 state.outcomes[name].status = "applied"

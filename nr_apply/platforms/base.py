@@ -48,8 +48,10 @@ class Change:
 @dataclass
 class Counters:
     """Cumulative counters per port, sampled at `taken_at` (time.monotonic()). Keys:
-    `pause_rx.<p>`, `pause_tx.<p>`, `lossless_drops`, `watchdog_events`, `ecn_marked`,
-    `link_up` (1/0). A platform fills what it exposes."""
+    `pause_rx.<p>`, `pause_tx.<p>` (or `.roce` where the platform does not count per
+    priority), `lossless_drops`, `watchdog_events`, `ecn_marked`, `link_up` (1/0). A platform
+    fills what it exposes. Keys must not depend on configuration: gates compare a sample taken
+    before a push with one taken after it."""
 
     taken_at: float
     ports: dict[str, dict[str, float]] = field(default_factory=dict)

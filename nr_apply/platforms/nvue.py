@@ -741,19 +741,18 @@ class NvueDriver(Driver):
     def counters(self) -> Counters:
         """Per port: `nv show interface <swp> qos roce counters` and `... qos pfc-watchdog`
         (NVUE has no all-ports form of either: two calls per port), link state from one
-        `nv show interface`. PFC pause counters are the RoCE view's, which NVUE counts on the
-        lossless switch-priority, so they are filed under each no-drop priority (read from the
-        applied config now: a push since the last read may have moved it)."""
-        tree = load_tree(self.read())
-        names = list(self.node.ports) or switch_ports(tree)
+        `nv show interface`. PFC pause counters are the RoCE view's, which NVUE does not break
+        down by priority: they are filed under the stable key `pause_rx.roce` / `pause_tx.roce`,
+        so a push that moves the lossless priority does not make old totals look like new
+        pauses."""
+        names = list(self.node.ports) or switch_ports(load_tree(self.read()))
         links = json.loads(self._run("counters", "nv show interface -o json") or "{}")
         taken_at = time.monotonic()
         out: dict[str, dict[str, float]] = {}
         for name in names:
             roce = json.loads(self._run("counters", f"nv show interface {name} qos roce counters -o json") or "{}")
             wd = json.loads(self._run("counters", f"nv show interface {name} qos pfc-watchdog -o json") or "{}")
-            out[name] = port_counters(roce, wd, links.get(name, {}), _no_drop(
-                _effective(tree, "pfc", _profile_of(tree, name, "pfc"))))
+            out[name] = port_counters(roce, wd, links.get(name, {}))
         return Counters(taken_at=taken_at, ports=out)
 
 
@@ -766,14 +765,12 @@ def _confirm_pending(revisions_json: str) -> bool:
     return any(isinstance(r, dict) and r.get("state") == "confirm" for r in revisions.values())
 
 
-def port_counters(roce: Tree, watchdog: Tree, link: Tree, no_drop: list[int]) -> dict[str, float]:
+def port_counters(roce: Tree, watchdog: Tree, link: Tree) -> dict[str, float]:
     rx, tx = roce.get("rx-stats", {}), roce.get("tx-stats", {})
-    rx_pause = float(_get(rx, ("rx-pfc", "pause-packets")) or 0)
-    tx_pause = float(_get(tx, ("tx-pfc", "pause-packets")) or 0)
-    out: dict[str, float] = {}
-    for prio in no_drop:
-        out[f"pause_rx.{prio}"] = rx_pause
-        out[f"pause_tx.{prio}"] = tx_pause
+    out: dict[str, float] = {
+        "pause_rx.roce": float(_get(rx, ("rx-pfc", "pause-packets")) or 0),
+        "pause_tx.roce": float(_get(tx, ("tx-pfc", "pause-packets")) or 0),
+    }
     out["lossless_drops"] = float((_get(rx, ("rx-roce", "no-buffer-discard")) or 0)
                                   + (_get(tx, ("tx-roce", "no-buffer-discard")) or 0))
     out["ecn_marked"] = float(_get(tx, ("tx-ecn", "ecn-marked-packets")) or 0)

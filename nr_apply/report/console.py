@@ -64,8 +64,8 @@ def print_run(report, verbose: bool = False, quiet: bool = False, secrets: set[s
         if node.error:
             say(f"  [red]{node.error.step} failed:[/red] {node.error.message}")
         if not quiet:
-            for change in node.changes:
-                say(f"  [cyan]{change.port}[/cyan] {change.field}: [red]{_fmt(change.before)}[/red] → "
+            for ports, change in _grouped(node.changes):
+                say(f"  [cyan]{ports}[/cyan] {change.field}: [red]{_fmt(change.before)}[/red] → "
                     f"[green]{_fmt(change.after)}[/green]")
             if verbose and node.native:
                 say("  native change:")
@@ -87,6 +87,17 @@ def print_run(report, verbose: bool = False, quiet: bool = False, secrets: set[s
     out.print(table)
     if report.message:
         say(report.message)
+
+
+def _grouped(changes):
+    """The same field change on several ports is one line naming the ports (people read a
+    fabric change as "these ports get X", not as 40 copies of X)."""
+    groups: dict[tuple, tuple[list[str], object]] = {}
+    for change in changes:
+        key = (change.field, _fmt(change.before), _fmt(change.after))
+        ports, _ = groups.setdefault(key, ([], change))
+        ports.append(change.port)
+    return [(", ".join(ports), change) for ports, change in groups.values()]
 
 
 def _fmt(value) -> str:

@@ -131,5 +131,5 @@ def test_counters_per_port(driver):
     counters = driver.counters()
     assert set(counters.ports) == set(_ports(driver))
     swp1 = counters.ports["swp1"]
-    assert set(swp1) == {"pause_rx.3", "pause_tx.3", "lossless_drops", "watchdog_events", "ecn_marked", "link_up"}
+    assert set(swp1) == {"pause_rx.roce", "pause_tx.roce", "lossless_drops", "watchdog_events", "ecn_marked", "link_up"}
     assert swp1["link_up"] == 1

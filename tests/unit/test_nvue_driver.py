@@ -277,10 +277,10 @@ def test_counters_map_the_roce_and_watchdog_views():
             "tx-stats": {"tx-roce": {"no-buffer-discard": 1}, "tx-pfc": {"pause-packets": 5},
                          "tx-ecn": {"ecn-marked-packets": 40}}}
     watchdog = {"state": "enabled", "traffic-class": {"1": {"deadlock-count": 3}, "7": {"deadlock-count": 2}}}
-    got = port_counters(roce, watchdog, {"link": {"state": "up"}}, [3])
-    assert got == {"pause_rx.3": 7, "pause_tx.3": 5, "lossless_drops": 3, "ecn_marked": 40,
+    got = port_counters(roce, watchdog, {"link": {"state": "up"}})
+    assert got == {"pause_rx.roce": 7, "pause_tx.roce": 5, "lossless_drops": 3, "ecn_marked": 40,
                    "watchdog_events": 5, "link_up": 1}
-    assert port_counters({}, {}, {"link": {"state": "down"}}, [])["link_up"] == 0
+    assert port_counters({}, {}, {"link": {"state": "down"}})["link_up"] == 0
 
 
 # --- device verbs on a scripted connection ------------------------------------------------------

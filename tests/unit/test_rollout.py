@@ -222,3 +222,20 @@ def test_saved_plan_refuses_after_out_of_band_change(fake, capsys, tmp_path):
     assert code == 3
     assert "the live state of leaf3 no longer matches the saved plan" in err
     assert not [s for _, s in fake.log if s == "push"]
+
+
+def test_text_dry_run_groups_a_change_shared_by_ports(fake, capsys):
+    assert run(fake, "--dry-run", "--limit", "leaf1") == 2
+    out = capsys.readouterr().out
+    assert "leaf1 (eos): changed" in out
+    line = next(l for l in out.splitlines() if "no_drop_priorities" in l)
+    assert "Ethernet31, Ethernet32, Ethernet1, Ethernet2, Ethernet3, Ethernet4 no_drop_priorities: (none) → [3]" in line
+    assert out.count("no_drop_priorities") == 1
+
+
+def test_progress_names_each_batch_and_step_on_stderr(fake, capsys):
+    assert run(fake, "--yes", "--limit", "leaf1,leaf2") == 0
+    err = capsys.readouterr().err
+    assert "pod-a-leaves batch 1/2: leaf1" in err and "pod-a-leaves batch 2/2: leaf2" in err
+    for step in ("push (revert in 120s) ok", "verify     ok", "gates      ok", "confirm    ok"):
+        assert step in err
