@@ -12,9 +12,7 @@ from nr_apply.lab.device import CommandError, Disconnect
 from nr_apply.lab.eos import EosDevice
 from nr_apply.lab.topology import LabNode, LabPort
 
-VECTORS = Path("/work/shared/reference/vectors")
-if not VECTORS.is_dir():  # the project copy, when the shared reference tree is absent
-    VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"  # public samples, sources in line 1
 
 ROCE_SNIPPET = [
     "qos map dscp 26 to traffic-class 3",

@@ -15,9 +15,7 @@ from nr_apply.platforms.eos import EosDriver, decompose_dscp_map
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/eos"
-VECTORS = Path("/work/shared/reference/vectors")
-if not VECTORS.is_dir():  # the project copy, when the shared reference tree is absent
-    VECTORS = REPO / "tests/fixtures/vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"  # public samples, sources in line 1
 FACETS = list(FACET_FIELDS)
 
 

@@ -15,7 +15,7 @@ from nr_apply.platforms.linux import BundleError, LinuxNicDriver, NicRaw, nic_ch
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "linux"
-VECTORS = Path("/work/shared/reference/vectors")
+VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"  # public samples, sources in line 1
 FACETS = ("trust", "dscp_map", "pfc", "ets", "mtu", "dcbx", "roce")
 NICS = ("ens1f0np0", "ens2f0np0")
 

@@ -22,7 +22,7 @@ from nr_apply.platforms.nvue import NvueDriver, diff_commands, load_tree, port_c
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/nvue"
-VECTORS = Path("/work/shared/reference/vectors")
+VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"  # public samples, sources in line 1
 FACETS = list(FACET_FIELDS)
 U = NvueDriver.unsupported
 

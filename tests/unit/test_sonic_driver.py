@@ -15,6 +15,7 @@ from nr_apply.lab.runner import load_nodes
 from nr_apply.lab.sonic_factory import factory_config_db
 from nr_apply.lab.sonic_yang import validate
 from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless
+from vectors import sonic_vector_document
 from nr_apply.platforms.sonic import (
     SonicDriver,
     config_db,
@@ -26,25 +27,11 @@ from nr_apply.platforms.sonic import (
 )
 
 ROOT = Path(__file__).parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "sonic"
+FIXTURES = ROOT / "tests" / "fixtures" / "vectors"
 FACETS = list(FACET_FIELDS)
 FABRIC = load_fabric(ROOT / "inventory")
 LEAF4 = FABRIC.nodes["leaf4"]
 PORTS = list(LEAF4.ports)
-
-
-def vector_document(name: str) -> str:
-    """The vectors are verbatim excerpts of CONFIG_DB files (line ranges split by `# ---`);
-    join them back into one JSON document, dropping an excerpt's trailing half-open entry."""
-    fragments = re.split(r"^# ---.*$", (FIXTURES / name).read_text(), flags=re.M)[1:]
-    parts = []
-    for fragment in fragments:
-        lines = [line for line in fragment.splitlines() if line.strip()]
-        while lines and lines[-1].rstrip().endswith("{") and \
-                sum(l.count("{") - l.count("}") for l in lines) > 0:
-            lines.pop()
-        parts.append("\n".join(lines).rstrip().rstrip(","))
-    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def factory() -> dict:
@@ -67,7 +54,7 @@ def applied(running: dict, ops: list[dict]) -> dict:
 
 # --- parse ----------------------------------------------------------------------------------------
 def test_sample_config_db_vector_keeps_both_duplicate_pfc_wd_tables():
-    state = SonicDriver.parse(vector_document("sonic_1.txt"))
+    state = SonicDriver.parse(sonic_vector_document("sonic_1.txt"))
     # The first "PFC_WD" holds Ethernet9, the second GLOBAL: json.loads alone would lose Ethernet9.
     assert state.ports["Ethernet9"].pfc_watchdog == PfcWatchdog(detection_ms=100, restoration_ms=400, action="drop")
     eth0 = state.ports["Ethernet0"]
@@ -81,14 +68,14 @@ def test_sample_config_db_vector_keeps_both_duplicate_pfc_wd_tables():
 
 
 def test_redis_key_vector_with_bracketed_references():
-    state = SonicDriver.parse(vector_document("sonic_5.txt"))
+    state = SonicDriver.parse(sonic_vector_document("sonic_5.txt"))
     eth0 = state.ports["Ethernet0"]
     assert eth0.pfc_watchdog == PfcWatchdog(detection_ms=600, restoration_ms=600, action="drop")
     assert eth0.no_drop_priorities == [3, 4]
     assert eth0.ecn == {3: EcnThreshold(min_bytes=1048576, max_bytes=2097152, probability=5)}
     assert eth0.wred_drop == {3: True}
     assert state.ports["Ethernet8"].no_drop_priorities == []
-    assert SonicDriver.parse(vector_document("sonic_5.txt"), ports=["Ethernet4"]).ports.keys() == {"Ethernet4"}
+    assert SonicDriver.parse(sonic_vector_document("sonic_5.txt"), ports=["Ethernet4"]).ports.keys() == {"Ethernet4"}
 
 
 def test_bracketed_and_bare_scheduler_references_read_the_same():
