@@ -12,7 +12,7 @@ def sonic_vector_document(name: str) -> str:
     """The SONiC vectors are verbatim excerpts of CONFIG_DB files (line ranges split by
     `# ---`); join them back into one JSON document, dropping an excerpt's trailing half-open
     entry."""
-    X
+    fragments = re.split(r"^# ---.*$", (FIXTURES / "vectors" / name).read_text(), flags=re.M)[1:]
     parts = []
     for fragment in fragments:
         lines = [line for line in fragment.splitlines() if line.strip()]
