@@ -132,3 +132,31 @@ def test_second_concurrent_apply_exits_4_and_names_the_first(fresh_lab, tmp_path
     holder = json.loads(next(locks.iterdir()).read_text()) if locks.exists() and any(locks.iterdir()) else None
     assert "the fabric is locked by run" in second.stderr and f"pid {first.pid}" in second.stderr
     assert holder is None or holder["pid"] == first.pid
+
+
+def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, tmp_path):
+    repo = make_repo(fresh_lab, tmp_path, soak="4s", revert="6s")
+    proc = repo.spawn(str(repo.plan), "--yes", "-q")
+    journal = repo.root / ".nr-apply" / "journal.sqlite"
+    deadline = time.time() + 90
+    confirmed = []
+    while time.time() < deadline and not confirmed:
+        time.sleep(0.2)
+        if journal.exists():
+            try:
+                confirmed = sqlite3.connect(journal).execute(
+                    "SELECT node FROM nodes WHERE state='confirmed'").fetchall()
+            except sqlite3.OperationalError:
+                pass
+    assert confirmed, "no batch was confirmed before the kill"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_id = sqlite3.connect(journal).execute("SELECT id FROM runs").fetchone()[0]
+    resumed = repo.nr("resume", run_id, "--yes", "--format", "json")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["run_id"] == run_id
+    assert {n for (n,) in confirmed}.isdisjoint({n["name"] for n in report["nodes"]})  # not redone
+    assert repo.dry_run_json()[0] == 0
+    states = journal_states(repo, run_id)
+    assert set(states.values()) == {"confirmed"}
