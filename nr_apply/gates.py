@@ -18,9 +18,10 @@ def _delta(before: Counters, after: Counters, port: str, key: str) -> float:
 
 
 def evaluate(node: str, before: Counters | None, after: Counters | None, gates: Gates,
-             selected: list[str] | None) -> list[GateResult]:
+             selected: list[str] | None, marks_ecn: bool = True) -> list[GateResult]:
+    """`marks_ecn`: the node is a switch (switches mark CE; NICs react to it)."""
     wanted = set(selected) if selected is not None else {"pause_rate", "lossless_drops", "watchdog_events",
-                                                         "link_state"}
+                                                         "link_state", "ecn_before_pfc"}
     results: list[GateResult] = []
     if before is None or after is None:
         if wanted - {"verify"}:
@@ -47,6 +48,15 @@ def evaluate(node: str, before: Counters | None, after: Counters | None, gates: 
             worst = max(per_port, key=per_port.get, default="")
             results.append(GateResult(gate, node, total <= limit, int(total), limit,
                                       f"worst at {worst}" if total > 0 else ""))
+    if "ecn_before_pfc" in wanted and marks_ecn:
+        # rules.md G5 / R-ECN-1: a switch port pausing while it marks nothing means PFC is
+        # doing ECN's job (thresholds inverted, or ECN off on the lossless queue).
+        inverted = [p for p in ports
+                    if "ecn_marked" in after.ports.get(p, {}) and "ecn_marked" in before.ports.get(p, {})
+                    and _delta(before, after, p, "ecn_marked") == 0
+                    and any(_delta(before, after, p, k) > 0 for k in after.ports[p] if k.startswith("pause_"))]
+        results.append(GateResult("ecn_before_pfc", node, not inverted,
+                                  "pausing without ECN marks: " + ", ".join(inverted) if inverted else "ok", "ok"))
     if "link_state" in wanted and gates.require_link_up:
         down = [p for p in ports if after.ports.get(p, {}).get("link_up", 1) < 1]
         results.append(GateResult("link_state", node, not down, "down: " + ", ".join(down) if down else "all up",

@@ -83,7 +83,7 @@ class Gates(Strict):
     require_verify_clean: bool = True
 
 
-GATE_NAMES = ("pause_rate", "lossless_drops", "watchdog_events", "link_state", "verify")
+GATE_NAMES = ("pause_rate", "lossless_drops", "watchdog_events", "ecn_before_pfc", "link_state", "verify")
 
 
 class OnFailure(Strict):

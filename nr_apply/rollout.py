@@ -140,6 +140,8 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
         verified = _each(session, live, lambda t, node, driver: verify_at_intent(t, node, driver, session.facets))
         progress.step("verify", {n: bool(r.get("ok")) for n, r in verified.items()})
         for name, res in verified.items():
+            state.gates.append(GateResult("verify", name, bool(res.get("ok")),
+                                          "diff empty" if res.get("ok") else res.get("error", ""), "diff empty"))
             if res.get("ok"):
                 journal.set_node_state(state.run_id, name, "verified")
             else:
@@ -150,7 +152,8 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
             time.sleep(phase.soak)
         after = session.run(batch.nodes, sample_counters)
         for name in batch.nodes:
-            results = evaluate(name, before.get(name), after.get(name), plan.gates, phase.gates)
+            results = evaluate(name, before.get(name), after.get(name), plan.gates, phase.gates,
+                               marks_ecn=not session.fabric.nodes[name].is_host)
             state.gates.extend(results)
             for g in results:
                 journal.event(state.run_id, "gate-pass" if g.passed else "gate-fail", node=name,

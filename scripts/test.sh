@@ -7,4 +7,6 @@ VENV="${NR_APPLY_VENV:-.venv}"
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ".[test]"
-exec "$VENV/bin/python" -m pytest "$@"
+# The pytest executable, not `python -m pytest`: the latter puts the checkout first on sys.path,
+# so the tests would import the source tree instead of the package that was just installed.
+exec "$VENV/bin/pytest" "$@"

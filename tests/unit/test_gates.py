@@ -37,3 +37,14 @@ def test_unreadable_counters_fail_closed_and_a_down_link_fails():
     assert not verdicts(None, None)["counters"].passed
     down = Counters(2.0, {"swp1": {"link_up": 0}})
     assert not verdicts(Counters(0.0, {"swp1": {"link_up": 1}}), down)["link_state"].passed
+
+
+def test_pausing_without_ecn_marks_on_a_switch_fails_ecn_before_pfc():
+    before = Counters(0.0, {"swp1": {"pause_tx.3": 0, "ecn_marked": 500, "link_up": 1}})
+    after = Counters(2.0, {"swp1": {"pause_tx.3": 40, "ecn_marked": 500, "link_up": 1}})
+    g = verdicts(before, after)["ecn_before_pfc"]
+    assert not g.passed and "swp1" in str(g.value)
+    marking = Counters(2.0, {"swp1": {"pause_tx.3": 40, "ecn_marked": 2500, "link_up": 1}})
+    assert verdicts(before, marking)["ecn_before_pfc"].passed
+    host = {g.gate for g in evaluate("host1", before, after, Gates(), None, marks_ecn=False)}
+    assert "ecn_before_pfc" not in host  # NICs do not mark CE
