@@ -108,7 +108,7 @@ def rollback_run(args) -> int:
 
 
 def resume_run(args) -> int:
-    from nr_apply.rollout import Batch, RolloutState, batches, run_batches
+    from nr_apply.rollout import RolloutState, batches, run_batches
 
     journal = Journal(Path(args.state_dir))
     try:

@@ -3,7 +3,6 @@ connect, plan every node, then either report (dry-run) or roll out."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from nr_apply.connections import HostKeyPolicy, build_nornir, load_credentials

@@ -11,6 +11,6 @@ from nr_apply.platforms.base import Driver
 def sample_counters(task: Task, node: Node, driver: Driver) -> Result:
     try:
         return Result(host=task.host, result=driver.counters())
-    except Exception as exc:
+    except Exception:
         # No exception object: a missing sample is a gate verdict ("counters unavailable"), not a crash.
         return Result(host=task.host, result=None, failed=True)

@@ -329,7 +329,7 @@ class DcbTool:
         if not args:
             return ""
         pfc_en = list(nic["pfc"]["pfc_en"])
-        delay, mbc = nic["pfc"]["delay"], nic["pfc"]["mbc"]
+        delay = nic["pfc"]["delay"]
         while args:
             word = args.peek()
             if _matches(word, "prio-pfc"):
@@ -337,7 +337,7 @@ class DcbTool:
                                 lambda k, v: pfc_en.__setitem__(k, v), value_label="PFC")
                 continue
             if _matches(word, "macsec-bypass"):
-                mbc = _on_off("macsec-bypass", args.next_value())
+                _on_off("macsec-bypass", args.next_value())  # checked like dcb does; mlx5 keeps no such bit
             elif _matches(word, "delay"):
                 value = _parse_int(args.next_value(), 0xFFFF)
                 if value is None:

@@ -161,7 +161,7 @@ def _pfc_wd(table: dict, ports: set[str]) -> Iterator[str]:
         if key == "GLOBAL":
             for leaf in entry:
                 if leaf != "POLL_INTERVAL":
-                    yield f"Must condition \"../ifname != 'GLOBAL'\" not satisfied."
+                    yield "Must condition \"../ifname != 'GLOBAL'\" not satisfied."
             yield from _uint(entry, "POLL_INTERVAL", 100, 1000)
             continue
         if "POLL_INTERVAL" in entry:

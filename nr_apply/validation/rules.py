@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from nr_apply.fabric import Fabric, Link, Node, Port, PortRef
+from nr_apply.fabric import Fabric, Node, Port, PortRef
 from nr_apply.model import NicLossless
 from nr_apply.platforms import LIMITS
 from nr_apply.validation.findings import Finding

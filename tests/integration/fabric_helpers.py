@@ -13,6 +13,11 @@ from pathlib import Path
 import pyeapi
 from netmiko import ConnectHandler
 
+from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from nr_apply.diff import FACET_FIELDS
+from nr_apply.engine import Session
+from nr_apply.inventory import load_fabric
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -48,6 +53,19 @@ def make_repo(lab, root: Path, soak: str = "0.3s", revert: str = "60s", policy: 
     env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
     env.pop("NR_APPLY_CREDENTIALS", None)
     return FabricRepo(root, plan, lab, env)
+
+
+def lab_driver(lab, name: str):
+    """The production driver for one lab node, connected the way a run connects it (through
+    the engine's Session); the caller closes it with `driver.session.close()`."""
+    fabric = load_fabric(lab.inventory_dir)
+    nornir = build_nornir(fabric, Credentials(lab.username, lab.password), HostKeyPolicy(lab.known_hosts),
+                          workers=1, names=[name])
+    session = Session(fabric=fabric, nornir=nornir, facets=list(FACET_FIELDS))
+    driver = session.driver(name)
+    driver.session = session
+    driver.fabric = fabric
+    return driver
 
 
 # --- read-backs through real clients ----------------------------------------------------------

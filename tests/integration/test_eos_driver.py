@@ -9,11 +9,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from nornir.core.plugins.connections import ConnectionPluginRegister
 
-from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from fabric_helpers import lab_driver
+
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
-from nr_apply.inventory import load_fabric
 from nr_apply.platforms.base import Change, DriverError
 from nr_apply.platforms.eos import EosDriver
 
@@ -23,14 +22,9 @@ FACETS = list(FACET_FIELDS)
 
 @pytest.fixture
 def driver(fresh_lab) -> Iterator[EosDriver]:
-    ConnectionPluginRegister.auto_register()
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    drv = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    drv.nornir_config = nr.config
+    drv = lab_driver(fresh_lab, NODE)
     yield drv
-    nr.close_connections()
+    drv.session.close()
 
 
 def plan(drv: EosDriver) -> tuple[str, Change]:
@@ -143,14 +137,10 @@ def test_another_process_confirms_after_the_first_closed_its_connection(driver, 
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     driver.host.close_connections()  # NAPALM would abort its own session here
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    later = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    later.nornir_config = nr.config
+    later = lab_driver(fresh_lab, NODE)
     assert left_to_do(later) == []
     later.confirm()
-    nr.close_connections()
+    later.session.close()
     time.sleep(0.2)
     assert left_to_do(driver) == []
     assert "priority-flow-control priority 3 no-drop" in startup(driver)
@@ -161,11 +151,7 @@ def test_a_fresh_driver_rolls_back_a_pending_push_it_did_not_make(driver, fresh_
     _, change = plan(driver)
     driver.push(change, revert_in=60)
     driver.host.close_connections()
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    later = EosDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    later.nornir_config = nr.config
+    later = lab_driver(fresh_lab, NODE)
     later.rollback(snapshot)
     assert later.read() == snapshot
-    nr.close_connections()
+    later.session.close()

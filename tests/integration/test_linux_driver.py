@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from fabric_helpers import lab_driver
+
 from nr_apply.diff import diff_node, target_state
-from nr_apply.inventory import load_fabric
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.linux import LinuxNicDriver
 
@@ -19,14 +19,9 @@ FACETS = ("trust", "dscp_map", "pfc", "ets", "mtu", "dcbx", "roce")
 
 @pytest.fixture
 def driver(fresh_lab):
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    drv = LinuxNicDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    drv.nornir_config = nr.config
-    drv.fabric = fabric
+    drv = lab_driver(fresh_lab, NODE)
     yield drv
-    nr.close_connections()
+    drv.session.close()
 
 
 def plan(drv):

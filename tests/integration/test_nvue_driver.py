@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from fabric_helpers import lab_driver
 import yaml
 
-from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
-from nr_apply.inventory import load_fabric
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.nvue import NvueDriver
 
@@ -22,13 +22,9 @@ U = NvueDriver.unsupported
 
 @pytest.fixture
 def driver(fresh_lab):
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    drv = NvueDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    drv.nornir_config = nr.config
+    drv = lab_driver(fresh_lab, NODE)
     yield drv
-    nr.close_connections()
+    drv.session.close()
 
 
 def _ports(drv: NvueDriver) -> list[str]:

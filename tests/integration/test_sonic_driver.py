@@ -9,11 +9,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from nornir.core.plugins.connections import ConnectionPluginRegister
 
-from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from fabric_helpers import lab_driver
+
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
-from nr_apply.inventory import load_fabric
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.sonic import SonicDriver
 
@@ -23,14 +22,9 @@ FACETS = list(FACET_FIELDS)
 
 @pytest.fixture
 def driver(fresh_lab) -> Iterator[SonicDriver]:
-    ConnectionPluginRegister.auto_register()
-    fabric = load_fabric(fresh_lab.inventory_dir)
-    nr = build_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
-                      HostKeyPolicy(fresh_lab.known_hosts), workers=1, names=[NODE])
-    drv = SonicDriver(fabric.nodes[NODE], nr.inventory.hosts[NODE])
-    drv.nornir_config = nr.config
+    drv = lab_driver(fresh_lab, NODE)
     yield drv
-    nr.close_connections()
+    drv.session.close()
 
 
 def plan(drv: SonicDriver):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from nr_apply.cli import main
-from nr_apply.diff import diff_node
 from nr_apply.journal import Journal
 from nr_apply.model import NodeState
 from nr_apply.platforms import drivers
