@@ -40,15 +40,21 @@ def _load_run(journal: Journal, run_id: str):
 
 def _wait_for_armed_reverts(journal: Journal, record, nodes: list[dict]) -> None:
     """A node left armed reverts by itself at its deadline; acting before that would race the
-    device's own timer, so wait it out."""
-    armed = [n for n in nodes if n["state"] in ("armed", "verified")]
-    if not armed or not record.revert_seconds:
+    device's own timer, so wait it out. A run that never finished may have armed a node the
+    journal did not hear about yet (killed between the device's commit and the journal write),
+    so then the whole window after the run's last event is waited out."""
+    if not record.revert_seconds:
         return
-    deadline = max(n["updated_at"] for n in armed) + record.revert_seconds + 2
-    wait = deadline - time.time()
+    armed = [n for n in nodes if n["state"] in ("armed", "verified")]
+    last = [n["updated_at"] for n in armed]
+    if record.status == "running":
+        events = journal.events(record.id)
+        last.append(max((e["ts"] for e in events), default=record.started_at))
+    if not last:
+        return
+    wait = max(last) + record.revert_seconds + 2 - time.time()
     if wait > 0:
-        print(f"waiting {wait:.0f}s for the timed revert armed on {', '.join(n['node'] for n in armed)} to fire",
-              file=sys.stderr)
+        print(f"waiting {wait:.0f}s for timed reverts armed by run {record.id} to fire", file=sys.stderr)
         time.sleep(wait)
 
 

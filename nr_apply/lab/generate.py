@@ -10,6 +10,7 @@ so a generated fabric asks for exactly what the bundled one asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
@@ -17,7 +18,15 @@ import yaml
 
 from nr_apply.lab.topology import LAB_LISTEN_ADDRESS
 
-BUNDLED_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
+def _bundled_inventory() -> Path:
+    """The repository's inventory/ folder: installed as package data (pyproject maps it), so a
+    generated fabric carries the bundled intent wherever nr-apply is installed; in an editable
+    checkout, the folder itself."""
+    installed = Path(str(resources.files("nr_apply.lab"))) / "bundled_inventory"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "inventory"
+
+
+BUNDLED_INVENTORY = _bundled_inventory()
 LEAF_PLATFORMS = ("eos", "eos", "nvue", "sonic")
 ASIC = {"eos": "tomahawk-5", "nvue": "spectrum-4", "sonic": "spectrum-4", "linux": "mlx5"}
 HOST_NICS = (("ens1f0np0", "mlx5_0"), ("ens2f0np0", "mlx5_1"))

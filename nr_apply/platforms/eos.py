@@ -31,6 +31,8 @@ Defaults a read-back shows by the absence of a line (documented so the diff is e
 
 from __future__ import annotations
 
+import uuid
+
 import re
 import time
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossle
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
+SESSION_PREFIX = "nr_apply_"  # config sessions this driver opens
 WATCHDOG_ACTION = {"drop": "drop", "alert": "notify-only"}
 # Port actions, and the global `pause watchdog action` values (AVD: drop|no-drop; no-drop
 # keeps the stuck queue forwarding).
@@ -572,6 +575,9 @@ class EosDriver(Driver):
         if change.empty:
             return
         conn = self._napalm()
+        self._drop_stale_sessions(conn)
+        # Our own session name, so a run that dies mid-load leaves a session we can recognise.
+        conn.config_session = f"{SESSION_PREFIX}{uuid.uuid4().hex[:10]}"
         try:
             conn.load_merge_candidate(config=change.payload)  # NAPALM aborts the session itself on error
         except Exception as exc:
@@ -590,6 +596,23 @@ class EosDriver(Driver):
         # confirm must not revert early, so the switch's timer alone decides (the session
         # name is kept here for confirm and rollback).
         self._pending_session, conn.config_session = conn.config_session, None
+
+    def _drop_stale_sessions(self, conn: Any) -> None:
+        """A run killed between `configure session` and `commit` leaves a staged, uncommitted
+        session, and NAPALM refuses to load while any session is pending. Staged sessions of
+        nr-apply (by name) changed nothing and are aborted; anyone else's, and any session with a
+        commit timer armed (it reverts by itself), are left alone."""
+        try:
+            sessions = conn.cli(["show configuration sessions"], encoding="json")
+            data = next(iter(sessions.values())).get("sessions", {})
+        except Exception:
+            return  # the load itself will say what is wrong
+        for name, info in data.items():
+            if name.startswith(SESSION_PREFIX) and info.get("state") == "pending":
+                try:
+                    conn.cli([f"configure session {name} abort"])
+                except Exception:
+                    pass
 
     def _abort(self, conn: Any) -> None:
         try:

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 
+import pyeapi
 import pytest
 
 from fabric_helpers import lab_driver
@@ -155,3 +156,27 @@ def test_a_fresh_driver_rolls_back_a_pending_push_it_did_not_make(driver, fresh_
     later.rollback(snapshot)
     assert later.read() == snapshot
     later.session.close()
+
+
+def _stage_session(lab, name: str) -> None:
+    node = lab.node(NODE)
+    conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
+                                 username=lab.username, password=lab.password)
+    pyeapi.client.Node(conn).run_commands(["enable", f"configure session {name}", "hostname staged", "end"])
+
+
+def test_a_stale_staged_session_of_a_killed_run_is_cleared_before_loading(driver, fresh_lab):
+    _stage_session(fresh_lab, "nr_apply_0badc0ffee")  # a run died between load and commit
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    assert left_to_do(driver) == []
+    assert "hostname staged" not in driver.read()
+
+
+def test_someone_elses_pending_session_is_respected(driver, fresh_lab):
+    _stage_session(fresh_lab, "operator_maintenance")
+    _, change = plan(driver)
+    with pytest.raises(DriverError) as err:
+        driver.push(change, revert_in=30)
+    assert err.value.step == "load" and "Session is already in use" in str(err.value)
