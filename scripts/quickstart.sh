@@ -12,7 +12,11 @@ plan=plans/lossless-rollout.yaml
 # Lab-only credentials (README "The lab"); a real fabric uses the environment or a credentials file.
 export NR_APPLY_USERNAME=admin NR_APPLY_PASSWORD='Lossless!Lab42'
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "Start the lab fabric (14 emulated devices on 127.0.0.1) from factory state"
 $nr lab up --detach
