@@ -13,9 +13,14 @@ state directory); turning verification off is an explicit, loud choice.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import paramiko
 
 from nornir.core import Nornir
 from nornir.core.configuration import Config
@@ -85,23 +90,49 @@ class HostKeyPolicy:
         return cls(path, verify=True)
 
 
-def _netmiko_extras(policy: HostKeyPolicy) -> dict:
+class HostKeyFiles:
+    """One known_hosts file per device, cut from the operator's file, parsed once per run.
+
+    Paramiko parses the whole known_hosts file for every connection; at a thousand devices
+    that is a million line parses behind one logging lock. Verification is exactly as strict:
+    a device with no entry gets an empty file, and its connection is refused."""
+
+    def __init__(self, known_hosts: Path):
+        self.keys = paramiko.HostKeys(str(known_hosts))
+        self.dir = Path(tempfile.mkdtemp(prefix="nr-apply-known-hosts-"))
+        weakref.finalize(self, shutil.rmtree, str(self.dir), True)
+
+    def file_for(self, hostname: str, port: int) -> Path:
+        entry = hostname if port == 22 else f"[{hostname}]:{port}"
+        path = self.dir / f"{hostname}_{port}"
+        if not path.exists():
+            own = paramiko.HostKeys()
+            for key_type, key in (self.keys.lookup(entry) or {}).items():
+                own.add(entry, key_type, key)
+            own.save(str(path))
+        return path
+
+
+def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
     extras = {"conn_timeout": 15, "auth_timeout": 15, "banner_timeout": 15, "fast_cli": True,
               "session_log": None}
     if policy.verify:
-        extras.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True,
-                      alt_key_file=str(policy.known_hosts))
+        extras.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True, alt_key_file=str(key_file))
     else:
         extras.update(ssh_strict=False, system_host_keys=False, alt_host_keys=False)
     return extras
 
 
-def nornir_host(node: Node, credentials: Credentials, policy: HostKeyPolicy) -> Host:
+def nornir_host(node: Node, credentials: Credentials, policy: HostKeyPolicy,
+                key_files: HostKeyFiles | None = None) -> Host:
     username, password = credentials.for_node(node.name)
     opts = node.connection_options
     netmiko = opts.get("netmiko", {})
     napalm = opts.get("napalm", {})
-    extras = _netmiko_extras(policy)
+    ssh_host, ssh_port = netmiko.get("hostname") or node.hostname, int(netmiko.get("port", node.port) or 22)
+    key_file = key_files.file_for(ssh_host, ssh_port) if key_files is not None and policy.verify else \
+        policy.known_hosts
+    extras = _netmiko_extras(policy, key_file)
     if node.platform in ("linux", "sonic"):
         extras["secret"] = password  # sudo on the box asks for the login password
     connection_options = {
@@ -129,8 +160,11 @@ def build_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy
     # building Nornir directly (from the already-validated fabric) must do it itself.
     ConnectionPluginRegister.auto_register()
     selected = names if names is not None else list(fabric.nodes)
-    hosts = Hosts({n: nornir_host(fabric.nodes[n], credentials, policy) for n in selected})
+    key_files = HostKeyFiles(policy.known_hosts) if policy.verify else None
+    hosts = Hosts({n: nornir_host(fabric.nodes[n], credentials, policy, key_files) for n in selected})
     config = Config(runner={"plugin": "threaded", "options": {"num_workers": workers}},
                     logging={"enabled": False})
-    return Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
-                  runner=ThreadedRunner(num_workers=workers), config=config)
+    nornir = Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
+                    runner=ThreadedRunner(num_workers=workers), config=config)
+    nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run
+    return nornir

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from nornir.core import Nornir
 
 from nr_apply.fabric import Fabric
-from nr_apply.outcome import NodeOutcome, StepError
+from nr_apply.outcome import NodeOutcome, StepError, one_line
 from nr_apply.platforms.base import Driver
 from nr_apply.platforms.drivers import driver_class
 from nr_apply.tasks.read import read_and_plan
@@ -35,7 +35,8 @@ class Session:
     def run(self, names: list[str], task, **kwargs) -> dict[str, object]:
         """Run `task(task, node, driver, **kwargs)` on `names` in parallel; one result per node.
         A task that raises is turned into a failed outcome for that node only."""
-        nr = self.nornir.filter(filter_func=lambda h: h.name in set(names))
+        wanted = set(names)
+        nr = self.nornir.filter(filter_func=lambda h: h.name in wanted)
 
         def wrapper(t):
             # Built inside the task so a driver that cannot even be created fails its node only.
@@ -50,7 +51,8 @@ class Session:
                 node = self.fabric.nodes[name]
                 out[name] = NodeOutcome(name=name, platform=node.platform, status="failed",
                                         error=StepError(getattr(result.exception, "step", "connect"),
-                                                        str(result.exception) or type(result.exception).__name__))
+                                                        one_line(str(result.exception))
+                                                        or type(result.exception).__name__))
             else:
                 out[name] = result.result if result is not None else None
         return out

@@ -10,6 +10,13 @@ from nr_apply.diff import FieldChange
 NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """A device or library error as one readable line: client libraries put the cause on the
+    lines after a generic first line ("...during connection creation:\n\n<cause>")."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 @dataclass
 class StepError:
     step: str  # read, parse, plan, push, verify, gate, confirm, rollback

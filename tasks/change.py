@@ -6,12 +6,13 @@ from __future__ import annotations
 from nornir.core.task import Result, Task
 
 from nr_apply.fabric import Node
+from nr_apply.outcome import one_line
 from nr_apply.platforms.base import Change, Driver
 
 
 def _fail(task: Task, step: str, exc: Exception) -> Result:
     return Result(host=task.host, result={"ok": False, "step": getattr(exc, "step", step),
-                                          "error": str(exc).strip() or type(exc).__name__}, failed=True)
+                                          "error": one_line(str(exc)) or type(exc).__name__}, failed=True)
 
 
 def push_with_revert(task: Task, node: Node, driver: Driver, change: Change, revert_in: int) -> Result:

@@ -8,7 +8,7 @@ from nornir.core.task import Result, Task
 
 from nr_apply.diff import diff_node, target_state
 from nr_apply.fabric import Node
-from nr_apply.outcome import NodeOutcome, StepError
+from nr_apply.outcome import NodeOutcome, StepError, one_line
 from nr_apply.platforms.base import Driver
 
 
@@ -39,10 +39,6 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
             outcome.change = change
     except Exception as exc:  # every failure is reported per node; others carry on
         outcome.status = "failed"
-        outcome.error = StepError(getattr(exc, "step", step), _reason(exc))
+        outcome.error = StepError(getattr(exc, "step", step), one_line(str(exc)) or type(exc).__name__)
     return Result(host=task.host, result=outcome, failed=outcome.status == "failed")
 
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0] if len(text) > 400 else text

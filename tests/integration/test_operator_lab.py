@@ -76,3 +76,21 @@ def test_gitops_example_steps_run_against_the_lab(repo):
     applied = ET.parse(repo.root / "apply.xml").getroot()
     assert applied.get("failures") == "0" and int(applied.get("tests")) > 14  # nodes and gates
     assert "| 0 | 14 |" in (repo.root / "converged.md").read_text()  # 0 changed, 14 unchanged
+
+
+def test_a_device_whose_host_key_does_not_match_is_refused(repo, tmp_path):
+    import paramiko
+
+    node = repo.lab.node("leaf3")
+    entry = f"[{node.hostname}]:{node.ssh_port}"
+    forged = tmp_path / "known_hosts"
+    lines = [l for l in Path(repo.lab.known_hosts).read_text().splitlines() if not l.startswith(entry + " ")]
+    other = paramiko.RSAKey.generate(1024)  # any key but the lab's
+    lines.append(f"{entry} ssh-rsa {other.get_base64()}")
+    forged.write_text("\n".join(lines) + "\n")
+    code, report = repo.dry_run_json("--known-hosts", str(forged))
+    status = {n["name"]: n for n in report["nodes"]}
+    assert code == 1
+    assert status["leaf3"]["status"] == "failed"
+    assert "key" in status["leaf3"]["error"]["message"].lower()
+    assert sum(n["status"] == "changed" for n in report["nodes"]) == 13
