@@ -56,6 +56,11 @@ nr = InitNornir(runner={{"plugin": "threaded", "options": {{"num_workers": {work
                     "defaults_file": {str(inventory / 'defaults.yaml')!r}}}}}, logging={{"enabled": False}})
 nr = nr.filter(filter_func=lambda h: h.platform == "eos")
 nr.inventory.defaults.username = "admin"; nr.inventory.defaults.password = "Lossless!Lab42"
+# nornir_napalm writes the port into optional_args, and a group's optional_args dict is shared
+# by all its hosts: without a dict per host every EOS host would talk to the first one's port.
+from nornir.core.inventory import ConnectionOptions
+for h in nr.inventory.hosts.values():
+    h.connection_options["napalm"] = ConnectionOptions(extras={{"optional_args": {{"transport": "http", "port": h.port}}}})
 start = time.perf_counter()
 def task(t):
     return t.run(napalm_configure, configuration=eos.render(fabric.nodes[t.host.name].intent()), dry_run=True)

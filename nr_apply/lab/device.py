@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +195,7 @@ class LabDevice(ABC):
         self.name = node.name
         self.state_dir = Path(state_dir)
         self.lock = threading.RLock()
+        self._deferred = self._dirty = False
         self.faults: set[str] = set()
         self._log_path = self.state_dir / "logs" / f"{self.name}.jsonl"
         self._state_path = self.state_dir / "devices" / f"{self.name}.json"
@@ -226,8 +228,25 @@ class LabDevice(ABC):
                 self.state = self.factory_state()
                 self.save()
 
+    @contextmanager
+    def one_save(self):
+        """Coalesce the saves of a batch of commands (an eAPI request) into one write: a
+        device persists after a request, not after each of its hundreds of lines."""
+        with self.lock:
+            self._deferred = True
+            try:
+                yield
+            finally:
+                self._deferred = False
+                if self._dirty:
+                    self.save()
+
     def save(self) -> None:
         with self.lock:
+            if getattr(self, "_deferred", False):
+                self._dirty = True
+                return
+            self._dirty = False
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._state_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))

@@ -116,6 +116,10 @@ class EosDevice(LabDevice):
 
     def eapi(self, request: dict, username: str) -> dict:
         """Answer one JSON-RPC `runCmds` request; raises `Disconnect` to drop the connection."""
+        with self.one_save():
+            return self._eapi(request, username)
+
+    def _eapi(self, request: dict, username: str) -> dict:
         req_id = request.get("id")
         if request.get("method") != "runCmds":
             return {"jsonrpc": "2.0", "id": req_id,
