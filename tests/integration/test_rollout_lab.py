@@ -30,6 +30,24 @@ def journal_states(repo, run_id: str) -> dict[str, str]:
     return dict(db.execute("SELECT node, state FROM nodes WHERE run_id=?", (run_id,)).fetchall())
 
 
+def wait_for_nodes_in(repo, states: tuple[str, ...], timeout: float = 90) -> list[str]:
+    """Poll the run journal until some node reaches one of `states` (the run is in flight)."""
+    journal = repo.root / ".nr-apply" / "journal.sqlite"
+    marks = ",".join("?" * len(states))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if journal.exists():
+            try:
+                found = sqlite3.connect(journal).execute(
+                    f"SELECT node FROM nodes WHERE state IN ({marks})", states).fetchall()
+            except sqlite3.OperationalError:
+                continue  # created but not yet initialised
+            if found:
+                return [n for (n,) in found]
+    return []
+
+
 def test_bundled_plan_runs_phases_in_order_with_gates_recorded(repo):
     proc = repo.nr(str(repo.plan), "--yes", "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -89,17 +107,7 @@ def test_kill_9_mid_batch_then_rollback_restores_every_touched_node(fresh_lab, t
     _, before = repo.dry_run_json()
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
-    deadline = time.time() + 60
-    armed = []
-    while time.time() < deadline and not armed:
-        time.sleep(0.2)
-        if journal.exists():
-            try:
-                armed = sqlite3.connect(journal).execute("SELECT node FROM nodes WHERE state='armed' OR "
-                                                         "state='verified'").fetchall()
-            except sqlite3.OperationalError:
-                pass
-    assert armed, "the run never armed a batch"
+    assert wait_for_nodes_in(repo, ("armed", "verified"), timeout=60), "the run never armed a batch"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     run_id = sqlite3.connect(journal).execute("SELECT id FROM runs").fetchone()[0]
@@ -138,16 +146,7 @@ def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, 
     repo = make_repo(fresh_lab, tmp_path, soak="4s", revert="6s")
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
-    deadline = time.time() + 90
-    confirmed = []
-    while time.time() < deadline and not confirmed:
-        time.sleep(0.2)
-        if journal.exists():
-            try:
-                confirmed = sqlite3.connect(journal).execute(
-                    "SELECT node FROM nodes WHERE state='confirmed'").fetchall()
-            except sqlite3.OperationalError:
-                pass
+    confirmed = wait_for_nodes_in(repo, ("confirmed",))
     assert confirmed, "no batch was confirmed before the kill"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -156,7 +155,7 @@ def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     report = json.loads(resumed.stdout)
     assert report["run_id"] == run_id
-    assert {n for (n,) in confirmed}.isdisjoint({n["name"] for n in report["nodes"]})  # not redone
+    assert set(confirmed).isdisjoint({n["name"] for n in report["nodes"]})  # not redone
     assert repo.dry_run_json()[0] == 0
     states = journal_states(repo, run_id)
     assert set(states.values()) == {"confirmed"}
