@@ -46,12 +46,16 @@ STATUS_STYLE = {"unchanged": "dim", "changed": "yellow", "applied": "green", "fa
 
 def print_run(report, verbose: bool = False, quiet: bool = False, secrets: set[str] | None = None,
               file=None) -> None:
-    from nr_apply.report import scrub
+    if file is None:
+        _print_run(console(), report, verbose, quiet, secrets)
+        return
+    with open(file, "w") as fh:
+        _print_run(Console(file=fh, no_color=True, width=200, highlight=False, soft_wrap=True),
+                   report, verbose, quiet, secrets)
 
-    if file is not None:
-        out = Console(file=open(file, "w"), no_color=True, width=200, highlight=False, soft_wrap=True)
-    else:
-        out = console()
+
+def _print_run(out: Console, report, verbose: bool, quiet: bool, secrets: set[str] | None) -> None:
+    from nr_apply.report import scrub
 
     def say(text: str = "") -> None:
         out.print(scrub(text, secrets or set()))

@@ -3,9 +3,6 @@ Netmiko's `arista_eos` over SSH, against a one-switch lab served on free loopbac
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -16,7 +13,7 @@ from napalm.base.exceptions import MergeConfigException
 from netmiko import ConnectHandler
 
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab.server import LabServer
+from in_process import InProcessLab, free_port
 from nr_apply.lab.topology import LabNode, LabPort
 
 ROCE_SNIPPET = """\
@@ -31,40 +28,19 @@ interface Ethernet1
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
-
-class OneSwitchLab:
-    """A LabServer for one EOS node, run on its own event loop thread."""
+class OneSwitchLab(InProcessLab):
+    """The lab server for one EOS node."""
 
     def __init__(self, state_dir: Path):
         ports = {"Ethernet1": LabPort("Ethernet1", "host1", "ens1f0np0", "400G", "3m"),
                  "Ethernet31": LabPort("Ethernet31", "spine1", "Ethernet1", "400G", "30m")}
-        self.node = LabNode("leaf1", "eos", "127.0.0.1", _free_port(), _free_port(), ports)
-        self.server = LabServer([self.node], state_dir)
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> "OneSwitchLab":
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(30)
-        self.serving = asyncio.run_coroutine_threadsafe(self.server.serve(self.stop), self.loop)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.serving.result(10)
-        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        self.node = LabNode("leaf1", "eos", "127.0.0.1", free_port(), free_port(), ports)
+        super().__init__([self.node], state_dir)
 
     @property
     def device(self):
-        return self.server.runtimes[self.node.name].device
+        return super().device(self.node.name)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,7 @@ systemd-run revert script."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ import pytest
 from netmiko import ConnectHandler
 
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab.server import LabServer
+from in_process import InProcessLab, free_port
 from nr_apply.lab.topology import LabNode, LabPort
 
 NIC = "ens1f0np0"
@@ -27,36 +24,14 @@ PORTS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def host_node(tmp_path_factory) -> Iterator[LabNode]:
     """One ConnectX host served by the lab server in a background event loop."""
-    port = _free_port()
+    port = free_port()
     node = LabNode("host1", "linux", "127.0.0.1", port, port, PORTS)
-    server = LabServer([node], Path(tmp_path_factory.mktemp("lab")))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-
-    async def main() -> None:
-        await server.start()
-        ready.set()
-        try:
-            await server.serve(stop)
-        finally:
-            await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(15), "lab server did not start"
-    yield node
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    with InProcessLab([node], Path(tmp_path_factory.mktemp("lab"))):
+        yield node
 
 
 @pytest.fixture

@@ -5,10 +5,7 @@ test needs nothing but loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -17,44 +14,18 @@ import pytest
 from netmiko import ConnectHandler
 
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab.server import LabServer
+from in_process import InProcessLab, free_port
 from nr_apply.lab.topology import LabNode, LabPort
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def leaf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabNode]:
-    port = _free_port()
-    node = LabNode(
-        "leaf3",
-        "nvue",
-        "127.0.0.1",
-        port,
-        port,
-        {"swp1": LabPort("swp1", "host5", "ens1f0np0", "400G", "3m")},
-    )
-    server = LabServer([node], Path(tmp_path_factory.mktemp("nvue-lab")))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def main() -> None:
-        await server.start()
-        started.set()
-        await server.serve(stop)
-        await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(30), "the lab did not start"
-    yield node
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    port = free_port()
+    node = LabNode("leaf3", "nvue", "127.0.0.1", port, port,
+                   {"swp1": LabPort("swp1", "host5", "ens1f0np0", "400G", "3m")})
+    with InProcessLab([node], Path(tmp_path_factory.mktemp("nvue-lab"))):
+        yield node
 
 
 def _connect(node: LabNode):

@@ -18,6 +18,7 @@ import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
+from conftest import free_ports
 from fakes import fake_device_class
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
@@ -26,11 +27,6 @@ from nr_apply.lab.keys import load_or_create_host_key, write_known_hosts
 from nr_apply.lab.server import LabServer, LineReader
 from nr_apply.lab.topology import LabNode
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ThreadLab:
@@ -81,7 +77,7 @@ class ThreadLab:
 @pytest.fixture(scope="module")
 def thread_lab(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("server-state")
-    eapi, ssh_eos, ssh_host, ssh_other = (_free_port() for _ in range(4))
+    eapi, ssh_eos, ssh_host, ssh_other = free_ports(4)
     nodes = [
         LabNode("leaf1", "eos", "127.0.0.1", eapi, ssh_eos),
         LabNode("host1", "linux", "127.0.0.1", ssh_host, ssh_host),
