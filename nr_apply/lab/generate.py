@@ -10,7 +10,6 @@ so a generated fabric asks for exactly what the bundled one asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
@@ -19,11 +18,10 @@ import yaml
 from nr_apply.lab.topology import LAB_LISTEN_ADDRESS
 
 def _bundled_inventory() -> Path:
-    """The repository's inventory/ folder: installed as package data (pyproject maps it), so a
-    generated fabric carries the bundled intent wherever nr-apply is installed; in an editable
-    checkout, the folder itself."""
-    installed = Path(str(resources.files("nr_apply.lab"))) / "bundled_inventory"
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "inventory"
+    """The repository's inventory/ folder, shipped as `nr_apply/lab/bundled_inventory` (a link
+    to it in a checkout, package data once installed): a generated fabric carries the bundled
+    intent wherever nr-apply runs."""
+    return Path(__file__).resolve().parent / "bundled_inventory"
 
 
 BUNDLED_INVENTORY = _bundled_inventory()
