@@ -21,7 +21,7 @@ from nr_apply.yamlio import load_mapping
 
 HOST_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
 GROUP_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
-DATA_KEYS = {"role", "segment", "asic", "ports", "lossless", "meta"}
+DATA_KEYS = {"role", "segment", "asic", "ports", "lossless", "meta", "lab"}
 PORT_KEYS = {"peer", "speed", "cable", "rdma_device", "roce", "lossless"}
 CREDENTIAL_KEYS = {"username", "password", "secret"}
 

@@ -29,6 +29,9 @@ class LabNode:
     port: int  # eAPI (HTTP) for eos, SSH for every other platform
     ssh_port: int  # equals `port` except on eos, where SSH is a second listener
     ports: dict[str, LabPort] = field(default_factory=dict)
+    # `data.lab` of the host: how the emulated device presents itself (e.g. `release` for
+    # NVUE). nr-apply itself never reads it; a real device reports these facts.
+    lab: dict = field(default_factory=dict, compare=False)
 
 
 def _read(path: Path) -> dict:
@@ -64,6 +67,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
                 port=port,
                 ssh_port=int(netmiko.get("port", port)),
                 ports=ports,
+                lab=dict(data.get("lab") or {}),
             )
         )
     return nodes
