@@ -5,11 +5,12 @@ path relative to itself, so a fabric repo can be checked out anywhere."""
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 from nr_apply.errors import InputError
 from nr_apply.inventory import validate_model
@@ -48,14 +49,24 @@ class Targets(Strict):
     names: list[str] = Field(default_factory=list)
 
 
+GATE_NAMES = ("pause_rate", "lossless_drops", "watchdog_events", "ecn_before_pfc", "ecn_feedback", "link_state")
+
+
 class Phase(Strict):
     name: str
     targets: Targets
-    batch: int | Annotated[str, Field(pattern=r"^\d{1,3}%$")] = Field(
+    batch: StrictInt | Annotated[str, Field(pattern=r"^\d{1,3}%$")] = Field(
         default="100%", description="nodes per batch: a count, or a percentage of the phase")
-    soak: Seconds = 0
-    gates: list[str] | None = Field(default=None, description="gate names; default: all gates")
-    max_failures: Annotated[int, Field(ge=0)] = 0
+    soak: Seconds = Field(default=0, description="seconds the batch runs at the new intent before its "
+                          "health gates are judged; must fit inside `timed_revert` with its margin")
+    gates: list[str] | None = Field(
+        default=None, description="the counter gates judged for this phase's batches, replacing the default "
+        f"(all of: {', '.join(GATE_NAMES)}); `[]` judges none. Verify by read-back always runs, and "
+        "pre-flight always checks pause rate, lossless drops and watchdog events")
+    max_failures: StrictInt = Field(
+        default=0, ge=0, description="nodes of this phase that may fail (each is restored to its snapshot) "
+        "while the rollout carries on; one more fails the phase and applies `on_failure.rollback`. A run "
+        "with any failed node exits 1")
 
     @field_validator("batch")
     @classmethod
@@ -77,17 +88,30 @@ class Gates(Strict):
 
     max_pause_rate_pps: float = Field(default=1000.0, ge=0,
                                       description="PFC pause frames per second per priority")
-    max_lossless_drops: int = Field(default=0, ge=0)
-    max_watchdog_events: int = Field(default=0, ge=0)
-    require_link_up: bool = True
-    require_verify_clean: bool = True
-
-
-GATE_NAMES = ("pause_rate", "lossless_drops", "watchdog_events", "ecn_before_pfc", "link_state", "verify")
+    max_lossless_drops: StrictInt = Field(default=0, ge=0, description="lossless-queue drops per node over "
+                                          "the window")
+    max_watchdog_events: StrictInt = Field(default=0, ge=0, description="PFC watchdog (storm) events per node "
+                                           "over the window")
+    require_link_up: bool = Field(default=True, description="`link_state`: every port of a batch node is up "
+                                  "after the soak")
 
 
 class OnFailure(Strict):
-    rollback: Literal["batch", "phase", "all", "halt"] = "batch"
+    """What is restored to its snapshot when a phase fails (beyond its `max_failures`). The
+    failing batch always is: it was never confirmed. The run stops and exits 1."""
+
+    rollback: Literal["batch", "phase", "all"] = Field(
+        default="batch", description="`batch`: only the failing batch; `phase`: also the confirmed batches of "
+        "its phase; `all`: everything the run confirmed")
+
+
+# The part of `timed_revert` a batch needs besides its soak: push, read-back verify, the gate
+# samples and the confirm must all land before the devices revert by themselves.
+MIN_REVERT_MARGIN = 5.0
+
+
+def revert_margin(timed_revert: float) -> float:
+    return max(MIN_REVERT_MARGIN, timed_revert / 4)
 
 
 class Plan(Strict):
@@ -96,14 +120,16 @@ class Plan(Strict):
     inventory: Path
     known_hosts: Path | None = Field(default=None, description="SSH known_hosts, relative to the plan file")
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
-    timed_revert: Seconds = Field(default=300, description="revert armed on every device of a batch")
+    timed_revert: Seconds = Field(default=300, ge=1, description="revert armed on every device of a batch: "
+                                  "unless confirmed within this time the device restores its snapshot by itself. "
+                                  "Must exceed every phase's soak by a margin of max(5s, a quarter of it)")
     phases: list[Phase] = Field(min_length=1)
     gates: Gates = Field(default_factory=Gates)
     on_failure: OnFailure = Field(default_factory=OnFailure)
 
     @field_validator("phases")
     @classmethod
-    def _unique_phase_names(cls, v: list[Phase]) -> list[Phase]:
+    def _phases(cls, v: list[Phase], info: ValidationInfo) -> list[Phase]:
         names = [p.name for p in v]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -113,6 +139,17 @@ class Plan(Strict):
             if unknown:
                 raise ValueError(f"phase {phase.name!r}: unknown gate {unknown[0]!r} "
                                  f"(expected one of: {', '.join(GATE_NAMES)})")
+        revert = info.data.get("timed_revert")
+        if revert is None:  # timed_revert itself is invalid and already reported
+            return v
+        margin = revert_margin(revert)
+        for phase in v:
+            if phase.soak + margin > revert:
+                raise ValueError(
+                    f"timed_revert {revert:g}s cannot hold phase {phase.name!r}: its soak of {phase.soak:g}s "
+                    f"plus {margin:g}s for push, verify, gates and confirm would outlast the revert, and the "
+                    "devices would restore their snapshots mid-batch; raise timed_revert to at least "
+                    f"{math.ceil(max(phase.soak + MIN_REVERT_MARGIN, phase.soak * 4 / 3))}s or shorten the soak")
         return v
 
 

@@ -41,7 +41,11 @@ def load_yaml(path: Path, *, required: bool = True) -> Any:
         return None
     if path.is_dir():
         raise InputError("is a directory, expected a YAML file", file=path)
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a UTF-8 text file (byte {exc.start} is 0x{exc.object[exc.start]:02x}); "
+                         "expected YAML", file=path) from None
     try:
         loader = _StrictLoader(text)
         loader.name = str(path)

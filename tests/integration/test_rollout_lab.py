@@ -103,7 +103,7 @@ def test_commit_fault_ends_with_that_node_at_its_snapshot(repo, fault, node):
 
 
 def test_kill_9_mid_batch_then_rollback_restores_every_touched_node(fresh_lab, tmp_path):
-    repo = make_repo(fresh_lab, tmp_path, soak="6s", revert="8s")
+    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="8s")
     _, before = repo.dry_run_json()
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
@@ -143,7 +143,7 @@ def test_second_concurrent_apply_exits_4_and_names_the_first(fresh_lab, tmp_path
 
 
 def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, tmp_path):
-    repo = make_repo(fresh_lab, tmp_path, soak="4s", revert="6s")
+    repo = make_repo(fresh_lab, tmp_path, soak="1s", revert="6s")
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
     confirmed = wait_for_nodes_in(repo, ("confirmed",))
