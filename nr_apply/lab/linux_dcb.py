@@ -11,7 +11,11 @@ that matter to a config tool are kept on purpose:
 - APP: only the DSCP selector is accepted (`-EINVAL` otherwise); adding a DSCP rule replaces
   the previous rule for that DSCP, the first one switches trust to DSCP and deleting the last
   one switches it back to PCP (`mlx5e_dcbnl_ieee_setapp/delapp`);
-- buffer sizes read back rounded down to the 128-byte cell.
+- buffer sizes read back rounded down to the 128-byte cell;
+- apptrust: `mlx5e_dcbnl_ops` has no `dcbnl_getapptrust`/`dcbnl_setapptrust`, so the kernel's
+  IEEE_GET reply has no trust table (dcb prints `Attribute not found: Success`) and an
+  IEEE_SET with one answers -EOPNOTSUPP (`Attribute write: Operation not supported`). The
+  trust state (`apptrust` here) is the driver's own, moved only by the APP table.
 
 Errors are the tool's stderr text; a refused write is `Attribute write: <strerror>`.
 """
@@ -664,12 +668,9 @@ class DcbTool:
 
     # --- apptrust -------------------------------------------------------------------------
     def _apptrust_show(self, dev: str, nic: dict, args: _Args) -> str:
-        while args:
-            word = args.pop()
-            if word != "order":
-                raise DcbUsage(f'What is "{word}"?')
-        order = list(nic["apptrust"])
-        return self._emit({"order": order}, ["order: " + "".join(f"{s} " for s in order)])
+        # dcb/dcb.c __dcb_get_attribute: the reply has no DCB_ATTR_DCB_APP_TRUST_TABLE, and
+        # perror() runs after a successful netlink exchange (errno 0).
+        raise CommandError("Attribute not found: Success")
 
     def _apptrust_set(self, dev: str, nic: dict, args: _Args) -> str:
         if not args:
@@ -684,13 +685,8 @@ class DcbTool:
                 if selector in order:
                     raise DcbUsage(f"Duplicate selector: {selector}\nInvalid list of selectors")
                 order.append(selector)
-        # mlx5 has two trust states, PCP and DSCP; other selectors cannot be trusted.
-        error = EOPNOTSUPP if any(s not in ("pcp", "dscp") for s in order) else None
-
-        def apply() -> None:
-            nic["apptrust"] = order
-
-        return self._set_or_fail(apply, error)
+        # dcbnl_ieee_set: no ops->dcbnl_setapptrust on mlx5, whatever the order.
+        return self._set_or_fail(lambda: None, EOPNOTSUPP)
 
     # --- buffer ---------------------------------------------------------------------------
     def _buffer_show(self, dev: str, nic: dict, args: _Args) -> str:

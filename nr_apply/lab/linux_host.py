@@ -38,6 +38,8 @@ from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
 from nr_apply.lab.topology import LabNode
 
 MELLANOX_OUI = "0c:42:a1"
+MLX5_DRIVER = "mlx5_core"
+KERNEL_RELEASE = "6.8.0-45-generic"  # an upstream kernel: mlx5 without apptrust
 
 _ECHO_REDIRECT = re.compile(r"^echo\s+(?P<args>.*?)\s*(?P<op>>>?)\s*(?P<path>/\S+)$")
 _ECHO_TEE = re.compile(
@@ -78,7 +80,22 @@ class HostSession(LinuxShellSession):
     def run(self, line: str) -> str:
         if self._heredoc is None and line.strip().startswith("#"):
             return ""
-        return super().run(line)
+        if self._heredoc is not None or ";" not in line:
+            return super().run(line)
+        # `A; B` runs B whatever A did, as bash does; the error text of A stays in the output
+        # (stderr shares the terminal). The line fails only if its last command failed.
+        outputs: list[str] = []
+        segments = _split_top(line, ";")
+        for index, segment in enumerate(segments):
+            try:
+                output = super().run(segment)
+            except CommandError as exc:
+                if index == len(segments) - 1:
+                    raise CommandError("\n".join([*outputs, str(exc)])) from None
+                output = str(exc)
+            if output:
+                outputs.append(output)
+        return "\n".join(outputs)
 
     def run_one(self, line: str) -> str:
         line = _strip_comment(line).strip()
@@ -229,6 +246,8 @@ class HostSession(LinuxShellSession):
 
     # --- small tools ----------------------------------------------------------------------
     def _ethtool(self, args: list[str]) -> str:
+        if len(args) == 2 and args[0] in ("-i", "--driver"):
+            return self._ethtool_driver(args[1])
         if len(args) != 2 or args[0] not in ("-S", "--statistics"):
             raise CommandError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
         ifname = args[1]
@@ -237,6 +256,21 @@ class HostSession(LinuxShellSession):
         nic = self.host.state["nics"].get(ifname)
         pfc = nic["pfc"]["pfc_en"] if nic else None
         return ethtool_stats(ifname, self.host.counters(ifname), pfc)
+
+    def _ethtool_driver(self, ifname: str) -> str:
+        """`ethtool -i` in the layout of a real ConnectX-4 Lx (netdev mailing list capture)."""
+        links = self.host.state["links"]
+        if ifname not in links:
+            raise CommandError("Cannot get driver information: No such device")
+        index = list(links).index(ifname)
+        if ifname not in self.host.state["nics"]:
+            driver, firmware, bus = ("virtio_net", "", f"0000:00:{index:02x}.0")
+        else:
+            driver, firmware, bus = (MLX5_DRIVER, "14.32.1010 (MT_2420110034)", f"0000:{0x3b + index:02x}:00.0")
+        return "\n".join([
+            f"driver: {driver}", f"version: {KERNEL_RELEASE}", f"firmware-version: {firmware}",
+            "expansion-rom-version: ", f"bus-info: {bus}", "supports-statistics: yes", "supports-test: yes",
+            "supports-eeprom-access: no", "supports-register-dump: no", "supports-priv-flags: yes"])
 
     def _cma_roce_tos(self, args: list[str]) -> str:
         """MLNX_OFED helper: makes the rdma_cm group and reads or writes default_roce_tos."""
@@ -290,19 +324,24 @@ def _strip_comment(line: str) -> str:
 
 def _split_pipe(line: str) -> list[str]:
     """Split on `|` outside quotes (`||` was handled before)."""
+    return _split_top(line, "|")
+
+
+def _split_top(line: str, separator: str) -> list[str]:
+    """Split on one separator character outside quotes; empty parts are dropped for `;`."""
     parts, buf, quote = [], [], None
     for c in line:
         if quote:
             quote = None if c == quote else quote
         elif c in "'\"":
             quote = c
-        elif c == "|":
+        elif c == separator:
             parts.append("".join(buf).strip())
             buf = []
             continue
         buf.append(c)
     parts.append("".join(buf).strip())
-    return parts
+    return [p for p in parts if p] if separator == ";" else parts
 
 
 def _filter(stage: str, text: str) -> str:

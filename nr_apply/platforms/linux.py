@@ -1,13 +1,21 @@
 """Linux hosts with NVIDIA ConnectX (mlx5) NICs: lossless settings as host commands.
 
 Quirks kept here:
-- DCB goes through iproute2 `dcb` (pfc, ets, app, apptrust); ECN notification/reaction points
+- DCB goes through iproute2 `dcb` (pfc, ets, app); ECN notification/reaction points
   and the CNP DSCP/priority are MLNX_OFED sysfs files; the rdma_cm RoCE ToS is configfs and
   needs `mkdir` of the device folder first; MTU is `ip link`.
 - mlx5 wants ETS shares only on ETS TCs: every TC without a share is strict with 0 %.
 - There is no NIC-side PFC watchdog knob here (the NIC's stall prevention is firmware).
-- mlx5 keeps one DSCP->priority rule per DSCP, turns trust to DSCP with the first APP rule and
-  back to PCP with the last, and reads strict/vendor TCs back with tc-bw 100.
+- mlx5 keeps one DSCP->priority rule per DSCP and reads strict/vendor TCs back with tc-bw 100.
+- Trust is decided per NIC from what the host reports. mlx5 has no DCB `apptrust` operation
+  (`mlx5e_dcbnl_ops` has no `dcbnl_setapptrust`/`dcbnl_getapptrust`, and iproute2 before 6.2
+  has no `apptrust` object): its trust is DSCP while the APP table holds a DSCP entry and PCP
+  otherwise (`mlx5e_dcbnl_ieee_setapp` calls `mlx5e_set_trust_state(DSCP)` with the first
+  entry, `mlx5e_dcbnl_ieee_delapp` goes back to PCP with the last). So on a NIC whose
+  `dcb apptrust show` does not answer and whose driver (`ethtool -i`) is mlx5_core, trust is
+  read from the APP table and written through it (`trust: pcp` deletes the DSCP entries,
+  `trust: dscp` needs a DSCP map, `none` does not exist); a NIC that answers `apptrust` gets
+  `dcb apptrust set`; any other NIC cannot have its trust set.
 
 The read-back bundle (what `read()` returns, `snapshot()` saves and `nr-apply parse --platform
 linux FILE` takes) is the output of ONE command line: per NIC, sections of the form
@@ -17,10 +25,11 @@ linux FILE` takes) is the output of ONE command line: per NIC, sections of the f
 
 in this order (`<if>` the netdev, `<hca>` its RDMA device):
 
+    ### ethtool -i <if>                          `driver: mlx5_core`, ... (the NIC's driver)
     ### dcb -j pfc show dev <if>                 JSON {"prio_pfc": [8 bools], ...}
     ### dcb -j ets show dev <if>                 JSON {"willing", "tc_tsa", "tc_bw", "prio_tc", ...}
     ### dcb -j app show dev <if> dscp-prio       JSON {"dscp_prio": [[dscp, prio, " "], ...]} or {}
-    ### dcb -j apptrust show dev <if>            JSON {"order": [...]}
+    ### dcb -j apptrust show dev <if>            JSON {"order": [...]}, or the tool's error
     ### ip -j link show dev <if>                 JSON [{"mtu": ..., ...}]
     ### ecn roce_np <if>                         8 lines 0/1 (enable/0..7), or `absent`
     ### ecn roce_rp <if>                         8 lines 0/1, or `absent`
@@ -51,8 +60,12 @@ from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
 UNSUPPORTED = {"pfc_watchdog", "link_pause", "wred_drop", "ecn"}
-APPTRUST = {"dscp": "dscp", "pcp": "pcp", "none": ""}
 ECN_POINTS = ("roce_np", "roce_rp")
+MLX5 = "mlx5_core"
+
+
+class TrustError(ValueError):
+    """A trust the NIC cannot take (the message names why, in the NIC's terms)."""
 
 
 def ecn_path(netdev: str, point: str, prio: int) -> str:
@@ -71,53 +84,15 @@ def tos_path(rdma_device: str) -> str:
     return f"{tos_dir(rdma_device)}/ports/1/default_roce_tos"
 
 
-def nic_commands(netdev: str, nic: NicLossless, rdma_device: str | None) -> list[str]:
-    cmds: list[str] = []
-    if nic.trust:
-        cmds.append(f"dcb apptrust set dev {netdev} order {APPTRUST[nic.trust]}".rstrip())
-    if nic.dscp_to_priority:
-        pairs = " ".join(f"{d}:{p}" for d, p in sorted(nic.dscp_to_priority.items()))
-        cmds.append(f"dcb app replace dev {netdev} dscp-prio {pairs}")
-    if nic.no_drop_priorities is not None:
-        on = " ".join(f"{p}:on" for p in nic.no_drop_priorities)
-        cmds.append(f"dcb pfc set dev {netdev} prio-pfc all:off {on}".rstrip())
-    ets = []
-    if nic.dcbx_willing is not None:
-        ets.append(f"willing {'on' if nic.dcbx_willing else 'off'}")
-    if nic.priority_to_tc:
-        ets.append("prio-tc " + " ".join(f"{p}:{tc}" for p, tc in sorted(nic.priority_to_tc.items())))
-    if nic.ets:
-        tsa = " ".join(f"{tc}:ets" for tc in sorted(nic.ets.bandwidth))
-        bw = " ".join(f"{tc}:{share}" for tc, share in sorted(nic.ets.bandwidth.items()))
-        ets.append(f"tc-tsa all:strict {tsa}".rstrip())
-        ets.append(f"tc-bw all:0 {bw}".rstrip())
-    if ets:
-        cmds.append(f"dcb ets set dev {netdev} " + " ".join(ets))
-    for point, prios in (("roce_np", nic.ecn_notification_priorities), ("roce_rp", nic.ecn_reaction_priorities)):
-        if prios is not None:
-            cmds += [f"echo {int(p in prios)} > {ecn_path(netdev, point, p)}" for p in range(8)]
-    if nic.cnp_dscp is not None:
-        cmds.append(f"echo {nic.cnp_dscp} > {cnp_path(netdev, 'cnp_dscp')}")
-    if nic.cnp_priority is not None:
-        cmds.append(f"echo {nic.cnp_priority} > {cnp_path(netdev, 'cnp_802p_prio')}")
-    if nic.roce_tos is not None and rdma_device:
-        cmds.append(f"mkdir -p {tos_dir(rdma_device)}")
-        cmds.append(f"echo {nic.roce_tos} > {tos_path(rdma_device)}")
-    if nic.mtu:
-        cmds.append(f"ip link set dev {netdev} mtu {nic.mtu}")
-    return cmds
-
-
-def context(state: NodeState, rdma_devices: dict[str, str | None]) -> dict:
+def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
+    """The host commands that put a factory-fresh mlx5 NIC at `state`: the same encoding
+    `plan_change` uses (`apply_model` then `nic_change`), from a NIC with nothing read yet."""
     nics = []
     for name, nic in state.ports.items():
         if isinstance(nic, NicLossless):
-            nics.append({"name": name, "commands": nic_commands(name, nic, rdma_devices.get(name))})
-    return {"nics": nics}
-
-
-def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
-    return render_context("linux", context(state, rdma_devices))
+            blank = NicRaw(name, rdma_device=rdma_devices.get(name), driver=MLX5)
+            nics.append({"name": name, "commands": nic_change(blank, apply_model(blank, nic))})
+    return render_context("linux", {"nics": nics})
 
 
 # --- the read-back bundle ------------------------------------------------------------------
@@ -148,6 +123,7 @@ def _cat_or_absent(paths: list[str]) -> str:
 def nic_read_commands(netdev: str, rdma_device: str | None) -> list[str]:
     """The read of one NIC: `### <what>` headers, each followed by the tool's own output."""
     parts = [
+        _section(f"ethtool -i {netdev}", f"ethtool -i {netdev}"),
         _section(f"dcb -j pfc show dev {netdev}", f"dcb -j pfc show dev {netdev}"),
         _section(f"dcb -j ets show dev {netdev}", f"dcb -j ets show dev {netdev}"),
         _section(f"dcb -j app show dev {netdev} dscp-prio", f"dcb -j app show dev {netdev} dscp-prio"),
@@ -196,19 +172,26 @@ class NicRaw:
 
     netdev: str
     rdma_device: str | None = None
+    driver: str | None = None  # `ethtool -i`; None when the bundle does not say
     prio_pfc: list[bool] | None = None
     willing: bool | None = None
     tc_tsa: list[str] | None = None
     tc_bw: list[int] | None = None
     prio_tc: list[int] | None = None
     dscp_prio: list[tuple[int, int]] | None = None  # APP table pairs in kernel order
-    apptrust: list[str] | None = None
+    apptrust: list[str] | None = None  # None: `dcb apptrust` does not answer for this NIC
     mtu: int | None = None
     ecn: dict[str, list[int] | None] = field(default_factory=dict)  # point -> 8 enables
     cnp_dscp: int | None = None
     cnp_prio: int | None = None
     roce_tos: int | None = None  # None: the rdma_cm group is not made (nothing to read)
     tos_hidden: int | None = None  # the ToS behind an unmade group, learned when making it
+
+    @property
+    def trust_follows_app(self) -> bool:
+        """mlx5 without apptrust: DSCP trust exactly while a DSCP APP entry exists. A bundle
+        that does not name the driver is taken as mlx5 (the NICs this platform manages)."""
+        return self.apptrust is None and self.driver in (None, MLX5)
 
     def ets_view(self) -> tuple | None:
         """TSA per TC and the share of ETS TCs (mlx5 reads 100 back for the others)."""
@@ -339,6 +322,13 @@ def _parse_section(words: list[str], body: str, nics: dict[str, NicRaw]) -> None
             else:
                 raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
         return
+    if words[:2] == ["ethtool", "-i"]:
+        nic = nics.setdefault(words[2], NicRaw(words[2]))
+        fields = dict(line.partition(":")[::2] for line in body.splitlines() if ":" in line)
+        if "driver" not in fields:
+            raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+        nic.driver = fields["driver"].strip()
+        return
     if words[:1] == ["ecn"]:
         point, netdev = words[1], words[2]
         values = _ints(body)
@@ -359,15 +349,18 @@ def _parse_section(words: list[str], body: str, nics: dict[str, NicRaw]) -> None
 
 
 # --- model <-> native ----------------------------------------------------------------------
-def trust_of(order: list[str] | None) -> str | None:
-    """mlx5 has two trust states: the first of DSCP/PCP in the order decides; none is none."""
-    if order is None:
-        return None
-    return next((s for s in order if s in ("dscp", "pcp")), "none")
+def trust_of(nic: NicRaw) -> str | None:
+    """The apptrust order's first DSCP/PCP selector (none is none); on mlx5 without apptrust,
+    DSCP while the APP table has a DSCP entry, else PCP."""
+    if nic.apptrust is not None:
+        return next((s for s in nic.apptrust if s in ("dscp", "pcp")), "none")
+    if nic.trust_follows_app and nic.dscp_prio is not None:
+        return "dscp" if nic.dscp_prio else "pcp"
+    return None
 
 
 def to_model(nic: NicRaw) -> NicLossless:
-    data: dict[str, Any] = {"trust": trust_of(nic.apptrust)}
+    data: dict[str, Any] = {"trust": trust_of(nic)}
     if nic.dscp_prio is not None:
         data["dscp_to_priority"] = dict(nic.dscp_prio)  # the last rule for a DSCP is in force
     if nic.prio_pfc is not None:
@@ -391,13 +384,13 @@ def apply_model(nic: NicRaw, target: NicLossless) -> NicRaw:
     """The native state `nic` ends in once every field `target` sets is applied."""
     now = to_model(nic)
     out = replace(nic, ecn=dict(nic.ecn))
-    if target.trust is not None and target.trust != now.trust:
-        out.apptrust = [] if target.trust == "none" else [target.trust]
     if target.dscp_to_priority != now.dscp_to_priority and (target.dscp_to_priority or nic.dscp_prio):
         wanted = target.dscp_to_priority
         kept = [(d, p) for d, p in nic.dscp_prio or [] if d in wanted and wanted[d] == now.dscp_to_priority.get(d)]
         fresh = [(d, p) for d, p in sorted(wanted.items()) if now.dscp_to_priority.get(d) != p]
         out.dscp_prio = kept + fresh
+    if target.trust is not None:
+        _apply_trust(nic, out, target)
     if target.no_drop_priorities is not None:
         out.prio_pfc = [p in target.no_drop_priorities for p in range(8)]
     if target.priority_to_tc:
@@ -426,6 +419,27 @@ def apply_model(nic: NicRaw, target: NicLossless) -> NicRaw:
     if target.roce_tos is not None:
         out.roce_tos = target.roce_tos
     return out
+
+
+def _apply_trust(nic: NicRaw, out: NicRaw, target: NicLossless) -> None:
+    if nic.trust_follows_app:
+        entries = out.dscp_prio or []
+        where = f"{nic.netdev} ({nic.driver or MLX5}, no dcb apptrust)"
+        if target.trust == "none":
+            raise TrustError(f"{where}: mlx5 has no trust state 'none' (only PCP and DSCP)")
+        if target.trust == "dscp" and not entries:
+            raise TrustError(f"{where}: DSCP trust needs at least one DSCP->priority entry "
+                             "(mlx5 trusts DSCP while its APP table has one); declare dscp_to_priority")
+        if target.trust == "pcp" and entries:
+            # A map equal to the running one is what the diff carried over, not a declaration.
+            if target.dscp_to_priority and target.dscp_to_priority != to_model(nic).dscp_to_priority:
+                raise TrustError(f"{where}: PCP trust with DSCP->priority entries is impossible "
+                                 "(mlx5 trusts DSCP while its APP table has one)")
+            out.dscp_prio = []
+    elif nic.apptrust is None:
+        raise TrustError(f"{nic.netdev} ({nic.driver}): the driver answers no dcb apptrust, so trust cannot be set")
+    elif target.trust != trust_of(nic):
+        out.apptrust = [] if target.trust == "none" else [target.trust]
 
 
 def _compact(values: list, default: object) -> str:
@@ -477,11 +491,11 @@ def _ets_command(a: NicRaw, b: NicRaw) -> list[str]:
 
 
 def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
-    """Host commands taking one NIC from native state `a` to `b`: only what differs, in an
-    order that survives mlx5's quirks (APP rules flip trust, so trust is set after them)."""
+    """Host commands taking one NIC from native state `a` to `b`: only what differs. Trust is
+    an apptrust order only where the NIC answers apptrust (on mlx5 the APP rules are the trust)."""
     dev = b.netdev
     cmds = _app_commands(a, b)
-    if b.apptrust is not None and (b.apptrust != a.apptrust or cmds):
+    if b.apptrust is not None and a.apptrust is not None and b.apptrust != a.apptrust:
         cmds.append(f"dcb apptrust set dev {dev} order {' '.join(b.apptrust)}".rstrip())
     if b.prio_pfc is not None and b.prio_pfc != a.prio_pfc:
         cmds.append(f"dcb pfc set dev {dev} prio-pfc " + _compact(["on" if e else "off" for e in b.prio_pfc], "off"))
@@ -592,7 +606,10 @@ class LinuxNicDriver(Driver):
                 continue
             before = nics[name]
             before.rdma_device = before.rdma_device or self._rdma(name)
-            after = apply_model(before, want)
+            try:
+                after = apply_model(before, want)
+            except TrustError as exc:
+                raise DriverError("plan", str(exc)) from None
             cmds = nic_change(before, after)
             if cmds:
                 native += cmds

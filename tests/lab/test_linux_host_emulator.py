@@ -36,14 +36,14 @@ def js(sh, line: str):
 
 
 # --- factory defaults ------------------------------------------------------------------------
-def test_fresh_host_is_lossy_and_trusts_pcp(sh):
+def test_fresh_host_is_lossy_and_trusts_pcp(host, sh):
     assert js(sh, f"dcb -j pfc show dev {NIC}") == {
         "pfc_cap": 8, "macsec_bypass": False, "delay": 7, "prio_pfc": [False] * 8}
     ets = js(sh, f"dcb -j ets show dev {NIC}")
     assert ets["prio_tc"] == [1, 0, 2, 3, 4, 5, 6, 7]
     assert ets["tc_tsa"] == ["vendor"] * 8
     assert js(sh, f"dcb -j app show dev {NIC}") == {}
-    assert js(sh, f"dcb -j apptrust show dev {NIC}") == {"order": ["pcp"]}
+    assert host.state["nics"][NIC]["apptrust"] == ["pcp"]  # the driver's own trust state
     assert js(sh, f"ip -j link show dev {NIC}")[0]["mtu"] == 1500
     assert sh.run(f"cat {NP_ENABLE_3}") == "1"
 
@@ -56,7 +56,15 @@ def test_text_output_matches_the_real_tool(sh):
     sh.run(f"dcb app add dev {NIC} dscp-prio 26:3 48:6")
     assert sh.run(f"dcb app show dev {NIC} dscp-prio") == "dscp-prio AF31:3 CS6:6 "
     assert sh.run(f"dcb -N app show dev {NIC} dscp-prio") == "dscp-prio 26:3 48:6 "
-    assert sh.run(f"dcb apptrust show dev {NIC}") == "order: dscp "
+
+
+def test_ethtool_driver_info_names_mlx5_core_in_the_real_layout(sh):
+    # Layout of a ConnectX-4 Lx `ethtool -i` quoted on the netdev mailing list.
+    lines = sh.run(f"ethtool -i {NIC}").splitlines()
+    assert lines[0] == "driver: mlx5_core" and [l.split(":")[0] for l in lines] == [
+        "driver", "version", "firmware-version", "expansion-rom-version", "bus-info", "supports-statistics",
+        "supports-test", "supports-eeprom-access", "supports-register-dump", "supports-priv-flags"]
+    assert sh.run("ethtool -i eth0").startswith("driver: virtio_net")
 
 
 # --- dcb -------------------------------------------------------------------------------------
@@ -66,7 +74,7 @@ def test_pfc_set_reads_back_as_json_booleans(sh):
     assert js(sh, "dcb -j pfc show dev ens2f0np0")["prio_pfc"] == [False] * 8
 
 
-def test_app_pairs_carry_the_stray_space_and_mlx5_keeps_one_rule_per_dscp(sh):
+def test_app_pairs_carry_the_stray_space_and_mlx5_keeps_one_rule_per_dscp(host, sh):
     sh.run(f"dcb app add dev {NIC} dscp-prio 26:3 48:6")
     sh.run(f"dcb app add dev {NIC} dscp-prio 26:4")
     assert js(sh, f"dcb -j app show dev {NIC} dscp-prio") == {"dscp_prio": [[26, 4, " "], [48, 6, " "]]}
@@ -75,12 +83,30 @@ def test_app_pairs_carry_the_stray_space_and_mlx5_keeps_one_rule_per_dscp(sh):
     assert js(sh, f"dcb -j app show dev {NIC}") == {"dscp_prio": [[26, 3, " "]]}
     sh.run(f"dcb app flush dev {NIC} dscp-prio")
     assert js(sh, f"dcb -j app show dev {NIC}") == {}
-    assert js(sh, f"dcb -j apptrust show dev {NIC}") == {"order": ["pcp"]}  # last rule gone: PCP
+    assert host.state["nics"][NIC]["apptrust"] == ["pcp"]  # last rule gone: PCP
 
 
-def test_apptrust_and_buffer_round_trip(sh):
-    sh.run(f"dcb apptrust set dev {NIC} order dscp")
-    assert js(sh, f"dcb -j apptrust show dev {NIC}") == {"order": ["dscp"]}
+def test_first_dscp_rule_switches_mlx5_to_dscp_trust(host, sh):
+    sh.run(f"dcb app add dev {NIC} dscp-prio 26:3")
+    assert host.state["nics"][NIC]["apptrust"] == ["dscp"]  # mlx5e_dcbnl_ieee_setapp
+
+
+@pytest.mark.parametrize("line, error", [
+    # mlx5e_dcbnl_ops has no dcbnl_getapptrust: dcb/dcb.c perror("Attribute not found"), errno 0.
+    (f"dcb apptrust show dev {NIC}", "Attribute not found: Success"),
+    (f"dcb -j apptrust show dev {NIC}", "Attribute not found: Success"),
+    # ... and no dcbnl_setapptrust: dcbnl_ieee_set answers -EOPNOTSUPP.
+    (f"dcb apptrust set dev {NIC} order dscp", "Attribute write: Operation not supported"),
+    (f"dcb apptrust set dev {NIC} order pcp", "Attribute write: Operation not supported"),
+])
+def test_mlx5_refuses_apptrust_like_the_real_driver(host, sh, line, error):
+    with pytest.raises(CommandError) as exc:
+        sh.run(line)
+    assert str(exc.value) == error
+    assert host.state["nics"][NIC]["apptrust"] == ["pcp"]
+
+
+def test_buffer_round_trip(sh):
     sh.run(f"dcb buffer set dev {NIC} prio-buffer all:0 3:1 buffer-size 0:100K 1:150000")
     buf = js(sh, f"dcb -j buffer show dev {NIC}")
     assert buf["prio_buffer"] == [0, 0, 0, 1, 0, 0, 0, 0]

@@ -267,7 +267,7 @@ def _eos_lossless(session, port: str, watchdog: bool = False) -> None:
 
 
 def _host_lossless_lines(nic: str, hca: str = "mlx5_0") -> list[str]:
-    return [f"dcb apptrust set dev {nic} order dscp", f"dcb app replace dev {nic} dscp-prio 26:3 48:6",
+    return [f"dcb app replace dev {nic} dscp-prio 26:3 48:6",
             f"dcb pfc set dev {nic} prio-pfc all:off 3:on",
             f"dcb ets set dev {nic} willing off prio-tc 0:0 1:0 2:0 3:3 4:0 5:0 6:6 7:0 "
             "tc-tsa all:strict 0:ets 3:ets tc-bw all:0 0:50 3:50", *_host_marks_lines(hca)]

@@ -11,7 +11,9 @@ import pytest
 from nr_apply.diff import diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import Ets, NicLossless, NodeState
+from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.linux import BundleError, LinuxNicDriver, NicRaw, nic_change, parse_counters
+from nr_apply.platforms.rendering import render_node
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "linux"
@@ -113,11 +115,23 @@ def test_a_tool_error_in_a_section_fails_the_parse_with_the_tool_words():
         LinuxNicDriver.parse("### dcb -j pfc show dev ens9\nAttribute read: No such device\n")
 
 
-def test_an_apptrust_error_on_an_older_kernel_leaves_trust_unset():
-    raw = '### dcb -j apptrust show dev eth0\nAttribute read: Operation not supported\n' \
-          '### dcb -j pfc show dev eth0\n{"prio_pfc":[false,false,false,true,false,false,false,false]}\n'
-    nic = LinuxNicDriver.parse(raw).ports["eth0"]
-    assert nic.trust is None and nic.no_drop_priorities == [3]
+@pytest.mark.parametrize("name", ["upstream-mlx5.bundle", "old-iproute2-mlx5.bundle"])
+def test_an_upstream_mlx5_without_apptrust_and_with_dscp_app_entries_is_dscp_trust(name):
+    # mlx5e_dcbnl_ieee_setapp switches the port to DSCP trust with the first DSCP APP entry
+    # (and mlx5e_dcbnl_ieee_delapp back to PCP with the last): the APP table is the trust.
+    nic = LinuxNicDriver.parse(bundle(name)).ports["eth2"]
+    assert nic.trust == "dscp" and nic.dscp_to_priority == {26: 3, 48: 6}
+    assert nic.no_drop_priorities == [3] and nic.ecn_notification_priorities is None
+
+
+def test_an_mlx5_without_apptrust_and_an_empty_app_table_is_pcp_trust():
+    raw = bundle("upstream-mlx5.bundle").replace('{"dscp_prio":[[26,3," "],[48,6," "]]}', "{}")
+    assert LinuxNicDriver.parse(raw).ports["eth2"].trust == "pcp"
+
+
+def test_a_driver_that_is_not_mlx5_and_answers_no_apptrust_has_unknown_trust():
+    raw = bundle("upstream-mlx5.bundle").replace("driver: mlx5_core", "driver: ice")
+    assert LinuxNicDriver.parse(raw).ports["eth2"].trust is None
 
 
 # --- plan_change -----------------------------------------------------------------------------
@@ -142,12 +156,41 @@ def test_one_more_no_drop_priority_is_one_pfc_line_per_nic(driver, fabric):
     assert change.native == [f"dcb pfc set dev {n} prio-pfc all:off 3:on 4:on" for n in NICS]
 
 
-def test_a_remapped_dscp_is_replaced_alone_and_trust_reasserted(driver):
+def test_a_remapped_dscp_is_replaced_alone(driver):
     intent = NodeState(ports={"ens1f0np0": NicLossless(trust="dscp", dscp_to_priority={26: 4})})
     change = plan(driver, bundle("host1-converged.bundle"), intent)
-    # mlx5 flips trust when its last DSCP rule goes, so trust is set again after APP edits.
-    assert change.native == ["dcb app replace dev ens1f0np0 dscp-prio 26:4",
-                             "dcb apptrust set dev ens1f0np0 order dscp"]
+    assert change.native == ["dcb app replace dev ens1f0np0 dscp-prio 26:4"]
+
+
+def test_mlx5_host_commands_never_carry_dcb_apptrust(driver, fabric):
+    for name in ("host1-factory.bundle", "upstream-mlx5.bundle"):
+        change = plan(driver, bundle(name), fabric.nodes["host1"].intent())
+        assert not [c for c in change.native if "apptrust" in c]
+    assert "apptrust" not in render_node(fabric.nodes["host1"])
+
+
+def test_pcp_trust_on_mlx5_is_planned_as_deleting_the_dscp_app_entries(driver):
+    intent = NodeState(ports={"eth2": NicLossless(trust="pcp")})
+    change = plan(driver, bundle("upstream-mlx5.bundle"), intent)
+    assert change.native == ["dcb app del dev eth2 dscp-prio 26:3 48:6"]
+
+
+@pytest.mark.parametrize("nic, why", [
+    (NicLossless(trust="dscp"), "needs at least one DSCP"),
+    (NicLossless(trust="pcp", dscp_to_priority={26: 3}), "PCP trust with DSCP"),
+    (NicLossless(trust="none"), "no trust state 'none'"),
+])
+def test_trust_mlx5_cannot_express_is_a_plan_error_naming_the_nic(driver, nic, why):
+    raw = bundle("upstream-mlx5.bundle").replace('{"dscp_prio":[[26,3," "],[48,6," "]]}', "{}")
+    with pytest.raises(DriverError, match=f"eth2.*{why}"):
+        plan(driver, raw, NodeState(ports={"eth2": nic}))
+
+
+def test_a_driver_with_apptrust_gets_dcb_apptrust(driver):
+    raw = bundle("upstream-mlx5.bundle").replace("driver: mlx5_core", "driver: ice").replace(
+        "Attribute not found: Success", '{"order":["pcp"]}')
+    change = plan(driver, raw, NodeState(ports={"eth2": NicLossless(trust="dscp")}))
+    assert change.native == ["dcb apptrust set dev eth2 order dscp"]
 
 
 def test_an_mtu_only_change_touches_nothing_else(driver):
@@ -173,8 +216,7 @@ def test_restoring_an_unmade_rdma_cm_group_puts_the_hidden_tos_back_then_removes
 def test_restoring_a_removed_dscp_rule_deletes_only_the_added_one():
     now = NicRaw("eth0", dscp_prio=[(26, 3), (48, 6), (10, 1)], apptrust=["dscp"])
     snapshot = NicRaw("eth0", dscp_prio=[(26, 3), (48, 6)], apptrust=["dscp"])
-    assert nic_change(now, snapshot) == ["dcb app del dev eth0 dscp-prio 10:1",
-                                         "dcb apptrust set dev eth0 order dscp"]
+    assert nic_change(now, snapshot) == ["dcb app del dev eth0 dscp-prio 10:1"]
 
 
 # --- counters ------------------------------------------------------------------------------
