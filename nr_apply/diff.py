@@ -16,7 +16,7 @@ from nr_apply.model import Ets, NodeState, PfcWatchdog, PortLossless
 # Facet -> model fields it covers.
 FACET_FIELDS: dict[str, tuple[str, ...]] = {
     "trust": ("trust",),
-    "dscp_map": ("dscp_to_priority", "priority_to_tc"),
+    "dscp_map": ("dscp_to_priority", "priority_to_tc", "dscp_to_tc"),
     "pfc": ("no_drop_priorities",),
     "ets": ("ets",),
     "ecn": ("ecn",),
@@ -25,9 +25,10 @@ FACET_FIELDS: dict[str, tuple[str, ...]] = {
     "mtu": ("mtu",),
     "link_pause": ("link_pause",),
     "dcbx": ("dcbx_willing",),
+    "headroom": ("headroom",),
     "roce": ("roce_tos", "ecn_notification_priorities", "ecn_reaction_priorities", "cnp_dscp", "cnp_priority"),
 }
-KEYED_FIELDS = ("dscp_to_priority", "priority_to_tc", "ecn", "wred_drop")
+KEYED_FIELDS = ("dscp_to_priority", "priority_to_tc", "dscp_to_tc", "ecn", "wred_drop")
 KEYED_DEFAULT = {"wred_drop": False}
 
 
@@ -58,6 +59,27 @@ def managed_fields(facets: list[str] | tuple[str, ...], unsupported: set[str] = 
     return [f for facet in facets for f in FACET_FIELDS[facet] if f not in unsupported]
 
 
+def unexpressed(desired: NodeState, facets: list[str] | tuple[str, ...],
+                unsupported: dict[str, str] | set[str]) -> dict[str, list[str]]:
+    """Managed facet -> the fields of it that intent declares on some port and the platform
+    cannot express (`pfc_watchdog.action` counts when intent sets the watchdog's action)."""
+    out: dict[str, list[str]] = {}
+    for facet in facets:
+        for name in FACET_FIELDS[facet]:
+            for field in sorted(u for u in unsupported if u == name or u.startswith(name + ".")):
+                if any(_declares(port, field) for port in desired.ports.values()):
+                    out.setdefault(facet, []).append(field)
+    return out
+
+
+def _declares(port: PortLossless, field: str) -> bool:
+    name, _, sub = field.partition(".")
+    value = getattr(port, name, None)
+    if sub:
+        return value is not None and sub in value.model_fields_set
+    return value is not None and value != {} and value != []
+
+
 def _watchdog_view(wd: PfcWatchdog | None, unsupported: set[str]) -> dict | None:
     if wd is None or not wd.enabled:
         return None
@@ -76,7 +98,13 @@ def diff_port(port: str, desired: PortLossless, current: PortLossless | None, fi
         if name in KEYED_FIELDS:
             default = KEYED_DEFAULT.get(name)
             for key, value in sorted(want.items()):
-                got = have.get(key, default) if have else default
+                if name == "dscp_to_tc":  # the relation, however the running side expresses it
+                    got = current.dscp_tc(key) if current is not None else None
+                else:
+                    got = have.get(key, default) if have else default
+                    if name == "dscp_to_priority" and got is None and current is not None \
+                            and key in current.dscp_to_tc:  # mapped, though to a TC no priority reaches
+                        got = f"tc {current.dscp_to_tc[key]}"
                 if got != value:
                     changes.append(FieldChange(port, f"{name}.{key}", got, value))
         elif name == "ets":
@@ -136,6 +164,10 @@ def target_state(desired: NodeState, current: NodeState, facets: list[str] | tup
                     update[name] = Ets(bandwidth=bandwidth, strict=strict)
             elif value is not None:
                 update[name] = value
+        if "dscp_to_priority" in update:  # a DSCP intent maps through a priority leaves the direct map
+            direct = update.get("dscp_to_tc", have.dscp_to_tc)
+            update["dscp_to_tc"] = {d: tc for d, tc in direct.items()
+                                    if d in want.dscp_to_tc or d not in want.dscp_to_priority}
         data = have.model_dump(exclude_unset=False)
         data.update({k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()})
         ports[port] = type(want).model_validate(data)

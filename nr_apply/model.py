@@ -76,6 +76,11 @@ class PortLossless(Strict):
 
     trust: Literal["dscp", "pcp", "none"] | None = None
     dscp_to_priority: dict[Dscp, Priority] = Field(default_factory=dict)
+    dscp_to_tc: dict[Dscp, TrafficClass] = Field(
+        default_factory=dict,
+        description="DSCP -> TC for DSCPs that a platform classifies straight into a traffic class no "
+        "priority reaches (EOS `qos map dscp` with `qos map cos` moving that CoS elsewhere); an entry "
+        "wins over the TC of the DSCP's priority. Empty where DSCP -> priority -> TC says it all.")
     no_drop_priorities: list[Priority] | None = None
     priority_to_tc: dict[Priority, TrafficClass] = Field(default_factory=dict)
     ets: Ets | None = None
@@ -95,6 +100,17 @@ class PortLossless(Strict):
 
     def tc_of(self, priority: int) -> int:
         return self.priority_to_tc.get(priority, priority)
+
+    def dscp_tc(self, dscp: int) -> int | None:
+        """The traffic class a DSCP lands in (None: the DSCP is not mapped)."""
+        if dscp in self.dscp_to_tc:
+            return self.dscp_to_tc[dscp]
+        prio = self.dscp_to_priority.get(dscp)
+        return None if prio is None else self.tc_of(prio)
+
+    def dscp_tc_map(self) -> dict[int, int]:
+        """The whole DSCP -> TC relation this port's maps imply."""
+        return {d: self.dscp_tc(d) for d in sorted(set(self.dscp_to_priority) | set(self.dscp_to_tc))}
 
     def lossless_tcs(self) -> set[int]:
         return {self.tc_of(p) for p in self.no_drop_priorities or []}

@@ -44,6 +44,9 @@ class NodeOutcome:
     phase: str | None = None
     batch: int | None = None
     state_digest: str | None = None  # of the running read-back the changes were computed from
+    # Managed facet -> why it is not verified here (intent declares it; the platform cannot
+    # express it), so "unchanged" never claims it is at intent.
+    unverified: dict[str, str] = field(default_factory=dict)
     raw: Any = None  # the read-back itself (never serialised into reports)
     change: Any = None  # the driver's Change (payload for push; never serialised)
 
@@ -57,6 +60,7 @@ class NodeOutcome:
             "changes": [{"port": c.port, "path": c.path, "field": c.field,
                          "before": _plain(c.before), "after": _plain(c.after)} for c in self.changes],
             "native": self.native,
+            "unverified": self.unverified,
             "error": None if self.error is None else {"step": self.error.step, "message": self.error.message},
         }
 

@@ -19,9 +19,9 @@ from nr_apply.yamlio import load_mapping
 # The lossless scope, facet by facet. A plan manages a subset; fields of unmanaged facets are
 # neither diffed nor pushed.
 FACETS = ("trust", "dscp_map", "pfc", "ets", "ecn", "wred", "watchdog", "mtu", "link_pause",
-          "dcbx", "roce")
+          "dcbx", "roce", "headroom")
 Facet = Literal["trust", "dscp_map", "pfc", "ets", "ecn", "wred", "watchdog", "mtu", "link_pause",
-                "dcbx", "roce"]
+                "dcbx", "roce", "headroom"]
 
 
 def _seconds(value: object) -> float:

@@ -118,6 +118,12 @@ INTERFACE_RULES: list[Rule] = [
          r"error-correction encoding", "error-correction", "error-correction encoding fire-code", 4),
     Rule("mtu", r"mtu (\d+)", r"mtu", "mtu", "mtu 9214", 5, check=_range(1, 68, 9214),
          default="mtu 1500"),
+    # 802.3x link pause; off is the default and is not shown (`flowcontrol receive off` removes
+    # an `on`).
+    Rule("flowcontrol-receive", r"flowcontrol receive (on|off|desired)", r"flowcontrol receive",
+         "flowcontrol-receive", "flowcontrol receive on", 5, default="flowcontrol receive off"),
+    Rule("flowcontrol-send", r"flowcontrol send (on|off|desired)", r"flowcontrol send",
+         "flowcontrol-send", "flowcontrol send on", 5, default="flowcontrol send off"),
     Rule("switchport-opt", r"switchport (?:mode|access|trunk|port-security)(?: \S+)+",
          r"switchport (?:mode|access vlan|trunk allowed vlan|trunk native vlan|trunk group \S+"
          r"|port-security)", "{0}", "switchport mode trunk", 6),

@@ -59,8 +59,15 @@ class Counters:
 
 class Driver(ABC):
     platform: ClassVar[str]
-    # Model fields (or `field.sub`) the platform cannot express: never diffed, never pushed.
-    unsupported: ClassVar[set[str]] = set()
+    # What the platform cannot express: model field (or `field.sub`) -> why, in the platform's
+    # terms. Never diffed, never pushed; `validate` names them where a plan manages them, and
+    # reports show them as not verified on the node (never as "at intent").
+    unsupported: ClassVar[dict[str, str] | set[str]] = {}
+
+    @classmethod
+    def why_unsupported(cls, field: str) -> str:
+        reasons = cls.unsupported if isinstance(cls.unsupported, dict) else {}
+        return reasons.get(field) or f"{cls.platform} has no setting for it"
 
     def __init__(self, node: Node, host: Any):
         self.node = node

@@ -107,6 +107,7 @@ def port_context(name: str, p: PortLossless, queues: dict[int, list[str]] | None
         "name": name,
         "mtu": p.mtu if p.mtu != EOS_DEFAULT_MTU else None,  # the default is the absence of a line
         "trust": p.trust,
+        "link_pause": bool(p.link_pause),  # off is the default: the absence of a line
         "no_drop": p.no_drop_priorities,
         "watchdog": None if wd is None or not wd.enabled else {
             "action": WATCHDOG_ACTION.get(wd.action, wd.action),
@@ -118,11 +119,11 @@ def port_context(name: str, p: PortLossless, queues: dict[int, list[str]] | None
 
 
 def context(state: NodeState, queue_keyword: str = "tx-queue") -> dict:
-    mapped = _first_with(state, "dscp_to_priority")
+    mapped = next((p for p in state.ports.values() if p.dscp_tc_map()), None)
     dscp_by_tc: dict[int, list[int]] = {}
     if mapped:
-        for dscp, prio in sorted(mapped.dscp_to_priority.items()):
-            dscp_by_tc.setdefault(mapped.tc_of(prio), []).append(dscp)
+        for dscp, tc in mapped.dscp_tc_map().items():
+            dscp_by_tc.setdefault(tc, []).append(dscp)
     cos = _first_with(state, "priority_to_tc")
     cos_by_tc: dict[int, list[int]] = {}
     if cos:
@@ -146,7 +147,7 @@ def hconfig_driver():
     driver = get_hconfig_driver(Platform.ARISTA_EOS)
     iface = MatchRule(startswith="interface ")
     queue = MatchRule(re_search=r"^(?:uc-)?tx-queue \d")
-    for pattern in (r"^qos trust", r"^priority-flow-control priority (\d)",
+    for pattern in (r"^qos trust", r"^priority-flow-control priority (\d)", r"^flowcontrol (receive|send)",
                     r"^priority-flow-control pause watchdog port action",
                     r"^priority-flow-control pause watchdog port timer"):
         driver.rules.idempotent_commands.append(
@@ -159,6 +160,10 @@ def hconfig_driver():
         match_rules=(iface, queue, MatchRule(equals="no priority")), use="priority strict"))
     driver.rules.negate_with.append(NegationDefaultWithRule(
         match_rules=(iface, MatchRule(equals="no qos trust")), use="default qos trust"))
+    for direction in ("receive", "send"):  # link pause off is EOS's default: say it, not `no ... on`
+        driver.rules.negate_with.append(NegationDefaultWithRule(
+            match_rules=(iface, MatchRule(re_search=rf"^flowcontrol {direction} (on|desired)$")),
+            use=f"flowcontrol {direction} off"))
     return driver
 
 
@@ -191,7 +196,8 @@ def _line_key(line: str) -> str:
                          (r"priority-flow-control(?: on)?$", "pfc"),
                          (r"priority( strict)?$", "priority"), (r"bandwidth", "bandwidth"),
                          (r"random-detect ecn minimum-threshold", "ecn"),
-                         (r"random-detect drop", "drop"), (r"service-profile", "service-profile")):
+                         (r"random-detect drop", "drop"), (r"service-profile", "service-profile"),
+                         (r"flowcontrol (receive|send)", "flowcontrol {}")):
         m = re.match(pattern, body)
         if m:
             return key.format(*m.groups())
@@ -268,18 +274,23 @@ class GlobalQos:
         return cls(maps["dscp"], maps["cos"], tc_to_queue, all_off, wd)
 
 
-def decompose_dscp_map(dscp_to_tc: dict[int, int], cos_to_tc: dict[int, int]) -> dict[int, int]:
-    """DSCP -> priority from EOS's DSCP -> TC: the priority chosen for a DSCP is one that maps
-    to the DSCP's TC, preferring the priority equal to the TC (the model's identity default),
-    else the lowest such priority; with no priority mapping there, the TC itself."""
+def decompose_dscp_map(dscp_to_tc: dict[int, int], cos_to_tc: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+    """EOS's DSCP -> TC as the model's DSCP -> priority (a priority that maps to the DSCP's TC,
+    preferring the priority equal to the TC, the model's identity default, else the lowest),
+    plus the DSCPs whose TC no priority reaches (`qos map cos` moved that CoS to another TC):
+    those keep their TC directly, so the relation the model implies is the switch's."""
     def tc_of(prio: int) -> int:
         return cos_to_tc.get(prio, prio)
 
-    out = {}
+    via_priority: dict[int, int] = {}
+    direct: dict[int, int] = {}
     for dscp, tc in dscp_to_tc.items():
         candidates = [p for p in range(8) if tc_of(p) == tc]
-        out[dscp] = tc if tc in candidates or not candidates else candidates[0]
-    return out
+        if not candidates:
+            direct[dscp] = tc
+        else:
+            via_priority[dscp] = tc if tc in candidates else candidates[0]
+    return via_priority, direct
 
 
 def _threshold_bytes(value: str, unit: str) -> int | None:
@@ -325,7 +336,9 @@ def port_state(tree: HConfig, name: str, glob: GlobalQos) -> PortLossless:
     lines = effective_lines(tree, name)
     flat = lines.flat
     iface = _interface(tree, name)
-    routed = iface is not None and "no switchport" in iface.children
+    # A subinterface (EthernetN.M, Port-ChannelN.M) is routed by definition: it has no
+    # `switchport` line to say so.
+    routed = "." in name or (iface is not None and "no switchport" in iface.children)
     trust_line = flat.get("trust")
     if trust_line == "no qos trust":
         trust = "none"
@@ -336,6 +349,8 @@ def port_state(tree: HConfig, name: str, glob: GlobalQos) -> PortLossless:
     pfc_on = flat.get("pfc") == "priority-flow-control on" and not glob.pfc_all_off
     no_drop = sorted(int(k.split()[1]) for k, v in flat.items()
                      if k.startswith("pfc ") and v.endswith(" no-drop")) if pfc_on else []
+    link_pause = any(flat.get(f"flowcontrol {d}", "").split()[-1:] in (["on"], ["desired"])
+                     for d in ("receive", "send"))
     mtu_line = flat.get("mtu", "")
     mtu = int(mtu_line.split()[1]) if re.fullmatch(r"mtu \d+", mtu_line) else EOS_DEFAULT_MTU
     bandwidth: dict[int, int] = {}
@@ -355,9 +370,11 @@ def port_state(tree: HConfig, name: str, glob: GlobalQos) -> PortLossless:
             ecn[tc] = threshold
         if "drop" in queue:
             wred[tc] = True
+    dscp_to_priority, dscp_to_tc = decompose_dscp_map(glob.dscp_to_tc, glob.cos_to_tc)
     return PortLossless(
         trust=trust,
-        dscp_to_priority=decompose_dscp_map(glob.dscp_to_tc, glob.cos_to_tc),
+        dscp_to_priority=dscp_to_priority,
+        dscp_to_tc=dscp_to_tc,
         no_drop_priorities=no_drop,
         priority_to_tc=dict(glob.cos_to_tc),
         ets=Ets(bandwidth=bandwidth, strict=strict),
@@ -365,6 +382,7 @@ def port_state(tree: HConfig, name: str, glob: GlobalQos) -> PortLossless:
         wred_drop=wred,
         pfc_watchdog=_watchdog(flat, glob.watchdog_defaults),
         mtu=mtu,
+        link_pause=link_pause,
     )
 
 
@@ -395,7 +413,7 @@ def _watchdog_key(p: PortLossless) -> tuple | None:
 def port_aspects(p: PortLossless) -> dict[tuple, Any]:
     """Every independently rendered setting of a port, with a comparable value."""
     aspects: dict[tuple, Any] = {
-        ("mtu",): p.mtu or EOS_DEFAULT_MTU, ("trust",): p.trust,
+        ("mtu",): p.mtu or EOS_DEFAULT_MTU, ("trust",): p.trust, ("pause",): bool(p.link_pause),
         ("pfc",): tuple(p.no_drop_priorities or ()), ("watchdog",): _watchdog_key(p),
     }
     ets = p.ets or Ets()
@@ -414,6 +432,7 @@ def port_aspects(p: PortLossless) -> dict[tuple, Any]:
 ASPECT_LINES = {
     "mtu": re.compile(r"mtu \d+$"),
     "trust": re.compile(r"qos trust (dscp|cos)$|no qos trust$"),
+    "pause": re.compile(r"flowcontrol (receive|send) (on|off|desired)$"),
     "pfc": re.compile(r"priority-flow-control on$|priority-flow-control priority \d no-drop$"),
     "watchdog": re.compile(r"priority-flow-control pause watchdog(?: port (?:action|timer) .+)?$"),
     "sched": re.compile(r"no priority$|priority strict$|bandwidth (?:guaranteed )?percent \d+$"),
@@ -466,6 +485,7 @@ def _target_text(target: NodeState, changed: dict[str, list[tuple]], keyword: st
             "name": name,
             "mtu": full["mtu"] if "mtu" in keep else None,
             "trust": full["trust"] if "trust" in keep else None,
+            "link_pause": full["link_pause"] if "pause" in keep else None,
             "no_drop": full["no_drop"] if "pfc" in keep else None,
             "watchdog": full["watchdog"] if "watchdog" in keep else None,
             "queues": sorted(queues.items()),
@@ -486,16 +506,12 @@ def _map_lines(source: str, running: dict[int, int], wanted: dict[int, int]) -> 
             for tc, values in sorted(by_tc.items())]
 
 
-def _composed_dscp_map(p: PortLossless) -> dict[int, int]:
-    return {dscp: p.tc_of(prio) for dscp, prio in p.dscp_to_priority.items()}
-
-
 def global_change(glob: GlobalQos, target: NodeState) -> list[str]:
     lines: list[str] = []
     # One global map serves every port (rule P2 keeps intent equal on all ports): take the
     # first port whose target differs from the running map.
     for p in target.ports.values():
-        wanted = _composed_dscp_map(p)
+        wanted = p.dscp_tc_map()
         if any(glob.dscp_to_tc.get(d) != tc for d, tc in wanted.items()):
             lines += _map_lines("dscp", glob.dscp_to_tc, wanted)
             break
@@ -536,9 +552,12 @@ class EosDriver(Driver):
     """Arista EOS through NAPALM's `eos` driver (eAPI) on the Nornir host's "napalm" connection."""
 
     platform = "eos"
-    # EOS has no DCBX "willing" knob in this scope, and link pause (`flowcontrol`) is not
-    # managed here.
-    unsupported: ClassVar[set[str]] = {"link_pause", "dcbx_willing"}
+    unsupported: ClassVar[dict[str, str]] = {
+        "dcbx_willing": "EOS DCBX (`dcbx mode ieee`) only advertises the switch's own PFC settings; "
+                        "it has no willing setting to accept a peer's",
+        "headroom": "EOS sizes priority-group headroom per chip in its MMU profile (`platform trident "
+                    "mmu queue profile ... ingress headroom`), not per port",
+    }
     nornir_config: Any = None
 
     def __init__(self, node, host):

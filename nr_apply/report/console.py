@@ -71,6 +71,8 @@ def _print_run(out: Console, report, verbose: bool, quiet: bool, secrets: set[st
             for ports, change in _grouped(node.changes):
                 say(f"  [cyan]{ports}[/cyan] {change.field}: [red]{_fmt(change.before)}[/red] → "
                     f"[green]{_fmt(change.after)}[/green]")
+            for facet, why in node.unverified.items():
+                say(f"  [yellow]not verified:[/yellow] {facet} ({why})")
             if verbose and node.native:
                 say("  native change:")
                 for line in node.native:

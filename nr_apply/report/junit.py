@@ -19,9 +19,11 @@ def to_junit(report: RunReport) -> str:
             failures += 1
             reason = f"{node.error.step}: {node.error.message}" if node.error else node.status
             ET.SubElement(case, "failure", message=reason, type=node.status).text = reason
-        elif report.mode == "dry-run" and node.status == "changed":
-            out = ET.SubElement(case, "system-out")
-            out.text = "\n".join(str(c) for c in node.changes)
+        else:
+            said = [str(c) for c in node.changes] if report.mode == "dry-run" and node.status == "changed" else []
+            said += [f"not verified: {facet} ({why})" for facet, why in node.unverified.items()]
+            if said:
+                ET.SubElement(case, "system-out").text = "\n".join(said)
     for gate in report.gates:
         case = ET.SubElement(suite, "testcase", classname=f"nr-apply.{report.plan}.gates",
                              name=f"{gate.node}.{gate.gate}")

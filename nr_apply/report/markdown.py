@@ -38,4 +38,9 @@ def to_markdown(report: RunReport) -> str:
     unchanged = [n.name for n in report.nodes if n.status == "unchanged"]
     if unchanged:
         lines += [f"Unchanged: {', '.join(unchanged)}", ""]
+    unverified = [(n.name, facet, why) for n in report.nodes for facet, why in n.unverified.items()]
+    if unverified:
+        lines += ["### Not verified (the platform cannot express it)", "", "| node | facet | why |", "|---|---|---|"]
+        lines += [f"| {name} | `{facet}` | {_cell(why)} |" for name, facet, why in unverified]
+        lines.append("")
     return "\n".join(lines)

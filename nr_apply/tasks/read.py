@@ -6,7 +6,7 @@ import hashlib
 
 from nornir.core.task import Result, Task
 
-from nr_apply.diff import diff_node, target_state
+from nr_apply.diff import diff_node, target_state, unexpressed
 from nr_apply.fabric import Node
 from nr_apply.outcome import NodeOutcome, StepError, one_line
 from nr_apply.platforms.base import Driver
@@ -30,6 +30,8 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
         outcome.state_digest = state_digest(current)
         step = "plan"
         desired = node.intent()
+        outcome.unverified = {facet: "; ".join(f"{f}: {driver.why_unsupported(f)}" for f in fields)
+                              for facet, fields in unexpressed(desired, facets, driver.unsupported).items()}
         outcome.changes = diff_node(desired, current, facets, driver.unsupported)
         if outcome.changes:
             target = target_state(desired, current, facets, driver.unsupported)

@@ -3,6 +3,7 @@ scoped, idempotent)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def test_avd_vector_parses_profiles_maps_and_units():
     assert eth1.ecn[6] == eth1.ecn[2]
     assert eth1.no_drop_priorities == []  # `priority-flow-control all off`
     assert eth1.priority_to_tc == {1: 2, 2: 2, 3: 3, 4: 2}  # cos 3 moved to its own line
-    assert eth1.dscp_to_priority[46] == 5 and eth1.dscp_to_priority[8] == 1
+    assert eth1.dscp_to_priority[46] == 5
+    assert eth1.dscp_tc(8) == 1 and eth1.dscp_tc(26) == 4  # no CoS reaches TC 1 or TC 4 here
     assert state.ports["Ethernet6"].trust == "pcp"
     assert state.ports["Ethernet7"].ets.bandwidth == {5: 19}
 
@@ -88,7 +90,60 @@ def test_routed_port_trusts_dscp_by_default_and_no_qos_trust_is_none():
 
 
 def test_dscp_decomposition_prefers_the_priority_equal_to_the_traffic_class():
-    assert decompose_dscp_map({26: 3, 48: 6, 10: 1}, {0: 0, 1: 0, 3: 3, 5: 1}) == {26: 3, 48: 6, 10: 5}
+    assert decompose_dscp_map({26: 3, 48: 6, 10: 1}, {0: 0, 1: 0, 3: 3, 5: 1}) == ({26: 3, 48: 6, 10: 5}, {})
+
+
+def device_dscp_to_tc(config: str) -> dict[int, int]:
+    """The switch's own DSCP -> TC table from its `qos map dscp` lines (a later line moves a
+    value), read independently of the driver."""
+    table: dict[int, int] = {}
+    for m in re.finditer(r"^qos map dscp ([\d ]+) to traffic-class (\d)", config, flags=re.M):
+        table.update({int(d): int(m.group(2)) for d in m.group(1).split()})
+    return table
+
+
+@pytest.mark.parametrize("vector", ["arista_1.txt"])
+def test_dscp_to_traffic_class_relation_equals_the_switch_on_every_port(vector):
+    """AVD's qos.cfg (arista_1) moves CoS 1-4 to TC 2 and back 3 to TC 3, so no CoS reaches
+    TC 1 or TC 4: DSCP 26 (mapped to TC 4) must still land in TC 4, not in the TC of CoS 4."""
+    config = (VECTORS / vector).read_text()
+    device = device_dscp_to_tc(config)
+    assert device  # the sample states a DSCP map
+    for name, port in EosDriver.parse(config).ports.items():
+        assert port.dscp_tc_map() == device, name
+        for dscp, prio in port.dscp_to_priority.items():  # the priority chain, where it is used
+            assert dscp in port.dscp_to_tc or port.tc_of(prio) == device[dscp], (name, dscp)
+
+
+def test_a_dscp_whose_traffic_class_no_cos_reaches_is_planned_back_onto_the_intended_class(leaf1):
+    raw = (VECTORS / "arista_1.txt").read_text()
+    current = EosDriver.parse(raw, ["Ethernet1"])
+    want = NodeState(ports={"Ethernet1": PortLossless(dscp_to_priority={26: 3})})
+    changes = diff_node(want, current, FACETS)
+    assert [str(c) for c in changes] == ["Ethernet1 dscp_to_priority.26: tc 4 → 3"]
+    target = target_state(want, current, FACETS)
+    assert target.ports["Ethernet1"].dscp_tc(26) == 3
+    assert EosDriver(leaf1, None).plan_change(raw, current, target).native == ["qos map dscp 26 to traffic-class 3"]
+    converged = raw + "qos map dscp 26 to traffic-class 3\n"
+    assert diff_node(want, EosDriver.parse(converged, ["Ethernet1"]), FACETS) == []
+
+
+def test_direct_dscp_intent_compares_the_relation_however_the_switch_expresses_it():
+    raw = "qos map dscp 26 to traffic-class 3\ninterface Ethernet1\n"
+    want = NodeState(ports={"Ethernet1": PortLossless(dscp_to_tc={26: 3})})
+    assert diff_node(want, EosDriver.parse(raw), FACETS) == []
+    assert [c.field for c in diff_node(want, EosDriver.parse(raw.replace("3\n", "4\n", 1)), FACETS)] == \
+        ["dscp_to_tc.26"]
+
+
+def test_routed_subinterfaces_trust_dscp_not_cos():
+    """AVD's molecule output (arista_4): subinterfaces carry `encapsulation dot1q vlan N` and an
+    address but no `no switchport` line, because a subinterface is always routed."""
+    state = EosDriver.parse((VECTORS / "arista_4.txt").read_text())
+    assert {name: p.trust for name, p in state.ports.items()} == {
+        "Ethernet8": "dscp", "Ethernet8.101": "dscp", "Port-Channel8": "dscp", "Port-Channel8.101": "dscp"}
+    switched = EosDriver.parse("interface Ethernet8\n   description to WAN\n")
+    assert switched.ports["Ethernet8"].trust == "pcp"  # a switchport keeps the switch default
 
 
 def test_factory_switch_gets_the_full_lossless_change_and_nothing_else(leaf1):
