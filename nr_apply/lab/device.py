@@ -15,7 +15,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -185,8 +185,9 @@ class Session(ABC):
 
 
 class LabDevice(ABC):
-    """One emulated device. Thread-safe through `self.lock`; the runner calls `tick()`
-    periodically so timers (commit timers, confirm timeouts, systemd-run units) fire."""
+    """One emulated device. Thread-safe through `self.lock`. Timers (commit timers, confirm
+    timeouts, systemd-run units) fire through `tick()`, which the server calls only once
+    `next_deadline()` has passed: an idle device costs nothing."""
 
     platform: ClassVar[str]
 
@@ -202,6 +203,8 @@ class LabDevice(ABC):
         # The lab's traffic model (a `CounterSource`), attached by the server. Without one the
         # device models itself alone (`port_counters`), so faults still show in its counters.
         self.counter_source: CounterSource | None = None
+        # Called with the device's name after every save (the server re-reads its deadline).
+        self.on_save: Callable[[str], None] | None = None
         self.boot_time = time.time()
         self.load()
 
@@ -251,6 +254,8 @@ class LabDevice(ABC):
             tmp = self._state_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
             os.replace(tmp, self._state_path)
+        if self.on_save is not None:
+            self.on_save(self.name)
 
     def reset(self) -> None:
         """Back to factory state (lab reset)."""
@@ -264,6 +269,13 @@ class LabDevice(ABC):
 
     def tick(self, now: float) -> None:
         """Fire every timer whose deadline (wall clock, `time.time()`) has passed."""
+
+    def next_deadline(self) -> float | None:
+        """When `tick` next has something to do (wall clock), None when nothing is armed.
+        Arming a timer always saves the device, so the server asks again after each save.
+        Default: the transient systemd-run units of the Linux-based platforms."""
+        with self.lock:
+            return min((t["deadline"] for t in self.state.get("timers", {}).values()), default=None)
 
     @abstractmethod
     def port_summary(self) -> dict[str, PortSummary]: ...

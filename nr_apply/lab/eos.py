@@ -215,6 +215,11 @@ class EosDevice(LabDevice):
         for _, name in completed[:-MAX_SAVED_SESSIONS]:
             del self._state["sessions"][name]
 
+    def next_deadline(self) -> float | None:
+        with self.lock:
+            return min((r["commit_by"] for r in self._state["sessions"].values()
+                        if r["state"] == "pendingCommitTimer"), default=None)
+
     def tick(self, now: float) -> None:
         with self.lock:
             expired = [n for n, r in self._state["sessions"].items()

@@ -98,6 +98,12 @@ class NvueDevice(LabDevice):
     def open_session(self, username: str, session_id: str) -> Session:
         return NvueSession(self, username, session_id)
 
+    def next_deadline(self) -> float | None:
+        with self.lock:
+            pending = self._state.get("confirm")
+            timers = super().next_deadline()
+            return min((t for t in (pending and pending["deadline"], timers) if t is not None), default=None)
+
     def tick(self, now: float) -> None:
         with self.lock:
             pending = self._state.get("confirm")

@@ -408,12 +408,17 @@ class LabServer:
         self._faults: control.FaultMap = {}
         self._reset_seen = 0
         self._ticking = False
+        # Devices with a timer armed, by deadline; `_saved` names devices saved since we last
+        # looked (arming or clearing a timer always saves), so only they are asked again.
+        self._deadlines: dict[str, float] = {}
+        self._saved: set[str] = set()
         # One model per process for the whole lab; peers' state comes from their state
         # files, so it is the same whichever worker serves them.
         self.traffic = TrafficModel(
             self.topology,
             StateFileSummaries(self.state_dir, self.topology, device_factory),
             faults=lambda name: self._faults.get(name, ()),
+            faults_changed_at=lambda: self._faults_mtime,
         )
 
     # helpers shared by the protocol handlers
@@ -436,7 +441,8 @@ class LabServer:
         self.runtimes = {node.name: NodeRuntime(node, devices[node.name]) for node in self.nodes}
         for device in devices.values():
             device.counter_source = self.traffic
-        self._faults_mtime = control.faults_mtime(self.state_dir)
+            device.on_save = self._saved.add
+        self._saved.update(devices)  # timers persisted across a restart        self._faults_mtime = control.faults_mtime(self.state_dir)
         self._faults = control.read_faults(self.state_dir)
         for runtime in self.runtimes.values():
             runtime.device.faults = set(self._faults.get(runtime.node.name, []))
@@ -460,14 +466,15 @@ class LabServer:
         return devices
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Tick devices and poll control files until `stop` is set."""
+        """Poll control files and fire due device timers until `stop` is set. Idle (no timer
+        armed, nothing saved) this is two `stat`s per TICK_SECONDS, whatever the lab's size."""
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
             except asyncio.TimeoutError:
                 pass
             await self._poll_control()
-            if not self._ticking:
+            if not self._ticking and (self._saved or self._due(time.time())):
                 self._ticking = True
                 task = asyncio.get_running_loop().create_task(self._tick())
                 self.track(task)
@@ -567,16 +574,27 @@ class LabServer:
         finally:
             self._ticking = False
 
+    def _due(self, now: float) -> list[str]:
+        return [name for name, deadline in self._deadlines.items() if deadline <= now]
+
     def _tick_all(self, now: float) -> None:
-        for runtime in self.runtimes.values():
+        while self._saved:  # set.pop is atomic: a device saving meanwhile is not lost
+            self._rearm(self._saved.pop())
+        for name in self._due(now):
             try:
-                runtime.device.tick(now)
+                self.runtimes[name].device.tick(now)
             except Exception:
-                log.exception("%s: tick failed", runtime.node.name)
-        try:  # start new rates when a change happens, not at the next counter read
-            self.traffic.refresh(self.runtimes)
-        except Exception:
-            log.exception("traffic model refresh failed")
+                log.exception("%s: tick failed", name)
+            self._saved.discard(name)
+            self._rearm(name)
+
+    def _rearm(self, name: str) -> None:
+        runtime = self.runtimes.get(name)
+        deadline = runtime.device.next_deadline() if runtime is not None else None
+        if deadline is None:
+            self._deadlines.pop(name, None)
+        else:
+            self._deadlines[name] = deadline
 
 
 def forget_command_log(device: LabDevice) -> None:

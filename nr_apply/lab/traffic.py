@@ -37,8 +37,12 @@ Where summaries come from: every device persists its state on each change
 (on a private, never-saved copy of the emulator) whenever the file changes. That works the
 same for a node served by this process and one served by another worker of a sharded lab,
 and it never takes a live device's lock, so two devices reading each other's state cannot
-deadlock. Staleness is one `stat` per read; the server also re-evaluates its own ports every
-`REFRESH_SECONDS` so a change starts its new rates within a second even if nobody reads.
+deadlock. Staleness is one `stat` per read.
+
+Nothing ticks: a port's counters are computed when they are read. A change takes effect when
+it happened, not when it is first read: the source says when each node last changed (its
+state file's mtime; the faults file's for a fault), and the new rates run from then. So an
+idle lab costs no CPU, however many devices it serves.
 """
 
 from __future__ import annotations
@@ -65,7 +69,6 @@ LOSSLESS_DROPS_PER_SECOND = 500  # a lossless class whose sender ignores its pau
 ECN_MARKED_PER_SECOND = 1_000  # CE marks of a switch with ECN on the RoCE TC
 WATCHDOG_EVENTS_PER_SECOND = 1  # deadlocks a watchdog detects under a storm
 PAUSE_US_PER_FRAME = 20  # 400G: a 20 us quantum; a storm pauses the port all the time
-REFRESH_SECONDS = 1.0
 # RoCE path MTU 4096 (1024 when an end's MTU cannot carry it) plus RoCEv2/IP/Ethernet headers.
 LARGE_FRAME_BYTES, SMALL_FRAME_BYTES, LARGE_FRAME_MTU = 4_154, 1_082, 4_200
 HOST_PLATFORMS = frozenset({"linux"})  # NICs: they do not mark ECN, switches do
@@ -199,15 +202,18 @@ class _Meter:
     def value(self, name: str, index: int, now: float) -> float:
         return self.base.values[name][index] + self.rates.values[name][index] * max(0.0, now - self.epoch)
 
-    def update(self, rates: Rates, now: float) -> None:
+    def update(self, rates: Rates, now: float, since: float | None = None) -> None:
+        """New `rates` from `since` (when the change happened; default `now`): the totals so far
+        grow at the old rates up to then."""
         if rates == self.rates:
             return
+        at = now if since is None else min(max(since, self.epoch), now)
         for name, values in self.base.values.items():
             for i in range(len(values)):
-                values[i] = self.value(name, i, now)
+                values[i] = self.value(name, i, at)
                 if name in _ONSET and rates.values[name][i] > self.rates.values[name][i]:
                     values[i] = math.floor(values[i]) + 1.0
-        self.rates, self.epoch = rates, now
+        self.rates, self.epoch = rates, at
 
     def counters(self, now: float) -> PortCounters:
         out: dict[str, Any] = {}
@@ -224,6 +230,7 @@ class _Meter:
 # --- where summaries come from ------------------------------------------------------------------
 SummarySource = Callable[[str], dict[str, PortSummary]]
 FaultSource = Callable[[str], Collection[str]]
+ChangeClock = Callable[[], float | None]  # when the faults last changed (None: unknown)
 DeviceFactory = Callable[[str], type]
 
 _SHADOW_CLASSES: dict[type, type] = {}
@@ -262,6 +269,13 @@ class StateFileSummaries:
         except FileNotFoundError:
             return 0
 
+    def changed_at(self, name: str) -> float | None:
+        """When the node's state last changed (its state file's mtime), None if it has none."""
+        try:
+            return os.stat(self.state_dir / "devices" / f"{name}.json").st_mtime
+        except FileNotFoundError:
+            return None
+
     def __call__(self, name: str) -> dict[str, PortSummary]:
         path = self.state_dir / "devices" / f"{name}.json"
         try:
@@ -297,37 +311,56 @@ class TrafficModel:
     """The counter source of every device of a lab (`port_counters(device_name, port)`)."""
 
     def __init__(self, nodes: Iterable[LabNode], summaries: SummarySource,
-                 faults: FaultSource = lambda name: (), clock: Callable[[], float] = time.time):
+                 faults: FaultSource = lambda name: (), clock: Callable[[], float] = time.time,
+                 faults_changed_at: ChangeClock = lambda: None):
         self.nodes = {n.name: n for n in nodes}
         self.summaries = summaries
         self.faults = faults
+        self.faults_changed_at = faults_changed_at
         self.clock = clock
         self._lock = threading.Lock()
         self._meters: dict[tuple[str, str], _Meter] = {}
-        self._refreshed = 0.0
-        self._fabric_dscp: tuple[object, int] | None = None  # (generation or time, value)
+        self._fabric_dscp: tuple[object, int] | None = None  # (generation, value)
+        self._fabric_since: float | None = None
         self._hosts = [n for n in self.nodes.values() if n.platform in HOST_PLATFORMS]
 
     def fabric_dscp(self) -> int:
         """What switch-to-switch links carry: DSCP 26 once any host marks RoCE with it.
-        Re-read when the summary source says something was saved (`generation()`), or else
-        at most every REFRESH_SECONDS; either way one state-file stat per host."""
+        Re-read when the summary source says something was saved (`generation()`); a source
+        without generations is asked every time (tests, a standalone device). When the value
+        flips, `_fabric_since` notes when: the first marking host's change, or the last
+        host's change when none marks any more."""
         generation = getattr(self.summaries, "generation", None)
-        now = self.clock()
+        key: object = generation() if generation is not None else None
         cached = self._fabric_dscp
-        if generation is not None:
-            key: object = generation()
-            if cached is not None and cached[0] == key:
-                return cached[1]
-        else:
-            key = now
-            if cached is not None and now - float(cached[0]) < REFRESH_SECONDS:  # type: ignore[arg-type]
-                return cached[1]
-        marked = any(s.roce_dscp == ROCE_DSCP for host in self._hosts
-                     for s in self.summaries(host.name).values())
-        value = ROCE_DSCP if marked else 0
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]
+        marking = [h.name for h in self._hosts
+                   if any(s.roce_dscp == ROCE_DSCP for s in self.summaries(h.name).values())]
+        value = ROCE_DSCP if marking else 0
+        if cached is not None and cached[1] != value:
+            stamps = [self._node_changed_at(n) for n in (marking or [h.name for h in self._hosts])]
+            known = [t for t in stamps if t is not None]
+            self._fabric_since = (min(known) if marking else max(known)) if known else None
         self._fabric_dscp = (key, value)
         return value
+
+    def _node_changed_at(self, name: str) -> float | None:
+        source = getattr(self.summaries, "changed_at", None)
+        return source(name) if source is not None else None
+
+    def changed_at(self, node_name: str, port: str, uses_fabric_dscp: bool) -> float | None:
+        """When the inputs of this port's rates last changed: its node's or its peer's state,
+        the faults, and (for a link that carries what the hosts mark) the fabric's marking.
+        None when the source cannot tell: the change then counts from the read."""
+        if getattr(self.summaries, "changed_at", None) is None:
+            return None
+        lab_port = self.nodes[node_name].ports.get(port) if node_name in self.nodes else None
+        peer = lab_port.peer_node if lab_port is not None else None
+        stamps = [self._node_changed_at(node_name), self._node_changed_at(peer) if peer else None,
+                  self.faults_changed_at(), self._fabric_since if uses_fabric_dscp else None]
+        known = [t for t in stamps if t is not None]
+        return max(known) if known else None
 
     def _end(self, node_name: str, port: str) -> End | None:
         node = self.nodes.get(node_name)
@@ -339,26 +372,32 @@ class TrafficModel:
 
     def rates(self, node_name: str, port: str) -> Rates:
         """The port's current rates, from both ends' current summaries and faults."""
+        return self._rates(node_name, port)[0]
+
+    def _rates(self, node_name: str, port: str) -> tuple[Rates, bool]:
+        """The rates, and whether they depend on what the fabric's hosts mark."""
         me = self._end(node_name, port)
         if me is None:
-            return Rates()
+            return Rates(), False
         lab_port = self.nodes[node_name].ports.get(port)
         peer = None
         if lab_port is not None and lab_port.peer_node:
             peer = self._end(lab_port.peer_node, lab_port.peer_port)
         marks = [e.summary.roce_dscp for e in (me, peer) if e is not None and e.summary.roce_dscp is not None]
-        dscp = marks[0] if marks else self.fabric_dscp() if peer is not None else ROCE_DSCP
+        uses_fabric = not marks and peer is not None
+        dscp = marks[0] if marks else self.fabric_dscp() if uses_fabric else ROCE_DSCP
         me = replace(me, dscp=dscp)
-        return link_rates(me, replace(peer, dscp=dscp) if peer is not None else None)[0]
+        return link_rates(me, replace(peer, dscp=dscp) if peer is not None else None)[0], uses_fabric
 
     def port_counters(self, device_name: str, port: str) -> PortCounters:
-        rates = self.rates(device_name, port)  # outside the lock: it may read state files
+        rates, uses_fabric = self._rates(device_name, port)  # outside the lock: it may read files
         now = self.clock()
         with self._lock:
             meter = self._meters.get((device_name, port))
             if meter is None:
                 meter = self._meters[(device_name, port)] = _Meter(now)
-            meter.update(rates, now)
+            if rates != meter.rates:
+                meter.update(rates, now, self.changed_at(device_name, port, uses_fabric))
             return meter.counters(now)
 
     def forget(self, node_names: Iterable[str]) -> None:
@@ -368,18 +407,6 @@ class TrafficModel:
         with self._lock:
             for key in [k for k in self._meters if k[0] in names]:
                 del self._meters[key]
-
-    def refresh(self, node_names: Iterable[str], force: bool = False) -> None:
-        """Re-evaluate the rates of every port of `node_names` (at most every REFRESH_SECONDS
-        unless forced), so a change takes effect when it happens rather than at the next read."""
-        now = self.clock()
-        if not force and now - self._refreshed < REFRESH_SECONDS:
-            return
-        self._refreshed = now
-        for name in node_names:
-            node = self.nodes.get(name)
-            for port in node.ports if node else ():
-                self.port_counters(name, port)
 
 
 def standalone_model(device: Any) -> TrafficModel:

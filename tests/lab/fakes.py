@@ -68,6 +68,10 @@ class FakeDevice(LabDevice):
             return FakeEosSession(self, username, session_id)
         return FakeShellSession(self, username, session_id)
 
+    def next_deadline(self) -> float | None:
+        with self.lock:
+            return min(self._state["timers"], default=None)
+
     def tick(self, now: float) -> None:
         with self.lock:
             due = [t for t in self._state["timers"] if t <= now]

@@ -287,6 +287,24 @@ def test_ticker_fires_device_timers(tlab):
             time.sleep(0.1)
 
 
+def test_an_idle_lab_ticks_no_device(tlab, monkeypatch):
+    """Only devices with a timer armed are ticked, so an idle lab of any size costs nothing:
+    a device whose timer fired is not ticked again until something is armed on it."""
+    with _netmiko(tlab, "leaf1", "arista_eos") as conn:
+        conn.send_command("arm 0.1")
+        deadline = time.monotonic() + 3
+        while tlab.device("leaf1").next_deadline() is not None:
+            assert time.monotonic() < deadline, "the timer never fired"
+            time.sleep(0.05)
+    time.sleep(0.5)  # let the server forget it
+    ticks: list[str] = []
+    for name in tlab.nodes:
+        device = tlab.device(name)
+        monkeypatch.setattr(device, "tick", lambda now, name=name: ticks.append(name))
+    time.sleep(1.0)  # five ticker periods
+    assert ticks == []
+
+
 def test_reset_request_restores_factory_state_on_the_running_lab(tlab):
     with _netmiko(tlab, "leaf1", "arista_eos") as conn:
         conn.send_command("set speed 400G")

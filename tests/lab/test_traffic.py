@@ -54,22 +54,38 @@ class Clock:
         return self.now
 
 
+class Summaries:
+    """A summary source that, like the lab's state files, knows when each node last changed."""
+
+    def __init__(self, link: "Link"):
+        self.link = link
+
+    def __call__(self, name: str) -> dict[str, PortSummary]:
+        if name == "sw":
+            return {"p1": self.link.summary["sw"]}
+        nic = self.link.summary["nic"]
+        return {"n1": replace(nic, roce_dscp=26) if nic.roce_dscp is None else nic}
+
+    def changed_at(self, name: str) -> float | None:
+        return self.link.changed.get(name)
+
+
 class Link:
-    """Two ends whose summaries and faults a test sets, and a model over them. The NIC marks
-    its RoCE with DSCP 26 unless its summary says otherwise."""
+    """Two ends whose summaries and faults a test sets (`set`, stamped with the clock, as a
+    device's save stamps its state file), and a model over them. The NIC marks its RoCE with
+    DSCP 26 unless its summary says otherwise."""
 
     def __init__(self, sw: PortSummary = LOSSY, nic: PortSummary = LOSSY):
         self.summary = {"sw": sw, "nic": nic}
+        self.changed: dict[str, float] = {}
         self.faults: dict[str, set[str]] = {"sw": set(), "nic": set()}
         self.clock = Clock()
-        self.model = TrafficModel(NODES, self._summaries, faults=lambda name: self.faults[name],
+        self.model = TrafficModel(NODES, Summaries(self), faults=lambda name: self.faults[name],
                                   clock=self.clock)
 
-    def _summaries(self, name: str) -> dict[str, PortSummary]:
-        if name == "sw":
-            return {"p1": self.summary["sw"]}
-        nic = self.summary["nic"]
-        return {"n1": replace(nic, roce_dscp=26) if nic.roce_dscp is None else nic}
+    def set(self, name: str, summary: PortSummary) -> None:
+        self.summary[name] = summary
+        self.changed[name] = self.clock.now
 
     def read(self) -> tuple[PortCounters, PortCounters]:
         return self.model.port_counters("sw", "p1"), self.model.port_counters("nic", "n1")
@@ -123,7 +139,7 @@ def test_switch_links_carry_lossless_traffic_once_a_host_marks_it():
     clock.now += 10
     assert model.port_counters("leaf", "up").lossless_drops == (0,) * 8  # spine not yet lossless
     host["n"] = replace(LOSSLESS, roce_dscp=26)
-    clock.now += 10  # the model re-reads hosts at most every REFRESH_SECONDS
+    clock.now += 10
     before = model.port_counters("leaf", "up").lossless_drops[3]
     clock.now += 10
     assert model.port_counters("leaf", "up").lossless_drops[3] - before == 10 * LOSSLESS_DROPS_PER_SECOND
@@ -200,17 +216,26 @@ def test_counters_are_cumulative_and_never_go_back_when_rates_change():
     link.clock.now += 10
     dropped = link.read()[0].lossless_drops[3]
     assert dropped - start == pytest.approx(10 * LOSSLESS_DROPS_PER_SECOND, abs=1)
-    link.summary["nic"] = LOSSLESS  # fixed: drops stop, the total stays
-    link.model.refresh(["sw", "nic"], force=True)  # what the server does every second
+    link.set("nic", LOSSLESS)  # fixed: drops stop, the total stays
     link.clock.now += 10
     fixed = link.read()[0]
     assert fixed.lossless_drops[3] == dropped
-    link.summary["sw"] = LOSSY  # lossy now: no more pause from sw, totals kept
-    link.model.refresh(["sw", "nic"], force=True)
+    link.set("sw", LOSSY)  # lossy now: no more pause from sw, totals kept
     link.clock.now += 10
     lossy = link.read()[0]
     assert lossy.tx_pause[3] == fixed.tx_pause[3] and lossy.rx_pause[3] > fixed.rx_pause[3]
     assert all(a >= b for a, b in zip(lossy.tx_packets, fixed.tx_packets))
+
+
+def test_a_change_counts_from_when_it_happened_not_from_the_next_read():
+    """Nothing ticks in the lab: a port unread for a while still counts its new rates from the
+    moment its configuration changed (its state file's time), not from when it is read."""
+    link = Link(LOSSLESS, LOSSY)
+    start = link.read()[0].lossless_drops[3]
+    link.clock.now += 10
+    link.set("nic", LOSSLESS)  # fixed at t+10, first read at t+30
+    link.clock.now += 20
+    assert link.read()[0].lossless_drops[3] - start == pytest.approx(10 * LOSSLESS_DROPS_PER_SECOND, abs=1)
 
 
 def test_a_link_with_an_end_down_carries_nothing():
