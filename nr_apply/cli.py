@@ -11,6 +11,7 @@ from typing import Sequence
 
 from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
+from nr_apply.lock import FabricLocked
 
 # Order is the order `--help` lists them in.
 SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
@@ -88,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.INVALID_INPUT
+    except FabricLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.LOCKED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.FAILED

@@ -1,6 +1,7 @@
-"""The run journal: SQLite in the state directory. Every run, every node's pre-change snapshot,
-and every state transition with its time, so an interrupted run can be rolled back or resumed
-and an operator can see exactly what happened.
+"""The run journal: every run, every node's pre-change snapshot, and every state transition with
+its time, so an interrupted run can be rolled back or resumed and an operator can see exactly
+what happened. The same tables live in SQLite (the default) or PostgreSQL (a team's shared
+store); `nr_apply.state` picks the database, this module only speaks SQL both understand.
 
 Node states: planned -> armed (pushed, revert armed) -> verified -> confirmed, or
 -> failed / rolled_back / rollback_failed. A node still `armed` or `verified` after a crash
@@ -13,34 +14,63 @@ import getpass
 import json
 import os
 import socket
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, plan TEXT, plan_file TEXT, plan_digest TEXT, inventory TEXT,
-    operator TEXT, host TEXT, pid INTEGER, started_at REAL, finished_at REAL,
-    status TEXT, exit_code INTEGER, revert_seconds REAL
-);
-CREATE TABLE IF NOT EXISTS nodes (
-    run_id TEXT, node TEXT, platform TEXT, phase TEXT, batch INTEGER, state TEXT,
-    snapshot TEXT, updated_at REAL, PRIMARY KEY (run_id, node)
-);
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT, ts REAL, node TEXT, phase TEXT, batch INTEGER, event TEXT, detail TEXT
-);
-"""
+from nr_apply.errors import InputError
+
+# Each entry moves the schema one version up; a journal records the version it is at, and
+# opening it applies the missing steps in one transaction. Column types are ones SQLite and
+# PostgreSQL both read the same way (DOUBLE PRECISION: epoch seconds with sub-second precision).
+MIGRATIONS: list[list[str]] = [
+    [  # 1: runs, node snapshots and states, events
+        """CREATE TABLE IF NOT EXISTS runs (
+            id TEXT PRIMARY KEY, plan TEXT, plan_file TEXT, plan_digest TEXT, inventory TEXT,
+            operator TEXT, host TEXT, pid INTEGER, started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION,
+            status TEXT, exit_code INTEGER, revert_seconds DOUBLE PRECISION)""",
+        """CREATE TABLE IF NOT EXISTS nodes (
+            run_id TEXT, node TEXT, platform TEXT, phase TEXT, batch INTEGER, state TEXT,
+            snapshot TEXT, updated_at DOUBLE PRECISION, PRIMARY KEY (run_id, node))""",
+        """CREATE TABLE IF NOT EXISTS events (
+            run_id TEXT, ts DOUBLE PRECISION, node TEXT, phase TEXT, batch INTEGER, event TEXT, detail TEXT)""",
+    ],
+    [  # 2: runs are found by fabric from any checkout; nodes keep the order they were planned in
+        "ALTER TABLE runs ADD COLUMN fabric TEXT",
+        "ALTER TABLE runs ADD COLUMN plan_path TEXT",
+        "ALTER TABLE nodes ADD COLUMN added_at DOUBLE PRECISION",
+        "CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, ts)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+RUN_COLUMNS = ("id", "fabric", "plan", "plan_file", "plan_path", "plan_digest", "inventory", "operator", "host",
+               "pid", "started_at", "finished_at", "status", "exit_code", "revert_seconds")
+NODE_COLUMNS = ("node", "platform", "phase", "batch", "state", "snapshot", "updated_at")
+EVENT_COLUMNS = ("ts", "node", "phase", "batch", "event", "detail")
+ARMED = ("armed", "verified")
+
+
+class Database(Protocol):
+    """What the journal needs from a database: `?` placeholders, rows as tuples."""
+
+    where: str  # for messages: a path, or a URL without its password
+
+    def execute(self, sql: str, params: tuple = ()) -> list[tuple]: ...
+    def table_exists(self, name: str) -> bool: ...
+    def migrating(self): ...  # context manager: one writer at a time, one transaction
+    def close(self) -> None: ...
 
 
 @dataclass
 class RunRecord:
     id: str
+    fabric: str | None
     plan: str
     plan_file: str
+    plan_path: str | None
     plan_digest: str
     inventory: str
     operator: str
@@ -53,32 +83,61 @@ class RunRecord:
     revert_seconds: float | None
 
 
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def migrate(db: Database) -> None:
+    with db.migrating():
+        if not db.table_exists("schema_version"):
+            db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            # A journal written before versioning has the version-1 tables already.
+            db.execute("INSERT INTO schema_version VALUES (?)", (1 if db.table_exists("runs") else 0,))
+        (version,), = db.execute("SELECT version FROM schema_version")
+        if version > SCHEMA_VERSION:
+            raise InputError(f"journal schema version {version} is newer than this nr-apply understands "
+                             f"({SCHEMA_VERSION}); upgrade nr-apply", file=db.where, field="schema_version")
+        for steps in MIGRATIONS[version:]:
+            for sql in steps:
+                db.execute(sql)
+        db.execute("UPDATE schema_version SET version=?", (SCHEMA_VERSION,))
+
+
 class Journal:
-    def __init__(self, state_dir: Path, secrets: set[str] | None = None):
-        self.path = Path(state_dir) / "journal.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.secrets = secrets or set()
-        # One connection per journal, shared by Nornir worker threads under SQLite's own lock.
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self.db.executescript(SCHEMA)
+    def __init__(self, db: Database | Path | str, secrets: set[str] | None = None):
+        if isinstance(db, (Path, str)):  # a state directory: the embedded store
+            from nr_apply.state.sqlite import SqliteDatabase
+
+            db = SqliteDatabase(Path(db))
+        self.db = db
+        self.secrets = set(secrets or ())
+        migrate(db)
+
+    @property
+    def where(self) -> str:
+        return self.db.where
 
     def _clean(self, text: str | None) -> str | None:
         if text is None:
             return None
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
         return text
 
     # --- writes ---------------------------------------------------------------------------
-    def start_run(self, plan: str, plan_file: str, plan_digest: str, inventory: str, revert_seconds: float) -> str:
-        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self.db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (run_id, plan, plan_file, plan_digest, inventory, getpass.getuser(),
-                         socket.gethostname(), os.getpid(), time.time(), None, "running", None, revert_seconds))
+    def start_run(self, run_id: str, fabric: str, plan: str, plan_file: str, plan_path: str | None,
+                  plan_digest: str, inventory: str, revert_seconds: float) -> str:
+        values = dict(id=run_id, fabric=fabric, plan=plan, plan_file=plan_file, plan_path=plan_path,
+                      plan_digest=plan_digest, inventory=inventory, operator=getpass.getuser(),
+                      host=socket.gethostname(), pid=os.getpid(), started_at=time.time(), finished_at=None,
+                      status="running", exit_code=None, revert_seconds=revert_seconds)
+        self.db.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
+                        tuple(values[c] for c in RUN_COLUMNS))
         self.event(run_id, "run-started", detail=plan_file)
         return run_id
 
-    def finish_run(self, run_id: str, status: str, exit_code: int) -> None:
+    def finish_run(self, run_id: str, status: str, exit_code: int | None) -> None:
         self.db.execute("UPDATE runs SET finished_at=?, status=?, exit_code=? WHERE id=?",
                         (time.time(), status, exit_code, run_id))
         self.event(run_id, "run-finished", detail=f"{status} (exit {exit_code})")
@@ -86,8 +145,13 @@ class Journal:
     def add_node(self, run_id: str, node: str, platform: str, phase: str | None, batch: int | None,
                  snapshot: Any) -> None:
         text = snapshot if isinstance(snapshot, str) else json.dumps(snapshot)
-        self.db.execute("INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?)",
-                        (run_id, node, platform, phase, batch, "planned", text, time.time()))
+        now = time.time()
+        self.db.execute(
+            "INSERT INTO nodes (run_id, node, platform, phase, batch, state, snapshot, updated_at, added_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (run_id, node) DO UPDATE SET platform=excluded.platform, "
+            "phase=excluded.phase, batch=excluded.batch, state=excluded.state, snapshot=excluded.snapshot, "
+            "updated_at=excluded.updated_at, added_at=excluded.added_at",
+            (run_id, node, platform, phase, batch, "planned", text, now, now))
 
     def set_node_state(self, run_id: str, node: str, state: str, detail: str = "") -> None:
         self.db.execute("UPDATE nodes SET state=?, updated_at=? WHERE run_id=? AND node=?",
@@ -96,27 +160,42 @@ class Journal:
 
     def event(self, run_id: str, event: str, node: str | None = None, phase: str | None = None,
               batch: int | None = None, detail: str = "") -> None:
-        self.db.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
+        self.db.execute("INSERT INTO events (run_id, ts, node, phase, batch, event, detail) VALUES (?,?,?,?,?,?,?)",
                         (run_id, time.time(), node, phase, batch, event, self._clean(detail)))
 
     # --- reads ----------------------------------------------------------------------------
-    def runs(self) -> list[RunRecord]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
+    def runs(self, fabric: str | None = None) -> list[RunRecord]:
+        where, params = ("WHERE fabric=? ", (fabric,)) if fabric else ("", ())
+        rows = self.db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where}ORDER BY started_at DESC", params)
         return [RunRecord(*row) for row in rows]
 
     def run(self, run_id: str) -> RunRecord | None:
-        row = self.db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        return RunRecord(*row) if row else None
+        rows = self.db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id=?", (run_id,))
+        return RunRecord(*rows[0]) if rows else None
 
     def nodes(self, run_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT node, platform, phase, batch, state, snapshot, updated_at FROM nodes "
-                               "WHERE run_id=? ORDER BY rowid", (run_id,)).fetchall()
-        return [dict(zip(("node", "platform", "phase", "batch", "state", "snapshot", "updated_at"), r)) for r in rows]
+        rows = self.db.execute(f"SELECT {', '.join(NODE_COLUMNS)} FROM nodes WHERE run_id=? "
+                               "ORDER BY added_at, node", (run_id,))
+        return [dict(zip(NODE_COLUMNS, r)) for r in rows]
 
     def events(self, run_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT ts, node, phase, batch, event, detail FROM events WHERE run_id=? "
-                               "ORDER BY rowid", (run_id,)).fetchall()
-        return [dict(zip(("ts", "node", "phase", "batch", "event", "detail"), r)) for r in rows]
+        rows = self.db.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE run_id=? ORDER BY ts",
+                               (run_id,))
+        return [dict(zip(EVENT_COLUMNS, r)) for r in rows]
+
+    def armed_until(self, run_id: str) -> float | None:
+        """When the last timed revert a run may have left armed fires, if that run never
+        finished and got as far as pushing. A run killed between a device's commit and the
+        journal write may have armed a node the journal did not hear about, so the window is
+        counted from the run's last event too."""
+        record = self.run(run_id)
+        if record is None or record.status != "running" or not record.revert_seconds:
+            return None
+        events = self.events(run_id)
+        if not any(e["event"] == "batch-started" for e in events):
+            return None  # never pushed: nothing can be armed
+        last = [e["ts"] for e in events] + [n["updated_at"] for n in self.nodes(run_id) if n["state"] in ARMED]
+        return max(last) + record.revert_seconds
 
     def close(self) -> None:
         self.db.close()

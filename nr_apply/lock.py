@@ -1,17 +1,25 @@
-"""One run per fabric at a time. The lock is a file created atomically (O_EXCL) in the state
-directory, holding who took it; a lock whose process is gone is reported as stale and is only
-broken on request (`nr-apply unlock PLAN`), never silently."""
+"""One run per fabric at a time, whichever machine or checkout it starts from.
+
+A lock is two things: something the operating system or the database server releases by itself
+when the holder dies (an flock on a file for the embedded store, a session advisory lock on
+PostgreSQL), and a record of who holds it (run id, user, host, pid, start time, plan). Taking
+the first and finding a record means the previous holder died without letting go. Its record
+is taken over, unless that run died with devices still armed: then the fabric stays refused
+until their timed revert has fired, or until someone runs `resume`/`rollback` on that run or
+`unlock` on the fabric.
+"""
 
 from __future__ import annotations
 
 import getpass
-import hashlib
-import json
 import os
 import socket
+import sys
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
+
+from nr_apply.journal import Journal
 
 
 @dataclass
@@ -21,68 +29,121 @@ class LockHolder:
     host: str
     pid: int
     started: float
+    plan: str = ""
 
-    def alive(self) -> bool:
-        if self.host != socket.gethostname():
-            return True  # cannot tell from here: treat as held
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+    @classmethod
+    def me(cls, run_id: str, plan: str) -> LockHolder:
+        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), plan)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
-        return f"run {self.run_id} by {self.user} on {self.host} (pid {self.pid}), started {when}"
+        plan = f", plan {self.plan}" if self.plan else ""
+        return f"run {self.run_id} by {self.user} on {self.host} (pid {self.pid}), started {when}{plan}"
 
 
 class FabricLocked(Exception):
-    def __init__(self, holder: LockHolder):
-        self.holder = holder
-        stale = "" if holder.alive() else (" — that process is gone, so the lock is stale; if no run is "
-                                           "in progress, break it with `nr-apply unlock PLAN`")
-        super().__init__(f"the fabric is locked by {holder.describe()}{stale}")
+    """Another run holds the fabric (exit 4). `armed_until` is set when the holder is gone but
+    left devices armed."""
+
+    def __init__(self, fabric: str, holder: LockHolder | None, armed_until: float | None = None):
+        self.fabric, self.holder, self.armed_until = fabric, holder, armed_until
+        who = holder.describe() if holder else "a run that has not written its details yet"
+        text = f"the fabric {fabric!r} is locked by {who}"
+        if armed_until is not None and holder is not None:
+            when = time.strftime("%H:%M:%S", time.localtime(armed_until))
+            text += (f" — that run is gone but left devices armed; their timed revert fires by {when}. "
+                     f"Until then finish it with `nr-apply resume {holder.run_id}` or "
+                     f"`nr-apply rollback {holder.run_id}`, or break the lock with `nr-apply unlock PLAN`")
+        super().__init__(text)
 
 
-def lock_path(state_dir: Path, inventory_dir: Path) -> Path:
-    fabric_id = hashlib.sha256(str(Path(inventory_dir).resolve()).encode()).hexdigest()[:16]
-    return Path(state_dir) / "locks" / f"fabric-{fabric_id}.lock"
+class FabricLock(ABC):
+    """The lock of one fabric in one store. Subclasses give the primitive and the record."""
 
+    def __init__(self, fabric: str, journal: Journal):
+        self.fabric = fabric
+        self.journal = journal
+        self.held = False
 
-def read_holder(path: Path) -> LockHolder | None:
-    try:
-        return LockHolder(**json.loads(path.read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return None
+    # --- what a store provides ------------------------------------------------------------
+    @abstractmethod
+    def _take(self) -> bool:
+        """Take the primitive without waiting; False when a live holder has it."""
 
+    @abstractmethod
+    def _let_go(self) -> None:
+        """Release the primitive."""
 
-class FabricLock:
-    def __init__(self, state_dir: Path, inventory_dir: Path):
-        self.path = lock_path(state_dir, inventory_dir)
+    @abstractmethod
+    def _read(self, taken: bool) -> LockHolder | None:
+        """The holder record, or None. With `taken`, an unreadable record is bad input."""
 
-    def acquire(self, run_id: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        holder = LockHolder(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time())
+    @abstractmethod
+    def _write(self, holder: LockHolder) -> None: ...
+
+    @abstractmethod
+    def _clear(self) -> None: ...
+
+    # --- the protocol ---------------------------------------------------------------------
+    def acquire(self, run_id: str, plan: str, recovering: str | None = None) -> None:
+        """Hold the fabric for `run_id`, or raise FabricLocked. `recovering` names a run being
+        rolled back or resumed: its own stale lock is exactly the one to take over."""
+        if not self._take():
+            raise FabricLocked(self.fabric, self._read(taken=False))
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            existing = read_holder(self.path) or LockHolder("unknown", "unknown", "unknown", 0, 0)
-            raise FabricLocked(existing) from None
-        with os.fdopen(fd, "w") as fh:
-            json.dump(holder.__dict__, fh)
-
-    def acquire_for(self, run_id: str) -> None:
-        """Acquire for work on `run_id` (rollback/resume of that run). A lock left behind by that
-        same run's dead process is taken over: it is exactly the run being recovered."""
-        holder = self.holder()
-        if holder is not None and holder.run_id == run_id and not holder.alive():
-            self.release()
-        self.acquire(run_id)
+            previous = self._read(taken=True)
+            if previous is not None and previous.run_id != recovering:
+                until = self.journal.armed_until(previous.run_id)
+                if until is not None and until > time.time():
+                    raise FabricLocked(self.fabric, previous, armed_until=until)
+                record = self.journal.run(previous.run_id)
+                if record is not None and record.status == "running":
+                    self.journal.finish_run(previous.run_id, "died", None)
+                print(f"note: took over the lock of {previous.describe()}: that process is gone"
+                      + (" and its timed reverts have fired" if until else ""), file=sys.stderr)
+            self._write(LockHolder.me(run_id, plan))
+        except BaseException:
+            self._let_go()
+            raise
+        self.held = True
 
     def release(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self.held:
+            self.held = False
+            try:
+                self._clear()
+            finally:
+                self._let_go()
 
-    def holder(self) -> LockHolder | None:
-        return read_holder(self.path)
+    def break_stale(self, force: bool = False) -> tuple[str, LockHolder | None]:
+        """`nr-apply unlock`: remove the record of a holder that is gone, readable or not (with
+        `force`, of a live holder too, where the store allows it). Returns what was found:
+        ("free", None), ("removed", holder or None when unreadable) or ("held", holder)."""
+        from nr_apply.errors import InputError
+
+        if self._take():
+            try:
+                try:
+                    holder = self._read(taken=True)
+                except InputError:
+                    holder, unreadable = None, True
+                else:
+                    unreadable = False
+                self._clear()
+                return ("removed" if holder or unreadable else "free"), holder
+            finally:
+                self._let_go()
+        holder = self._read(taken=False)
+        if force and self._force_clear():
+            return "removed", holder
+        return "held", holder
+
+    def _force_clear(self) -> bool:
+        """Remove a live holder's lock; False where the store cannot (a server-side lock)."""
+        return False
+
+    def __enter__(self) -> FabricLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

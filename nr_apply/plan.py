@@ -118,6 +118,12 @@ class Plan(Strict):
     name: str
     description: str = ""
     inventory: Path
+    fabric: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
+        default=None, description="the fabric's name: one lock and one run history per fabric "
+        "(default: the inventory folder's name)")
+    state: str | None = Field(
+        default=None, description="where runs and the fabric lock live: a directory (SQLite, relative to the "
+        "plan file) or a postgresql:// URL without a password (default: .nr-apply at the top of the checkout)")
     known_hosts: Path | None = Field(default=None, description="SSH known_hosts, relative to the plan file")
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
     timed_revert: Seconds = Field(default=300, ge=1, description="revert armed on every device of a batch: "
@@ -162,6 +168,10 @@ class LoadedPlan(BaseModel):
     file: Path
     inventory_dir: Path
     digest: str
+
+    @property
+    def fabric(self) -> str:
+        return self.plan.fabric or self.inventory_dir.name
 
     @property
     def known_hosts(self) -> Path | None:

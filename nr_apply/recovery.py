@@ -13,11 +13,11 @@ from nr_apply.engine import dry_run
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.journal import Journal
-from nr_apply.lock import FabricLock, FabricLocked
 from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
 from nr_apply.report import emit
 from nr_apply.runner import RunOptions, open_session
+from nr_apply.state import Store, checkout_root, existing_store, locate
 
 TOUCHED = ("armed", "verified", "confirmed", "failed", "rollback_failed")
 UNFINISHED = ("planned", "armed", "verified", "failed", "rollback_failed")
@@ -26,15 +26,35 @@ UNFINISHED = ("planned", "armed", "verified", "failed", "rollback_failed")
 def _options(args, dry_run: bool = False) -> RunOptions:
     return RunOptions(plan="", dry_run=dry_run, yes=getattr(args, "yes", False), format=args.format,
                       output=args.output, workers=args.workers, known_hosts=args.known_hosts,
-                      verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+                      verify_host_keys=not args.no_host_key_check, state=args.state,
                       quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+
+
+def _open_run_store(args) -> Store:
+    store = existing_store(locate(args.state))
+    if store is None:
+        raise InputError(f"no journal at {locate(args.state)} (run from the fabric's checkout, or pass --state)",
+                         field="RUN")
+    return store
+
+
+def _find_plan(record) -> Path:
+    """The run's plan in this checkout (a run may have started in another clone or on another
+    machine of the same store), else where the run started."""
+    root = checkout_root(Path.cwd())
+    here = root / record.plan_path if root and record.plan_path else None
+    for candidate in (here, Path(record.plan_file)):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise InputError(f"run {record.id}'s plan {record.plan_path or record.plan_file} is not in this checkout "
+                     f"({root or Path.cwd()}); run from a checkout of the fabric repository", field="RUN")
 
 
 def _load_run(journal: Journal, run_id: str):
     record = journal.run(run_id)
     if record is None:
-        raise InputError(f"no run {run_id!r} in {journal.path} (see `nr-apply runs`)", field="RUN")
-    loaded = load_plan(record.plan_file)
+        raise InputError(f"no run {run_id!r} in {journal.where} (see `nr-apply runs`)", field="RUN")
+    loaded = load_plan(_find_plan(record))
     return record, loaded
 
 
@@ -59,32 +79,32 @@ def _wait_for_armed_reverts(journal: Journal, record, nodes: list[dict]) -> None
 
 
 @contextmanager
-def _recovery_session(args, journal: Journal, loaded, names: list[str]):
+def _recovery_session(args, store: Store, loaded, names: list[str], before_connect=None):
     """Lock the fabric for this run's recovery and open device sessions to `names`.
     Raises FabricLocked when another live run holds the fabric."""
     options = _options(args)
     credentials = load_credentials()
-    journal.secrets = credentials.secrets()
+    store.journal.secrets |= credentials.secrets()
     fabric = load_fabric(loaded.inventory_dir)
-    lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
-    lock.acquire_for(args.run_id)
-    session = open_session(options, loaded, fabric, names, credentials)
-    try:
-        yield options, credentials, session
-    finally:
-        session.close()
-        lock.release()
+    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id):
+        if before_connect:
+            before_connect()
+        session = open_session(options, loaded, fabric, names, credentials)
+        try:
+            yield options, credentials, session
+        finally:
+            session.close()
 
 
 def rollback_run(args) -> int:
-    journal = Journal(Path(args.state_dir))
-    try:
+    with _open_run_store(args) as store:
+        journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
         nodes = [n for n in journal.nodes(args.run_id) if n["state"] in TOUCHED]
         if not nodes:
             print(f"run {args.run_id} left no node changed; nothing to roll back")
             return ExitCode.OK
-        with _recovery_session(args, journal, loaded, [n["node"] for n in nodes]) as (options, credentials, session):
+        with _recovery_session(args, store, loaded, [n["node"] for n in nodes]) as (options, credentials, session):
             from nr_apply.tasks.change import rollback
 
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
@@ -103,30 +123,27 @@ def rollback_run(args) -> int:
                 outcomes.append(outcome)
             code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
             journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")
+            journal.finish_run(args.run_id, "rolled_back" if code == ExitCode.OK else "rollback_failed", code)
             emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, run_id=args.run_id,
                  message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}")
             return code
-    except FabricLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.LOCKED
-    finally:
-        journal.close()
 
 
 def resume_run(args) -> int:
     from nr_apply.rollout import RolloutState, batches, run_batches
 
-    journal = Journal(Path(args.state_dir))
-    try:
+    with _open_run_store(args) as store:
+        journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
         if loaded.digest != record.plan_digest:
             raise InputError("the plan file changed since the run started; start a new run instead of resuming",
                              file=loaded.file)
         nodes = journal.nodes(args.run_id)
-        _wait_for_armed_reverts(journal, record, nodes)
         done = {n["node"] for n in nodes if n["state"] in ("confirmed", "rolled_back")}
         remaining = [n["node"] for n in nodes if n["node"] not in done]
-        with _recovery_session(args, journal, loaded, remaining) as (options, credentials, session):
+        # The wait happens holding the lock, so no other run slips in while the reverts fire.
+        wait = lambda: _wait_for_armed_reverts(journal, record, nodes)  # noqa: E731
+        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (options, credentials, session):
             outcomes = dry_run(session, remaining)  # re-check live state
             if any(o.status == "failed" for o in outcomes):
                 emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
@@ -146,8 +163,3 @@ def resume_run(args) -> int:
             emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, gates=state.gates,
                  run_id=args.run_id, message=message)
             return code
-    except FabricLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.LOCKED
-    finally:
-        journal.close()

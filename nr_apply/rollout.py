@@ -12,12 +12,10 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from nr_apply.errors import ExitCode
 from nr_apply.gates import evaluate
 from nr_apply.journal import Journal
-from nr_apply.lock import FabricLock, FabricLocked
 from nr_apply.outcome import GateResult, NodeOutcome, StepError
 from nr_apply.report import emit
 from nr_apply.report.progress import Progress
@@ -66,7 +64,8 @@ def confirm_with_operator(options, outcomes: list[NodeOutcome]) -> str | None:
     return None if answer.strip().lower() == "yes" else "not confirmed; nothing was changed"
 
 
-def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: set[str]) -> int:
+def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: set[str], claim) -> int:
+    """Roll out `outcomes`; `claim` (nr_apply.state.Claim) holds the fabric for this run."""
     by_name = {o.name: o for o in outcomes}
     if any(o.status == "failed" for o in outcomes):
         emit(options, loaded, outcomes, secrets, exit_code=ExitCode.FAILED,
@@ -85,32 +84,24 @@ def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: s
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return ExitCode.INVALID_INPUT
-    journal = Journal(Path(options.state_dir), secrets)
-    lock = FabricLock(Path(options.state_dir), loaded.inventory_dir)
-    run_id = journal.start_run(loaded.plan.name, str(loaded.file), loaded.digest, str(loaded.inventory_dir),
-                               loaded.plan.timed_revert)
-    try:
-        lock.acquire(run_id)
-    except FabricLocked as exc:
-        journal.finish_run(run_id, "refused-locked", ExitCode.LOCKED)
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.LOCKED
-    try:
-        state = RolloutState(run_id, by_name, {n: by_name[n].raw for n in changed})
-        plan_batches = batches(loaded, session, changed)
-        for batch in plan_batches:
-            for name in batch.nodes:
-                journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index,
-                                 state.snapshots[name])
-                by_name[name].phase, by_name[name].batch = batch.phase, batch.index
-        code, message = run_batches(options, loaded, session, journal, state, plan_batches)
-        journal.finish_run(run_id, "succeeded" if code == ExitCode.OK else "failed", code)
-        emit(options, loaded, list(by_name.values()), secrets, exit_code=code, gates=state.gates,
-             run_id=run_id, message=message)
-        return code
-    finally:
-        lock.release()
-        journal.close()
+    from nr_apply.state import plan_path_in_checkout
+
+    journal, run_id = claim.journal, claim.run_id
+    journal.secrets |= secrets
+    journal.start_run(run_id, claim.fabric, loaded.plan.name, str(loaded.file), plan_path_in_checkout(loaded.file),
+                      loaded.digest, str(loaded.inventory_dir), loaded.plan.timed_revert)
+    state = RolloutState(run_id, by_name, {n: by_name[n].raw for n in changed})
+    plan_batches = batches(loaded, session, changed)
+    for batch in plan_batches:
+        for name in batch.nodes:
+            journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index,
+                             state.snapshots[name])
+            by_name[name].phase, by_name[name].batch = batch.phase, batch.index
+    code, message = run_batches(options, loaded, session, journal, state, plan_batches)
+    journal.finish_run(run_id, "succeeded" if code == ExitCode.OK else "failed", code)
+    emit(options, loaded, list(by_name.values()), secrets, exit_code=code, gates=state.gates,
+         run_id=run_id, message=message)
+    return code
 
 
 def run_batches(options, loaded, session, journal: Journal, state: RolloutState,

@@ -1,5 +1,7 @@
 """One `nr-apply PLAN` run, end to end: load and validate (nothing touched on error), select,
-connect, plan every node, then either report (dry-run) or roll out."""
+take the fabric lock (not for a dry-run: read-only checks run beside an apply), connect, plan
+every node, then either report (dry-run) or roll out. The lock is taken before the first device
+read and held until the rollout ends, so the plan reviewed is the state changed."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class RunOptions:
     workers: int = 32
     known_hosts: str | None = None
     verify_host_keys: bool = True
-    state_dir: str = ".nr-apply"
+    state: str | None = None  # --state: directory or postgresql:// URL (see nr_apply.state)
     quiet: bool = False
     verbose: bool = False
     save_plan: str | None = None
@@ -59,18 +61,29 @@ def run_plan(options: RunOptions) -> int:
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
     credentials = load_credentials()
+    if options.dry_run:
+        return _dry_run(options, loaded, fabric, targeted, credentials)
+    from nr_apply.rollout import apply_plan
+    from nr_apply.state import locate, open_store
+
+    with open_store(locate(options.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
+        session = open_session(options, loaded, fabric, targeted, credentials)
+        try:
+            outcomes = dry_run(session, targeted)
+            return apply_plan(options, loaded, session, outcomes, credentials.secrets(), claim)
+        finally:
+            session.close()
+
+
+def _dry_run(options, loaded, fabric, targeted: list[str], credentials) -> int:
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
         outcomes = dry_run(session, targeted)
-        if options.dry_run:
-            if options.save_plan:
-                from nr_apply.saved_plan import save
+        if options.save_plan:
+            from nr_apply.saved_plan import save
 
-                save(options.save_plan, loaded, outcomes)
-            emit(options, loaded, outcomes, secrets=credentials.secrets())
-            return dry_run_exit_code(outcomes)
-        from nr_apply.rollout import apply_plan
-
-        return apply_plan(options, loaded, session, outcomes, credentials.secrets())
+            save(options.save_plan, loaded, outcomes)
+        emit(options, loaded, outcomes, secrets=credentials.secrets())
+        return dry_run_exit_code(outcomes)
     finally:
         session.close()

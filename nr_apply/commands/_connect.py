@@ -14,4 +14,3 @@ def add_connection_options(p: argparse.ArgumentParser) -> None:
                         "else the plan's known_hosts, else ~/.ssh/known_hosts)")
     p.add_argument("--no-host-key-check", action="store_true",
                    help="do not verify SSH host keys (never on a production fabric)")
-    p.add_argument("--state-dir", default=".nr-apply", help="run journal and lock directory (default: %(default)s)")

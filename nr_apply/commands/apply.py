@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.commands._state import add_state_option
 from nr_apply.errors import InputError
 from nr_apply.runner import RunOptions, run_plan
 
@@ -27,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
     add_connection_options(p)
+    add_state_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary and errors")
     p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
     p.set_defaults(func=run)
@@ -40,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     return run_plan(RunOptions(
         plan=args.plan, dry_run=args.dry_run, limit=args.limit, yes=args.yes, format=args.format,
         output=args.output, workers=args.workers, known_hosts=args.known_hosts,
-        verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+        verify_host_keys=not args.no_host_key_check, state=args.state,
         quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan))

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.commands._state import add_state_option
 from nr_apply.connections import load_credentials
 from nr_apply.engine import dry_run
 from nr_apply.errors import ExitCode, InputError
@@ -27,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     add_connection_options(p)
+    add_state_option(p)
     p.set_defaults(func=run)
 
 
@@ -42,19 +44,22 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"nodes no longer in the inventory: {', '.join(unknown)}", file=args.saved)
     options = RunOptions(plan=str(loaded.file), yes=args.yes, format=args.format, output=args.output,
                          workers=args.workers, known_hosts=args.known_hosts,
-                         verify_host_keys=not args.no_host_key_check, state_dir=args.state_dir,
+                         verify_host_keys=not args.no_host_key_check, state=args.state,
                          quiet=args.quiet, verbose=args.verbose)
     credentials = load_credentials()
-    session = open_session(options, loaded, fabric, names, credentials)
-    try:
-        outcomes = dry_run(session, names)
-        stale = mismatches(saved, outcomes)
-        if stale:
-            print(f"error: {args.saved}: the live state of {', '.join(stale)} no longer matches the saved plan; "
-                  "nothing was changed — run a new dry-run and review it", file=sys.stderr)
-            return ExitCode.INVALID_INPUT
-        from nr_apply.rollout import apply_plan
+    from nr_apply.rollout import apply_plan
+    from nr_apply.state import locate, open_store
 
-        return apply_plan(options, loaded, session, outcomes, credentials.secrets())
-    finally:
-        session.close()
+    # The lock before the first read: the state checked against the saved plan is the state changed.
+    with open_store(locate(args.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
+        session = open_session(options, loaded, fabric, names, credentials)
+        try:
+            outcomes = dry_run(session, names)
+            stale = mismatches(saved, outcomes)
+            if stale:
+                print(f"error: {args.saved}: the live state of {', '.join(stale)} no longer matches the saved plan; "
+                      "nothing was changed — run a new dry-run and review it", file=sys.stderr)
+                return ExitCode.INVALID_INPUT
+            return apply_plan(options, loaded, session, outcomes, credentials.secrets(), claim)
+        finally:
+            session.close()

@@ -23,5 +23,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_connection_options(p)
     p.set_defaults(func=lambda a: run_plan(RunOptions(
         plan=a.plan, dry_run=True, limit=a.limit, format=a.format, output=a.output, workers=a.workers,
-        known_hosts=a.known_hosts, verify_host_keys=not a.no_host_key_check, state_dir=a.state_dir,
+        known_hosts=a.known_hosts, verify_host_keys=not a.no_host_key_check,
         quiet=a.quiet, verbose=a.verbose)))

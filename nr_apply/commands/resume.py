@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.commands._state import add_state_option
 from nr_apply.recovery import resume_run
 
 
@@ -20,4 +21,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     add_connection_options(p)
+    add_state_option(p)
     p.set_defaults(func=lambda a: resume_run(a))

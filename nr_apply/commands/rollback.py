@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.commands._state import add_state_option
 from nr_apply.recovery import rollback_run
 
 
@@ -18,4 +19,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
     p.add_argument("--output", "-o", metavar="FILE")
     add_connection_options(p)
+    add_state_option(p)
     p.set_defaults(func=lambda a: rollback_run(a))

@@ -1,4 +1,6 @@
-"""`nr-apply runs [--format json]` and `nr-apply runs show RUN`: the run journal."""
+"""`nr-apply runs [--format json]` and `nr-apply runs show RUN`: the run journal. With a shared
+store (`--state postgresql://...` or NR_APPLY_STATE) that is every run of every operator and
+pipeline, from any checkout."""
 
 from __future__ import annotations
 
@@ -6,10 +8,9 @@ import argparse
 import json
 import time
 from dataclasses import asdict
-from pathlib import Path
-
+from nr_apply.commands._state import add_state_option
 from nr_apply.errors import ExitCode, InputError
-from nr_apply.journal import Journal
+from nr_apply.state import existing_store, locate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "every node's state and every transition with its time.")
     p.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     p.add_argument("run_id", nargs="?", metavar="RUN")
-    p.add_argument("--state-dir", default=".nr-apply")
+    p.add_argument("--fabric", metavar="NAME", help="only the runs of this fabric")
+    add_state_option(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=run)
 
@@ -28,35 +30,47 @@ def _when(ts: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    journal = Journal(Path(args.state_dir))
-    try:
-        if args.action == "list":
-            runs = journal.runs()
-            if args.format == "json":
-                print(json.dumps([asdict(r) for r in runs], indent=2))
-            else:
-                for r in runs:
-                    print(f"{r.id}  {_when(r.started_at)}  {r.status:<14} exit={r.exit_code}  {r.plan}  by {r.operator}@{r.host}")
-                if not runs:
-                    print("no runs recorded in", journal.path)
-            return ExitCode.OK
-        if not args.run_id:
-            raise InputError("runs show needs a RUN id (see `nr-apply runs`)", field="RUN")
-        record = journal.run(args.run_id)
-        if record is None:
-            raise InputError(f"no run {args.run_id!r} in {journal.path}", field="RUN")
-        nodes = [{k: v for k, v in n.items() if k != "snapshot"} for n in journal.nodes(args.run_id)]
-        events = journal.events(args.run_id)
-        if args.format == "json":
-            print(json.dumps({"run": asdict(record), "nodes": nodes, "events": events}, indent=2))
-            return ExitCode.OK
-        print(f"run {record.id}: {record.status} (exit {record.exit_code}), plan {record.plan} [{record.plan_file}]")
-        print(f"  by {record.operator}@{record.host} pid {record.pid}, {_when(record.started_at)} → {_when(record.finished_at)}")
-        for n in nodes:
-            print(f"  {n['node']:<12} {n['platform']:<6} phase {n['phase']} batch {n['batch']}: {n['state']}")
-        for e in events:
-            where = " ".join(x for x in (e["node"] or "", f"[{e['phase']}/{e['batch']}]" if e["phase"] else "") if x)
-            print(f"  {_when(e['ts'])} {e['event']:<16} {where} {e['detail'] or ''}".rstrip())
+    location = locate(args.state)
+    store = existing_store(location)
+    if store is None:
+        if args.action == "show":
+            raise InputError(f"no journal at {location}", field="RUN")
+        print("[]" if args.format == "json" else f"no runs recorded in {location}")
         return ExitCode.OK
-    finally:
-        journal.close()
+    with store:
+        return _list(store.journal, args) if args.action == "list" else _show(store.journal, args)
+
+
+def _list(journal, args) -> int:
+    runs = journal.runs(args.fabric)
+    if args.format == "json":
+        print(json.dumps([asdict(r) for r in runs], indent=2))
+    else:
+        for r in runs:
+            print(f"{r.id}  {_when(r.started_at)}  {r.status:<14} exit={r.exit_code}  {r.fabric or '-'}  "
+                  f"{r.plan}  by {r.operator}@{r.host}")
+        if not runs:
+            print("no runs recorded in", journal.where)
+    return ExitCode.OK
+
+
+def _show(journal, args) -> int:
+    if not args.run_id:
+        raise InputError("runs show needs a RUN id (see `nr-apply runs`)", field="RUN")
+    record = journal.run(args.run_id)
+    if record is None:
+        raise InputError(f"no run {args.run_id!r} in {journal.where}", field="RUN")
+    nodes = [{k: v for k, v in n.items() if k != "snapshot"} for n in journal.nodes(args.run_id)]
+    events = journal.events(args.run_id)
+    if args.format == "json":
+        print(json.dumps({"run": asdict(record), "nodes": nodes, "events": events}, indent=2))
+        return ExitCode.OK
+    print(f"run {record.id}: {record.status} (exit {record.exit_code}), fabric {record.fabric or '-'}, "
+          f"plan {record.plan} [{record.plan_path or record.plan_file}]")
+    print(f"  by {record.operator}@{record.host} pid {record.pid}, {_when(record.started_at)} → {_when(record.finished_at)}")
+    for n in nodes:
+        print(f"  {n['node']:<12} {n['platform']:<6} phase {n['phase']} batch {n['batch']}: {n['state']}")
+    for e in events:
+        where = " ".join(x for x in (e["node"] or "", f"[{e['phase']}/{e['batch']}]" if e["phase"] else "") if x)
+        print(f"  {_when(e['ts'])} {e['event']:<16} {where} {e['detail'] or ''}".rstrip())
+    return ExitCode.OK

@@ -4,34 +4,37 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from nr_apply.commands._state import add_state_option
 from nr_apply.errors import ExitCode
-from nr_apply.lock import FabricLock
 from nr_apply.plan import load_plan
+from nr_apply.state import locate, open_store
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("unlock", help="break a stale fabric lock",
-                              description="Remove the fabric lock of PLAN's inventory when its holder process is "
-                              "gone. A lock held by a live process is only removed with --force.")
+                              description="Remove the lock of PLAN's fabric when the run holding it is gone, "
+                              "including one left by a run that died with devices armed (their timed revert "
+                              "still fires by itself) and an unreadable lock file. A lock held by a live run is "
+                              "only removed with --force, and never on PostgreSQL, where the server holds it for "
+                              "that run's session.")
     p.add_argument("plan")
-    p.add_argument("--state-dir", default=".nr-apply")
-    p.add_argument("--force", action="store_true", help="remove even if the holder looks alive")
+    add_state_option(p)
+    p.add_argument("--force", action="store_true", help="remove even if the holder is alive (embedded store only)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_plan(args.plan)
-    lock = FabricLock(Path(args.state_dir), loaded.inventory_dir)
-    holder = lock.holder()
-    if holder is None:
-        print("the fabric is not locked")
+    with open_store(locate(args.state, loaded)) as store:
+        found, holder = store.lock(loaded.fabric).break_stale(force=args.force)
+    if found == "free":
+        print(f"the fabric {loaded.fabric!r} is not locked")
         return ExitCode.OK
-    if holder.alive() and not args.force:
-        print(f"error: the fabric is locked by {holder.describe()}, which is still running; "
-              "use --force only if you are sure", file=sys.stderr)
-        return ExitCode.LOCKED
-    lock.release()
-    print(f"removed the lock of {holder.describe()}")
-    return ExitCode.OK
+    who = holder.describe() if holder else "an unreadable holder"
+    if found == "removed":
+        print(f"removed the lock of {who}")
+        return ExitCode.OK
+    print(f"error: the fabric {loaded.fabric!r} is locked by {who}, which is still running; "
+          + ("stop that run instead" if args.force else "use --force only if you are sure"), file=sys.stderr)
+    return ExitCode.LOCKED

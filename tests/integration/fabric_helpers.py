@@ -43,6 +43,7 @@ class FabricRepo:
 
 def make_repo(lab, root: Path, soak: str = "0.3s", revert: str = "60s", policy: str = "phase") -> FabricRepo:
     (root / "plans").mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)  # a fabric repo: its checkout holds .nr-apply
     text = (REPO / "plans/lossless-rollout.yaml").read_text()
     text = text.replace("inventory: ../inventory", f"inventory: {lab.inventory_dir}")
     text = text.replace("known_hosts: ../.nr-apply/lab/known_hosts", f"known_hosts: {lab.known_hosts}")

@@ -138,7 +138,7 @@ def test_second_concurrent_apply_exits_4_and_names_the_first(fresh_lab, tmp_path
     first.wait(timeout=120)
     assert second.returncode == 4
     holder = json.loads(next(locks.iterdir()).read_text()) if locks.exists() and any(locks.iterdir()) else None
-    assert "the fabric is locked by run" in second.stderr and f"pid {first.pid}" in second.stderr
+    assert "is locked by run" in second.stderr and f"pid {first.pid}" in second.stderr
     assert holder is None or holder["pid"] == first.pid
 
 

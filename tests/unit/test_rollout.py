@@ -164,19 +164,16 @@ def test_push_failure_with_policy_all_restores_earlier_phases(fake, capsys):
     assert spine2["error"]["step"] == "push" and "commit rejected" in spine2["error"]["message"]
 
 
-def test_second_concurrent_apply_exits_4_naming_the_holder(fake, capsys):
-    from nr_apply.lock import FabricLock
+def test_second_concurrent_apply_exits_4_naming_the_holder_before_reading_any_device(fake, capsys):
     from nr_apply.plan import load_plan
+    from nr_apply.state import open_store
 
-    lock = FabricLock(fake.state_dir, load_plan(fake.plan).inventory_dir)
-    lock.acquire("20260101-000000-abcdef")
-    try:
+    with open_store(str(fake.state_dir)) as store, store.claim(load_plan(fake.plan).fabric, "plans/other.yaml") as held:
         code = run(fake, "--yes")
-    finally:
-        lock.release()
     err = capsys.readouterr().err
     assert code == 4
-    assert "locked by run 20260101-000000-abcdef" in err and "pid" in err
+    assert f"locked by run {held.run_id}" in err and "pid" in err and "plan plans/other.yaml" in err
+    assert fake.log == []  # refused before the first read
 
 
 def test_apply_without_terminal_or_yes_refuses(fake, capsys, monkeypatch):

@@ -1,0 +1,29 @@
+"""Files only their owner can read: journals, locks, saved plans and reports hold whole device
+configurations or the exact changes to them, so they are created 0600 (folders 0700) whatever
+the umask says."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def make_dir(path: Path) -> None:
+    """Create `path` (and missing parents) owner-only; an existing folder is left as it is."""
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+def create_file(path: Path) -> None:
+    """Make sure `path` exists, owner-only, before a library (SQLite) opens it."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path`, owner-only; an existing file is narrowed to 0600 first."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)

@@ -1,0 +1,131 @@
+"""Where runs and fabric locks live: the state store.
+
+One location string picks the store, first found of: `--state`, `$NR_APPLY_STATE`, the plan's
+`state:`, then the default. A `postgresql://` URL is the shared store (every operator and
+pipeline runner pointing at it sees the same runs and the same locks); anything else is a
+directory holding the embedded SQLite store. The default directory is `.nr-apply` at the top of
+the checkout the plan lives in (the nearest folder up from it holding `.git` or `.nr-apply`), so
+runs started from any directory of one checkout share it.
+
+A store is a journal plus one lock per fabric, both behind the same small interface whatever
+the backend: `open_store(location)`, `store.journal`, `store.lock(fabric)`, `store.claim(...)`.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from nr_apply.errors import InputError
+from nr_apply.journal import Journal, new_run_id
+from nr_apply.lock import FabricLock
+from nr_apply.state import postgres
+
+ENV = "NR_APPLY_STATE"
+DEFAULT_DIR = ".nr-apply"
+
+
+def checkout_root(start: Path) -> Path | None:
+    """The nearest folder from `start` up that holds `.git` or a state directory."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / DEFAULT_DIR).is_dir():
+            return folder
+    return None
+
+
+def plan_path_in_checkout(plan_file: Path) -> str | None:
+    """The plan's path relative to its checkout, so another clone can find its own copy."""
+    plan_file = Path(plan_file).resolve()
+    root = checkout_root(plan_file.parent)
+    return str(plan_file.relative_to(root)) if root else None
+
+
+def locate(option: str | None, loaded=None) -> str:
+    """The state location for a command: `loaded` (a LoadedPlan) when the command has a plan,
+    else the default is found from the working directory."""
+    if option:
+        return option
+    if os.environ.get(ENV):
+        return os.environ[ENV]
+    if loaded is not None and loaded.plan.state:
+        if postgres.is_url(loaded.plan.state):
+            if postgres.password_of(loaded.plan.state) is not None:
+                raise InputError("a password does not belong in a plan under version control; give it in "
+                                 "PGPASSWORD, a libpq passfile or a service file", file=loaded.file, field="state")
+            return loaded.plan.state
+        return str((Path(loaded.file).parent / loaded.plan.state).resolve())
+    start = Path(loaded.file).parent if loaded is not None else Path.cwd()
+    root = checkout_root(start) or (start if loaded is not None else Path.cwd())
+    return str(root / DEFAULT_DIR)
+
+
+@dataclass
+class Claim:
+    """A run that holds its fabric: the id it runs under and the journal it writes to."""
+
+    run_id: str
+    journal: Journal
+    fabric: str
+
+
+class Store:
+    def __init__(self, location: str):
+        self.location = location
+        if postgres.is_url(location):
+            self.db = postgres.PostgresDatabase(location)
+            self.where = self.db.where
+            self.secrets = {s for s in (postgres.password_of(location),) if s}
+        else:
+            from nr_apply.state.sqlite import SqliteDatabase
+
+            self.dir = Path(location)
+            self.db = SqliteDatabase(self.dir)
+            self.where = str(self.dir)
+            self.secrets = set()
+        self.journal = Journal(self.db, self.secrets)
+
+    def lock(self, fabric: str) -> FabricLock:
+        if isinstance(self.db, postgres.PostgresDatabase):
+            return postgres.AdvisoryLock(fabric, self.journal, self.db)
+        from nr_apply.state.sqlite import FileLock
+
+        return FileLock(fabric, self.journal, self.dir)
+
+    @contextmanager
+    def claim(self, fabric: str, plan: str, recovering: str | None = None) -> Iterator[Claim]:
+        """Hold `fabric` for a new run (or for `recovering`, an existing run being rolled back or
+        resumed) until the block ends. Raises FabricLocked (exit 4) when another run holds it."""
+        run_id = recovering or new_run_id()
+        lock = self.lock(fabric)
+        lock.acquire(run_id, plan, recovering=recovering)
+        try:
+            yield Claim(run_id, self.journal, fabric)
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(location: str) -> Store:
+    return Store(location)
+
+
+def existing_store(location: str) -> Store | None:
+    """The store at `location` if there is one: reading commands do not create a directory."""
+    if not postgres.is_url(location) and not (Path(location) / "journal.sqlite").exists():
+        from nr_apply.state.sqlite import check_state_dir
+
+        check_state_dir(Path(location))
+        return None
+    return Store(location)

@@ -1,0 +1,149 @@
+"""The embedded store: a state directory holding `journal.sqlite` and one lock file per fabric
+(`locks/<fabric>.lock`: an flock the kernel drops when the holder dies, holding the holder's
+details as JSON). Zero setup; shared by every run that can see the directory."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from nr_apply import owner_only
+from nr_apply.errors import InputError
+from nr_apply.journal import Journal
+from nr_apply.lock import FabricLock, LockHolder
+
+JOURNAL_FILE = "journal.sqlite"
+
+
+def check_state_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError("is a file, not a state directory (pass --state DIR or set NR_APPLY_STATE)",
+                         file=path, field="state")
+
+
+class SqliteDatabase:
+    def __init__(self, state_dir: Path):
+        check_state_dir(state_dir)
+        self.path = state_dir / JOURNAL_FILE
+        if self.path.is_dir():
+            raise InputError("is a directory, not a journal", file=self.path, field="journal")
+        try:
+            owner_only.make_dir(state_dir)
+            owner_only.create_file(self.path)
+        except OSError as exc:
+            raise InputError(f"cannot create the journal: {exc.strerror}", file=self.path, field="journal") from None
+        self.where = str(self.path)
+        # One connection, shared by Nornir's worker threads under SQLite's own lock.
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._tx = threading.local()
+
+    def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise InputError(f"not a readable nr-apply journal ({exc})", file=self.path,
+                                 field="journal") from None
+            raise
+
+    def table_exists(self, name: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))
+
+    @contextmanager
+    def migrating(self):
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class FileLock(FabricLock):
+    def __init__(self, fabric: str, journal: Journal, state_dir: Path):
+        super().__init__(fabric, journal)
+        self.path = state_dir / "locks" / f"{fabric}.lock"
+        self.fd: int | None = None
+        self.created = False  # this taker made the file: empty is its normal state
+
+    def _take(self) -> bool:
+        owner_only.make_dir(self.path.parent)
+        while True:
+            try:
+                fd, self.created = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600), True
+            except FileExistsError:
+                try:
+                    fd, self.created = os.open(self.path, os.O_RDWR), False
+                except FileNotFoundError:
+                    continue  # released meanwhile
+                except IsADirectoryError:
+                    raise InputError("is a directory, not a lock file", file=self.path, field="lock") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    return False
+                raise
+            # The holder we waited on may have removed the file between our open and flock.
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return True
+            os.close(fd)
+
+    def _let_go(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # drops the flock
+            self.fd = None
+
+    def _read(self, taken: bool) -> LockHolder | None:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
+            if not taken:
+                return None
+            raise InputError(f"unreadable lock file ({exc.__class__.__name__}); if no run is in progress, "
+                             "remove it with `nr-apply unlock PLAN`", file=self.path, field="holder") from None
+        if not text.strip():
+            if not taken or self.created:
+                return None  # the holder is writing its details right now
+            # Created but never filled in: the holder died while taking it, or someone emptied it.
+            raise InputError("empty lock file; if no run is in progress, remove it with `nr-apply unlock PLAN`",
+                             file=self.path, field="holder")
+        try:
+            data = json.loads(text)
+            return LockHolder(**{k: data[k] for k in ("run_id", "user", "host", "pid", "started")},
+                              plan=str(data.get("plan", "")))
+        except (ValueError, TypeError, KeyError) as exc:
+            if not taken:
+                return None
+            raise InputError(f"unreadable lock file ({exc.__class__.__name__}: {exc}); if no run is in progress, "
+                             "remove it with `nr-apply unlock PLAN`", file=self.path, field="holder") from None
+
+    def _write(self, holder: LockHolder) -> None:
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(holder.__dict__).encode(), 0)
+        os.fsync(self.fd)
+
+    def _clear(self) -> None:
+        self.path.unlink(missing_ok=True)  # while still flocked: the next taker re-creates it
+
+    def _force_clear(self) -> bool:
+        self.path.unlink(missing_ok=True)
+        return True
