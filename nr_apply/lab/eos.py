@@ -475,11 +475,12 @@ class EosSession(Session):
     def _show(self, what: str, encoding: str) -> dict | str:
         dev = self.eos
         view = views.EosView(dev.running)
-        m = re.fullmatch(r"running-config(?: all)?(?: sanitized)?", what)
+        m = re.fullmatch(r"running-config( all)?(?: sanitized)?", what)
         if m:
+            root = cfg.with_defaults(dev.running) if m.group(1) else dev.running
             if encoding == "json":
-                return cfg.config_json(dev.running)
-            return dev.render(dev.running, f"show {what}")
+                return cfg.config_json(root)
+            return dev.render(root, f"show {what}")
         if what == "startup-config":
             return dev.render(cfg.Node.from_json(dev.state["startup"]), "show startup-config")
         m = re.fullmatch(r"session-config(?: named (\S+))?( diffs)?(?: sanitized)?", what)
@@ -507,8 +508,34 @@ class EosSession(Session):
             return {"hostname": host, "fqdn": host,
                     "_text": f"Hostname: {host}\nFQDN:     {host}\n"}
         if what == "interfaces":
-            return views.show_interfaces(view, dev.name, dev.node.ports, dev.port_counters,
-                                         dev.boot_time)
+            data = views.show_interfaces(view, dev.name, dev.node.ports, dev.port_counters, dev.boot_time)
+            return {**data, "_text": views.show_interfaces_text(data)}
+        m = re.fullmatch(r"interfaces (\S+)", what)
+        if m and not m.group(1).startswith("counters"):
+            data = views.show_interfaces(view, dev.name, dev.node.ports, dev.port_counters, dev.boot_time)
+            name = next((n for n in data["interfaces"] if n.lower() == m.group(1).lower()
+                         or views._short(n).lower() == m.group(1).lower()), None)
+            if name is None:
+                raise EosCommandError(f"% Invalid input (at token 2: '{m.group(1)}')")
+            one = {"interfaces": {name: data["interfaces"][name]}}
+            return {**one, "_text": views.show_interfaces_text(one)}
+        if what == "lldp neighbors":
+            return views.show_lldp_neighbors(dev.node.ports)
+        if what == "ip interface":
+            return views.show_ip_interface(view, dev.node.ports)
+        if what == "ipv6 interface":
+            raise EosCommandError("% No IPv6 configured interfaces", 1000)
+        m = re.fullmatch(r"system environment (cooling|temperature|power)", what)
+        if m:
+            return views.show_system_environment(m.group(1))
+        if what == "processes top once":
+            return {"_text": views.processes_top_text(dev.uptime())}
+        if what == "priority-flow-control":
+            return views.show_priority_flow_control(view, dev.node.ports)
+        if what == "qos maps":
+            return views.show_qos_maps(view)
+        if what == "qos interfaces":
+            return views.show_qos_interfaces(view, dev.node.ports)
         if what in ("interfaces counters queue", "interfaces counters queue detail"):
             return views.show_queue_counters(dev.node.ports, dev.port_counters)
         if what in ("priority-flow-control counters", "priority-flow-control counters detail"):

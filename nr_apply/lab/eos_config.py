@@ -271,3 +271,22 @@ def parse_config_text(text: str) -> Node:
 
 def clone(root: Node) -> Node:
     return copy.deepcopy(root)
+
+
+# `show running-config all` prints a setting left at its default too (aristanetworks/goeapi
+# testdata/fixtures/running_config.text, a real vEOS `show running-config all`:
+# `no flowcontrol send`, `no flowcontrol receive`, `default qos trust` on every Ethernet).
+_ALL_DEFAULTS = (("flowcontrol-send", "no flowcontrol send"), ("flowcontrol-receive", "no flowcontrol receive"),
+                 ("qos-trust", "default qos trust"), ("mtu", "mtu 1500"))
+
+
+def with_defaults(root: Node) -> Node:
+    """The config as `show running-config all` shows it: defaults spelled out per port."""
+    full = clone(root)
+    for iface in full.children:
+        if not re.fullmatch(r"interface Ethernet\S+", iface.line):
+            continue
+        for key, line in _ALL_DEFAULTS:
+            if iface.child(key) is None:
+                iface.children.append(Node(line, f"interface/{key}", key))
+    return full

@@ -225,3 +225,145 @@ def show_queue_counters(ports: dict, counters: CounterReader) -> dict:
                for q in range(8)}
         out[port] = {"ucastQueues": {"trafficClasses": tcs}}
     return {"egressQueueCounters": {"interfaces": out}}
+
+
+# --- operator and NAPALM getter views ----------------------------------------------------------
+# Shapes follow outputs captured from real switches in NAPALM's EOS test data
+# (napalm-automation/napalm test/eos/mocked_data: test_get_lldp_neighbors/normal,
+# test_get_interfaces_ip/normal, test_get_environment/issue1671_top_mb).
+def show_lldp_neighbors(ports: dict) -> dict:
+    neighbors = [{"port": name, "neighborDevice": p.peer_node, "neighborPort": p.peer_port, "ttl": 120}
+                 for name, p in ports.items() if p.peer_node]
+    text = "Port          Neighbor Device ID       Neighbor Port ID    TTL\n" + "".join(
+        f"{n['port']:<13} {n['neighborDevice']:<24} {n['neighborPort']:<19} {n['ttl']}\n" for n in neighbors)
+    return {"tablesLastChangeTime": 0.0, "tablesAgeOuts": 0, "tablesInserts": len(neighbors),
+            "lldpNeighbors": neighbors, "tablesDeletes": 0, "tablesDrops": 0,
+            "_text": "Last table change time   : never\n\n" + text}
+
+
+def show_ip_interface(view: EosView, ports: dict) -> dict:
+    out = {}
+    for name in list(ports) + ["Management1"]:
+        line = next((ln for ln in _lines(view.interface(name)) if ln.startswith("ip address ")), None)
+        m = re.fullmatch(r"ip address (\d+\.\d+\.\d+\.\d+)/(\d+)", line or "")
+        if not m:
+            continue
+        lines = _lines(view.interface(name))
+        out[name] = {"name": name, "description": view.description(name),
+                     "interfaceAddress": {"primaryIp": {"address": m.group(1), "maskLen": int(m.group(2))},
+                                          "secondaryIpsOrderedList": [], "secondaryIps": {},
+                                          "broadcastAddress": "255.255.255.255",
+                                          "virtualIp": {"address": "0.0.0.0", "maskLen": 0}},
+                     "vrf": next((ln.split()[1] for ln in lines if ln.startswith("vrf ")), "default"),
+                     "mtu": next((int(ln.split()[1]) for ln in lines if ln.startswith("mtu ")), 1500),
+                     "enabled": "shutdown" not in lines, "lineProtocolStatus": "up", "interfaceStatus": "connected",
+                     "urpf": "disable", "proxyArp": False, "localProxyArp": False}
+    return {"interfaces": out}
+
+
+def show_system_environment(what: str) -> dict:
+    """A healthy fixed-configuration switch: two fan trays, two PSUs, board sensors."""
+    sensor = {"hwStatus": "ok", "inAlertState": False, "alertCount": 0, "maxTemperatureLastChange": 0.0}
+    if what == "cooling":
+        trays = [{"label": str(t), "status": "ok", "speed": 40,
+                  "fans": [{"label": f"{t}/{f}", "status": "ok", "configuredSpeed": 40, "actualSpeed": 39}
+                           for f in (1, 2)]} for t in (1, 2)]
+        psus = [{"label": f"PowerSupply{p}", "status": "ok", "speed": 40,
+                 "fans": [{"label": f"PowerSupply{p}/1", "status": "ok", "configuredSpeed": 40, "actualSpeed": 40}]}
+                for p in (1, 2)]
+        return {"coolingMode": "automatic", "overrideFanSpeed": 0, "fanTraySlots": trays, "powerSupplySlots": psus}
+    if what == "temperature":
+        board = [{**sensor, "name": f"TempSensor{i}", "relPos": str(i), "description": d, "currentTemperature": t,
+                  "maxTemperature": t + 2, "overheatThreshold": 95.0, "criticalThreshold": 105.0}
+                 for i, (d, t) in enumerate((("Cpu temp sensor", 41.5), ("Switch chip sensor", 58.0),
+                                             ("Front-panel temp sensor", 27.0)), start=1)]
+        psus = [{"relPos": str(p), "entPhysicalClass": "PowerSupply",
+                 "tempSensors": [{**sensor, "name": f"TempSensorP{p}/1", "relPos": "1",
+                                  "description": "Power supply sensor", "currentTemperature": 29.5,
+                                  "maxTemperature": 31.0, "overheatThreshold": 65.0, "criticalThreshold": 70.0}]}
+                for p in (1, 2)]
+        return {"systemStatus": "temperatureOk", "shutdownOnOverheat": "True", "tempSensors": board,
+                "cardSlots": [], "powerSupplySlots": psus}
+    return {"powerSupplies": {str(p): {"modelName": "PWR-2411-PI-RED", "capacity": 2400.0, "outputPower": 296.0,
+                                       "inputCurrent": 1.7, "outputCurrent": 24.7, "state": "ok", "managed": True,
+                                       "fans": {f"FanP{p}/1": {"status": "ok", "speed": 40}},
+                                       "tempSensors": {f"TempSensorP{p}/1": {"status": "ok", "temperature": 29.5}}}
+                              for p in (1, 2)}}
+
+
+def processes_top_text(uptime_s: float) -> str:
+    days, rest = divmod(int(uptime_s), 86400)
+    return (f"top - 00:00:00 up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  1 user,  "
+            "load average: 0.39, 0.29, 0.32\n"
+            "Tasks: 383 total,   1 running, 382 sleeping,   0 stopped,   0 zombie\n"
+            "%Cpu(s):  3.5 us,  0.5 sy,  0.0 ni, 95.7 id,  0.0 wa,  0.2 hi,  0.1 si,  0.0 st\n"
+            "MiB Mem :  32053.9 total,  26420.6 free,   3104.5 used,   2528.8 buff/cache\n"
+            "MiB Swap:      0.0 total,      0.0 free,      0.0 used.  28316.3 avail Mem\n\n"
+            "  PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND\n"
+            " 2311 root      20   0  662m   105m   37m S   9.0   0.7   3592:55 StrataAgent\n")
+
+
+def _short(name: str) -> str:
+    return name.replace("Ethernet", "Et").replace("Port-Channel", "Po")
+
+
+# The text of the three QoS views below follows Arista's documented CLI output; their JSON keys
+# are the lab's own (no captured eAPI sample of them was at hand), so nr-apply does not read them.
+def show_priority_flow_control(view: EosView, ports: dict) -> dict:
+    statuses = {}
+    for name in ports:
+        flat, _ = view.effective_port_lines(name)
+        summary = view.port_summary(name)
+        statuses[name] = {"enabled": "priority-flow-control on" in flat,
+                          "active": bool(summary.no_drop_priorities),
+                          "priorities": sorted(summary.no_drop_priorities),
+                          "watchdogEnabled": summary.watchdog}
+    rows = "".join(f"{_short(n):<8}{('E' if s['enabled'] else 'D') + (' A' if s['active'] else '  ') + (' W' if s['watchdogEnabled'] else '  '):<8}"
+                   f"{' '.join(map(str, s['priorities'])) or '-':<12}DCBX disabled\n" for n, s in statuses.items())
+    text = ("The hardware supports PFC on priorities 0 1 2 3 4 5 6 7\n"
+            f"Global PFC : {'Disabled' if view.global_line('priority-flow-control all off') else 'Enabled'}\n\n"
+            "E: PFC Enabled, D: PFC Disabled, A: PFC Active, W: PFC Watchdog Enabled\n"
+            "Port    Status  Priorities  Note\n" + "-" * 44 + "\n" + rows)
+    return {"interfaceStatuses": statuses, "_text": text}
+
+
+def show_qos_maps(view: EosView) -> dict:
+    cos = {c: c for c in range(8)}
+    for line in _lines(view.root):
+        m = re.match(r"qos map cos ([\d ]+) to traffic-class (\d)", line)
+        if m:
+            cos.update({int(c): int(m.group(2)) for c in m.group(1).split()})
+    dscp, queue = view.dscp_to_tc(), view.tc_to_queue()
+    text = ("Number of Traffic Classes supported: 8\nNumber of Transmit Queues supported: 8\n\n"
+            "Cos Tc Map:\n    cos: " + "".join(f"{c:>3}" for c in cos) + "\n     tc: "
+            + "".join(f"{t:>3}" for t in cos.values()) + "\n\nDscp Tc Map:\n"
+            + "".join(f"   dscp {d:>2}: tc {t}\n" for d, t in dscp.items())
+            + "\nTc - Tx-Queue Map:\n    tc: " + "".join(f"{t:>3}" for t in queue) + "\n    txq: "
+            + "".join(f"{q:>3}" for q in queue.values()) + "\n")
+    return {"cosToTcMap": {str(c): t for c, t in cos.items()}, "dscpToTcMap": {str(d): t for d, t in dscp.items()},
+            "tcToTxQueueMap": {str(t): q for t, q in queue.items()}, "_text": text}
+
+
+def show_qos_interfaces(view: EosView, ports: dict) -> dict:
+    out, text = {}, ""
+    for name in ports:
+        flat, _ = view.effective_port_lines(name)
+        routed = "." in name or "no switchport" in _lines(view.interface(name))
+        trust = next((ln for ln in flat if ln.startswith("qos trust ") or ln == "no qos trust"), None)
+        mode = ("UNTRUSTED" if trust == "no qos trust" else trust.split()[-1].upper() if trust
+                else "DSCP" if routed else "COS")
+        out[name] = {"trustMode": mode, "defaultCos": 0, "defaultDscp": 0}
+        text += f"{name}:\n   Trust Mode: {mode}\n   Default COS: 0\n   Default DSCP: 0\n\n"
+    return {"intfQosDetailed": out, "_text": text}
+
+
+def show_interfaces_text(data: dict) -> str:
+    out = ""
+    for name, i in data["interfaces"].items():
+        c = i["interfaceCounters"]
+        out += (f"{name} is {i['lineProtocolStatus']}, line protocol is {i['lineProtocolStatus']} "
+                f"({i['interfaceStatus']})\n  Hardware is Ethernet, address is {i['physicalAddress']}\n"
+                f"  Description: {i['description']}\n  Ethernet MTU {i['mtu']} bytes, BW {i['bandwidth'] // 1000} kbit\n"
+                f"     {c['inUcastPkts']} packets input, {c['inOctets']} bytes\n"
+                f"     {c['outUcastPkts']} packets output, {c['outOctets']} bytes\n")
+    return out

@@ -240,3 +240,29 @@ def test_change_the_switch_does_not_see_is_discarded_not_committed(mocker):
         driver_on(mocker, conn).push(Change(native=["mtu 9214"], payload="mtu 9214\n"), revert_in=30)
     conn.commit_config.assert_not_called()
     conn.discard_config.assert_called_once()
+
+
+def test_running_config_all_with_spelled_out_defaults_reads_as_the_defaults():
+    """goeapi's real vEOS `show running-config all` (arista_5): `no flowcontrol send|receive`,
+    `default qos trust`, every queue `priority strict` with `no bandwidth percent`."""
+    port = EosDriver.parse((VECTORS / "arista_5.txt").read_text()).ports["Ethernet2"]
+    assert (port.link_pause, port.trust, port.mtu, port.no_drop_priorities) == (False, "pcp", 1500, [])
+    assert port.ets == Ets(bandwidth={}, strict=list(range(8)))
+
+
+def test_link_pause_on_either_direction_reads_on_and_is_planned_off(leaf1):
+    """`flowcontrol receive on` as pyavd renders `ethernet_interfaces[].flowcontrol.received: on`
+    (avd python-avd/pyavd/_eos_cli_config_gen/j2templates/eos/ethernet-interfaces.j2)."""
+    raw = "interface Ethernet1\n   mtu 9214\n   flowcontrol receive on\n   qos trust dscp\n"
+    current = EosDriver.parse(raw, ["Ethernet1"])
+    assert current.ports["Ethernet1"].link_pause is True
+    want = NodeState(ports={"Ethernet1": PortLossless(link_pause=False)})
+    assert [str(c) for c in diff_node(want, current, FACETS)] == ["Ethernet1 link_pause: True → False"]
+    target = target_state(want, current, FACETS)
+    assert EosDriver(leaf1, None).plan_change(raw, current, target).native == [
+        "interface Ethernet1", "   flowcontrol receive off"]
+    on = NodeState(ports={"Ethernet1": PortLossless(link_pause=True)})
+    target = target_state(on, EosDriver.parse("interface Ethernet1\n"), FACETS)
+    assert EosDriver(leaf1, None).plan_change("interface Ethernet1\n", EosDriver.parse("interface Ethernet1\n"),
+                                              target).native == [
+        "interface Ethernet1", "   flowcontrol receive on", "   flowcontrol send on"]
