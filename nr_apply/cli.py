@@ -12,6 +12,7 @@ from typing import Sequence
 from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.lock import FabricLocked
+from nr_apply.report import check_writable, write_input_error
 
 # Order is the order `--help` lists them in.
 SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
@@ -85,9 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.INVALID_INPUT
     try:
+        check_writable(args)  # before anything is read or contacted
         return int(args.func(args))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        write_input_error(args, exc)
         return ExitCode.INVALID_INPUT
     except FabricLocked as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,13 +24,25 @@ Facet = Literal["trust", "dscp_map", "pfc", "ets", "ecn", "wred", "watchdog", "m
                 "dcbx", "roce", "headroom"]
 
 
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
 def _seconds(value: object) -> float:
+    """A number of seconds, or a duration: `30s`, `5m`, `1h`, `250ms`, or compound (`2m30s`,
+    `1h15m`), each unit at most once and largest first."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", str(value))
-    if not m:
-        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+    text = "".join(str(value).split())
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    parts = _DURATION.findall(text)
+    units = [unit for _, unit in parts]
+    order = list(_UNIT_SECONDS)[::-1]  # h, m, s, ms
+    if (not parts or "".join(n + u for n, u in parts) != text or len(set(units)) != len(units)
+            or units != sorted(units, key=order.index)):
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 1h or 2m30s")
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
 Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]

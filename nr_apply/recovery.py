@@ -27,7 +27,8 @@ def _options(args, dry_run: bool = False) -> RunOptions:
     return RunOptions(plan="", dry_run=dry_run, yes=getattr(args, "yes", False), format=args.format,
                       output=args.output, workers=args.workers, known_hosts=args.known_hosts,
                       verify_host_keys=not args.no_host_key_check, state=args.state,
-                      quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+                      quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False),
+                      reports=getattr(args, "reports", []))
 
 
 def _open_run_store(args) -> Store:

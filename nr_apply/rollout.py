@@ -154,7 +154,7 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
                 failures[name] = StepError("gate", "; ".join(f"{g.gate} {g.value} > {g.threshold}" for g in bad))
         progress.step("gates", {n: n not in failures or failures[n].step != "gate" for n in batch.nodes})
         if len(failures) > phase.max_failures or (failures and plan.on_failure.rollback != "batch"):
-            progress.note(f"[red]rolling back ({plan.on_failure.rollback})[/red]")
+            progress.note(f"rolling back ({plan.on_failure.rollback})")
             return _fail(options, plan, session, journal, state, batch, failures)
         # Within tolerance: the failed nodes go back, the rest are confirmed.
         if failures:

@@ -5,7 +5,7 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nr_apply.connections import HostKeyPolicy, build_nornir, load_credentials
 from nr_apply.engine import Session, dry_run
@@ -13,8 +13,7 @@ from nr_apply.errors import ExitCode
 from nr_apply.inventory import load_fabric
 from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
-from nr_apply.report import emit
-from nr_apply.report.console import print_validation
+from nr_apply.report import emit, emit_invalid
 from nr_apply.selection import limit_nodes
 from nr_apply.validation import validate_fabric
 from nr_apply.validation.plan_rules import phase_nodes
@@ -35,6 +34,7 @@ class RunOptions:
     quiet: bool = False
     verbose: bool = False
     save_plan: str | None = None
+    reports: list = field(default_factory=list)  # ReportTarget: extra FORMAT:FILE outputs
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -56,13 +56,13 @@ def run_plan(options: RunOptions) -> int:
     fabric = load_fabric(loaded.inventory_dir)
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
-        print_validation(report, title=f"{options.plan} (nothing was touched)", stderr=True)
+        emit_invalid(options, loaded, report, list(fabric.nodes))
         return ExitCode.INVALID_INPUT
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
     credentials = load_credentials()
     if options.dry_run:
-        return _dry_run(options, loaded, fabric, targeted, credentials)
+        return _dry_run(options, loaded, fabric, targeted, credentials, report)
     from nr_apply.rollout import apply_plan
     from nr_apply.state import locate, open_store
 
@@ -75,7 +75,7 @@ def run_plan(options: RunOptions) -> int:
             session.close()
 
 
-def _dry_run(options, loaded, fabric, targeted: list[str], credentials) -> int:
+def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validation) -> int:
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
         outcomes = dry_run(session, targeted)
@@ -83,7 +83,8 @@ def _dry_run(options, loaded, fabric, targeted: list[str], credentials) -> int:
             from nr_apply.saved_plan import save
 
             save(options.save_plan, loaded, outcomes)
-        emit(options, loaded, outcomes, secrets=credentials.secrets())
-        return dry_run_exit_code(outcomes)
+        code = dry_run_exit_code(outcomes)
+        emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation)
+        return code
     finally:
         session.close()

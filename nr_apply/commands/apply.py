@@ -7,6 +7,7 @@ import argparse
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.commands._state import add_state_option
 from nr_apply.errors import InputError
+from nr_apply.report import add_output_options
 from nr_apply.runner import RunOptions, run_plan
 
 
@@ -25,12 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "were computed from, for `nr-apply apply-plan FILE`")
     p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
-    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
-    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    add_output_options(p)
     add_connection_options(p)
     add_state_option(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="only the summary and errors")
-    p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
     p.set_defaults(func=run)
 
 
@@ -43,4 +41,4 @@ def run(args: argparse.Namespace) -> int:
         plan=args.plan, dry_run=args.dry_run, limit=args.limit, yes=args.yes, format=args.format,
         output=args.output, workers=args.workers, known_hosts=args.known_hosts,
         verify_host_keys=not args.no_host_key_check, state=args.state,
-        quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan))
+        quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan, reports=args.reports))

@@ -12,6 +12,7 @@ from nr_apply.engine import dry_run
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.plan import load_plan
+from nr_apply.report import add_output_options
 from nr_apply.runner import RunOptions, open_session
 from nr_apply.saved_plan import load, mismatches
 
@@ -23,10 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "lossless state or computed change differs from what was saved, else roll out exactly those changes.")
     p.add_argument("saved", metavar="FILE")
     p.add_argument("--yes", "-y", action="store_true")
-    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
-    p.add_argument("--output", "-o", metavar="FILE")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_output_options(p)
     add_connection_options(p)
     add_state_option(p)
     p.set_defaults(func=run)
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(plan=str(loaded.file), yes=args.yes, format=args.format, output=args.output,
                          workers=args.workers, known_hosts=args.known_hosts,
                          verify_host_keys=not args.no_host_key_check, state=args.state,
-                         quiet=args.quiet, verbose=args.verbose)
+                         quiet=args.quiet, verbose=args.verbose, reports=args.reports)
     credentials = load_credentials()
     from nr_apply.rollout import apply_plan
     from nr_apply.state import locate, open_store

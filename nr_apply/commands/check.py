@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.report import add_output_options
 from nr_apply.runner import RunOptions, run_plan
 
 
@@ -16,12 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.split("\n\n")[0].replace("`nr-apply check PLAN`: ", ""))
     p.add_argument("plan", help="plan file (YAML)")
     p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
-    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
-    p.add_argument("--output", "-o", metavar="FILE")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_output_options(p)
     add_connection_options(p)
     p.set_defaults(func=lambda a: run_plan(RunOptions(
         plan=a.plan, dry_run=True, limit=a.limit, format=a.format, output=a.output, workers=a.workers,
         known_hosts=a.known_hosts, verify_host_keys=not a.no_host_key_check,
-        quiet=a.quiet, verbose=a.verbose)))
+        quiet=a.quiet, verbose=a.verbose, reports=a.reports)))

@@ -7,6 +7,7 @@ import argparse
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.commands._state import add_state_option
 from nr_apply.recovery import rollback_run
+from nr_apply.report import add_output_options
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "every node is back, 1 otherwise.")
     p.add_argument("run_id", metavar="RUN")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
-    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
-    p.add_argument("--output", "-o", metavar="FILE")
+    add_output_options(p, verbose=False)
     add_connection_options(p)
     add_state_option(p)
     p.set_defaults(func=lambda a: rollback_run(a))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
 from nr_apply.errors import ExitCode
 from nr_apply.inventory import load_fabric
 from nr_apply.plan import load_plan
+from nr_apply.report import add_output_options, publish
+from nr_apply.report.model import validation_document
 from nr_apply.validation import validate_fabric
 
 
@@ -18,31 +17,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "validate", help="check a plan and its fabric intent without touching any device",
         description="Schema, fabric consistency rules (PFC per link, DSCP/trust, CNP class, MTU path, ETS, "
         "watchdog, DCBX, link pause, WRED, cable length, NIC ToS, ECN ordering), headroom sufficiency and the "
-        "plan's phase layout. Exit 0 when valid (warnings allowed), 3 on any error.")
+        "plan's phase layout. Exit 0 when valid (warnings allowed), 3 on any error. Rule ids are explained "
+        "in docs/rules.md.")
     p.add_argument("plan", help="plan file (YAML)")
-    p.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
-    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    add_output_options(p, verbose=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_plan(args.plan)
     fabric = load_fabric(loaded.inventory_dir)
-    report = validate_fabric(fabric, loaded.plan)
-    if args.format == "text" and not args.output:
-        from nr_apply.report.console import print_validation
-
-        print_validation(report, title=str(args.plan))
-    else:
-        from nr_apply.report.validation_formats import validation_junit, validation_markdown
-
-        text = {"json": lambda: json.dumps(report.to_json(), indent=2) + "\n",
-                "markdown": lambda: validation_markdown(report, str(args.plan)),
-                "junit": lambda: validation_junit(report, str(args.plan), list(fabric.nodes)),
-                "text": lambda: "\n".join(f"{f.severity} {f.rule} {', '.join(f.ports or f.nodes)}: {f.message}"
-                                          for f in report.findings) + "\n"}[args.format]()
-        if args.output:
-            Path(args.output).write_text(text)
-        else:
-            sys.stdout.write(text)
-    return ExitCode.OK if report.valid else ExitCode.INVALID_INPUT
+    document = validation_document(validate_fabric(fabric, loaded.plan), str(args.plan), list(fabric.nodes))
+    publish(document, args)
+    return ExitCode.OK if document.valid else ExitCode.INVALID_INPUT

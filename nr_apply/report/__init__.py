@@ -1,14 +1,70 @@
-"""Reports for people (rich console) and pipelines (JSON, Markdown, JUnit), all built from the
-same `RunReport`, so every format tells the same story."""
+"""Reports for people (console) and pipelines (JSON, Markdown, JUnit), all rendered from the
+same documents (`RunReport`, `ValidationDocument`), so every format tells the same story. One
+run writes any number of them: `--format`/`--output` for the main one, and `--report
+FORMAT:FILE` (repeatable) for more."""
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from nr_apply.report.model import RunReport, build_report
+from nr_apply.errors import InputError
+from nr_apply.report.model import InputProblem, RunReport, ValidationDocument, build_report, summarise
 
-__all__ = ["RunReport", "build_report", "emit"]
+__all__ = ["RunReport", "ValidationDocument", "build_report", "emit", "emit_invalid", "ReportTarget"]
+
+FORMATS = ("text", "json", "markdown", "junit")
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    format: str
+    path: Path
+
+    @classmethod
+    def parse(cls, text: str) -> "ReportTarget":
+        """argparse type of `--report FORMAT:FILE`."""
+        fmt, sep, path = text.partition(":")
+        if not sep or not path or fmt not in FORMATS:
+            import argparse
+
+            raise argparse.ArgumentTypeError(f"expected FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, "
+                                             f"got {text!r}")
+        return cls(fmt, Path(path))
+
+
+def add_output_options(p, formats: tuple[str, ...] = FORMATS, verbose: bool = True) -> None:
+    """--format/--output, repeatable --report, -q and -v: the same on every command that reports."""
+    p.add_argument("--format", choices=formats, default="text", help="main output format (default: text)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the main output to FILE instead of standard output")
+    p.add_argument("--report", dest="reports", metavar="FORMAT:FILE", type=ReportTarget.parse, action="append",
+                   default=[], help=f"also write a report (FORMAT: {', '.join(FORMATS)}); repeatable, e.g. "
+                                    "--report markdown:pr.md --report junit:junit.xml")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the summary and failures")
+    if verbose:
+        p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
+
+
+def check_writable(args) -> None:
+    """Refuse report paths that cannot be written, before anything is read or contacted."""
+    targets = [(f"--report {t.format}:{t.path}", t.path) for t in getattr(args, "reports", None) or []]
+    if getattr(args, "output", None):
+        targets.append(("--output", Path(args.output)))
+    seen: dict[Path, str] = {}
+    for option, path in targets:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise InputError(f"{path} is also the file of {seen[resolved]}", field=option)
+        seen[resolved] = option
+        if path.is_dir():
+            raise InputError(f"{path} is a directory", field=option)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise InputError(f"folder {folder} does not exist", field=option)
+        if not os.access(path if path.exists() else folder, os.W_OK):
+            raise InputError(f"{path} is not writable", field=option)
 
 
 def scrub(text: str, secrets: set[str]) -> str:
@@ -19,33 +75,100 @@ def scrub(text: str, secrets: set[str]) -> str:
     return text
 
 
-def render(report: RunReport, fmt: str) -> str:
+def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False) -> str:
     if fmt == "json":
         from nr_apply.report.json_report import to_json
 
-        return to_json(report)
+        return to_json(document)
     if fmt == "markdown":
-        from nr_apply.report.markdown import to_markdown
+        from nr_apply.report.markdown import to_markdown, validation_markdown
 
-        return to_markdown(report)
+        return validation_markdown(document) if isinstance(document, ValidationDocument) else to_markdown(document)
     if fmt == "junit":
-        from nr_apply.report.junit import to_junit
+        from nr_apply.report.junit import to_junit, validation_junit
 
-        return to_junit(report)
+        return validation_junit(document) if isinstance(document, ValidationDocument) else to_junit(document)
+    if fmt == "text":
+        import io
+
+        from nr_apply.report.console import print_run, print_validation
+
+        buffer = io.StringIO()
+        if isinstance(document, ValidationDocument):
+            print_validation(document, quiet=quiet, file=buffer)
+        else:
+            print_run(document, verbose=verbose, quiet=quiet, file=buffer)
+        return buffer.getvalue()
     raise ValueError(fmt)
 
 
-def emit(options, loaded, outcomes, secrets: set[str], **extra) -> RunReport:
-    report = build_report(loaded, outcomes, dry_run=options.dry_run, **extra)
-    if options.format == "text":
-        from nr_apply.report.console import print_run
+def publish(document: RunReport | ValidationDocument, options, secrets: set[str] = frozenset()) -> None:
+    """The main output (console, or --format/--output), then every --report file."""
+    quiet, verbose = getattr(options, "quiet", False), getattr(options, "verbose", False)
+    if options.format == "text" and not options.output:
+        from nr_apply.report.console import print_run, print_validation
 
-        print_run(report, verbose=options.verbose, quiet=options.quiet, secrets=secrets,
-                  file=Path(options.output) if options.output else None)
-        return report
-    text = scrub(render(report, options.format), secrets)
-    if options.output:
-        Path(options.output).write_text(text)
+        if isinstance(document, ValidationDocument):
+            print_validation(document, quiet=quiet)
+        else:
+            print_run(document, verbose=verbose, quiet=quiet, secrets=set(secrets))
     else:
-        sys.stdout.write(text)
+        text = scrub(render(document, options.format, quiet, verbose), set(secrets))
+        if options.output:
+            Path(options.output).write_text(text)
+        else:
+            sys.stdout.write(text)
+    write_reports(document, getattr(options, "reports", None) or [], secrets)
+
+
+def write_reports(document, targets: list[ReportTarget], secrets: set[str] = frozenset()) -> None:
+    for target in targets:
+        target.path.write_text(scrub(render(document, target.format), set(secrets)))
+
+
+def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra) -> RunReport:
+    report = build_report(loaded, outcomes, dry_run=options.dry_run, validation=validation, **extra)
+    publish(report, options, secrets)
     return report
+
+
+def emit_invalid(options, loaded, validation, nodes: list[str]) -> RunReport:
+    """The fabric failed validation: findings on standard error, and every requested report
+    written with them (exit 3, nothing touched)."""
+    from nr_apply.report.console import print_validation
+    from nr_apply.report.model import validation_document
+
+    print_validation(validation_document(validation, str(loaded.file), nodes),
+                     title=f"{options.plan} (nothing was touched)", stderr=True)
+    report = RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
+                       mode="dry-run" if options.dry_run else "apply", exit_code=3, summary=summarise([]),
+                       message="invalid intent or plan; nothing was touched",
+                       findings=validation.findings, headroom=validation.headroom)
+    targets = list(getattr(options, "reports", None) or [])
+    if options.format != "text" and options.output:
+        targets.append(ReportTarget(options.format, Path(options.output)))
+    write_reports(report, targets)
+    return report
+
+
+def write_input_error(args, error: InputError) -> None:
+    """Bad input stopped the command: every requested report file still gets written, saying
+    why (a pipeline then shows the error instead of a missing artifact)."""
+    targets = list(getattr(args, "reports", None) or [])
+    if getattr(args, "format", "text") != "text" and getattr(args, "output", None):
+        targets.append(ReportTarget(args.format, Path(args.output)))
+    if not targets:
+        return
+    problem = InputProblem(message=error.message, file=error.file, line=error.line, field=error.field)
+    plan = str(getattr(args, "plan", None) or getattr(args, "saved", None) or getattr(args, "run_id", "") or "")
+    if getattr(args, "command", None) == "validate":
+        document: RunReport | ValidationDocument = ValidationDocument(plan=plan, exit_code=3, valid=False,
+                                                                     input_error=problem)
+    else:
+        document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=3,
+                             mode="dry-run" if getattr(args, "dry_run", False) or args.command == "check"
+                             else "apply", summary=summarise([]), message=str(error), input_error=problem)
+    try:
+        write_reports(document, targets)
+    except OSError:
+        pass  # the error itself is printed either way

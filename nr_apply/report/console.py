@@ -1,114 +1,160 @@
-"""The console view for people. Colour only on a terminal, and never when NO_COLOR is set."""
+"""The console view for people.
+
+Styles only on a terminal and never with NO_COLOR set: then not a single escape code, bold and
+italic included. Text that comes from devices, inventories or libraries is never read as Rich
+markup (a message containing `[/qos]` is shown as it is): lines are assembled from plain
+strings and styles, not from markup. Large fabrics stay readable: changes grouped by port,
+passing gates counted, headroom summarised by distinct inputs.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
+from typing import IO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from nr_apply.validation.findings import ValidationReport
+from nr_apply.report.markdown import MARGINAL, RULES_DOC
+from nr_apply.report.model import RunReport, ValidationDocument
+from nr_apply.report.values import grouped_by_port
 
-
-def console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    no_color = bool(os.environ.get("NO_COLOR")) or not stream.isatty()
-    # Off a terminal (pipes, CI logs) nothing may be cut to 80 columns.
-    return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True,
-                   force_terminal=None if stream.isatty() else False,
-                   width=None if stream.isatty() else 200)
+Piece = str | tuple[str, str]  # plain text, or (text, style)
 
 
-def print_validation(report: ValidationReport, title: str, stderr: bool = False) -> None:
-    out = console(stderr=stderr)
-    for f in report.findings:
-        style = "red" if f.severity == "error" else "yellow"
-        where = ", ".join(f.ports) if f.ports else ", ".join(f.nodes)
-        out.print(f"[{style}]{f.severity:<7}[/{style}] {f.rule:<8} {where}")
-        out.print(f"         {f.message}")
-    if report.headroom:
-        table = Table(title="Required PFC headroom per lossless port", title_justify="left")
-        for col in ("node", "port", "model", "speed", "cable", "mtu", "xon", "xoff", "size"):
-            table.add_column(col, justify="right" if col in ("speed", "cable", "mtu", "xon", "xoff", "size") else "left")
-        for h in report.headroom:
-            table.add_row(h.node, h.port, h.model, f"{h.speed_mbps // 1000}G", f"{h.cable_m:g}m", str(h.mtu),
-                          "-" if h.xon is None else str(h.xon), str(h.xoff), "-" if h.size is None else str(h.size))
-        out.print(table)
-    errors, warnings = len(report.errors()), len(report.findings) - len(report.errors())
-    verdict = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
-    out.print(f"{title}: {verdict} ({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})")
+def styled(stream: IO[str]) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def console(stderr: bool = False, file: IO[str] | None = None) -> Console:
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    if styled(stream):
+        return Console(file=stream, highlight=False, soft_wrap=True)
+    # Off a terminal (pipes, CI logs) or with NO_COLOR: no escape codes, nothing cut to 80 columns.
+    return Console(file=stream, color_system=None, force_terminal=False, highlight=False, soft_wrap=True,
+                   width=200, emoji=False, markup=False)
+
+
+class View:
+    """Prints lines built from pieces; secrets are scrubbed from every piece."""
+
+    def __init__(self, out: Console, secrets: set[str] | None = None):
+        self.out = out
+        self.secrets = secrets or set()
+
+    def line(self, *pieces: Piece) -> None:
+        from nr_apply.report import scrub
+
+        text = Text()
+        for piece in pieces:
+            value, style = (piece, "") if isinstance(piece, str) else piece
+            text.append(scrub(value, self.secrets), style=style or None)
+        self.out.print(text)
+
+    def table(self, title: str, columns: list[str], rows: list[list[Piece]], right: set[str] = frozenset()) -> None:
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column in right else "left")
+        for row in rows:
+            table.add_row(*(Text(p) if isinstance(p, str) else Text(p[0], style=p[1]) for p in row))
+        self.out.print(table)
 
 
 STATUS_STYLE = {"unchanged": "dim", "changed": "yellow", "applied": "green", "failed": "red",
                 "rolled_back": "magenta", "skipped": "dim"}
+FAILING = ("failed", "rolled_back")
 
 
-def print_run(report, verbose: bool = False, quiet: bool = False, secrets: set[str] | None = None,
-              file=None) -> None:
-    if file is None:
-        _print_run(console(), report, verbose, quiet, secrets)
-        return
-    with open(file, "w") as fh:
-        _print_run(Console(file=fh, no_color=True, width=200, highlight=False, soft_wrap=True),
-                   report, verbose, quiet, secrets)
+def print_run(report: RunReport, verbose: bool = False, quiet: bool = False, secrets: set[str] | None = None,
+              file=None, diff: bool | None = None) -> None:
+    """`diff`: show every node's changes (default: for a dry-run; an apply already showed them
+    before its confirmation, so its final report has statuses and gates only)."""
+    show_diff = (report.mode == "dry-run") if diff is None else diff
+    from nr_apply.report.progress import finish
+
+    finish()  # a live progress view ends before the report
+    _print_run(View(console(file=file), secrets), report, verbose, quiet, show_diff)
 
 
-def _print_run(out: Console, report, verbose: bool, quiet: bool, secrets: set[str] | None) -> None:
-    from nr_apply.report import scrub
-
-    def say(text: str = "") -> None:
-        out.print(scrub(text, secrets or set()))
-
+def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_diff: bool) -> None:
+    if not show_diff and not quiet:
+        applied = [n.name for n in report.nodes if n.status == "applied"]
+        if applied:
+            view.line(("applied", STATUS_STYLE["applied"]), f" ({len(applied)}): ", ", ".join(applied))
     for node in report.nodes:
-        if quiet and node.status not in ("failed", "rolled_back"):
+        if quiet and node.status not in FAILING:
             continue
-        style = STATUS_STYLE.get(node.status, "")
-        say(f"[bold]{node.name}[/bold] ({node.platform}): [{style}]{node.status}[/{style}]")
+        if node.status == "unchanged" or (not show_diff and node.status == "applied"):
+            continue  # counted in the summary
+        view.line((node.name, "bold"), f" ({node.platform}): ", (node.status, STATUS_STYLE.get(node.status, "")))
         if node.error:
-            say(f"  [red]{node.error.step} failed:[/red] {node.error.message}")
-        if not quiet:
-            for ports, change in _grouped(node.changes):
-                say(f"  [cyan]{ports}[/cyan] {change.field}: [red]{_fmt(change.before)}[/red] → "
-                    f"[green]{_fmt(change.after)}[/green]")
+            view.line("  ", (f"{node.error.step} failed:", "red"), " ", node.error.message)
+        if show_diff and not quiet:
+            for _, line in grouped_by_port(node.changes):
+                view.line("  ", (line.port, "cyan"), f" {line.field}: ", (line.before, "red"), " → ",
+                          (line.after, "green"))
             for facet, why in node.unverified.items():
-                say(f"  [yellow]not verified:[/yellow] {facet} ({why})")
+                view.line("  ", ("not verified:", "yellow"), f" {facet} ({why})")
             if verbose and node.native:
-                say("  native change:")
-                for line in node.native:
-                    say(f"    {line}")
-    if report.gates:
-        table = Table(title="Health gates", title_justify="left")
-        for col in ("node", "gate", "value", "threshold", "result"):
-            table.add_column(col)
-        for g in report.gates:
-            table.add_row(g.node, g.gate, str(g.value), str(g.threshold),
-                          "[green]pass[/green]" if g.passed else "[red]FAIL[/red]")
-        out.print(table)
-    summary = report.summary()
-    table = Table(title=f"{report.mode} of {report.plan}", title_justify="left")
-    for status in summary:
-        table.add_column(status.replace("_", " "), justify="right")
-    table.add_row(*(str(v) for v in summary.values()))
-    out.print(table)
+                view.line("  native change:")
+                for native in node.native:
+                    view.line(f"    {native}")
+    _print_gates(view, report, quiet)
+    if report.findings and not quiet:
+        warnings = Counter(f.rule for f in report.findings)
+        view.line(("validation: ", "yellow"), ", ".join(f"{rule} ×{n}" for rule, n in sorted(warnings.items())),
+                  f" (see {RULES_DOC}; `nr-apply validate` lists them)")
+    summary = report.summary.model_dump()
+    shown = {k: v for k, v in summary.items() if v} or summary
+    view.table(f"{report.mode} of {report.plan}", [k.replace("_", " ") for k in shown],
+               [[str(v) for v in shown.values()]], right={k.replace("_", " ") for k in shown})
     if report.message:
-        say(report.message)
+        view.line(report.message)
 
 
-def _grouped(changes):
-    """The same field change on several ports is one line naming the ports (people read a
-    fabric change as "these ports get X", not as 40 copies of X)."""
-    groups: dict[tuple, tuple[list[str], object]] = {}
-    for change in changes:
-        key = (change.field, _fmt(change.before), _fmt(change.after))
-        ports, _ = groups.setdefault(key, ([], change))
-        ports.append(change.port)
-    return [(", ".join(ports), change) for ports, change in groups.values()]
+def _marginal(gate) -> bool:
+    try:
+        return float(gate.threshold) > 0 and float(gate.value) >= MARGINAL * float(gate.threshold)
+    except (TypeError, ValueError):
+        return False
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "(none)"
-    if hasattr(value, "model_dump"):
-        return str(value.model_dump())
-    return str(value)
+def _print_gates(view: View, report: RunReport, quiet: bool) -> None:
+    """Failed and marginal gates in full; passing ones counted."""
+    if not report.gates:
+        return
+    shown = [g for g in report.gates if not g.passed or (not quiet and _marginal(g))]
+    if shown:
+        view.table("Health gates", ["node", "gate", "value", "threshold", "result"],
+                   [[g.node, g.gate, str(g.value), str(g.threshold),
+                     ("pass (marginal)", "yellow") if g.passed else ("FAIL", "red")] for g in shown])
+    passing = Counter(g.gate for g in report.gates if g.passed)
+    if passing and not quiet:
+        view.line(("gates passed: ", "green"), ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))
+
+
+def print_validation(doc: ValidationDocument, quiet: bool = False, stderr: bool = False, file=None,
+                     title: str | None = None) -> None:
+    view = View(console(stderr=stderr, file=file))
+    for f in doc.findings:
+        if quiet and f.severity != "error":
+            continue
+        view.line((f"{f.severity:<7}", "red" if f.severity == "error" else "yellow"), f" {f.rule:<8} ",
+                  ", ".join(f.ports or f.nodes))
+        view.line(f"         {f.message}")
+    if doc.headroom and not quiet:
+        groups = Counter((h.model, h.speed_mbps, h.cable_m, h.mtu, h.xon, h.xoff, h.size) for h in doc.headroom)
+        view.table("Required PFC headroom (ports with the same inputs together)",
+                   ["model", "speed", "cable", "mtu", "xon", "xoff", "size", "ports"],
+                   [[m, f"{s // 1000}G", f"{c:g}m", str(mtu), "-" if xon is None else str(xon), str(xoff),
+                     "-" if size is None else str(size), str(n)]
+                    for (m, s, c, mtu, xon, xoff, size), n in sorted(groups.items(), key=lambda kv: -kv[1])],
+                   right={"speed", "cable", "mtu", "xon", "xoff", "size", "ports"})
+    errors, warnings = len(doc.errors()), len(doc.findings) - len(doc.errors())
+    if doc.findings and not quiet:
+        view.line(f"rule ids are explained in {RULES_DOC}")
+    view.line(f"{title or doc.plan}: ", ("valid", "green") if doc.valid else ("invalid", "red"),
+              f" ({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})")

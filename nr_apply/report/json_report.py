@@ -1,29 +1,12 @@
-"""JSON for pipelines. The shape is versioned (`schema`) and documented in
-nr_apply/schemas/report.schema.json; fields are only ever added within a version."""
+"""JSON for pipelines: the report models serialised as they are. Their JSON Schemas ship in
+nr_apply/schemas (generated from the same models); `schema` names document type and version."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
-from nr_apply.report.model import SCHEMA_VERSION, RunReport
-
-
-def as_dict(report: RunReport) -> dict:
-    return {
-        "schema": SCHEMA_VERSION,
-        "plan": report.plan,
-        "plan_file": report.plan_file,
-        "plan_digest": report.plan_digest,
-        "mode": report.mode,
-        "run_id": report.run_id,
-        "exit_code": report.exit_code,
-        "message": report.message,
-        "summary": report.summary(),
-        "nodes": [o.to_json() for o in report.nodes],
-        "gates": [asdict(g) for g in report.gates],
-    }
+from pydantic import BaseModel
 
 
-def to_json(report: RunReport) -> str:
-    return json.dumps(as_dict(report), indent=2) + "\n"
+def to_json(document: BaseModel) -> str:
+    return json.dumps(document.model_dump(mode="json", by_alias=True), indent=2) + "\n"

@@ -1,38 +1,96 @@
-"""JUnit XML: one test case per node (and per gate in apply), so CI systems render a run as a
-test report; a failure carries the reason."""
+"""JUnit XML, so CI systems render a run or a validation as a test report: one test case per
+node, per gate and per validation finding. A node the run never touched is skipped, not
+passed; bad input that stopped the run is an error case, so the report exists even then."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from nr_apply.report.model import RunReport
+from nr_apply.report.model import InputProblem, RunReport, ValidationDocument
+from nr_apply.report.values import all_lines
 
 FAILING = {"failed", "rolled_back"}
 
 
-def to_junit(report: RunReport) -> str:
-    suite = ET.Element("testsuite", name=f"nr-apply {report.mode} {report.plan}")
-    failures = 0
-    for node in report.nodes:
-        case = ET.SubElement(suite, "testcase", classname=f"nr-apply.{report.plan}.nodes", name=node.name)
-        if node.status in FAILING:
-            failures += 1
-            reason = f"{node.error.step}: {node.error.message}" if node.error else node.status
-            ET.SubElement(case, "failure", message=reason, type=node.status).text = reason
+class Suite:
+    def __init__(self, name: str):
+        self.element = ET.Element("testsuite", name=name)
+        self.counts = {"failures": 0, "errors": 0, "skipped": 0}
+        self.time = 0.0
+
+    def case(self, classname: str, name: str, seconds: float | None = None) -> ET.Element:
+        seconds = seconds or 0.0
+        self.time += seconds
+        return ET.SubElement(self.element, "testcase", classname=classname, name=name, time=f"{seconds:.3f}")
+
+    def fail(self, case: ET.Element, message: str, kind: str, text: str | None = None) -> None:
+        self.counts["failures"] += 1
+        ET.SubElement(case, "failure", message=message, type=kind).text = text or message
+
+    def skip(self, case: ET.Element, message: str) -> None:
+        self.counts["skipped"] += 1
+        ET.SubElement(case, "skipped", message=message)
+
+    def error(self, problem: InputProblem) -> None:
+        where = ":".join(str(p) for p in (problem.file, problem.line) if p)
+        message = ": ".join(p for p in (where, problem.field, problem.message) if p)
+        case = self.case("nr-apply.input", problem.file or "input")
+        self.counts["errors"] += 1
+        ET.SubElement(case, "error", message=message, type="input").text = message
+
+    def text(self) -> str:
+        self.element.set("tests", str(len(self.element)))
+        for key, value in self.counts.items():
+            self.element.set(key, str(value))
+        self.element.set("time", f"{self.time:.3f}")
+        ET.indent(self.element)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(self.element, encoding="unicode") + "\n"
+
+
+def _findings(suite: Suite, findings, classname: str) -> None:
+    for f in findings:
+        case = suite.case(f"{classname}.{f.rule}", f"{f.rule} {', '.join(f.ports or f.nodes) or 'plan'}")
+        if f.severity == "error":
+            suite.fail(case, f"{f.rule}: {f.message}", "validation")
         else:
-            said = [str(c) for c in node.changes] if report.mode == "dry-run" and node.status == "changed" else []
+            ET.SubElement(case, "system-out").text = f"warning {f.rule}: {f.message}"
+
+
+def to_junit(report: RunReport) -> str:
+    suite = Suite(f"nr-apply {report.mode} {report.plan}")
+    prefix = f"nr-apply.{report.plan}"
+    if report.input_error:
+        suite.error(report.input_error)
+    for node in report.nodes:
+        case = suite.case(f"{prefix}.nodes", node.name, node.elapsed_s)
+        if node.status in FAILING:
+            reason = f"{node.error.step}: {node.error.message}" if node.error else node.status
+            suite.fail(case, reason, node.status)
+        elif node.status == "skipped" or (report.mode == "apply" and node.status == "changed"):
+            suite.skip(case, "not touched: the run stopped before this node's batch")
+        else:
+            said = [f"{line.port} {line.text()}" for line in all_lines(node.changes)] if node.status == "changed" else []
             said += [f"not verified: {facet} ({why})" for facet, why in node.unverified.items()]
             if said:
                 ET.SubElement(case, "system-out").text = "\n".join(said)
     for gate in report.gates:
-        case = ET.SubElement(suite, "testcase", classname=f"nr-apply.{report.plan}.gates",
-                             name=f"{gate.node}.{gate.gate}")
+        case = suite.case(f"{prefix}.gates", f"{gate.node}.{gate.gate}")
         if not gate.passed:
-            failures += 1
-            reason = f"{gate.gate} on {gate.node}: {gate.value} (threshold {gate.threshold}) {gate.detail}".strip()
-            ET.SubElement(case, "failure", message=reason, type="gate").text = reason
-    suite.set("tests", str(len(suite)))
-    suite.set("failures", str(failures))
-    suite.set("errors", "0")
-    ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+            suite.fail(case, f"{gate.gate} on {gate.node}: {gate.value} (threshold {gate.threshold}) "
+                             f"{gate.detail}".strip(), "gate")
+    _findings(suite, report.findings, f"{prefix}.validation")
+    return suite.text()
+
+
+def validation_junit(doc: ValidationDocument) -> str:
+    suite = Suite(f"nr-apply validate {doc.plan}")
+    if doc.input_error:
+        suite.error(doc.input_error)
+    for node in doc.nodes:
+        case = suite.case("nr-apply.validate.nodes", node)
+        errors = [f for f in doc.errors() if node in f.nodes]
+        if errors:
+            suite.fail(case, f"{errors[0].rule}: {errors[0].message}", "validation",
+                       "\n".join(f"{f.rule}: {f.message}" for f in errors))
+    _findings(suite, doc.findings, "nr-apply.validate.findings")
+    return suite.text()

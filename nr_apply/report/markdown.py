@@ -1,46 +1,258 @@
-"""Markdown that reads well as a pull-request comment: summary, then per-node diff tables."""
+"""Markdown that fits a pull-request comment (GitHub holds 65,536 characters) at any fabric size.
+
+Identical changes are shown once: nodes that get the same set of changes form one block that
+names them (or counts them, with the list folded away). Per-node detail is folded too. When the
+whole does not fit, the least important parts go first (per-node detail, then the full lists of
+findings), and the comment says what it left out and where the full report is.
+"""
 
 from __future__ import annotations
 
-from nr_apply.report.model import RunReport
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from nr_apply.report.model import NodeEntry, RunReport, ValidationDocument
+from nr_apply.report.values import all_lines, grouped_by_port, port_ranges
+
+LIMIT = 65_536  # a GitHub comment
+BUDGET = LIMIT - 2_048  # room for the note on what was left out, and for a bot's own wrapping
+INLINE_NODES = 8  # more nodes than this are counted, with the list folded away
+MARGINAL = 0.8  # a numeric gate at 80% of its threshold or more is shown as marginal
+RULES_DOC = "docs/rules.md"
 
 
-def _cell(value: object) -> str:
-    text = "(none)" if value is None else str(value.model_dump() if hasattr(value, "model_dump") else value)
-    return text.replace("|", "\\|").replace("\n", " ")
+def cell(text: object) -> str:
+    return str(text).replace("|", r"\|").replace("\n", " ").replace("<", "&lt;")
 
 
-def to_markdown(report: RunReport) -> str:
-    s = report.summary()
-    lines = [f"## nr-apply {report.mode}: `{report.plan}`", ""]
-    if report.message:
-        lines += [report.message, ""]
-    lines += ["| changed | unchanged | applied | failed | rolled back |", "|---:|---:|---:|---:|---:|",
-              f"| {s['changed']} | {s['unchanged']} | {s['applied']} | {s['failed']} | {s['rolled_back']} |", ""]
-    for node in report.nodes:
-        if node.status == "unchanged":
-            continue
-        lines.append(f"### {node.name} ({node.platform}): {node.status}")
-        lines.append("")
-        if node.error:
-            lines += [f"**{node.error.step} failed:** {_cell(node.error.message)}", ""]
+def rule_link(rule: str) -> str:
+    return f"[{rule}]({RULES_DOC}#{rule.lower()})"
+
+
+def folded(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+
+
+def node_list(names: list[str]) -> str:
+    if len(names) <= INLINE_NODES:
+        return ", ".join(f"`{n}`" for n in names)
+    return folded(f"{len(names)} nodes", ", ".join(names))
+
+
+@dataclass
+class Budget:
+    """Characters left, and what did not fit."""
+
+    left: int
+    left_out: list[str] = field(default_factory=list)
+
+    def take(self, blocks: list[str], what: str) -> list[str]:
+        """As many blocks as fit, in order; the rest are counted as left out."""
+        kept = []
+        for block in blocks:
+            if len(block) > self.left:
+                break
+            kept.append(block)
+            self.left -= len(block)
+        if len(kept) < len(blocks):
+            self.left_out.append(f"{len(blocks) - len(kept)} of {len(blocks)} {what}")
+        return kept
+
+
+# --- run reports --------------------------------------------------------------------------
+def _signature(node: NodeEntry) -> tuple[tuple[str, str, str], ...]:
+    return tuple(sorted({(line.field, line.before, line.after) for line in all_lines(node.changes)}))
+
+
+def _ports_cell(ports_by_node: list[list[str]]) -> str:
+    first = ports_by_node[0]
+    if all(p == first for p in ports_by_node):
+        return cell(port_ranges(first))
+    counts = sorted({len(p) for p in ports_by_node})
+    return f"{counts[0]}–{counts[-1]} per node" if len(counts) > 1 else f"{counts[0]} per node"
+
+
+def change_blocks(nodes: list[NodeEntry]) -> list[str]:
+    """One block per distinct set of changes, naming (or counting) the nodes that get it."""
+    groups: dict[tuple, list[NodeEntry]] = defaultdict(list)
+    for node in nodes:
         if node.changes:
-            lines += ["| port | field | before | after |", "|---|---|---|---|"]
-            lines += [f"| {c.port} | `{c.field}` | {_cell(c.before)} | {_cell(c.after)} |" for c in node.changes]
-            lines.append("")
+            groups[_signature(node)].append(node)
+    blocks = []
+    for signature, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        ports: dict[tuple[str, str, str], list[list[str]]] = defaultdict(list)
+        for node in members:
+            per_line: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+            for line in all_lines(node.changes):
+                per_line[(line.field, line.before, line.after)].append(line.port)
+            for key in signature:
+                ports[key].append(per_line[key])
+        platforms = ", ".join(sorted({n.platform for n in members}))
+        heading = (f"#### {len(members)} node{'s' * (len(members) != 1)} ({platforms}), "
+                   f"{len(signature)} change{'s' * (len(signature) != 1)} each")
+        rows = ["| field | before | after | ports |", "|---|---|---|---|"]
+        rows += [f"| `{cell(f)}` | {cell(b)} | {cell(a)} | {_ports_cell(ports[(f, b, a)])} |" for f, b, a in signature]
+        blocks.append("\n".join([heading, "", node_list([n.name for n in members]), "", *rows, "", ""]))
+    return blocks
+
+
+def failure_blocks(nodes: list[NodeEntry]) -> list[str]:
+    return [f"- **{n.name}** ({n.platform}) {n.status}: {n.error.step} failed — {cell(n.error.message)}\n"
+            for n in nodes if n.error]
+
+
+def node_detail_blocks(nodes: list[NodeEntry]) -> list[str]:
+    blocks = []
+    for node in nodes:
+        if not node.changes and not node.native:
+            continue
+        rows = ["| ports | field | before | after |", "|---|---|---|---|"]
+        rows += [f"| {cell(ports_line.port)} | `{cell(ports_line.field)}` | {cell(ports_line.before)} | "
+                 f"{cell(ports_line.after)} |" for _, ports_line in grouped_by_port(node.changes)]
         if node.native:
-            lines += ["<details><summary>native change</summary>", "", "```", *node.native, "```", "", "</details>", ""]
-    if report.gates:
-        lines += ["### Health gates", "", "| node | gate | value | threshold | result |", "|---|---|---:|---:|---|"]
-        lines += [f"| {g.node} | {g.gate} | {g.value} | {g.threshold} | {'pass' if g.passed else '**FAIL**'} |"
-                  for g in report.gates]
+            rows += ["", "```", *node.native, "```"]
+        blocks.append(folded(f"{node.name} ({node.platform}): {node.status}, {len(node.changes)} changes",
+                             "\n".join(rows)))
+    return blocks
+
+
+def _marginal(gate) -> bool:
+    try:
+        return float(gate.threshold) > 0 and float(gate.value) >= MARGINAL * float(gate.threshold)
+    except (TypeError, ValueError):
+        return False
+
+
+def gate_section(report: RunReport) -> list[str]:
+    if not report.gates:
+        return []
+    shown = [g for g in report.gates if not g.passed or _marginal(g)]
+    passing = Counter(g.gate for g in report.gates if g.passed and not _marginal(g))
+    lines = ["### Health gates", ""]
+    if shown:
+        lines += ["| node | gate | value | threshold | result |", "|---|---|---:|---:|---|"]
+        lines += [f"| {g.node} | {g.gate} | {cell(g.value)} | {cell(g.threshold)} | "
+                  f"{'pass (marginal)' if g.passed else '**FAIL**'} |" for g in shown]
         lines.append("")
+    if passing:
+        lines.append("Passed: " + ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))
+    return ["\n".join(lines) + "\n\n"]
+
+
+def finding_sections(findings, budget: Budget) -> list[str]:
+    if not findings:
+        return []
+    by_rule = Counter((f.rule, f.severity) for f in findings)
+    head = ["### Validation findings", "", "| rule | severity | count |", "|---|---|---:|"]
+    head += [f"| {rule_link(rule)} | {sev} | {n} |" for (rule, sev), n in sorted(by_rule.items())]
+    out = budget.take(["\n".join(head) + "\n\n"], "validation summaries")
+    rows = [f"- {f.severity} {rule_link(f.rule)} {cell(', '.join(f.ports or f.nodes))}: {cell(f.message)}\n"
+            for f in findings]
+    kept = budget.take(rows, "validation findings")
+    if kept:
+        out.append(folded(f"all {len(findings)} findings" if len(kept) == len(rows) else
+                          f"{len(kept)} of {len(findings)} findings", "".join(kept)))
+    return out
+
+
+def headroom_section(headroom) -> list[str]:
+    """Ports with the same inputs need the same headroom: one row per distinct input set."""
+    if not headroom:
+        return []
+    groups = Counter((h.model, h.speed_mbps, h.cable_m, h.mtu, h.xon, h.xoff, h.size) for h in headroom)
+    lines = ["### Required PFC headroom", "", "| model | speed | cable | MTU | xon | xoff | size | ports |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for (model, speed, cable, mtu, xon, xoff, size), n in sorted(groups.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {model} | {speed // 1000}G | {cable:g}m | {mtu} | {'-' if xon is None else xon} | {xoff} | "
+                     f"{'-' if size is None else size} | {n} |")
+    return ["\n".join(lines) + "\n\n"]
+
+
+def unverified_section(nodes: list[NodeEntry]) -> list[str]:
+    """Facets a platform cannot express, grouped: one row per facet and reason, naming the nodes."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for node in nodes:
+        for facet, why in node.unverified.items():
+            groups[(facet, why)].append(node.name)
+    if not groups:
+        return []
+    lines = ["### Not verified (the platform cannot express it)", "", "| facet | why | nodes |", "|---|---|---|"]
+    lines += [f"| `{facet}` | {cell(why)} | {node_list(names).replace(chr(10), ' ')} |"
+              for (facet, why), names in groups.items()]
+    return ["\n".join(lines) + "\n\n"]
+
+
+def _left_out_note(budget: Budget, artifact: str) -> str:
+    if not budget.left_out:
+        return ""
+    return (f"> **Shortened to fit a pull-request comment** ({LIMIT:,} characters): left out "
+            f"{'; '.join(budget.left_out)}. {artifact}\n")
+
+
+ARTIFACT = "The full report is in the JSON and JUnit artifacts of this run (`--report json:FILE`)."
+
+
+def to_markdown(report: RunReport, limit: int = BUDGET) -> str:
+    budget = Budget(limit)
+    s = report.summary.model_dump()
+    verdict = {0: "nothing pending", 1: "**failed**", 2: "changes pending", 3: "**invalid input**",
+               4: "**fabric locked**"}[report.exit_code]
+    head = [f"## nr-apply {report.mode}: `{report.plan}` — {verdict}", ""]
+    if report.message:
+        head += [cell(report.message), ""]
+    if report.input_error:
+        e = report.input_error
+        where = ":".join(str(p) for p in (e.file, e.line) if p)
+        head += [f"**Input error** {cell(where)} {cell(e.field or '')}: {cell(e.message)}", ""]
+    columns = [k for k, v in s.items() if v] or ["changed"]
+    head += ["| " + " | ".join(c.replace("_", " ") for c in columns) + " |", "|" + "---:|" * len(columns),
+             "| " + " | ".join(str(s[c]) for c in columns) + " |", "", ""]
+    header = budget.take(["\n".join(head)], "header")
+    # Taken by importance; shown in reading order.
+    failures = budget.take(failure_blocks(report.nodes), "node failures")
+    gates = budget.take(gate_section(report), "gate tables")
+    headroom = budget.take(headroom_section(report.headroom), "headroom summaries")
+    changes = budget.take(change_blocks(report.nodes), "change groups")
+    unverified = budget.take(unverified_section(report.nodes), "not-verified tables")
+    findings = finding_sections(report.findings, budget)
     unchanged = [n.name for n in report.nodes if n.status == "unchanged"]
-    if unchanged:
-        lines += [f"Unchanged: {', '.join(unchanged)}", ""]
-    unverified = [(n.name, facet, why) for n in report.nodes for facet, why in n.unverified.items()]
-    if unverified:
-        lines += ["### Not verified (the platform cannot express it)", "", "| node | facet | why |", "|---|---|---|"]
-        lines += [f"| {name} | `{facet}` | {_cell(why)} |" for name, facet, why in unverified]
-        lines.append("")
-    return "\n".join(lines)
+    tail = budget.take([f"Unchanged: {node_list(unchanged)}\n\n"] if unchanged else [], "unchanged-node lists")
+    details = node_detail_blocks(report.nodes)
+    kept_details = budget.take(details, "per-node details")
+    parts = [*header]
+    if failures:
+        parts += ["### Failures\n\n", *failures, "\n"]
+    if changes:
+        parts += ["### Changes\n\n", *changes]
+    if kept_details:
+        parts += [folded(f"Per-node detail ({len(kept_details)} of {len(details)} nodes)", "".join(kept_details))]
+    parts += [*gates, *unverified, *findings, *headroom, *tail]
+    parts.append(_left_out_note(budget, ARTIFACT))
+    return "".join(parts)
+
+
+# --- validation ---------------------------------------------------------------------------
+def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
+    budget = Budget(limit)
+    verdict = "valid" if doc.valid else "**invalid**"
+    head = [f"## nr-apply validate: `{doc.plan}` — {verdict}", ""]
+    if doc.input_error:
+        e = doc.input_error
+        head += [f"**Input error** {cell(e.file or '')}:{e.line or ''} {cell(e.field or '')}: {cell(e.message)}", ""]
+    errors, warnings = len(doc.errors()), len(doc.findings) - len(doc.errors())
+    head += [f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
+             f"on {len(doc.nodes)} nodes.", "", ""]
+    parts = budget.take(["\n".join(head)], "header")
+    headroom = budget.take(headroom_section(doc.headroom), "headroom summaries")
+    table = ["| severity | rule | where | what to change |", "|---|---|---|---|"]
+    rows = [f"| {f.severity} | {rule_link(f.rule)} | {cell(', '.join(f.ports or f.nodes))} | {cell(f.message)} |\n"
+            for f in doc.findings]
+    budget.left -= len("\n".join(table)) + 2
+    kept = budget.take(rows, "findings")
+    if kept:
+        parts += ["\n".join(table) + "\n", *kept, "\n"]
+    elif not doc.findings:
+        parts.append("No findings.\n\n")
+    parts += headroom
+    parts.append(_left_out_note(budget, "The full list is in the JSON and JUnit reports (`--report json:FILE`)."))
+    return "".join(parts)

@@ -1,35 +1,155 @@
-"""The report every format renders: plan, mode, per-node outcomes, gate results, summary."""
+"""The documents every output format renders, as pydantic models: a run (dry-run, check, apply,
+apply-plan, rollback, resume) and a validation. The JSON Schemas shipped in nr_apply/schemas
+are generated from these same models (`python -m nr_apply.schemas`), so the JSON a pipeline
+reads and the schema it checks it against cannot drift apart."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from nr_apply.outcome import GateResult, NodeOutcome
+from nr_apply.validation.findings import Finding, PortHeadroom, ValidationReport
 
 SCHEMA_VERSION = "nr-apply.report/v1"
+VALIDATION_SCHEMA_VERSION = "nr-apply.validation/v1"
+
+NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
+STATUSES: tuple[str, ...] = NodeStatus.__args__  # type: ignore[attr-defined]
+Mode = Literal["dry-run", "apply"]
+ExitCodeValue = Literal[0, 1, 2, 3, 4]
 
 
-@dataclass
-class RunReport:
-    plan: str
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InputProblem(Document):
+    """Bad input that stopped the run before any device was contacted (exit 3)."""
+
+    message: str = Field(description="what is wrong")
+    file: str | None = Field(default=None, description="the file it was found in")
+    line: int | None = Field(default=None, description="1-based line in that file")
+    field: str | None = Field(default=None, description="dotted path of the offending field or option")
+
+
+class ChangeEntry(Document):
+    port: str
+    path: str = Field(description="port.field, e.g. Ethernet12.no_drop_priorities")
+    field: str = Field(description="field of the lossless model, keyed fields dotted: ecn.3, ets.bandwidth.0")
+    before: Any = Field(description="running value (null: not set on the device)")
+    after: Any = Field(description="intended value")
+
+
+class StepFailure(Document):
+    step: str = Field(description="read, parse, plan, push, verify, gate, confirm or rollback")
+    message: str
+
+
+class NodeEntry(Document):
+    name: str
+    platform: Literal["eos", "nvue", "sonic", "linux"] | str
+    status: NodeStatus = Field(description="skipped: the run ended before this node was touched")
+    phase: str | None = None
+    batch: int | None = None
+    elapsed_s: float | None = Field(default=None, ge=0, description="time spent on this node, seconds")
+    changes: list[ChangeEntry] = Field(default_factory=list)
+    native: list[str] = Field(default_factory=list, description="the native change, line by line")
+    unverified: dict[str, str] = Field(default_factory=dict, description="managed facet -> why it is not "
+                                       "verified on this node (intent declares it; the platform cannot express it)")
+    error: StepFailure | None = None
+
+
+class GateEntry(Document):
+    gate: str
+    node: str
+    passed: bool
+    value: float | str
+    threshold: float | str
+    detail: str = ""
+
+
+class Summary(Document):
+    unchanged: int = 0
+    changed: int = 0
+    applied: int = 0
+    failed: int = 0
+    rolled_back: int = 0
+    skipped: int = 0
+
+
+class RunReport(Document):
+    """The report of one run: what every targeted node was, what changed, what the gates said."""
+
+    model_config = ConfigDict(title="nr-apply run report (dry-run, check, apply, apply-plan, rollback, resume)")
+
+    schema_: Literal["nr-apply.report/v1"] = Field(default=SCHEMA_VERSION, alias="schema",
+                                                   description="document type and version")
+    plan: str = Field(description="the plan's name")
     plan_file: str
-    plan_digest: str
-    mode: str  # "dry-run" | "apply"
-    exit_code: int | None
-    nodes: list[NodeOutcome]
-    gates: list[GateResult] = field(default_factory=list)
-    run_id: str | None = None
+    plan_digest: str | None = Field(default=None, description="sha256 of the plan file")
+    mode: Mode
+    run_id: str | None = Field(default=None, description="journal run id (apply, rollback, resume)")
+    exit_code: ExitCodeValue = Field(description="the exit code of the command that wrote this report")
     message: str = ""
+    summary: Summary
+    nodes: list[NodeEntry] = Field(default_factory=list)
+    gates: list[GateEntry] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
+    headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
+    input_error: InputProblem | None = Field(default=None, description="set when bad input stopped the run")
 
-    def summary(self) -> dict[str, int]:
-        counts = Counter(o.status for o in self.nodes)
-        return {status: counts.get(status, 0)
-                for status in ("unchanged", "changed", "applied", "failed", "rolled_back", "skipped")}
+
+class ValidationDocument(Document):
+    """`nr-apply validate`: findings and the headroom every lossless port needs."""
+
+    model_config = ConfigDict(title="nr-apply validation report")
+
+    schema_: Literal["nr-apply.validation/v1"] = Field(default=VALIDATION_SCHEMA_VERSION, alias="schema",
+                                                       description="document type and version")
+    plan: str = Field(description="the plan file validated")
+    exit_code: ExitCodeValue
+    valid: bool = Field(description="no finding of severity error")
+    nodes: list[str] = Field(default_factory=list, description="every node of the inventory")
+    findings: list[Finding] = Field(default_factory=list)
+    headroom: list[PortHeadroom] = Field(default_factory=list)
+    input_error: InputProblem | None = None
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def _node_entry(outcome: NodeOutcome) -> NodeEntry:
+    data = outcome.to_json()
+    data["elapsed_s"] = getattr(outcome, "elapsed_s", None)
+    return NodeEntry.model_validate(data)
+
+
+def summarise(statuses) -> Summary:
+    counts = Counter(statuses)
+    return Summary(**{status: counts.get(status, 0) for status in STATUSES})
 
 
 def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: int | None = None,
-                 gates: list[GateResult] | None = None, run_id: str | None = None, message: str = "") -> RunReport:
+                 gates: list[GateResult] | None = None, run_id: str | None = None, message: str = "",
+                 validation: ValidationReport | None = None) -> RunReport:
+    if exit_code is None:
+        from nr_apply.runner import dry_run_exit_code
+
+        exit_code = dry_run_exit_code(outcomes)
+    nodes = [_node_entry(o) for o in outcomes]
     return RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
-                     mode="dry-run" if dry_run else "apply", exit_code=exit_code, nodes=list(outcomes),
-                     gates=list(gates or []), run_id=run_id, message=message)
+                     mode="dry-run" if dry_run else "apply", exit_code=int(exit_code),
+                     summary=summarise(n.status for n in nodes), nodes=nodes,
+                     gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
+                                      threshold=g.threshold, detail=g.detail) for g in gates or []],
+                     run_id=run_id, message=message,
+                     findings=list(validation.findings) if validation else [],
+                     headroom=list(validation.headroom) if validation else [])
+
+
+def validation_document(report: ValidationReport, plan: str, nodes: list[str]) -> ValidationDocument:
+    return ValidationDocument(plan=plan, exit_code=0 if report.valid else 3, valid=report.valid, nodes=nodes,
+                              findings=report.findings, headroom=report.headroom)

@@ -1,42 +1,111 @@
-"""Live progress of a rollout for people: which phase and batch is running and what step every
-node of it is in. Plain lines off a terminal (CI logs keep them); nothing with -q or when a
-machine format goes to standard output."""
+"""Live progress of a rollout for people: which phase and batch is running and which step every
+node of it is in, with its elapsed time. At a terminal (with styles allowed) a live Rich view
+redrawn in place; elsewhere plain lines (CI logs keep them); nothing with -q or when a machine
+format goes to standard output. The engine calls the hooks (`batch`, `step`, `note`); this
+module only decides how they look."""
 
 from __future__ import annotations
 
+import atexit
+import sys
 import time
 
-from nr_apply.report.console import console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from nr_apply.report.console import View, console, styled
+
+# After a step passes on a node, the step it is in next.
+NEXT_STEP = {"push": "verify", "verify": "soak and gates", "gates": "confirm", "confirm": "confirmed"}
+
+_live: Live | None = None
+
+
+def finish() -> None:
+    """Stop the live view (before a final report is printed, and at exit)."""
+    global _live
+    if _live is not None:
+        _live.stop()
+        _live = None
+
+
+atexit.register(finish)
+
 
 class Progress:
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, live: bool | None = None):
         self.enabled = enabled
-        self.out = console(stderr=True)
+        self.view = View(console(stderr=True))
+        self.live = styled(sys.stderr) if live is None else live
         self.started = time.monotonic()
+        self.phases: list[str] = []
+        self.title = ""
+        self.nodes: dict[str, tuple[str, str, float]] = {}  # name -> (step, style, since)
 
     @classmethod
     def for_options(cls, options) -> "Progress":
         machine_on_stdout = options.format != "text" and not options.output
         return cls(enabled=not options.quiet and not machine_on_stdout)
 
-    def _say(self, text: str) -> None:
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            self.out.print(f"[dim]{elapsed:6.1f}s[/dim] {text}")
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:6.1f}s"
 
+    def _say(self, *pieces) -> None:
+        if self.enabled and not self.live:
+            self.view.line((self._elapsed(), "dim"), " ", *pieces)
+
+    # --- live view ------------------------------------------------------------------------
+    def _render(self) -> Table:
+        table = Table(title=f"{self._elapsed().strip()}  {self.title}", title_justify="left")
+        for column in ("node", "step", "elapsed"):
+            table.add_column(column, justify="right" if column == "elapsed" else "left")
+        now = time.monotonic()
+        for name, (step, style, since) in self.nodes.items():
+            table.add_row(name, Text(step, style=style), f"{now - since:5.1f}s")
+        return table
+
+    def _refresh(self) -> None:
+        global _live
+        if not (self.enabled and self.live):
+            return
+        if _live is None:
+            _live = Live(get_renderable=self._render, console=self.view.out, refresh_per_second=4,
+                         transient=False, redirect_stdout=False, redirect_stderr=False)
+            _live.start()
+        _live.refresh()
+
+    # --- hooks ----------------------------------------------------------------------------
     def batch(self, phase: str, index: int, total: int, nodes: list[str]) -> None:
-        self._say(f"[bold]{phase}[/bold] batch {index}/{total}: {', '.join(nodes)}")
+        if phase not in self.phases:
+            self.phases.append(phase)
+        self.title = f"phase {len(self.phases)} {phase}, batch {index}/{total}"
+        finish()
+        now = time.monotonic()
+        self.nodes = {n: ("push", "", now) for n in nodes}
+        self._say((f"phase {len(self.phases)} {phase}", "bold"), f" batch {index}/{total}: {', '.join(nodes)}")
+        self._refresh()
 
     def step(self, step: str, results: dict[str, bool]) -> None:
         """One step done on every node of the batch: which nodes passed it."""
         if not results:
             return
         failed = [n for n, ok in results.items() if not ok]
-        verdict = "[green]ok[/green]" if not failed else f"[red]failed on {', '.join(failed)}[/red]"
-        self._say(f"  {step:<10} {verdict}")
+        name = step.split()[0]
+        for node, ok in results.items():
+            since = self.nodes.get(node, ("", "", time.monotonic()))[2]
+            self.nodes[node] = ((NEXT_STEP.get(name, "done"), "green" if name == "confirm" else "") if ok
+                                else (f"{name} failed", "red")) + (since,)
+        self._say(f"  {step:<10} ", ("ok", "green") if not failed else (f"failed on {', '.join(failed)}", "red"))
+        self._refresh()
+        if name == "confirm":
+            finish()
 
     def note(self, text: str) -> None:
+        if self.live and self.enabled:
+            self.title += f" — {text}"
+            self._refresh()
+            if text.startswith("rolling back"):
+                finish()
+            return
         self._say(f"  {text}")
-
-
-

@@ -1,57 +1,129 @@
-"""Pipeline outputs from a failed rollout (fake drivers): JSON validates against the
-documented schema, JUnit parses with a failing case for the failing node and gate, Markdown
-carries the diff table."""
+"""Pipeline outputs: several from one run (--report FORMAT:FILE), JSON valid against the shipped
+schemas, JUnit that tells untouched from passed, Markdown that fits a pull-request comment at
+fabric scale. The rollout runs against fake drivers; the scale test feeds the report builder
+the real diff of a generated 1,000-node fabric against factory state."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
 
+from nr_apply.cli import main
+from nr_apply.diff import diff_node
+from nr_apply.inventory import load_fabric
+from nr_apply.lab.generate import generate_inventory
+from nr_apply.model import NodeState
+from nr_apply.outcome import NodeOutcome
+from nr_apply.report.markdown import LIMIT, to_markdown
+from nr_apply.report.model import build_report
+from nr_apply.schemas import shipped
+from nr_apply.validation import validate_fabric
 from test_rollout import fake, run  # noqa: F401  (fixture reuse; tests/unit is on sys.path)
 
 
 @pytest.fixture
 def failed_rollout(fake, tmp_path):  # noqa: F811
+    """One failed apply (leaf3 storms in phase 2, policy rolls the phase back) writing three reports."""
     fake.fail["leaf3"] = "storm"
-    outputs = {}
-    for fmt in ("json", "junit", "markdown"):
-        out = tmp_path / f"report.{fmt}"
-        for node in list(fake.state):
-            fake.state.pop(node)
-        assert run(fake, "--yes", "--format", fmt, "--output", str(out)) == 1
-        outputs[fmt] = out.read_text()
-    return outputs
+    files = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "junit", "markdown")}
+    flags = [arg for fmt, path in files.items() for arg in ("--report", f"{fmt}:{path}")]
+    assert run(fake, "--yes", "-q", *flags) == 1
+    return {fmt: path.read_text() for fmt, path in files.items()}
 
 
-def test_json_validates_against_the_documented_schema(failed_rollout):
-    schema = json.loads(resources.files("nr_apply.schemas").joinpath("report.schema.json").read_text())
+def test_one_run_writes_every_requested_report_and_the_json_follows_the_shipped_schema(failed_rollout):
     report = json.loads(failed_rollout["json"])
-    jsonschema.validate(report, schema)
-    assert report["exit_code"] == 1
+    jsonschema.validate(report, shipped("report"))
+    assert report["schema"] == "nr-apply.report/v1" and report["exit_code"] == 1
+    assert ET.fromstring(failed_rollout["junit"]).tag == "testsuite"
+    assert failed_rollout["markdown"].startswith("## nr-apply apply: `lossless-rollout` — **failed**")
 
 
-def test_junit_has_a_failing_case_for_the_node_and_the_gate(failed_rollout):
+def test_junit_fails_the_node_and_gate_skips_untouched_nodes_and_times_every_case(failed_rollout):
     suite = ET.fromstring(failed_rollout["junit"])
-    failing = {c.get("name"): c.find("failure").get("message") for c in suite.iter("testcase")
-               if c.find("failure") is not None}
+    cases = list(suite.iter("testcase"))
+    failing = {c.get("name"): c.find("failure").get("message") for c in cases if c.find("failure") is not None}
+    skipped = {c.get("name") for c in cases if c.find("skipped") is not None}
     assert "leaf3" in failing and "gate" in failing["leaf3"]
     assert "leaf3.pause_rate" in failing and "threshold 1000" in failing["leaf3.pause_rate"]
-    assert suite.get("failures") == str(len(failing))
-    assert "leaf1" not in failing
+    assert "leaf1" not in failing and "leaf1" not in skipped  # applied in phase 1, confirmed
+    # The NIC phases come after the failing phase: never touched, so not reported as passing.
+    assert {f"host{i}" for i in range(1, 9)} <= skipped
+    assert all(c.get("time") is not None and float(c.get("time")) >= 0 for c in cases)
+    assert suite.get("failures") == str(len(failing)) and suite.get("skipped") == str(len(skipped))
 
 
-def test_markdown_has_the_diff_table(failed_rollout):
-    md = failed_rollout["markdown"]
-    assert "| port | field | before | after |" in md
-    assert "| Ethernet1 | `no_drop_priorities` | (none) | [3] |" in md
-    assert "| leaf3 | pause_rate |" in md and "**FAIL**" in md
+def test_markdown_groups_nodes_with_the_same_change_and_folds_node_detail(fake, tmp_path):  # noqa: F811
+    out = tmp_path / "pr.md"
+    assert run(fake, "--dry-run", "--report", f"markdown:{out}") == 2
+    md = out.read_text()
+    # The 8 host NICs get the same changes: one block counting them, the names folded away.
+    assert "#### 8 nodes (fake)" not in md  # platforms shown are the inventory's
+    blocks = [b for b in md.split("#### ")[1:]]
+    hosts = next(b for b in blocks if b.startswith("8 nodes"))
+    assert "<details><summary>8 nodes</summary>" not in hosts  # 8 is still named inline
+    assert all(f"`host{i}`" in hosts for i in range(1, 9))
+    assert "| `no_drop_priorities` | (none) | [3] |" in md
+    assert "<details><summary>leaf1 (eos): changed" in md
+    assert len(md) < LIMIT
 
 
-def test_dry_run_json_is_valid_too(fake, capsys):  # noqa: F811
+def test_dry_run_json_has_exit_code_2_and_follows_the_schema(fake, capsys):  # noqa: F811
     assert run(fake, "--dry-run", "--format", "json") == 2
-    schema = json.loads(resources.files("nr_apply.schemas").joinpath("report.schema.json").read_text())
-    jsonschema.validate(json.loads(capsys.readouterr().out), schema)
+    report = json.loads(capsys.readouterr().out)
+    jsonschema.validate(report, shipped("report"))
+    assert report["exit_code"] == 2
+
+
+def test_unwritable_report_path_is_refused_before_any_device_is_read(fake, tmp_path, capsys):  # noqa: F811
+    code = run(fake, "--dry-run", "--report", f"junit:{tmp_path}/no-such-dir/junit.xml")
+    assert code == 3 and fake.log == []
+    assert "--report junit:" in capsys.readouterr().err
+
+
+def test_an_input_error_still_writes_the_reports_with_the_error(fake, tmp_path):  # noqa: F811
+    plan = Path(fake.plan)
+    plan.write_text(plan.read_text().replace("soak: 0.2s", "soak: forever"))
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
+    assert run(fake, "--dry-run", "--report", f"junit:{junit}", "--report", f"json:{report}") == 3
+    suite = ET.parse(junit).getroot()
+    error = next(suite.iter("error"))
+    assert suite.get("errors") == "1" and "soak" in error.get("message") and "forever" in error.get("message")
+    document = json.loads(report.read_text())
+    jsonschema.validate(document, shipped("report"))
+    assert document["exit_code"] == 3 and "soak" in document["input_error"]["field"]
+
+
+# --- scale ----------------------------------------------------------------------------------
+def factory_dry_run(fabric) -> list[NodeOutcome]:
+    """What a dry-run of a factory-fresh fabric reports: every node's whole intent is a change."""
+    facets = ("trust", "dscp_map", "pfc", "ets", "ecn", "wred", "watchdog", "mtu", "link_pause", "dcbx", "roce")
+    return [NodeOutcome(node.name, node.platform, "changed", changes=diff_node(node.intent(), NodeState(), facets),
+                        native=[f"native line {i}" for i in range(40)]) for node in fabric.nodes.values()]
+
+
+@pytest.fixture(scope="module")
+def big_fabric(tmp_path_factory):
+    out = tmp_path_factory.mktemp("big")
+    generate_inventory(out, spines=4, leaves=60, hosts_per_leaf=32)  # 4 + 60 + 30 pods × 32 = 1,024 nodes
+    return load_fabric(out)
+
+
+def test_a_1000_node_factory_dry_run_fits_a_pull_request_comment(big_fabric):
+    assert len(big_fabric.nodes) > 1000
+    outcomes = factory_dry_run(big_fabric)
+    loaded = SimpleNamespace(plan=SimpleNamespace(name="factory"), file="plan.yaml", digest="0" * 64)
+    report = build_report(loaded, outcomes, dry_run=True, validation=validate_fabric(big_fabric))
+    md = to_markdown(report)
+    assert len(md) < LIMIT
+    assert md.startswith("## nr-apply dry-run: `factory` — changes pending")
+    assert "### Changes" in md and "nodes</summary>" in md  # groups count their nodes, names folded
+    # What did not fit is said, and where the rest is.
+    assert "Shortened to fit a pull-request comment" in md and "per-node details" in md
+    assert "--report json:FILE" in md
+    assert "### Required PFC headroom" in md

@@ -225,7 +225,7 @@ def test_text_dry_run_groups_a_change_shared_by_ports(fake, capsys):
     out = capsys.readouterr().out
     assert "leaf1 (eos): changed" in out
     line = next(l for l in out.splitlines() if "no_drop_priorities" in l)
-    assert "Ethernet31, Ethernet32, Ethernet1, Ethernet2, Ethernet3, Ethernet4 no_drop_priorities: (none) → [3]" in line
+    assert "Ethernet31-32, Ethernet1-4 no_drop_priorities: (none) → [3]" in line
     assert out.count("no_drop_priorities") == 1
 
 

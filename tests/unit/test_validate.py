@@ -139,9 +139,12 @@ def test_validate_markdown_and_junit_outputs(fabric_repo, tmp_path):
     plan = str(fabric_repo / "plans/lossless-rollout.yaml")
     assert main(["validate", plan, "--format", "markdown", "--output", str(tmp_path / "v.md")]) == 3
     md = (tmp_path / "v.md").read_text()
-    assert "— **invalid**" in md and "| error | C1 |" in md and "### Required PFC headroom" in md
+    assert "— **invalid**" in md and "| error | [C1](docs/rules.md#c1) |" in md and "### Required PFC headroom" in md
     assert main(["validate", plan, "--format", "junit", "--output", str(tmp_path / "v.xml")]) == 3
     suite = ET.parse(tmp_path / "v.xml").getroot()
     failing = {c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None}
     assert {"leaf1", "host1"} <= failing and "spine1" not in failing
-    assert int(suite.get("tests")) == 14
+    nodes = [c for c in suite.iter("testcase") if c.get("classname") == "nr-apply.validate.nodes"]
+    findings = [c for c in suite.iter("testcase") if c.get("classname").startswith("nr-apply.validate.findings")]
+    assert len(nodes) == 14 and any(c.get("name").startswith("C1 ") and "leaf1:Ethernet1" in c.get("name") for c in findings)
+    assert int(suite.get("tests")) == len(nodes) + len(findings)
