@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -19,7 +20,7 @@ from nr_apply.outcome import NodeOutcome
 from nr_apply.platforms.drivers import DRIVER_CLASSES, driver_class
 from nr_apply.report.junit import to_junit
 from nr_apply.report.markdown import to_markdown
-from nr_apply.report.model import RunReport
+from nr_apply.report.model import build_report
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,8 @@ def test_a_watchdog_subfield_counts_only_when_intent_sets_it():
 def test_reports_show_the_facet_as_not_verified():
     node = NodeOutcome(name="leaf1", platform="eos", status="unchanged",
                        unverified={"dcbx": "dcbx_willing: EOS has no willing setting"})
-    report = RunReport(plan="p", plan_file="p.yaml", plan_digest="d", mode="dry-run", exit_code=0, nodes=[node])
+    loaded = SimpleNamespace(plan=SimpleNamespace(name="p"), file="p.yaml", digest="d")
+    report = build_report(loaded, [node], dry_run=True)
     assert node.to_json()["unverified"] == {"dcbx": "dcbx_willing: EOS has no willing setting"}
-    assert "| leaf1 | `dcbx` | dcbx_willing: EOS has no willing setting |" in to_markdown(report)
+    assert "| `dcbx` | dcbx_willing: EOS has no willing setting | `leaf1` |" in to_markdown(report)
     assert "not verified: dcbx (dcbx_willing: EOS has no willing setting)" in to_junit(report)
