@@ -53,7 +53,8 @@ class PfcWatchdog(Strict):
     enabled: bool = True
     detection_ms: Annotated[int, Field(ge=100, le=5000)] = 200
     restoration_ms: Annotated[int, Field(ge=100, le=60000)] = 200
-    action: Literal["drop", "forward", "alert"] = "drop"
+    # errdisable: the port is error-disabled (EOS's default when no action is configured)
+    action: Literal["drop", "forward", "alert", "errdisable"] = "drop"
 
 
 class StaticHeadroom(Strict):

@@ -287,7 +287,10 @@ GLOBAL_RULES: list[Rule] = [
          f"priority-flow-control pause watchdog default {param} 0.2", 111 + i, section="pfc")
     for i, param in enumerate(("timeout", "recovery-time", "polling-interval"))
 ] + [
-    Rule("pfc-wd-global-action", r"priority-flow-control pause watchdog action (drop|no-drop)",
+    # drop|no-drop in older AVD output (vector arista_1), drop|errdisable|notify-only in
+    # pyavd 6.4's schema: the releases differ, the lab takes both.
+    Rule("pfc-wd-global-action",
+         r"priority-flow-control pause watchdog action (drop|no-drop|errdisable|notify-only)",
          r"priority-flow-control pause watchdog action", "pfc-wd-global-action",
          "priority-flow-control pause watchdog action drop", 114, section="pfc"),
     Rule("pfc-wd-override", r"priority-flow-control pause watchdog override action drop",

@@ -50,7 +50,10 @@ SESSION_PREFIX = "nr_apply_"  # config sessions this driver opens
 WATCHDOG_ACTION = {"drop": "drop", "alert": "notify-only"}
 # Port actions, and the global `pause watchdog action` values (AVD: drop|no-drop; no-drop
 # keeps the stuck queue forwarding).
-WATCHDOG_ACTION_READ = {"drop": "drop", "notify-only": "alert", "no-drop": "forward"}
+WATCHDOG_ACTION_READ = {"drop": "drop", "notify-only": "alert", "no-drop": "forward", "errdisable": "errdisable"}
+# With no port or global action, EOS error-disables a stuck port (pyavd's schema: the port
+# action "overrides the default error-disable action").
+EOS_DEFAULT_WATCHDOG_ACTION = "errdisable"
 EOS_DEFAULT_MTU = 1500
 SEGMENT_BYTES = 256
 UNIT_BYTES = {"bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024, "segments": SEGMENT_BYTES}
@@ -326,7 +329,7 @@ def _watchdog(flat: dict[str, str], defaults: dict[str, str]) -> PfcWatchdog | N
         values["detection_ms"] = _ms(timeout)
     if recovery:
         values["restoration_ms"] = min(max(round(float(recovery) * 1000), 100), 60000)
-    action = flat.get("wd-action", "").rpartition(" ")[2] or defaults.get("action")
+    action = flat.get("wd-action", "").rpartition(" ")[2] or defaults.get("action") or EOS_DEFAULT_WATCHDOG_ACTION
     if action in WATCHDOG_ACTION_READ:
         values["action"] = WATCHDOG_ACTION_READ[action]
     return PfcWatchdog(enabled=True, **values)

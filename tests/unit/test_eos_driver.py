@@ -266,3 +266,15 @@ def test_link_pause_on_either_direction_reads_on_and_is_planned_off(leaf1):
     assert EosDriver(leaf1, None).plan_change("interface Ethernet1\n", EosDriver.parse("interface Ethernet1\n"),
                                               target).native == [
         "interface Ethernet1", "   flowcontrol receive on", "   flowcontrol send on"]
+
+
+def test_watchdog_action_errdisable_is_read_as_errdisable_not_drop():
+    """pyavd 6.4's schema: the global `priority-flow-control pause watchdog action` takes drop,
+    errdisable or notify-only, and the port action "overrides the default error-disable
+    action": with no action configured anywhere a stuck port is error-disabled."""
+    base = "interface Ethernet1\n   priority-flow-control on\n   priority-flow-control pause watchdog\n"
+    assert EosDriver.parse(base).ports["Ethernet1"].pfc_watchdog.action == "errdisable"
+    errdisable = base + "priority-flow-control pause watchdog action errdisable\n"
+    assert EosDriver.parse(errdisable).ports["Ethernet1"].pfc_watchdog.action == "errdisable"
+    notify = base + "priority-flow-control pause watchdog action notify-only\n"
+    assert EosDriver.parse(notify).ports["Ethernet1"].pfc_watchdog.action == "alert"
