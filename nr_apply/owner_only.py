@@ -21,9 +21,13 @@ def create_file(path: Path) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path`, owner-only; an existing file is narrowed to 0600 first."""
+def open_text(path: str | Path):
+    """Open `path` for writing text, owner-only; an existing file is narrowed to 0600 first."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as fh:
+    return os.fdopen(fd, "w")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with open_text(path) as fh:
         fh.write(text)

@@ -17,7 +17,7 @@ from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
 from nr_apply.report import emit
 from nr_apply.runner import RunOptions, open_session
-from nr_apply.state import Store, checkout_root, existing_store, locate
+from nr_apply.state import Store, existing_store, find_plan, locate
 
 TOUCHED = ("armed", "verified", "confirmed", "failed", "rollback_failed")
 UNFINISHED = ("planned", "armed", "verified", "failed", "rollback_failed")
@@ -39,23 +39,15 @@ def _open_run_store(args) -> Store:
     return store
 
 
-def _find_plan(record) -> Path:
-    """The run's plan in this checkout (a run may have started in another clone or on another
-    machine of the same store), else where the run started."""
-    root = checkout_root(Path.cwd())
-    here = root / record.plan_path if root and record.plan_path else None
-    for candidate in (here, Path(record.plan_file)):
-        if candidate is not None and candidate.is_file():
-            return candidate
-    raise InputError(f"run {record.id}'s plan {record.plan_path or record.plan_file} is not in this checkout "
-                     f"({root or Path.cwd()}); run from a checkout of the fabric repository", field="RUN")
-
-
 def _load_run(journal: Journal, run_id: str):
     record = journal.run(run_id)
     if record is None:
         raise InputError(f"no run {run_id!r} in {journal.where} (see `nr-apply runs`)", field="RUN")
-    loaded = load_plan(_find_plan(record))
+    try:
+        loaded = load_plan(find_plan(record.plan_path, record.plan_file, f"run {record.id}"))
+    except InputError as exc:
+        exc.field = exc.field or "RUN"
+        raise
     return record, loaded
 
 

@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from nr_apply import owner_only
 from nr_apply.errors import InputError
 from nr_apply.outcome import NodeOutcome
 
@@ -19,6 +20,8 @@ SCHEMA = "nr-apply.saved-plan/v1"
 
 
 def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
+    from nr_apply.state import plan_path_in_checkout
+
     failed = [o.name for o in outcomes if o.status == "failed"]
     if failed:
         raise InputError(f"not saving a plan with unreadable nodes: {', '.join(failed)}", file=path)
@@ -26,13 +29,14 @@ def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "plan_file": str(Path(loaded.file).resolve()),
+        "plan_path": plan_path_in_checkout(loaded.file),  # where a fresh checkout (a CI job) finds it
         "plan_digest": loaded.digest,
         "nodes": [{"name": o.name, "platform": o.platform, "state_digest": o.state_digest, "native": o.native,
                    "changes": [c["path"] for c in o.to_json()["changes"]]}
                   for o in outcomes if o.status == "changed"],
         "unchanged": [{"name": o.name, "state_digest": o.state_digest} for o in outcomes if o.status == "unchanged"],
     }
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    owner_only.write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def load(path: str) -> dict:

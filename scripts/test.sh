@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${NR_APPLY_VENV:-.venv}"
+# The shared-state tests start a real PostgreSQL server (tests/state/pg_server.py); its binaries
+# come from Debian's postgresql package. Only the binaries are used: the tests run their own
+# server on a free loopback port, as the `postgres` user when this runs as root.
+if [ -z "${NR_APPLY_PG_BINDIR:-}" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing PostgreSQL server binaries (Debian package postgresql)" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    else
+        echo "PostgreSQL server binaries not found: install Debian's postgresql package (or set" \
+             "NR_APPLY_PG_BINDIR to a folder holding initdb and postgres)" >&2
+        exit 3
+    fi
+fi
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ".[test]"

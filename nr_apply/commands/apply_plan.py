@@ -32,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     saved = load(args.saved)
-    loaded = load_plan(saved["plan_file"])
+    from nr_apply.state import find_plan
+
+    loaded = load_plan(find_plan(saved.get("plan_path"), saved["plan_file"], args.saved))
     if loaded.digest != saved["plan_digest"]:
         raise InputError("the plan file changed since this plan was saved; run a new dry-run", file=loaded.file)
     fabric = load_fabric(loaded.inventory_dir)

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from nr_apply import owner_only
 from nr_apply.errors import InputError
 from nr_apply.report.model import InputProblem, RunReport, ValidationDocument, build_report, summarise
 
@@ -115,7 +116,7 @@ def publish(document: RunReport | ValidationDocument, options, secrets: set[str]
     else:
         text = scrub(render(document, options.format, quiet, verbose), set(secrets))
         if options.output:
-            Path(options.output).write_text(text)
+            owner_only.write_text(options.output, text)
         else:
             sys.stdout.write(text)
     write_reports(document, getattr(options, "reports", None) or [], secrets)
@@ -123,7 +124,7 @@ def publish(document: RunReport | ValidationDocument, options, secrets: set[str]
 
 def write_reports(document, targets: list[ReportTarget], secrets: set[str] = frozenset()) -> None:
     for target in targets:
-        target.path.write_text(scrub(render(document, target.format), set(secrets)))
+        owner_only.write_text(target.path, scrub(render(document, target.format), set(secrets)))
 
 
 def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra) -> RunReport:

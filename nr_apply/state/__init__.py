@@ -44,6 +44,18 @@ def plan_path_in_checkout(plan_file: Path) -> str | None:
     return str(plan_file.relative_to(root)) if root else None
 
 
+def find_plan(plan_path: str | None, plan_file: str, what: str) -> Path:
+    """A plan recorded by a run or a saved plan, found in the current checkout first (the run or
+    the dry-run may have happened in another clone or on another machine), else where it was."""
+    root = checkout_root(Path.cwd())
+    here = root / plan_path if root and plan_path else None
+    for candidate in (here, Path(plan_file)):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise InputError(f"{what}'s plan {plan_path or plan_file} is not in this checkout ({root or Path.cwd()}); "
+                     "run from a checkout of the fabric repository")
+
+
 def locate(option: str | None, loaded=None) -> str:
     """The state location for a command: `loaded` (a LoadedPlan) when the command has a plan,
     else the default is found from the working directory."""

@@ -148,3 +148,30 @@ def test_reading_commands_name_a_corrupt_journal(checkout, tmp_path, capsys, com
     assert main([*command, "--state", str(tmp_path / "state")]) == 3
     err = capsys.readouterr().err
     assert f"error: {journal}: journal: not a readable nr-apply journal" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "junit"])
+def test_saved_plans_and_reports_are_owner_only(checkout, tmp_path, fmt):
+    saved, report = tmp_path / "plan.json", tmp_path / f"report.{fmt}"
+    report.write_text("an older report, world-readable\n")
+    report.chmod(0o644)
+    assert main([str(checkout.plan), "--dry-run", *NO_KEYS, "--save-plan", str(saved),
+                 "--format", fmt, "--output", str(report)]) == 2
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert report.stat().st_mode & 0o777 == 0o600
+    assert "older report" not in report.read_text()
+
+
+def test_a_saved_plan_applies_from_another_checkout_of_the_fabric(checkout, tmp_path, tmp_path_factory,
+                                                                  monkeypatch):
+    import shutil
+
+    saved = tmp_path / "plan.json"
+    assert main([str(checkout.plan), "--dry-run", *NO_KEYS, "--save-plan", str(saved)]) == 2
+    clone = tmp_path_factory.mktemp("merge-job") / "fabric"
+    shutil.copytree(tmp_path, clone, ignore=shutil.ignore_patterns(".nr-apply", "plan.json"))
+    checkout.plan.write_text("the review checkout is gone\n")
+    monkeypatch.chdir(clone)
+    assert main(["apply-plan", str(saved), "--yes", *NO_KEYS]) == 0
+    assert (clone / ".nr-apply" / "journal.sqlite").is_file()
+    assert len([s for _, s in checkout.log if s == "push"]) == 14
