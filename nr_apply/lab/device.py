@@ -252,7 +252,7 @@ class LabDevice(ABC):
             self._dirty = False
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
+            tmp.write_text(json.dumps(self.state, separators=(",", ":")))  # compact: 10k devices save at start
             os.replace(tmp, self._state_path)
         if self.on_save is not None:
             self.on_save(self.name)

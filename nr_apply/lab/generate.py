@@ -15,7 +15,7 @@ from typing import Iterator
 
 import yaml
 
-from nr_apply.lab.topology import LAB_LISTEN_ADDRESS
+from nr_apply.lab.topology import FAST_LOADER, LAB_LISTEN_ADDRESS
 
 def _bundled_inventory() -> Path:
     """The repository's inventory/ folder, shipped as `nr_apply/lab/bundled_inventory` (a link
@@ -170,7 +170,7 @@ def copy_with_ports(src_dir: Path, out_dir: Path, free_ports: Iterator[int]) -> 
     (so a test lab never collides with a running one or with another test run)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    hosts = yaml.safe_load((Path(src_dir) / "hosts.yaml").read_text()) or {}
+    hosts = yaml.load((Path(src_dir) / "hosts.yaml").read_text(), Loader=FAST_LOADER) or {}
     for spec in hosts.values():
         spec["port"] = next(free_ports)
         netmiko = (spec.get("connection_options") or {}).get("netmiko")
