@@ -15,7 +15,7 @@ from nr_apply.lock import FabricLocked
 from nr_apply.report import check_writable, write_input_error
 
 # Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "lab")
+SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema", "lab")
 
 EXIT_CODES_HELP = """\
 exit codes:

@@ -69,13 +69,15 @@ def test_gitops_example_steps_run_against_the_lab(repo):
     run_job("plan")
     assert json.loads((repo.root / "validate.json").read_text())["valid"] is True
     comment = (repo.root / "dry-run.md").read_text()
-    assert "| port | field | before | after |" in comment and "leaf1" in comment
+    assert "| field | before | after | ports |" in comment and "leaf1" in comment
     cases = list(ET.parse(repo.root / "dry-run.xml").getroot().iter("testcase"))
-    assert len(cases) == 14
+    assert len([c for c in cases if c.get("classname").endswith(".nodes")]) == 14
+    assert json.loads((repo.root / "dry-run.json").read_text())["exit_code"] == 2
     run_job("apply")
     applied = ET.parse(repo.root / "apply.xml").getroot()
     assert applied.get("failures") == "0" and int(applied.get("tests")) > 14  # nodes and gates
-    assert "| 0 | 14 |" in (repo.root / "converged.md").read_text()  # 0 changed, 14 unchanged
+    converged = (repo.root / "converged.md").read_text()
+    assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 14 |" in converged
 
 
 def test_a_device_whose_host_key_does_not_match_is_refused(repo, tmp_path):
