@@ -23,17 +23,15 @@ from pathlib import Path
 import paramiko
 
 from nornir.core import Nornir
-from nornir.core.configuration import Config
-from nornir.core.plugins.connections import ConnectionPluginRegister
-from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+from nornir.core.inventory import ConnectionOptions, Host
 from nornir.plugins.runners import ThreadedRunner
 
 from nr_apply.errors import InputError
-from nr_apply.fabric import Fabric, Node
+from nr_apply.fabric import Fabric
+from nr_apply.platforms.drivers import platform
 from nr_apply.yamlio import load_mapping
 
 DEFAULT_CREDENTIALS = Path("~/.config/nr-apply/credentials.yaml")
-NETMIKO_DEVICE_TYPE = {"eos": "arista_eos", "nvue": "cumulus_linux", "sonic": "linux", "linux": "linux"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -66,11 +64,19 @@ def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
         raise InputError(f"credentials file is readable by others (mode {stat.S_IMODE(mode):o}); "
                          "run: chmod 600 " + str(path), file=path)
     data = load_mapping(path)
-    try:
-        per_node = {str(n): (str(c["username"]), str(c["password"])) for n, c in (data.get("nodes") or {}).items()}
-        return Credentials(str(data["username"]), str(data["password"]), per_node)
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"expected username and password ({exc} missing)", file=path) from None
+    for key in ("username", "password"):
+        if not isinstance(data.get(key), (str, int)) or isinstance(data.get(key), bool):
+            raise InputError("missing, or not a string", file=path, field=key)
+    nodes = data.get("nodes") or {}
+    if not isinstance(nodes, dict):
+        raise InputError(f"expected a mapping of node name to {{username, password}}, found {type(nodes).__name__}",
+                         file=path, field="nodes")
+    per_node = {}
+    for name, entry in nodes.items():
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), (str, int)) for k in ("username", "password")):
+            raise InputError("expected a mapping with username and password", file=path, field=f"nodes.{name}")
+        per_node[str(name)] = (str(entry["username"]), str(entry["password"]))
+    return Credentials(str(data["username"]), str(data["password"]), per_node)
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,10 @@ class HostKeyFiles:
     a device with no entry gets an empty file, and its connection is refused."""
 
     def __init__(self, known_hosts: Path):
-        self.keys = paramiko.HostKeys(str(known_hosts))
+        try:
+            self.keys = paramiko.HostKeys(str(known_hosts))
+        except (UnicodeDecodeError, OSError, paramiko.SSHException, ValueError) as exc:
+            raise InputError(f"not a readable known_hosts file ({type(exc).__name__})", file=known_hosts) from None
         self.dir = Path(tempfile.mkdtemp(prefix="nr-apply-known-hosts-"))
         weakref.finalize(self, shutil.rmtree, str(self.dir), True)
 
@@ -123,48 +132,46 @@ def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
     return extras
 
 
-def nornir_host(node: Node, credentials: Credentials, policy: HostKeyPolicy,
-                key_files: HostKeyFiles | None = None) -> Host:
-    username, password = credentials.for_node(node.name)
-    opts = node.connection_options
-    netmiko = opts.get("netmiko", {})
-    napalm = opts.get("napalm", {})
-    ssh_host, ssh_port = netmiko.get("hostname") or node.hostname, int(netmiko.get("port", node.port) or 22)
+def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
+                 key_files: HostKeyFiles | None = None) -> None:
+    """Give an inventory host what a run adds at run time: credentials, the host-key policy, and
+    the connection settings its platform needs that the inventory left out. What the inventory
+    says about a connection (hostname, port, platform, extras) wins."""
+    descriptor = platform(host.platform)
+    username, password = credentials.for_node(host.name)
+    host.username, host.password = username, password
+    netmiko = host.get_connection_parameters("netmiko")
+    ssh_host, ssh_port = netmiko.hostname or host.hostname, int(netmiko.port or 22)
     key_file = key_files.file_for(ssh_host, ssh_port) if key_files is not None and policy.verify else \
         policy.known_hosts
     extras = _netmiko_extras(policy, key_file)
-    if node.platform in ("linux", "sonic"):
-        extras["secret"] = password  # sudo on the box asks for the login password
-    connection_options = {
-        "netmiko": ConnectionOptions(
-            hostname=netmiko.get("hostname"), port=netmiko.get("port", node.port),
-            platform=NETMIKO_DEVICE_TYPE[node.platform],
-            extras={**extras, **(netmiko.get("extras") or {})}),
-    }
-    if node.platform == "eos":
-        optional_args = dict((napalm.get("extras") or {}).get("optional_args") or {})
-        optional_args.setdefault("port", napalm.get("port", node.port))
-        connection_options["napalm"] = ConnectionOptions(
-            hostname=napalm.get("hostname"), platform="eos",
-            extras={"optional_args": optional_args, "timeout": 30})
-    return Host(name=node.name, hostname=node.hostname, username=username, password=password,
-                port=node.port, platform=node.platform, connection_options=connection_options,
-                data={"role": node.role, "segment": node.segment})
+    if descriptor.sudo_with_login_password:
+        extras["secret"] = password
+    # An inventory that names the platform only in nr-apply's terms gets the descriptor's type.
+    device_type = netmiko.platform if netmiko.platform not in (None, host.platform) else descriptor.netmiko_device_type
+    host.connection_options["netmiko"] = ConnectionOptions(
+        hostname=netmiko.hostname, port=netmiko.port, platform=device_type,
+        extras={**extras, **(netmiko.extras or {})})
+    if descriptor.napalm_driver:
+        napalm = host.get_connection_parameters("napalm")
+        # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict
+        # is shared by every host of the group.
+        optional_args = dict((napalm.extras or {}).get("optional_args") or {})
+        optional_args.setdefault("port", napalm.port)
+        host.connection_options["napalm"] = ConnectionOptions(
+            hostname=napalm.hostname, port=napalm.port, platform=descriptor.napalm_driver,
+            extras={"timeout": 30, **(napalm.extras or {}), "optional_args": optional_args})
 
 
-def build_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, workers: int,
-                 names: list[str] | None = None) -> Nornir:
-    """A Nornir object over the fabric (or the named nodes), threaded with `workers` threads.
-    Built from the already-validated fabric: no second parse of the inventory files."""
-    # InitNornir registers the nornir_napalm/nornir_netmiko plugins from their entry points;
-    # building Nornir directly (from the already-validated fabric) must do it itself.
-    ConnectionPluginRegister.auto_register()
-    selected = names if names is not None else list(fabric.nodes)
+def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, workers: int,
+               names: list[str] | None = None) -> Nornir:
+    """The fabric's own Nornir object (the one its inventory was loaded into), narrowed to
+    `names`, threaded with `workers` threads, its hosts ready to connect."""
+    wanted = set(fabric.nodes if names is None else names)
     key_files = HostKeyFiles(policy.known_hosts) if policy.verify else None
-    hosts = Hosts({n: nornir_host(fabric.nodes[n], credentials, policy, key_files) for n in selected})
-    config = Config(runner={"plugin": "threaded", "options": {"num_workers": workers}},
-                    logging={"enabled": False})
-    nornir = Nornir(inventory=Inventory(hosts=hosts, groups=Groups(), defaults=Defaults()),
-                    runner=ThreadedRunner(num_workers=workers), config=config)
+    nornir = fabric.nornir.filter(filter_func=lambda h: h.name in wanted).with_runner(
+        ThreadedRunner(num_workers=workers))
+    for host in nornir.inventory.hosts.values():
+        prepare_host(host, credentials, policy, key_files)
     nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run
     return nornir

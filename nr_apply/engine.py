@@ -1,46 +1,54 @@
-"""The per-node task chain, run by Nornir's threaded runner: read, diff, plan (dry-run), and
-the drivers a run keeps for every node it touches."""
+"""A run's device sessions, and the dry-run step: run a task over nodes with Nornir's threaded
+runner, and hold each node's device sessions only while a step needs them.
+
+A Paramiko transport keeps a thread and the device keeps a session for as long as a connection
+is open, so a run never keeps sessions it does not need: dry-run (and the read round of an
+apply) releases each node as soon as its step is done, and the rollout releases a batch's nodes
+once the batch is settled. At any moment a run holds sessions for at most `--workers` nodes
+plus the batch in flight.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nornir.core import Nornir
 
 from nr_apply.fabric import Fabric
 from nr_apply.outcome import NodeOutcome, StepError, one_line
 from nr_apply.platforms.base import Driver
-from nr_apply.platforms.drivers import driver_class
+from nr_apply.tasks.lossless import attach, is_attached, release_host
 from nr_apply.tasks.read import read_and_plan
 
 
 @dataclass
 class Session:
-    """One run's view of the fabric: Nornir, and one driver per node (drivers keep device
-    sessions such as a pending EOS config session between steps)."""
+    """One run's view of the fabric: its Nornir object (the fabric's own inventory, narrowed to
+    the run's nodes), and one driver per node in use (a driver keeps device state such as a
+    pending EOS config session between steps, until the node is released)."""
 
     fabric: Fabric
     nornir: Nornir
     facets: list[str]
-    drivers: dict[str, Driver] = field(default_factory=dict)
 
     def driver(self, name: str) -> Driver:
-        if name not in self.drivers:
-            node = self.fabric.nodes[name]
-            drv = driver_class(node.platform)(node, self.nornir.inventory.hosts[name])
-            drv.nornir_config = self.nornir.config  # type: ignore[attr-defined]
-            self.drivers[name] = drv
-        return self.drivers[name]
+        """The node's driver; opened on first use (again after `release`)."""
+        return attach(self.nornir.inventory.hosts[name], self.fabric.nodes[name], self.nornir.config)
 
-    def run(self, names: list[str], task, **kwargs) -> dict[str, object]:
+    def run(self, names: list[str], task, release: bool = False, **kwargs) -> dict[str, object]:
         """Run `task(task, node, driver, **kwargs)` on `names` in parallel; one result per node.
-        A task that raises is turned into a failed outcome for that node only."""
+        A task that raises is turned into a failed outcome for that node only. With `release`,
+        each node's sessions close as soon as its own task is done."""
         wanted = set(names)
         nr = self.nornir.filter(filter_func=lambda h: h.name in wanted)
 
         def wrapper(t):
             # Built inside the task so a driver that cannot even be created fails its node only.
-            return task(t, node=self.fabric.nodes[t.host.name], driver=self.driver(t.host.name), **kwargs)
+            try:
+                return task(t, node=self.fabric.nodes[t.host.name], driver=self.driver(t.host.name), **kwargs)
+            finally:
+                if release:
+                    release_host(t.host)
 
         results = nr.run(task=wrapper, name=task.__name__, raise_on_error=False, on_failed=True)
         out: dict[str, object] = {}
@@ -57,18 +65,24 @@ class Session:
                 out[name] = result.result if result is not None else None
         return out
 
+    def release(self, names: list[str]) -> None:
+        """Close the device sessions (driver and Nornir connections) of `names`. A later step on
+        one of them opens a new session: confirm and rollback work on a released node."""
+        hosts = self.nornir.inventory.hosts
+        for name in names:
+            if name in hosts:
+                release_host(hosts[name])
+
+    def open_nodes(self) -> list[str]:
+        """Nodes that hold a driver or a Nornir connection right now."""
+        return [name for name, host in self.nornir.inventory.hosts.items()
+                if host.connections or is_attached(host)]
+
     def close(self) -> None:
-        for drv in self.drivers.values():
-            try:
-                drv.close()
-            except Exception:
-                pass
-        try:
-            self.nornir.close_connections(on_good=True, on_failed=True)
-        except Exception:
-            pass
+        self.release(list(self.nornir.inventory.hosts))
 
 
 def dry_run(session: Session, names: list[str]) -> list[NodeOutcome]:
-    results = session.run(names, read_and_plan, facets=session.facets)
+    """Read, diff and plan every node; each node's sessions close when its own read is done."""
+    results = session.run(names, read_and_plan, release=True, facets=session.facets)
     return [results[n] for n in names]  # type: ignore[misc]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nr_apply.model import NicLossless, NodeState, PortLossless
 
-PLATFORMS = ("eos", "nvue", "sonic", "linux")
 ROLES = ("spine", "leaf", "host_nic")
 
 
@@ -69,8 +69,6 @@ class Node:
     asic: str | None
     ports: dict[str, Port] = field(default_factory=dict)
     segment: str | None = None
-    # Nornir connection_options merged host > groups > defaults (e.g. eAPI transport).
-    connection_options: dict[str, dict] = field(default_factory=dict)
 
     @property
     def is_host(self) -> bool:
@@ -88,12 +86,14 @@ class Link:
 
 @dataclass
 class Fabric:
-    inventory_dir: Path
+    """Derived from one Nornir inventory (`nornir`, loaded by InitNornir from `source`): the run
+    that validates a fabric connects through the same hosts."""
+
+    inventory_dir: Path  # the folder the inventory lives in: the fabric's identity for locks
     nodes: dict[str, Node]
     links: list[Link]
+    nornir: Any = None  # nornir.core.Nornir
+    source: Any = None  # nr_apply.inventory.InventorySource
 
     def port(self, ref: PortRef) -> Port:
         return self.nodes[ref.node].ports[ref.port]
-
-    def node_files(self) -> dict[str, Path]:
-        return {"hosts": self.inventory_dir / "hosts.yaml"}

@@ -1,29 +1,46 @@
-"""Load a Nornir SimpleInventory folder (hosts.yaml, groups.yaml, defaults.yaml) into a
-`Fabric`, resolving each port's lossless intent.
+"""The fabric's inventory: a Nornir inventory loaded by `InitNornir` from any inventory plugin,
+with nr-apply's lossless intent resolved by the `nr_apply_lossless` transform function.
 
-Intent inherits like Nornir data (defaults, then groups, then the host) but merges deeply,
-and a port may override single keys: defaults.lossless.switch <- group <- host <- port.
-Each layer is validated on its own against the model, so an error names the file and the
-field where it was written, not the merged result.
+Intent inherits like Nornir data (defaults, then groups, then the host) but merges deeply, and
+a port may override single keys: defaults.lossless.switch <- groups <- host <- port. Nested
+settings merge key by key, and so do keyed entries (`ecn: {3: {min_bytes: 120000}}` changes
+only TC 3's min_bytes); plain maps such as `dscp_to_priority` are replaced as a whole, so a
+layer can narrow them.
+
+nr-apply owns a few keys of host data (`OWNED_DATA_KEYS`) and validates them strictly; the rest
+of `data` belongs to the source of truth and is left alone. Credentials are refused anywhere in
+inventory. For SimpleInventory files every error names the file and the field where the value
+was written, not the merged result.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
 from nr_apply.errors import InputError
-from nr_apply.fabric import PLATFORMS, ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
-from nr_apply.model import LosslessDefaults, NicLossless, PortLossless, merge_models
+from nr_apply.fabric import ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
+from nr_apply.model import NicLossless, PortLossless
+from nr_apply.platforms.drivers import PLATFORMS
 from nr_apply.yamlio import load_mapping
 
-HOST_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
-GROUP_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
-DATA_KEYS = {"role", "segment", "asic", "ports", "lossless", "meta", "lab"}
+TRANSFORM_FUNCTION = "nr_apply_lossless"
+SIMPLE_FILES = {"host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}
+ELEMENT_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
+CONNECTION_KEYS = {"hostname", "port", "platform", "extras"}
+OWNED_DATA_KEYS = {"role", "segment", "asic", "ports", "lossless"}
 PORT_KEYS = {"peer", "speed", "cable", "rdma_device", "roce", "lossless"}
-CREDENTIAL_KEYS = {"username", "password", "secret"}
+BLOCKS = {"switch": PortLossless, "host_nic": NicLossless}
+# Keys that hold credentials, under any name an inventory source commonly uses.
+CREDENTIAL_KEYS = {"username", "password", "secret", "ansible_user", "ansible_password", "ansible_ssh_pass",
+                   "ansible_become_pass", "ansible_become_password"}
+CREDENTIALS_HINT = ("credentials do not belong in inventory files; set them in the environment or a credentials "
+                    "file (README: Credentials)")
 
 
 def validation_message(exc: ValidationError) -> tuple[str, str]:
@@ -45,167 +62,423 @@ def validate_model(model: type[BaseModel], data: Any, file: Path, field: str) ->
         raise InputError(msg, file=file, field=(f"{field}.{path}" if path else field).removeprefix("plan.")) from None
 
 
-class _Layers:
-    """Raw inventory files, with where each entry came from."""
+# --- where the inventory comes from --------------------------------------------------------------
 
-    def __init__(self, inventory_dir: Path):
-        self.dir = Path(inventory_dir)
-        if not self.dir.is_dir():
-            raise InputError("inventory folder not found", file=self.dir)
-        self.hosts_file = self.dir / "hosts.yaml"
-        self.groups_file = self.dir / "groups.yaml"
-        self.defaults_file = self.dir / "defaults.yaml"
-        self.hosts = load_mapping(self.hosts_file)
-        self.groups = load_mapping(self.groups_file, required=False)
-        self.defaults = load_mapping(self.defaults_file, required=False)
-        for name, spec in self.hosts.items():
-            self._check_entry(spec, self.hosts_file, str(name), HOST_KEYS)
-        for name, spec in self.groups.items():
-            self._check_entry(spec, self.groups_file, str(name), GROUP_KEYS)
-        self._check_entry(self.defaults, self.defaults_file, "defaults", HOST_KEYS - {"groups", "platform"})
+@dataclass(frozen=True)
+class InventorySource:
+    """A Nornir inventory configuration (`plugin`, `options`, `transform_function`, as in a Nornir
+    config file), and the folder it lives in (the fabric's identity for locks and journals)."""
 
-    @staticmethod
-    def _check_entry(spec: Any, file: Path, name: str, allowed: set[str]) -> None:
-        if spec is None:
-            return
-        if not isinstance(spec, dict):
-            raise InputError(f"expected a mapping, found {type(spec).__name__}", file=file, field=name)
-        for key in spec:
-            if key in CREDENTIAL_KEYS:
-                raise InputError("credentials do not belong in inventory files; set them in the "
-                                 "environment or a credentials file (README: Credentials)",
-                                 file=file, field=f"{name}.{key}")
-            if key not in allowed:
-                raise InputError(f"unknown key (expected one of: {', '.join(sorted(allowed))})",
-                                 file=file, field=f"{name}.{key}")
-        data = spec.get("data") or {}
-        if not isinstance(data, dict):
-            raise InputError("expected a mapping", file=file, field=f"{name}.data")
-        for key in data:
-            if key not in DATA_KEYS:
-                raise InputError(f"unknown key (expected one of: {', '.join(sorted(DATA_KEYS))}; "
-                                 "put free-form data under `meta`)", file=file, field=f"{name}.data.{key}")
+    plugin: str
+    options: dict
+    transform_function: str | None
+    transform_function_options: dict | None
+    folder: Path
+    origin: Path | None = None  # the plan file that declared it, for error messages
 
-    def group_chain(self, host: str, spec: dict) -> list[str]:
-        """Groups in Nornir precedence order (first wins), parents after their children."""
-        chain: list[str] = []
+    @classmethod
+    def folder_of_files(cls, folder: Path) -> "InventorySource":
+        folder = Path(folder)
+        return cls("SimpleInventory", {k: str(folder / v) for k, v in SIMPLE_FILES.items()},
+                   TRANSFORM_FUNCTION, None, folder)
 
-        def visit(group: str, owner_file: Path, owner: str) -> None:
-            if group not in self.groups:
-                raise InputError(f"group {group!r} is not defined in {self.groups_file.name}",
-                                 file=owner_file, field=f"{owner}.groups")
-            if group in chain:
-                return
-            chain.append(group)
-            for parent in (self.groups[group] or {}).get("groups") or []:
-                visit(parent, self.groups_file, group)
+    @classmethod
+    def from_plan(cls, value: Any, plan_file: Path) -> "InventorySource":
+        """A plan's `inventory:` value: a folder of SimpleInventory files, or a Nornir inventory
+        mapping whose relative file options are relative to the plan."""
+        base = plan_file.parent
+        if isinstance(value, dict):
+            options = {k: str((base / v).resolve()) if k.endswith("file") and isinstance(v, str) else v
+                       for k, v in (value.get("options") or {}).items()}
+            files = [Path(v) for k, v in options.items() if k.endswith("file") and isinstance(v, str)]
+            folder = files[0].parent if files else base
+            return cls(value["plugin"], options, value.get("transform_function"),
+                       value.get("transform_function_options"), folder, plan_file)
+        folder = (base / value).resolve()
+        if not folder.is_dir():
+            raise InputError(f"inventory folder {value} not found (resolved to {folder})", file=plan_file,
+                             field="inventory")
+        return cls.folder_of_files(folder)
 
-        for group in spec.get("groups") or []:
-            visit(group, self.hosts_file, host)
-        return chain
+    @property
+    def is_simple(self) -> bool:
+        return self.plugin == "SimpleInventory"
+
+    def simple_files(self) -> dict[str, Path]:
+        return {key: Path(self.options.get(key) or self.folder / name) for key, name in SIMPLE_FILES.items()}
+
+    def nornir_inventory(self) -> dict:
+        return {"plugin": self.plugin, "options": self.options, "transform_function": self.transform_function,
+                "transform_function_options": self.transform_function_options}
+
+    def describe(self) -> str:
+        return f"{self.plugin} inventory" + (f" in {self.folder}" if self.folder else "")
 
 
-def _data(spec: dict | None) -> dict:
-    return (spec or {}).get("data") or {}
+# --- strict checks of SimpleInventory files (file and field named) -------------------------------
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """(dotted path, key, value) of every mapping entry at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            yield here, key, item
+            yield from _walk(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
 
 
-def _lossless_layers(layers: _Layers, host: str, spec: dict, chain: list[str]) -> list[tuple[Path, str, dict]]:
-    """(file, field, raw lossless block) from lowest to highest precedence."""
-    found = [(layers.defaults_file, "data.lossless", _data(layers.defaults).get("lossless"))]
-    for group in reversed(chain):
-        found.append((layers.groups_file, f"{group}.data.lossless", _data(layers.groups[group]).get("lossless")))
-    found.append((layers.hosts_file, f"{host}.data.lossless", _data(spec).get("lossless")))
-    return [(f, fld, raw) for f, fld, raw in found if raw is not None]
+def refuse_credentials(value: Any, file: Path | str | None, path: str) -> None:
+    for where, key, _ in _walk(value, path):
+        if str(key) in CREDENTIAL_KEYS:
+            raise InputError(CREDENTIALS_HINT, file=file, field=where)
 
 
-def _inherited(layers: _Layers, spec: dict, chain: list[str], key: str) -> Any:
-    for source in [spec, *(layers.groups[g] or {} for g in chain), layers.defaults]:
-        value = _data(source).get(key)
+def _check_port(value: Any, file: Path, field: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise InputError(f"port {value!r} is not a TCP port number (1-65535)", file=file, field=field)
+
+
+def _check_element(spec: Any, file: Path, name: str, allowed: set[str]) -> None:
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise InputError(f"expected a mapping, found {type(spec).__name__}", file=file, field=name)
+    refuse_credentials(spec, file, name)
+    for key in spec:
+        if key not in allowed:
+            raise InputError(f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                             file=file, field=f"{name}.{key}")
+    _check_port(spec.get("port"), file, f"{name}.port")
+    conns = spec.get("connection_options") or {}
+    if not isinstance(conns, dict):
+        raise InputError("expected a mapping of connection name to options", file=file,
+                         field=f"{name}.connection_options")
+    for conn, opts in conns.items():
+        field = f"{name}.connection_options.{conn}"
+        if not isinstance(opts, dict):
+            raise InputError("expected a mapping", file=file, field=field)
+        for key in opts:
+            if key not in CONNECTION_KEYS:
+                raise InputError(f"unknown key (expected one of: {', '.join(sorted(CONNECTION_KEYS))})",
+                                 file=file, field=f"{field}.{key}")
+        _check_port(opts.get("port"), file, f"{field}.port")
+    groups = spec.get("groups")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
+        raise InputError("expected a list of group names", file=file, field=f"{name}.groups")
+    data = spec.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise InputError("expected a mapping", file=file, field=f"{name}.data")
+
+
+def check_simple_inventory(source: InventorySource) -> None:
+    """Everything Nornir's SimpleInventory would take silently or crash on, refused with the file
+    and field named: YAML errors and duplicate keys, unknown or mistyped keys, credentials,
+    undefined groups. Intent itself is checked by the transform function, layer by layer."""
+    files = source.simple_files()
+    hosts = load_mapping(files["host_file"])
+    groups = load_mapping(files["group_file"], required=False)
+    defaults = load_mapping(files["defaults_file"], required=False)
+    for name, spec in hosts.items():
+        _check_element(spec, files["host_file"], str(name), ELEMENT_KEYS)
+    for name, spec in groups.items():
+        _check_element(spec, files["group_file"], str(name), ELEMENT_KEYS)
+    _check_element(defaults, files["defaults_file"], "defaults", ELEMENT_KEYS - {"groups"})
+    for file, entries in ((files["host_file"], hosts), (files["group_file"], groups)):
+        for name, spec in entries.items():
+            for group in (spec or {}).get("groups") or []:
+                if group not in groups:
+                    raise InputError(f"group {group!r} is not defined in {files['group_file'].name}",
+                                     file=file, field=f"{name}.groups")
+
+
+# --- the transform function ---------------------------------------------------------------------
+
+class IntentError(InputError):
+    """Invalid intent, located by inventory layer (`defaults`, `group`, `host`) and field."""
+
+    def __init__(self, message: str, layer: str, name: str | None, field: str):
+        self.layer, self.layer_name, self.layer_field = layer, name, field
+        super().__init__(message, file=None, field=_layer_field(layer, name, field))
+
+    def locate(self, source: InventorySource) -> InputError:
+        """The same error, with the file it was written in (SimpleInventory) or the source."""
+        if source.is_simple:
+            file = source.simple_files()[{"defaults": "defaults_file", "group": "group_file",
+                                          "host": "host_file"}[self.layer]]
+            field = self.layer_field if self.layer == "defaults" else f"{self.layer_name}.{self.layer_field}"
+            return InputError(self.message, file=file, field=field)
+        return InputError(self.message, file=source.describe(), field=self.field)
+
+
+def _layer_field(layer: str, name: str | None, field: str) -> str:
+    return field if layer == "defaults" else f"{layer} {name}: {field}"
+
+
+def _is_keyed_entries(value: Any) -> bool:
+    """A map whose entries are themselves settings (ECN per TC), merged entry by entry."""
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, dict) for v in value.values())
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    out = dict(base)
+    for key, value in override.items():
+        current = out.get(key)
+        nested = isinstance(current, dict) and isinstance(value, dict) and (
+            _is_keyed_entries(value) or not all(isinstance(k, int) for k in value))
+        out[key] = deep_merge(current, value) if nested else value
+    return out
+
+
+def _has_path(raw: Any, loc: tuple) -> int:
+    """How many leading parts of `loc` exist in `raw`."""
+    depth = 0
+    for part in loc:
+        if isinstance(raw, dict) and part in raw:
+            raw, depth = raw[part], depth + 1
+        elif isinstance(raw, dict) and str(part) in {str(k) for k in raw}:
+            raw, depth = next(v for k, v in raw.items() if str(k) == str(part)), depth + 1
+        else:
+            break
+    return depth
+
+
+def _validate_merged(model: type[BaseModel], layers: list[tuple[str, str | None, str, Any]]) -> Any:
+    """Merge the raw layers (lowest precedence first) and validate the result; an error is
+    blamed on the highest-precedence layer that wrote the offending field."""
+    merged: Any = {}
+    for *_, raw in layers:
+        merged = deep_merge(merged, raw)
+    key = json.dumps(merged, sort_keys=True, default=str)
+    try:
+        return _validated(model, key)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        best = max(reversed(layers), key=lambda layer: _has_path(layer[3], loc))
+        kind, name, field, _ = best
+        path, msg = validation_message(exc)
+        raise IntentError(msg, kind, name, f"{field}.{path}" if path else field) from None
+
+
+@lru_cache(maxsize=4096)
+def _validated(model: type[BaseModel], merged_json: str) -> Any:
+    """Many nodes share one resolved intent: validate each distinct one once."""
+    return model.model_validate(_int_keys(json.loads(merged_json)))
+
+
+def _int_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k): _int_keys(v)
+                for k, v in value.items()}
+    return value
+
+
+def _owned(element: Any) -> dict:
+    data = getattr(element, "data", None) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def _layers(host: Any) -> list[tuple[str, str | None, Any]]:
+    """(kind, name, element) from lowest to highest precedence: defaults, groups, host."""
+    groups = list(host.extended_groups())
+    return [("defaults", None, host.defaults), *(("group", g.name, g) for g in reversed(groups)),
+            ("host", host.name, host)]
+
+
+def _inherited(host: Any, key: str) -> Any:
+    for _, _, element in reversed(_layers(host)):
+        value = _owned(element).get(key)
         if value is not None:
             return value
     return None
 
 
-def load_fabric(inventory_dir: Path) -> Fabric:
-    layers = _Layers(Path(inventory_dir))
-    nodes: dict[str, Node] = {}
-    for name, spec in layers.hosts.items():
-        name = str(name)
-        spec = spec or {}
-        nodes[name] = _load_node(layers, name, spec)
-    return Fabric(inventory_dir=layers.dir, nodes=nodes, links=_links(nodes))
-
-
-def _load_node(layers: _Layers, name: str, spec: dict) -> Node:
-    file = layers.hosts_file
-    chain = layers.group_chain(name, spec)
-    platform = spec.get("platform") or next(
-        ((layers.groups[g] or {}).get("platform") for g in chain if (layers.groups[g] or {}).get("platform")),
-        (layers.defaults or {}).get("platform"))
-    if platform not in PLATFORMS:
-        raise InputError(f"unknown platform {platform!r} (expected one of: {', '.join(PLATFORMS)})",
-                         file=file, field=f"{name}.platform")
-    role = _inherited(layers, spec, chain, "role")
+def host_role(host: Any) -> str:
+    role = _inherited(host, "role")
     if role not in ROLES:
-        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)} (set data.role on the host "
-                         "or one of its groups)", file=file, field=f"{name}.data.role")
-    block = "host_nic" if role == "host_nic" else "switch"
-    model = NicLossless if block == "host_nic" else PortLossless
-    node_intent: PortLossless | NicLossless | None = None
-    for layer_file, field, raw in _lossless_layers(layers, name, spec, chain):
-        partial = validate_model(LosslessDefaults, raw, layer_file, field)
-        node_intent = merge_models(node_intent, getattr(partial, block))
-    connection_options: dict[str, dict] = {}
-    for source in [layers.defaults, *(layers.groups[g] or {} for g in reversed(chain)), spec]:
-        for conn, opts in ((source or {}).get("connection_options") or {}).items():
-            merged = connection_options.setdefault(conn, {})
-            for key, value in (opts or {}).items():
-                if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                    merged[key] = {**merged[key], **value}
-                else:
-                    merged[key] = value
-    port_value = spec.get("port")
-    node = Node(name=name, platform=platform, role=role, hostname=spec.get("hostname") or name,
-                port=int(port_value) if port_value is not None else None, groups=chain,
-                asic=_inherited(layers, spec, chain, "asic"),
-                segment=_inherited(layers, spec, chain, "segment"), connection_options=connection_options)
-    raw_ports = _data(spec).get("ports") or {}
-    if not isinstance(raw_ports, dict):
-        raise InputError("expected a mapping of port name to port", file=file, field=f"{name}.data.ports")
-    for port_name, raw in raw_ports.items():
-        node.ports[str(port_name)] = _load_port(file, name, str(port_name), raw, model, node_intent)
+        raise IntentError(f"role {role!r} is not one of {', '.join(ROLES)} (set data.role on the host or one "
+                          "of its groups)", "host", host.name, "data.role")
+    return role
+
+
+def _node_layers(host: Any, block: str) -> list[tuple[str, str | None, str, Any]]:
+    out = []
+    for kind, name, element in _layers(host):
+        lossless = _owned(element).get("lossless")
+        if lossless is None:
+            continue
+        if not isinstance(lossless, dict):
+            raise IntentError("expected a mapping with `switch` and/or `host_nic`", kind, name, "data.lossless")
+        unknown = [k for k in lossless if k not in BLOCKS]
+        if unknown:
+            raise IntentError(f"unknown key (expected one of: {', '.join(BLOCKS)})", kind, name,
+                              f"data.lossless.{unknown[0]}")
+        # Each layer's other block is validated too, so a typo there is not silent.
+        for other, model in BLOCKS.items():
+            if other != block and lossless.get(other) is not None:
+                _validate_merged(model, [(kind, name, f"data.lossless.{other}", lossless[other])])
+        if lossless.get(block) is not None:
+            out.append((kind, name, f"data.lossless.{block}", lossless[block]))
+    return out
+
+
+def _port_spec(host: Any, port: str, raw: Any) -> None:
+    field = f"data.ports.{port}"
+    if not isinstance(raw, dict):
+        raise IntentError("expected a mapping with peer, speed and cable", "host", host.name, field)
+    for key in raw:
+        if key not in PORT_KEYS:
+            raise IntentError(f"unknown key (expected one of: {', '.join(sorted(PORT_KEYS))})", "host", host.name,
+                              f"{field}.{key}")
+    for key in ("peer", "speed", "cable"):
+        if key not in raw:
+            raise IntentError("missing (every port declares peer, speed and cable)", "host", host.name,
+                              f"{field}.{key}")
+    if not isinstance(raw.get("roce", True), bool):
+        raise IntentError("expected true or false", "host", host.name, f"{field}.roce")
+    if raw.get("lossless") is not None and not isinstance(raw["lossless"], dict):
+        raise IntentError("expected a mapping", "host", host.name, f"{field}.lossless")
+
+
+def resolve_intent(host: Any) -> dict[str, PortLossless | NicLossless]:
+    """Each port's effective intent: defaults <- groups <- host <- port, validated. Pure: reads
+    the host (transformed or not) and changes nothing."""
+    block = "host_nic" if host_role(host) == "host_nic" else "switch"
+    model = BLOCKS[block]
+    node_layers = _node_layers(host, block)
+    ports = _inherited(host, "ports") or {}
+    if not isinstance(ports, dict):
+        raise IntentError("expected a mapping of port name to port", "host", host.name, "data.ports")
+    out: dict[str, PortLossless | NicLossless] = {}
+    for name, raw in ports.items():
+        _port_spec(host, str(name), raw)
+        layers = list(node_layers)
+        if raw.get("lossless") is not None:
+            layers.append(("host", host.name, f"data.ports.{name}.lossless", raw["lossless"]))
+        intent = _validate_merged(model, layers) if layers else model()
+        if not raw.get("roce", True) and "no_drop_priorities" not in (raw.get("lossless") or {}):
+            # A port that carries no RDMA keeps PFC explicitly off (rule C11) unless it says otherwise.
+            intent = intent.model_copy(update={"no_drop_priorities": []})
+        out[str(name)] = intent
+    return out
+
+
+def nr_apply_lossless(host: Any) -> None:
+    """Nornir transform function: write each host's resolved lossless intent into its data.
+
+    `host.data["lossless"]` becomes the deep merge of defaults, groups and host, and each port's
+    `lossless` its effective intent (the node's merged with the port's own keys), so Nornir's
+    plain `host["lossless"]` and `host["ports"]` show what nr-apply will apply. Applying it twice
+    changes nothing."""
+    intent = resolve_intent(host)
+    merged: dict = {}
+    for _, _, element in _layers(host):
+        merged = deep_merge(merged, _owned(element).get("lossless") or {})
+    ports = _inherited(host, "ports") or {}
+    host.data = dict(host.data or {})
+    if merged:
+        host.data["lossless"] = merged
+    host.data["ports"] = {name: {**spec, "lossless": intent[str(name)].model_dump(exclude_unset=True)}
+                          for name, spec in ports.items()}
+
+
+# --- the fabric, derived from the inventory -------------------------------------------------------
+
+def node_from_host(host: Any) -> Node:
+    """nr-apply's view of one Nornir host (the same whether or not the transform ran)."""
+    if host.platform not in PLATFORMS:
+        raise IntentError(f"unknown platform {host.platform!r} (expected one of: {', '.join(PLATFORMS)})",
+                          "host", host.name, "platform")
+    role = host_role(host)
+    intent = resolve_intent(host)
+    node = Node(name=host.name, platform=host.platform, role=role, hostname=host.hostname or host.name,
+                port=host.port, groups=[g.name for g in host.extended_groups()],
+                asic=_inherited(host, "asic"), segment=_inherited(host, "segment"))
+    for name, raw in (_inherited(host, "ports") or {}).items():
+        try:
+            peer = PortRef.parse(str(raw["peer"]))
+            speed = speed_mbps(raw["speed"])
+            cable = cable_metres(raw["cable"])
+        except ValueError as exc:
+            raise IntentError(str(exc), "host", host.name, f"data.ports.{name}") from None
+        node.ports[str(name)] = Port(name=str(name), peer=peer, speed_mbps=speed, cable_m=cable,
+                                     roce=raw.get("roce", True), intent=intent[str(name)],
+                                     rdma_device=raw.get("rdma_device"))
     return node
 
 
-def _load_port(file: Path, node: str, name: str, raw: Any, model: type, node_intent: Any) -> Port:
-    field = f"{node}.data.ports.{name}"
-    if not isinstance(raw, dict):
-        raise InputError("expected a mapping with peer, speed and cable", file=file, field=field)
-    for key in raw:
-        if key not in PORT_KEYS:
-            raise InputError(f"unknown key (expected one of: {', '.join(sorted(PORT_KEYS))})",
-                             file=file, field=f"{field}.{key}")
-    for key in ("peer", "speed", "cable"):
-        if key not in raw:
-            raise InputError("missing (every port declares peer, speed and cable)", file=file, field=f"{field}.{key}")
+def _check_loaded(inventory: Any, source: InventorySource) -> None:
+    """What any plugin may hand over: credentials anywhere, ports that are not numbers."""
+    where = source.describe()
+    elements = [("defaults", inventory.defaults), *((f"group {n}", g) for n, g in inventory.groups.items()),
+                *((n, h) for n, h in inventory.hosts.items())]
+    for label, element in elements:
+        if getattr(element, "username", None) is not None or getattr(element, "password", None) is not None:
+            raise InputError(CREDENTIALS_HINT, file=where, field=f"{label}.password")
+        refuse_credentials(_owned(element), where, f"{label}.data")
+        for conn, opts in (element.connection_options or {}).items():
+            field = f"{label}.connection_options.{conn}"
+            if opts.username is not None or opts.password is not None:
+                raise InputError(CREDENTIALS_HINT, file=where, field=f"{field}.password")
+            refuse_credentials(opts.extras or {}, where, f"{field}.extras")
+            _check_port(opts.port, where, f"{field}.port")
+        if not label.startswith(("defaults", "group ")):
+            _check_port(element.port, where, f"{label}.port")
+
+
+def load_nornir(source: InventorySource, workers: int = 32):
+    """`InitNornir` over the source, with `nr_apply_lossless` applied to every host."""
+    from nornir import InitNornir
+    from nornir.core.plugins.inventory import TransformFunctionRegister
+
+    TransformFunctionRegister.register(TRANSFORM_FUNCTION, nr_apply_lossless)  # also from a bare checkout
+    if source.is_simple:
+        check_simple_inventory(source)
+    inventory = source.nornir_inventory()
     try:
-        peer = PortRef.parse(str(raw["peer"]))
-        speed = speed_mbps(raw["speed"])
-        cable = cable_metres(raw["cable"])
-    except ValueError as exc:
-        raise InputError(str(exc), file=file, field=field) from None
-    intent = node_intent if node_intent is not None else model()
-    if raw.get("lossless") is not None:
-        intent = merge_models(intent, validate_model(model, raw["lossless"], file, f"{field}.lossless"))
-    roce = raw.get("roce", True)
-    if not isinstance(roce, bool):
-        raise InputError("expected true or false", file=file, field=f"{field}.roce")
-    if not roce:
-        # A port that carries no RDMA keeps PFC explicitly off (rule C11) unless it says otherwise.
-        if raw.get("lossless") is None or "no_drop_priorities" not in (raw.get("lossless") or {}):
-            intent = intent.model_copy(update={"no_drop_priorities": []})
-    return Port(name=name, peer=peer, speed_mbps=speed, cable_m=cable, roce=roce, intent=intent,
-                rdma_device=raw.get("rdma_device"))
+        nornir = InitNornir(inventory=inventory, runner={"plugin": "threaded", "options": {"num_workers": workers}},
+                            logging={"enabled": False})
+    except IntentError as exc:
+        raise exc.locate(source) from None
+    except InputError:
+        raise
+    except Exception as exc:  # a plugin that cannot load its source: bad options, unreadable files
+        raise InputError(f"cannot load the inventory: {type(exc).__name__}: {exc}", file=source.origin,
+                         field="inventory") from None
+    _check_loaded(nornir.inventory, source)
+    if source.transform_function != TRANSFORM_FUNCTION:
+        try:
+            for host in nornir.inventory.hosts.values():
+                nr_apply_lossless(host)
+        except IntentError as exc:
+            raise exc.locate(source) from None
+    return nornir
+
+
+def fabric_from_nornir(nornir: Any, source: InventorySource) -> Fabric:
+    nodes: dict[str, Node] = {}
+    try:
+        for name, host in nornir.inventory.hosts.items():
+            nodes[name] = node_from_host(host)
+    except IntentError as exc:
+        raise exc.locate(source) from None
+    return Fabric(inventory_dir=source.folder, nodes=nodes, links=_links(nodes), nornir=nornir, source=source)
+
+
+def load_fabric(source: InventorySource | Path | str, workers: int = 32) -> Fabric:
+    """The fabric of an inventory source (or a folder of SimpleInventory files)."""
+    if not isinstance(source, InventorySource):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise InputError("inventory folder not found", file=folder)
+        source = InventorySource.folder_of_files(folder)
+    return fabric_from_nornir(load_nornir(source, workers), source)
 
 
 def _links(nodes: dict[str, Node]) -> list[Link]:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 from nr_apply.errors import InputError
-from nr_apply.inventory import validate_model
+from nr_apply.inventory import InventorySource, validate_model
 from nr_apply.yamlio import load_mapping
 
 # The lossless scope, facet by facet. A plan manages a subset; fields of unmanaged facets are
@@ -126,10 +126,23 @@ def revert_margin(timed_revert: float) -> float:
     return max(MIN_REVERT_MARGIN, timed_revert / 4)
 
 
+class NornirInventory(Strict):
+    """An inventory as a Nornir config file declares it; relative `*file` options are relative
+    to the plan. nr-apply resolves intent with its `nr_apply_lossless` transform function
+    whatever `transform_function` says (after it, when it names another)."""
+
+    plugin: str
+    options: dict = Field(default_factory=dict)
+    transform_function: str | None = None
+    transform_function_options: dict | None = None
+
+
 class Plan(Strict):
     name: str
     description: str = ""
-    inventory: Path
+    inventory: Path | NornirInventory = Field(
+        description="a folder of SimpleInventory files (hosts.yaml, groups.yaml, defaults.yaml), relative to "
+        "the plan, or a Nornir inventory mapping: plugin, options, transform_function")
     fabric: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
         default=None, description="the fabric's name: one lock and one run history per fabric "
         "(default: the inventory folder's name)")
@@ -178,8 +191,13 @@ class LoadedPlan(BaseModel):
 
     plan: Plan
     file: Path
-    inventory_dir: Path
+    inventory: InventorySource
     digest: str
+
+    @property
+    def inventory_dir(self) -> Path:
+        """The folder the inventory lives in: the fabric's identity (lock, journal)."""
+        return self.inventory.folder
 
     @property
     def fabric(self) -> str:
@@ -194,9 +212,7 @@ def load_plan(path: Path) -> LoadedPlan:
     path = Path(path)
     raw = load_mapping(path)
     plan = validate_model(Plan, raw, path, "plan")
-    inventory_dir = (path.parent / plan.inventory).resolve()
-    if not inventory_dir.is_dir():
-        raise InputError(f"inventory folder {plan.inventory} not found (resolved to {inventory_dir})",
-                         file=path, field="inventory")
+    value = plan.inventory.model_dump() if isinstance(plan.inventory, NornirInventory) else plan.inventory
+    source = InventorySource.from_plan(value, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedPlan(plan=plan, file=path, inventory_dir=inventory_dir, digest=digest)
+    return LoadedPlan(plan=plan, file=path, inventory=source, digest=digest)

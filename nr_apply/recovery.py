@@ -78,7 +78,7 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
     options = _options(args)
     credentials = load_credentials()
     store.journal.secrets |= credentials.secrets()
-    fabric = load_fabric(loaded.inventory_dir)
+    fabric = load_fabric(loaded.inventory)
     with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id):
         if before_connect:
             before_connect()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nr_apply.connections import HostKeyPolicy, build_nornir, load_credentials
+from nr_apply.connections import HostKeyPolicy, load_credentials, run_nornir
 from nr_apply.engine import Session, dry_run
 from nr_apply.errors import ExitCode
 from nr_apply.inventory import load_fabric
@@ -47,13 +47,13 @@ def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
 
 def open_session(options, loaded, fabric, names: list[str], credentials) -> Session:
     policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
-    nornir = build_nornir(fabric, credentials, policy, options.workers, names=names)
+    nornir = run_nornir(fabric, credentials, policy, options.workers, names=names)
     return Session(fabric=fabric, nornir=nornir, facets=list(loaded.plan.manage))
 
 
 def run_plan(options: RunOptions) -> int:
     loaded = load_plan(options.plan)
-    fabric = load_fabric(loaded.inventory_dir)
+    fabric = load_fabric(loaded.inventory)
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
         emit_invalid(options, loaded, report, list(fabric.nodes))

@@ -19,14 +19,22 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
+    """Duplicates among the keys written in this mapping are errors; keys brought in by a merge
+    key (`<<: *anchor`) may be overridden by the mapping's own keys, as YAML intends."""
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
-        if key in mapping:
+        if key in seen:
             mark = key_node.start_mark
             raise InputError(f"duplicate key {key!r}", file=mark.name, line=mark.line + 1,
                              column=mark.column + 1)
-        mapping[key] = loader.construct_object(value_node, deep=deep)
+        seen.add(key)
+    loader.flatten_mapping(node)  # merge keys first, then the mapping's own keys (which win)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        mapping[loader.construct_object(key_node, deep=deep)] = loader.construct_object(value_node, deep=deep)
     return mapping
 
 

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_plan(find_plan(saved.get("plan_path"), saved["plan_file"], args.saved))
     if loaded.digest != saved["plan_digest"]:
         raise InputError("the plan file changed since this plan was saved; run a new dry-run", file=loaded.file)
-    fabric = load_fabric(loaded.inventory_dir)
+    fabric = load_fabric(loaded.inventory)
     names = [n["name"] for n in saved["nodes"]] + [n["name"] for n in saved["unchanged"]]
     unknown = [n for n in names if n not in fabric.nodes]
     if unknown:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from nr_apply.errors import ExitCode, InputError
-from nr_apply.platforms.drivers import DRIVER_CLASSES, driver_class
+from nr_apply.platforms.drivers import PLATFORMS, driver_class
 
 FORMS = {"eos": "`show running-config` text", "nvue": "`nv config show -o yaml` text",
          "sonic": "CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)",
@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "parse", help="normalize a saved read-back into the lossless model",
         description="Parse a saved read-back into nr-apply's vendor-neutral lossless model. Inputs: "
         + "; ".join(f"{k}: {v}" for k, v in FORMS.items()) + ".")
-    p.add_argument("--platform", required=True, choices=sorted(DRIVER_CLASSES))
+    p.add_argument("--platform", required=True, choices=sorted(PLATFORMS))
     p.add_argument("file", help="saved read-back")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=run)

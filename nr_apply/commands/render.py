@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_plan(args.plan)
-    fabric = load_fabric(loaded.inventory_dir)
+    fabric = load_fabric(loaded.inventory)
     node = fabric.nodes.get(args.node)
     if node is None:
         raise InputError(f"no node {args.node!r} in {loaded.inventory_dir}", field="--node")

@@ -16,6 +16,7 @@ from typing import Iterator
 import yaml
 
 from nr_apply.lab.topology import FAST_LOADER, LAB_LISTEN_ADDRESS
+from nr_apply.platforms.drivers import PLATFORMS, platform
 
 def _bundled_inventory() -> Path:
     """The repository's inventory/ folder, shipped as `nr_apply/lab/bundled_inventory` (a link
@@ -26,7 +27,6 @@ def _bundled_inventory() -> Path:
 
 BUNDLED_INVENTORY = _bundled_inventory()
 LEAF_PLATFORMS = ("eos", "eos", "nvue", "sonic")
-ASIC = {"eos": "tomahawk-5", "nvue": "spectrum-4", "sonic": "spectrum-4", "linux": "mlx5"}
 HOST_NICS = (("ens1f0np0", "mlx5_0"), ("ens2f0np0", "mlx5_1"))
 FABRIC_CABLE, HOST_CABLE, SPEED = "30m", "3m", "400G"
 MAX_PORT = 65535
@@ -119,14 +119,15 @@ def _hosts_yaml(nodes: list[_Node], summary: str) -> str:
             f"  platform: {node.platform}",
             f"  groups: [{', '.join(node.groups)}]",
             "  data:",
-            f"    asic: {ASIC[node.platform]}",
+            f"    asic: {platform(node.platform).lab_asic}",
             "    ports:",
         ]
         for name, p in node.ports.items():
             rdma = f", rdma_device: {p['rdma_device']}" if "rdma_device" in p else ""
             out.append(f"      {name}: {{peer: '{p['peer']}', speed: {p['speed']}, cable: {p['cable']}{rdma}}}")
         if node.ssh_port is not None:
-            out += ["  connection_options:", f"    netmiko: {{port: {node.ssh_port}}}"]
+            out += ["  connection_options:", f"    netmiko: {{port: {node.ssh_port}}}",
+                    "    napalm: {extras: {optional_args: {transport: http}}}"]
     return "\n".join(out) + "\n"
 
 
@@ -154,7 +155,7 @@ def generate_inventory(
         if not (template_dir / name).is_file():
             raise GenerateError(f"template inventory has no {name}: {template_dir}")
     template_groups = yaml.safe_load((template_dir / "groups.yaml").read_text()) or {}
-    platform_groups = frozenset(name for name in template_groups if name in ASIC)
+    platform_groups = frozenset(name for name in template_groups if name in PLATFORMS)
     nodes = build_fabric(spines, leaves, hosts_per_leaf, base_port, platform_groups)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,7 @@ from typing import Any
 
 from nr_apply.lab.device import PortCounters, PortSummary
 from nr_apply.lab.topology import LabNode
+from nr_apply.platforms.drivers import platform
 
 ROCE_DSCP = 26
 ROCE_PACKETS_PER_SECOND = 100_000  # per direction, per link
@@ -71,7 +72,6 @@ WATCHDOG_EVENTS_PER_SECOND = 1  # deadlocks a watchdog detects under a storm
 PAUSE_US_PER_FRAME = 20  # 400G: a 20 us quantum; a storm pauses the port all the time
 # RoCE path MTU 4096 (1024 when an end's MTU cannot carry it) plus RoCEv2/IP/Ethernet headers.
 LARGE_FRAME_BYTES, SMALL_FRAME_BYTES, LARGE_FRAME_MTU = 4_154, 1_082, 4_200
-HOST_PLATFORMS = frozenset({"linux"})  # NICs: they do not mark ECN, switches do
 
 # Counters whose first event at a higher rate is counted at once (a storm shows immediately).
 _ONSET = ("rx_pause", "tx_pause", "lossless_drops", "watchdog_deadlocks", "pause_storm_events")
@@ -322,7 +322,7 @@ class TrafficModel:
         self._meters: dict[tuple[str, str], _Meter] = {}
         self._fabric_dscp: tuple[object, int] | None = None  # (generation, value)
         self._fabric_since: float | None = None
-        self._hosts = [n for n in self.nodes.values() if n.platform in HOST_PLATFORMS]
+        self._hosts = [n for n in self.nodes.values() if platform(n.platform).kind == "host"]
 
     def fabric_dscp(self) -> int:
         """What switch-to-switch links carry: DSCP 26 once any host marks RoCE with it.
@@ -367,7 +367,7 @@ class TrafficModel:
         summary = self.summaries(node_name).get(port) if node is not None else None
         if node is None or summary is None:
             return None
-        return End(summary, switch=node.platform not in HOST_PLATFORMS,
+        return End(summary, switch=platform(node.platform).kind == "switch",
                    storming="pfc-storm" in self.faults(node_name))
 
     def rates(self, node_name: str, port: str) -> Rates:

@@ -1,20 +1,112 @@
-"""Which driver class serves which platform (imported lazily, so `validate` and `render`
-never pay for NAPALM/Netmiko imports)."""
+"""One descriptor per platform: everything nr-apply knows about a platform outside its driver
+module, in one table. Validation, connections, the lab and the CLI read it; nothing else lists
+platforms.
+
+Classes are named by import path and loaded lazily, so `validate` and `render` never pay for
+NAPALM/Netmiko imports, and the lab never imports a driver. What a driver can or cannot
+express (`unsupported`) is declared on the driver class itself, next to the code that decides
+it; the descriptor reads it from there.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from nr_apply.platforms.base import Driver
-
-DRIVER_CLASSES = {
-    "eos": "nr_apply.platforms.eos:EosDriver",
-    "nvue": "nr_apply.platforms.nvue:NvueDriver",
-    "sonic": "nr_apply.platforms.sonic:SonicDriver",
-    "linux": "nr_apply.platforms.linux:LinuxNicDriver",
-}
+if TYPE_CHECKING:
+    from nr_apply.lab.device import LabDevice
+    from nr_apply.platforms.base import Driver
 
 
-def driver_class(platform: str) -> type[Driver]:
-    module_name, _, class_name = DRIVER_CLASSES[platform].partition(":")
+@dataclass(frozen=True)
+class PlatformLimits:
+    """What validation needs to know about a platform before any device is touched."""
+
+    max_lossless_priorities: int  # lossless PGs with headroom per port (rules.md C8, 7.7)
+    mtu_min: int
+    mtu_max: int
+    shared_qos_profile: bool  # trust/maps/PFC/ETS/ECN are one per device, not per port
+    watchdog_actions: tuple[str, ...]  # model actions the platform can express
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str  # the inventory's `platform` value
+    kind: Literal["switch", "host"]
+    driver: str  # "module:Class" of the nr-apply driver
+    # The Nornir connection plugin the driver talks through, and what that plugin needs to
+    # reach the device: NAPALM driver name and/or Netmiko device_type.
+    connection: Literal["napalm", "netmiko"]
+    napalm_driver: str | None
+    netmiko_device_type: str
+    limits: PlatformLimits
+    lab_device: str  # "module:Class" of the lab emulator
+    lab_asic: str  # the ASIC a generated lab node of this platform gets
+    # sudo on the box asks for the login password (Netmiko's `secret`)
+    sudo_with_login_password: bool = False
+
+    def driver_class(self) -> type[Driver]:
+        return _load(self.driver)
+
+    def lab_device_class(self) -> type[LabDevice]:
+        return _load(self.lab_device)
+
+    @property
+    def unsupported(self) -> set[str]:
+        """Model fields (or `field.sub`) the platform cannot express, as its driver declares."""
+        return set(self.driver_class().unsupported)
+
+
+def _load(path: str) -> Any:
+    module_name, _, class_name = path.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+PLATFORMS: dict[str, Platform] = {p.name: p for p in (
+    Platform(
+        name="eos", kind="switch", driver="nr_apply.platforms.eos:EosDriver",
+        connection="napalm", napalm_driver="eos", netmiko_device_type="arista_eos",
+        # `mtu <68-9214>`; the DSCP map is the global `qos map dscp` (rule P2 checks it
+        # separately), everything else is per interface. The lossless-PG limit is not
+        # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
+        limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
+                              watchdog_actions=("drop", "alert")),
+        lab_device="nr_apply.lab.eos:EosDevice", lab_asic="tomahawk-5"),
+    Platform(
+        name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
+        connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
+        # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
+        limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
+                              watchdog_actions=("drop",)),
+        lab_device="nr_apply.lab.nvue:NvueDevice", lab_asic="spectrum-4"),
+    Platform(
+        # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
+        # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
+        # which only Enterprise SONiC has).
+        name="sonic", kind="switch", driver="nr_apply.platforms.sonic:SonicDriver",
+        connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
+        # Default LOSSLESS_TC is 3,4; PORT mtu 1500-9216 in the YANG model.
+        limits=PlatformLimits(max_lossless_priorities=2, mtu_min=1500, mtu_max=9216, shared_qos_profile=True,
+                              watchdog_actions=("drop", "forward", "alert")),
+        lab_device="nr_apply.lab.sonic:SonicDevice", lab_asic="spectrum-4", sudo_with_login_password=True),
+    Platform(
+        name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
+        connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
+        # mlx5: 8 receive buffers; netdev MTU up to 9978.
+        limits=PlatformLimits(max_lossless_priorities=8, mtu_min=68, mtu_max=9978, shared_qos_profile=False,
+                              watchdog_actions=()),
+        lab_device="nr_apply.lab.linux_host:LinuxHostDevice", lab_asic="mlx5", sudo_with_login_password=True),
+)}
+
+
+def platform(name: str) -> Platform:
+    """The descriptor of `name`; ValueError (naming the known ones) for anything else."""
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise ValueError(f"unknown platform {name!r} (expected one of: {', '.join(PLATFORMS)})") from None
+
+
+def driver_class(name: str) -> type[Driver]:
+    return platform(name).driver_class()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from nr_apply.fabric import Fabric, Node, Port, PortRef
 from nr_apply.model import NicLossless
-from nr_apply.platforms import LIMITS
+from nr_apply.platforms.drivers import platform as platform_descriptor
 from nr_apply.validation.findings import Finding
 
 Rule = Callable[[Fabric], Iterator[Finding]]
@@ -182,7 +182,7 @@ def c5_mtu_path(fabric: Fabric) -> Iterator[Finding]:
 @rule
 def p1_platform_mtu(fabric: Fabric) -> Iterator[Finding]:
     for node in fabric.nodes.values():
-        limits = LIMITS[node.platform]
+        limits = platform_descriptor(node.platform).limits
         for port in node.ports.values():
             mtu = port.intent.mtu
             if mtu is not None and not limits.mtu_min <= mtu <= limits.mtu_max:
@@ -232,7 +232,7 @@ def c7_lossless_not_strict(fabric: Fabric) -> Iterator[Finding]:
 @rule
 def c8_lossless_count(fabric: Fabric) -> Iterator[Finding]:
     for node, port in _roce_ports(fabric):
-        limit = LIMITS[node.platform].max_lossless_priorities
+        limit = platform_descriptor(node.platform).limits.max_lossless_priorities
         if len(_no_drop(port)) > limit:
             yield _finding("C8", "error", _ends(node, port, fabric),
                            f"{node.name}:{port.name} has {len(_no_drop(port))} no-drop priorities but "
@@ -386,7 +386,7 @@ SHARED_FIELDS = ("trust", "dscp_to_priority", "no_drop_priorities", "priority_to
 def p2_shared_profile(fabric: Fabric) -> Iterator[Finding]:
     """Platforms with one QoS profile (or one DSCP map) per device cannot take per-port values."""
     for node in fabric.nodes.values():
-        limits = LIMITS[node.platform]
+        limits = platform_descriptor(node.platform).limits
         fields = SHARED_FIELDS if limits.shared_qos_profile else ("dscp_to_priority", "priority_to_tc") \
             if node.platform == "eos" else ()
         lossless = [p for p in node.ports.values() if p.roce and p.intent.no_drop_priorities]
@@ -403,7 +403,7 @@ def p2_shared_profile(fabric: Fabric) -> Iterator[Finding]:
 def p3_watchdog_action(fabric: Fabric) -> Iterator[Finding]:
     for node, port in _roce_ports(fabric, hosts=False):
         wd = port.intent.pfc_watchdog
-        actions = LIMITS[node.platform].watchdog_actions
+        actions = platform_descriptor(node.platform).limits.watchdog_actions
         if wd is not None and wd.enabled and wd.action not in actions:
             yield _finding("P3", "error", [PortRef(node.name, port.name)],
                            f"{node.name}:{port.name} asks for watchdog action {wd.action!r}, which "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyeapi
 from netmiko import ConnectHandler
 
-from nr_apply.connections import Credentials, HostKeyPolicy, build_nornir
+from nr_apply.connections import Credentials, HostKeyPolicy, run_nornir
 from nr_apply.diff import FACET_FIELDS
 from nr_apply.engine import Session
 from nr_apply.inventory import load_fabric
@@ -60,7 +60,7 @@ def lab_driver(lab, name: str):
     """The production driver for one lab node, connected the way a run connects it (through
     the engine's Session); the caller closes it with `driver.session.close()`."""
     fabric = load_fabric(lab.inventory_dir)
-    nornir = build_nornir(fabric, Credentials(lab.username, lab.password), HostKeyPolicy(lab.known_hosts),
+    nornir = run_nornir(fabric, Credentials(lab.username, lab.password), HostKeyPolicy(lab.known_hosts),
                           workers=1, names=[name])
     session = Session(fabric=fabric, nornir=nornir, facets=list(FACET_FIELDS))
     driver = session.driver(name)

@@ -78,7 +78,6 @@ def fake(monkeypatch, tmp_path):
     devices = FakeFabric()
     FakeDriver.devices = devices
     monkeypatch.setattr(drivers, "driver_class", lambda platform: FakeDriver)
-    monkeypatch.setattr("nr_apply.engine.driver_class", lambda platform: FakeDriver)
     monkeypatch.setenv("NR_APPLY_USERNAME", "admin")
     monkeypatch.setenv("NR_APPLY_PASSWORD", "s3cret-pw")
     shutil.copytree(REPO / "inventory", tmp_path / "inventory")

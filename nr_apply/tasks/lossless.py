@@ -1,0 +1,248 @@
+"""nr-apply's public Nornir tasks: compose them in your own Nornir scripts with `nr.run(...)`.
+
+    from nornir import InitNornir
+    from nr_apply.tasks import lossless_diff
+
+    nr = InitNornir(inventory={"plugin": "SimpleInventory", "transform_function": "nr_apply_lossless",
+                               "options": {"host_file": "inventory/hosts.yaml", ...}})
+    result = nr.run(task=lossless_diff)   # changed / diff / result per host
+
+Every task works on the host's lossless intent as the `nr_apply_lossless` transform function
+resolves it, through the host's own Nornir connections (`napalm` for EOS, `netmiko` for the SSH
+platforms; see the platform descriptors). A failing step raises `LosslessError`, which names
+the step; Nornir turns it into a failed Result.
+
+Step tasks (`lossless_push`, `lossless_verify`, `lossless_confirm`, `lossless_rollback`) are the
+pieces `lossless_apply` is made of, for callers that run each step across many hosts at once
+(a phased rollout). A host keeps one driver between steps (an EOS push and its confirm share a
+config session) until `release_host(host)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from nr_apply.diff import FieldChange, diff_node, target_state, unexpressed
+from nr_apply.fabric import Node
+from nr_apply.plan import FACETS
+from nr_apply.platforms.base import Change, Driver
+from nr_apply.platforms import drivers
+
+DEFAULT_REVERT_SECONDS = 300
+
+
+class LosslessError(Exception):
+    """A step failed on a host: `step` names it (read, parse, plan, push, verify, confirm,
+    rollback), the message says why in the device's words."""
+
+    def __init__(self, step: str, message: str):
+        self.step = step
+        super().__init__(f"{step}: {message}")
+
+
+@dataclass
+class LosslessDiff:
+    """What `lossless_diff` found on one host."""
+
+    changes: list[FieldChange]  # semantic diff: port, field, running value, intended value
+    change: Change | None  # the native change that converges the host (None when at intent)
+    raw: Any = None  # the read-back it was computed from (the snapshot a rollback restores)
+    state_digest: str = ""  # digest of the parsed lossless state, to detect later drift
+    # managed facets that intent declares and the platform cannot express: facet -> why
+    unverified: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def native(self) -> list[str]:
+        return self.change.native if self.change else []
+
+    def text(self) -> str:
+        lines = [str(c) for c in self.changes]
+        if self.native:
+            lines += ["native change:", *(f"  {line}" for line in self.native)]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Handle:
+    host: Any
+    node: Node
+    driver: Driver
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_HANDLES: dict[int, _Handle] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def attach(host: Any, node: Node | None = None, config: Any = None) -> Driver:
+    """The host's driver, created on first use and kept for later steps until `release_host`.
+    `node` is nr-apply's view of the host (derived from its inventory data when not given)."""
+    with _HANDLES_LOCK:
+        handle = _HANDLES.get(id(host))
+        if handle is not None and handle.host is host:
+            return handle.driver
+    if node is None:
+        from nr_apply.inventory import node_from_host
+
+        node = node_from_host(host)
+    driver = drivers.driver_class(node.platform)(node, host)
+    driver.nornir_config = config  # type: ignore[attr-defined]
+    with _HANDLES_LOCK:
+        handle = _HANDLES.setdefault(id(host), _Handle(host, node, driver))
+        if handle.host is not host:  # a dead host's id reused
+            handle = _HANDLES[id(host)] = _Handle(host, node, driver)
+        return handle.driver
+
+
+def _node_and_driver(task: Task) -> tuple[Node, Driver]:
+    driver = attach(task.host, config=task.nornir.config)
+    return driver.node, driver
+
+
+def is_attached(host: Any) -> bool:
+    handle = _HANDLES.get(id(host))
+    return handle is not None and handle.host is host
+
+
+def release_host(host: Any) -> None:
+    """Close the host's driver and every Nornir connection it holds; the next step reopens."""
+    with _HANDLES_LOCK:
+        handle = _HANDLES.pop(id(host), None)
+    if handle is not None and handle.host is host:
+        try:
+            handle.driver.close()
+        except Exception:
+            pass
+    try:
+        host.close_connections()
+    except Exception:
+        pass
+
+
+def state_digest(state) -> str:
+    """Digest of the parsed lossless state (not the raw text, which carries timestamps and
+    counters): two reads digest equal exactly when the lossless state is the same."""
+    return hashlib.sha256(state.model_dump_json().encode()).hexdigest()
+
+
+def _facets(facets: list[str] | None) -> list[str]:
+    return list(FACETS if facets is None else facets)
+
+
+def diff_host(node: Node, driver: Driver, facets: list[str] | None = None) -> LosslessDiff:
+    """One read round; parse, diff and plan are computed locally."""
+    facets = _facets(facets)
+    step = "read"
+    try:
+        raw = driver.read()
+        step = "parse"
+        current = driver.parse(raw, ports=list(node.ports))
+        step = "plan"
+        desired = node.intent()
+        unverified = {facet: "; ".join(f"{f}: {driver.why_unsupported(f)}" for f in fields)
+                      for facet, fields in unexpressed(desired, facets, driver.unsupported).items()}
+        changes = diff_node(desired, current, facets, driver.unsupported)
+        change = None
+        if changes:
+            change = driver.plan_change(raw, current, target_state(desired, current, facets, driver.unsupported))
+    except LosslessError:
+        raise
+    except Exception as exc:
+        raise LosslessError(getattr(exc, "step", step), str(exc) or type(exc).__name__) from exc
+    return LosslessDiff(changes=changes, change=change, raw=raw, state_digest=state_digest(current),
+                        unverified=unverified)
+
+
+def lossless_diff(task: Task, facets: list[str] | None = None) -> Result:
+    """Read the host once, parse it, and diff it against its lossless intent.
+
+    `changed` says whether the host drifted from intent, `diff` is the semantic diff as text
+    (then the native change), `result` a `LosslessDiff` (the structured changes and the native
+    change). `facets` narrows the comparison (default: every facet)."""
+    node, driver = _node_and_driver(task)
+    found = diff_host(node, driver, facets)
+    return Result(host=task.host, result=found, changed=bool(found.changes), diff=found.text())
+
+
+def lossless_push(task: Task, change: Change, revert_in: int = DEFAULT_REVERT_SECONDS) -> Result:
+    """Push `change` with a revert armed on the device: unconfirmed, it reverts by itself after
+    `revert_in` seconds."""
+    _, driver = _node_and_driver(task)
+    try:
+        driver.push(change, int(revert_in))
+    except Exception as exc:
+        raise LosslessError(getattr(exc, "step", "push"), str(exc) or type(exc).__name__) from exc
+    return Result(host=task.host, result=f"pushed; reverts in {int(revert_in)}s unless confirmed", changed=True,
+                  diff="\n".join(change.native))
+
+
+def lossless_verify(task: Task, facets: list[str] | None = None) -> Result:
+    """Read back and prove the host is at intent (the diff is empty)."""
+    node, driver = _node_and_driver(task)
+    try:
+        current = driver.parse(driver.read(), ports=list(node.ports))
+    except Exception as exc:
+        raise LosslessError("verify", str(exc) or type(exc).__name__) from exc
+    left = diff_node(node.intent(), current, _facets(facets), driver.unsupported)
+    if left:
+        shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
+        raise LosslessError("verify", f"read-back differs from intent: {shown}")
+    return Result(host=task.host, result="at intent")
+
+
+def lossless_confirm(task: Task) -> Result:
+    """Confirm the pushed change: cancel the armed revert."""
+    _, driver = _node_and_driver(task)
+    try:
+        driver.confirm()
+    except Exception as exc:
+        raise LosslessError(getattr(exc, "step", "confirm"), str(exc) or type(exc).__name__) from exc
+    return Result(host=task.host, result="confirmed", changed=True)
+
+
+def lossless_rollback(task: Task, snapshot: Any) -> Result:
+    """Restore `snapshot` now, then prove it by reading back: the lossless state parsed from the
+    device must equal the one parsed from the snapshot."""
+    node, driver = _node_and_driver(task)
+    try:
+        driver.rollback(snapshot)
+        now = driver.parse(driver.read(), ports=list(node.ports))
+        before = driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
+    except Exception as exc:
+        raise LosslessError("rollback", str(exc) or type(exc).__name__) from exc
+    if now != before:
+        raise LosslessError("rollback", "read-back after rollback differs from the snapshot")
+    return Result(host=task.host, result="restored the snapshot", changed=True)
+
+
+def lossless_apply(task: Task, revert_in: int = DEFAULT_REVERT_SECONDS, facets: list[str] | None = None) -> Result:
+    """Bring the host to its lossless intent: diff, push with a timed revert, verify by
+    read-back, confirm. If any of those steps fails the host is rolled back to what was read
+    before the push, and the Result fails naming the step."""
+    found = task.run(task=lossless_diff, facets=facets, severity_level=10)[0].result
+    if not found.changes:
+        return Result(host=task.host, result="at intent", changed=False)
+    try:
+        task.run(task=lossless_push, change=found.change, revert_in=revert_in)
+        task.run(task=lossless_verify, facets=facets)
+        task.run(task=lossless_confirm)
+    except Exception as exc:
+        error = _step_error(exc)
+        task.run(task=lossless_rollback, snapshot=found.raw)
+        return Result(host=task.host, failed=True, changed=False, diff=found.text(), exception=error,
+                      result=f"{error}; rolled back to the state read before the push")
+    return Result(host=task.host, result=f"applied {len(found.changes)} change(s)", changed=True, diff=found.text())
+
+
+def _step_error(exc: Exception) -> Exception:
+    """The LosslessError inside a failed sub-task (Nornir wraps it in NornirSubTaskError)."""
+    result = getattr(exc, "result", None)
+    if isinstance(result, list) and result:
+        result = result[0]
+    inner = getattr(result, "exception", None)
+    return inner if isinstance(inner, Exception) else exc
