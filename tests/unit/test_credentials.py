@@ -48,3 +48,43 @@ def test_host_keys_are_verified_unless_explicitly_skipped(tmp_path):
         HostKeyPolicy.resolve(tmp_path / "missing_known_hosts", verify=True)
     assert "--no-host-key-check" in str(err.value)
     assert HostKeyPolicy.resolve(None, verify=False).verify is False
+
+
+# --- bad credential and host-key files: exit 3 naming file and field, before any device -------
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def _dry_run(capsys, *args) -> tuple[int, str]:
+    from nr_apply.cli import main
+
+    code = main([str(REPO / "plans/lossless-rollout.yaml"), "--dry-run", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out and "internal error" not in captured.err
+    return code, captured.err
+
+
+@pytest.mark.parametrize("text, field", [
+    ("username: ops\npassword: pw-1\nnodes: [leaf1, leaf2]\n", "nodes: expected a mapping of node name"),
+    ("username: ops\npassword: pw-1\nnodes:\n  leaf1: cumulus\n", "nodes.leaf1: expected a mapping with username"),
+    ("username: [ops]\npassword: pw-1\n", "username: missing, or not a string"),
+])
+def test_malformed_credentials_file_exits_3_naming_the_field(tmp_path, monkeypatch, capsys, text, field):
+    f = tmp_path / "creds.yaml"
+    f.write_text(text)
+    f.chmod(0o600)
+    monkeypatch.delenv("NR_APPLY_USERNAME", raising=False)
+    monkeypatch.setenv("NR_APPLY_CREDENTIALS", str(f))
+    code, err = _dry_run(capsys, "--no-host-key-check")
+    assert code == 3
+    assert f"{f}: {field}" in err
+    assert "pw-1" not in err
+
+
+def test_binary_known_hosts_exits_3_naming_the_file(tmp_path, monkeypatch, capsys):
+    known = tmp_path / "known_hosts"
+    known.write_bytes(bytes(range(256)) * 4)
+    monkeypatch.setenv("NR_APPLY_USERNAME", "ops")
+    monkeypatch.setenv("NR_APPLY_PASSWORD", "pw-1")
+    code, err = _dry_run(capsys, "--known-hosts", str(known))
+    assert code == 3
+    assert f"{known}: not a readable known_hosts file" in err
