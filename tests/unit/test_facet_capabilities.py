@@ -17,7 +17,7 @@ from nr_apply.diff import unexpressed
 from nr_apply.inventory import load_fabric
 from nr_apply.model import NodeState, PfcWatchdog, PortLossless
 from nr_apply.outcome import NodeOutcome
-from nr_apply.platforms.drivers import DRIVER_CLASSES, driver_class
+from nr_apply.platforms.drivers import PLATFORMS, driver_class
 from nr_apply.report.junit import to_junit
 from nr_apply.report.markdown import to_markdown
 from nr_apply.report.model import build_report
@@ -61,7 +61,7 @@ def test_a_plan_that_does_not_manage_the_facet_gets_no_finding(fabric_repo, caps
 
 
 def test_every_driver_declares_its_gaps_in_one_table_and_says_why():
-    for platform in DRIVER_CLASSES:
+    for platform in PLATFORMS:
         driver = driver_class(platform)
         for field in driver.unsupported:
             assert driver.why_unsupported(field)

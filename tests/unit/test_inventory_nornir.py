@@ -169,7 +169,7 @@ def test_binary_hosts_file(repo, capsys):
     (repo / "inventory/hosts.yaml").write_bytes(bytes(range(256)) * 8)
     code, err = validate(repo, capsys)
     assert code == 3
-    assert f"{repo / 'inventory/hosts.yaml'}: not a text file" in err
+    assert f"{repo / 'inventory/hosts.yaml'}: not a UTF-8 text file" in err
 
 
 def test_plan_inventory_as_a_nornir_mapping_validates_and_names_files(repo, capsys):
