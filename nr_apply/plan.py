@@ -131,10 +131,14 @@ class NornirInventory(Strict):
     to the plan. nr-apply resolves intent with its `nr_apply_lossless` transform function
     whatever `transform_function` says (after it, when it names another)."""
 
-    plugin: str
-    options: dict = Field(default_factory=dict)
-    transform_function: str | None = None
-    transform_function_options: dict | None = None
+    plugin: str = Field(description="a Nornir inventory plugin by its registered name: `SimpleInventory`, "
+                        "`AnsibleInventory` (nornir_ansible), `NBInventory` (nornir_netbox), ...")
+    options: dict = Field(default_factory=dict, description="the plugin's options; relative paths of `*file` "
+                          "options are relative to the plan file")
+    transform_function: str | None = Field(default=None, description="a registered Nornir transform "
+                                           "function; `nr_apply_lossless` resolves the lossless intent")
+    transform_function_options: dict | None = Field(default=None, description="keyword arguments of the "
+                                                    "transform function")
 
 
 class Plan(Strict):
