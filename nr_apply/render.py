@@ -12,7 +12,7 @@ from importlib import resources
 
 import jinja2
 
-TEMPLATE_OF = {"eos": "eos/lossless.j2", "nvue": "nvue/lossless.j2", "sonic": "sonic/config_db.json.j2",
+TEMPLATE_OF = {"eos": "eos/lossless.j2", "sonic": "sonic/config_db.json.j2",
                "linux": "linux_nic/lossless.j2"}
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
 from nr_apply.lab.nvue_effective import effective_qos, port_qos
 from nr_apply.lab.nvue_revisions import Revisions, confirm_seconds
-from nr_apply.lab.nvue_schema import InterfaceKeys
+from nr_apply.lab.nvue_schema import DEFAULT_RELEASE, InterfaceKeys, Release, parse_release, release_text
 from nr_apply.lab.nvue_show import (
     congestion_tc_text,
     congestion_text,
@@ -56,7 +56,7 @@ from nr_apply.lab.nvue_tree import (
 from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
 
 INITIAL_YAML = "/usr/lib/python3/dist-packages/cue_config_v1/initial.yaml"
-HEADER = {"model": "SN5600", "nvue-api-version": "nvue_v1", "rev-id": "1.0.0", "version": "Cumulus Linux 5.14.0"}
+HEADER = {"model": "SN5600", "nvue-api-version": "nvue_v1", "rev-id": "1.0.0"}
 _WRITE_CONFIG_VERBS = ("apply", "replace", "patch", "detach", "save", "attach", "delete")
 _PROFILE_KINDS = ("pfc", "link-pause", "congestion-control", "mapping", "egress-scheduler", "egress-queue-mapping")
 
@@ -90,6 +90,16 @@ class NvueDevice(LabDevice):
                          "message": "factory default", "reason": "Config update", "state": "applied"}],
             "next_rev": 2,
         }
+
+    @property
+    def release(self) -> Release:
+        """The Cumulus Linux release this switch runs: inventory `data.lab.release`."""
+        text = self.node.lab.get("release")
+        return parse_release(text) if text else DEFAULT_RELEASE
+
+    @property
+    def header(self) -> dict:
+        return {**HEADER, "version": f"Cumulus Linux {release_text(self.release)}"}
 
     @property
     def revisions(self) -> Revisions:
@@ -167,9 +177,9 @@ class NvueSession(LinuxShellSession):
             raise CommandError("Usage:\n  nv <command> [options]\nError: Incomplete command: nv")
         verb, rest = args[0], args[1:]
         if verb == "set":
-            apply_set_words(self.revs.pending_config(self.username), rest)
+            apply_set_words(self.revs.pending_config(self.username), rest, self.device.release)
         elif verb == "unset":
-            apply_unset_words(self.revs.pending_config(self.username), rest)
+            apply_unset_words(self.revs.pending_config(self.username), rest, self.device.release)
         elif verb == "show":
             return self._show(rest)
         elif verb == "config":
@@ -215,10 +225,19 @@ class NvueSession(LinuxShellSession):
         return self._show_path(config, path, output)
 
     def _show_path(self, config: Tree, path: list[str], output: str) -> str:
+        release = release_text(self.device.release)
         if path == ["system"]:
-            data = {"hostname": get(config, ("system", "hostname")) or self.device.name,
-                    "build": HEADER["version"], "uptime": int(time.time() - self.device.boot_time)}
+            # 5.12 and earlier show `build`; 5.13 dropped it for `version` -> `product-release`
+            # (NVUE command reference, `nv show system`).
+            data: Tree = {"hostname": get(config, ("system", "hostname")) or self.device.name,
+                          "uptime": int(time.time() - self.device.boot_time)}
+            if self.device.release < (5, 13):
+                data["build"] = f"Cumulus Linux {release}"
+            else:
+                data["version"] = {"product-release": release}
             return render(data, output)
+        if path == ["system", "version"]:
+            return render({"kernel": "6.1.0-cl-1-amd64", "product-release": release}, output)
         if path == ["qos", "roce"]:
             return render(roce_view(config), output, lambda: roce_text(config))
         if path == ["interface"]:
@@ -282,7 +301,7 @@ class NvueSession(LinuxShellSession):
         config = self.revs.config_of(source)
         if output == "commands":
             return "\n".join(as_commands(config))
-        document = [{"header": dict(HEADER)}, {"set": config}]
+        document = [{"header": self.device.header}, {"set": config}]
         if output == "json":
             return json.dumps(document, indent=2)
         if output in ("yaml", "auto"):
@@ -435,13 +454,13 @@ class NvueSession(LinuxShellSession):
             for l in lines:
                 words = l.split()[1:]
                 if words[0] == "set":
-                    apply_set_words(base, words[1:])
+                    apply_set_words(base, words[1:], self.device.release)
                 elif words[0] == "unset":
-                    apply_unset_words(base, words[1:])
+                    apply_unset_words(base, words[1:], self.device.release)
                 else:
                     raise CommandError(f"Error: Only 'nv set' and 'nv unset' lines are allowed in {positional[0]}")
         else:
-            base = _merge_document(base, load_yaml(text))
+            base = _merge_document(base, load_yaml(text), self.device.release)
         revs.replace_pending(base, self.username)
         return ""
 
@@ -517,7 +536,7 @@ def _revision_entry(data: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _merge_document(base: Tree, document: Any) -> Tree:
+def _merge_document(base: Tree, document: Any, release: Release) -> Tree:
     """Apply a `nv config show`-style YAML document (a list of header/set/unset items, or a
     bare tree) onto `base`, every value checked by the schema."""
     from nr_apply.lab.nvue_tree import leaves, set_value, unset_path
@@ -530,7 +549,7 @@ def _merge_document(base: Tree, document: Any) -> Tree:
             if key == "header":
                 continue
             if key == "set":
-                for path, leaf in leaves(validated(value)):
+                for path, leaf in leaves(validated(value, release)):
                     set_value(base, path, leaf)
             elif key == "unset":
                 for path, _ in leaves(value or {}):

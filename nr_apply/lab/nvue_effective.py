@@ -29,7 +29,7 @@ ECN_DEFAULTS = {"ecn": "enable", "red": "disable", "min-threshold": 150000, "max
 
 def roce_mode(config: Tree) -> str | None:
     roce = get(config, ("qos", "roce"))
-    if not isinstance(roce, dict) or roce.get("enable", "on") != "on":
+    if not isinstance(roce, dict) or roce.get("enable", "on") != "on" or roce.get("state", "enabled") != "enabled":
         return None
     return roce.get("mode", "lossless")
 
@@ -148,7 +148,8 @@ def port_qos(config: Tree, port: str, qos: Tree | None = None) -> PortQos:
         pfc_tx=tx,
         pfc_rx=rx,
         ecn_tcs=ecn,
-        watchdog=isinstance(get(interface, ("qos", "pfc-watchdog")), dict),
+        watchdog=isinstance(get(interface, ("qos", "pfc-watchdog")), dict)
+        and get(interface, ("qos", "pfc-watchdog", "state")) != "disable",
         mtu=int(get(interface, ("link", "mtu")) or DEFAULT_MTU),
         trust=trust,
         dscp_to_sp=dscp_to_sp,

@@ -183,7 +183,8 @@ QOS = Container(
     {
         "roce": Container(
             {
-                "enable": Leaf(ON_OFF),
+                "enable": Leaf(ON_OFF),  # up to Cumulus Linux 5.14
+                "state": Leaf(Enum(("enabled", "disabled"))),  # from 5.15 (the same leaf renamed)
                 "mode": Leaf(Enum(("lossless", "lossy", "lossless-single-ipool", "lossy-multi-tc"))),
             },
             presence=True,
@@ -245,7 +246,8 @@ QOS = Container(
                 presence=True,
             ),
         ),
-        "pfc-watchdog": Container({"polling-interval": Leaf(Int(30, 5000)), "robustness": Leaf(Int(1, 1000))}),
+        # Ranges from the Cumulus Linux 5.6 What's New command list (vector cumulus_6).
+        "pfc-watchdog": Container({"polling-interval": Leaf(Int(100, 5000)), "robustness": Leaf(Int(1, 1000))}),
     }
 )
 
@@ -256,7 +258,7 @@ def _profile_ref() -> Container:
 
 INTERFACE_QOS = Container(
     {
-        "pfc-watchdog": Container(presence=True),
+        "pfc-watchdog": Container({"state": Leaf(ENABLE)}, presence=True),
         "pfc": _profile_ref(),
         "link-pause": _profile_ref(),
         "congestion-control": _profile_ref(),
@@ -303,6 +305,48 @@ ROOT = Container(
 
 Path = tuple[str, ...]
 Assignment = tuple[Path, Any]  # value PRESENCE means "create this container"
+
+
+# --- releases -------------------------------------------------------------------------------
+# What exists only from a Cumulus Linux release on (NVUE command reference, "Version History";
+# the 5.6 What's New for the watchdog; 5.15's "New and Changed NVUE Commands" for the RoCE
+# leaf), or only before one. `*` stands for an interface name.
+Release = tuple[int, ...]
+DEFAULT_RELEASE: Release = (5, 14, 0)
+ROCE_STATE_RELEASE: Release = (5, 15)
+_PROFILE_KINDS = ("mapping", "pfc", "link-pause", "egress-queue-mapping", "egress-scheduler", "congestion-control")
+SINCE: dict[Path, Release] = {
+    ("qos", "pfc-watchdog"): (5, 6),
+    ("interface", "*", "qos", "pfc-watchdog"): (5, 6),
+    ("qos", "roce", "state"): ROCE_STATE_RELEASE,
+    **{("qos", kind): (5, 3) for kind in _PROFILE_KINDS},
+    **{("interface", "*", "qos", kind): (5, 3) for kind in _PROFILE_KINDS},
+}
+BEFORE: dict[Path, Release] = {("qos", "roce", "enable"): ROCE_STATE_RELEASE}
+
+
+def parse_release(text: str) -> Release:
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text))
+    if not m:
+        raise ValueError(f"not a Cumulus Linux release: {text!r} (expected e.g. 5.14.0)")
+    return tuple(int(g) for g in m.groups() if g is not None)
+
+
+def release_text(release: Release) -> str:
+    return ".".join(map(str, release))
+
+
+def check_release(verb: str, path: Path, release: Release) -> None:
+    """Reject `path` as this release's NVUE does: an unknown word is an invalid command."""
+    shape = tuple("*" if i == 1 and path[0] == "interface" else w for i, w in enumerate(path))
+    for depth in range(1, len(shape) + 1):
+        prefix = shape[:depth]
+        since, before = SINCE.get(prefix), BEFORE.get(prefix)
+        if (since and release < since) or (before and release >= before):
+            typed = " ".join(["nv", verb, *path[:depth]])
+            raise CommandError(f"Error: Invalid command: {typed}\n  '{path[depth - 1]}' is not a valid "
+                               f"option in Cumulus Linux {release_text(release)}")
+
 
 
 def parse_set(words: list[str]) -> list[Assignment]:
@@ -390,11 +434,15 @@ def node_at(path: Path) -> Node | None:
     return node
 
 
-def implied_values(path: Path) -> list[Assignment]:
-    """Leaves NVUE sets alongside anything under `path` (e.g. `qos roce enable on`)."""
+def implied_values(path: Path, release: Release = DEFAULT_RELEASE) -> list[Assignment]:
+    """Leaves NVUE sets alongside anything under `path` (e.g. `qos roce enable on`, which
+    is `qos roce state enabled` from 5.15)."""
     out: list[Assignment] = []
     for depth in range(1, len(path) + 1):
         node = node_at(path[:depth])
         if isinstance(node, Container):
-            out += [(path[:depth] + (k,), v) for k, v in node.implied.items()]
+            for key, value in node.implied.items():
+                if (path[:depth], key) == (("qos", "roce"), "enable") and release >= ROCE_STATE_RELEASE:
+                    key, value = "state", "enabled"
+                out.append((path[:depth] + (key,), value))
     return out

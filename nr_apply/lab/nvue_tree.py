@@ -15,7 +15,16 @@ from typing import Any, Iterator
 import yaml
 
 from nr_apply.lab.device import CommandError
-from nr_apply.lab.nvue_schema import PRESENCE, Path, implied_values, parse_set, parse_unset
+from nr_apply.lab.nvue_schema import (
+    DEFAULT_RELEASE,
+    PRESENCE,
+    Path,
+    Release,
+    check_release,
+    implied_values,
+    parse_set,
+    parse_unset,
+)
 
 Tree = dict[str, Any]
 
@@ -51,16 +60,22 @@ def unset_path(tree: Tree, path: Path) -> None:
         chain[depth - 1].pop(path[depth - 1], None)
 
 
-def apply_set_words(tree: Tree, words: list[str]) -> None:
-    for path, value in parse_set(words):
-        for implied_path, implied_value in implied_values(path):
+def apply_set_words(tree: Tree, words: list[str], release: Release = DEFAULT_RELEASE) -> None:
+    assignments = parse_set(words)
+    for path, _ in assignments:
+        check_release("set", path, release)
+    for path, value in assignments:
+        for implied_path, implied_value in implied_values(path, release):
             if _get(tree, implied_path) is None:
                 set_value(tree, implied_path, implied_value)
         set_value(tree, path, value)
 
 
-def apply_unset_words(tree: Tree, words: list[str]) -> None:
-    for path in parse_unset(words):
+def apply_unset_words(tree: Tree, words: list[str], release: Release = DEFAULT_RELEASE) -> None:
+    paths = parse_unset(words)
+    for path in paths:
+        check_release("unset", path, release)
+    for path in paths:
         unset_path(tree, path)
 
 
@@ -200,7 +215,7 @@ def load_yaml(text: str) -> Any:
         raise CommandError(f"Error: Failed to parse YAML: {exc}") from None
 
 
-def validated(tree: Any) -> Tree:
+def validated(tree: Any, release: Release = DEFAULT_RELEASE) -> Tree:
     """A copy of `tree` rebuilt through the schema, so a file cannot smuggle in what a
     `nv set` would reject."""
     if tree is None:
@@ -211,5 +226,6 @@ def validated(tree: Any) -> Tree:
     for path, value in leaves(copy.deepcopy(tree)):
         words = list(path) + ([] if value is PRESENCE else [str(value)])
         for parsed_path, parsed_value in parse_set(words):
+            check_release("set", parsed_path, release)
             set_value(out, parsed_path, parsed_value)
     return out

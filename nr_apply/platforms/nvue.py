@@ -48,73 +48,48 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
+from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
-from nr_apply.render import render_context
 
 TRUST = {"dscp": "l3", "pcp": "l2", "none": "port"}
 TRUST_READ = {"l3": "dscp", "both": "dscp", "l2": "pcp", "port": "none"}
 POLLING_INTERVAL_MS = 100  # NVUE default; detection time = interval x robustness
 ROBUSTNESS = 3  # NVUE default
 DEFAULT_MTU = 9216
-UNSUPPORTED = {"pfc_watchdog.restoration_ms", "pfc_watchdog.action", "link_pause", "dcbx_willing"}
+# Model fields NVUE has no knob for, and why (reported as not verified, never diffed).
+UNSUPPORTED: dict[str, str] = {
+    "pfc_watchdog.restoration_ms": "NVUE restores a queue after one polling interval without pause frames; "
+                                   "there is no separate restoration time",
+    "dcbx_willing": "NVUE has no DCBX willing setting (LLDP only advertises the RoCE application TLV)",
+}
 ECN_ENTRY_DEFAULTS = {"ecn": "enable", "red": "disable", "min-threshold": 150000, "max-threshold": 1500000,
                       "probability": 100}
 LOSSLESS_ROCE_MODES = ("lossless", "lossless-single-ipool")
 PROFILE_KINDS = ("mapping", "pfc", "egress-queue-mapping", "egress-scheduler", "congestion-control")
 # Sets that replace the default set as a whole once configured (profile kind, key).
 REPLACED_SETS = {"pfc": "switch-priority", "congestion-control": "traffic-class"}
+LINK_PAUSE_PROFILE = "default-global"  # the link pause profile a port nr-apply pauses gets
+# The first Cumulus Linux release whose NVUE has what a change writes (NVUE command
+# reference, "Version History"; Cumulus Linux 5.6 What's New lists the watchdog).
+WATCHDOG_RELEASE = (5, 6)
+QOS_PROFILE_RELEASE = (5, 3)
 APPLY_TIMEOUT_S = 180  # an apply reloads switchd for QoS; give it time
 PRESENCE: dict = {}
 
 Tree = dict[str, Any]
 Path = tuple[str, ...]
+Release = tuple[int, ...]
 
 
 # === rendering (nr-apply render) ==========================================================
-def _shared(state: NodeState) -> PortLossless | None:
-    return next((p for p in state.ports.values() if p.no_drop_priorities), None) or \
-        next(iter(state.ports.values()), None)
-
-
-def context(state: NodeState) -> dict:
-    shared = _shared(state)
-    commands: list[str] = []
-    if shared is not None:
-        if shared.trust:
-            commands.append(f"nv set qos mapping default-global trust {TRUST[shared.trust]}")
-        for dscp, prio in sorted(shared.dscp_to_priority.items()):
-            commands.append(f"nv set qos mapping default-global dscp {dscp} switch-priority {prio}")
-        if shared.no_drop_priorities:
-            prios = ",".join(map(str, shared.no_drop_priorities))
-            commands.append(f"nv set qos pfc default-global switch-priority {prios}")
-        for prio, tc in sorted(shared.priority_to_tc.items()):
-            commands.append(f"nv set qos egress-queue-mapping default-global switch-priority {prio} traffic-class {tc}")
-        if shared.ets:
-            for tc, share in sorted(shared.ets.bandwidth.items()):
-                commands.append(f"nv set qos egress-scheduler default-global traffic-class {tc} mode dwrr")
-                commands.append(f"nv set qos egress-scheduler default-global traffic-class {tc} bw-percent {share}")
-            for tc in shared.ets.strict:
-                commands.append(f"nv set qos egress-scheduler default-global traffic-class {tc} mode strict")
-        for tc, ecn in sorted(shared.ecn.items()):
-            base = f"nv set qos congestion-control default-global traffic-class {tc}"
-            commands += [f"{base} min-threshold {ecn.min_bytes}", f"{base} max-threshold {ecn.max_bytes}",
-                         f"{base} probability {ecn.probability}", f"{base} ecn enable",
-                         f"{base} red {'enable' if shared.wred_drop.get(tc) else 'disable'}"]
-        wd = shared.pfc_watchdog
-        if wd is not None and wd.enabled:
-            commands.append(f"nv set qos pfc-watchdog polling-interval {POLLING_INTERVAL_MS}")
-            commands.append(f"nv set qos pfc-watchdog robustness {max(1, round(wd.detection_ms / POLLING_INTERVAL_MS))}")
-    for name, p in state.ports.items():
-        if p.pfc_watchdog is not None and p.pfc_watchdog.enabled:
-            commands.append(f"nv set interface {name} qos pfc-watchdog")
-        if p.mtu:
-            commands.append(f"nv set interface {name} link mtu {p.mtu}")
-    return {"commands": commands}
-
-
 def render(state: NodeState) -> str:
-    return render_context("nvue", context(state))
+    """The lossless scope a plan from a factory switch converges to, as `nv set` lines: the
+    same encoding `plan_change` uses, so what is reviewed is what a push converges to."""
+    factory = NvueDriver.parse({}, list(state.ports))
+    target = target_state(state, factory, list(FACET_FIELDS), set(UNSUPPORTED))
+    new = _desired_tree({}, factory, target)
+    return "".join(f"{line}\n" for line in sorted(diff_commands({}, scope_of(new)), key=_rank))
 
 
 # === the configuration tree ===============================================================
@@ -258,6 +233,50 @@ def load_tree(raw: str | Tree) -> Tree:
     raise ValueError("not an NVUE configuration: expected `nv config show` YAML or JSON")
 
 
+_RELEASE = re.compile(r"(?:Cumulus Linux\s+)?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_release(text: Any) -> Release | None:
+    """`Cumulus Linux 5.14.0`, `5.16.0` (a header's `version`, `nv show system` `build`,
+    `nv show system version` `product-release`) as (5, 14, 0)."""
+    m = _RELEASE.search(str(text or ""))
+    return tuple(int(g) for g in m.groups() if g is not None) if m else None
+
+
+def release_of(raw: Any) -> Release | None:
+    """The release in the header item of `nv config show -o yaml|json` (`version: Cumulus
+    Linux 5.14.0`); None for a form without one (`-o commands`, a bare tree)."""
+    if not isinstance(raw, str) or re.search(r"(?m)^(?:\S*\$\s*)?nv\s+set\s", raw):
+        return None
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return None
+    items = document if isinstance(document, list) else [document]
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("header"), dict):
+            return parse_release(item["header"].get("version"))
+    return None
+
+
+def show_release(text: str) -> Release | None:
+    """The release in `nv show system -o json`: `build` up to 5.12, `version` ->
+    `product-release` from 5.13 (NVUE command reference, `nv show system`)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    version = data.get("version")
+    release = version.get("product-release") if isinstance(version, dict) else None
+    return parse_release(release or data.get("product-release") or data.get("build"))
+
+
+def _show_release(release: Release) -> str:
+    return ".".join(map(str, release))
+
+
 def _get(tree: Any, path: Iterable[str]) -> Any:
     node = tree
     for word in path:
@@ -282,8 +301,10 @@ def _leaves(tree: Tree, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
 
 # === defaults and the effective QoS =======================================================
 def roce_mode(tree: Tree) -> str | None:
+    """The RoCE mode in force, None when RoCE is off: absent, `enable off` (Cumulus Linux 5.14
+    and earlier) or `state disabled` (5.15 renamed the leaf)."""
     roce = _get(tree, ("qos", "roce"))
-    if not isinstance(roce, dict) or roce.get("enable", "on") != "on":
+    if not isinstance(roce, dict) or roce.get("enable", "on") != "on" or roce.get("state", "enabled") != "enabled":
         return None
     return roce.get("mode", "lossless")
 
@@ -379,9 +400,11 @@ def _port_state(tree: Tree, port: str) -> PortLossless:
                                         probability=int(entry["probability"]))
         wred[int(tc)] = entry["red"] == "enable"
     watchdog = None
-    if isinstance(_get(tree, ("interface", port, "qos", "pfc-watchdog")), dict):
-        # Clamped to the model's range; NVUE allows 30 ms x 1 up to 5 s x 1000.
-        watchdog = PfcWatchdog(enabled=True, detection_ms=min(5000, max(100, _watchdog_detection_ms(tree))))
+    if _watchdog_on(tree, port):
+        # Clamped to the model's range; NVUE allows 100 ms x 1 up to 5 s x 1000. Its
+        # mitigation is always a drop of the stormed queue's traffic.
+        watchdog = PfcWatchdog(enabled=True, detection_ms=min(5000, max(100, _watchdog_detection_ms(tree))),
+                               action="drop")
     return PortLossless(
         trust=TRUST_READ.get(mapping.get("trust", "l2"), "none"),
         dscp_to_priority={int(d): int(e["switch-priority"]) for d, e in mapping["dscp"].items()},
@@ -391,8 +414,26 @@ def _port_state(tree: Tree, port: str) -> PortLossless:
         ecn=ecn,
         wred_drop=wred,
         pfc_watchdog=watchdog,
+        link_pause=_link_pause_on(tree, port),
         mtu=int(_get(tree, ("interface", port, "link", "mtu")) or DEFAULT_MTU),
     )
+
+
+def _watchdog_on(tree: Tree, port: str) -> bool:
+    """`interface X qos pfc-watchdog` present and not `state disable` (QoS guide: either
+    `nv unset` it or set `state disable` to turn it off)."""
+    wd = _get(tree, ("interface", port, "qos", "pfc-watchdog"))
+    return isinstance(wd, dict) and wd.get("state", "enable") != "disable"
+
+
+def _link_pause_on(tree: Tree, port: str) -> bool:
+    """802.3x pause runs on a port that names a link pause profile sending or honouring pause
+    frames (QoS guide, "Link Pause": a profile applies only to the interfaces that name it)."""
+    name = _get(tree, ("interface", port, "qos", "link-pause", "profile"))
+    if name is None:
+        return False
+    profile = _get(tree, ("qos", "link-pause", name)) or {}
+    return profile.get("tx", "enable") == "enable" or profile.get("rx", "enable") == "enable"
 
 
 def switch_ports(tree: Tree) -> list[str]:
@@ -424,7 +465,20 @@ def _desired_tree(tree: Tree, current: NodeState, target: NodeState) -> Tree:
             _remove(new, ("interface", port, "qos", "pfc-watchdog"))
         if want.mtu is not None and want.mtu != (have.mtu or DEFAULT_MTU):
             _put(new, ("interface", port, "link", "mtu"), want.mtu)
+        if want.link_pause is not None and want.link_pause != bool(have.link_pause):
+            _set_link_pause(new, port, want.link_pause)
     return new
+
+
+def _set_link_pause(new: Tree, port: str, on: bool) -> None:
+    """Off: the port stops naming its link pause profile (the profile stays for its other
+    ports). On: the port names `default-global`, created sending and honouring pause frames."""
+    if not on:
+        _remove(new, ("interface", port, "qos", "link-pause"))
+        return
+    if _get(new, ("qos", "link-pause", LINK_PAUSE_PROFILE)) is None:
+        _put(new, ("qos", "link-pause", LINK_PAUSE_PROFILE), {"tx": "enable", "rx": "enable"})
+    _put(new, ("interface", port, "qos", "link-pause", "profile"), LINK_PAUSE_PROFILE)
 
 
 _KIND_FIELDS = {
@@ -623,6 +677,30 @@ def scope_of(tree: Tree) -> Tree:
     return out
 
 
+def _needs(line: str) -> tuple[Release, str] | None:
+    """The release a `nv set|unset` line needs, and the object it writes."""
+    words = line.split()[2:]
+    if "pfc-watchdog" in words:
+        return WATCHDOG_RELEASE, "qos pfc-watchdog"
+    if words[:1] == ["qos"] and len(words) > 1 and words[1] in PROFILE_KINDS + ("link-pause",):
+        return QOS_PROFILE_RELEASE, f"qos {words[1]} profiles"
+    if words[:1] == ["interface"] and len(words) > 3 and words[2] == "qos" and words[3] != "pfc-watchdog":
+        return QOS_PROFILE_RELEASE, f"qos {words[3]} profiles"
+    return None
+
+
+def refuse_unsupported(lines: list[str], release: Release) -> None:
+    """Refuse a change the switch's release would reject, before anything is pushed."""
+    missing: dict[str, Release] = {}
+    for line in lines:
+        need = _needs(line)
+        if need is not None and release < need[0]:
+            missing.setdefault(need[1], need[0])
+    if missing:
+        what = "; ".join(f"{name} (needs {_show_release(need)} or later)" for name, need in missing.items())
+        raise DriverError("plan", f"Cumulus Linux {_show_release(release)} cannot take this change: {what}")
+
+
 # === the driver ===========================================================================
 _ERROR = re.compile(r"^(?:Error:|error:|-bash:|Invalid |Usage:)", re.MULTILINE)
 
@@ -635,6 +713,7 @@ class NvueDriver(Driver):
     def __init__(self, node: Any, host: Any):
         super().__init__(node, host)
         self._last_tree: Tree | None = None
+        self._release: Release | None = None  # from `nv show system` when a read-back has no header
 
     # --- pure --------------------------------------------------------------------------------
     @classmethod
@@ -646,6 +725,9 @@ class NvueDriver(Driver):
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
         tree = load_tree(raw)
         lines = sorted(diff_commands(tree, _desired_tree(tree, current, target)), key=_rank)
+        release = release_of(raw) or self._release
+        if release is not None:
+            refuse_unsupported(lines, release)
         return Change(native=lines, payload=list(lines))
 
     # --- device ------------------------------------------------------------------------------
@@ -661,6 +743,8 @@ class NvueDriver(Driver):
     def read(self) -> str:
         raw = self._run("read", "nv config show -o yaml")
         self._last_tree = load_tree(raw)
+        if release_of(raw) is None and self._release is None:
+            self._release = show_release(self._run("read", "nv show system -o json"))
         return raw
 
     def push(self, change: Change, revert_in: int) -> None:
