@@ -1,4 +1,4 @@
-"""NVIDIA Cumulus Linux (NVUE): lossless settings as `nv set` commands.
+"""NVIDIA Cumulus Linux (NVUE): lossless settings as NVUE configuration.
 
 Quirks kept here:
 - QoS lives in profiles; every lossless port shares `default-global` (validation rule P2
@@ -7,10 +7,16 @@ Quirks kept here:
 - Trust is `l3` (DSCP), `l2` (PCP), `both` or `port`. `both` reads as DSCP: an IP packet
   (every RoCEv2 packet) is classified by its DSCP, PCP only matters for non-IP frames.
 - The PFC watchdog has no detection/restoration times: it polls every `polling-interval` ms
-  and declares a deadlock after `robustness` polls. Detection maps to interval x robustness;
-  restoration and action are not settable (see UNSUPPORTED).
+  and declares a deadlock after `robustness` polls, then drops the stormed queue's traffic
+  until a polling interval passes without pause frames. Detection maps to interval x
+  robustness, the action is always a drop, restoration is not settable (UNSUPPORTED). A port
+  runs it while `interface swpN qos pfc-watchdog` is present and not `state disable`.
+- RoCE is off when `qos roce` is absent, `enable off` (Cumulus Linux 5.14 and earlier) or
+  `state disabled` (5.15 renamed the leaf).
+- 802.3x link pause runs on a port that names a `qos link-pause` profile sending or honouring
+  pause frames; a profile applies only to the ports that name it (QoS guide, "Link Pause").
 - `nv config show` prints only what was set. The running QoS is that plus NVUE's documented
-  defaults (vendors.md 2.1-2.2), which `_DEFAULTS`/`_effective` supply: trust l2, DSCP 8k..8k+7
+  defaults (vendors.md 2.1-2.2), which `_defaults`/`_effective` supply: trust l2, DSCP 8k..8k+7
   -> SP k, SP k -> TC k, DWRR 12/13 %, ECN on TC0 150000/1500000 B, no PFC, watchdog poll
   100 ms x 3, MTU 9216. `qos roce` (mode lossless, the default mode) replaces them with the
   RoCE profile: trust both, DSCP 26 -> SP3 and 48 -> SP6, SP3 -> TC3, SP6 -> TC6, others -> TC0,
@@ -20,15 +26,25 @@ Quirks kept here:
   first change to either writes the complete set it should end with.
 - A priority counts as no-drop only while PFC `tx` and `rx` are both enabled: lossless needs
   pause frames sent and honoured.
+- The release (the `version` of `nv config show`'s header, else `nv show system`) decides what
+  a change may write: QoS profiles from 5.3, the watchdog from 5.6. A plan that needs more is
+  refused for that node before anything is pushed.
 
-Change model (vendors.md 2.4), over Netmiko `cumulus_linux` (NVUE has no config mode, so
-every line is its own command and its output is checked for an error):
+One encoding: `plan_change` computes the configuration tree the switch should end with and
+diffs it against the running one; `render` is that plan from a factory switch.
+
+Change model (vendors.md 2.4), over Netmiko `cumulus_linux` (every output is checked for an
+error):
 - read: `nv config show -o yaml`, the applied tree, in one command. Defaults are supplied by
   the parser as above rather than read with `--all`, so a saved file parses the same.
-- push: refuse if the switch already holds pending changes (they would ride along), then the
-  `nv set`/`nv unset` lines, then `nv config apply --confirm <n>s -y` (the unit is explicit:
-  the docs disagree on what a bare number means). On any error `nv config detach` stashes
-  the staged lines as a revision, so nothing stays pending and the applied tree is unchanged.
+- push: pending changes nr-apply itself staged in a run that died are detached; anyone else's
+  are refused (they would ride along). Then the `nv unset` lines, the `nv set` lines as one
+  `nv config patch` document (STAGED_FILE, which marks the pending change as ours until it
+  is applied), and `nv config apply --confirm <n>s -y` (the unit is explicit: the docs
+  disagree on what a bare number means). The apply is waited for at most the revert window,
+  watching the session: a session the switch dropped fails the push at once and the next
+  step logs in again. On any other error `nv config detach` stashes the staged change as a
+  revision, so nothing stays pending and the applied tree is unchanged.
 - confirm: `nv config apply --confirm-yes`, then `nv config save` if auto-save is disabled.
 - snapshot: the read-back. rollback: the lossless scope (`qos`, each interface's `qos` and
   `link mtu`) of the running tree is diffed against the snapshot's and applied. Unlike
@@ -44,6 +60,7 @@ import json
 import re
 import shlex
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import yaml
@@ -701,6 +718,58 @@ def refuse_unsupported(lines: list[str], release: Release) -> None:
         raise DriverError("plan", f"Cumulus Linux {_show_release(release)} cannot take this change: {what}")
 
 
+# === staging ==============================================================================
+STAGED_FILE = "/tmp/nr-apply-staged.yaml"  # `nv config patch` wants a full path
+STAGED_MARK = "# staged by nr-apply"
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A change as `push` stages it: `nv unset` lines, then the `nv set` lines as one
+    `nv config patch` document (one command instead of one per line)."""
+
+    unsets: list[str]
+    patch: str
+    sets: bool
+
+
+def staging_of(lines: list[str]) -> Staging:
+    sets = "\n".join(line for line in lines if line.startswith("nv set "))
+    document = [{"set": _numeric_keys(_from_commands(sets))}] if sets else []
+    return Staging(unsets=[line for line in lines if line.startswith("nv unset ")],
+                   patch=f"{STAGED_MARK}\n" + yaml.safe_dump(document, default_flow_style=False, sort_keys=False),
+                   sets=bool(sets))
+
+
+def _numeric_keys(value: Any) -> Any:
+    """Collection keys as NVUE prints them (`3:`, not `'3':`)."""
+    if isinstance(value, dict):
+        return {(int(k) if k.isdigit() else k): _numeric_keys(v) for k, v in value.items()}
+    return value
+
+
+def _outside_scope(tree: Tree) -> Tree:
+    out: Tree = {}
+    for path, value in _leaves(tree):
+        if not _in_scope(path):
+            _put(out, path, value)
+    return out
+
+
+def _alive(conn: Any) -> bool:
+    channel = getattr(conn, "remote_conn", None)
+    if channel is None or not hasattr(channel, "closed"):
+        return True
+    transport = channel.get_transport() if hasattr(channel, "get_transport") else None
+    return not (channel.closed or channel.eof_received or (transport is not None and not transport.is_active()))
+
+
+class SessionLost(DriverError):
+    def __init__(self, step: str, reason: str):
+        self.reason = reason
+        super().__init__(step, reason)
+
+
 # === the driver ===========================================================================
 _ERROR = re.compile(r"^(?:Error:|error:|-bash:|Invalid |Usage:)", re.MULTILINE)
 
@@ -728,14 +797,51 @@ class NvueDriver(Driver):
         release = release_of(raw) or self._release
         if release is not None:
             refuse_unsupported(lines, release)
-        return Change(native=lines, payload=list(lines))
+        return Change(native=lines, payload=staging_of(lines))
 
     # --- device ------------------------------------------------------------------------------
     def _conn(self) -> Any:
-        return self.host.get_connection("netmiko", self.nornir_config)
+        """The host's session, logged in again if the last one died (a dropped session is
+        never reused: Netmiko would wait on the dead socket until its read timeout)."""
+        conn = self.host.get_connection("netmiko", self.nornir_config)
+        if not _alive(conn):
+            self._drop_connection()
+            conn = self.host.get_connection("netmiko", self.nornir_config)
+        return conn
+
+    def _drop_connection(self) -> None:
+        try:
+            self.host.close_connection("netmiko")
+        except Exception:
+            self.host.connections.pop("netmiko", None)
 
     def _run(self, step: str, command: str, timeout: float = 60) -> str:
         output = self._conn().send_command(command, read_timeout=timeout)
+        if _ERROR.search(output):
+            raise DriverError(step, output.strip())
+        return output
+
+    def _run_watched(self, step: str, command: str, timeout: float) -> str:
+        """`command` answered within `timeout`, watching the session while waiting: a session
+        the switch dropped fails at once (and is forgotten) instead of being read until the
+        timeout, and no answer within `timeout` is a lost session too."""
+        conn = self._conn()
+        conn.write_channel(conn.normalize_cmd(command))
+        prompt = re.compile(re.escape(conn.base_prompt) + r"\S*\s*[$#]\s*$")
+        output, deadline = "", time.monotonic() + timeout
+        while not prompt.search(output):
+            chunk = conn.read_channel()
+            output += chunk
+            if chunk:
+                continue
+            if not _alive(conn):
+                self._drop_connection()
+                raise SessionLost(step, "the switch closed the session")
+            if time.monotonic() > deadline:
+                self._drop_connection()
+                raise SessionLost(step, f"no answer within {int(timeout)} s")
+            time.sleep(0.05)
+        output = conn.strip_prompt(conn.strip_command(command, output))
         if _ERROR.search(output):
             raise DriverError(step, output.strip())
         return output
@@ -750,27 +856,64 @@ class NvueDriver(Driver):
     def push(self, change: Change, revert_in: int) -> None:
         if change.empty:
             return
-        pending = self._run("prepare", "nv config diff")
-        if pending.strip():
-            raise DriverError("prepare", "the switch holds pending changes nr-apply did not make; apply or "
-                                         f"detach them first:\n{pending.strip()}")
+        self._refuse_pending("prepare")
         try:
-            for line in change.payload or change.native:
-                self._run("set", line)
-            output = self._run("apply", f"nv config apply --confirm {int(revert_in)}s -y", APPLY_TIMEOUT_S)
+            self._stage("set", change.payload)
+            # Waiting longer than the revert window is pointless: the switch undoes the apply then.
+            output = self._run_watched("apply", f"nv config apply --confirm {int(revert_in)}s -y",
+                                       min(APPLY_TIMEOUT_S, max(int(revert_in), 1)))
+        except SessionLost as lost:
+            raise DriverError("apply", f"{lost.reason}; whatever the switch applied reverts by itself within "
+                                       f"{int(revert_in)} s unless confirmed") from None
         except DriverError:
             self._discard_pending()
             raise
-        if "Warning" in output and "no pending changes" in output:
-            return
-        if "applied" not in output:
+        if "applied" not in output and not ("Warning" in output and "no pending changes" in output):
             self._discard_pending()
             raise DriverError("apply", output.strip() or "no answer from nv config apply")
+        self._run("apply", f"rm -f {STAGED_FILE}")
+
+    def _stage(self, step: str, staging: "Staging") -> None:
+        """Stage a change as pending: its unsets, then its sets as one `nv config patch`
+        document. The document stays at STAGED_FILE until the change is applied or detached,
+        marking the pending changes as nr-apply's own if the run dies in between."""
+        self._place(STAGED_FILE, staging.patch)
+        for line in staging.unsets:
+            self._run(step, line)
+        if staging.sets:
+            self._run(step, f"nv config patch {STAGED_FILE}")
+
+    def _place(self, path: str, text: str) -> None:
+        """Write a file on the switch with a quoted heredoc sent in one go; the shell answers
+        each line with its continuation prompt and the real prompt after the tag."""
+        conn = self._conn()
+        conn.write_channel(f"cat > {path} <<'NR_APPLY_EOF'\n{text.rstrip(chr(10))}\nNR_APPLY_EOF\n")
+        conn.read_until_pattern(pattern=r"NR_APPLY_EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=30)
+
+    def _refuse_pending(self, step: str) -> None:
+        """Detach pending changes nr-apply itself staged (a run that died before its apply:
+        STAGED_FILE is still there and nothing outside the lossless scope is pending); refuse
+        anyone else's, which an apply would carry along."""
+        pending = self._run(step, "nv config diff")
+        if not pending.strip():
+            self._run(step, f"rm -f {STAGED_FILE}")
+            return
+        ours = STAGED_MARK in self._conn().send_command(f"cat {STAGED_FILE}", read_timeout=30)
+        if ours:
+            applied = load_tree(self._run(step, "nv config show -o yaml"))
+            staged = load_tree(self._run(step, "nv config show -r pending -o yaml"))
+            ours = _outside_scope(applied) == _outside_scope(staged)
+        if not ours:
+            raise DriverError(step, "the switch holds pending changes that nr-apply did not stage (another user or "
+                                    f"tool); apply or detach them first:\n{pending.strip()}")
+        self._run(step, "nv config detach")
+        self._run(step, f"rm -f {STAGED_FILE}")
 
     def _discard_pending(self) -> None:
         """Stash whatever was staged as a detached revision, so nothing stays pending."""
         try:
             self._conn().send_command("nv config detach", read_timeout=60)
+            self._conn().send_command(f"rm -f {STAGED_FILE}", read_timeout=30)
         except Exception:  # the push error is the one to report
             pass
 
@@ -790,23 +933,23 @@ class NvueDriver(Driver):
         if _confirm_pending(self._run("rollback", "nv config revision -o json")):
             # A revert is armed: end it so the restore below can be applied (NVUE refuses an
             # apply while a commit-confirm waits).
-            self._run("rollback", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
+            self._run_watched("rollback", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
+        self._refuse_pending("rollback")
         running = load_tree(self.read())
         lines = diff_commands(scope_of(running), scope_of(wanted))
         lines += self._interfaces_created_since(running, wanted)
         if not lines:
             return
-        self._run("rollback", "nv config detach")
         try:
-            for line in sorted(lines, key=_rank):
-                self._run("rollback", line)
-            output = self._run("rollback", "nv config apply -y", APPLY_TIMEOUT_S)
+            self._stage("rollback", staging_of(sorted(lines, key=_rank)))
+            output = self._run_watched("rollback", "nv config apply -y", APPLY_TIMEOUT_S)
         except DriverError:
             self._discard_pending()
             raise
         if "applied" not in output:
             self._discard_pending()
             raise DriverError("rollback", output.strip())
+        self._run("rollback", f"rm -f {STAGED_FILE}")
         self._last_tree = wanted
         self._save_unless_auto_saved()
 

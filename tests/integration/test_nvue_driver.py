@@ -13,7 +13,7 @@ import yaml
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.nvue import NvueDriver
+from nr_apply.platforms.nvue import NvueDriver, staging_of
 
 NODE = "leaf3"
 FACETS = list(FACET_FIELDS)
@@ -113,7 +113,7 @@ def test_a_rejected_apply_raises_with_the_switch_words_and_leaves_it_at_the_snap
 def test_a_rejected_set_names_the_command_and_stages_nothing(driver):
     snapshot = driver.snapshot()
     change = _plan(driver)
-    change.payload = change.payload[:2] + ["nv set interface swp1 link mtu 99999"] + change.payload[2:]
+    change.payload = staging_of(change.native[:2] + ["nv set interface swp1 link mtu 99999"] + change.native[2:])
     with pytest.raises(DriverError, match=r"^set: Error: .*9216"):
         driver.push(change, revert_in=30)
     conn = driver.host.get_connection("netmiko", driver.nornir_config)
@@ -129,3 +129,62 @@ def test_counters_per_port(driver):
     swp1 = counters.ports["swp1"]
     assert set(swp1) == {"pause_rx.roce", "pause_tx.roce", "lossless_drops", "watchdog_events", "ecn_marked", "link_up"}
     assert swp1["link_up"] == 1
+
+
+def test_a_session_lost_mid_apply_is_not_waited_on_and_the_next_step_logs_in_again(driver, fresh_lab):
+    """The lab's `disconnect-mid-commit`: the apply takes effect with its revert armed and the
+    SSH session drops. The push must fail at once (not wait out a dead socket past the revert
+    window), and the next step must log in again rather than reuse the dead session."""
+    snapshot = driver.snapshot()
+    fresh_lab.fault(NODE, "disconnect-mid-commit")
+    started = time.monotonic()
+    with pytest.raises(DriverError) as lost:
+        driver.push(_plan(driver), revert_in=30)
+    assert time.monotonic() - started < 15
+    assert lost.value.step == "apply"
+    assert "reverts by itself within 30 s" in str(lost.value)
+    fresh_lab.fault(NODE, "disconnect-mid-commit", clear=True)
+    driver.rollback(snapshot)
+    assert _tree(driver.read()) == _tree(snapshot)
+
+
+def _killed_mid_push(driver) -> None:
+    """What a run killed (kill -9) between staging its change and the apply leaves behind:
+    the change pending on the switch, and the session gone."""
+    driver._stage("set", _plan(driver).payload)
+    driver.host.close_connection("netmiko")
+
+
+def test_resume_after_a_kill_mid_push_detaches_what_nr_apply_staged_and_converges(fresh_lab):
+    first = lab_driver(fresh_lab, NODE)
+    _killed_mid_push(first)
+    first.session.close()
+    resumed = lab_driver(fresh_lab, NODE)
+    try:
+        conn = resumed.host.get_connection("netmiko", resumed.nornir_config)
+        assert conn.send_command("nv config diff").strip()  # the dead run's change is pending
+        resumed.push(_plan(resumed), revert_in=30)
+        resumed.confirm()
+        state = resumed.parse(resumed.read(), _ports(resumed))
+        assert diff_node(resumed.node.intent(), state, FACETS, U) == []
+        assert conn.send_command("nv config diff").strip() == ""
+    finally:
+        resumed.session.close()
+
+
+def test_rollback_after_a_kill_mid_push_detaches_what_nr_apply_staged(driver):
+    snapshot = driver.snapshot()
+    _killed_mid_push(driver)
+    driver.rollback(snapshot)
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    assert conn.send_command("nv config diff").strip() == ""
+    assert _tree(driver.read()) == _tree(snapshot)
+
+
+def test_pending_changes_someone_else_staged_are_refused_and_kept(driver):
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn.send_command("nv set system hostname renamed")
+    with pytest.raises(DriverError, match="pending changes that nr-apply did not stage") as refused:
+        driver.push(_plan(driver), revert_in=30)
+    assert "hostname: renamed" in str(refused.value)
+    assert "hostname: renamed" in conn.send_command("nv config diff")

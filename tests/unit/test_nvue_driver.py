@@ -18,7 +18,15 @@ from nr_apply.lab.nvue import NvueDevice
 from nr_apply.lab.topology import LabNode, LabPort
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.nvue import NvueDriver, diff_commands, load_tree, port_counters, scope_of
+from nr_apply.platforms.nvue import (
+    STAGED_FILE,
+    NvueDriver,
+    diff_commands,
+    load_tree,
+    port_counters,
+    scope_of,
+    staging_of,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/nvue"
@@ -45,8 +53,13 @@ def _plan(leaf3, raw: str, intent: NodeState):
 
 
 def _apply(nv, lines: list[str]) -> str:
-    for line in lines:
+    """Stage `lines` the way `push` does (unsets, then the sets as one `nv config patch`
+    document), apply, and return the read-back."""
+    staging = staging_of(lines)
+    for line in [f"cat > {STAGED_FILE} <<'EOF'", *staging.patch.splitlines(), "EOF", *staging.unsets]:
         assert nv(line) == "", line
+    if staging.sets:
+        assert nv(f"nv config patch {STAGED_FILE}") == ""
     assert "applied" in nv("nv config apply -y")
     return nv("nv config show -o yaml")
 
@@ -155,7 +168,7 @@ def test_plan_from_factory_is_minimal_ordered_and_reaches_intent(leaf3, switch):
     raw = nv("nv config show -o yaml")
     change = _plan(leaf3, raw, leaf3.intent())
     lines = change.native
-    assert change.payload == lines
+    assert change.payload == staging_of(lines)
     assert "nv set qos mapping default-global trust l3" in lines
     assert "nv set qos pfc default-global switch-priority 3" == lines[-1]  # PFC last
     assert lines.index("nv set qos congestion-control default-global traffic-class 3 ecn enable") < len(lines) - 1
@@ -306,19 +319,17 @@ class _Host:
 
 def test_confirm_saves_when_auto_save_is_off(leaf3):
     tuned = (FIXTURES / "tuned.yaml").read_text()  # system config auto-save state disabled
-    switch = _ScriptedSwitch({"nv config show -o yaml": tuned, "nv config apply --confirm 5s -y": "applied [rev_id: 7]",
-                              "nv config apply --confirm-yes": "confirmed [rev_id: 7]"})
+    switch = _ScriptedSwitch({"nv config show -o yaml": tuned, "nv config apply --confirm-yes": "confirmed [rev_id: 7]"})
     drv = NvueDriver(leaf3, _Host(switch))
     drv.read()
-    drv.push(Change(native=["nv set interface swp1 link mtu 9216"], payload=["nv set interface swp1 link mtu 9216"]), 5)
     drv.confirm()
-    assert switch.sent == ["nv config show -o yaml", "nv config diff", "nv set interface swp1 link mtu 9216",
-                           "nv config apply --confirm 5s -y", "nv config apply --confirm-yes", "nv config save"]
+    assert switch.sent == ["nv config show -o yaml", "nv config apply --confirm-yes", "nv config save"]
 
 
 def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):
-    switch = _ScriptedSwitch({"nv config diff": "- set:\n    system:\n      hostname: other"})
+    switch = _ScriptedSwitch({"nv config diff": "- set:\n    system:\n      hostname: other",
+                              f"cat {STAGED_FILE}": f"cat: {STAGED_FILE}: No such file or directory"})
     drv = NvueDriver(leaf3, _Host(switch))
-    with pytest.raises(DriverError, match="^prepare: the switch holds pending changes"):
-        drv.push(Change(native=["nv set qos roce"], payload=["nv set qos roce"]), 5)
-    assert switch.sent == ["nv config diff"]
+    with pytest.raises(DriverError, match="^prepare: the switch holds pending changes that nr-apply did not stage"):
+        drv.push(Change(native=["nv set qos roce"], payload=staging_of(["nv set qos roce"])), 5)
+    assert switch.sent == ["nv config diff", f"cat {STAGED_FILE}"]
