@@ -163,6 +163,9 @@ def hconfig_driver():
         match_rules=(iface, queue, MatchRule(equals="no priority")), use="priority strict"))
     driver.rules.negate_with.append(NegationDefaultWithRule(
         match_rules=(iface, MatchRule(equals="no qos trust")), use="default qos trust"))
+    # `no qos trust` means untrusted on EOS; back to the port's default is `default qos trust`
+    driver.rules.negate_with.append(NegationDefaultWithRule(
+        match_rules=(iface, MatchRule(re_search=r"^qos trust (dscp|cos)$")), use="default qos trust"))
     for direction in ("receive", "send"):  # link pause off is EOS's default: say it, not `no ... on`
         driver.rules.negate_with.append(NegationDefaultWithRule(
             match_rules=(iface, MatchRule(re_search=rf"^flowcontrol {direction} (on|desired)$")),
@@ -430,6 +433,7 @@ def port_aspects(p: PortLossless) -> dict[tuple, Any]:
     return aspects
 
 
+QUEUE_ASPECTS = ("sched", "ecn", "wred")
 # Running lines that belong to one aspect: exactly the shapes the renderer writes, so a line
 # the renderer would never write (a description, `random-detect ecn count`) is never removed.
 ASPECT_LINES = {
@@ -470,6 +474,53 @@ def _scoped_running(tree: HConfig, changed: dict[str, list[tuple]], glob: Global
         if body:
             out += [f"interface {name}"] + body
     return "\n".join(out) + "\n"
+
+
+def _interface_scope(tree: HConfig, ports: list[str]) -> str:
+    """The lossless lines of the given ports, as config text: exactly the lines nr-apply
+    writes (ASPECT_LINES), so a restore never touches a description, a VLAN or an ACL."""
+    flat = [a for a in ASPECT_LINES if a not in QUEUE_ASPECTS]
+    changed = {name: [(a,) for a in flat] + [("queue", tc, part) for tc in range(8) for part in QUEUE_ASPECTS]
+               for name in ports}
+    text = _scoped_running(tree, changed, GlobalQos(tc_to_queue={tc: tc for tc in range(8)}, dscp_to_tc={},
+                                                    cos_to_tc={}, pfc_all_off=False, watchdog_defaults={}))
+    # Every port keeps its header, lossless lines or not: a remediation must never see a
+    # port block vanish (`no interface EthernetN` resets the whole port on EOS).
+    bare = "".join(f"interface {name}\n" for name in ports
+                   if _interface(tree, name) is not None and f"interface {name}\n" not in text)
+    return text.lstrip("\n") + bare
+
+
+def lossless_scope(text: str, ports: list[str]) -> str:
+    """The managed scope of a whole config: the global maps and PFC switch nr-apply writes,
+    and the lossless lines of the node's ports (what a rollback restores and verifies)."""
+    tree = load_tree(text)
+    glob = GlobalQos.read(tree)
+    head = [f"qos map {source} {value} to traffic-class {tc}"
+            for source, table in (("dscp", glob.dscp_to_tc), ("cos", glob.cos_to_tc))
+            for value, tc in sorted(table.items())]
+    head += ["priority-flow-control all off"] if glob.pfc_all_off else []
+    return "\n".join(head) + "\n" + _interface_scope(tree, ports)
+
+
+def restore_lines(snapshot: str, running: str, ports: list[str]) -> list[str]:
+    """The change taking `running` back to `snapshot` inside the managed scope only: a
+    hier_config remediation between the two scoped configs, with the global maps moved value
+    by value (EOS keeps one line per TC; negating a whole line would unmap its other values)."""
+    snap_tree, run_tree = load_tree(snapshot), load_tree(running)
+    snap, run = GlobalQos.read(snap_tree), GlobalQos.read(run_tree)
+    lines: list[str] = []
+    for source, want, have in (("dscp", snap.dscp_to_tc, run.dscp_to_tc), ("cos", snap.cos_to_tc, run.cos_to_tc)):
+        lines += _map_lines(source, have, want)
+        lines += [f"no qos map {source} {value} to traffic-class {tc}"
+                  for value, tc in sorted(have.items()) if value not in want]
+    if snap.pfc_all_off != run.pfc_all_off:
+        lines.append(("" if snap.pfc_all_off else "no ") + "priority-flow-control all off")
+    driver = hconfig_driver()
+    remediation = get_hconfig(driver, _interface_scope(run_tree, ports)).config_to_get_to(
+        get_hconfig(driver, _interface_scope(snap_tree, ports)))
+    lines += [("   " * (c.depth() - 1)) + c.text for c in remediation.all_children_sorted()]
+    return lines
 
 
 def _target_text(target: NodeState, changed: dict[str, list[tuple]], keyword: str,
@@ -668,17 +719,18 @@ class EosDriver(Driver):
         self._pending_session = None
 
     def snapshot(self) -> str:
-        """The whole running-config: a rollback replaces the config with it, so it must hold
-        everything, not only the lossless scope."""
+        """The whole running-config; a rollback restores its lossless scope."""
         return self.read()
 
     def rollback(self, snapshot: Any) -> None:
-        """A still-pending commit is aborted (the switch restores its pre-commit config); if the
-        config still differs from the snapshot (the change was confirmed, or something else
-        moved), the snapshot is loaded as a replace session and committed. NAPALM's own
-        rollback() would `configure replace flash:rollback-0`, a copy of startup-config, which
-        is not the pre-change running config when unsaved changes preceded the run."""
+        """A still-pending commit is aborted (the switch restores its pre-commit config). If the
+        lossless scope still differs from the snapshot's (the change was confirmed, or something
+        moved), the scoped difference alone is merged and committed, so what changed outside
+        the lossless scope after the snapshot (a VLAN, a description) survives; then the scope
+        is read back. NAPALM's own rollback() (`configure replace flash:rollback-0`) and a
+        replace with the snapshot would both overwrite those changes."""
         conn = self._napalm()
+        ports = list(self.node.ports)
         try:
             pending = self._pending_sessions(conn)
             # Ours, or (a fresh driver after the pushing process went away) the one pending
@@ -689,18 +741,25 @@ class EosDriver(Driver):
                 conn.config_session = session
                 conn.discard_config()
             self._pending_session = None
-            if _comparable(self.read()) == _comparable(str(snapshot)):
+            want = lossless_scope(str(snapshot), ports)
+            running = self.read()
+            if lossless_scope(running, ports) == want:
                 return
-            conn.load_replace_candidate(config=str(snapshot))
+            lines = restore_lines(str(snapshot), running, ports)
+            conn.config_session = f"{SESSION_PREFIX}{uuid.uuid4().hex[:10]}"
+            conn.load_merge_candidate(config="\n".join(lines) + "\n")
             if conn.compare_config():
                 conn.commit_config()  # commit and `write memory`: the confirm had saved the change
             else:
                 conn.discard_config()
+            conn.config_session = None
         except DriverError:
             raise
         except Exception as exc:
             self._abort(conn)
             raise DriverError("rollback", str(exc)) from exc
+        if lossless_scope(self.read(), ports) != want:
+            raise DriverError("rollback", "the lossless scope read back still differs from the snapshot")
 
     def counters(self) -> Counters:
         conn = self._napalm()
@@ -735,8 +794,3 @@ class EosDriver(Driver):
             ports[name] = values
         return Counters(taken_at=taken, ports=ports)
 
-
-def _comparable(text: str) -> list[str]:
-    """Config lines without the header comments EOS prints above them (`! Command:`,
-    `! device:`), which say nothing about the configuration."""
-    return [line for line in text.splitlines() if not line.startswith("! ")]

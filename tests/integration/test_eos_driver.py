@@ -86,6 +86,31 @@ def test_rollback_after_confirm_restores_the_exact_snapshot(driver):
     assert "priority-flow-control" not in startup(driver)  # the rollback is persisted too
 
 
+def eapi_config(lab, lines: list[str]) -> None:
+    node = lab.node(NODE)
+    conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
+                                 username=lab.username, password=lab.password)
+    pyeapi.client.Node(conn).config(lines)
+
+
+def test_rollback_restores_only_the_lossless_scope_and_keeps_later_unrelated_changes(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    # after the run, an operator adds a VLAN and rewrites a description on a managed port
+    eapi_config(fresh_lab, ["vlan 42", "name storage", "interface Ethernet1", "description rack 7 uplink"])
+    start = len(fresh_lab.command_log(NODE))
+    driver.rollback(snapshot)
+    after = driver.read()
+    assert "vlan 42\n   name storage" in after
+    assert "   description rack 7 uplink" in after
+    ports = list(driver.node.ports)
+    assert driver.parse(after, ports) == driver.parse(snapshot, ports)  # lossless scope as before the run
+    assert not any(e["command"].startswith("configure replace") for e in fresh_lab.command_log(NODE)[start:])
+    assert "priority-flow-control" not in startup(driver)  # the restore is persisted
+
+
 def test_rollback_of_a_pending_push_aborts_it(driver, fresh_lab):
     snapshot = driver.snapshot()
     _, change = plan(driver)

@@ -9,7 +9,7 @@ import json
 import pyeapi
 import pytest
 
-from fabric_helpers import lab_driver, make_repo
+from fabric_helpers import eos_running_config, lab_driver, make_repo
 
 from nr_apply.diff import FACET_FIELDS, target_state
 
@@ -51,8 +51,23 @@ def test_link_pause_turned_on_out_of_band_is_drift_check_names(converged_leaf, t
     assert "dcbx" in node["unverified"] and "willing" in node["unverified"]["dcbx"]
 
     text = repo.nr("check", str(repo.plan), "--limit", NODE)
-    assert "Ethernet31 link_pause: True → False" in text.stdout
+    assert "ethernet31 link_pause: true → false" in text.stdout.lower()
     assert "not verified: dcbx" in text.stdout
 
     assert repo.nr(str(repo.plan), "--limit", NODE, "--yes").returncode == 0
     assert repo.nr("check", str(repo.plan), "--limit", NODE).returncode == 0
+
+
+def test_rollback_run_keeps_a_vlan_added_after_the_run(fresh_lab, tmp_path):
+    repo = make_repo(fresh_lab, tmp_path)
+    _, before = repo.dry_run_json("--limit", NODE)
+    applied = repo.nr(str(repo.plan), "--limit", NODE, "--yes", "--format", "json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    run_id = json.loads(applied.stdout)["run_id"]
+    eapi_config(fresh_lab, ["vlan 42", "name storage"])
+
+    rolled = repo.nr("rollback", run_id, "--yes")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "vlan 42\n   name storage" in eos_running_config(fresh_lab, NODE)
+    _, after = repo.dry_run_json("--limit", NODE)
+    assert [n["changes"] for n in after["nodes"]] == [n["changes"] for n in before["nodes"]]

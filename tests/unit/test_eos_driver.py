@@ -278,3 +278,18 @@ def test_watchdog_action_errdisable_is_read_as_errdisable_not_drop():
     assert EosDriver.parse(errdisable).ports["Ethernet1"].pfc_watchdog.action == "errdisable"
     notify = base + "priority-flow-control pause watchdog action notify-only\n"
     assert EosDriver.parse(notify).ports["Ethernet1"].pfc_watchdog.action == "alert"
+
+
+def test_restore_is_the_scoped_difference_only(leaf1):
+    from nr_apply.platforms.eos import lossless_scope, restore_lines
+
+    snapshot = (FIXTURES / "leaf1-factory.txt").read_text()
+    running = converged_config(leaf1).replace("end\n", "vlan 42\n   name storage\nend\n").replace(
+        "description to host1 ens1f0np0", "description rack 7 uplink")
+    ports = list(leaf1.ports)
+    lines = restore_lines(snapshot, running, ports)
+    assert not any("vlan" in line or "description" in line or line.startswith("no interface") for line in lines)
+    assert "no qos map dscp 26 to traffic-class 3" in lines
+    assert "   no priority-flow-control priority 3 no-drop" in lines
+    assert lossless_scope(snapshot, ports) != lossless_scope(running, ports)
+    assert restore_lines(snapshot, snapshot, ports) == []
