@@ -2,22 +2,31 @@
 Generic Config Updater (`config apply-patch`), over SSH with Netmiko `linux`.
 
 Quirks kept here:
+- One encoding: `config_db()` cuts each port's rows into groups, one per piece of the model
+  (MTU, DSCP map, dot1p map, PFC, each TC's scheduler and WRED profile, the TC->queue map,
+  the watchdog, the headroom). `render` shows every group; `plan_change` rewrites, from the
+  same functions, exactly the groups whose model value differs between running and target.
 - DSCP maps straight to a traffic class (DSCP_TO_TC_MAP); PFC priorities are TCs on the
   queue side, so the model's DSCP->priority->TC chain is composed on the way out. On the way
   in it is decomposed: a DSCP's priority is its TC when the dot1p map sends that priority to
   that same TC (or no dot1p map is bound), otherwise the lowest priority the dot1p map sends
   to the TC, and the TC itself when no priority reaches it (the maps are inconsistent).
-- nr-apply owns the maps, schedulers and WRED profiles it names (prefix ROCE), and only the
-  fields it sets on shared rows: PORT mtu, PORT_QOS_MAP dscp_to_tc_map/dot1p_to_tc_map/
-  pfc_enable, QUEUE scheduler/wred_profile, and action/detection_time/restoration_time of the
-  PFC_WD rows of its ports. A change never touches any other row or field.
+- nr-apply owns the objects it names (prefix ROCE: maps, schedulers, WRED and buffer
+  profiles), and only the fields it sets on shared rows (PORT_FIELDS). A change never touches
+  any other row or field.
 - There is no trust knob: binding a DSCP map (per port, or the `global` fallback) means DSCP
   trust, a dot1p map alone PCP trust, neither means no trust.
-- Queue n carries TC n (the stock TC_TO_QUEUE_MAP is the identity).
-- SCHEDULER weights are relative; nr-apply writes the ETS percentage as the DWRR weight and
-  reads a DWRR/WRR weight back as the percentage.
+- A TC is carried by the queue the port's TC_TO_QUEUE_MAP names (SAI's identity without one).
+  nr-apply binds its own identity map (ROCE) with the queues it writes, the per-port
+  tc_to_pg_map and pfc_to_queue_map with PFC, and pfcwd_sw_enable with the watchdog, as
+  SONiC's own qos_config.j2 renders them.
+- SCHEDULER weights are DWRR/WRR weights (1..100 each), not percentages; a TC's ETS share is its
+  weight over the weights of every weighted queue. nr-apply writes the ETS percentage as the
+  weight, and a port's weighted queues are exactly the TCs its intent declares.
 - ECN marking is a WRED profile whose `ecn` mode marks green packets; its green thresholds
   and probability are the model's. WRED dropping is `wred_green_enable`.
+- Headroom is a lossless BUFFER_PG per lossless TC (`EthernetN|3`) with a static BUFFER_PROFILE
+  (xon/xoff/size) in the ingress lossless pool (the traditional buffer model).
 - A port without an `mtu` runs SONiC's default 9100.
 - GCU has no commit-confirm: push takes a checkpoint and arms an on-box timer
   (`systemd-run --on-active=S`) that rolls back to it unless confirm stops the timer first.
@@ -30,12 +39,13 @@ import json
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 
-from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
+from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
@@ -45,14 +55,30 @@ UNSUPPORTED = {"link_pause", "dcbx_willing"}
 DEFAULT_MTU = 9100
 REVERT_UNIT = "nr-apply-revert"
 READ_COMMAND = "show runningconfiguration all"
+LOSSLESS_POOL = "ingress_lossless_pool"
+TRAFFIC_CLASSES = range(8)
 # Tables whose ROCE* rows nr-apply owns whole; they must exist before anything refers to them.
-OBJECT_TABLES = ("DSCP_TO_TC_MAP", "DOT1P_TO_TC_MAP", "SCHEDULER", "WRED_PROFILE")
+OBJECT_TABLES = ("DSCP_TO_TC_MAP", "DOT1P_TO_TC_MAP", "TC_TO_QUEUE_MAP", "TC_TO_PRIORITY_GROUP_MAP",
+                 "MAP_PFC_PRIORITY_TO_QUEUE", "SCHEDULER", "WRED_PROFILE", "BUFFER_PROFILE")
 # Tables of shared rows where nr-apply owns only some fields.
-PORT_FIELDS = {"PORT": ("mtu",), "PORT_QOS_MAP": ("dscp_to_tc_map", "dot1p_to_tc_map", "pfc_enable"),
+PORT_FIELDS = {"PORT": ("mtu",),
+               "PORT_QOS_MAP": ("dscp_to_tc_map", "dot1p_to_tc_map", "tc_to_queue_map", "tc_to_pg_map",
+                                "pfc_to_queue_map", "pfc_enable", "pfcwd_sw_enable"),
                "QUEUE": ("scheduler", "wred_profile"),
-               "PFC_WD": ("action", "detection_time", "restoration_time")}
+               "PFC_WD": ("action", "detection_time", "restoration_time"),
+               "BUFFER_PG": ("profile",)}
+# Reference field -> the object table it names a row of.
+REFERENCES = {"dscp_to_tc_map": "DSCP_TO_TC_MAP", "dot1p_to_tc_map": "DOT1P_TO_TC_MAP",
+              "tc_to_queue_map": "TC_TO_QUEUE_MAP", "tc_to_pg_map": "TC_TO_PRIORITY_GROUP_MAP",
+              "pfc_to_queue_map": "MAP_PFC_PRIORITY_TO_QUEUE", "scheduler": "SCHEDULER",
+              "wred_profile": "WRED_PROFILE", "profile": "BUFFER_PROFILE"}
 GREEN_ECN_MODES = {"ecn_green", "ecn_green_yellow", "ecn_green_red", "ecn_all"}
 _REFERENCE = re.compile(r"^\[(?P<table>[A-Za-z0-9_]+)\|(?P<name>[^\]]+)\]$")
+_TABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class NotConfigDb(ValueError):
+    """The text is JSON, but not a CONFIG_DB (tables of rows of fields)."""
 
 
 def scheduler_name(tc: int) -> str:
@@ -63,62 +89,175 @@ def wred_name(tc: int) -> str:
     return f"ROCE_TC{tc}"
 
 
-# --- render: the model's CONFIG_DB rows (also `nr-apply render`) -------------------------------
+def buffer_profile_name(h: StaticHeadroom) -> str:
+    return f"ROCE_PG_LOSSLESS_{h.size}_{h.xon}_{h.xoff}"
+
+
+# --- the one encoding: model -> CONFIG_DB rows --------------------------------------------------
+# Each port's rows are cut into groups, one per piece of the model they encode. `render` is all
+# groups of every port plus the ROCE objects they name; `plan_change` rewrites exactly the groups
+# whose model value differs between running and target, from the same functions.
+Rows = dict[str, dict[str, "dict[str, str] | None"]]  # table -> row -> owned fields (None: no row)
+
+
+@dataclass(frozen=True)
+class _Group:
+    key: tuple  # ("mtu",), ("sched", tc), ...
+    value: Any  # the model value the rows encode; a group is rewritten when it differs
+    rows: Rows  # the owned fields as rendered; an owned field absent here is removed
+    owned: tuple[tuple[str, str, str], ...] = ()  # (table, row, field) this group decides
+
+
+def _full(headroom: StaticHeadroom | None) -> StaticHeadroom | None:
+    if headroom is None or None in (headroom.xon, headroom.xoff, headroom.size):
+        return None
+    return headroom
+
+
+def _watchdog(port: PortLossless) -> dict | None:
+    wd = port.pfc_watchdog
+    return _watchdog_row(wd) if wd is not None and wd.enabled else None
+
+
+def _watchdog_row(wd: PfcWatchdog) -> dict[str, str]:
+    return {"action": wd.action, "detection_time": str(wd.detection_ms), "restoration_time": str(wd.restoration_ms)}
+
+
+def _composed(port: PortLossless) -> dict[int, int]:
+    return {d: port.tc_of(p) for d, p in port.dscp_to_priority.items()}
+
+
+def _ets_value(ets: Ets | None, tc: int) -> str | int | None:
+    if ets is None:
+        return None
+    return "strict" if tc in ets.strict else ets.bandwidth.get(tc)
+
+
+def _port_groups(name: str, port: PortLossless) -> list[_Group]:
+    qos = ("PORT_QOS_MAP", name)
+    no_drop = port.no_drop_priorities
+    dscp = _composed(port) if port.trust == "dscp" and port.dscp_to_priority else None
+    groups = [
+        _Group(("mtu",), port.mtu, {"PORT": {name: {"mtu": str(port.mtu)}}} if port.mtu else {},
+               (("PORT", name, "mtu"),)),
+        _Group(("dscp",), dscp, {"PORT_QOS_MAP": {name: {"dscp_to_tc_map": MAP_NAME}}} if dscp else {},
+               ((*qos, "dscp_to_tc_map"),)),
+        _Group(("dot1p",), port.priority_to_tc or None,
+               {"PORT_QOS_MAP": {name: {"dot1p_to_tc_map": MAP_NAME}}} if port.priority_to_tc else {},
+               ((*qos, "dot1p_to_tc_map"),)),
+    ]
+    # PFC: the lossless priorities.
+    groups.append(_Group(("pfc",), None if no_drop is None else tuple(no_drop),
+                         {"PORT_QOS_MAP": {name: {"pfc_enable": ",".join(map(str, no_drop))}}} if no_drop else {},
+                         ((*qos, "pfc_enable"),)))
+    # Queues: TC n goes to queue n through the ROCE TC_TO_QUEUE_MAP bound with them.
+    for tc in TRAFFIC_CLASSES:
+        queue = f"{name}|{tc}"
+        ets = _ets_value(port.ets, tc)
+        groups.append(_Group(("sched", tc), ets, {"QUEUE": {queue: {"scheduler": scheduler_name(tc)}}}
+                             if ets is not None else {}, (("QUEUE", queue, "scheduler"),)))
+        ecn = (port.ecn.get(tc), bool(port.wred_drop.get(tc, False)))
+        groups.append(_Group(("wred", tc), ecn if tc in port.ecn else None,
+                             {"QUEUE": {queue: {"wred_profile": wred_name(tc)}}} if tc in port.ecn else {},
+                             (("QUEUE", queue, "wred_profile"),)))
+    # The maps SONiC binds per port with them (qos_config.j2): TC -> queue with the queues, and
+    # with PFC the paused priority -> queue and TC -> priority group (a lossless TC has its
+    # own PG, where its headroom is). A binding's value is the map it names.
+    queued = bool(port.ets and (port.ets.bandwidth or port.ets.strict)) or bool(port.ecn)
+    for field, bound in (("tc_to_queue_map", queued), ("tc_to_pg_map", bool(no_drop)),
+                         ("pfc_to_queue_map", bool(no_drop))):
+        groups.append(_Group(("bind", field), MAP_NAME if bound else None,
+                             {"PORT_QOS_MAP": {name: {field: MAP_NAME}}} if bound else {}, ((*qos, field),)))
+    # The watchdog: its timers, and the priorities it watches (the lossless ones).
+    wd = _watchdog(port)
+    wd_rows: Rows = {}
+    if wd:
+        wd_rows = {"PFC_WD": {name: wd}}
+        if no_drop:
+            wd_rows["PORT_QOS_MAP"] = {name: {"pfcwd_sw_enable": ",".join(map(str, no_drop))}}
+    elif port.pfc_watchdog is not None:  # explicitly off: a row without timers is no watchdog
+        wd_rows = {"PFC_WD": {name: None}}
+    groups.append(_Group(("watchdog",), None if port.pfc_watchdog is None else (wd, tuple(no_drop or ())),
+                         wd_rows, (*(("PFC_WD", name, f) for f in ("action", "detection_time", "restoration_time")),
+                                   (*qos, "pfcwd_sw_enable"))))
+    # Headroom: one lossless BUFFER_PG per lossless TC (its PG has the TC's number).
+    headroom = _full(port.headroom) if no_drop else None
+    pg_rows = {f"{name}|{tc}": {"profile": buffer_profile_name(headroom)} for tc in sorted(port.lossless_tcs())} \
+        if headroom else {}
+    groups.append(_Group(("headroom",), None if port.headroom is None else (headroom, tuple(sorted(port.lossless_tcs()))),
+                         {"BUFFER_PG": pg_rows} if pg_rows else {}))
+    return groups
+
+
 def _shared(state: NodeState) -> PortLossless | None:
     return next((p for p in state.ports.values() if p.no_drop_priorities), None) or \
         next(iter(state.ports.values()), None)
 
 
-def config_db(state: NodeState) -> dict:
-    """The CONFIG_DB rows that carry this node's lossless state."""
-    db: dict[str, dict] = {}
+def _objects(state: NodeState) -> dict[str, dict[str, dict[str, str]]]:
+    """The ROCE rows the port groups name. Maps are one per device (rule P2), so they come
+    from the first lossless port; schedulers and WRED profiles are per TC."""
+    objects: dict[str, dict[str, dict[str, str]]] = {}
     shared = _shared(state)
     if shared is None:
-        return db
+        return objects
+    identity = {str(i): str(i) for i in TRAFFIC_CLASSES}
     if shared.dscp_to_priority:
-        db["DSCP_TO_TC_MAP"] = {MAP_NAME: {str(d): str(shared.tc_of(p))
-                                           for d, p in sorted(shared.dscp_to_priority.items())}}
+        objects["DSCP_TO_TC_MAP"] = {MAP_NAME: {str(d): str(tc) for d, tc in sorted(_composed(shared).items())}}
     if shared.priority_to_tc:
-        db["DOT1P_TO_TC_MAP"] = {MAP_NAME: {str(p): str(tc) for p, tc in sorted(shared.priority_to_tc.items())}}
-    if shared.ets:
-        db["SCHEDULER"] = {scheduler_name(tc): {"type": "DWRR", "weight": str(w)}
-                           for tc, w in sorted(shared.ets.bandwidth.items())}
-        db["SCHEDULER"].update({scheduler_name(tc): {"type": "STRICT"} for tc in shared.ets.strict})
-    if shared.ecn:
-        db["WRED_PROFILE"] = {wred_name(tc): {
-            "ecn": "ecn_all",
-            "green_min_threshold": str(e.min_bytes), "green_max_threshold": str(e.max_bytes),
-            "green_drop_probability": str(e.probability),
-            "wred_green_enable": "true" if shared.wred_drop.get(tc) else "false",
-        } for tc, e in sorted(shared.ecn.items())}
-    for name, p in state.ports.items():
-        if p.mtu:
-            db.setdefault("PORT", {})[name] = {"mtu": str(p.mtu)}
-        qos = {}
-        if p.trust == "dscp" and p.dscp_to_priority:
-            qos["dscp_to_tc_map"] = MAP_NAME
-        if p.priority_to_tc:
-            qos["dot1p_to_tc_map"] = MAP_NAME
-        if p.no_drop_priorities:
-            qos["pfc_enable"] = ",".join(map(str, p.no_drop_priorities))
-        if qos:
-            db.setdefault("PORT_QOS_MAP", {})[name] = qos
-        queues = set(p.ets.bandwidth) | set(p.ets.strict) if p.ets else set()
-        for tc in sorted(queues | set(p.ecn)):
-            row = {}
-            if tc in queues:
-                row["scheduler"] = scheduler_name(tc)
-            if tc in p.ecn:
-                row["wred_profile"] = wred_name(tc)
-            db.setdefault("QUEUE", {})[f"{name}|{tc}"] = row
-        wd = p.pfc_watchdog
-        if wd is not None and wd.enabled:
-            db.setdefault("PFC_WD", {})[name] = _watchdog_row(wd)
+        objects["DOT1P_TO_TC_MAP"] = {MAP_NAME: {str(p): str(tc) for p, tc in sorted(shared.priority_to_tc.items())}}
+    objects["TC_TO_QUEUE_MAP"] = {MAP_NAME: dict(identity)}
+    lossless = shared.lossless_tcs()
+    objects["TC_TO_PRIORITY_GROUP_MAP"] = {MAP_NAME: {str(tc): str(tc if tc in lossless else 0)
+                                                      for tc in TRAFFIC_CLASSES}}
+    objects["MAP_PFC_PRIORITY_TO_QUEUE"] = {MAP_NAME: dict(identity)}
+    for port in state.ports.values():
+        if port.ets:
+            schedulers = objects.setdefault("SCHEDULER", {})
+            # DWRR weights are relative; nr-apply writes the ETS percentage as the weight.
+            schedulers.update({scheduler_name(tc): {"type": "DWRR", "weight": str(w)}
+                               for tc, w in sorted(port.ets.bandwidth.items())})
+            schedulers.update({scheduler_name(tc): {"type": "STRICT"} for tc in port.ets.strict})
+        for tc, e in sorted(port.ecn.items()):
+            objects.setdefault("WRED_PROFILE", {})[wred_name(tc)] = {
+                "ecn": "ecn_all",
+                "green_min_threshold": str(e.min_bytes), "green_max_threshold": str(e.max_bytes),
+                "green_drop_probability": str(e.probability),
+                "wred_green_enable": "true" if port.wred_drop.get(tc) else "false",
+            }
+        headroom = _full(port.headroom)
+        if headroom and port.no_drop_priorities:
+            objects.setdefault("BUFFER_PROFILE", {})[buffer_profile_name(headroom)] = {
+                "pool": LOSSLESS_POOL, "xon": str(headroom.xon), "xoff": str(headroom.xoff),
+                "size": str(headroom.size), "dynamic_th": "0"}
+    return objects
+
+
+def config_db(state: NodeState) -> dict:
+    """The CONFIG_DB rows that carry this node's lossless state (what `render` shows)."""
+    db: dict[str, dict] = {}
+    for name, port in state.ports.items():
+        for group in _port_groups(name, port):
+            for table, rows in group.rows.items():
+                for row, fields in rows.items():
+                    if fields:
+                        db.setdefault(table, {}).setdefault(row, {}).update(fields)
+    referenced = _referenced_names(db)
+    for table, rows in _objects(state).items():
+        used = {k: v for k, v in rows.items() if k in referenced.get(table, set())}
+        if used:
+            db[table] = used
     return db
 
 
-def _watchdog_row(wd: PfcWatchdog) -> dict[str, str]:
-    return {"action": wd.action, "detection_time": str(wd.detection_ms), "restoration_time": str(wd.restoration_ms)}
+def _referenced_names(db: dict) -> dict[str, set[str]]:
+    names: dict[str, set[str]] = {}
+    for table in PORT_FIELDS:
+        for row in db.get(table, {}).values():
+            for field, target in REFERENCES.items():
+                if isinstance(row, dict) and field in row:
+                    names.setdefault(target, set()).add(referenced_name(row[field]))
+    return names
 
 
 def render(state: NodeState) -> str:
@@ -140,24 +279,30 @@ def _merge_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 def load_config_db(raw: str | dict) -> dict:
     """table -> key -> field -> value, from `show runningconfiguration all`, a saved
-    config_db.json, a checkpoint, or a Redis dump (`"TABLE|key"` top-level keys)."""
+    config_db.json, a checkpoint, or a Redis dump (`"TABLE|key"` top-level keys). JSON of any
+    other shape is refused (NotConfigDb): read as CONFIG_DB it would be an empty device."""
     if isinstance(raw, dict):
         data = raw
     else:
-        text = raw[raw.find("{"):] if "{" in raw else raw  # a warning line may precede the JSON
+        starts = [i for i in (raw.find("{"), raw.find("[")) if i >= 0]
+        text = raw[min(starts):] if starts else raw  # a warning line may precede the JSON
         data = json.loads(text, object_pairs_hook=_merge_duplicate_keys)
+    if not isinstance(data, dict):
+        raise NotConfigDb(f"expected a CONFIG_DB JSON object of tables, got a JSON {type(data).__name__}")
     if "localhost" in data and isinstance(data["localhost"], dict) and not any(k.isupper() for k in data):
         data = data["localhost"]  # multi-ASIC dumps nest the host namespace
     db: dict[str, dict] = {}
     for key, value in data.items():
-        if not isinstance(value, dict):
-            continue
-        if "|" in key:  # Redis form; sonic-db-dump wraps the hash as {"type": "hash", "value": {...}}
-            table, _, row = key.partition("|")
+        table, _, row = key.partition("|")
+        if not _TABLE_NAME.match(table) or not isinstance(value, dict):
+            raise NotConfigDb(f"{key!r} is not a CONFIG_DB table (TABLE or TABLE|key with an object of fields)")
+        if row:  # Redis form; sonic-db-dump wraps the hash as {"type": "hash", "value": {...}}
             if value.get("type") == "hash" and isinstance(value.get("value"), dict):
                 value = value["value"]
             db.setdefault(table, {})[row] = dict(value)
         else:
+            if not all(isinstance(fields, dict) for fields in value.values()):
+                raise NotConfigDb(f"table {key!r} must map row keys to objects of fields")
             db.setdefault(key, {}).update(value)
     return db
 
@@ -174,7 +319,7 @@ def _priorities(value: Any) -> list[int]:
 
 
 def _index_range(text: str) -> range:
-    """QUEUE keys carry `3` or `3-4`."""
+    """QUEUE and BUFFER_PG keys carry `3` or `3-4`."""
     low, _, high = text.partition("-")
     try:
         return range(int(low), int(high or low) + 1)
@@ -206,15 +351,59 @@ def _ports_in(db: dict) -> list[str]:
     return list(found)
 
 
-def _queues_of(db: dict, port: str) -> dict[int, dict]:
+def _rows_of(db: dict, table: str, port: str, limit: int) -> dict[int, dict]:
+    """QUEUE or BUFFER_PG rows of a port by index (`port|3` and `port|3-4` keys)."""
     rows: dict[int, dict] = {}
-    for key, row in db.get("QUEUE", {}).items():
-        qport, _, index = key.partition("|")
-        if qport == port:
-            for q in _index_range(index):
-                if q <= 7:
-                    rows.setdefault(q, {}).update(row)
+    for key, row in db.get(table, {}).items():
+        rport, _, index = key.partition("|")
+        if rport == port:
+            for i in _index_range(index):
+                if i <= limit:
+                    rows.setdefault(i, {}).update(row)
     return rows
+
+
+def _bound_map(db: dict, qos_table: dict, port: str, field: str, table: str) -> dict[int, int] | None:
+    name = qos_table.get(port, {}).get(field) or qos_table.get("global", {}).get(field)
+    return _int_map(db.get(table, {}).get(referenced_name(name), {}), 0, 15, 15) if name else None
+
+
+def tc_to_queue(db: dict, port: str) -> dict[int, int]:
+    """The queue that carries each TC: the bound TC_TO_QUEUE_MAP, SAI's identity without one."""
+    bound = _bound_map(db, db.get("PORT_QOS_MAP", {}), port, "tc_to_queue_map", "TC_TO_QUEUE_MAP")
+    return {tc: (bound or {}).get(tc, tc) for tc in TRAFFIC_CLASSES}
+
+
+def _ets(db: dict, queues: dict[int, dict], tc_queue: dict[int, int]) -> Ets | None:
+    """DWRR/WRR weights are relative, not percentages (SONiC's own samples sum past 100): a TC's
+    share is its queue's weight over the weights of every weighted queue the TCs reach."""
+    weights: dict[int, int] = {}
+    strict: list[int] = []
+    for tc, q in tc_queue.items():
+        scheduler = db.get("SCHEDULER", {}).get(referenced_name(queues.get(q, {}).get("scheduler")))
+        if not scheduler:
+            continue
+        if scheduler.get("type", "WRR").upper() == "STRICT":
+            strict.append(tc)
+        else:  # the YANG default type is WRR and weight 1
+            weights[tc] = int(scheduler.get("weight", 1))
+    total = sum(weights[tc] for tc in {tc_queue[t]: t for t in weights}.values())
+    bandwidth = {tc: round(100 * w / total) for tc, w in weights.items()} if total else {}
+    return Ets(bandwidth=bandwidth, strict=strict) if bandwidth or strict else None
+
+
+def _headroom(db: dict, port: str, lossless_tcs: set[int]) -> StaticHeadroom | None:
+    """The headroom profile of the PG of the first lossless TC (the bound TC_TO_PRIORITY_GROUP_MAP,
+    the TC's own number without one). A `NULL` or dynamic profile has no static headroom."""
+    if not lossless_tcs:
+        return None
+    tc_pg = _bound_map(db, db.get("PORT_QOS_MAP", {}), port, "tc_to_pg_map", "TC_TO_PRIORITY_GROUP_MAP") or {}
+    pgs = _rows_of(db, "BUFFER_PG", port, 7)
+    profile = db.get("BUFFER_PROFILE", {}).get(referenced_name(pgs.get(tc_pg.get(min(lossless_tcs), min(lossless_tcs)),
+                                                                        {}).get("profile")), {})
+    if "xoff" not in profile:
+        return None
+    return StaticHeadroom(xon=int(profile.get("xon", 0)), xoff=int(profile["xoff"]), size=int(profile.get("size", 0)))
 
 
 def parse_port(db: dict, port: str) -> PortLossless:
@@ -225,19 +414,14 @@ def parse_port(db: dict, port: str) -> PortLossless:
     priority_to_tc = _int_map(db.get("DOT1P_TO_TC_MAP", {}).get(dot1p_name, {}), 0, 7, 7) if dot1p_name else {}
     dscp_to_tc = _int_map(db.get("DSCP_TO_TC_MAP", {}).get(dscp_name, {}), 0, 63, 7) if dscp_name else {}
     trust = "dscp" if dscp_name else "pcp" if dot1p_name else "none"
+    no_drop = _priorities(qos.get("pfc_enable"))
 
-    bandwidth: dict[int, int] = {}
-    strict: list[int] = []
+    queues = _rows_of(db, "QUEUE", port, 15)
+    tc_queue = tc_to_queue(db, port)
     ecn: dict[int, EcnThreshold] = {}
     wred_drop: dict[int, bool] = {}
-    for tc, row in sorted(_queues_of(db, port).items()):
-        scheduler = db.get("SCHEDULER", {}).get(referenced_name(row.get("scheduler")))
-        if scheduler:
-            if scheduler.get("type", "").upper() == "STRICT":
-                strict.append(tc)
-            elif "weight" in scheduler:
-                bandwidth[tc] = int(scheduler["weight"])
-        wred = db.get("WRED_PROFILE", {}).get(referenced_name(row.get("wred_profile")))
+    for tc, q in tc_queue.items():
+        wred = db.get("WRED_PROFILE", {}).get(referenced_name(queues.get(q, {}).get("wred_profile")))
         if wred:
             wred_drop[tc] = str(wred.get("wred_green_enable", "false")).lower() == "true"
             if wred.get("ecn", "ecn_none") in GREEN_ECN_MODES and "green_min_threshold" in wred:
@@ -254,14 +438,16 @@ def parse_port(db: dict, port: str) -> PortLossless:
                                restoration_ms=int(wd_row.get("restoration_time", 2 * detection)))
     port_row = db.get("PORT", {}).get(port)
     mtu = int(port_row.get("mtu", DEFAULT_MTU)) if port_row is not None else None
-    return PortLossless(
+    state = PortLossless(
         trust=trust,
         dscp_to_priority={d: _priority_of_tc(tc, priority_to_tc) for d, tc in dscp_to_tc.items()},
-        no_drop_priorities=_priorities(qos.get("pfc_enable")),
+        no_drop_priorities=no_drop,
         priority_to_tc=priority_to_tc,
-        ets=Ets(bandwidth=bandwidth, strict=strict) if bandwidth or strict else None,
+        ets=_ets(db, queues, tc_queue),
         ecn=ecn, wred_drop=wred_drop, pfc_watchdog=watchdog, mtu=mtu,
     )
+    headroom = _headroom(db, port, state.lossless_tcs())
+    return state.model_copy(update={"headroom": headroom}) if headroom else state
 
 
 def parse_config_db(raw: str | dict, ports: list[str] | None = None) -> NodeState:
@@ -286,94 +472,59 @@ def owned_view(db: dict) -> dict:
     return view
 
 
-def _watchdog(port: PortLossless) -> dict | None:
-    wd = port.pfc_watchdog
-    return _watchdog_row(wd) if wd is not None and wd.enabled else None
-
-
-def _composed(port: PortLossless) -> dict[int, int]:
-    return {d: port.tc_of(p) for d, p in port.dscp_to_priority.items()}
-
-
-def _ets_value(ets: Ets | None, tc: int) -> str | int | None:
-    if ets is None:
-        return None
-    return "strict" if tc in ets.strict else ets.bandwidth.get(tc)
-
-
-def _ecn_value(port: PortLossless, tc: int) -> tuple:
-    return (port.ecn.get(tc), bool(port.wred_drop.get(tc, False)))
-
-
-class _Desired:
-    """Builds the owned view the device should have: the running one, with each field that
-    differs between current and target rewritten from the target's rendering."""
-
-    def __init__(self, running: dict):
-        self.view = owned_view(running)
-        self.rendered_for: dict[str, PortLossless] = {}  # object table -> port its content follows
-
-    def set_field(self, table: str, row: str, field: str, value: str | None) -> None:
-        rows = self.view.setdefault(table, {})
-        if value is None:
-            rows.get(row, {}).pop(field, None)
-        else:
-            rows.setdefault(row, {})[field] = value
-
-    def use_object(self, table: str, port: PortLossless) -> None:
-        self.rendered_for.setdefault(table, port)
-
-    def finish(self) -> dict:
-        """Write the ROCE objects the rewritten fields refer to, rendered from the first
-        changed port that uses them (rule P2 makes those fields equal on every port)."""
-        for table, port in self.rendered_for.items():
-            rendered = config_db(NodeState(ports={"_": port})).get(table, {})
-            used = self._referenced(table)
-            rows = self.view.setdefault(table, {})
-            for name in sorted(used):  # sorted: the same change must read the same on every run
-                if name in rendered:
-                    rows[name] = rendered[name]
-        return self.view
-
-    def _referenced(self, table: str) -> set[str]:
-        field = {"DSCP_TO_TC_MAP": ("PORT_QOS_MAP", "dscp_to_tc_map"),
-                 "DOT1P_TO_TC_MAP": ("PORT_QOS_MAP", "dot1p_to_tc_map"),
-                 "SCHEDULER": ("QUEUE", "scheduler"), "WRED_PROFILE": ("QUEUE", "wred_profile")}[table]
-        return {referenced_name(row.get(field[1])) for row in self.view.get(field[0], {}).values()
-                if referenced_name(row.get(field[1])).startswith(OWNED_PREFIX)}
+def _rewrite(view: dict, name: str, group: _Group) -> None:
+    """Make the owned view carry `group` as rendered: its owned fields go, its rows come."""
+    for table, row, field in group.owned:
+        view.get(table, {}).get(row, {}).pop(field, None)
+    if group.key == ("headroom",):  # the lossless PG rows of the port make way for the rendered ones
+        rendered = {i for key in group.rows.get("BUFFER_PG", {}) for i in _index_range(key.partition("|")[2])}
+        for key in list(view.get("BUFFER_PG", {})):
+            port, _, index = key.partition("|")
+            profile = referenced_name(view["BUFFER_PG"][key].get("profile"))
+            if port == name and (set(_index_range(index)) & rendered or profile.startswith(OWNED_PREFIX)):
+                del view["BUFFER_PG"][key]
+    for table, rows in group.rows.items():
+        for row, fields in rows.items():
+            if fields is None:
+                view.get(table, {}).pop(row, None)
+            else:
+                view.setdefault(table, {}).setdefault(row, {}).update(fields)
 
 
 def desired_view(running: dict, current: NodeState, target: NodeState) -> dict:
-    want = _Desired(running)
+    """The owned view the device should have: the running one, with every group whose model
+    value differs between current and target rewritten as `render` writes it."""
+    view = owned_view(running)
     for name, port in target.ports.items():
         have = current.ports.get(name) or PortLossless()
-        if port.mtu is not None and port.mtu != have.mtu:
-            want.set_field("PORT", name, "mtu", str(port.mtu))
-        if port.trust == "dscp" and port.dscp_to_priority and (have.trust != "dscp" or _composed(port) != _composed(have)):
-            want.set_field("PORT_QOS_MAP", name, "dscp_to_tc_map", MAP_NAME)
-            want.use_object("DSCP_TO_TC_MAP", port)
-        if port.priority_to_tc and port.priority_to_tc != have.priority_to_tc:
-            want.set_field("PORT_QOS_MAP", name, "dot1p_to_tc_map", MAP_NAME)
-            want.use_object("DOT1P_TO_TC_MAP", port)
-        if port.no_drop_priorities is not None and port.no_drop_priorities != (have.no_drop_priorities or []):
-            want.set_field("PORT_QOS_MAP", name, "pfc_enable", ",".join(map(str, port.no_drop_priorities)) or None)
-        if port.ets is not None:
-            for tc in sorted(set(port.ets.bandwidth) | set(port.ets.strict)):
-                if _ets_value(port.ets, tc) != _ets_value(have.ets, tc):
-                    want.set_field("QUEUE", f"{name}|{tc}", "scheduler", scheduler_name(tc))
-                    want.use_object("SCHEDULER", port)
-        for tc in sorted(port.ecn):
-            if _ecn_value(port, tc) != _ecn_value(have, tc):
-                want.set_field("QUEUE", f"{name}|{tc}", "wred_profile", wred_name(tc))
-                want.use_object("WRED_PROFILE", port)
-        if _watchdog(port) != _watchdog(have):
-            wd = port.pfc_watchdog
-            if wd is not None and wd.enabled:
-                for field, value in _watchdog_row(wd).items():
-                    want.set_field("PFC_WD", name, field, value)
-            elif port.pfc_watchdog is not None:  # explicitly off: a row without timers is no watchdog
-                want.view.get("PFC_WD", {}).pop(name, None)
-    return want.finish()
+        if port == have:
+            continue
+        bound = running.get("PORT_QOS_MAP", {}).get(name, {})
+        for want, had in zip(_port_groups(name, port), _port_groups(name, have)):
+            if want.key[0] == "bind":  # a binding is what it names; not declaring it leaves it alone
+                changed = want.value is not None and referenced_name(bound.get(want.key[1])) != want.value
+            else:
+                changed = want.value != had.value
+            if changed:
+                _rewrite(view, name, want)
+    referenced = _referenced_names(view)
+    for table, rows in _objects(target).items():
+        for row_name, row in sorted(rows.items()):
+            if row_name in referenced.get(table, set()):
+                view.setdefault(table, {})[row_name] = row
+    return view
+
+
+def with_declared_ets(target: NodeState, current: NodeState, intent: NodeState) -> NodeState:
+    """Where ETS changes, a port's weighted queues become exactly the ETS its intent declares:
+    a TC intent does not schedule would otherwise keep its weight and take a share of the
+    declared ones, and the declared shares would never read back."""
+    ports = dict(target.ports)
+    for name, want in intent.ports.items():
+        have = current.ports.get(name)
+        if name in ports and want.ets is not None and ports[name].ets != (have.ets if have else None):
+            ports[name] = ports[name].model_copy(update={"ets": want.ets})
+    return NodeState(ports=ports)
 
 
 def _plain_ops(patch: jsonpatch.JsonPatch, source: dict) -> list[dict]:
@@ -537,6 +688,8 @@ class SonicDriver(Driver):
         return parse_config_db(raw, ports)
 
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
+        if self.node is not None:
+            target = with_declared_ets(target, current, self.node.intent())
         ops = plan_patch(load_config_db(raw), current, target)
         return Change(native=patch_lines(ops), payload=ops)
 

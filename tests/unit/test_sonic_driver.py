@@ -83,9 +83,9 @@ def test_bracketed_and_bare_scheduler_references_read_the_same():
           "QUEUE": {"Ethernet0|3-4": {"scheduler": "[SCHEDULER|scheduler.1]"}, "Ethernet0|6": {"scheduler": "sp"},
                     "Ethernet4|3": {"scheduler": "scheduler.1"}}}
     state = SonicDriver.parse(json.dumps(db))
-    assert state.ports["Ethernet0"].ets.bandwidth == {3: 15, 4: 15}
+    assert state.ports["Ethernet0"].ets.bandwidth == {3: 50, 4: 50}  # two queues of weight 15
     assert state.ports["Ethernet0"].ets.strict == [6]
-    assert state.ports["Ethernet4"].ets.bandwidth == {3: 15}
+    assert state.ports["Ethernet4"].ets.bandwidth == {3: 100}
 
 
 def test_lab_factory_reads_as_lossy_for_roce():
@@ -136,9 +136,12 @@ def test_rendered_intent_reads_back_as_the_intent():
 
 # --- plan_change -----------------------------------------------------------------------------------
 OWNED_PATH = re.compile(
-    r"^/(DSCP_TO_TC_MAP|DOT1P_TO_TC_MAP|SCHEDULER|WRED_PROFILE)(/ROCE[^/]*(/.*)?)?$"
+    r"^/(DSCP_TO_TC_MAP|DOT1P_TO_TC_MAP|TC_TO_QUEUE_MAP|TC_TO_PRIORITY_GROUP_MAP|MAP_PFC_PRIORITY_TO_QUEUE"
+    r"|SCHEDULER|WRED_PROFILE|BUFFER_PROFILE)(/ROCE[^/]*(/.*)?)?$"
     r"|^/PORT/[^/]+/mtu$"
-    r"|^/PORT_QOS_MAP/[^/]+/(dscp_to_tc_map|dot1p_to_tc_map|pfc_enable)$"
+    r"|^/BUFFER_PG/Ethernet\d+\|3$"
+    r"|^/PORT_QOS_MAP/[^/]+/(dscp_to_tc_map|dot1p_to_tc_map|tc_to_queue_map|tc_to_pg_map|pfc_to_queue_map"
+    r"|pfc_enable|pfcwd_sw_enable)$"
     r"|^/QUEUE/[^/]+/(scheduler|wred_profile)$"
     r"|^/PFC_WD/Ethernet\d+(/(action|detection_time|restoration_time))?$"
 )
@@ -153,20 +156,24 @@ def test_full_intent_on_the_factory_leaf_is_a_valid_patch_inside_the_owned_scope
     assert all(OWNED_PATH.match(op["path"]) for op in change.payload), change.native
     after = applied(running, change.payload)
     assert diff_node(LEAF4.intent(), SonicDriver.parse(after, PORTS), FACETS, SonicDriver.unsupported) == []
-    untouched = {"DEVICE_METADATA", "VLAN", "VLAN_MEMBER", "LOOPBACK_INTERFACE", "BUFFER_PG", "BUFFER_QUEUE",
-                 "CABLE_LENGTH", "TC_TO_QUEUE_MAP"}
+    untouched = {"DEVICE_METADATA", "VLAN", "VLAN_MEMBER", "LOOPBACK_INTERFACE", "BUFFER_QUEUE", "CABLE_LENGTH"}
     assert {t: after[t] for t in untouched} == {t: running[t] for t in untouched}
     assert after["DSCP_TO_TC_MAP"]["AZURE"] == running["DSCP_TO_TC_MAP"]["AZURE"]
     assert after["PORT"]["Ethernet0"]["description"] == running["PORT"]["Ethernet0"]["description"]
-    assert after["PORT_QOS_MAP"]["Ethernet0"]["tc_to_pg_map"] == "AZURE"
+    # The per-port bindings SONiC's own qos_config.j2 renders, now to nr-apply's maps.
+    assert {k: after["PORT_QOS_MAP"]["Ethernet0"][k] for k in
+            ("tc_to_queue_map", "tc_to_pg_map", "pfc_to_queue_map", "pfcwd_sw_enable")} == \
+        {"tc_to_queue_map": "ROCE", "tc_to_pg_map": "ROCE", "pfc_to_queue_map": "ROCE", "pfcwd_sw_enable": "3"}
+    assert after["PORT_QOS_MAP"]["Ethernet0"]["pfc_to_pg_map"] == "AZURE"  # not nr-apply's field
 
 
 def test_only_what_differs_is_changed():
     running = factory()
     change = plan(running)
-    # Queues whose weight and WRED already match intent keep their stock scheduler/profile.
-    assert not any(op["path"].startswith("/QUEUE/Ethernet0|4/") for op in change.payload)
-    assert not any(op["path"].startswith("/QUEUE/Ethernet0|1/") for op in change.payload)
+    # TC 4's WRED is not in intent: kept. TCs 1 and 4 are not in the declared ETS: unweighted.
+    assert not any(op["path"] == "/QUEUE/Ethernet0|4/wred_profile" for op in change.payload)
+    assert "remove /QUEUE/Ethernet0|1/scheduler" in change.native
+    assert "remove /QUEUE/Ethernet0|4/scheduler" in change.native
     converged = applied(running, change.payload)
     assert plan(converged).empty
     converged["PORT"]["Ethernet8"]["mtu"] = "9100"
@@ -220,7 +227,7 @@ def test_changing_watchdog_timers_keeps_fields_nr_apply_does_not_own():
 def test_new_ecn_threshold_rewrites_the_owned_profile_in_place():
     running = applied(factory(), plan(factory()).payload)
     current = SonicDriver.parse(json.dumps(running), PORTS)
-    new = {p: port.model_copy(update={"ecn": {3: EcnThreshold(min_bytes=200000, max_bytes=1500000)}})
+    new = {p: port.model_copy(update={"ecn": {**port.ecn, 3: EcnThreshold(min_bytes=200000, max_bytes=1500000)}})
            for p, port in current.ports.items()}
     change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, NodeState(ports=new))
     assert change.native == ['replace /WRED_PROFILE/ROCE_TC3/green_min_threshold "200000"']

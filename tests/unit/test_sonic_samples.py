@@ -1,0 +1,70 @@
+"""SONiC driver against SONiC's own rendered configurations (sonic-config-engine sample
+outputs, see tests/fixtures/sonic/sample_output/SOURCES.md) and sample CONFIG_DBs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nr_apply.model import EcnThreshold, StaticHeadroom
+from nr_apply.platforms.sonic import NotConfigDb, SonicDriver, load_config_db
+from vectors import sonic_vector_document
+
+SAMPLES = Path(__file__).parents[1] / "fixtures" / "sonic" / "sample_output"
+
+
+def sample(name: str) -> dict:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def test_scheduler_weights_are_dwrr_weights_not_percentages():
+    # qos-arista7060x6: one port's queues weigh 10+10+10+20+10+10+70+10 = 150.
+    eth0 = SonicDriver.parse(json.dumps(sample("qos-arista7060x6.json"))).ports["Ethernet0"]
+    assert eth0.ets.bandwidth == {0: 7, 1: 7, 2: 7, 3: 13, 4: 7, 5: 7, 6: 47, 7: 7}
+    assert eth0.ets.strict == []
+
+
+def test_a_tc_is_scheduled_and_marked_by_the_queue_its_tc_to_queue_map_names():
+    db = sample("qos-arista7260-dualtor.json")
+    # AZURE sends TC 2 and TC 6 to queue 1: eight TCs share six weighted queues (14 x 4 + 15 x 2).
+    eth0 = SonicDriver.parse(json.dumps(db)).ports["Ethernet0"]
+    assert eth0.ets.bandwidth == {0: 16, 1: 16, 2: 16, 3: 17, 4: 17, 5: 16, 6: 16, 7: 16}
+    # The sample's AZURE_TUNNEL map sends TC 3 to queue 2 and TC 4 to queue 6, which carry no
+    # WRED profile: bound to the port, the lossless TCs are no longer ECN-marked.
+    db["PORT_QOS_MAP"]["Ethernet0"]["tc_to_queue_map"] = "AZURE_TUNNEL"
+    eth0 = SonicDriver.parse(json.dumps(db)).ports["Ethernet0"]
+    assert eth0.ecn == {} and eth0.wred_drop == {}
+    assert SonicDriver.parse(json.dumps(sample("qos-arista7260-dualtor.json"))).ports["Ethernet0"].ecn[3] == \
+        EcnThreshold(min_bytes=2000000, max_bytes=10000000, probability=5)
+
+
+@pytest.mark.parametrize("text", [
+    '{"interface": {"swp1": {"link": {"mtu": 9216}}}}',  # NVUE JSON
+    '[{"PORT": {}}]',
+    '{"PORT": ["Ethernet0"]}',
+    '{"PORT": {"Ethernet0": "9100"}}',
+])
+def test_json_that_is_not_config_db_is_refused(text):
+    with pytest.raises(NotConfigDb):
+        load_config_db(text)
+
+
+def test_parse_command_exits_3_on_json_that_is_not_config_db(tmp_path):
+    path = tmp_path / "nvue.json"
+    path.write_text('{"interface": {"swp1": {"link": {"mtu": 9216}}}}')
+    done = subprocess.run([sys.executable, "-m", "nr_apply", "parse", "--platform", "sonic", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 3
+    assert str(path) in done.stderr and "'interface' is not a CONFIG_DB table" in done.stderr
+
+
+def test_static_lossless_pg_profile_reads_as_headroom():
+    # sample_config_db.json: BUFFER_PG Ethernet9|3-4 -> pg_lossless_100000_300m_profile.
+    doc = json.loads(sonic_vector_document("sonic_1.txt"), object_pairs_hook=None)
+    doc.setdefault("PORT_QOS_MAP", {})["Ethernet9"] = {"pfc_enable": "3,4"}
+    port = SonicDriver.parse(json.dumps(doc)).ports["Ethernet9"]
+    assert port.headroom == StaticHeadroom(xon=0, xoff=50176, size=9427)
