@@ -75,7 +75,10 @@ class Node:
         return self.role == "host_nic"
 
     def intent(self) -> NodeState:
-        return NodeState(ports={name: p.intent for name, p in self.ports.items()})
+        """Declared intent, with the headroom the port needs where the platform pushes it."""
+        from nr_apply.headroom import with_required_headroom  # headroom.py reads Node/Port
+
+        return NodeState(ports={name: with_required_headroom(self, p) for name, p in self.ports.items()})
 
 
 @dataclass(frozen=True)

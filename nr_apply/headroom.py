@@ -9,7 +9,8 @@ nr-apply is the value the device would compute itself:
 * NVIDIA ConnectX host NICs: `calculate_xoff` of the Linux mlx5 driver
   (`drivers/net/ethernet/mellanox/mlx5/core/en/port_buffer.c`).
 
-Pure functions, no I/O.
+Pure functions, no I/O. `with_required_headroom` puts the result into a port's intent where
+the platform pushes headroom (its driver's `pushes_headroom`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from nr_apply.model import NicLossless, PortLossless, StaticHeadroom
+
+if TYPE_CHECKING:
+    from nr_apply.fabric import Node, Port
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ def spectrum_headroom(
     small_packet_percent: int = 50,
     lanes: int = 4,
     shared_headroom_pool: bool = False,
-    gearbox_delay_ns: int = 0,
+    gearbox_delay_ns: float = 0,
 ) -> Headroom:
     """Headroom as SONiC computes it for a Spectrum ASIC (buffer_headroom_mellanox.lua).
 
@@ -152,7 +159,8 @@ def spectrum_headroom(
     _require(lossless_mtu > 0, f"lossless MTU must be positive, got {lossless_mtu}")
     _require(0 <= small_packet_percent <= 100, f"small-packet percentage must be 0..100, got {small_packet_percent}")
     _require(lanes > 0, f"lane count must be positive, got {lanes}")
-    _require(gearbox_delay_ns >= 0, f"gearbox delay must be zero or more ns, got {gearbox_delay_ns}")
+    _require(math.isfinite(gearbox_delay_ns) and gearbox_delay_ns >= 0,
+             f"gearbox delay must be zero or more ns, got {gearbox_delay_ns}")
 
     port_speed = float(speed_mbps)
     cable_length = float(cable_m)
@@ -237,7 +245,7 @@ def headroom(
     small_packet_percent: int = 50,
     lanes: int = 4,
     shared_headroom_pool: bool = False,
-    gearbox_delay_ns: int = 0,
+    gearbox_delay_ns: float = 0,
 ) -> Headroom:
     """Headroom for any supported model: `spectrum-1` … `spectrum-6` or `mlx5`."""
     name = model.strip().lower()
@@ -265,3 +273,35 @@ def headroom(
         _require(float(cable_m).is_integer(), f"mlx5 takes whole metres of cable, got {cable_m}")
         return Headroom(xon=None, xoff=mlx5_xoff(speed_mbps, int(cable_m), port_mtu), size=None)
     raise ValueError(f"unknown model {model!r}; supported: {', '.join(SUPPORTED_MODELS)}")
+
+
+@lru_cache(maxsize=None)
+def _pushes_headroom(platform: str) -> bool:
+    from nr_apply.platforms.drivers import driver_class
+
+    return bool(getattr(driver_class(platform), "pushes_headroom", False))
+
+
+def required_headroom(node: "Node", port: "Port") -> StaticHeadroom | None:
+    """The headroom a lossless port of a Spectrum switch needs (what `nr-apply headroom`
+    prints for its speed, cable and MTU), or None where there is nothing to compute."""
+    intent = port.intent
+    if node.asic not in SPECTRUM_ASICS or not port.roce or not intent.no_drop_priorities \
+            or intent.mtu is None or port.cable_m == 0:
+        return None
+    need = headroom(node.asic, port.speed_mbps, port.cable_m, intent.mtu)
+    return StaticHeadroom(xon=need.xon, xoff=need.xoff, size=need.size)
+
+
+def with_required_headroom(node: "Node", port: "Port") -> PortLossless | NicLossless:
+    """The port's intent with its headroom filled in from the calculator where the platform
+    pushes headroom; a declared static value wins field by field."""
+    if node.asic not in SPECTRUM_ASICS or not _pushes_headroom(node.platform):
+        return port.intent
+    need = required_headroom(node, port)
+    if need is None:
+        return port.intent
+    declared = port.intent.headroom
+    if declared is not None:
+        need = need.model_copy(update=declared.model_dump(exclude_none=True))
+    return port.intent.model_copy(update={"headroom": need})

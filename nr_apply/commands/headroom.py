@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any, Callable, TypeVar
 
@@ -51,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--lanes", default="4", help="lanes of the port; 8 doubles xon (default: 4)")
     parser.add_argument("--shared-headroom-pool", action="store_true",
                         help="the switch uses a shared headroom pool (size = xon)")
-    parser.add_argument("--gearbox-delay-ns", default="0", help="gearbox delay in ns (default: 0)")
+    parser.add_argument("--gearbox-delay-ns", default="0", help="gearbox delay in ns, fractional like PERIPHERAL_TABLE gearbox_delay (default: 0)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.set_defaults(func=run)
 
@@ -77,6 +78,17 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _nanoseconds(raw: str) -> float:
+    """PERIPHERAL_TABLE gearbox_delay is fractional ns (the Lua script reads it with tonumber)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number of ns such as 0 or 585.5, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be zero or more ns, got {raw}")
+    return value
+
+
 def _model(raw: str) -> str:
     name = raw.strip().lower()
     if name not in SUPPORTED_MODELS:
@@ -92,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     lossless_mtu = _option("--lossless-mtu", _integer(1, 65535), args.lossless_mtu)
     small_percent = _option("--small-packet-percent", _integer(0, 100), args.small_packet_percent)
     lanes = _option("--lanes", _integer(1, 8), args.lanes)
-    gearbox = _option("--gearbox-delay-ns", _integer(0), args.gearbox_delay_ns)
+    gearbox = _option("--gearbox-delay-ns", _nanoseconds, args.gearbox_delay_ns)
     if model == MLX5_MODEL:
         _check_mlx5_options(args, cable, lossless_mtu, small_percent, lanes, gearbox)
     try:
@@ -115,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_mlx5_options(args: argparse.Namespace, cable: float, lossless_mtu: int,
-                        small_percent: int, lanes: int, gearbox: int) -> None:
+                        small_percent: int, lanes: int, gearbox: float) -> None:
     """The driver formula takes only speed, whole metres of cable and MTU; refuse switch-only
     options rather than ignore them."""
     if not cable.is_integer() or cable > MLX5_MAX_CABLE_M:

@@ -10,7 +10,7 @@ Quirks kept here:
   queue side, so the model's DSCP->priority->TC chain is composed on the way out. On the way
   in it is decomposed: a DSCP's priority is its TC when the dot1p map sends that priority to
   that same TC (or no dot1p map is bound), otherwise the lowest priority the dot1p map sends
-  to the TC, and the TC itself when no priority reaches it (the maps are inconsistent).
+  to the TC; a DSCP whose TC no priority reaches keeps its TC (`dscp_to_tc`).
 - nr-apply owns the objects it names (prefix ROCE: maps, schedulers, WRED and buffer
   profiles), and only the fields it sets on shared rows (PORT_FIELDS). A change never touches
   any other row or field.
@@ -51,7 +51,11 @@ from nr_apply.render import render_context
 
 MAP_NAME = "ROCE"
 OWNED_PREFIX = "ROCE"
-UNSUPPORTED = {"link_pause", "dcbx_willing"}
+UNSUPPORTED = {
+    "link_pause": "SONiC's CONFIG_DB has no 802.3x pause setting (the PORT table carries only pfc_asym); "
+                  "check `show interfaces flowcontrol`-type state by other means",
+    "dcbx_willing": "SONiC runs no DCBX agent (its lldpd sends no DCBX TLVs)",
+}
 DEFAULT_MTU = 9100
 REVERT_UNIT = "nr-apply-revert"
 READ_COMMAND = "show runningconfiguration all"
@@ -124,7 +128,7 @@ def _watchdog_row(wd: PfcWatchdog) -> dict[str, str]:
 
 
 def _composed(port: PortLossless) -> dict[int, int]:
-    return {d: port.tc_of(p) for d, p in port.dscp_to_priority.items()}
+    return port.dscp_tc_map()
 
 
 def _ets_value(ets: Ets | None, tc: int) -> str | int | None:
@@ -136,7 +140,7 @@ def _ets_value(ets: Ets | None, tc: int) -> str | int | None:
 def _port_groups(name: str, port: PortLossless) -> list[_Group]:
     qos = ("PORT_QOS_MAP", name)
     no_drop = port.no_drop_priorities
-    dscp = _composed(port) if port.trust == "dscp" and port.dscp_to_priority else None
+    dscp = _composed(port) if port.trust == "dscp" and (port.dscp_to_priority or port.dscp_to_tc) else None
     groups = [
         _Group(("mtu",), port.mtu, {"PORT": {name: {"mtu": str(port.mtu)}}} if port.mtu else {},
                (("PORT", name, "mtu"),)),
@@ -202,7 +206,7 @@ def _objects(state: NodeState) -> dict[str, dict[str, dict[str, str]]]:
     if shared is None:
         return objects
     identity = {str(i): str(i) for i in TRAFFIC_CLASSES}
-    if shared.dscp_to_priority:
+    if shared.dscp_to_priority or shared.dscp_to_tc:
         objects["DSCP_TO_TC_MAP"] = {MAP_NAME: {str(d): str(tc) for d, tc in sorted(_composed(shared).items())}}
     if shared.priority_to_tc:
         objects["DOT1P_TO_TC_MAP"] = {MAP_NAME: {str(p): str(tc) for p, tc in sorted(shared.priority_to_tc.items())}}
@@ -336,11 +340,13 @@ def _int_map(table: dict, low: int, high: int, vmax: int) -> dict[int, int]:
     return out
 
 
-def _priority_of_tc(tc: int, priority_to_tc: dict[int, int]) -> int:
+def _priority_of_tc(tc: int, priority_to_tc: dict[int, int]) -> int | None:
+    """The priority a DSCP classified into `tc` is read as; None when no priority reaches
+    the TC (the DSCP then maps straight to its TC, `dscp_to_tc`)."""
     if not priority_to_tc or priority_to_tc.get(tc) == tc:
         return tc
     reaching = sorted(p for p, t in priority_to_tc.items() if t == tc)
-    return reaching[0] if reaching else tc
+    return reaching[0] if reaching else None
 
 
 def _ports_in(db: dict) -> list[str]:
@@ -440,7 +446,8 @@ def parse_port(db: dict, port: str) -> PortLossless:
     mtu = int(port_row.get("mtu", DEFAULT_MTU)) if port_row is not None else None
     state = PortLossless(
         trust=trust,
-        dscp_to_priority={d: _priority_of_tc(tc, priority_to_tc) for d, tc in dscp_to_tc.items()},
+        dscp_to_priority={d: p for d, tc in dscp_to_tc.items() if (p := _priority_of_tc(tc, priority_to_tc)) is not None},
+        dscp_to_tc={d: tc for d, tc in dscp_to_tc.items() if _priority_of_tc(tc, priority_to_tc) is None},
         no_drop_priorities=no_drop,
         priority_to_tc=priority_to_tc,
         ets=_ets(db, queues, tc_queue),
@@ -675,6 +682,7 @@ def _served(output: str) -> bool:
 class SonicDriver(Driver):
     platform = "sonic"
     unsupported = UNSUPPORTED
+    pushes_headroom = True  # lossless BUFFER_PG profiles, computed by nr_apply.headroom
 
     def __init__(self, node, host):
         super().__init__(node, host)

@@ -49,7 +49,8 @@ def unrelated(raw: str) -> dict:
     return {"hostname": db["DEVICE_METADATA"]["localhost"]["hostname"], "vlan": db["VLAN"],
             "members": db.get("VLAN_MEMBER"), "loopback": db["LOOPBACK_INTERFACE"],
             "descriptions": {p: row["description"] for p, row in db["PORT"].items()},
-            "buffers": db["BUFFER_PG"], "azure": db["DSCP_TO_TC_MAP"]["AZURE"]}
+            "lossy_pgs": {k: v for k, v in db["BUFFER_PG"].items() if k.endswith("|0")},
+            "buffer_queues": db["BUFFER_QUEUE"], "azure": db["DSCP_TO_TC_MAP"]["AZURE"]}
 
 
 def test_full_intent_push_confirm_converges_and_second_run_writes_nothing(driver, fresh_lab):

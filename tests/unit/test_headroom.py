@@ -247,3 +247,21 @@ def test_cli_help_names_the_formula_sources(capsys):
     assert main(["headroom", "--help"]) == 0
     out = capsys.readouterr().out
     assert "buffer_headroom_mellanox.lua" in out and "422271e7e" in out and "calculate_xoff" in out
+
+
+def test_gearbox_delay_is_fractional_ns_as_peripheral_table_carries_it(capsys):
+    # buffer_headroom_mellanox.lua reads PERIPHERAL_TABLE gearbox_delay with tonumber(): 6.5 ns
+    # is 6.5 ns, and at 800G that half nanosecond moves xoff over a 1 KiB boundary.
+    code = main(["headroom", "--model", "spectrum-4", "--speed", "800G", "--cable", "5m", "--mtu", "9216",
+                 "--gearbox-delay-ns", "6.5", "--format", "json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {"xon": 19456, "xoff": 110592, "size": 130048}
+    assert spectrum_headroom("spectrum-4", 800000, 5, 9216, gearbox_delay_ns=6) == \
+        Headroom(xon=19456, xoff=109568, size=129024)
+
+
+def test_gearbox_delay_that_is_not_a_number_exits_3(capsys):
+    code = main(["headroom", "--model", "spectrum-4", "--speed", "800G", "--cable", "5m", "--mtu", "9216",
+                 "--gearbox-delay-ns", "six"])
+    assert code == 3
+    assert "--gearbox-delay-ns" in capsys.readouterr().err

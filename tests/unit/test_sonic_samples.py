@@ -4,8 +4,6 @@ outputs, see tests/fixtures/sonic/sample_output/SOURCES.md) and sample CONFIG_DB
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -53,13 +51,14 @@ def test_json_that_is_not_config_db_is_refused(text):
         load_config_db(text)
 
 
-def test_parse_command_exits_3_on_json_that_is_not_config_db(tmp_path):
+def test_parse_command_exits_3_on_json_that_is_not_config_db(tmp_path, capsys):
+    from nr_apply.cli import main
+
     path = tmp_path / "nvue.json"
     path.write_text('{"interface": {"swp1": {"link": {"mtu": 9216}}}}')
-    done = subprocess.run([sys.executable, "-m", "nr_apply", "parse", "--platform", "sonic", str(path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 3
-    assert str(path) in done.stderr and "'interface' is not a CONFIG_DB table" in done.stderr
+    assert main(["parse", "--platform", "sonic", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert str(path) in err and "'interface' is not a CONFIG_DB table" in err
 
 
 def test_static_lossless_pg_profile_reads_as_headroom():
@@ -68,3 +67,48 @@ def test_static_lossless_pg_profile_reads_as_headroom():
     doc.setdefault("PORT_QOS_MAP", {})["Ethernet9"] = {"pfc_enable": "3,4"}
     port = SonicDriver.parse(json.dumps(doc)).ports["Ethernet9"]
     assert port.headroom == StaticHeadroom(xon=0, xoff=50176, size=9427)
+
+
+# --- the render of the bundled SONiC leaf -----------------------------------------------------------
+def _bundled_leaf4():
+    from nr_apply.inventory import load_fabric
+
+    return load_fabric(Path(__file__).parents[2] / "inventory").nodes["leaf4"]
+
+
+def test_bundled_leaf_render_carries_lossless_buffer_pg_sized_by_nr_apply_headroom(capsys):
+    from nr_apply.cli import main
+    from nr_apply.platforms.rendering import render_node
+
+    leaf4 = _bundled_leaf4()
+    db = json.loads(render_node(leaf4))
+    for name, port in leaf4.ports.items():
+        assert main(["headroom", "--model", leaf4.asic, "--speed", str(port.speed_mbps), "--cable",
+                     f"{port.cable_m:g}m", "--mtu", str(port.intent.mtu), "--format", "json"]) == 0
+        need = json.loads(capsys.readouterr().out)
+        profile = db["BUFFER_PROFILE"][db["BUFFER_PG"][f"{name}|3"]["profile"]]
+        assert {k: int(profile[k]) for k in ("xon", "xoff", "size")} == need, name
+        assert profile["pool"] == "ingress_lossless_pool"
+        assert db["PORT_QOS_MAP"][name]["tc_to_pg_map"] == "ROCE"
+    assert db["TC_TO_PRIORITY_GROUP_MAP"]["ROCE"]["3"] == "3"
+
+
+def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
+    from nr_apply.diff import FACET_FIELDS, target_state
+    from nr_apply.lab.runner import load_nodes
+    from nr_apply.lab.sonic_factory import factory_config_db
+    from nr_apply.platforms.sonic import config_db
+    import jsonpatch
+
+    leaf4 = _bundled_leaf4()
+    lab_node = next(n for n in load_nodes(Path(__file__).parents[2] / "inventory") if n.name == "leaf4")
+    running = factory_config_db(lab_node)
+    raw = json.dumps(running)
+    current = SonicDriver.parse(raw, ports=list(leaf4.ports))
+    target = target_state(leaf4.intent(), current, list(FACET_FIELDS), SonicDriver.unsupported)
+    after = jsonpatch.apply_patch(running, SonicDriver(leaf4, None).plan_change(raw, current, target).payload)
+    rendered = config_db(leaf4.intent())
+    assert {table: {row: {f: after[table][row][f] for f in fields} for row, fields in rows.items()}
+            for table, rows in rendered.items()} == rendered
+    # The queues of TCs outside the declared ETS carry no weight any more.
+    assert "scheduler" not in after["QUEUE"]["Ethernet0|1"]
