@@ -21,6 +21,11 @@ fi
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ".[test]"
+# The SONiC tests validate CONFIG_DBs against SONiC's YANG models with libyang's yanglint.
+if ! command -v yanglint >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libyang2-tools >/dev/null
+fi
 # The pytest executable, not `python -m pytest`: the latter puts the checkout first on sys.path,
 # so the tests would import the source tree instead of the package that was just installed.
 exec "$VENV/bin/pytest" "$@"

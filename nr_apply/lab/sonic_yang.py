@@ -45,6 +45,22 @@ PORT_QOS_MAP_REFERENCES = {
     "scheduler": "SCHEDULER",
 }
 
+# The leaves of the lists a lossless change writes (sonic-buildimage 086b03bd70); any other
+# field is refused, as libyang refuses a node the model does not have.
+LEAVES = {
+    "SCHEDULER": {"type", "weight", "priority", "meter_type", "cir", "pir", "cbs", "pbs"},
+    "WRED_PROFILE": {f"{c}_{leaf}" for c in ("green", "yellow", "red")
+                     for leaf in ("min_threshold", "max_threshold", "drop_probability")}
+    | {"wred_green_enable", "wred_yellow_enable", "wred_red_enable", "ecn"},
+    "BUFFER_PROFILE": {"pool", "size", "xon", "xoff", "xon_offset", "dynamic_th", "static_th", "headroom_type",
+                       "packet_discard_action"},
+    "PORT_QOS_MAP": {"pfc_enable", "pfcwd_sw_enable", "scheduler", *PORT_QOS_MAP_REFERENCES},
+    "QUEUE": {"scheduler", "wred_profile"},
+    "BUFFER_PG": {"profile"},
+    "BUFFER_QUEUE": {"profile"},
+    "PFC_WD": {"action", "detection_time", "restoration_time", "pfc_stat_history", "POLL_INTERVAL", "BIG_RED_SWITCH"},
+}
+
 _REFERENCE = re.compile(r"^\[(?P<table>[A-Z0-9_]+)\|(?P<name>[^\]]+)\]$")
 
 
@@ -73,6 +89,7 @@ def validate(config: dict) -> None:
 # --- checks --------------------------------------------------------------------------------
 def _problems(db: dict) -> Iterator[str]:
     ports = set(db.get("PORT", {}))
+    yield from _unknown_leaves(db)
     yield from _port_table(db.get("PORT", {}))
     yield from _port_qos_map(db, ports)
     yield from _maps(db)
@@ -84,9 +101,17 @@ def _problems(db: dict) -> Iterator[str]:
     yield from _vlan_members(db, ports)
 
 
+def _unknown_leaves(db: dict) -> Iterator[str]:
+    for table, leaves in LEAVES.items():
+        for entry in db.get(table, {}).values():
+            for leaf in entry:
+                if leaf not in leaves:
+                    yield f'Node "{leaf}" not found as a child of "{table}_LIST" node.'
+
+
 def _port_table(table: dict) -> Iterator[str]:
     for name, entry in table.items():
-        yield from _uint(entry, "mtu", 1, 9216)
+        yield from _uint(entry, "mtu", 68, 9216)
         if "admin_status" in entry:
             yield from _enum(entry, "admin_status", ("up", "down"))
 
@@ -145,8 +170,6 @@ def _queue(db: dict, ports: set[str]) -> Iterator[str]:
         port, _, qindex = key.partition("|")
         if port not in ports:
             yield _leafref("/sonic-port:sonic-port/PORT/PORT_LIST/name", port)
-        if not re.fullmatch(r"\d+(-\d+)?", qindex):
-            yield _constraint(qindex, r"(\d+)|(\d+)-(\d+)")
         if "scheduler" in entry:
             yield from _reference(db, "SCHEDULER", str(entry["scheduler"]))
         if "wred_profile" in entry:
@@ -179,16 +202,20 @@ def _pfc_wd(table: dict, ports: set[str]) -> Iterator[str]:
 
 def _buffers(db: dict, ports: set[str]) -> Iterator[str]:
     for entry in db.get("BUFFER_PROFILE", {}).values():
-        if "pool" in entry:
+        if "pool" not in entry:
+            yield 'Mandatory node "pool" instance does not exist.'
+        else:
             yield from _reference(db, "BUFFER_POOL", str(entry["pool"]))
         for leaf in ("size", "xon", "xoff", "xon_offset"):
             yield from _uint(entry, leaf, 0, 2**32 - 1)
         yield from _int(entry, "dynamic_th", -8, 8)
     for table in ("BUFFER_PG", "BUFFER_QUEUE"):
         for key, entry in db.get(table, {}).items():
-            port = key.partition("|")[0]
+            port, _, index = key.partition("|")
             if port not in ports:
                 yield _leafref("/sonic-port:sonic-port/PORT/PORT_LIST/name", port)
+            if table == "BUFFER_PG" and not re.fullmatch(r"[0-7]((-)[0-7])?", index):
+                yield "Invalid Buffer PG number"
             profile = str(entry.get("profile", "NULL"))
             if profile != "NULL":
                 yield from _reference(db, "BUFFER_PROFILE", profile)

@@ -86,8 +86,8 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # which only Enterprise SONiC has).
         name="sonic", kind="switch", driver="nr_apply.platforms.sonic:SonicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
-        # Default LOSSLESS_TC is 3,4; PORT mtu 1500-9216 in the YANG model.
-        limits=PlatformLimits(max_lossless_priorities=2, mtu_min=1500, mtu_max=9216, shared_qos_profile=True,
+        # Default LOSSLESS_TC is 3,4; PORT mtu 68..9216 in sonic-port.yang.
+        limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
         lab_device="nr_apply.lab.sonic:SonicDevice", lab_asic="spectrum-4", sudo_with_login_password=True),
     Platform(
