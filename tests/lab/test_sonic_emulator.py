@@ -153,7 +153,7 @@ INVALID_PATCHES = {
     ),
     "mtu too large": (
         [{"op": "replace", "path": "/PORT/Ethernet0/mtu", "value": "9217"}],
-        'Value "9217" does not satisfy the constraint "1..9216"',
+        'Value "9217" does not satisfy the constraint "68..9216"',
     ),
     "table without a model": (
         [{"op": "add", "path": "/ROCE_MAGIC", "value": {"global": {"on": "yes"}}}],
