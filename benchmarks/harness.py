@@ -62,6 +62,14 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Mea
                         out.read(), err.read())
 
 
+def baseline_figures(measured: Measured) -> tuple[int, float, int]:
+    """`nodes seconds failed` as benchmarks/baseline.py prints them; its first errors shown."""
+    nodes, seconds, failed = measured.stdout.split()
+    if int(failed):
+        print("  baseline errors (first three):\n" + measured.stderr.strip()[-1500:])
+    return int(nodes), float(seconds), int(failed)
+
+
 def check(measured: Measured, what: str, ok: tuple[int, ...] = (0,)) -> Measured:
     if measured.code not in ok:
         raise SystemExit(f"{what} exited {measured.code}:\n{measured.stderr[-3000:]}")

@@ -28,14 +28,14 @@ def main() -> int:
     with harness.fabric(args.size) as fab:
         peer = harness.check(harness.run([sys.executable, BASELINE, "configure", str(fab.inventory),
                                           str(fab.known_hosts), str(args.workers)]), "baseline configure")
-        nodes, seconds, failed = peer.stdout.split()
+        nodes, seconds, failed = harness.baseline_figures(peer)
         eos_names = harness.nodes_of(fab.inventory, "eos")
         measured, report = harness.dry_run(fab, fab.plan(), args.workers, "--limit", ",".join(eos_names))
         eos = [n for n in report["nodes"] if n["platform"] == "eos"]
-        print(f"Nornir + napalm_configure(dry_run=True): {nodes} EOS nodes in {float(seconds):.1f}s ({failed} failed)")
+        print(f"Nornir + napalm_configure(dry_run=True): {nodes} EOS nodes in {seconds:.1f}s ({failed} failed)")
         print(f"nr-apply --dry-run --limit <EOS nodes>: {len(eos)} EOS nodes in {measured.wall:.1f}s "
               f"({len(harness.failed_nodes(report))} failed; the whole process, start-up included)")
-        print(f"ratio nr-apply / peer: {measured.wall / float(seconds):.2f}")
+        print(f"ratio nr-apply / peer: {measured.wall / seconds:.2f}")
     return 0
 
 
