@@ -36,3 +36,17 @@ class InputError(Exception):
         parts = [p for p in (where, self.field) if p]
         prefix = ": ".join(parts)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class InputErrors(InputError):
+    """Several problems found in one piece of input, all reported at once (the first is the
+    headline; each names its own file, line and field)."""
+
+    def __init__(self, problems: list[InputError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.message, file=first.file, field=first.field, line=first.line, column=first.column)
+
+    def __str__(self) -> str:
+        lines = [InputError.__str__(p) for p in self.problems]
+        return "\nerror: ".join(lines)

@@ -27,7 +27,7 @@ from nr_apply.errors import InputError
 from nr_apply.fabric import ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
 from nr_apply.model import NicLossless, PortLossless
 from nr_apply.platforms.drivers import PLATFORMS
-from nr_apply.yamlio import load_mapping
+from nr_apply.yamlio import line_of, load_mapping, schema_errors
 
 TRANSFORM_FUNCTION = "nr_apply_lossless"
 SIMPLE_FILES = {"host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}
@@ -55,11 +55,11 @@ def validation_message(exc: ValidationError) -> tuple[str, str]:
 
 
 def validate_model(model: type[BaseModel], data: Any, file: Path, field: str) -> Any:
+    """The model, or every error at once, each with file, line and field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        path, msg = validation_message(exc)
-        raise InputError(msg, file=file, field=(f"{field}.{path}" if path else field).removeprefix("plan.")) from None
+        raise schema_errors(exc, file, field, strip="plan.") from None
 
 
 # --- where the inventory comes from --------------------------------------------------------------
@@ -210,7 +210,7 @@ class IntentError(InputError):
             file = source.simple_files()[{"defaults": "defaults_file", "group": "group_file",
                                           "host": "host_file"}[self.layer]]
             field = self.layer_field if self.layer == "defaults" else f"{self.layer_name}.{self.layer_field}"
-            return InputError(self.message, file=file, field=field)
+            return InputError(self.message, file=file, field=field, line=line_of(file, field))
         return InputError(self.message, file=source.describe(), field=self.field)
 
 

@@ -7,11 +7,14 @@ duplicate node, so duplicates are errors here. Every error names file, line and 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nr_apply.errors import InputError
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+from nr_apply.errors import InputError, InputErrors
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -69,6 +72,48 @@ def load_yaml(path: Path, *, required: bool = True) -> Any:
                          column=mark.column + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", file=path) from None
+
+
+def line_of(path: Path, dotted: str) -> int | None:
+    """The 1-based line where `dotted` (a key path like `leaf1.data.ports.Ethernet1.lossless.mtu`)
+    is written in a YAML file: its deepest key found. Looked up only when an error needs it."""
+    try:
+        node = yaml.compose(Path(path).read_text(), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    parts = dotted.split(".") if dotted else []
+    i = 0
+    while node is not None and i < len(parts):
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            # A key may itself contain dots (a port named `swp1.100`): try the longest match first.
+            for j in range(len(parts), i, -1):
+                want = ".".join(parts[i:j])
+                found = next(((k, v) for k, v in node.value if str(k.value) == want), None)
+                if found:
+                    i = j
+                    break
+        elif isinstance(node, yaml.SequenceNode) and parts[i].isdigit() and int(parts[i]) < len(node.value):
+            item = node.value[int(parts[i])]
+            found, i = (item, item), i + 1
+        if not found:
+            break
+        line = found[0].start_mark.line + 1
+        node = found[1]
+    return line
+
+
+def schema_errors(exc: "ValidationError", file: Path, field: str, *, strip: str = "") -> InputError:
+    """Every error of a pydantic validation, each with file, line and dotted field."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if p != "[key]"]
+        dotted = ".".join([field, *loc]) if field else ".".join(loc)
+        dotted = dotted.removeprefix(strip)
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        problems.append(InputError(message, file=file, field=dotted, line=line_of(file, dotted)))
+    return problems[0] if len(problems) == 1 else InputErrors(problems)
 
 
 def load_mapping(path: Path, *, required: bool = True) -> dict:

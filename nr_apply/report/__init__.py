@@ -160,16 +160,18 @@ def write_input_error(args, error: InputError) -> None:
         targets.append(ReportTarget(args.format, Path(args.output)))
     if not targets:
         return
-    problem = InputProblem(message=error.message, file=error.file, line=error.line, field=error.field)
+    problems = [InputProblem(message=e.message, file=e.file, line=e.line, field=e.field)
+                for e in getattr(error, "problems", [error])]
     plan = str(getattr(args, "plan", None) or getattr(args, "saved", None) or getattr(args, "run_id", "") or "")
     if getattr(args, "command", None) == "validate":
         document: RunReport | ValidationDocument = ValidationDocument(plan=plan, exit_code=3, valid=False,
-                                                                     input_error=problem)
+                                                                     input_errors=problems)
     else:
         document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=3,
                              mode="dry-run" if getattr(args, "dry_run", False) or args.command == "check"
-                             else "apply", summary=summarise([]), message=str(error), input_error=problem)
+                             else "apply", summary=summarise([]), message=f"invalid input ({len(problems)} problem"
+                             f"{'s' * (len(problems) != 1)}); nothing was touched", input_errors=problems)
     try:
         write_reports(document, targets)
-    except OSError:
-        pass  # the error itself is printed either way
+    except Exception as exc:  # the input error is the news; a report that cannot be written must not hide it
+        print(f"error: could not write the reports: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -59,8 +59,8 @@ def _findings(suite: Suite, findings, classname: str) -> None:
 def to_junit(report: RunReport) -> str:
     suite = Suite(f"nr-apply {report.mode} {report.plan}")
     prefix = f"nr-apply.{report.plan}"
-    if report.input_error:
-        suite.error(report.input_error)
+    for problem in report.input_errors:
+        suite.error(problem)
     for node in report.nodes:
         case = suite.case(f"{prefix}.nodes", node.name, node.elapsed_s)
         if node.status in FAILING:
@@ -84,8 +84,8 @@ def to_junit(report: RunReport) -> str:
 
 def validation_junit(doc: ValidationDocument) -> str:
     suite = Suite(f"nr-apply validate {doc.plan}")
-    if doc.input_error:
-        suite.error(doc.input_error)
+    for problem in doc.input_errors:
+        suite.error(problem)
     for node in doc.nodes:
         case = suite.case("nr-apply.validate.nodes", node)
         errors = [f for f in doc.errors() if node in f.nodes]

@@ -182,6 +182,14 @@ def unverified_section(nodes: list[NodeEntry]) -> list[str]:
     return ["\n".join(lines) + "\n\n"]
 
 
+def input_error_lines(problems) -> list[str]:
+    lines = []
+    for e in problems:
+        where = ":".join(str(p) for p in (e.file, e.line) if p)
+        lines.append(f"- **Input error** `{cell(where)}` {cell(e.field or '')}: {cell(e.message)}")
+    return [*lines, ""] if lines else []
+
+
 def _left_out_note(budget: Budget, artifact: str) -> str:
     if not budget.left_out:
         return ""
@@ -200,10 +208,7 @@ def to_markdown(report: RunReport, limit: int = BUDGET) -> str:
     head = [f"## nr-apply {report.mode}: `{report.plan}` — {verdict}", ""]
     if report.message:
         head += [cell(report.message), ""]
-    if report.input_error:
-        e = report.input_error
-        where = ":".join(str(p) for p in (e.file, e.line) if p)
-        head += [f"**Input error** {cell(where)} {cell(e.field or '')}: {cell(e.message)}", ""]
+    head += input_error_lines(report.input_errors)
     columns = [k for k, v in s.items() if v] or ["changed"]
     head += ["| " + " | ".join(c.replace("_", " ") for c in columns) + " |", "|" + "---:|" * len(columns),
              "| " + " | ".join(str(s[c]) for c in columns) + " |", "", ""]
@@ -236,9 +241,9 @@ def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
     budget = Budget(limit)
     verdict = "valid" if doc.valid else "**invalid**"
     head = [f"## nr-apply validate: `{doc.plan}` — {verdict}", ""]
-    if doc.input_error:
-        e = doc.input_error
-        head += [f"**Input error** {cell(e.file or '')}:{e.line or ''} {cell(e.field or '')}: {cell(e.message)}", ""]
+    head += input_error_lines(doc.input_errors)
+    if doc.input_errors:
+        return "\n".join(head) + "\n"
     errors, warnings = len(doc.errors()), len(doc.findings) - len(doc.errors())
     head += [f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
              f"on {len(doc.nodes)} nodes.", "", ""]

@@ -99,7 +99,7 @@ class RunReport(Document):
     gates: list[GateEntry] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
     headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
-    input_error: InputProblem | None = Field(default=None, description="set when bad input stopped the run")
+    input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")
 
 
 class ValidationDocument(Document):
@@ -115,7 +115,7 @@ class ValidationDocument(Document):
     nodes: list[str] = Field(default_factory=list, description="every node of the inventory")
     findings: list[Finding] = Field(default_factory=list)
     headroom: list[PortHeadroom] = Field(default_factory=list)
-    input_error: InputProblem | None = None
+    input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped validation")
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]

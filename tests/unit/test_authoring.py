@@ -3,9 +3,13 @@ file, line and field, one report per typo."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from nr_apply.cli import main
 from nr_apply.plan import Phase
 
 
@@ -19,3 +23,56 @@ def test_durations_accept_compound_forms(text, seconds):
 def test_bad_durations_are_refused_with_the_forms_that_work(text):
     with pytest.raises(ValidationError, match="like 30s, 5m, 1h or 2m30s"):
         Phase(name="p", targets={}, soak=text)
+
+
+# --- schema errors ------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fabric(tmp_path):
+    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
+    shutil.copytree(REPO / "plans", tmp_path / "plans")
+    return tmp_path
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def line_number(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_every_schema_error_of_an_intent_typo_is_shown_once_with_file_line_and_field(fabric, capsys):
+    defaults = fabric / "inventory/defaults.yaml"
+    replace(defaults, "wred_drop: {3: false}", "wred_drop: {3: flase}")
+    replace(defaults, "      mtu: 9216\n", "      mtu: 9216\n      ecn_treshold: 5\n")
+    assert main(["validate", str(fabric / "plans/lossless-rollout.yaml")]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: {defaults}:{line_number(defaults, 'flase')}: data.lossless.switch.wred_drop.3: "
+        "Input should be a valid boolean, unable to interpret input",
+        f"error: {defaults}:{line_number(defaults, 'ecn_treshold')}: data.lossless.switch.ecn_treshold: unknown key",
+    ]  # once each, from the file that has it, though every switch port inherits it
+
+
+def test_every_plan_error_is_shown_with_its_line(fabric, capsys):
+    plan = fabric / "plans/lossless-rollout.yaml"
+    replace(plan, "soak: 2s", "soak: 2 min")
+    replace(plan, "timed_revert:", "timed_revert: 10x #")
+    assert main(["validate", str(plan), "-q"]) == 3
+    err = capsys.readouterr().err
+    assert f"{plan}:{line_number(plan, 'timed_revert')}: timed_revert: '10x' is not a duration" in err
+    assert f"{plan}:{line_number(plan, '2 min')}: phases.0.soak: '2 min' is not a duration like 30s, 5m, 1h or 2m30s" in err
+
+
+def test_validate_quiet_shows_only_errors_and_the_verdict(fabric, capsys):
+    plan = str(fabric / "plans/lossless-rollout.yaml")
+    assert main(["validate", plan]) == 0
+    assert "PH-1" in capsys.readouterr().out  # the bundled plan has warnings
+    assert main(["validate", plan, "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{plan}: valid (0 errors, ")

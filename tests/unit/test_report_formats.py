@@ -93,10 +93,12 @@ def test_an_input_error_still_writes_the_reports_with_the_error(fake, tmp_path):
     assert run(fake, "--dry-run", "--report", f"junit:{junit}", "--report", f"json:{report}") == 3
     suite = ET.parse(junit).getroot()
     error = next(suite.iter("error"))
-    assert suite.get("errors") == "1" and "soak" in error.get("message") and "forever" in error.get("message")
+    errors = list(suite.iter("error"))  # one per phase: every schema error is reported
+    assert suite.get("errors") == str(len(errors)) == "5" and "phases.0.soak" in error.get("message")
+    assert "lossless-rollout.yaml:" in error.get("message") and "'forever' is not a duration" in error.get("message")
     document = json.loads(report.read_text())
     jsonschema.validate(document, shipped("report"))
-    assert document["exit_code"] == 3 and "soak" in document["input_error"]["field"]
+    assert document["exit_code"] == 3 and "soak" in document["input_errors"][0]["field"]
 
 
 # --- scale ----------------------------------------------------------------------------------
