@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from nr_apply.errors import InputError
+from nr_apply.errors import InputError, InputErrors
 from nr_apply.fabric import ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
 from nr_apply.model import NicLossless, PortLossless
 from nr_apply.platforms.drivers import PLATFORMS
@@ -41,17 +41,6 @@ CREDENTIAL_KEYS = {"username", "password", "secret", "ansible_user", "ansible_pa
                    "ansible_become_pass", "ansible_become_password"}
 CREDENTIALS_HINT = ("credentials do not belong in inventory files; set them in the environment or a credentials "
                     "file (README: Credentials)")
-
-
-def validation_message(exc: ValidationError) -> tuple[str, str]:
-    """(dotted field path, message) of a pydantic error, first error first."""
-    err = exc.errors()[0]
-    path = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    more = len(exc.errors()) - 1
-    return path, msg + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
 
 
 def validate_model(model: type[BaseModel], data: Any, file: Path, field: str) -> Any:
@@ -205,13 +194,26 @@ class IntentError(InputError):
         super().__init__(message, file=None, field=_layer_field(layer, name, field))
 
     def locate(self, source: InventorySource) -> InputError:
-        """The same error, with the file it was written in (SimpleInventory) or the source."""
+        """The same error, with the file and line it was written at (SimpleInventory) or the source."""
         if source.is_simple:
             file = source.simple_files()[{"defaults": "defaults_file", "group": "group_file",
                                           "host": "host_file"}[self.layer]]
             field = self.layer_field if self.layer == "defaults" else f"{self.layer_name}.{self.layer_field}"
             return InputError(self.message, file=file, field=field, line=line_of(file, field))
         return InputError(self.message, file=source.describe(), field=self.field)
+
+
+class IntentErrors(IntentError):
+    """Every error of one node's resolved intent, each blamed on the layer that wrote it."""
+
+    def __init__(self, problems: list[IntentError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.message, first.layer, first.layer_name, first.layer_field)
+
+    def locate(self, source: InventorySource) -> InputError:
+        located = [p.locate(source) for p in self.problems]
+        return located[0] if len(located) == 1 else InputErrors(located)
 
 
 def _layer_field(layer: str, name: str | None, field: str) -> str:
@@ -258,12 +260,14 @@ def _validate_merged(model: type[BaseModel], layers: list[tuple[str, str | None,
     try:
         return _validated(model, key)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        best = max(reversed(layers), key=lambda layer: _has_path(layer[3], loc))
-        kind, name, field, _ = best
-        path, msg = validation_message(exc)
-        raise IntentError(msg, kind, name, f"{field}.{path}" if path else field) from None
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            kind, name, field, _ = max(reversed(layers), key=lambda layer: _has_path(layer[3], loc))
+            path = ".".join(str(p) for p in loc)
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+            problems.append(IntentError(msg, kind, name, f"{field}.{path}" if path else field))
+        raise IntentErrors(problems) from None
 
 
 @lru_cache(maxsize=4096)

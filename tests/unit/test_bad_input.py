@@ -64,7 +64,7 @@ def test_unknown_platform(repo, capsys):
     edit_hosts(repo, lambda d: d["leaf3"].update(platform="junos"))
     code, err = run_validate(repo, capsys)
     assert code == 3
-    assert "hosts.yaml: leaf3.platform: unknown platform 'junos'" in err
+    assert re.search(r"hosts\.yaml:\d+: leaf3\.platform: unknown platform 'junos'", err)
 
 
 def test_duplicate_node(repo, capsys):
