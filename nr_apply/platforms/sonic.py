@@ -584,9 +584,21 @@ def patch_lines(ops: list[dict]) -> list[str]:
             for op in ops]
 
 
+UPLOAD_LINE_CHARS = 3000  # under a terminal's 4095-byte canonical line
+
+
 def patch_file_text(ops: list[dict]) -> str:
-    """One op per line: short lines for the terminal, still one JSON document."""
-    return "[\n" + ",\n".join(json.dumps(op, sort_keys=True) for op in ops) + "\n]\n"
+    """Ops packed into lines of at most UPLOAD_LINE_CHARS (one op alone may be longer): few
+    lines to upload, none too long for the terminal, still one JSON document."""
+    lines, line = [], ""
+    for op in (json.dumps(op, sort_keys=True) for op in ops):
+        if line and len(line) + len(op) + 2 > UPLOAD_LINE_CHARS:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {op}" if line else op
+    if line:
+        lines.append(line)
+    return "[\n" + "\n".join(lines) + "\n]\n"
 
 
 def config_file_text(db: dict) -> str:
@@ -715,13 +727,23 @@ class SonicDriver(Driver):
         except Exception:
             self.host.connections.pop("netmiko", None)
 
+    def _round_trip(self) -> float:
+        """Seconds the box takes to answer one shell line over this session."""
+        started = time.monotonic()
+        self._run("echo nr-apply")
+        return time.monotonic() - started
+
     def _place(self, path: str, text: str) -> None:
         """Write a file on the box with a quoted heredoc sent in one go; the shell answers
-        each line with its `> ` continuation prompt and the real prompt after the tag."""
+        each line with its `> ` continuation prompt and the real prompt after the tag. The
+        wait is sized to the payload and the link: every line costs one measured round trip
+        (twice over, for margin), on top of a floor for the transfer itself."""
+        lines = text.count("\n") + 2
+        timeout = 30 + 2 * lines * self._round_trip() + len(text) / 10_000
         conn = self._conn()
         tag = "NR_APPLY_EOF"
         conn.write_channel(f"cat > {path} <<'{tag}'\n{text.rstrip(chr(10))}\n{tag}\n")
-        conn.read_until_prompt(read_timeout=60)
+        conn.read_until_prompt(read_timeout=timeout)
 
     # --- device ---------------------------------------------------------------------------------
     def read(self) -> str:

@@ -156,3 +156,17 @@ def test_counters_per_port_from_show_commands(driver):
     queues = json.loads(conn.send_command("show queue counters Ethernet0 --json"))["Ethernet0"]
     assert ethernet0["lossless_drops"] <= float(queues["UC3"]["droppacket"])
     assert ethernet0["lossless_drops"] >= 0
+
+
+def test_full_patch_uploads_and_applies_over_a_slow_link(driver, fresh_lab):
+    # `slow`: every line the switch's shell reads answers 2 s late, as over a congested
+    # management path. The upload is sized to the patch and the measured round trip.
+    _, change = plan(driver)
+    assert len(change.payload) > 100
+    fresh_lab.fault(NODE, "slow")
+    try:
+        driver.push(change, revert_in=300)
+    finally:
+        fresh_lab.fault(NODE, "slow", clear=True)
+    driver.confirm()
+    assert left_to_do(driver) == []
