@@ -30,6 +30,8 @@ Quirks kept here:
 - A port without an `mtu` runs SONiC's default 9100.
 - GCU has no commit-confirm: push takes a checkpoint and arms an on-box timer
   (`systemd-run --on-active=S`) that rolls back to it unless confirm stops the timer first.
+  `rollback` (in a run, or `nr-apply rollback RUN`) instead patches the snapshot's lossless
+  scope back and reads it back, so changes outside that scope made since survive.
 """
 
 from __future__ import annotations
@@ -579,6 +581,32 @@ def plan_patch(running: dict, current: NodeState, target: NodeState) -> list[dic
     return _no_empty_tables(_ordered(_plain_ops(patch, before)), running)
 
 
+def restore_view(running: dict, snapshot: dict) -> dict:
+    """The owned view that puts back the snapshot's lossless scope and nothing else: rows and
+    fields outside it, whoever changed them since, stay as they run now."""
+    have, want = owned_view(running), owned_view(snapshot)
+    view: dict[str, dict] = {}
+    for table in {*have, *want}:
+        rows = dict(want.get(table, {}))
+        if table in PORT_FIELDS:  # a shared row the snapshot lacks keeps what is not ours
+            for key in have.get(table, {}):
+                if key not in rows and set(running[table][key]) - set(PORT_FIELDS[table]):
+                    rows[key] = {}
+        view[table] = rows
+    return view
+
+
+def _tables(view: dict) -> dict:
+    """A view without its empty tables (GCU removes a table rather than leave it empty)."""
+    return {table: rows for table, rows in view.items() if rows}
+
+
+def restore_patch(running: dict, snapshot: dict) -> list[dict]:
+    before = owned_view(running)
+    patch = jsonpatch.make_patch(before, restore_view(running, snapshot))
+    return _no_empty_tables(_ordered(_plain_ops(patch, before)), running)
+
+
 def patch_lines(ops: list[dict]) -> list[str]:
     return [f"{op['op']} {op['path']}" + (f" {json.dumps(op['value'], sort_keys=True)}" if "value" in op else "")
             for op in ops]
@@ -700,7 +728,6 @@ class SonicDriver(Driver):
         super().__init__(node, host)
         self.nornir_config = None
         self._checkpoint: str | None = None  # taken by push, until confirm or rollback
-        self._checkpoint_db: dict | None = None  # CONFIG_DB as the checkpoint holds it
 
     # --- pure -----------------------------------------------------------------------------------
     @classmethod
@@ -758,7 +785,7 @@ class SonicDriver(Driver):
         out = self._run(f"sudo config checkpoint {name}")
         if "Checkpoint created successfully." not in out:
             raise DriverError("checkpoint", _device_words(out))
-        self._checkpoint, self._checkpoint_db = name, before
+        self._checkpoint = name
         patch_path = f"/tmp/{name}.json-patch"
         self._place(patch_path, patch_file_text(ops))
         out = self._run(f"sudo systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
@@ -794,7 +821,7 @@ class SonicDriver(Driver):
     def _forget_checkpoint(self) -> None:
         if self._checkpoint:
             self._run(f"sudo config delete-checkpoint {self._checkpoint}")
-        self._checkpoint, self._checkpoint_db = None, None
+        self._checkpoint = None
 
     def confirm(self) -> None:
         if self._checkpoint is None:
@@ -810,19 +837,25 @@ class SonicDriver(Driver):
         self._forget_checkpoint()
 
     def rollback(self, snapshot: Any) -> None:
+        """Put the snapshot's lossless scope back with one patch, leaving whatever else changed
+        since (a VLAN, a description) as it is, then read the scope back. A checkpoint rollback
+        or `config replace` would restore the whole CONFIG_DB and erase those changes."""
         wanted = load_config_db(snapshot)
         self._run(f"sudo systemctl stop {REVERT_UNIT}.timer")
-        if self._checkpoint and self._checkpoint_db == wanted:
-            out = self._run(f"sudo config rollback {self._checkpoint}", read_timeout=180)
-            if "Config rolled back successfully." not in out:
-                raise DriverError("rollback", _device_words(out))
-        else:  # the checkpoint is gone (confirmed, or another process): replace with the snapshot
-            path = f"/tmp/nr-apply-{self.host.name}-{uuid.uuid4().hex[:6]}-snapshot.json"
-            self._place(path, config_file_text(wanted))
-            out = self._run(f"sudo config replace {path}", read_timeout=180)
+        running = load_config_db(self.read())
+        ops = restore_patch(running, wanted)
+        if ops:
+            path = f"/tmp/nr-apply-{self.host.name}-{uuid.uuid4().hex[:6]}-restore.json-patch"
+            self._place(path, patch_file_text(ops))
+            out = self._run(f"sudo config apply-patch {path}", read_timeout=180)
             self._run(f"rm -f {path}")
-            if "Config replaced successfully." not in out:
+            if "Patch applied successfully." not in out:
                 raise DriverError("rollback", _device_words(out))
+        after = load_config_db(self.read())
+        if _tables(owned_view(after)) != _tables(restore_view(running, wanted)):
+            left = patch_lines(restore_patch(after, wanted))
+            raise DriverError("rollback", "the lossless scope did not read back as the snapshot; still to do: "
+                                          + "; ".join(left[:5]))
         out = self._run("sudo config save -y", read_timeout=120)
         if "Aborted" in out or not _served(out):
             raise DriverError("config save", _device_words(out))

@@ -86,20 +86,55 @@ def test_rollback_restores_the_exact_snapshot_and_keeps_unrelated_config(driver,
     log_mark = len(fresh_lab.command_log(NODE))
     driver.rollback(snapshot)
     assert json.loads(driver.read()) == json.loads(snapshot)
-    # the checkpoint push took is what it went back to, and the restored state is saved
+    # the lossless scope was patched back (not the whole config), and the result is saved
     commands = [e["command"] for e in writes_since(fresh_lab, log_mark)]
-    assert any(c.startswith("config rollback nr-apply-leaf4-") for c in commands), commands
+    assert any(c.startswith("config apply-patch /tmp/nr-apply-leaf4-") for c in commands), commands
+    assert not any(c.startswith(("config rollback", "config replace")) for c in commands), commands
+    assert json.loads(conn.send_command("config list-checkpoints")) == []
     assert json.loads(conn.send_command("cat /etc/sonic/config_db.json", read_timeout=30)) == json.loads(snapshot)
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
 
 
-def test_rollback_after_confirm_replaces_with_the_snapshot(driver):
+def test_rollback_after_confirm_restores_the_snapshot(driver):
     snapshot = driver.snapshot()
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     driver.confirm()
-    driver.rollback(snapshot)  # the checkpoint is gone: `config replace` with the snapshot
+    driver.rollback(snapshot)  # the checkpoint is gone; the snapshot's lossless scope is patched back
     assert json.loads(driver.read()) == json.loads(snapshot)
+
+
+VLAN_PATCH = ('[{"op": "add", "path": "/VLAN/Vlan2000", "value": {"vlanid": "2000"}}, '
+              '{"op": "add", "path": "/PORT/Ethernet8/description", "value": "moved to rack 9"}]')
+
+
+def _operator_adds_a_vlan(driver) -> None:
+    """Someone changes configuration outside the lossless scope with GCU, as operators do."""
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn.send_command(f"echo '{VLAN_PATCH}' > /tmp/vlan.json-patch")
+    assert "Patch applied successfully." in conn.send_command("sudo config apply-patch /tmp/vlan.json-patch",
+                                                              read_timeout=60)
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["in-run rollback", "rollback RUN"])
+def test_rollback_keeps_a_vlan_added_after_the_push(driver, confirmed):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=120)
+    if confirmed:
+        driver.confirm()
+    _operator_adds_a_vlan(driver)
+    driver.rollback(snapshot)
+    after = json.loads(driver.read())
+    assert after["VLAN"]["Vlan2000"] == {"vlanid": "2000"}
+    assert after["PORT"]["Ethernet8"]["description"] == "moved to rack 9"
+    # read back: the lossless scope is the snapshot's, field for field
+    assert driver.parse(json.dumps(after), list(driver.node.ports)) == \
+        driver.parse(snapshot, list(driver.node.ports))
+    expected = json.loads(snapshot)
+    expected["VLAN"]["Vlan2000"] = {"vlanid": "2000"}
+    expected["PORT"]["Ethernet8"]["description"] = "moved to rack 9"
+    assert after == expected
 
 
 def test_unconfirmed_push_reverts_by_itself(driver):
