@@ -27,9 +27,12 @@ from nr_apply.lab.sonic_show import (
     show_pfc_counters,
     show_pfc_priority,
     show_pfcwd_config,
+    show_buffer_information,
+    show_interfaces_status,
     show_pfcwd_stats,
     show_queue_counters,
     show_version,
+    show_wred_counters,
 )
 from nr_apply.lab.sonic_yang import priorities, referenced_name
 from nr_apply.lab.topology import LabNode
@@ -290,6 +293,13 @@ class SonicSession(LinuxShellSession):
             return show_pfcwd_stats(self.device.pfcwd_stats())
         if head == ["pfcwd", "config"]:
             return show_pfcwd_config(db, words[2:])
+        if head == ["interfaces", "status"]:
+            return show_interfaces_status(db, {p: self.device.port_counters(p).link_up for p in self.device.node.ports})
+        if head == ["queue", "wredcounters"]:
+            ports = words[2:3] or list(self.device.node.ports)
+            return show_wred_counters(ports, {p: self.device.port_counters(p) for p in ports})
+        if head == ["buffer", "information"]:
+            return show_buffer_information(db)
         if head == ["queue", "counters"]:
             ports = words[2:3] or list(self.device.node.ports)
             stats = {p: queue_stats(self.device.port_counters(p)) for p in ports}

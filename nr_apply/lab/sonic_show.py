@@ -1,7 +1,9 @@
 """SONiC read-back commands rendered from CONFIG_DB (and counters), in the formats of
 sonic-utilities: `show pfc priority` (pfc/main.py), `show pfcwd config` (pfcwd/main.py),
 `show ecn` (scripts/ecnconfig), `show pfc counters` (scripts/pfcstat), `show queue counters`
-(scripts/queuestat), `show pfcwd stats` (pfcwd/main.py). Counters are the device's
+(scripts/queuestat), `show pfcwd stats` (pfcwd/main.py), `show interfaces status`
+(scripts/intfutil), `show queue wredcounters` (scripts/queuestat), `show buffer information`
+(scripts/mmuconfig). Counters are the device's
 `PortCounters` (the lab's traffic model). Those scripts print with tabulate's "simple" format; `simple_table`
 reproduces it so the lab needs no extra dependency.
 """
@@ -177,4 +179,52 @@ def show_queue_counters(ports: Sequence[str], stats: dict[str, list[tuple[str, l
                 if not (non_zero and set(values) == {"0"})]
         if rows:
             blocks.append(simple_table(rows, header, right=True) + "\n")
+    return "\n".join(blocks)
+
+
+# --- link state, WRED/ECN counters, buffers ----------------------------------------------------
+def _speed_text(mbps: str) -> str:
+    """intfutil's port_speed_parse: 400000 -> 400G, 100 -> 100M."""
+    if not str(mbps).isdigit():
+        return "N/A"
+    value = int(mbps)
+    return f"{value // 1000}G" if value >= 1000 and value % 1000 == 0 else f"{value}M"
+
+
+def show_interfaces_status(db: dict, link_up: dict[str, bool]) -> str:
+    """`show interfaces status` (intfutil): one row per port, columns as intfutil's header_stat."""
+    members = {key.partition("|")[2] for key in db.get("VLAN_MEMBER", {})}
+    rows = []
+    for port in sorted(db.get("PORT", {}), key=natural_key):
+        entry = db["PORT"][port]
+        admin = entry.get("admin_status", "down")
+        rows.append([port, entry.get("lanes", "N/A"), _speed_text(entry.get("speed", "")), entry.get("mtu", "9100"),
+                     entry.get("fec", "N/A"), entry.get("alias", port), "trunk" if port in members else "routed",
+                     "up" if admin == "up" and link_up.get(port, False) else "down", admin,
+                     "QSFP-DD Double Density 8X Pluggable Transceiver", entry.get("pfc_asym", "off")])
+    header = ["Interface", "Lanes", "Speed", "MTU", "FEC", "Alias", "Vlan", "Oper", "Admin", "Type", "Asym PFC"]
+    return simple_table(rows, header, right=True) + "\n"
+
+
+def show_wred_counters(ports: Sequence[str], counters: dict[str, PortCounters]) -> str:
+    """`show queue wredcounters` (queuestat): WRED drops and ECN marks per unicast queue."""
+    header = ["Port", "TxQ", "WredDrp/pkts", "WredDrp/bytes", "EcnMarked/pkts", "EcnMarked/bytes"]
+    blocks = []
+    for port in sorted(ports, key=natural_key):
+        c = counters[port]
+        rows = [[port, f"UC{q}", "0", "0", str(c.ecn_marked[q]), "0"] for q in range(8)]
+        blocks.append(simple_table(rows, header, right=True) + "\n")
+    return "\n".join(blocks)
+
+
+def show_buffer_information(db: dict) -> str:
+    """`show buffer information` (mmuconfig -l): each pool and profile as a two-column table.
+    The lab's buffer model is the traditional one, so STATE_DB holds what CONFIG_DB says."""
+    blocks = []
+    for kind, table in (("Pool", "BUFFER_POOL"), ("Profile", "BUFFER_PROFILE")):
+        entries = db.get(table, {})
+        if not entries:
+            blocks.append(f"No buffer {kind.lower()} information available\n")
+        for name, fields in entries.items():
+            blocks.append(f"{kind}: {name}\n" + simple_table([[k, v] for k, v in fields.items()]) + "\n")
     return "\n".join(blocks)

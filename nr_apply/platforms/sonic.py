@@ -872,7 +872,7 @@ class SonicDriver(Driver):
         for port, drops in parse_queue_drops(self._run("show queue counters --json"), lossless).items():
             if port in result:
                 result[port]["lossless_drops"] = drops
-        # Older images (and the lab, for now) may not serve these: no value beats a false zero.
+        # Older images may not serve these: no value beats a false zero.
         stats = self._run("show pfcwd stats")
         if _served(stats):
             events = parse_pfcwd_stats(stats)

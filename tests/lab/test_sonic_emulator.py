@@ -447,3 +447,34 @@ def test_reset_returns_to_factory(device, shell):
     shell.run("config apply-patch /tmp/p.json")
     device.reset()
     assert running(shell) == before
+
+
+def _real_show(index: int) -> str:
+    """sonic-utilities' own outputs (tests/fixtures/vectors/sonic_6.txt)."""
+    text = (Path(__file__).parents[1] / "fixtures" / "vectors" / "sonic_6.txt").read_text()
+    return text.split("\n", 1)[1].split("#---\n")[index]
+
+
+def test_show_interfaces_status_is_intfutils_table(shell):
+    from nr_apply.platforms.sonic import parse_interface_status
+
+    out = shell.run("show interfaces status")
+    assert out.splitlines()[0].split() == _real_show(0).splitlines()[0].split()
+    assert parse_interface_status(out) == {p: 1.0 for p in PORTS}
+    assert "    400G   9100     rs" in out.splitlines()[2]
+
+
+def test_show_queue_wredcounters_is_queuestats_table(device, shell):
+    from nr_apply.platforms.sonic import parse_ecn_marked
+
+    out = shell.run("show queue wredcounters")
+    assert out.splitlines()[0].split() == _real_show(1).splitlines()[0].split()
+    assert parse_ecn_marked(out, {"Ethernet0": {3}}) == {"Ethernet0": device.port_counters("Ethernet0").ecn_marked[3]}
+
+
+def test_show_buffer_information_lists_pools_and_profiles(shell):
+    out = shell.run("show buffer information")
+    real = _real_show(2)
+    assert out.startswith("Pool: ingress_lossless_pool\n----  ")
+    assert "\ntype  ingress\n" in out and "\ntype  ingress\n" in real
+    assert "Profile: ingress_lossless_profile\n" in out

@@ -112,3 +112,23 @@ def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
             for table, rows in rendered.items()} == rendered
     # The queues of TCs outside the declared ETS carry no weight any more.
     assert "scheduler" not in after["QUEUE"]["Ethernet0|1"]
+
+
+# --- show commands, as sonic-utilities' own tests print them (vectors/sonic_6.txt) ------------------
+def _show_samples() -> list[str]:
+    text = (Path(__file__).parents[1] / "fixtures" / "vectors" / "sonic_6.txt").read_text()
+    return text.split("\n", 1)[1].split("#---\n")
+
+
+def test_link_state_from_intfutils_own_output():
+    from nr_apply.platforms.sonic import parse_interface_status
+
+    status = parse_interface_status(_show_samples()[0])
+    assert status["Ethernet0"] == 0 and status["Ethernet16"] == 1 and status["Ethernet124"] == 1
+    assert status["PortChannel0001"] == 0
+
+
+def test_ecn_marks_from_queuestats_own_wred_output():
+    from nr_apply.platforms.sonic import parse_ecn_marked
+
+    assert parse_ecn_marked(_show_samples()[1], {"Ethernet0": {3, 4}}) == {"Ethernet0": 19 + 12}
