@@ -210,9 +210,12 @@ def lossless_rollback(task: Task, snapshot: Any) -> Result:
     device must equal the one parsed from the snapshot."""
     node, driver = _node_and_driver(task)
     try:
+        before = driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
+        if driver.parse(driver.read(), ports=list(node.ports)) == before:
+            # Nothing took effect (a rejected push): writing the snapshot back would be a change.
+            return Result(host=task.host, result="already at the snapshot", changed=False)
         driver.rollback(snapshot)
         now = driver.parse(driver.read(), ports=list(node.ports))
-        before = driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
     except Exception as exc:
         raise LosslessError("rollback", str(exc) or type(exc).__name__) from exc
     if now != before:

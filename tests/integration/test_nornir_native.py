@@ -1,0 +1,111 @@
+"""nr-apply as a Nornir user meets it: InitNornir over the lab's inventory, plain Nornir plugins,
+and nr-apply's public tasks in a plain `nr.run(...)`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from nornir import InitNornir
+from nornir.core.filter import F
+from nornir_napalm.plugins.tasks import napalm_get
+from nornir_netmiko.tasks import netmiko_send_command
+
+from nr_apply.tasks import lossless_apply, lossless_diff
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def plain_nornir(lab, transform: str | None = "nr_apply_lossless"):
+    inventory = lab.inventory_dir
+    nr = InitNornir(runner={"plugin": "threaded", "options": {"num_workers": 14}}, logging={"enabled": False},
+                    inventory={"plugin": "SimpleInventory", "transform_function": transform,
+                               "options": {"host_file": str(inventory / "hosts.yaml"),
+                                           "group_file": str(inventory / "groups.yaml"),
+                                           "defaults_file": str(inventory / "defaults.yaml")}})
+    nr.inventory.defaults.username = lab.username
+    nr.inventory.defaults.password = lab.password
+    return nr
+
+
+def test_plain_nornir_plugins_reach_every_lab_device(lab):
+    nr = plain_nornir(lab, transform=None)
+    try:
+        switches_eos = nr.filter(platform="eos")
+        shells = nr.filter(~F(platform="eos"))
+        results = {**switches_eos.run(task=netmiko_send_command, command_string="show hostname"),
+                   **shells.run(task=netmiko_send_command, command_string="hostname")}
+        assert sorted(results) == sorted(nr.inventory.hosts) and len(results) == 14
+        for name, multi in results.items():
+            assert not multi.failed, f"{name}: {multi[0].exception}"
+            assert name in multi[0].result
+        facts = switches_eos.run(task=napalm_get, getters=["config"])
+        assert len(facts) == 4
+        for name, multi in facts.items():
+            assert not multi.failed, f"{name}: {multi[0].exception}"
+            assert "hostname" in multi[0].result["config"]["running"]
+    finally:
+        nr.close_connections()
+
+
+def test_lossless_diff_and_apply_in_a_plain_nornir_script(fresh_lab):
+    nr = plain_nornir(fresh_lab)
+    try:
+        drift = nr.run(task=lossless_diff)
+        assert len(drift) == 14
+        for name, multi in drift.items():
+            assert not multi.failed, f"{name}: {multi[0].exception}"
+            assert multi[0].changed and multi[0].diff.strip(), name
+            assert multi[0].result.changes and multi[0].result.native
+        assert "no_drop_priorities" in drift["leaf3"][0].diff and "nv set" in drift["leaf3"][0].diff
+
+        applied = nr.run(task=lossless_apply, revert_in=60)
+        for name, multi in applied.items():
+            assert not multi.failed, f"{name}: {multi[0].exception}"
+            assert multi[0].changed
+
+        again = nr.run(task=lossless_diff)
+        assert {name: multi[0].changed for name, multi in again.items()} == {name: False for name in again}
+        assert not any(multi.failed for multi in again.values())
+    finally:
+        nr.close_connections()
+
+
+def test_lossless_apply_fails_and_leaves_the_snapshot_when_a_step_fails(fresh_lab):
+    """A SONiC switch that rejects the patch: the Result fails naming the step, and the switch
+    is at the state read before the push."""
+    nr = plain_nornir(fresh_lab).filter(name="leaf4")
+    before = nr.run(task=lossless_diff)["leaf4"][0].result.state_digest
+    fresh_lab.fault("leaf4", "reject-commit")
+    try:
+        result = nr.run(task=lossless_apply, revert_in=60)["leaf4"]
+    finally:
+        fresh_lab.fault("leaf4", "reject-commit", clear=True)
+        nr.close_connections()
+    assert result.failed
+    assert "push" in str(result[0].result) and "rolled back" in str(result[0].result)
+    after = plain_nornir(fresh_lab).filter(name="leaf4").run(task=lossless_diff)["leaf4"][0].result.state_digest
+    assert after == before
+
+
+def _example(lab, script: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password}
+    return subprocess.run([sys.executable, str(REPO / "examples/nornir" / script), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=240)
+
+
+def test_example_scripts_report_drift_and_apply_one_node(fresh_lab):
+    report = _example(fresh_lab, "drift_report.py", str(fresh_lab.inventory_dir))
+    assert report.returncode == 2, report.stderr
+    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 14
+
+    applied = _example(fresh_lab, "apply_one.py", str(fresh_lab.inventory_dir), "leaf3", "--revert-in", "60")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert applied.stdout.startswith("leaf3: applied") and "nv set" in applied.stdout
+
+    report = _example(fresh_lab, "drift_report.py", str(fresh_lab.inventory_dir))
+    assert report.returncode == 2
+    assert "leaf3: at intent" in report.stdout.splitlines()
+    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 13

@@ -1,0 +1,90 @@
+"""A run holds device sessions only while a step needs them: counted on the lab's side, as the
+TCP connections its listeners have established."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from nr_apply.connections import Credentials, HostKeyPolicy, run_nornir
+from nr_apply.diff import FACET_FIELDS
+from nr_apply.engine import Session, dry_run
+from nr_apply.inventory import load_fabric
+
+ESTABLISHED = "01"
+
+
+def lab_ports(lab) -> set[int]:
+    ports = set()
+    for name in lab_node_names(lab):
+        node = lab.node(name)
+        ports |= {node.port, node.ssh_port}
+    return ports
+
+
+def lab_node_names(lab) -> list[str]:
+    return list(load_fabric(lab.inventory_dir).nodes)
+
+
+def established(ports: set[int]) -> int:
+    """Server-side sockets of the lab listeners in state ESTABLISHED (/proc/net/tcp)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        count += local_port in ports and fields[3] == ESTABLISHED
+    return count
+
+
+class Sampler(threading.Thread):
+    def __init__(self, ports: set[int]):
+        super().__init__(daemon=True)
+        self.ports, self.peak, self.done = ports, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, established(self.ports))
+            time.sleep(0.002)
+
+
+def test_dry_run_holds_at_most_workers_sessions_and_none_after(fresh_lab):
+    ports = lab_ports(fresh_lab)
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    workers = 2
+    nornir = run_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                        HostKeyPolicy(fresh_lab.known_hosts), workers=workers)
+    session = Session(fabric=fabric, nornir=nornir, facets=list(FACET_FIELDS))
+    assert established(ports) == 0
+    sampler = Sampler(ports)
+    sampler.start()
+    try:
+        outcomes = dry_run(session, list(fabric.nodes))
+    finally:
+        sampler.done.set()
+        sampler.join()
+    assert [o.status for o in outcomes] == ["changed"] * 14
+    # One session per worker (plus one closing while the worker's next opens); all 14 before.
+    assert 1 <= sampler.peak <= workers + 1, sampler.peak
+    assert session.open_nodes() == []
+    time.sleep(0.2)
+    assert established(ports) == 0
+    session.close()
+
+
+def test_a_released_node_reopens_for_its_next_step(fresh_lab):
+    """The rollout releases a batch's nodes; confirm and rollback then open new sessions."""
+    fabric = load_fabric(fresh_lab.inventory_dir)
+    nornir = run_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
+                        HostKeyPolicy(fresh_lab.known_hosts), workers=2, names=["leaf1", "leaf3"])
+    session = Session(fabric=fabric, nornir=nornir, facets=list(FACET_FIELDS))
+    try:
+        first = {name: session.driver(name).read() for name in ("leaf1", "leaf3")}
+        assert sorted(session.open_nodes()) == ["leaf1", "leaf3"]
+        session.release(["leaf1"])
+        assert session.open_nodes() == ["leaf3"]
+        assert session.driver("leaf1").read() == first["leaf1"]
+        assert sorted(session.open_nodes()) == ["leaf1", "leaf3"]
+    finally:
+        session.close()
+    assert session.open_nodes() == []
