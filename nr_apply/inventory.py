@@ -106,22 +106,31 @@ class InventorySource:
 
 # --- strict checks of SimpleInventory files (file and field named) -------------------------------
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """(dotted path, key, value) of every mapping entry at any depth."""
+def _credential_key(value: Any) -> list | None:
+    """The path to the first credential key at any depth of `value`, or None."""
     if isinstance(value, dict):
         for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            yield here, key, item
-            yield from _walk(item, here)
+            if str(key) in CREDENTIAL_KEYS:
+                return [key]
+            if isinstance(item, (dict, list)):
+                found = _credential_key(item)
+                if found is not None:
+                    return [key, *found]
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _walk(item, f"{path}[{i}]")
+            found = _credential_key(item)
+            if found is not None:
+                return [i, *found]
+    return None
 
 
 def refuse_credentials(value: Any, file: Path | str | None, path: str) -> None:
-    for where, key, _ in _walk(value, path):
-        if str(key) in CREDENTIAL_KEYS:
-            raise InputError(CREDENTIALS_HINT, file=file, field=where)
+    found = _credential_key(value)
+    if found is not None:
+        where = path
+        for part in found:
+            where += f"[{part}]" if isinstance(part, int) else f".{part}"
+        raise InputError(CREDENTIALS_HINT, file=file, field=where.lstrip("."))
 
 
 def _check_port(value: Any, file: Path, field: str) -> None:
@@ -350,27 +359,49 @@ def _port_spec(host: Any, port: str, raw: Any) -> None:
         raise IntentError("expected a mapping", "host", host.name, f"{field}.lossless")
 
 
-def resolve_intent(host: Any) -> dict[str, PortLossless | NicLossless]:
-    """Each port's effective intent: defaults <- groups <- host <- port, validated. Pure: reads
-    the host (transformed or not) and changes nothing."""
+@dataclass
+class ResolvedPort:
+    raw: dict  # the port's effective `lossless`, as written (node layers merged with the port's own)
+    intent: PortLossless | NicLossless
+
+
+def _resolve(host: Any) -> tuple[dict, dict[str, ResolvedPort]]:
+    """(the node's merged `lossless` block, each port's effective intent)."""
     block = "host_nic" if host_role(host) == "host_nic" else "switch"
     model = BLOCKS[block]
     node_layers = _node_layers(host, block)
+    node_raw: dict = {}
+    for *_, raw in node_layers:
+        node_raw = deep_merge(node_raw, raw)
     ports = _inherited(host, "ports") or {}
     if not isinstance(ports, dict):
         raise IntentError("expected a mapping of port name to port", "host", host.name, "data.ports")
-    out: dict[str, PortLossless | NicLossless] = {}
-    for name, raw in ports.items():
-        _port_spec(host, str(name), raw)
-        layers = list(node_layers)
-        if raw.get("lossless") is not None:
-            layers.append(("host", host.name, f"data.ports.{name}.lossless", raw["lossless"]))
-        intent = _validate_merged(model, layers) if layers else model()
-        if not raw.get("roce", True) and "no_drop_priorities" not in (raw.get("lossless") or {}):
+    node_intent = None
+    out: dict[str, ResolvedPort] = {}
+    for name, spec in ports.items():
+        _port_spec(host, str(name), spec)
+        own = spec.get("lossless")
+        if own is None or own == node_raw:  # most ports (and every port once transformed): the node's
+            if node_intent is None:
+                node_intent = _validate_merged(model, node_layers) if node_layers else model()
+            raw, intent = node_raw, node_intent
+        else:
+            layers = [*node_layers, ("host", host.name, f"data.ports.{name}.lossless", own)]
+            raw, intent = deep_merge(node_raw, own), _validate_merged(model, layers)
+        if not spec.get("roce", True) and "no_drop_priorities" not in (own or {}):
             # A port that carries no RDMA keeps PFC explicitly off (rule C11) unless it says otherwise.
-            intent = intent.model_copy(update={"no_drop_priorities": []})
-        out[str(name)] = intent
-    return out
+            raw, intent = {**raw, "no_drop_priorities": []}, intent.model_copy(update={"no_drop_priorities": []})
+        out[str(name)] = ResolvedPort(raw, intent)
+    merged: dict = {}
+    for _, _, element in _layers(host):
+        merged = deep_merge(merged, _owned(element).get("lossless") or {})
+    return merged, out
+
+
+def resolve_intent(host: Any) -> dict[str, PortLossless | NicLossless]:
+    """Each port's effective intent: defaults <- groups <- host <- port, validated. Pure: reads
+    the host (transformed or not) and changes nothing."""
+    return {name: port.intent for name, port in _resolve(host)[1].items()}
 
 
 def nr_apply_lossless(host: Any) -> None:
@@ -380,16 +411,12 @@ def nr_apply_lossless(host: Any) -> None:
     `lossless` its effective intent (the node's merged with the port's own keys), so Nornir's
     plain `host["lossless"]` and `host["ports"]` show what nr-apply will apply. Applying it twice
     changes nothing."""
-    intent = resolve_intent(host)
-    merged: dict = {}
-    for _, _, element in _layers(host):
-        merged = deep_merge(merged, _owned(element).get("lossless") or {})
+    merged, resolved = _resolve(host)
     ports = _inherited(host, "ports") or {}
     host.data = dict(host.data or {})
     if merged:
         host.data["lossless"] = merged
-    host.data["ports"] = {name: {**spec, "lossless": intent[str(name)].model_dump(exclude_unset=True)}
-                          for name, spec in ports.items()}
+    host.data["ports"] = {name: {**spec, "lossless": resolved[str(name)].raw} for name, spec in ports.items()}
 
 
 # --- the fabric, derived from the inventory -------------------------------------------------------
@@ -455,7 +482,8 @@ def load_nornir(source: InventorySource, workers: int = 32):
     except Exception as exc:  # a plugin that cannot load its source: bad options, unreadable files
         raise InputError(f"cannot load the inventory: {type(exc).__name__}: {exc}", file=source.origin,
                          field="inventory") from None
-    _check_loaded(nornir.inventory, source)
+    if not source.is_simple:  # SimpleInventory files were checked above, file by file
+        _check_loaded(nornir.inventory, source)
     if source.transform_function != TRANSFORM_FUNCTION:
         try:
             for host in nornir.inventory.hosts.values():
