@@ -86,7 +86,11 @@ def test_lossless_apply_fails_and_leaves_the_snapshot_when_a_step_fails(fresh_la
         nr.close_connections()
     assert result.failed
     assert "push" in str(result[0].result) and "rolled back" in str(result[0].result)
-    after = plain_nornir(fresh_lab).filter(name="leaf4").run(task=lossless_diff)["leaf4"][0].result.state_digest
+    check = plain_nornir(fresh_lab).filter(name="leaf4")
+    try:
+        after = check.run(task=lossless_diff)["leaf4"][0].result.state_digest
+    finally:
+        check.close_connections()
     assert after == before
 
 

@@ -1,5 +1,6 @@
-"""A run holds device sessions only while a step needs them: counted on the lab's side, as the
-TCP connections its listeners have established."""
+"""A run holds device sessions only while a step needs them: counted as the established TCP
+connections to the lab's listeners (the client ends, which close the moment a session does;
+the lab's ends follow when its server gets to them)."""
 
 from __future__ import annotations
 
@@ -28,19 +29,26 @@ def lab_node_names(lab) -> list[str]:
 
 
 def established(ports: set[int]) -> int:
-    """Server-side sockets of the lab listeners in state ESTABLISHED (/proc/net/tcp)."""
+    """Client sockets connected to the lab listeners, in state ESTABLISHED (/proc/net/tcp)."""
     count = 0
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port = int(fields[1].rsplit(":", 1)[1], 16)
-        count += local_port in ports and fields[3] == ESTABLISHED
+        remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+        count += remote_port in ports and fields[3] == ESTABLISHED
     return count
+
+
+def settled(ports: set[int], timeout: float = 10) -> int:
+    deadline = time.monotonic() + timeout
+    while established(ports) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return established(ports)
 
 
 class Sampler(threading.Thread):
     def __init__(self, ports: set[int]):
         super().__init__(daemon=True)
-        self.ports, self.peak, self.done = ports, 0, threading.Event()
+        self.ports, self.peak, self.done = ports, 0, threading.Event()  # peak: most at once
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -55,7 +63,8 @@ def test_dry_run_holds_at_most_workers_sessions_and_none_after(fresh_lab):
     nornir = run_nornir(fabric, Credentials(fresh_lab.username, fresh_lab.password),
                         HostKeyPolicy(fresh_lab.known_hosts), workers=workers)
     session = Session(fabric=fabric, nornir=nornir, facets=list(FACET_FIELDS))
-    assert established(ports) == 0
+    # Connections other tests' devices dropped without closing may linger until collected.
+    before = settled(ports, timeout=2)
     sampler = Sampler(ports)
     sampler.start()
     try:
@@ -65,10 +74,9 @@ def test_dry_run_holds_at_most_workers_sessions_and_none_after(fresh_lab):
         sampler.join()
     assert [o.status for o in outcomes] == ["changed"] * 14
     # One session per worker (plus one closing while the worker's next opens); all 14 before.
-    assert 1 <= sampler.peak <= workers + 1, sampler.peak
+    assert 1 <= sampler.peak - before <= workers + 1, (sampler.peak, before)
     assert session.open_nodes() == []
-    time.sleep(0.2)
-    assert established(ports) == 0
+    assert established(ports) <= before
     session.close()
 
 
