@@ -13,6 +13,7 @@ from nr_apply import __version__
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.lock import FabricLocked
 from nr_apply.report import check_writable, write_input_error
+from nr_apply.report.logfile import route_library_logs
 
 # Order is the order `--help` lists them in.
 SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema", "lab")
@@ -85,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return ExitCode.INVALID_INPUT
+    route_library_logs()
     try:
         check_writable(args)  # before anything is read or contacted
         return int(args.func(args))

@@ -131,7 +131,7 @@ def _print_gates(view: View, report: RunReport, quiet: bool) -> None:
         view.table("Health gates", ["node", "gate", "value", "threshold", "result"],
                    [[g.node, g.gate, str(g.value), str(g.threshold),
                      ("pass (marginal)", "yellow") if g.passed else ("FAIL", "red")] for g in shown])
-    passing = Counter(g.gate for g in report.gates if g.passed)
+    passing = Counter(g.gate for g in report.gates if g.passed and not _marginal(g))
     if passing and not quiet:
         view.line(("gates passed: ", "green"), ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))
 
