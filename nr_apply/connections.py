@@ -133,7 +133,7 @@ def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
 
 
 def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
-                 key_files: HostKeyFiles | None = None) -> None:
+                 key_files: HostKeyFiles | None = None, inventory_dir: Path = Path(".")) -> None:
     """Give an inventory host what a run adds at run time: credentials, the host-key policy, and
     the connection settings its platform needs that the inventory left out. What the inventory
     says about a connection (hostname, port, platform, extras) wins."""
@@ -157,6 +157,10 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict
         # is shared by every host of the group.
         optional_args = dict((napalm.extras or {}).get("optional_args") or {})
+        if descriptor.napalm_driver == "eos":  # eAPI's TLS trust: an EOS quirk, kept in its module
+            from nr_apply.platforms.eos import eapi_tls_args
+
+            optional_args = eapi_tls_args(optional_args, inventory_dir)
         optional_args.setdefault("port", napalm.port)
         host.connection_options["napalm"] = ConnectionOptions(
             hostname=napalm.hostname, port=napalm.port, platform=descriptor.napalm_driver,
@@ -172,6 +176,6 @@ def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, 
     nornir = fabric.nornir.filter(filter_func=lambda h: h.name in wanted).with_runner(
         ThreadedRunner(num_workers=workers))
     for host in nornir.inventory.hosts.values():
-        prepare_host(host, credentials, policy, key_files)
+        prepare_host(host, credentials, policy, key_files, fabric.inventory_dir)
     nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run
     return nornir

@@ -26,7 +26,7 @@ import asyncssh
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
 from nr_apply.lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
-from nr_apply.lab.keys import load_or_create_host_key
+from nr_apply.lab.keys import load_or_create_eapi_cert, load_or_create_host_key
 from nr_apply.lab.platforms import device_class
 from nr_apply.lab.topology import LabNode
 from nr_apply.lab.traffic import StateFileSummaries, TrafficModel
@@ -393,11 +393,20 @@ class LabServer:
         device_factory: DeviceFactory = device_class,
         threads: int = 32,
         topology: list[LabNode] | None = None,
+        eapi_tls: bool = False,
     ):
         self.nodes = nodes
         self.topology = topology if topology is not None else nodes
         self.state_dir = Path(state_dir)
         self.worker = worker
+        # eAPI over HTTPS with the lab's own self-signed certificate (keys.EAPI_CERT_FILE)
+        self._eapi_ssl = None
+        if eapi_tls:
+            import ssl
+
+            cert, key = load_or_create_eapi_cert(self.state_dir)
+            self._eapi_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._eapi_ssl.load_cert_chain(cert, key)
         self._device_factory = device_factory
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lab-device")
         self.runtimes: dict[str, NodeRuntime] = {}
@@ -492,7 +501,7 @@ class LabServer:
         try:
             if runtime.serves_eapi:
                 runtime.http_listener = await asyncio.start_server(
-                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128
+                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128, ssl=self._eapi_ssl
                 )
             runtime.ssh_listener = await asyncssh.create_server(
                 lambda: _SSHServer(self, runtime),

@@ -34,9 +34,11 @@ from __future__ import annotations
 import uuid
 
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 from hier_config import HConfig, MatchRule, Platform, get_hconfig, get_hconfig_driver
@@ -599,6 +601,34 @@ def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
         remediation = running.config_to_get_to(generated)
         lines += [("   " * (c.depth() - 1)) + c.text for c in remediation.all_children_sorted()]
     return lines
+
+
+# --- transport security -------------------------------------------------------------------
+def eapi_tls_args(optional_args: dict, base_dir: Path) -> dict:
+    """NAPALM `eos` optional_args with the TLS trust of eAPI over HTTPS made explicit.
+
+    pyeapi turns certificate verification off unless it is handed an SSL context, so every
+    HTTPS connection gets one here. Per fabric, in the inventory's napalm `optional_args`:
+    `tls_ca: FILE` (a CA bundle; the switch name or address is checked against its
+    certificate), `tls_pin: FILE` (the switch's own certificate, trusted alone: a self-signed
+    switch certificate pinned like an SSH host key), or `tls_verify: false` (explicit opt-out,
+    never on a production fabric). Neither given: the system's CA store. Relative paths are
+    relative to the inventory directory."""
+    args = dict(optional_args)
+    ca, pin, verify = args.pop("tls_ca", None), args.pop("tls_pin", None), args.pop("tls_verify", True)
+    if args.get("transport", args.get("eos_transport", "https")) != "https":
+        return args
+    if verify is False:
+        args["context"] = ssl._create_unverified_context()  # noqa: S323 -- the operator's explicit choice
+        return args
+    if pin:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False  # the pinned certificate is the identity
+        context.load_verify_locations(cafile=str(base_dir / pin))
+    else:
+        context = ssl.create_default_context(cafile=str(base_dir / ca) if ca else None)
+    args["context"] = context
+    return args
 
 
 # --- the driver -------------------------------------------------------------------------

@@ -17,8 +17,8 @@ def free_port() -> int:
 
 
 class InProcessLab:
-    def __init__(self, nodes: list[LabNode], state_dir: Path):
-        self.server = LabServer(nodes, state_dir)
+    def __init__(self, nodes: list[LabNode], state_dir: Path, **server_options):
+        self.server = LabServer(nodes, state_dir, **server_options)
         self.loop = asyncio.new_event_loop()
         self.stop = asyncio.Event()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
