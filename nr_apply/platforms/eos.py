@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 from hier_config import HConfig, MatchRule, Platform, get_hconfig, get_hconfig_driver
 from hier_config.models import IdempotentCommandsRule, NegationDefaultWithRule
 
+from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
@@ -67,10 +68,6 @@ QUEUE_NAMES = ("tx-queue", "uc-tx-queue")
 # --- rendering ---------------------------------------------------------------------------
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:g}"
-
-
-def _first_with(state: NodeState, attr: str) -> PortLossless | None:
-    return next((p for p in state.ports.values() if getattr(p, attr)), None)
 
 
 def queue_lines(p: PortLossless, tc: int) -> dict[str, list[str]]:
@@ -123,24 +120,16 @@ def port_context(name: str, p: PortLossless, queues: dict[int, list[str]] | None
     }
 
 
-def context(state: NodeState, queue_keyword: str = "tx-queue") -> dict:
-    mapped = next((p for p in state.ports.values() if p.dscp_tc_map()), None)
-    dscp_by_tc: dict[int, list[int]] = {}
-    if mapped:
-        for dscp, tc in mapped.dscp_tc_map().items():
-            dscp_by_tc.setdefault(tc, []).append(dscp)
-    cos = _first_with(state, "priority_to_tc")
-    cos_by_tc: dict[int, list[int]] = {}
-    if cos:
-        for prio, tc in sorted(cos.priority_to_tc.items()):
-            cos_by_tc.setdefault(tc, []).append(prio)
-    ports = [port_context(name, p) for name, p in state.ports.items()]
-    return {"dscp_by_tc": sorted(dscp_by_tc.items()), "cos_by_tc": sorted(cos_by_tc.items()),
-            "ports": ports, "queue_keyword": queue_keyword}
-
-
 def render(state: NodeState) -> str:
-    return render_context("eos", context(state))
+    """The full lossless configuration of `state`: the change `plan_change` makes on a switch
+    at its defaults (every port present, nothing lossless configured). One encoding: what
+    `render` shows is what a push converges to, with EOS defaults (strict queues, MTU 1500,
+    link pause off) left unwritten as the switch leaves them unshown."""
+    factory = "".join(f"interface {name}\n" for name in state.ports)
+    current = EosDriver.parse(factory)
+    target = target_state(state, current, list(FACET_FIELDS), EosDriver.unsupported)
+    lines = plan_lines(factory, current, target)
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- reading a config: hier_config tree and effective per-port settings -------------------

@@ -205,3 +205,22 @@ def test_someone_elses_pending_session_is_respected(driver, fresh_lab):
     with pytest.raises(DriverError) as err:
         driver.push(change, revert_in=30)
     assert err.value.step == "load" and "Session is already in use" in str(err.value)
+
+
+def scope_paths(text: str, ports: list[str]) -> set[tuple[str, ...]]:
+    from hier_config import get_hconfig
+
+    from nr_apply.platforms.eos import hconfig_driver, lossless_scope
+
+    tree = get_hconfig(hconfig_driver(), lossless_scope(text, ports))
+    return {tuple(c.path()) for c in tree.all_children()}
+
+
+def test_render_shows_exactly_what_plan_change_converges_to(driver):
+    from nr_apply.platforms.rendering import render_node
+
+    _, change = plan(driver)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    ports = list(driver.node.ports)
+    assert scope_paths(driver.read(), ports) == scope_paths(render_node(driver.node), ports)
