@@ -14,16 +14,19 @@ the step; Nornir turns it into a failed Result.
 
 Step tasks (`lossless_push`, `lossless_verify`, `lossless_confirm`, `lossless_rollback`) are the
 pieces `lossless_apply` is made of, for callers that run each step across many hosts at once
-(a phased rollout). A host keeps one driver between steps (an EOS push and its confirm share a
-config session) until `release_host(host)`.
+(a phased rollout). A caller that runs those steps as separate `nr.run`s attaches each host
+(`attach(host)`, as the rollout's Session does), so the steps share one driver (an EOS push and
+its confirm share a config session) until `release_host(host)` closes it and the host's
+connections. Unattached, a driver lives for one task.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from nornir.core.task import Result, Task
 
@@ -99,9 +102,29 @@ def attach(host: Any, node: Node | None = None, config: Any = None) -> Driver:
         return handle.driver
 
 
-def _node_and_driver(task: Task) -> tuple[Node, Driver]:
+@contextmanager
+def _borrowed(task: Task) -> Iterator[tuple[Node, Driver]]:
+    """The host's driver for one task. A caller that attached the host (a rollout's Session)
+    keeps it across tasks; otherwise the driver lives for this task only, and the host's Nornir
+    connections stay open for the script's next task, as with any Nornir plugin."""
+    owned = not is_attached(task.host)
     driver = attach(task.host, config=task.nornir.config)
-    return driver.node, driver
+    try:
+        yield driver.node, driver
+    finally:
+        if owned:
+            detach(task.host)
+
+
+def detach(host: Any) -> None:
+    """Forget the host's driver and close what the driver itself holds (not Nornir's connections)."""
+    with _HANDLES_LOCK:
+        handle = _HANDLES.pop(id(host), None)
+    if handle is not None and handle.host is host:
+        try:
+            handle.driver.close()
+        except Exception:
+            pass
 
 
 def is_attached(host: Any) -> bool:
@@ -111,13 +134,7 @@ def is_attached(host: Any) -> bool:
 
 def release_host(host: Any) -> None:
     """Close the host's driver and every Nornir connection it holds; the next step reopens."""
-    with _HANDLES_LOCK:
-        handle = _HANDLES.pop(id(host), None)
-    if handle is not None and handle.host is host:
-        try:
-            handle.driver.close()
-        except Exception:
-            pass
+    detach(host)
     try:
         host.close_connections()
     except Exception:
@@ -164,69 +181,74 @@ def lossless_diff(task: Task, facets: list[str] | None = None) -> Result:
     `changed` says whether the host drifted from intent, `diff` is the semantic diff as text
     (then the native change), `result` a `LosslessDiff` (the structured changes and the native
     change). `facets` narrows the comparison (default: every facet)."""
-    node, driver = _node_and_driver(task)
-    found = diff_host(node, driver, facets)
-    return Result(host=task.host, result=found, changed=bool(found.changes), diff=found.text())
+    with _borrowed(task) as (node, driver):
+        found = diff_host(node, driver, facets)
+        return Result(host=task.host, result=found, changed=bool(found.changes), diff=found.text())
 
 
 def lossless_push(task: Task, change: Change, revert_in: int = DEFAULT_REVERT_SECONDS) -> Result:
     """Push `change` with a revert armed on the device: unconfirmed, it reverts by itself after
     `revert_in` seconds."""
-    _, driver = _node_and_driver(task)
-    try:
-        driver.push(change, int(revert_in))
-    except Exception as exc:
-        raise LosslessError(getattr(exc, "step", "push"), str(exc) or type(exc).__name__) from exc
-    return Result(host=task.host, result=f"pushed; reverts in {int(revert_in)}s unless confirmed", changed=True,
-                  diff="\n".join(change.native))
+    with _borrowed(task) as (_, driver):
+        try:
+            driver.push(change, int(revert_in))
+        except Exception as exc:
+            raise LosslessError(getattr(exc, "step", "push"), str(exc) or type(exc).__name__) from exc
+        return Result(host=task.host, result=f"pushed; reverts in {int(revert_in)}s unless confirmed", changed=True,
+                      diff="\n".join(change.native))
 
 
 def lossless_verify(task: Task, facets: list[str] | None = None) -> Result:
     """Read back and prove the host is at intent (the diff is empty)."""
-    node, driver = _node_and_driver(task)
-    try:
-        current = driver.parse(driver.read(), ports=list(node.ports))
-    except Exception as exc:
-        raise LosslessError("verify", str(exc) or type(exc).__name__) from exc
-    left = diff_node(node.intent(), current, _facets(facets), driver.unsupported)
-    if left:
-        shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
-        raise LosslessError("verify", f"read-back differs from intent: {shown}")
-    return Result(host=task.host, result="at intent")
+    with _borrowed(task) as (node, driver):
+        try:
+            current = driver.parse(driver.read(), ports=list(node.ports))
+        except Exception as exc:
+            raise LosslessError("verify", str(exc) or type(exc).__name__) from exc
+        left = diff_node(node.intent(), current, _facets(facets), driver.unsupported)
+        if left:
+            shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
+            raise LosslessError("verify", f"read-back differs from intent: {shown}")
+        return Result(host=task.host, result="at intent")
 
 
 def lossless_confirm(task: Task) -> Result:
     """Confirm the pushed change: cancel the armed revert."""
-    _, driver = _node_and_driver(task)
-    try:
-        driver.confirm()
-    except Exception as exc:
-        raise LosslessError(getattr(exc, "step", "confirm"), str(exc) or type(exc).__name__) from exc
-    return Result(host=task.host, result="confirmed", changed=True)
+    with _borrowed(task) as (_, driver):
+        try:
+            driver.confirm()
+        except Exception as exc:
+            raise LosslessError(getattr(exc, "step", "confirm"), str(exc) or type(exc).__name__) from exc
+        return Result(host=task.host, result="confirmed", changed=True)
 
 
 def lossless_rollback(task: Task, snapshot: Any) -> Result:
     """Restore `snapshot` now, then prove it by reading back: the lossless state parsed from the
     device must equal the one parsed from the snapshot."""
-    node, driver = _node_and_driver(task)
-    try:
-        before = driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
-        if driver.parse(driver.read(), ports=list(node.ports)) == before:
-            # Nothing took effect (a rejected push): writing the snapshot back would be a change.
-            return Result(host=task.host, result="already at the snapshot", changed=False)
-        driver.rollback(snapshot)
-        now = driver.parse(driver.read(), ports=list(node.ports))
-    except Exception as exc:
-        raise LosslessError("rollback", str(exc) or type(exc).__name__) from exc
-    if now != before:
-        raise LosslessError("rollback", "read-back after rollback differs from the snapshot")
-    return Result(host=task.host, result="restored the snapshot", changed=True)
+    with _borrowed(task) as (node, driver):
+        try:
+            before = driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
+            if driver.parse(driver.read(), ports=list(node.ports)) == before:
+                # Nothing took effect (a rejected push): writing the snapshot back would be a change.
+                return Result(host=task.host, result="already at the snapshot", changed=False)
+            driver.rollback(snapshot)
+            now = driver.parse(driver.read(), ports=list(node.ports))
+        except Exception as exc:
+            raise LosslessError("rollback", str(exc) or type(exc).__name__) from exc
+        if now != before:
+            raise LosslessError("rollback", "read-back after rollback differs from the snapshot")
+        return Result(host=task.host, result="restored the snapshot", changed=True)
 
 
 def lossless_apply(task: Task, revert_in: int = DEFAULT_REVERT_SECONDS, facets: list[str] | None = None) -> Result:
     """Bring the host to its lossless intent: diff, push with a timed revert, verify by
     read-back, confirm. If any of those steps fails the host is rolled back to what was read
     before the push, and the Result fails naming the step."""
+    with _borrowed(task):  # one driver for every step (an EOS confirm commits the session pushed)
+        return _apply(task, revert_in, facets)
+
+
+def _apply(task: Task, revert_in: int, facets: list[str] | None) -> Result:
     found = task.run(task=lossless_diff, facets=facets, severity_level=10)[0].result
     if not found.changes:
         return Result(host=task.host, result="at intent", changed=False)
