@@ -1,19 +1,14 @@
-"""Operator and pipeline experience against the lab: saved plans, secrets, the GitOps
-example's own steps."""
+"""Operator and pipeline experience against the lab: saved plans, secrets, host keys. (The
+GitOps example's steps run in tests/state/test_gitops_example.py, with its PostgreSQL.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
 
-from fabric_helpers import REPO, make_repo, ssh
+from fabric_helpers import make_repo, ssh
 
 
 @pytest.fixture
@@ -52,32 +47,6 @@ def test_the_lab_password_appears_in_no_output_log_or_journal(repo):
     secret = repo.lab.password
     assert not [a for a in artifacts if secret in a]
     assert not [b for b in blobs if secret.encode() in b]
-
-
-def test_gitops_example_steps_run_against_the_lab(repo):
-    pipeline = yaml.safe_load((REPO / "examples/gitops/pipeline.yml").read_text())
-    env = {**repo.env, "PLAN": str(repo.plan), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-    def run_job(job: str) -> None:
-        for step in pipeline["jobs"][job]["steps"]:
-            if "run" not in step or step["name"] == "Install":  # installed already; `uses:` are CI services
-                continue
-            proc = subprocess.run(["bash", "-euo", "pipefail", "-c", step["run"]], cwd=repo.root, env=env,
-                                  capture_output=True, text=True, timeout=300)
-            assert proc.returncode == 0, f"{job}/{step['name']}: {proc.stdout}{proc.stderr}"
-
-    run_job("plan")
-    assert json.loads((repo.root / "validate.json").read_text())["valid"] is True
-    comment = (repo.root / "dry-run.md").read_text()
-    assert "| field | before | after | ports |" in comment and "leaf1" in comment
-    cases = list(ET.parse(repo.root / "dry-run.xml").getroot().iter("testcase"))
-    assert len([c for c in cases if c.get("classname").endswith(".nodes")]) == 14
-    assert json.loads((repo.root / "dry-run.json").read_text())["exit_code"] == 2
-    run_job("apply")
-    applied = ET.parse(repo.root / "apply.xml").getroot()
-    assert applied.get("failures") == "0" and int(applied.get("tests")) > 14  # nodes and gates
-    converged = (repo.root / "converged.md").read_text()
-    assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 14 |" in converged
 
 
 def test_a_device_whose_host_key_does_not_match_is_refused(repo, tmp_path):

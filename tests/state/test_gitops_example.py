@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import psycopg
@@ -121,7 +122,13 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
     review = runner.run_job("plan")
     saved = json.loads((runner.artifacts / "fabric-plan" / "fabric-plan.json").read_text())
     reviewed = {n["name"]: n["native"] for n in saved["nodes"]}
-    assert reviewed and "| " in (review / "dry-run.md").read_text()
+    assert json.loads((review / "validate.json").read_text())["valid"] is True
+    comment = (review / "dry-run.md").read_text()
+    assert "| field | before | after | ports |" in comment and "leaf1" in comment
+    cases = list(ET.parse(review / "dry-run.xml").getroot().iter("testcase"))
+    assert len([c for c in cases if c.get("classname").endswith(".nodes")]) == 14
+    assert json.loads((review / "dry-run.json").read_text())["exit_code"] == 2
+    assert reviewed and set(reviewed) <= {n["name"] for n in json.loads((review / "dry-run.json").read_text())["nodes"]}
     with psycopg.connect(pg_url) as conn:  # a dry-run does not even open the store
         assert conn.execute("SELECT to_regclass('runs')").fetchone() == (None,)
 
@@ -134,6 +141,9 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
     assert [(status, code, path) for _, status, code, path in runs] == [("succeeded", 0,
                                                                          "plans/lossless-rollout.yaml")]
     assert applied == set(reviewed)  # exactly the reviewed nodes, from the merge job's checkout
-    assert (merged / "converged.md").is_file()  # written by `nr-apply check`, whose exit 0 the step required
+    applied_report = ET.parse(merged / "apply.xml").getroot()
+    assert applied_report.get("failures") == "0" and int(applied_report.get("tests")) > 14  # nodes and gates
+    converged = (merged / "converged.md").read_text()
+    assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 14 |" in converged
     assert all(postgres.password not in text and fresh_lab.password not in text for text in runner.transcript)
     assert postgres.password not in everything

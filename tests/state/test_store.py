@@ -229,3 +229,23 @@ def test_unlock_from_a_live_postgresql_holder_is_refused(pg_url, tmp_path):
     finally:
         holder.terminate()
         holder.wait()
+
+
+def test_the_runbooks_pruning_statements_drop_only_old_finished_runs(pg_url):
+    text = (Path(__file__).resolve().parents[2] / "runbooks/team-state.md").read_text()
+    pruning = text.split("## Pruning", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    day = 86400
+    now = time.time()
+    with open_store(pg_url) as store:
+        j = store.journal
+        for run_id, fabric, age, status in (("old-done", "fab1", 400, "succeeded"), ("old-running", "fab1", 400, "running"),
+                                            ("recent", "fab1", 10, "failed"), ("old-only-of-fab2", "fab2", 400, "succeeded")):
+            j.start_run(run_id, fabric, "p", "/c/p.yaml", "p.yaml", "d", "inv", 60)
+            j.add_node(run_id, "leaf1", "eos", "p1", 1, "snapshot")
+            if status != "running":
+                j.finish_run(run_id, status, 0)
+            store.db.execute("UPDATE runs SET started_at=? WHERE id=?", (now - age * day, run_id))
+        with store.db.conn.cursor() as cur:
+            cur.execute(pruning)
+        assert {r.id for r in j.runs()} == {"old-running", "recent", "old-only-of-fab2"}
+        assert j.nodes("old-done") == [] and j.events("old-done") == []
