@@ -391,6 +391,11 @@ class NvueSession(LinuxShellSession):
                 profile = get(interface, ("qos", kind, "profile"))
                 if profile is not None and profile not in profiles[kind]:
                     problems.append(f"interface {name} qos {kind} profile: '{profile}' does not exist under qos {kind}")
+        qos = effective_qos(config)
+        for name, interface in (get(config, ("interface",)) or {}).items():
+            # "You can not configure link pause and PFC on the same port" (QoS guide, Flow Control).
+            if get(interface, ("qos", "link-pause", "profile")) is not None and port_qos(config, name, qos).no_drop:
+                problems.append(f"interface {name}: link pause and PFC cannot be configured on the same port")
         if problems:
             raise CommandError(f"Error: Invalid config [rev_id: {rev}]\n  " + "\n  ".join(problems))
 

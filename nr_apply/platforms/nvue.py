@@ -484,6 +484,11 @@ def _desired_tree(tree: Tree, current: NodeState, target: NodeState) -> Tree:
             _put(new, ("interface", port, "link", "mtu"), want.mtu)
         if want.link_pause is not None and want.link_pause != bool(have.link_pause):
             _set_link_pause(new, port, want.link_pause)
+    both = [p for p in ports if _get(new, ("interface", p, "qos", "link-pause", "profile")) is not None
+            and _no_drop(_effective(new, "pfc", _profile_of(new, p, "pfc")))]
+    if both:
+        raise DriverError("plan", "NVUE cannot run 802.3x link pause and PFC on the same port (QoS guide, "
+                                  f"Flow Control): {', '.join(both)}")
     return new
 
 

@@ -152,3 +152,39 @@ def test_render_is_what_a_plan_converges_to_from_factory(leaf3, tmp_path):
     assert nv2("nv config show -o yaml") == nv("nv config show -o yaml")
     after = NvueDriver.parse(nv2("nv config show -o yaml"), list(leaf3.ports))
     assert diff_node(leaf3.intent(), after, FACETS, U) == []
+
+
+# --- classification and queues (QoS guide) -------------------------------------------------------
+def _one_port(block: str):
+    return NvueDriver.parse(block + "nv set interface swp1 type swp\n").ports["swp1"]
+
+
+def test_trust_and_dscp_blocks_of_the_qos_guide():
+    """cumulus_7: trust l2 (PCP), trust l3 with single and listed DSCP remaps, trust port."""
+    default = {d: d // 8 for d in range(64)}
+    pcp, dscp22, dscp_list, port = (_one_port(b) for b in _blocks("cumulus_7.txt")[:4])
+    assert pcp.trust == "pcp" and pcp.dscp_to_priority == default
+    assert dscp22.trust == "dscp" and dscp22.dscp_to_priority == {**default, 22: 4}
+    assert dscp_list.trust == "dscp" and dscp_list.dscp_to_priority == {**default, 10: 0, 21: 0, 36: 0}
+    assert port.trust == "none"
+
+
+def test_egress_queue_block_of_the_qos_guide():
+    """cumulus_7: switch priority 2 to egress queue 7, the rest one to one."""
+    swp1 = _one_port(_blocks("cumulus_7.txt")[4])
+    assert swp1.priority_to_tc == {**{sp: sp for sp in range(8)}, 2: 7}
+    assert swp1.tc_of(2) == 7
+
+
+def test_link_pause_on_a_pfc_port_is_refused_as_the_switch_refuses_it(leaf3, tmp_path):
+    """QoS guide, "Flow Control": "You can not configure link pause and PFC on the same port"."""
+    raw = (REPO / "tests/fixtures/nvue/roce-lossless.yaml").read_text()  # PFC on SP3 everywhere
+    current = NvueDriver.parse(raw, ["swp1"])
+    want = NodeState(ports={"swp1": current.ports["swp1"].model_copy(update={"link_pause": True})})
+    with pytest.raises(DriverError, match="link pause and PFC on the same port.*swp1"):
+        NvueDriver(leaf3, None).plan_change(raw, current, want)
+    nv = _switch(tmp_path).open_session("admin", "s1").run
+    nv("nv set qos roce")
+    nv("nv set interface swp1 qos link-pause profile default-global")
+    with pytest.raises(Exception, match="interface swp1: link pause and PFC cannot be configured on the same port"):
+        nv("nv config apply -y")
