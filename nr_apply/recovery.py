@@ -8,6 +8,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from nornir.core.task import Result
+
 from nr_apply.connections import load_credentials
 from nr_apply.engine import dry_run
 from nr_apply.errors import ExitCode, InputError
@@ -89,16 +91,30 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
             session.close()
 
 
+def _discard_staged(task, node, driver) -> Result:
+    driver.discard_staged()
+    return Result(host=task.host, result={"ok": True})
+
+
 def rollback_run(args) -> int:
     with _open_run_store(args) as store:
         journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
         nodes = [n for n in journal.nodes(args.run_id) if n["state"] in TOUCHED]
-        if not nodes:
+        # A node the run was pushing to when it died may hold a change staged but never committed.
+        staged = [n["node"] for n in journal.nodes(args.run_id) if n["state"] == "planned"]
+        if not nodes and not staged:
             print(f"run {args.run_id} left no node changed; nothing to roll back")
             return ExitCode.OK
-        with _recovery_session(args, store, loaded, [n["node"] for n in nodes]) as (options, credentials, session):
+        with _recovery_session(args, store, loaded, [n["node"] for n in nodes] + staged) as (
+                options, credentials, session):
             from nr_apply.tasks.change import rollback
+
+            if staged:
+                session.run(staged, _discard_staged)
+            if not nodes:
+                print(f"run {args.run_id} left no node changed; nothing to roll back")
+                return ExitCode.OK
 
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
             results = session.run(list(snapshots), rollback, snapshots=snapshots)

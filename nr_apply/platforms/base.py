@@ -102,6 +102,11 @@ class Driver(ABC):
     @abstractmethod
     def rollback(self, snapshot: Any) -> None: ...
 
+    def discard_staged(self) -> None:
+        """Drop what an interrupted push of nr-apply left staged but never committed on the
+        device (recovery runs this on the nodes a dead run had not armed yet). Someone else's
+        staged changes are left alone. Default: nothing outlives the push's own session."""
+
     def counters(self) -> Counters:
         raise NotImplementedError(f"{self.platform} does not expose counters yet")
 

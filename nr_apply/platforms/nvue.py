@@ -725,13 +725,13 @@ def refuse_unsupported(lines: list[str], release: Release) -> None:
 
 # === staging ==============================================================================
 STAGED_FILE = "/tmp/nr-apply-staged.yaml"  # `nv config patch` wants a full path
-STAGED_MARK = "# staged by nr-apply"
 
 
 @dataclass(frozen=True)
 class Staging:
     """A change as `push` stages it: `nv unset` lines, then the `nv set` lines as one
-    `nv config patch` document (one command instead of one per line)."""
+    `nv config patch` document (one command instead of one per line). The document is JSON
+    on one line: NVUE reads patch files as YAML, of which JSON is a subset."""
 
     unsets: list[str]
     patch: str
@@ -740,17 +740,18 @@ class Staging:
 
 def staging_of(lines: list[str]) -> Staging:
     sets = "\n".join(line for line in lines if line.startswith("nv set "))
-    document = [{"set": _numeric_keys(_from_commands(sets))}] if sets else []
+    document = [{"set": _from_commands(sets)}] if sets else []
     return Staging(unsets=[line for line in lines if line.startswith("nv unset ")],
-                   patch=f"{STAGED_MARK}\n" + yaml.safe_dump(document, default_flow_style=False, sort_keys=False),
-                   sets=bool(sets))
+                   patch=json.dumps(document, separators=(",", ":")), sets=bool(sets))
 
 
-def _numeric_keys(value: Any) -> Any:
-    """Collection keys as NVUE prints them (`3:`, not `'3':`)."""
-    if isinstance(value, dict):
-        return {(int(k) if k.isdigit() else k): _numeric_keys(v) for k, v in value.items()}
-    return value
+def _is_staging(text: str) -> bool:
+    """Whether `text` (a `cat` of STAGED_FILE) is a patch document nr-apply wrote."""
+    try:
+        document = json.loads(text.strip())
+    except ValueError:
+        return False
+    return isinstance(document, list) and all(isinstance(i, dict) and set(i) <= {"set"} for i in document)
 
 
 def _outside_scope(tree: Tree) -> Tree:
@@ -889,30 +890,37 @@ class NvueDriver(Driver):
             self._run(step, f"nv config patch {STAGED_FILE}")
 
     def _place(self, path: str, text: str) -> None:
-        """Write a file on the switch with a quoted heredoc sent in one go; the shell answers
-        each line with its continuation prompt and the real prompt after the tag."""
-        conn = self._conn()
-        conn.write_channel(f"cat > {path} <<'NR_APPLY_EOF'\n{text.rstrip(chr(10))}\nNR_APPLY_EOF\n")
-        conn.read_until_pattern(pattern=r"NR_APPLY_EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=30)
+        """Write a one-line file on the switch (the patch document is JSON, which NVUE's YAML
+        reader takes as it is): one command, however large the change."""
+        self._run("stage", f"echo '{text}' > {path}")
 
     def _refuse_pending(self, step: str) -> None:
-        """Detach pending changes nr-apply itself staged (a run that died before its apply:
-        STAGED_FILE is still there and nothing outside the lossless scope is pending); refuse
-        anyone else's, which an apply would carry along."""
-        pending = self._run(step, "nv config diff")
-        if not pending.strip():
-            self._run(step, f"rm -f {STAGED_FILE}")
-            return
-        ours = STAGED_MARK in self._conn().send_command(f"cat {STAGED_FILE}", read_timeout=30)
+        """Detach pending changes nr-apply itself staged (a run that died before its apply);
+        refuse anyone else's, which an apply would carry along."""
+        pending = self._detach_own_staged(step)
+        if pending:
+            raise DriverError(step, "the switch holds pending changes that nr-apply did not stage (another user or "
+                                    f"tool); apply or detach them first:\n{pending}")
+
+    def _detach_own_staged(self, step: str) -> str:
+        """Detach what nr-apply staged and never applied: STAGED_FILE holds its patch document
+        and nothing outside the lossless scope is pending. Returns the pending changes that
+        are someone else's (empty when none)."""
+        pending = self._run(step, "nv config diff").strip()
+        ours = bool(pending) and _is_staging(self._conn().send_command(f"cat {STAGED_FILE}", read_timeout=30))
         if ours:
             applied = load_tree(self._run(step, "nv config show -o yaml"))
             staged = load_tree(self._run(step, "nv config show -r pending -o yaml"))
             ours = _outside_scope(applied) == _outside_scope(staged)
-        if not ours:
-            raise DriverError(step, "the switch holds pending changes that nr-apply did not stage (another user or "
-                                    f"tool); apply or detach them first:\n{pending.strip()}")
-        self._run(step, "nv config detach")
+        if pending and not ours:
+            return pending
+        if ours:
+            self._run(step, "nv config detach")
         self._run(step, f"rm -f {STAGED_FILE}")
+        return ""
+
+    def discard_staged(self) -> None:
+        self._detach_own_staged("recover")
 
     def _discard_pending(self) -> None:
         """Stash whatever was staged as a detached revision, so nothing stays pending."""

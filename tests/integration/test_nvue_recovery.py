@@ -1,6 +1,7 @@
-"""kill -9 of a run while it stages a change on the lab's NVUE switch (leaf3), then
-`rollback RUN` or `resume RUN`: what nr-apply itself staged is detached, never left pending
-(it would ride along with the next `nv config apply` anyone makes)."""
+"""kill -9 of a run while it stages a change on the lab's NVUE switch (leaf3), then `rollback
+RUN`: what nr-apply itself staged is detached, never left pending (it would ride along with
+the next `nv config apply` anyone makes). `resume RUN` pushes again, and a push detaches it
+first (test_nvue_driver: test_resume_after_a_kill_mid_push_...)."""
 
 from __future__ import annotations
 
@@ -11,27 +12,47 @@ import time
 
 from fabric_helpers import make_repo, ssh
 
+from nr_apply.lab.device import SLOW_FAULT_SECONDS
+
 NODE = "leaf3"
+SLOW = SLOW_FAULT_SECONDS + 1
 
 
 def _pending(lab) -> str:
     return ssh(lab, NODE, "cumulus_linux", "nv config diff").strip()
 
 
+def _logged(lab, text: str) -> bool:
+    return any(text in e["command"] for e in lab.command_log(NODE))
+
+
 def _killed_while_staging(lab, tmp_path):
-    """A run on leaf3 alone, killed right after it staged its change (the lab's `slow` fault
-    holds every command 2 s, so the apply has not started)."""
+    """A run on leaf3 alone, killed while it stages its change. From the baseline counters on,
+    the lab's `slow` fault holds each command 2 s before running it: the kill lands while the
+    switch holds `nv config patch`, which still runs (as a real switch finishes a command
+    whose session dropped), and the apply is never sent."""
     repo = make_repo(lab, tmp_path, soak="1s", revert="8s")
-    lab.fault(NODE, "slow")
     proc = repo.spawn(str(repo.plan), "--yes", "-q", "--limit", NODE)
     deadline = time.time() + 90
-    while not any("nv config patch" in e["command"] for e in lab.command_log(NODE)):
+    while not _logged(lab, "nv show interface -o json"):
+        assert time.time() < deadline and proc.poll() is None, "the run never read counters"
+        time.sleep(0.05)
+    lab.fault(NODE, "slow")
+    while not _logged(lab, "> /tmp/nr-apply-staged.yaml"):
         assert time.time() < deadline and proc.poll() is None, "the run never staged its change"
-        time.sleep(0.1)
+        time.sleep(0.05)
+    # Consecutive commands run `step` apart (the hold plus the client's own turnaround): the
+    # patch command is held by the switch from `step - hold` after the staging write.
+    stamps = [e["ts"] for e in lab.command_log(NODE)]
+    step = stamps[-1] - stamps[-2]
+    time.sleep(max(0.0, stamps[-1] + step - SLOW_FAULT_SECONDS / 2 - time.time()))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    time.sleep(SLOW)  # the held patch command runs
+    assert _logged(lab, "nv config patch")
     lab.fault(NODE, "slow", clear=True)
-    assert _pending(lab), "nothing was left staged: the kill came too late"
+    assert _pending(lab), "nothing was left staged"
+    assert not _logged(lab, "nv config apply")
     run_id = sqlite3.connect(repo.root / ".nr-apply" / "journal.sqlite").execute("SELECT id FROM runs").fetchone()[0]
     return repo, run_id
 
@@ -44,11 +65,3 @@ def test_rollback_after_a_kill_while_staging_detaches_what_nr_apply_staged(fresh
     assert _pending(fresh_lab) == ""
     code, report = repo.dry_run_json("--limit", NODE)
     assert code == 2  # still at its snapshot: the change was never applied
-
-
-def test_resume_after_a_kill_while_staging_converges(fresh_lab, tmp_path):
-    repo, run_id = _killed_while_staging(fresh_lab, tmp_path)
-    resumed = repo.nr("resume", run_id, "--yes")
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert _pending(fresh_lab) == ""
-    assert repo.dry_run_json("--limit", NODE)[0] == 0

@@ -56,7 +56,7 @@ def _apply(nv, lines: list[str]) -> str:
     """Stage `lines` the way `push` does (unsets, then the sets as one `nv config patch`
     document), apply, and return the read-back."""
     staging = staging_of(lines)
-    for line in [f"cat > {STAGED_FILE} <<'EOF'", *staging.patch.splitlines(), "EOF", *staging.unsets]:
+    for line in [f"echo '{staging.patch}' > {STAGED_FILE}", *staging.unsets]:
         assert nv(line) == "", line
     if staging.sets:
         assert nv(f"nv config patch {STAGED_FILE}") == ""
