@@ -79,6 +79,8 @@ UNSUPPORTED: dict[str, str] = {
     "pfc_watchdog.restoration_ms": "NVUE restores a queue after one polling interval without pause frames; "
                                    "there is no separate restoration time",
     "dcbx_willing": "NVUE has no DCBX willing setting (LLDP only advertises the RoCE application TLV)",
+    "headroom": "NVUE sizes PFC buffers (port-buffer, xoff/xon thresholds) per PFC profile, computed from its "
+                "cable-length unless overridden; nr-apply does not manage them per port",
 }
 ECN_ENTRY_DEFAULTS = {"ecn": "enable", "red": "disable", "min-threshold": 150000, "max-threshold": 1500000,
                       "probability": 100}

@@ -4,10 +4,12 @@ real switch would run, and a plan refuses what the switch's release cannot take.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from nr_apply.cli import main
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.lab.nvue import NvueDevice
@@ -188,3 +190,14 @@ def test_link_pause_on_a_pfc_port_is_refused_as_the_switch_refuses_it(leaf3, tmp
     nv("nv set interface swp1 qos link-pause profile default-global")
     with pytest.raises(Exception, match="interface swp1: link pause and PFC cannot be configured on the same port"):
         nv("nv config apply -y")
+
+
+def test_validate_names_what_nvue_cannot_express_on_leaf3(tmp_path, capsys):
+    """The bundled plan manages watchdog and dcbx; on the NVUE leaf the restoration time and
+    DCBX willing are reported as not verified, link pause is managed (no finding)."""
+    main(["validate", str(REPO / "plans/lossless-rollout.yaml"), "--format", "json"])
+    found = [f["message"] for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule"] == "P4" and f["nodes"] == ["leaf3"]]
+    assert any("manages watchdog" in m and "pfc_watchdog.restoration_ms" in m for m in found)
+    assert any("manages dcbx" in m and "DCBX willing" in m for m in found)
+    assert not any("link_pause" in m for m in found)
