@@ -96,9 +96,7 @@ class FabricLock(ABC):
                 until = self.journal.armed_until(previous.run_id)
                 if until is not None and until > time.time():
                     raise FabricLocked(self.fabric, previous, armed_until=until)
-                record = self.journal.run(previous.run_id)
-                if record is not None and record.status == "running":
-                    self.journal.finish_run(previous.run_id, "died", None)
+                self._mark_died(previous)
                 print(f"note: took over the lock of {previous.describe()}: that process is gone"
                       + (" and its timed reverts have fired" if until else ""), file=sys.stderr)
             self._write(LockHolder.me(run_id, plan))
@@ -130,6 +128,8 @@ class FabricLock(ABC):
                 else:
                     unreadable = False
                 self._clear()
+                if holder is not None:
+                    self._mark_died(holder)
                 return ("removed" if holder or unreadable else "free"), holder
             finally:
                 self._let_go()
@@ -137,6 +137,12 @@ class FabricLock(ABC):
         if force and self._force_clear():
             return "removed", holder
         return "held", holder
+
+    def _mark_died(self, holder: LockHolder) -> None:
+        """A run whose lock is taken over or broken is over: `runs` must not show it running."""
+        record = self.journal.run(holder.run_id)
+        if record is not None and record.status == "running":
+            self.journal.finish_run(holder.run_id, "died", None)
 
     def _force_clear(self) -> bool:
         """Remove a live holder's lock; False where the store cannot (a server-side lock)."""

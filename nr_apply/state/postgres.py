@@ -83,10 +83,16 @@ class PostgresDatabase:
     @contextmanager
     def migrating(self):
         """One transaction, one migrating process at a time across every machine."""
-        with self.conn.transaction():
-            self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_KEY,))
-            self.execute(LOCKS_TABLE)
-            yield
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_KEY,))
+                self.execute(LOCKS_TABLE)
+                yield
+        except psycopg.Error as exc:  # e.g. a role without CREATE on the database
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"cannot set up the journal in {self.where}: {first}", field="state") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -77,6 +77,12 @@ class FileLock(FabricLock):
         self.created = False  # this taker made the file: empty is its normal state
 
     def _take(self) -> bool:
+        try:
+            return self._take_file()
+        except PermissionError as exc:
+            raise InputError(f"cannot open the lock file: {exc.strerror}", file=self.path, field="lock") from None
+
+    def _take_file(self) -> bool:
         owner_only.make_dir(self.path.parent)
         while True:
             try:

@@ -121,6 +121,7 @@ def test_a_stale_armed_lock_yields_to_recovery_of_that_run_or_to_unlock(location
             while (found := store.lock("fab1").break_stale())[0] == "held" and time.time() < deadline:
                 time.sleep(0.1)  # until the server has seen the connection go
             assert found[0] == "removed" and found[1].run_id == run_id
+            assert store.journal.run(run_id).status == "died"  # `runs` no longer shows it running
         with store.claim("fab1", "plans/next.yaml"):
             pass
 
@@ -249,3 +250,17 @@ def test_the_runbooks_pruning_statements_drop_only_old_finished_runs(pg_url):
             cur.execute(pruning)
         assert {r.id for r in j.runs()} == {"old-running", "recent", "old-only-of-fab2"}
         assert j.nodes("old-done") == [] and j.events("old-done") == []
+
+
+def test_a_role_that_cannot_create_the_journal_is_named_not_an_internal_error(postgres, pg_url):
+    import psycopg
+
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO reader')
+    with pytest.raises(InputError) as refused:
+        open_store(f"postgresql://reader:reader-pw@127.0.0.1:{postgres.port}/{database}")
+    assert refused.value.field == "state" and "permission denied" in str(refused.value)
+    assert "reader-pw" not in str(refused.value)
