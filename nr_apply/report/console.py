@@ -21,6 +21,7 @@ from rich.text import Text
 from nr_apply.report.markdown import MARGINAL, RULES_DOC
 from nr_apply.report.model import RunReport, ValidationDocument
 from nr_apply.report.values import grouped_by_port
+from nr_apply.validation.findings import group_findings
 
 Piece = str | tuple[str, str]  # plain text, or (text, style)
 
@@ -139,12 +140,15 @@ def _print_gates(view: View, report: RunReport, quiet: bool) -> None:
 def print_validation(doc: ValidationDocument, quiet: bool = False, stderr: bool = False, file=None,
                      title: str | None = None) -> None:
     view = View(console(stderr=stderr, file=file))
-    for f in doc.findings:
-        if quiet and f.severity != "error":
+    for g in group_findings(doc.findings):
+        if quiet and g.severity != "error":
             continue
-        view.line((f"{f.severity:<7}", "red" if f.severity == "error" else "yellow"), f" {f.rule:<8} ",
-                  ", ".join(f.ports or f.nodes))
-        view.line(f"         {f.message}")
+        shown = ", ".join(g.where[:6]) + (f" (+{len(g.where) - 6} more)" if len(g.where) > 6 else "")
+        view.line((f"{g.severity:<7}", "red" if g.severity == "error" else "yellow"), f" {g.rule:<8} ", shown)
+        view.line(f"         {g.message}")
+        if g.count > 1:
+            view.line(f"         (the same finding {g.count} times: likely one inherited value; fix it in the layer "
+                      "that sets it)")
     if doc.headroom and not quiet:
         groups = Counter((h.model, h.speed_mbps, h.cable_m, h.mtu, h.xon, h.xoff, h.size) for h in doc.headroom)
         view.table("Required PFC headroom (ports with the same inputs together)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from nr_apply.report.model import NodeEntry, RunReport, ValidationDocument
 from nr_apply.report.values import all_lines, grouped_by_port, port_ranges
+from nr_apply.validation.findings import group_findings
 
 LIMIT = 65_536  # a GitHub comment
 BUDGET = LIMIT - 2_048  # room for the note on what was left out, and for a bot's own wrapping
@@ -250,8 +251,8 @@ def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
     parts = budget.take(["\n".join(head)], "header")
     headroom = budget.take(headroom_section(doc.headroom), "headroom summaries")
     table = ["| severity | rule | where | what to change |", "|---|---|---|---|"]
-    rows = [f"| {f.severity} | {rule_link(f.rule)} | {cell(', '.join(f.ports or f.nodes))} | {cell(f.message)} |\n"
-            for f in doc.findings]
+    rows = [f"| {g.severity} | {rule_link(g.rule)} | {cell(', '.join(g.where))} | {cell(g.message)}"
+            f"{f' (the same finding {g.count} times)' if g.count > 1 else ''} |\n" for g in group_findings(doc.findings)]
     budget.left -= len("\n".join(table)) + 2
     kept = budget.take(rows, "findings")
     if kept:

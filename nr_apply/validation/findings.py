@@ -44,3 +44,35 @@ class ValidationReport(BaseModel):
         return {"valid": self.valid,
                 "findings": [f.model_dump() for f in self.findings],
                 "headroom": [h.model_dump() for h in self.headroom]}
+
+
+class FindingGroup(BaseModel):
+    """Findings of one rule that say the same thing about different ports (one inherited
+    value wrong on every port that inherits it): shown once, naming the ports."""
+
+    rule: str
+    severity: Severity
+    message: str  # the first finding's message
+    where: list[str]  # every port (or node) the group's findings name
+    count: int
+
+
+def _template(finding: Finding) -> str:
+    text = finding.message
+    for ref in sorted({*finding.ports, *finding.nodes}, key=len, reverse=True):
+        text = text.replace(ref, "\0")
+    return text
+
+
+def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+    groups: dict[tuple[str, str, str], FindingGroup] = {}
+    for f in findings:
+        key = (f.rule, f.severity, _template(f))
+        group = groups.get(key)
+        where = f.ports or f.nodes
+        if group is None:
+            groups[key] = FindingGroup(rule=f.rule, severity=f.severity, message=f.message, where=list(where), count=1)
+        else:
+            group.where.extend(w for w in where if w not in group.where)
+            group.count += 1
+    return list(groups.values())

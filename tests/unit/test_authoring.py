@@ -76,3 +76,12 @@ def test_validate_quiet_shows_only_errors_and_the_verdict(fabric, capsys):
     assert main(["validate", plan, "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{plan}: valid (0 errors, ")
+
+
+def test_one_wrong_inherited_value_is_one_finding_naming_every_port(fabric, capsys):
+    replace(fabric / "inventory/defaults.yaml", "wred_drop: {3: false}", "wred_drop: {3: true}")
+    assert main(["validate", str(fabric / "plans/lossless-rollout.yaml"), "-q"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    c14 = [line for line in lines if " C14 " in line]
+    assert len(c14) == 1 and "leaf1:Ethernet1" in c14[0] and "more)" in c14[0]
+    assert any("the same finding 32 times" in line for line in lines)
