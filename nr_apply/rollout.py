@@ -108,7 +108,7 @@ def run_batches(options, loaded, session, journal: Journal, state: RolloutState,
                 plan_batches: list[Batch]) -> tuple[int, str]:
     plan = loaded.plan
     phases = {p.name: p for p in plan.phases}
-    progress = Progress.for_options(options)
+    progress = Progress.for_options(options, [p.name for p in plan.phases])
     per_phase = {name: sum(b.phase == name for b in plan_batches) for name in phases}
     for batch in plan_batches:
         phase = phases[batch.phase]

@@ -34,19 +34,19 @@ atexit.register(finish)
 
 
 class Progress:
-    def __init__(self, enabled: bool, live: bool | None = None):
+    def __init__(self, enabled: bool, live: bool | None = None, phases: list[str] | None = None):
         self.enabled = enabled
         self.view = View(console(stderr=True))
         self.live = styled(sys.stderr) if live is None else live
         self.started = time.monotonic()
-        self.phases: list[str] = []
+        self.phases: list[str] = list(phases or [])  # the plan's, in order (phase x/y)
         self.title = ""
         self.nodes: dict[str, tuple[str, str, float]] = {}  # name -> (step, style, since)
 
     @classmethod
-    def for_options(cls, options) -> "Progress":
+    def for_options(cls, options, phases: list[str] | None = None) -> "Progress":
         machine_on_stdout = options.format != "text" and not options.output
-        return cls(enabled=not options.quiet and not machine_on_stdout)
+        return cls(enabled=not options.quiet and not machine_on_stdout, phases=phases)
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:6.1f}s"
@@ -79,11 +79,12 @@ class Progress:
     def batch(self, phase: str, index: int, total: int, nodes: list[str]) -> None:
         if phase not in self.phases:
             self.phases.append(phase)
-        self.title = f"phase {len(self.phases)} {phase}, batch {index}/{total}"
+        where = f"phase {self.phases.index(phase) + 1}/{len(self.phases)} {phase}"
+        self.title = f"{where}, batch {index}/{total}"
         finish()
         now = time.monotonic()
         self.nodes = {n: ("push", "", now) for n in nodes}
-        self._say((f"phase {len(self.phases)} {phase}", "bold"), f" batch {index}/{total}: {', '.join(nodes)}")
+        self._say((where, "bold"), f" batch {index}/{total}: {', '.join(nodes)}")
         self._refresh()
 
     def step(self, step: str, results: dict[str, bool]) -> None:

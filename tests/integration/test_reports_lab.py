@@ -57,7 +57,7 @@ def test_at_a_terminal_no_color_means_not_a_single_escape_code(repo):
 def test_at_a_terminal_an_apply_shows_a_live_view_of_each_node_step_and_elapsed_time(repo):
     code, out = at_a_terminal(repo, str(repo.plan), "--yes", "--limit", "leaf1", no_color=False)
     assert code == 0
-    assert "phase 1 pod-a-leaves, batch 1/1" in out
+    assert "phase 1/5 pod-a-leaves, batch 1/1" in out
     assert "│ leaf1 │ push" in out and "│ leaf1 │ verify" in out and "elapsed" in out
     assert "\x1b[1A" in out  # redrawn in place, not appended
     assert "\x1b[32mapplied\x1b[0m (1): leaf1" in out
