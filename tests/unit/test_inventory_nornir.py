@@ -193,3 +193,18 @@ def test_plan_inventory_mapping_with_an_unknown_plugin(repo, capsys):
     code, err = validate(repo, capsys)
     assert code == 3
     assert "lossless-rollout.yaml: inventory: cannot load the inventory" in err and "NoSuchInventory" in err
+
+
+def test_a_mapping_without_the_transform_function_still_gets_the_merged_intent(repo):
+    from nr_apply.plan import load_plan
+
+    plan = repo / "plans/lossless-rollout.yaml"
+    plan.write_text(plan.read_text().replace("inventory: ../inventory", (
+        "inventory:\n  plugin: SimpleInventory\n"
+        "  options: {host_file: ../inventory/hosts.yaml, group_file: ../inventory/groups.yaml, "
+        "defaults_file: ../inventory/defaults.yaml}")))
+    loaded = load_plan(plan)
+    assert loaded.inventory_dir == (repo / "inventory").resolve() and loaded.fabric == "inventory"
+    fabric = load_fabric(loaded.inventory)
+    assert fabric.nodes["leaf1"].ports["Ethernet1"].intent.mtu == 9214
+    assert fabric.nornir.inventory.hosts["leaf1"]["lossless"]["switch"]["no_drop_priorities"] == [3]
