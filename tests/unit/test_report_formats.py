@@ -129,3 +129,15 @@ def test_a_1000_node_factory_dry_run_fits_a_pull_request_comment(big_fabric):
     assert "Shortened to fit a pull-request comment" in md and "per-node details" in md
     assert "--report json:FILE" in md
     assert "### Required PFC headroom" in md
+
+
+def test_rollback_writes_its_reports_too(fake, capsys, tmp_path):  # noqa: F811
+    assert run(fake, "--yes", "--limit", "leaf1,leaf2", "--format", "json") == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    junit, report = tmp_path / "rollback.xml", tmp_path / "rollback.json"
+    assert main(["rollback", run_id, "--no-host-key-check", "--state-dir", str(fake.state_dir), "--yes", "-q",
+                 "--report", f"junit:{junit}", "--report", f"json:{report}"]) == 0
+    document = json.loads(report.read_text())
+    jsonschema.validate(document, shipped("report"))
+    assert document["run_id"] == run_id and document["exit_code"] == 0 and document["summary"]["rolled_back"] == 2
+    assert {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")} == {"leaf1", "leaf2"}
