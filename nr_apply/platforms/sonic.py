@@ -54,8 +54,8 @@ from nr_apply.render import render_context
 MAP_NAME = "ROCE"
 OWNED_PREFIX = "ROCE"
 UNSUPPORTED = {
-    "link_pause": "SONiC's CONFIG_DB has no 802.3x pause setting (the PORT table carries only pfc_asym); "
-                  "check `show interfaces flowcontrol`-type state by other means",
+    "link_pause": "SONiC's CONFIG_DB has no 802.3x pause setting (sonic-port.yang's PORT carries only "
+                  "pfc_asym)",
     "dcbx_willing": "SONiC runs no DCBX agent (its lldpd sends no DCBX TLVs)",
 }
 DEFAULT_MTU = 9100

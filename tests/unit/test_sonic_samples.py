@@ -132,3 +132,21 @@ def test_ecn_marks_from_queuestats_own_wred_output():
     from nr_apply.platforms.sonic import parse_ecn_marked
 
     assert parse_ecn_marked(_show_samples()[1], {"Ethernet0": {3, 4}}) == {"Ethernet0": 19 + 12}
+
+
+def test_validate_names_link_pause_and_dcbx_on_the_sonic_leaf(tmp_path, capsys):
+    import shutil
+
+    from nr_apply.cli import main
+
+    repo = Path(__file__).parents[2]
+    shutil.copytree(repo / "inventory", tmp_path / "inventory")
+    shutil.copytree(repo / "plans", tmp_path / "plans")
+    main(["validate", str(tmp_path / "plans/lossless-rollout.yaml"), "--format", "json"])
+    found = [f["message"] for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule"] == "P4" and f["nodes"] == ["leaf4"]]
+    assert any("manages link_pause, which sonic cannot express (link_pause: SONiC's CONFIG_DB has no "
+               "802.3x pause setting" in m for m in found), found
+    assert any("manages dcbx, which sonic cannot express (dcbx_willing: SONiC runs no DCBX agent" in m
+               for m in found), found
+    assert not any("headroom" in m for m in found)  # SONiC pushes it
