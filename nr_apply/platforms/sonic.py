@@ -439,7 +439,9 @@ def parse_port(db: dict, port: str) -> PortLossless:
 
     wd_row = db.get("PFC_WD", {}).get(port, {})
     watchdog = None
-    if "detection_time" in wd_row:
+    # The watchdog watches the priorities pfcwd_sw_enable names (pfc_enable's without it).
+    watched = set(_priorities(qos["pfcwd_sw_enable"])) if "pfcwd_sw_enable" in qos else set(no_drop)
+    if "detection_time" in wd_row and (watched & set(no_drop) or not no_drop):
         detection = int(wd_row["detection_time"])
         # `config pfcwd start` without --restoration-time uses twice the detection time.
         watchdog = PfcWatchdog(enabled=True, detection_ms=detection, action=wd_row.get("action", "drop"),

@@ -150,3 +150,13 @@ def test_validate_names_link_pause_and_dcbx_on_the_sonic_leaf(tmp_path, capsys):
     assert any("manages dcbx, which sonic cannot express (dcbx_willing: SONiC runs no DCBX agent" in m
                for m in found), found
     assert not any("headroom" in m for m in found)  # SONiC pushes it
+
+
+def test_a_watchdog_that_watches_no_lossless_priority_is_off():
+    # qos-arista7060x6 binds pfcwd_sw_enable "3,4" with pfc_enable "3,4"; emptied, the PFC_WD
+    # timers of the port watch nothing.
+    db = sample("qos-arista7060x6.json")
+    db["PFC_WD"] = {"Ethernet0": {"action": "drop", "detection_time": "200", "restoration_time": "200"}}
+    assert SonicDriver.parse(json.dumps(db)).ports["Ethernet0"].pfc_watchdog.detection_ms == 200
+    db["PORT_QOS_MAP"]["Ethernet0"]["pfcwd_sw_enable"] = ""
+    assert SonicDriver.parse(json.dumps(db)).ports["Ethernet0"].pfc_watchdog is None
