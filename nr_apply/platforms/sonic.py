@@ -190,7 +190,9 @@ def _port_groups(name: str, port: PortLossless) -> list[_Group]:
     headroom = _full(port.headroom) if no_drop else None
     pg_rows = {f"{name}|{tc}": {"profile": buffer_profile_name(headroom)} for tc in sorted(port.lossless_tcs())} \
         if headroom else {}
-    groups.append(_Group(("headroom",), None if port.headroom is None else (headroom, tuple(sorted(port.lossless_tcs()))),
+    # (A partial static headroom, with nothing computed to complete it, is not a profile.)
+    groups.append(_Group(("headroom",), None if _full(port.headroom) is None else
+                         (headroom, tuple(sorted(port.lossless_tcs()))),
                          {"BUFFER_PG": pg_rows} if pg_rows else {}))
     return groups
 
@@ -514,6 +516,8 @@ def desired_view(running: dict, current: NodeState, target: NodeState) -> dict:
         for want, had in zip(_port_groups(name, port), _port_groups(name, have)):
             if want.key[0] == "bind":  # a binding is what it names; not declaring it leaves it alone
                 changed = want.value is not None and referenced_name(bound.get(want.key[1])) != want.value
+            elif want.key == ("headroom",):  # no complete profile to write: the PGs stay as they are
+                changed = want.value is not None and want.value != had.value
             else:
                 changed = want.value != had.value
             if changed:

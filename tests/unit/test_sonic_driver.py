@@ -14,7 +14,7 @@ from nr_apply.inventory import load_fabric
 from nr_apply.lab.runner import load_nodes
 from nr_apply.lab.sonic_factory import factory_config_db
 from nr_apply.lab.sonic_yang import validate
-from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless
+from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from vectors import sonic_vector_document
 from nr_apply.platforms.sonic import (
     SonicDriver,
@@ -329,3 +329,16 @@ def test_the_same_change_is_planned_identically_across_processes():
         outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                    check=True).stdout)
     assert len(outputs) == 1
+
+
+def test_a_partial_static_headroom_never_removes_the_lossless_pgs():
+    running = {"PORT": {"Ethernet0": {"mtu": "9216"}}, "PORT_QOS_MAP": {"Ethernet0": {"pfc_enable": "3"}},
+               "BUFFER_POOL": {"ingress_lossless_pool": {"type": "ingress", "size": "1"}},
+               "BUFFER_PROFILE": {"pg": {"pool": "ingress_lossless_pool", "xon": "0", "xoff": "50176", "size": "9427"}},
+               "BUFFER_PG": {"Ethernet0|3": {"profile": "pg"}}}
+    current = SonicDriver.parse(json.dumps(running))
+    target = NodeState(ports={"Ethernet0": current.ports["Ethernet0"].model_copy(
+        update={"headroom": StaticHeadroom(xoff=60000), "mtu": 9100})})
+    change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, target)
+    assert 'replace /PORT/Ethernet0/mtu "9100"' in change.native
+    assert not any("BUFFER" in line for line in change.native), change.native
