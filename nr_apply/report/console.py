@@ -147,8 +147,8 @@ def print_validation(doc: ValidationDocument, quiet: bool = False, stderr: bool 
         view.line((f"{g.severity:<7}", "red" if g.severity == "error" else "yellow"), f" {g.rule:<8} ", shown)
         view.line(f"         {g.message}")
         if g.count > 1:
-            view.line(f"         (the same finding {g.count} times: likely one inherited value; fix it in the layer "
-                      "that sets it)")
+            view.line(f"         (the same finding {g.count} times; a value many ports inherit is fixed where it "
+                      "is set)")
     if doc.headroom and not quiet:
         groups = Counter((h.model, h.speed_mbps, h.cable_m, h.mtu, h.xon, h.xoff, h.size) for h in doc.headroom)
         view.table("Required PFC headroom (ports with the same inputs together)",
