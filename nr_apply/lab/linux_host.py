@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 import zlib
 from pathlib import Path
 from typing import Callable
@@ -48,6 +49,8 @@ _ECHO_TEE = re.compile(
 )
 _DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
 _SUDO_OPTIONS = {"-n", "-E", "-H"}
+_UNIT_CHANGES = {"stop", "enable", "disable"}
+UNIT_DIR = "/etc/systemd/system"
 
 
 class HostSession(LinuxShellSession):
@@ -147,7 +150,7 @@ class HostSession(LinuxShellSession):
         if (m := _ECHO_REDIRECT.match(body)) and SysfsTree.owns(m.group("path")):
             self._write(m.group("path"), _echo_content(m.group("args")), append=m.group("op") == ">>")
             return ""
-        if argv[0] == "systemd-run" or argv[:2] == ["systemctl", "stop"]:
+        if argv[0] == "systemd-run" or (argv[0] == "systemctl" and _UNIT_CHANGES & set(argv)):
             output = self.builtin(argv)
             self._log(line, write=True)  # arming or cancelling a revert is part of a change
             return output
@@ -197,6 +200,8 @@ class HostSession(LinuxShellSession):
             return dcb_is_write(argv)
         if argv[0] == "ip":
             return ip_is_write(argv)
+        if argv[0] in ("mkdir", "rmdir"):  # making or removing an rdma_cm group
+            return any(SysfsTree.owns(a) for a in argv[1:])
         return argv[0] == "cma_roce_tos" and "-t" in argv
 
     # --- files ----------------------------------------------------------------------------
@@ -216,9 +221,57 @@ class HostSession(LinuxShellSession):
         super().write_file(path, content, append)
 
     def builtin(self, argv: list[str]) -> str:
-        if argv[0] in ("bash", "sh") and len(argv) >= 2 and argv[1] != "-c":
+        if argv[0] in ("bash", "sh", "/bin/bash", "/bin/sh") and len(argv) >= 2 and argv[1] != "-c":
             return self._run_script(self.read_file(argv[1]))
+        if argv[0] == "reboot" or argv[:2] == ["systemctl", "reboot"] or argv[:2] == ["shutdown", "-r"]:
+            return self._reboot()
+        if argv[0] == "systemctl" and len(argv) > 1:
+            output = self._unit_files(argv[1:])
+            if output is not None:
+                return output
         return super().builtin(argv)
+
+    def _unit_files(self, args: list[str]) -> str | None:
+        """`systemctl daemon-reload|enable|disable|is-enabled` for units in /etc/systemd/system
+        (enabled units are started by `reboot`); None for what the base shell handles."""
+        quiet = bool({"--quiet", "-q"} & set(args))
+        words = [a for a in args if not a.startswith("-")]
+        if not words or words[0] not in ("daemon-reload", "enable", "disable", "is-enabled"):
+            return None
+        if words[0] == "daemon-reload":
+            return ""
+        if len(words) < 2:
+            raise CommandError(f"Too few arguments.")
+        unit = words[1]
+        path = f"{UNIT_DIR}/{unit}"
+        enabled: list[str] = self.host.state.setdefault("units_enabled", [])
+        if path not in self.host.state.get("files", {}):
+            if words[0] == "is-enabled":
+                raise CommandError(f"Failed to get unit file state for {unit}: No such file or directory")
+            raise CommandError(f"Failed to {words[0]} unit: Unit file {unit} does not exist.")
+        if words[0] == "is-enabled":
+            return "enabled" if unit in enabled else "disabled"
+        if self.username != "root":
+            raise CommandError(f"Failed to {words[0]} unit: Access denied")
+        link = f"{UNIT_DIR}/multi-user.target.wants/{unit}"
+        if words[0] == "enable":
+            if unit in enabled:
+                return ""
+            enabled.append(unit)
+            self.host.save()
+            return "" if quiet else f"Created symlink {link} \u2192 {path}."
+        if unit not in enabled:
+            return ""
+        enabled.remove(unit)
+        self.host.save()
+        return "" if quiet else f'Removed "{link}".'
+
+    def _reboot(self) -> str:
+        if self.username != "root":
+            raise CommandError("Call to Reboot failed: Interactive authentication required.")
+        self._log(self._line or "reboot", write=True)
+        self.host.reboot()
+        raise Disconnect()
 
     def _run_script(self, text: str) -> str:
         """Run a script like bash does: a failing line does not stop it unless `set -e`."""
@@ -431,6 +484,27 @@ class LinuxHostDevice(LabDevice):
 
     def tick(self, now: float) -> None:
         fire_due_timers(self, self._timer_session, now)
+
+    def reboot(self) -> None:
+        """A reboot: every runtime setting (dcbnl, sysfs, configfs, MTU, transient timers) is
+        back at its driver default; files survive, and enabled units run their ExecStart as
+        root, as systemd does at boot."""
+        with self.lock:
+            old = self._state
+            fresh = self.factory_state()
+            fresh.update(hostname=old.get("hostname", self.name), files=old.get("files", {}),
+                         units_enabled=list(old.get("units_enabled", [])))
+            self._state = fresh
+            self.boot_time = time.time()
+            self.save()
+            for unit in fresh["units_enabled"]:
+                text = fresh["files"].get(f"/etc/systemd/system/{unit}", "")
+                for line in text.splitlines():
+                    if line.startswith("ExecStart="):
+                        try:
+                            self._timer_session.run(line.split("=", 1)[1])
+                        except CommandError:
+                            pass  # a failed unit is failed; the host boots on
 
     # --- counters -------------------------------------------------------------------------
     def counters(self, ifname: str) -> dict[str, int]:

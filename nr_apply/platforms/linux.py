@@ -139,8 +139,60 @@ def nic_read_commands(netdev: str, rdma_device: str | None) -> list[str]:
 
 
 def read_lines(nics: dict[str, str | None]) -> list[str]:
-    """Command lines reading every NIC (`;`-joined sections), packed under MAX_LINE each."""
-    return chunk_lines(["; ".join(nic_read_commands(n, rdma)) for n, rdma in nics.items()], "; ")
+    """Command lines reading every NIC (`;`-joined sections) and the boot script, packed
+    under MAX_LINE each."""
+    parts = ["; ".join(nic_read_commands(n, rdma)) for n, rdma in nics.items()]
+    parts.append(_section(f"boot {BOOT_SCRIPT}", _cat_or_absent([BOOT_SCRIPT])))
+    return chunk_lines(parts, "; ")
+
+
+# --- persistence across reboots -------------------------------------------------------------
+# dcbnl, sysfs and configfs settings are runtime state: a reboot (or a driver reload) brings a
+# ConnectX NIC back to its defaults. A oneshot unit re-applies the lossless settings at boot;
+# it is installed with the change and restored with the snapshot.
+BOOT_SCRIPT = "/etc/nr-apply/lossless.sh"
+BOOT_UNIT = "nr-apply-lossless.service"
+BOOT_UNIT_PATH = f"/etc/systemd/system/{BOOT_UNIT}"
+BOOT_HEADER = "# Lossless RoCE settings of this host's NICs, re-applied at boot by " + BOOT_UNIT + " (nr-apply)."
+
+
+def boot_script(nics: dict[str, NicRaw]) -> str:
+    """The commands that take each NIC from its boot-time defaults to the given state (the
+    render encoding: `nic_change` from a NIC with nothing set)."""
+    lines = ["#!/bin/bash", BOOT_HEADER]
+    for name, nic in nics.items():
+        blank = NicRaw(name, rdma_device=nic.rdma_device, driver=nic.driver,
+                       apptrust=None if nic.apptrust is None else [])
+        lines += nic_change(blank, nic)
+    return "\n".join(lines) + "\n"
+
+
+def boot_unit(netdevs: list[str]) -> str:
+    devices = " ".join(f"sys-subsystem-net-devices-{n}.device" for n in netdevs)
+    return "\n".join([
+        "[Unit]", "Description=Lossless RoCE settings of the host NICs (nr-apply)",
+        f"Wants={devices}", f"After={devices}", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes",
+        f"ExecStart=/bin/bash {BOOT_SCRIPT}", "", "[Install]", "WantedBy=multi-user.target"]) + "\n"
+
+
+def read_boot_script(raw: str) -> str | None:
+    """The installed boot script from a bundle, or None where none is installed (or read)."""
+    for words, body in split_bundle(raw):
+        if words[:1] == ["boot"]:
+            return None if body.strip() == ABSENT else _normal_text(body)
+    return None
+
+
+def _normal_text(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"
+
+
+def boot_restore_lines(boot: str | None) -> list[str]:
+    """Shell lines (for a revert script) that put the boot script back as it was."""
+    if boot is None:
+        return [f"systemctl disable --quiet {BOOT_UNIT}", f"rm -f {BOOT_UNIT_PATH} {BOOT_SCRIPT}",
+                "systemctl daemon-reload"]
+    return [f"cat > {BOOT_SCRIPT} <<'BOOT'", *boot.rstrip("\n").splitlines(), "BOOT"]
 
 
 def chunk_lines(parts: list[str], joiner: str) -> list[str]:
@@ -599,22 +651,31 @@ class LinuxNicDriver(Driver):
 
     def plan_change(self, raw: str, current: NodeState, target: NodeState) -> Change:
         nics = parse_bundle(raw)
-        native: list[str] = []
+        commands: list[str] = []
         plan: dict[str, tuple[NicRaw, NicRaw]] = {}
+        afters: dict[str, NicRaw] = {}
         for name, want in target.ports.items():
             if name not in nics or not isinstance(want, NicLossless):
                 continue
             before = nics[name]
             before.rdma_device = before.rdma_device or self._rdma(name)
             try:
-                after = apply_model(before, want)
+                after = afters[name] = apply_model(before, want)
             except TrustError as exc:
                 raise DriverError("plan", str(exc)) from None
             cmds = nic_change(before, after)
             if cmds:
-                native += cmds
+                commands += cmds
                 plan[name] = (before, after)
-        return Change(native=native, payload={"commands": list(native), "nics": plan})
+        boot_before = read_boot_script(raw)
+        boot_after = boot_script(afters) if afters else boot_before
+        native = list(commands)
+        if boot_after != boot_before:
+            count = len(boot_after.splitlines()) - 2 if boot_after else 0
+            native.append(f"# at boot: {BOOT_UNIT} runs {BOOT_SCRIPT} ({count} commands: the settings above, "
+                          "re-applied after a reboot)")
+        return Change(native=native, payload={"commands": commands, "nics": plan,
+                                              "boot": (boot_before, boot_after) if boot_after != boot_before else None})
 
     # --- device --------------------------------------------------------------------------
     def _rdma(self, name: str) -> str | None:
@@ -673,7 +734,8 @@ class LinuxNicDriver(Driver):
         conn = self._connection()
         try:
             conn.write_channel(block)
-            conn.read_until_pattern(pattern=r"EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=20)
+            # A slow host answers each typed line in turn: the wait grows with the lines.
+            conn.read_until_pattern(pattern=r"EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=20 + 3 * len(lines))
         except Exception as exc:
             raise DriverError(step, f"{type(exc).__name__}: {exc}") from None
 
@@ -689,22 +751,23 @@ class LinuxNicDriver(Driver):
         if change.empty:
             return
         plan: dict[str, tuple[NicRaw, NicRaw]] = change.payload["nics"]
+        boot = change.payload.get("boot")
         with self._root("push"):
-            made_groups = self._learn_hidden_tos(plan)
-            revert = [line for before, after in plan.values() for line in nic_change(after, before)]
-            try:
-                self._write_script("arm revert", REVERT_SCRIPT, ["#!/bin/bash", *revert])
-                armed = self._send("arm revert", f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
-                                                 f"bash {REVERT_SCRIPT}")
-                if "Running timer as unit" not in armed:
-                    raise DriverError("arm revert", armed.strip())
-            except DriverError:
-                for group in made_groups:
-                    self._send("arm revert", f"rmdir {group}")
-                raise
+            # The revert is armed before the first write of any kind (an rdma_cm group made
+            # to learn its hidden ToS included), so a host is never left half-changed.
+            self._write_revert(plan, boot)
+            armed = self._send("arm revert", f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
+                                             f"bash {REVERT_SCRIPT}")
+            if "Running timer as unit" not in armed:
+                self._send("arm revert", f"rm -f {REVERT_SCRIPT}")
+                raise DriverError("arm revert", armed.strip())
             self._armed = True
             try:
+                if self._learn_hidden_tos(plan):
+                    self._write_revert(plan, boot)  # now with the ToS behind each made group
                 self._run_batched("push", change.payload["commands"])
+                if boot is not None:
+                    self._install_boot("push", boot[1])
             except DriverError:
                 self._revert_now()
                 raise
@@ -714,6 +777,24 @@ class LinuxNicDriver(Driver):
                 self._revert_now()
                 raise DriverError("push", f"the revert timer ({revert_in} s) fired before the change was in; "
                                           "the host is back at its snapshot (give it more time)")
+
+    def _write_revert(self, plan: dict[str, tuple[NicRaw, NicRaw]], boot: tuple | None) -> None:
+        # `;`-joined, so the script is a few lines however many commands (bash runs each
+        # command of a `;` list whatever the one before did, like lines of a script).
+        lines = chunk_lines([line for before, after in plan.values() for line in nic_change(after, before)], "; ")
+        if boot is not None:
+            lines += boot_restore_lines(boot[0])
+        self._write_script("arm revert", REVERT_SCRIPT, ["#!/bin/bash", *lines])
+
+    def _install_boot(self, step: str, script: str | None) -> None:
+        """Put the boot script (None: no boot unit at all) in place, and the unit with it."""
+        if script is None:
+            self._run_batched(step, boot_restore_lines(None))
+            return
+        self._run(step, f"mkdir -p {BOOT_SCRIPT.rsplit('/', 1)[0]}")
+        self._write_script(step, BOOT_SCRIPT, script.rstrip("\n").splitlines())
+        self._write_script(step, BOOT_UNIT_PATH, boot_unit(list(self.node.ports)).rstrip("\n").splitlines())
+        self._run_batched(step, ["systemctl daemon-reload", f"systemctl enable --quiet {BOOT_UNIT}"])
 
     def _learn_hidden_tos(self, plan: dict[str, tuple[NicRaw, NicRaw]]) -> list[str]:
         """Before a ToS goes into an unmade rdma_cm group, make it and read the value behind
@@ -728,7 +809,6 @@ class LinuxNicDriver(Driver):
                 if not value.isdigit():
                     raise DriverError("push", f"cat {tos_path(rdma)}: {value}")
                 before.tos_hidden = self._tos_hidden[rdma] = int(value)
-                # The group now exists, so the change itself no longer needs its mkdir.
         return made
 
     def _revert_now(self) -> None:
@@ -750,7 +830,8 @@ class LinuxNicDriver(Driver):
 
     def rollback(self, snapshot: str) -> None:
         want = parse_bundle(snapshot)
-        now = parse_bundle(self.read())
+        now_raw = self.read()
+        now = parse_bundle(now_raw)
         with self._root("rollback"):
             self._send("rollback", f"systemctl stop {REVERT_UNIT}.timer")
             commands = []
@@ -759,6 +840,9 @@ class LinuxNicDriver(Driver):
                     target.tos_hidden = self._tos_hidden[target.rdma_device]
                 commands += nic_change(now.get(name, NicRaw(name)), target)
             self._run_batched("rollback", commands)
+            boot_want = read_boot_script(snapshot)
+            if boot_want != read_boot_script(now_raw):
+                self._install_boot("rollback", boot_want)
             self._send("rollback", f"rm -f {REVERT_SCRIPT}")
             self._armed = False
 

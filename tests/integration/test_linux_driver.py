@@ -167,3 +167,79 @@ def test_pfc_storm_shows_as_rx_pause_on_the_no_drop_priority(driver, fresh_lab):
     finally:
         fresh_lab.clear_faults(NODE)
     assert port["pause_rx.3"] > 0 and port["pause_rx.0"] == 0
+
+
+# --- arm before the first write ----------------------------------------------------------------
+def test_the_revert_is_armed_before_the_first_write_even_the_rdma_cm_mkdir(driver, fresh_lab):
+    since = time.time()
+    _, change = plan(driver)
+    assert any(c.startswith("mkdir -p /sys/kernel/config/rdma_cm/") for c in change.native)
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    first = writes(fresh_lab, since)[0]["command"]
+    assert first.startswith("systemd-run --on-active=30 --unit nr-apply-revert"), first
+
+
+def test_a_slow_host_whose_revert_fires_mid_push_ends_whole_at_its_snapshot(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "slow")  # every command answers 2 s late: the 3 s revert fires mid-push
+    try:
+        with pytest.raises(DriverError, match="fired before the change was in"):
+            driver.push(change, revert_in=3)
+    finally:
+        fresh_lab.clear_faults(NODE)
+    assert driver.read() == snapshot
+
+
+# --- persistence across a reboot --------------------------------------------------------------
+def reboot(lab, drv) -> None:
+    """`sudo reboot` over SSH: the session drops, the host comes back with runtime state at its
+    driver defaults and its enabled units run."""
+    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    conn.enable()
+    try:
+        conn.send_command("reboot", read_timeout=5)
+    except Exception:
+        pass  # the link goes away with the host
+    drv.host.close_connections()
+
+
+def boot_files(drv) -> tuple[str, str]:
+    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    return (conn.send_command("cat /etc/nr-apply/lossless.sh 2>/dev/null || echo absent"),
+            conn.send_command("systemctl is-enabled nr-apply-lossless.service 2>/dev/null || echo absent"))
+
+
+def test_settings_survive_a_reboot_and_a_rollback_removes_the_boot_unit(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    assert change.native[-1].startswith("# at boot: nr-apply-lossless.service runs /etc/nr-apply/lossless.sh")
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    reboot(fresh_lab, driver)
+    assert drift(driver) == []  # read back after the reboot = intent
+    assert boot_files(driver)[1] == "enabled"
+    assert plan(driver)[1].empty  # the boot unit is part of the converged state
+
+    driver.rollback(snapshot)
+    assert boot_files(driver) == ("absent", "absent")
+    reboot(fresh_lab, driver)
+    assert driver.read() == snapshot  # read back after the reboot = snapshot
+
+
+def test_a_runtime_only_host_is_lossy_again_after_a_reboot(driver, fresh_lab):
+    # The defect the boot unit fixes: dcb/sysfs settings alone are gone after a reboot.
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn.send_command("sudo dcb pfc set dev ens1f0np0 prio-pfc all:off 3:on")
+    reboot(fresh_lab, driver)
+    assert LinuxNicDriver.parse(driver.read()).ports["ens1f0np0"].no_drop_priorities == []
+
+
+def test_an_unconfirmed_push_reverts_the_boot_unit_too(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    driver.push(change, revert_in=3)
+    assert boot_files(driver)[1] == "enabled"
+    assert wait_until(lambda: driver.read() == snapshot, 10), driver.read()
+    assert boot_files(driver) == ("absent", "absent")
