@@ -85,14 +85,27 @@ def tos_path(rdma_device: str) -> str:
 
 
 def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
-    """The host commands that put a factory-fresh mlx5 NIC at `state`: the same encoding
-    `plan_change` uses (`apply_model` then `nic_change`), from a NIC with nothing read yet."""
+    """The host commands that put an mlx5 NIC fresh from boot at `state`: the same encoding
+    `plan_change` uses (`apply_model` then `nic_change`), from the driver's defaults."""
     nics = []
     for name, nic in state.ports.items():
         if isinstance(nic, NicLossless):
-            blank = NicRaw(name, rdma_device=rdma_devices.get(name), driver=MLX5)
-            nics.append({"name": name, "commands": nic_change(blank, apply_model(blank, nic))})
+            fresh = boot_defaults(NicRaw(name, rdma_device=rdma_devices.get(name), driver=MLX5))
+            nics.append({"name": name, "commands": nic_change(fresh, apply_model(fresh, nic))})
     return render_context("linux", {"nics": nics})
+
+
+def boot_defaults(nic: NicRaw) -> NicRaw:
+    """What a NIC reads right after its driver loaded, as far as it is known: for mlx5
+    (`mlx5e_ets_init`) vendor TSA on every TC (read back at 100 %), priorities 0 and 1
+    swapped onto TC 1 and 0, no willing bit; nothing else is assumed, so every other field
+    is written. Other drivers: nothing assumed."""
+    fresh = NicRaw(nic.netdev, rdma_device=nic.rdma_device, driver=nic.driver,
+                   apptrust=None if nic.apptrust is None else [])
+    if fresh.driver in (None, MLX5):
+        fresh.tc_tsa, fresh.tc_bw, fresh.willing = ["vendor"] * 8, [100] * 8, False
+        fresh.prio_tc = [1, 0, 2, 3, 4, 5, 6, 7]
+    return fresh
 
 
 # --- the read-back bundle ------------------------------------------------------------------
@@ -158,12 +171,11 @@ BOOT_HEADER = "# Lossless RoCE settings of this host's NICs, re-applied at boot 
 
 def boot_script(nics: dict[str, NicRaw]) -> str:
     """The commands that take each NIC from its boot-time defaults to the given state (the
-    render encoding: `nic_change` from a NIC with nothing set)."""
+    render encoding: `nic_change` from a NIC with nothing set), one `;`-joined line per NIC
+    so that typing the script in costs a line per NIC, not per command."""
     lines = ["#!/bin/bash", BOOT_HEADER]
-    for name, nic in nics.items():
-        blank = NicRaw(name, rdma_device=nic.rdma_device, driver=nic.driver,
-                       apptrust=None if nic.apptrust is None else [])
-        lines += nic_change(blank, nic)
+    for nic in nics.values():
+        lines += chunk_lines(nic_change(boot_defaults(nic), nic), "; ")
     return "\n".join(lines) + "\n"
 
 
@@ -671,9 +683,11 @@ class LinuxNicDriver(Driver):
         boot_after = boot_script(afters) if afters else boot_before
         native = list(commands)
         if boot_after != boot_before:
-            count = len(boot_after.splitlines()) - 2 if boot_after else 0
-            native.append(f"# at boot: {BOOT_UNIT} runs {BOOT_SCRIPT} ({count} commands: the settings above, "
-                          "re-applied after a reboot)")
+            if boot_after is None:
+                native.append(f"# at boot: nothing ({BOOT_UNIT} and {BOOT_SCRIPT} removed)")
+            else:
+                native.append(f"# at boot: {BOOT_UNIT} runs {BOOT_SCRIPT} (the settings above, re-applied "
+                              "after a reboot)")
         return Change(native=native, payload={"commands": commands, "nics": plan,
                                               "boot": (boot_before, boot_after) if boot_after != boot_before else None})
 
@@ -766,17 +780,20 @@ class LinuxNicDriver(Driver):
                 if self._learn_hidden_tos(plan):
                     self._write_revert(plan, boot)  # now with the ToS behind each made group
                 self._run_batched("push", change.payload["commands"])
+                self._still_armed(revert_in)
                 if boot is not None:
                     self._install_boot("push", boot[1])
+                    self._still_armed(revert_in)
             except DriverError:
                 self._revert_now()
                 raise
-            # A revert that fired while the change was still going in left the later
-            # commands applied on top of it: restore the snapshot again and say so.
-            if self._send("push", f"systemctl is-active {REVERT_UNIT}.timer").strip() != "active":
-                self._revert_now()
-                raise DriverError("push", f"the revert timer ({revert_in} s) fired before the change was in; "
-                                          "the host is back at its snapshot (give it more time)")
+
+    def _still_armed(self, revert_in: int) -> None:
+        """A revert that fired while the change was still going in left the later commands
+        applied on top of it: the caller restores the snapshot again, and this says so."""
+        if self._send("push", f"systemctl is-active {REVERT_UNIT}.timer").strip() != "active":
+            raise DriverError("push", f"the revert timer ({revert_in} s) fired before the change was in; "
+                                      "the host is back at its snapshot (give it more time)")
 
     def _write_revert(self, plan: dict[str, tuple[NicRaw, NicRaw]], boot: tuple | None) -> None:
         # `;`-joined, so the script is a few lines however many commands (bash runs each
@@ -798,23 +815,24 @@ class LinuxNicDriver(Driver):
 
     def _learn_hidden_tos(self, plan: dict[str, tuple[NicRaw, NicRaw]]) -> list[str]:
         """Before a ToS goes into an unmade rdma_cm group, make it and read the value behind
-        it, so the revert can put that value back and remove the group again."""
-        made = []
-        for before, after in plan.values():
-            rdma = before.rdma_device
-            if rdma and before.roce_tos is None and after.roce_tos is not None:
-                self._run("push", f"mkdir -p {tos_dir(rdma)}")
-                made.append(tos_dir(rdma))
-                value = self._send("push", f"cat {tos_path(rdma)}").strip()
-                if not value.isdigit():
-                    raise DriverError("push", f"cat {tos_path(rdma)}: {value}")
-                before.tos_hidden = self._tos_hidden[rdma] = int(value)
-        return made
+        it (one command line for every group), so the revert can put that value back and
+        remove the group again."""
+        unmade = [before for before, after in plan.values()
+                  if before.rdma_device and before.roce_tos is None and after.roce_tos is not None]
+        if not unmade:
+            return []
+        groups = [tos_dir(b.rdma_device) for b in unmade]  # type: ignore[arg-type]
+        paths = [tos_path(b.rdma_device) for b in unmade]  # type: ignore[arg-type]
+        output = self._send("push", f"mkdir -p {' '.join(groups)} && cat {' '.join(paths)}").split()
+        if len(output) != len(paths) or not all(v.isdigit() for v in output):
+            raise DriverError("push", f"mkdir/cat {' '.join(paths)}: {' '.join(output)}")
+        for before, value in zip(unmade, output):
+            before.tos_hidden = self._tos_hidden[before.rdma_device] = int(value)  # type: ignore[index]
+        return groups
 
     def _revert_now(self) -> None:
-        self._send("revert", f"bash {REVERT_SCRIPT}")
-        self._send("revert", f"systemctl stop {REVERT_UNIT}.timer")
-        self._send("revert", f"rm -f {REVERT_SCRIPT}")
+        # One line: a slow host answers each line late, and this runs when time is short.
+        self._send("revert", f"bash {REVERT_SCRIPT}; systemctl stop {REVERT_UNIT}.timer; rm -f {REVERT_SCRIPT}")
         self._armed = False
 
     def confirm(self) -> None:

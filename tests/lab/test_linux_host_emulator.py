@@ -255,7 +255,7 @@ def test_reject_commit_refuses_every_change(host, sh):
             sh.run(line)
     assert json.dumps(host.state, sort_keys=True) == before
     assert js(sh, f"dcb -j pfc show dev {NIC}")["prio_pfc"][3] is False  # reads still work
-    assert sum(e["write"] for e in host.command_log()) == 4
+    assert sum(e["write"] for e in host.command_log()) == 5  # the rdma_cm mkdir is a write too
 
 
 def test_disconnect_mid_commit_applies_then_drops(host, sh):
@@ -300,3 +300,35 @@ def test_port_summary_follows_native_state(host, sh):
     assert summary.dscp_to_tc == {26: 3, 48: 6}
     assert summary.watchdog is False
     assert host.port_summary()["ens2f0np0"].no_drop_priorities == frozenset()
+
+
+# --- reboot -------------------------------------------------------------------------------
+def test_reboot_drops_runtime_state_keeps_files_and_runs_enabled_units(host, sh):
+    sh.run("sudo -s")
+    sh.run(f"dcb pfc set dev {NIC} prio-pfc all:off 3:on")
+    sh.run(f"ip link set dev {NIC} mtu 9000")
+    sh.run("cat > /etc/nr-apply/lossless.sh <<'EOF'")
+    for line in ("#!/bin/bash", f"dcb pfc set dev {NIC} prio-pfc all:off 4:on; echo 0 > {NP_ENABLE_3}", "EOF"):
+        sh.run(line)
+    sh.run("cat > /etc/systemd/system/lossless.service <<'EOF'")
+    for line in ("[Service]", "Type=oneshot", "ExecStart=/bin/bash /etc/nr-apply/lossless.sh", "EOF"):
+        sh.run(line)
+    assert sh.run("systemctl is-enabled lossless.service") == "disabled"
+    assert sh.run("systemctl enable lossless.service") == (
+        "Created symlink /etc/systemd/system/multi-user.target.wants/lossless.service"
+        " \u2192 /etc/systemd/system/lossless.service.")
+    with pytest.raises(Disconnect):
+        sh.run("reboot")
+    after = host.open_session("admin", "s2")
+    assert js(after, f"dcb -j pfc show dev {NIC}")["prio_pfc"][3:5] == [False, True]  # the unit ran
+    assert after.run(f"cat {NP_ENABLE_3}") == "0"
+    assert js(after, f"ip -j link show dev {NIC}")[0]["mtu"] == 1500  # runtime only: gone
+    assert after.run("systemctl is-enabled lossless.service") == "enabled"
+    assert "127.0.1.1\thost1" in after.run("cat /etc/hosts")
+
+
+def test_reboot_and_unit_changes_need_root(sh):
+    with pytest.raises(CommandError, match="Interactive authentication required"):
+        sh.run("reboot")
+    with pytest.raises(CommandError, match="Unit file nope.service does not exist"):
+        sh.run("systemctl enable nope.service")

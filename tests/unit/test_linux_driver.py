@@ -41,6 +41,11 @@ def plan(driver, raw: str, intent: NodeState):
     return driver.plan_change(raw, current, target_state(intent, current, FACETS, LinuxNicDriver.unsupported))
 
 
+def host_commands(change) -> list[str]:
+    """The commands of a change, without the closing `# at boot:` note."""
+    return [line for line in change.native if not line.startswith("# at boot:")]
+
+
 def vector_block(name: str, command: str) -> str:
     """The output printed under `# <command>` in a reference vector (up to the blank line)."""
     text = (VECTORS / name).read_text()
@@ -149,17 +154,33 @@ def test_converged_host_plans_nothing(driver, fabric):
     assert change.empty and change.native == []
 
 
+def test_a_converged_host_without_the_boot_unit_plans_only_the_boot_unit(driver, fabric):
+    raw = bundle("host1-converged.bundle")
+    raw = raw[:raw.index("### boot ")] + "### boot /etc/nr-apply/lossless.sh\nabsent\n"
+    change = plan(driver, raw, fabric.nodes["host1"].intent())
+    assert change.native == ["# at boot: nr-apply-lossless.service runs /etc/nr-apply/lossless.sh "
+                             "(the settings above, re-applied after a reboot)"]
+    assert change.payload["commands"] == []
+
+
+def test_the_boot_script_is_the_render_of_the_converged_state(fabric):
+    raw = bundle("host1-converged.bundle")
+    boot = raw[raw.index("### boot "):].splitlines()[3:]
+    rendered = [line for line in render_node(fabric.nodes["host1"]).splitlines() if not line.startswith("#")]
+    assert "; ".join(boot).split("; ") == rendered
+
+
 def test_one_more_no_drop_priority_is_one_pfc_line_per_nic(driver, fabric):
     intent = fabric.nodes["host1"].intent()
     intent = NodeState(ports={n: p.model_copy(update={"no_drop_priorities": [3, 4]}) for n, p in intent.ports.items()})
     change = plan(driver, bundle("host1-converged.bundle"), intent)
-    assert change.native == [f"dcb pfc set dev {n} prio-pfc all:off 3:on 4:on" for n in NICS]
+    assert host_commands(change) == [f"dcb pfc set dev {n} prio-pfc all:off 3:on 4:on" for n in NICS]
 
 
 def test_a_remapped_dscp_is_replaced_alone(driver):
     intent = NodeState(ports={"ens1f0np0": NicLossless(trust="dscp", dscp_to_priority={26: 4})})
     change = plan(driver, bundle("host1-converged.bundle"), intent)
-    assert change.native == ["dcb app replace dev ens1f0np0 dscp-prio 26:4"]
+    assert host_commands(change) == ["dcb app replace dev ens1f0np0 dscp-prio 26:4"]
 
 
 def test_mlx5_host_commands_never_carry_dcb_apptrust(driver, fabric):
@@ -172,7 +193,7 @@ def test_mlx5_host_commands_never_carry_dcb_apptrust(driver, fabric):
 def test_pcp_trust_on_mlx5_is_planned_as_deleting_the_dscp_app_entries(driver):
     intent = NodeState(ports={"eth2": NicLossless(trust="pcp")})
     change = plan(driver, bundle("upstream-mlx5.bundle"), intent)
-    assert change.native == ["dcb app del dev eth2 dscp-prio 26:3 48:6"]
+    assert host_commands(change) == ["dcb app del dev eth2 dscp-prio 26:3 48:6"]
 
 
 @pytest.mark.parametrize("nic, why", [
@@ -190,19 +211,19 @@ def test_a_driver_with_apptrust_gets_dcb_apptrust(driver):
     raw = bundle("upstream-mlx5.bundle").replace("driver: mlx5_core", "driver: ice").replace(
         "Attribute not found: Success", '{"order":["pcp"]}')
     change = plan(driver, raw, NodeState(ports={"eth2": NicLossless(trust="dscp")}))
-    assert change.native == ["dcb apptrust set dev eth2 order dscp"]
+    assert host_commands(change) == ["dcb apptrust set dev eth2 order dscp"]
 
 
 def test_an_mtu_only_change_touches_nothing_else(driver):
     intent = NodeState(ports={"ens2f0np0": NicLossless(mtu=4200)})
     change = plan(driver, bundle("host1-converged.bundle"), intent)
-    assert change.native == ["ip link set dev ens2f0np0 mtu 4200"]
+    assert host_commands(change) == ["ip link set dev ens2f0np0 mtu 4200"]
 
 
 def test_a_priority_map_change_still_carries_the_whole_tc_bw(driver):
     intent = NodeState(ports={"ens1f0np0": NicLossless(priority_to_tc={4: 3})})
     change = plan(driver, bundle("host1-converged.bundle"), intent)
-    assert change.native == ["dcb ets set dev ens1f0np0 prio-tc 0:0 1:0 2:0 3:3 4:3 5:0 6:6 7:0 "
+    assert host_commands(change) == ["dcb ets set dev ens1f0np0 prio-tc 0:0 1:0 2:0 3:3 4:3 5:0 6:6 7:0 "
                              "tc-bw all:0 0:50 3:50"]
 
 
