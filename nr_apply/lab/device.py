@@ -55,6 +55,8 @@ class PortSummary:
     # The DSCP this end's own RoCE traffic carries: a host NIC's rdma_cm default ToS >> 2
     # (0 until configured). None on switches, which forward whatever the hosts mark.
     roce_dscp: int | None = None
+    # A host NIC's reaction point on its RoCE priority: whether CNPs it receives slow it down.
+    reacting: bool = True
 
 
 PRIORITIES = range(8)
@@ -78,6 +80,10 @@ class PortCounters:
       that lost packets: a sender that ignored the port's pause frames).
     - `ecn_marked`: packets this port marked CE on egress, per TC.
     - `cnp_tx`/`cnp_rx`: RoCE congestion notification packets sent/received.
+    - `cnp_ignored`: CNPs received that nothing reacted to (a host NIC whose reaction point is
+      off on its RoCE priority: mlx5 `rp_cnp_ignored`; `cnp_rx` counts the handled ones there).
+    - `ecn_marked_rx`: CE-marked RoCE packets received (what a host NIC's notification point
+      answers with CNPs: mlx5 `np_ecn_marked_roce_packets`).
     - `watchdog_deadlocks`/`watchdog_restorations`: PFC watchdog storm detections and
       restorations per priority; `watchdog_stormed`: priorities in deadlock right now.
     - `pause_storm_events`: the port's own pause-storm prevention firing (mlx5
@@ -100,6 +106,8 @@ class PortCounters:
     ecn_marked: tuple[int, ...] = _ZEROS
     cnp_tx: int = 0
     cnp_rx: int = 0
+    ecn_marked_rx: int = 0
+    cnp_ignored: int = 0
     watchdog_deadlocks: tuple[int, ...] = _ZEROS
     watchdog_restorations: tuple[int, ...] = _ZEROS
     watchdog_stormed: frozenset[int] = frozenset()

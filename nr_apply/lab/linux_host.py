@@ -50,6 +50,15 @@ _ECHO_TEE = re.compile(
 _DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
 _SUDO_OPTIONS = {"-n", "-E", "-H"}
 _UNIT_CHANGES = {"stop", "enable", "disable"}
+_HW_COUNTER = re.compile(r"^/sys/class/infiniband/([^/]+)/ports/1/hw_counters/([^/]+)$")
+# The per-port RDMA counters mlx5_ib registers (drivers/infiniband/hw/mlx5/counters.c:
+# basic_q_cnts, out_of_seq_q_cnts, retrans_q_cnts, cong_cnts); the lab counts the congestion
+# ones and keeps the rest at 0.
+MLX5_HW_COUNTERS = (
+    "rx_write_requests", "rx_read_requests", "rx_atomic_requests", "rx_dct_connect", "out_of_buffer",
+    "out_of_sequence", "duplicate_request", "rnr_nak_retry_err", "packet_seq_err", "implied_nak_seq_err",
+    "local_ack_timeout_err", "rp_cnp_ignored", "rp_cnp_handled", "np_ecn_marked_roce_packets", "np_cnp_sent",
+)
 UNIT_DIR = "/etc/systemd/system"
 
 
@@ -206,6 +215,11 @@ class HostSession(LinuxShellSession):
 
     # --- files ----------------------------------------------------------------------------
     def read_file(self, path: str) -> str:
+        if m := _HW_COUNTER.match(path):
+            value = self.host.hw_counters(m.group(1)).get(m.group(2))
+            if value is None:
+                raise CommandError(f"cat: {path}: No such file or directory")
+            return f"{value}\n"
         if SysfsTree.owns(path):
             return self.host.sysfs.read(path)
         return super().read_file(path)
@@ -349,7 +363,9 @@ class HostSession(LinuxShellSession):
         paths = [a for a in args if not a.startswith("-")] or [self.home]
         out = []
         for path in paths:
-            entries = self.host.sysfs.listdir(path)
+            m = _HW_COUNTER.match(path.rstrip("/") + "/x")
+            entries = sorted(self.host.hw_counters(m.group(1))) if m and self.host.hw_counters(m.group(1)) \
+                else self.host.sysfs.listdir(path)
             if entries is None:
                 prefix = path.rstrip("/") + "/"
                 files = self.host.state.get("files", {})
@@ -518,6 +534,20 @@ class LinuxHostDevice(LabDevice):
             values = {k: v for k, v in values.items() if k in known}
         return values
 
+    def hw_counters(self, rdma_device: str) -> dict[str, int]:
+        """`/sys/class/infiniband/<hca>/ports/1/hw_counters/*` of the NIC that is `rdma_device`,
+        from the traffic model: CE-marked packets received, CNPs sent by the notification point,
+        CNPs received handled by the reaction point (ignored where it is off on the RoCE
+        priority). Empty for an unknown device."""
+        ifname = next((n for n, p in self.node.ports.items() if p.rdma_device == rdma_device), None)
+        if ifname is None or ifname not in self._state["nics"]:
+            return {}
+        counters = self.port_counters(ifname)
+        values = dict.fromkeys(MLX5_HW_COUNTERS, 0)
+        values.update(np_ecn_marked_roce_packets=counters.ecn_marked_rx, np_cnp_sent=counters.cnp_tx,
+                      rp_cnp_handled=counters.cnp_rx, rp_cnp_ignored=counters.cnp_ignored)
+        return values
+
     def pause_counters(self, ifname: str) -> tuple[list[int], list[int]]:
         """dcb pfc `requests` (tx pause) and `indications` (rx pause) per priority."""
         values = self.counters(ifname)
@@ -533,13 +563,14 @@ class LinuxHostDevice(LabDevice):
                 ecn = nic["ecn"]
                 summary[name] = PortSummary(
                     no_drop_priorities=frozenset(p for p, on in enumerate(nic["pfc"]["pfc_en"]) if on),
-                    ecn_traffic_classes=frozenset(
-                        prio_tc[p] for p in range(8) if ecn["roce_np"][p] or ecn["roce_rp"][p]),
+                    # The notification point is what answers CE marks with CNPs.
+                    ecn_traffic_classes=frozenset(prio_tc[p] for p in range(8) if ecn["roce_np"][p]),
                     watchdog=False,
                     mtu=self._state["links"][name]["mtu"],
                     dscp_to_tc={d: prio_tc[p] for d, p in sorted(dscp_prio_map(nic).items())},
                     up=self._state["links"][name]["up"],
                     roce_dscp=self._roce_dscp(name),
+                    reacting=bool(ecn["roce_rp"][dscp_prio_map(nic).get(self._roce_dscp(name), 0)]),
                 )
             return summary
 

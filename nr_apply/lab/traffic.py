@@ -17,7 +17,11 @@ on the `pfc-storm` fault, the way a real fabric behaves (rules.md section 4):
   traffic sits in another TC), the receiver's lossless class overflows:
   `LOSSLESS_DROPS_PER_SECOND` ingress discards on that priority at the receiver.
 - A switch with ECN on its RoCE TC marks `ECN_MARKED_PER_SECOND` packets on egress; a peer
-  with ECN on its own RoCE TC answers each with a CNP.
+  with ECN on its own RoCE TC answers each with a CNP. A host counts the marked packets it
+  receives, the CNPs its notification point sends, and as many CNPs received for its own
+  traffic (all hosts alike); its RDMA `hw_counters` (`np_ecn_marked_roce_packets`,
+  `np_cnp_sent`, `rp_cnp_handled`, or `rp_cnp_ignored` where its reaction point is off) are
+  these numbers.
 - A node with the `pfc-storm` fault sends and receives `STORM_PAUSE_PER_SECOND` on each of
   its no-drop priorities; its peers receive the storm too. Wherever a storm is received on a
   no-drop priority the queue is stuck (no tx), and a configured PFC watchdog detects
@@ -78,7 +82,7 @@ _ONSET = ("rx_pause", "tx_pause", "lossless_drops", "watchdog_deadlocks", "pause
 _PER_PRIORITY = ("rx_pause", "tx_pause", "rx_pause_us", "tx_pause_us", "rx_packets", "rx_bytes",
                  "tx_packets", "tx_bytes", "tx_drops", "tx_dropped_bytes", "lossless_drops",
                  "ecn_marked", "watchdog_deadlocks")
-_SCALARS = ("cnp_tx", "cnp_rx", "pause_storm_events")
+_SCALARS = ("cnp_tx", "cnp_rx", "cnp_ignored", "ecn_marked_rx", "pause_storm_events")
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,14 @@ def _direction(sender: End, receiver: End, tx: Rates, rx: Rates, frame: int) -> 
             rx.add("lossless_drops", r_tc, LOSSLESS_DROPS_PER_SECOND)
     if sender.switch and s_tc in sender.summary.ecn_traffic_classes:
         tx.add("ecn_marked", s_tc, ECN_MARKED_PER_SECOND)
+        rx.add("ecn_marked_rx", 0, ECN_MARKED_PER_SECOND)
         if r_tc in receiver.summary.ecn_traffic_classes:
             rx.add("cnp_tx", 0, ECN_MARKED_PER_SECOND)
             tx.add("cnp_rx", 0, ECN_MARKED_PER_SECOND)
+            if not receiver.switch:
+                # The fabric is symmetric: the senders whose packets this host's notification
+                # point answers are hosts like it, so it gets as many CNPs back for its own.
+                rx.add("cnp_rx" if receiver.summary.reacting else "cnp_ignored", 0, ECN_MARKED_PER_SECOND)
 
 
 def _storm(source: End, src: Rates, victim: End | None, dst: Rates | None) -> None:

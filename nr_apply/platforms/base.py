@@ -50,7 +50,9 @@ class Counters:
     """Cumulative counters per port, sampled at `taken_at` (time.monotonic()). Keys:
     `pause_rx.<p>`, `pause_tx.<p>` (or `.roce` where the platform does not count per
     priority), `lossless_drops`, `watchdog_events`, `ecn_marked`, `link_up` (1/0). A platform
-    fills what it exposes. Keys must not depend on configuration: gates compare a sample taken
+    fills what it exposes. Host NICs add their RDMA device's DCQCN counters under the kernel's
+    names: `np_ecn_marked_roce_packets` (CE-marked RoCE packets received), `np_cnp_sent`,
+    `rp_cnp_handled`, `rp_cnp_ignored`. Keys must not depend on configuration: gates compare a sample taken
     before a push with one taken after it."""
 
     taken_at: float

@@ -594,15 +594,25 @@ def counters_line(nics: dict[str, str | None]) -> str:
     parts.append(_section("ip -j link show", "ip -j link show"))
     for netdev, rdma in nics.items():
         if rdma:
-            path = f"/sys/class/infiniband/{rdma}/ports/1/hw_counters/np_ecn_marked_roce_packets"
-            parts.append(_section(f"np_ecn_marked {netdev} {rdma}", _cat_or_absent([path])))
+            for name in RDMA_COUNTERS:
+                path = f"/sys/class/infiniband/{rdma}/ports/1/hw_counters/{name}"
+                parts.append(_section(f"hw_counter {netdev} {name}", _cat_or_absent([path])))
     return "; ".join(parts)
 
 
+# DCQCN feedback as the RDMA device counts it (mlx5_ib `cong_cnts`, drivers/infiniband/hw/mlx5/
+# counters.c), under the same names in `Counters`: CE-marked RoCE packets received, CNPs the
+# notification point sent for them, CNPs the reaction point handled (slowed down for) or ignored.
+RDMA_COUNTERS = ("np_ecn_marked_roce_packets", "np_cnp_sent", "rp_cnp_handled", "rp_cnp_ignored")
+
+
 def parse_counters(raw: str, netdevs: list[str]) -> dict[str, dict[str, float]]:
+    """Per netdev: `pause_rx.<p>`, `pause_tx.<p>`, `lossless_drops`, `watchdog_events`,
+    `ecn_marked`, `link_up`, and the RDMA_COUNTERS names (0 where the NIC has no RDMA device
+    or the counter does not exist)."""
     stats: dict[str, dict[str, int]] = {}
     links: dict[str, bool] = {}
-    marked: dict[str, int] = {}
+    rdma: dict[str, dict[str, int]] = {}
     for words, body in split_bundle(raw):
         if words[:2] == ["ethtool", "-S"]:
             values = {}
@@ -616,10 +626,10 @@ def parse_counters(raw: str, netdevs: list[str]) -> dict[str, dict[str, float]]:
         elif words[:3] == ["ip", "-j", "link"]:
             for link in json.loads(body):
                 links[link["ifname"]] = "LOWER_UP" in link.get("flags", []) or link.get("operstate") == "UP"
-        elif words[:1] == ["np_ecn_marked"]:
+        elif words[:1] == ["hw_counter"]:
             values = _ints(body)
             if values:
-                marked[words[1]] = values[0]
+                rdma.setdefault(words[1], {})[words[2]] = values[0]
     out: dict[str, dict[str, float]] = {}
     for netdev in netdevs:
         s = stats.get(netdev, {})
@@ -634,8 +644,10 @@ def parse_counters(raw: str, netdevs: list[str]) -> dict[str, dict[str, float]]:
                                      for p in lossless)
         port["watchdog_events"] = s.get("tx_pause_storm_error_events", 0)
         ecn = [v for k, v in s.items() if k.startswith("rx_prio") and k.endswith("_marked")]
-        port["ecn_marked"] = sum(ecn) if ecn else marked.get(netdev, 0)
+        hw = rdma.get(netdev, {})
+        port["ecn_marked"] = sum(ecn) if ecn else hw.get("np_ecn_marked_roce_packets", 0)
         port["link_up"] = 1 if links.get(netdev) else 0
+        port.update({name: hw.get(name, 0) for name in RDMA_COUNTERS})
         out[netdev] = port
     return out
 

@@ -150,6 +150,7 @@ def test_counters_per_nic_from_ethtool_are_cumulative(driver):
     port = first.ports["ens1f0np0"]
     assert port["link_up"] == 1 and port["watchdog_events"] == 0
     assert {f"pause_rx.{p}" for p in range(8)} | {f"pause_tx.{p}" for p in range(8)} <= set(port)
+    assert {"np_ecn_marked_roce_packets", "np_cnp_sent", "rp_cnp_handled", "rp_cnp_ignored"} <= set(port)
     # PFC is on priority 3 only, so only its pause counters exist on the mlx5 port.
     assert "rx_prio3_pause" in ethtool and "rx_prio4_pause" not in ethtool
     for name, value in port.items():

@@ -156,6 +156,24 @@ def test_both_ends_lossless_with_ecn_pause_a_little_and_drop_nothing():
     assert nic["cnp_tx"] == sw["cnp_rx"] == ECN_MARKED_PER_SECOND
 
 
+def test_a_host_counts_marks_received_cnps_sent_and_cnps_handled():
+    sw, nic = Link(LOSSLESS, LOSSLESS).rates()
+    assert nic["ecn_marked_rx"] == nic["cnp_tx"] == nic["cnp_rx"] == ECN_MARKED_PER_SECOND
+    assert nic["cnp_ignored"] == 0
+
+
+def test_a_host_whose_reaction_point_is_off_ignores_the_cnps_it_gets():
+    sw, nic = Link(LOSSLESS, replace(LOSSLESS, reacting=False)).rates()
+    assert nic["cnp_ignored"] == ECN_MARKED_PER_SECOND and nic["cnp_rx"] == 0
+
+
+def test_a_host_without_a_notification_point_sees_marks_and_sends_no_cnp():
+    # rules.md G4: the switch marks, nobody answers (broken ECN feedback).
+    sw, nic = Link(LOSSLESS, replace(LOSSLESS, ecn_traffic_classes=frozenset())).rates()
+    assert sw["ecn_marked"][3] == nic["ecn_marked_rx"] == ECN_MARKED_PER_SECOND
+    assert nic["cnp_tx"] == nic["cnp_rx"] == 0
+
+
 def test_no_drop_mismatch_drops_at_the_lossless_end_whose_peer_ignores_its_pause():
     sw, nic = Link(LOSSLESS, LOSSY).rates()
     assert sw["lossless_drops"][3] == LOSSLESS_DROPS_PER_SECOND
@@ -437,6 +455,30 @@ def test_lab_leaf_and_host_lossless_with_ecn_pause_little_and_drop_nothing(fresh
     assert 0 < (host1["rx_prio3_pause"] - host0["rx_prio3_pause"]) / seconds < GATE_PAUSE_PER_SECOND
     assert eos1["drops"] == eos0["drops"]
     assert host1["rx_prio3_discards"] == host0["rx_prio3_discards"]
+
+
+def _hw_counters(lab: RunningLab, name: str, hca: str) -> dict[str, int]:
+    path = f"/sys/class/infiniband/{hca}/ports/1/hw_counters"
+    names = _ssh(lab, name, f"ls {path}").split()
+    values = _ssh(lab, name, "cat " + " ".join(f"{path}/{n}" for n in names)).split()
+    return dict(zip(names, map(int, values)))
+
+
+def test_lab_host_rdma_hw_counters_follow_ecn_feedback(fresh_lab):
+    _configure_eos(fresh_lab, "leaf1", "Ethernet1")
+    _configure_host(fresh_lab, "host1", "ens1f0np0")
+    before, after, _ = _sample(lambda: _hw_counters(fresh_lab, "host1", "mlx5_0"))
+    # mlx5_ib's per-port counters (drivers/infiniband/hw/mlx5/counters.c) are all there.
+    assert {"out_of_buffer", "rp_cnp_ignored", "rp_cnp_handled", "np_ecn_marked_roce_packets",
+            "np_cnp_sent"} <= set(after)
+    for name in ("np_ecn_marked_roce_packets", "np_cnp_sent", "rp_cnp_handled"):
+        assert after[name] > before[name], name
+    assert after["rp_cnp_ignored"] == 0
+
+    _ssh(fresh_lab, "host1", "sudo -s\necho 0 > /sys/class/net/ens1f0np0/ecn/roce_rp/enable/3\nexit")
+    before, after, _ = _sample(lambda: _hw_counters(fresh_lab, "host1", "mlx5_0"))
+    assert after["rp_cnp_ignored"] > before["rp_cnp_ignored"]
+    assert after["rp_cnp_handled"] == before["rp_cnp_handled"]
 
 
 def test_lab_no_drop_mismatch_drops_on_the_lossless_priority(fresh_lab):

@@ -246,8 +246,11 @@ def test_counters_come_from_mlx5_ethtool_names():
            "     tx_pause_storm_error_events: 2\n     rx_prio3_pause: 120\n     tx_prio3_pause: 7\n"
            "     rx_prio3_discards: 5\n     rx_prio0_discards: 40\n"
            '### ip -j link show\n[{"ifname":"ens1f0np0","flags":["UP","LOWER_UP"],"operstate":"UP"}]\n'
-           "### np_ecn_marked ens1f0np0 mlx5_0\n33\n")
+           "### hw_counter ens1f0np0 np_ecn_marked_roce_packets\n33\n"
+           "### hw_counter ens1f0np0 np_cnp_sent\n30\n### hw_counter ens1f0np0 rp_cnp_handled\n28\n"
+           "### hw_counter ens1f0np0 rp_cnp_ignored\nabsent\n")
     port = parse_counters(raw, ["ens1f0np0"])["ens1f0np0"]
+    assert port["np_cnp_sent"] == 30 and port["rp_cnp_handled"] == 28 and port["rp_cnp_ignored"] == 0
     assert port["pause_rx.3"] == 120 and port["pause_tx.3"] == 7 and port["pause_rx.0"] == 0
     assert port["lossless_drops"] == 5  # only the no-drop priority's discards
     assert port["watchdog_events"] == 2 and port["ecn_marked"] == 33 and port["link_up"] == 1
