@@ -342,7 +342,10 @@ def _parse_section(words: list[str], body: str, nics: dict[str, NicRaw]) -> None
     if words[:1] == ["dcb"] or words[:1] == ["ip"]:
         netdev = words[words.index("dev") + 1]
         nic = nics.setdefault(netdev, NicRaw(netdev))
-        obj = "apptrust" if "apptrust" in words else next(w for w in ("pfc", "ets", "app", "link") if w in words)
+        obj = "apptrust" if "apptrust" in words else next(
+            (w for w in ("pfc", "ets", "app", "link") if w in words), None)
+        if obj is None:
+            return  # another dcb object (buffer, maxrate, dcbx): not part of the NIC model
         value = _body_value(words, body)
         if obj == "apptrust":
             # Kernels and iproute2 before apptrust (6.1) answer with an error: trust unknown.

@@ -102,6 +102,28 @@ def test_dcb_text_forms_of_the_iproute2_man_pages_parse():
     assert nic.trust == "dscp"
 
 
+def test_the_apptrust_man_page_order_parses_as_its_first_dscp_or_pcp_selector():
+    text = (FIXTURES / "iproute2-dcb-apptrust.txt").read_text()
+    shown = text[text.index("# dcb apptrust show dev eth0\n"):].splitlines()[1]
+    assert shown == "order: port pcp ethtype"
+    nic = LinuxNicDriver.parse(f"### dcb apptrust show dev eth0\n{shown}\n").ports["eth0"]
+    assert nic.trust == "pcp"  # port is no trust state of a NIC's; PCP comes first after it
+
+
+def test_every_show_output_of_the_dcb_man_pages_parses():
+    # dcb-pfc.8, dcb-ets.8, dcb-app.8 (dscp-prio named and numeric, pcp-prio), dcb-buffer.8;
+    # NICs have no buffer facet, so the buffer section is read as another tool's output.
+    text = (VECTORS / "host_2.txt").read_text()
+    shows = re.findall(r"^# (dcb (?:-N )?\S+ (?:-N )?show dev \S+[^\n]*)\n((?:(?!#|\n).*\n)+)", text, re.M)
+    assert len(shows) == 8, shows
+    for command, output in shows:
+        if output.strip() == "(nothing)":  # the man page's word for an empty output
+            output = ""
+        LinuxNicDriver.parse(f"### {command}\n{output}")
+    pcp_only = LinuxNicDriver.parse("### dcb app show dev eth0 pcp-prio\npcp-prio 1nd:1 2de:2\n").ports["eth0"]
+    assert pcp_only.dscp_to_priority == {}
+
+
 def test_numeric_text_form_matches_the_named_one():
     numeric = vector_block("host_2.txt", "dcb -N app show dev eth0 dscp-prio")
     raw = "### dcb app show dev eth0 dscp-prio\n" + numeric + "\n"
