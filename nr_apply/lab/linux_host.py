@@ -211,6 +211,8 @@ class HostSession(LinuxShellSession):
             return ip_is_write(argv)
         if argv[0] in ("mkdir", "rmdir"):  # making or removing an rdma_cm group
             return any(SysfsTree.owns(a) for a in argv[1:])
+        if argv[0] == "ethtool":
+            return len(argv) > 1 and argv[1] in ("-A", "--pause")
         return argv[0] == "cma_roce_tos" and "-t" in argv
 
     # --- files ----------------------------------------------------------------------------
@@ -315,6 +317,10 @@ class HostSession(LinuxShellSession):
     def _ethtool(self, args: list[str]) -> str:
         if len(args) == 2 and args[0] in ("-i", "--driver"):
             return self._ethtool_driver(args[1])
+        if len(args) == 2 and args[0] in ("-a", "--show-pause"):
+            return self._ethtool_pause(args[1])
+        if len(args) >= 2 and args[0] in ("-A", "--pause"):
+            return self._ethtool_set_pause(args[1], args[2:])
         if len(args) != 2 or args[0] not in ("-S", "--statistics"):
             raise CommandError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
         ifname = args[1]
@@ -323,6 +329,34 @@ class HostSession(LinuxShellSession):
         nic = self.host.state["nics"].get(ifname)
         pfc = nic["pfc"]["pfc_en"] if nic else None
         return ethtool_stats(ifname, self.host.counters(ifname), pfc)
+
+    def _pause_state(self, ifname: str) -> dict:
+        if ifname not in self.host.state["links"]:
+            raise CommandError(f"netlink error: no device matches name ({ifname})")
+        nic = self.host.state["nics"].get(ifname)
+        if nic is None:
+            raise CommandError(f"Pause parameters for {ifname}:\nnetlink error: Operation not supported")
+        return nic.setdefault("pause", {"rx": True, "tx": True})
+
+    def _ethtool_pause(self, ifname: str) -> str:
+        """`ethtool -a` as ethtool prints it; mlx5 has no pause autonegotiation."""
+        pause = self._pause_state(ifname)
+        on = {True: "on", False: "off"}
+        return (f"Pause parameters for {ifname}:\nAutonegotiate:\toff\n"
+                f"RX:\t\t{on[pause['rx']]}\nTX:\t\t{on[pause['tx']]}")
+
+    def _ethtool_set_pause(self, ifname: str, args: list[str]) -> str:
+        pause = self._pause_state(ifname)
+        wanted: dict[str, bool] = {}
+        for key, value in zip(args[::2], args[1::2]):
+            if key not in ("autoneg", "rx", "tx") or value not in ("on", "off") or len(args) % 2:
+                raise CommandError("ethtool: bad command line argument(s)\nFor more information run ethtool -h")
+            wanted[key] = value == "on"
+        if wanted.pop("autoneg", False):
+            # mlx5e_ethtool_set_pauseparam: `if (pauseparam->autoneg) return -EINVAL;`
+            raise CommandError("netlink error: Invalid argument")
+        self._commit(lambda: pause.update(wanted), "netlink error: Operation not permitted")
+        return ""
 
     def _ethtool_driver(self, ifname: str) -> str:
         """`ethtool -i` in the layout of a real ConnectX-4 Lx (netdev mailing list capture)."""
@@ -467,7 +501,9 @@ class LinuxHostDevice(LabDevice):
         for index, (name, port) in enumerate(self.node.ports.items()):
             mac = f"{MELLANOX_OUI}:{seed >> 8 & 0xFF:02x}:{seed & 0xFF:02x}:{index:02x}"
             links[name] = factory_link(3 + index, mac)
-            nics[name] = {"rdma_device": port.rdma_device, **factory_nic_dcb(), "ecn": factory_ecn()}
+            # ConnectX ports come up with 802.3x pause on in both directions.
+            nics[name] = {"rdma_device": port.rdma_device, **factory_nic_dcb(), "ecn": factory_ecn(),
+                          "pause": {"rx": True, "tx": True}}
             if port.rdma_device:
                 rdma_cm[port.rdma_device] = factory_rdma_cm()
         hosts = (

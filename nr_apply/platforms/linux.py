@@ -31,6 +31,7 @@ in this order (`<if>` the netdev, `<hca>` its RDMA device):
     ### dcb -j app show dev <if> dscp-prio       JSON {"dscp_prio": [[dscp, prio, " "], ...]} or {}
     ### dcb -j apptrust show dev <if>            JSON {"order": [...]}, or the tool's error
     ### ip -j link show dev <if>                 JSON [{"mtu": ..., ...}]
+    ### ethtool -a <if>                          802.3x pause: `RX:\t\ton`, `TX:\t\toff` lines
     ### ecn roce_np <if>                         8 lines 0/1 (enable/0..7), or `absent`
     ### ecn roce_rp <if>                         8 lines 0/1, or `absent`
     ### cnp <if>                                 cnp_dscp, then cnp_802p_prio, or `absent`
@@ -59,7 +60,18 @@ from nr_apply.model import Ets, NicLossless, NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
 
-UNSUPPORTED = {"pfc_watchdog", "link_pause", "wred_drop", "ecn"}
+# What a ConnectX host cannot express, and why (validate and the reports show these).
+UNSUPPORTED: dict[str, str] = {
+    "pfc_watchdog": "a ConnectX NIC's PFC stall prevention is a firmware timeout (ethtool "
+                    "pfc-prevention-tout), not a watchdog with detection, restoration and an action",
+    "wred_drop": "a host NIC queues nothing to drop early: marking and dropping are the switch's",
+    "ecn": "a host NIC marks nothing: it is an ECN notification/reaction point "
+           "(ecn_notification_priorities, ecn_reaction_priorities)",
+    "dcbx_willing": "mlx5's dcbnl keeps no willing bit (`dcb ets` reads it back off whatever is set); "
+                    "DCBX willingness is ConnectX firmware configuration (mlxconfig), not a runtime setting",
+    "headroom": "mlx5 computes each lossless buffer's xoff/xon headroom itself from the MTU and the "
+                "cable length (dcb pfc delay); only whole buffer sizes can be set (dcb buffer)",
+}
 ECN_POINTS = ("roce_np", "roce_rp")
 MLX5 = "mlx5_core"
 
@@ -98,13 +110,14 @@ def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
 def boot_defaults(nic: NicRaw) -> NicRaw:
     """What a NIC reads right after its driver loaded, as far as it is known: for mlx5
     (`mlx5e_ets_init`) vendor TSA on every TC (read back at 100 %), priorities 0 and 1
-    swapped onto TC 1 and 0, no willing bit; nothing else is assumed, so every other field
-    is written. Other drivers: nothing assumed."""
+    swapped onto TC 1 and 0, no willing bit, global pause on; nothing else is assumed, so
+    every other field is written. Other drivers: nothing assumed."""
     fresh = NicRaw(nic.netdev, rdma_device=nic.rdma_device, driver=nic.driver,
                    apptrust=None if nic.apptrust is None else [])
     if fresh.driver in (None, MLX5):
         fresh.tc_tsa, fresh.tc_bw, fresh.willing = ["vendor"] * 8, [100] * 8, False
         fresh.prio_tc = [1, 0, 2, 3, 4, 5, 6, 7]
+        fresh.pause = (True, True)  # ConnectX ports come up with 802.3x pause on both ways
     return fresh
 
 
@@ -142,6 +155,7 @@ def nic_read_commands(netdev: str, rdma_device: str | None) -> list[str]:
         _section(f"dcb -j app show dev {netdev} dscp-prio", f"dcb -j app show dev {netdev} dscp-prio"),
         _section(f"dcb -j apptrust show dev {netdev}", f"dcb -j apptrust show dev {netdev}"),
         _section(f"ip -j link show dev {netdev}", f"ip -j link show dev {netdev}"),
+        _section(f"ethtool -a {netdev}", f"ethtool -a {netdev}"),
     ]
     for point in ECN_POINTS:
         parts.append(_section(f"ecn {point} {netdev}", _cat_or_absent([ecn_path(netdev, point, p) for p in range(8)])))
@@ -245,6 +259,7 @@ class NicRaw:
     dscp_prio: list[tuple[int, int]] | None = None  # APP table pairs in kernel order
     apptrust: list[str] | None = None  # None: `dcb apptrust` does not answer for this NIC
     mtu: int | None = None
+    pause: tuple[bool, bool] | None = None  # 802.3x (rx, tx); None: not read, or not supported
     ecn: dict[str, list[int] | None] = field(default_factory=dict)  # point -> 8 enables
     cnp_dscp: int | None = None
     cnp_prio: int | None = None
@@ -389,6 +404,15 @@ def _parse_section(words: list[str], body: str, nics: dict[str, NicRaw]) -> None
             else:
                 raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
         return
+    if words[:2] == ["ethtool", "-a"]:
+        nic = nics.setdefault(words[2], NicRaw(words[2]))
+        fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in body.splitlines())}
+        if "Operation not supported" in body:
+            return  # a NIC without 802.3x pause control: nothing to read or set
+        if fields.get("RX") not in ("on", "off") or fields.get("TX") not in ("on", "off"):
+            raise BundleError(f"{' '.join(words)}: {body.strip()[:200]}")
+        nic.pause = (fields["RX"] == "on", fields["TX"] == "on")
+        return
     if words[:2] == ["ethtool", "-i"]:
         nic = nics.setdefault(words[2], NicRaw(words[2]))
         fields = dict(line.partition(":")[::2] for line in body.splitlines() if ":" in line)
@@ -440,6 +464,8 @@ def to_model(nic: NicRaw) -> NicLossless:
                           strict=[tc for tc, t in enumerate(nic.tc_tsa) if t == "strict"])
     data["dcbx_willing"] = nic.willing
     data["mtu"] = nic.mtu
+    # Link pause is on if the port honours or sends 802.3x pause in either direction.
+    data["link_pause"] = None if nic.pause is None else any(nic.pause)
     for point, name in (("roce_np", "ecn_notification_priorities"), ("roce_rp", "ecn_reaction_priorities")):
         enables = nic.ecn.get(point)
         data[name] = None if enables is None else [p for p, on in enumerate(enables) if on]
@@ -475,6 +501,10 @@ def apply_model(nic: NicRaw, target: NicLossless) -> NicRaw:
         out.willing = target.dcbx_willing
     if target.mtu is not None:
         out.mtu = target.mtu
+    if target.link_pause is not None:
+        if nic.pause is None and nic.driver not in (None, MLX5):
+            raise TrustError(f"{nic.netdev} ({nic.driver}): the NIC answers no 802.3x pause settings")
+        out.pause = (target.link_pause, target.link_pause)
     for point, prios in (("roce_np", target.ecn_notification_priorities),
                          ("roce_rp", target.ecn_reaction_priorities)):
         if prios is not None:
@@ -588,6 +618,9 @@ def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
             cmds.append(f"rmdir {tos_dir(rdma)}")
     if b.mtu is not None and b.mtu != a.mtu:
         cmds.append(f"ip link set dev {dev} mtu {b.mtu}")
+    if b.pause is not None and b.pause != a.pause:
+        rx, tx = ("on" if on else "off" for on in b.pause)
+        cmds.append(f"ethtool -A {dev} rx {rx} tx {tx}")
     return cmds
 
 
@@ -661,7 +694,7 @@ class LinuxNicDriver(Driver):
     bundle described in this module's docstring; changes run in a root shell (`sudo -s`)."""
 
     platform: ClassVar[str] = "linux"
-    unsupported: ClassVar[set[str]] = UNSUPPORTED
+    unsupported: ClassVar[dict[str, str]] = UNSUPPORTED
     nornir_config: Any = None
 
     def __init__(self, node, host):
@@ -688,7 +721,7 @@ class LinuxNicDriver(Driver):
             before.rdma_device = before.rdma_device or self._rdma(name)
             try:
                 after = afters[name] = apply_model(before, want)
-            except TrustError as exc:
+            except TrustError as exc:  # what this NIC cannot take, in its own terms
                 raise DriverError("plan", str(exc)) from None
             cmds = nic_change(before, after)
             if cmds:

@@ -10,6 +10,7 @@ import pytest
 from fabric_helpers import lab_driver
 
 from nr_apply.diff import diff_node, target_state
+from nr_apply.model import NodeState
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.linux import LinuxNicDriver
 
@@ -244,3 +245,18 @@ def test_an_unconfirmed_push_reverts_the_boot_unit_too(driver, fresh_lab):
     assert boot_files(driver)[1] == "enabled"
     assert wait_until(lambda: driver.read() == snapshot, 10), driver.read()
     assert boot_files(driver) == ("absent", "absent")
+
+
+def test_link_pause_turned_on_out_of_band_shows_as_drift_and_converges_back(driver):
+    intent = driver.fabric.nodes[NODE].intent()
+    intent = NodeState(ports={n: p.model_copy(update={"link_pause": False}) for n, p in intent.ports.items()})
+    raw = driver.read()
+    current = LinuxNicDriver.parse(raw)
+    change = driver.plan_change(raw, current, target_state(intent, current, FACETS + ("link_pause",), set()))
+    assert "ethtool -A ens1f0np0 rx off tx off" in change.native
+    driver.push(change, revert_in=30)
+    driver.confirm()
+    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn.send_command("sudo ethtool -A ens2f0np0 rx on tx off")
+    left = diff_node(intent, LinuxNicDriver.parse(driver.read()), FACETS + ("link_pause",), set())
+    assert [(c.port, c.field) for c in left] == [("ens2f0np0", "link_pause")]

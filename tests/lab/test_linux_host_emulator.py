@@ -332,3 +332,15 @@ def test_reboot_and_unit_changes_need_root(sh):
         sh.run("reboot")
     with pytest.raises(CommandError, match="Unit file nope.service does not exist"):
         sh.run("systemctl enable nope.service")
+
+
+# --- 802.3x pause ---------------------------------------------------------------------------
+def test_ethtool_pause_is_on_at_factory_and_set_without_autoneg(host, sh):
+    assert sh.run(f"ethtool -a {NIC}") == f"Pause parameters for {NIC}:\nAutonegotiate:\toff\nRX:\t\ton\nTX:\t\ton"
+    with pytest.raises(CommandError, match="netlink error: Invalid argument"):
+        sh.run(f"ethtool -A {NIC} autoneg on")  # mlx5e_ethtool_set_pauseparam: -EINVAL
+    assert sh.run(f"ethtool -A {NIC} rx off tx off") == ""
+    assert sh.run(f"ethtool -a {NIC}").splitlines()[2:] == ["RX:\t\toff", "TX:\t\toff"]
+    assert [e["write"] for e in host.command_log() if e["command"].startswith("ethtool -A")] == [True]
+    with pytest.raises(CommandError, match="Operation not supported"):
+        sh.run("ethtool -a eth0")

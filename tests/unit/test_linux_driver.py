@@ -161,6 +161,36 @@ def test_a_driver_that_is_not_mlx5_and_answers_no_apptrust_has_unknown_trust():
     assert LinuxNicDriver.parse(raw).ports["eth2"].trust is None
 
 
+# 802.3x pause as `ethtool -a` prints it (netdev list: Jakub Kicinski's "ethtool -a" JSON patch
+# quotes the text form with these tabs; an nfp port with autonegotiate off), and a NIC that has
+# none (an Ubuntu forum capture of `ethtool -a wlan0`).
+ETHTOOL_PAUSE_ON = "Pause parameters for eth2:\nAutonegotiate:\toff\nRX:\t\ton\nTX:\t\ton\n"
+ETHTOOL_PAUSE_NONE = "Pause parameters for eth2:\nCannot get device pause settings: Operation not supported\n"
+
+
+def test_link_pause_reads_from_ethtool_a():
+    on = LinuxNicDriver.parse(f"### ethtool -a eth2\n{ETHTOOL_PAUSE_ON}").ports["eth2"]
+    assert on.link_pause is True
+    rx_only = ETHTOOL_PAUSE_ON.replace("TX:\t\ton", "TX:\t\toff")
+    assert LinuxNicDriver.parse(f"### ethtool -a eth2\n{rx_only}").ports["eth2"].link_pause is True
+    off = ETHTOOL_PAUSE_ON.replace("\ton", "\toff")
+    assert LinuxNicDriver.parse(f"### ethtool -a eth2\n{off}").ports["eth2"].link_pause is False
+    none = LinuxNicDriver.parse(f"### ethtool -a eth2\n{ETHTOOL_PAUSE_NONE}").ports["eth2"]
+    assert none.link_pause is None
+
+
+def test_link_pause_off_is_one_ethtool_line(driver):
+    raw = bundle("upstream-mlx5.bundle") + f"### ethtool -a eth2\n{ETHTOOL_PAUSE_ON}"
+    current = LinuxNicDriver.parse(raw)
+    intent = NodeState(ports={"eth2": NicLossless(link_pause=False)})
+    target = target_state(intent, current, FACETS + ("link_pause",), set(LinuxNicDriver.unsupported))
+    assert host_commands(driver.plan_change(raw, current, target)) == ["ethtool -A eth2 rx off tx off"]
+
+
+def test_dcbx_willing_is_declared_not_expressible_on_mlx5():
+    assert "dcbx_willing" in LinuxNicDriver.unsupported and "link_pause" not in LinuxNicDriver.unsupported
+
+
 # --- plan_change -----------------------------------------------------------------------------
 def test_factory_to_intent_is_the_reviewed_host_commands(driver, fabric):
     change = plan(driver, bundle("host1-factory.bundle"), fabric.nodes["host1"].intent())
