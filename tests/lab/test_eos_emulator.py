@@ -106,6 +106,15 @@ def test_no_and_default_forms_remove_lines(dev):
     assert "qos trust" not in block and "tx-queue" not in block
 
 
+def test_link_pause_on_is_shown_and_off_is_the_default_that_is_not(dev):
+    ok(dev, ["configure", "interface Ethernet1", "flowcontrol receive on", "flowcontrol send on", "end"])
+    block = running(dev).split("interface Ethernet1\n")[1].split("\n!\n")[0]
+    assert "   flowcontrol receive on" in block and "   flowcontrol send on" in block
+    ok(dev, ["configure", "interface Ethernet1", "flowcontrol receive off", "no flowcontrol send", "end"])
+    block = running(dev).split("interface Ethernet1\n")[1].split("\n!\n")[0]
+    assert "flowcontrol" not in block
+
+
 def test_dscp_remap_moves_the_value_to_its_new_class(dev):
     ok(dev, ["configure", "qos map dscp 24 26 to traffic-class 3",
              "qos map dscp 26 to traffic-class 4", "qos map dscp 48 to traffic-class 6", "end"])
@@ -125,6 +134,7 @@ def test_dscp_remap_moves_the_value_to_its_new_class(dev):
     ("priority-flow-control mode on", "Invalid input (at token 1: 'mode')"),
     ("priority-flow-control priority 8 no-drop", "Invalid input"),
     ("bogus", "Invalid input (at token 0: 'bogus')"),
+    ("flowcontrol receive maybe", "Invalid input"),  # on|off|desired only (AVD's schema)
 ])
 def test_bad_syntax_is_a_jsonrpc_error_pyeapi_understands(dev, line, error):
     response = rpc(dev, ["configure session s1", "interface Ethernet1", line, "mtu 9000"])
