@@ -59,8 +59,8 @@ MEANINGS: dict[str, str] = {
     "PfcWatchdog.enabled": "whether the watchdog runs",
     "PfcWatchdog.detection_ms": "how long a queue must stay paused before it counts as a storm",
     "PfcWatchdog.restoration_ms": "how long the storm must be over before the queue is restored",
-    "PfcWatchdog.action": "what a stormed queue does: `drop` its packets, `forward` them ignoring pause, or "
-                          "only `alert`",
+    "PfcWatchdog.action": "what a stormed queue does: `drop` its packets, `forward` them ignoring pause, "
+                          "only `alert`, or `errdisable` the port (EOS's default; read back, not written)",
     "StaticHeadroom.xon": "xon threshold, bytes",
     "StaticHeadroom.xoff": "xoff headroom, bytes; must cover the computed requirement",
     "StaticHeadroom.size": "headroom size, bytes; at least xon + xoff",
