@@ -10,7 +10,8 @@ plus the batch in flight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from nornir.core import Nornir
 
@@ -30,6 +31,9 @@ class Session:
     fabric: Fabric
     nornir: Nornir
     facets: list[str]
+    # Every node's outcome once its first step has produced one: each later step's time on the
+    # node is added to its `elapsed_s` (what reports show as the node's time).
+    outcomes: dict[str, NodeOutcome] = field(default_factory=dict)
 
     def driver(self, name: str) -> Driver:
         """The node's driver; opened on first use (again after `release`)."""
@@ -41,14 +45,17 @@ class Session:
         each node's sessions close as soon as its own task is done."""
         wanted = set(names)
         nr = self.nornir.filter(filter_func=lambda h: h.name in wanted)
+        spent: dict[str, float] = {}
 
         def wrapper(t):
             # Built inside the task so a driver that cannot even be created fails its node only.
+            started = time.perf_counter()
             try:
                 return task(t, node=self.fabric.nodes[t.host.name], driver=self.driver(t.host.name), **kwargs)
             finally:
                 if release:
                     release_host(t.host)
+                spent[t.host.name] = time.perf_counter() - started
 
         results = nr.run(task=wrapper, name=task.__name__, raise_on_error=False, on_failed=True)
         out: dict[str, object] = {}
@@ -63,6 +70,10 @@ class Session:
                                                         or type(result.exception).__name__))
             else:
                 out[name] = result.result if result is not None else None
+            if isinstance(out[name], NodeOutcome):
+                self.outcomes.setdefault(name, out[name])  # type: ignore[arg-type]
+            if name in self.outcomes:
+                self.outcomes[name].elapsed_s += spent.get(name, 0.0)
         return out
 
     def release(self, names: list[str]) -> None:

@@ -47,6 +47,7 @@ class NodeOutcome:
     # Managed facet -> why it is not verified here (intent declares it; the platform cannot
     # express it), so "unchanged" never claims it is at intent.
     unverified: dict[str, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0  # time the run's steps spent on this node (read, push, verify, ...)
     raw: Any = None  # the read-back itself (never serialised into reports)
     change: Any = None  # the driver's Change (payload for push; never serialised)
 

@@ -99,6 +99,9 @@ def test_a_dry_run_of_a_100_node_fabric_writes_three_reports_in_one_run(generate
     jsonschema.validate(report, shipped("report"))
     assert report["exit_code"] == 2 and report["summary"]["changed"] == len(names)
     suite = ET.parse(xml).getroot()
-    assert len([c for c in suite.iter("testcase") if c.get("classname").endswith(".nodes")]) == len(names)
+    node_cases = [c for c in suite.iter("testcase") if c.get("classname").endswith(".nodes")]
+    assert len(node_cases) == len(names)
+    assert all(float(c.get("time")) > 0 for c in node_cases)  # each node's read took time
+    assert all(n["elapsed_s"] > 0 for n in report["nodes"])
     text = md.read_text()
     assert len(text) < LIMIT and "### Changes" in text and "changes pending" in text
