@@ -70,3 +70,46 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump()
     return value
+
+
+class StepFailed(Exception):
+    """A rollout step failed on one node. Tasks raise it (or a subclass); the rollout records it
+    as that node's `StepError`."""
+
+    step = "step"
+
+    def __init__(self, message: str):
+        self.message = one_line(message) or type(self).__name__
+        super().__init__(f"{self.step}: {self.message}")
+
+
+class PushFailed(StepFailed):
+    step = "push"
+
+
+class VerifyFailed(StepFailed):
+    step = "verify"
+
+
+class ConfirmFailed(StepFailed):
+    step = "confirm"
+
+
+class RollbackFailed(StepFailed):
+    """The restore did not bring the node back. `at` says what the read-back that followed
+    found: "intent-or-partial" (readable, not at its snapshot) or "unknown" (unreadable)."""
+
+    step = "rollback"
+
+    def __init__(self, message: str, at: str):
+        self.at = at
+        super().__init__(message)
+
+
+def step_error(exc: BaseException | None, default: str) -> StepError:
+    """The record of a failed task: its step and the device's words."""
+    if exc is None:
+        return StepError(default, "failed")
+    if isinstance(exc, StepFailed):
+        return StepError(exc.step, exc.message)
+    return StepError(getattr(exc, "step", default), one_line(str(exc)) or type(exc).__name__)

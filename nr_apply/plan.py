@@ -106,6 +106,9 @@ class Gates(Strict):
                                            "over the window")
     require_link_up: bool = Field(default=True, description="`link_state`: every port of a batch node is up "
                                   "after the soak")
+    preflight_window: Seconds = Field(
+        default=5, le=600, description="pre-flight: how long the batch's nodes and link peers are watched before the "
+        "push (pause rate, lossless drops, watchdog events); must span at least one counter refresh of the devices")
 
 
 class OnFailure(Strict):

@@ -15,14 +15,13 @@ from nr_apply.engine import dry_run
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.journal import Journal
-from nr_apply.outcome import NodeOutcome
+from nr_apply.outcome import NodeOutcome, step_error
 from nr_apply.plan import load_plan
 from nr_apply.report import emit
 from nr_apply.runner import RunOptions, open_session
 from nr_apply.state import Store, existing_store, find_plan, locate
 
 TOUCHED = ("armed", "verified", "confirmed", "failed", "rollback_failed")
-UNFINISHED = ("planned", "armed", "verified", "failed", "rollback_failed")
 
 
 def _options(args, dry_run: bool = False) -> RunOptions:
@@ -84,7 +83,7 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
     with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id):
         if before_connect:
             before_connect()
-        session = open_session(options, loaded, fabric, names, credentials)
+        session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
         try:
             yield options, credentials, session
         finally:
@@ -97,6 +96,10 @@ def _discard_staged(task, node, driver) -> Result:
 
 
 def rollback_run(args) -> int:
+    from nr_apply.journal_processor import JournalProcessor
+    from nr_apply.rollout import run_step
+    from nr_apply.tasks.change import rollback
+
     with _open_run_store(args) as store:
         journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
@@ -104,31 +107,27 @@ def rollback_run(args) -> int:
         # A node the run was pushing to when it died may hold a change staged but never committed.
         staged = [n["node"] for n in journal.nodes(args.run_id) if n["state"] == "planned"]
         if not nodes and not staged:
+            journal.finish_run(record.id, "rolled_back", ExitCode.OK)
             print(f"run {args.run_id} left no node changed; nothing to roll back")
             return ExitCode.OK
         with _recovery_session(args, store, loaded, [n["node"] for n in nodes] + staged) as (
                 options, credentials, session):
-            from nr_apply.tasks.change import rollback
-
             if staged:
                 session.run(staged, _discard_staged)
             if not nodes:
+                journal.finish_run(record.id, "rolled_back", ExitCode.OK)
                 print(f"run {args.run_id} left no node changed; nothing to roll back")
                 return ExitCode.OK
-
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
-            results = session.run(list(snapshots), rollback, snapshots=snapshots)
+            results = run_step(session, list(snapshots), rollback, [JournalProcessor(journal, args.run_id)],
+                               snapshots=snapshots)
             outcomes = []
             for n in nodes:
                 res = results[n["node"]]
-                ok = isinstance(res, dict) and res.get("ok")
-                journal.set_node_state(args.run_id, n["node"], "rolled_back" if ok else "rollback_failed",
-                                       "" if ok else str(res))
-                outcome = NodeOutcome(n["node"], n["platform"], "rolled_back" if ok else "failed")
-                if not ok:
-                    from nr_apply.outcome import StepError
-
-                    outcome.error = StepError("rollback", res.get("error", str(res)) if isinstance(res, dict) else str(res))
+                outcome = NodeOutcome(n["node"], n["platform"], "failed" if res.failed else "rolled_back",
+                                      phase=n["phase"], batch=n["batch"])
+                if res.failed:
+                    outcome.error = step_error(res.exception, "rollback")
                 outcomes.append(outcome)
             code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
             journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")
@@ -139,7 +138,7 @@ def rollback_run(args) -> int:
 
 
 def resume_run(args) -> int:
-    from nr_apply.rollout import RolloutState, batches, run_batches
+    from nr_apply.rollout import roll_out
 
     with _open_run_store(args) as store:
         journal = store.journal
@@ -155,20 +154,10 @@ def resume_run(args) -> int:
         with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (options, credentials, session):
             outcomes = dry_run(session, remaining)  # re-check live state
             if any(o.status == "failed" for o in outcomes):
+                journal.finish_run(record.id, "failed", ExitCode.FAILED)
                 emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
                      message="some nodes could not be read; nothing was changed")
                 return ExitCode.FAILED
-            by_name = {o.name: o for o in outcomes}
-            changed = {o.name for o in outcomes if o.status == "changed"}
-            state = RolloutState(args.run_id, by_name, {n: by_name[n].raw for n in changed})
-            plan_batches = batches(loaded, session, changed)
-            for batch in plan_batches:
-                for name in batch.nodes:
-                    journal.add_node(args.run_id, name, by_name[name].platform, batch.phase, batch.index,
-                                     state.snapshots[name])
-            journal.event(args.run_id, "run-resumed", detail=", ".join(sorted(changed)) or "nothing left to change")
-            code, message = run_batches(options, loaded, session, journal, state, plan_batches)
-            journal.finish_run(args.run_id, "succeeded" if code == ExitCode.OK else "failed", code)
-            emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, gates=state.gates,
-                 run_id=args.run_id, message=message)
-            return code
+            changed = sorted(o.name for o in outcomes if o.status == "changed")
+            journal.event(args.run_id, "run-resumed", detail=", ".join(changed) or "nothing left to change")
+            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets())

@@ -45,8 +45,14 @@ def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
     return ExitCode.OK
 
 
-def open_session(options, loaded, fabric, names: list[str], credentials) -> Session:
+def open_session(options, loaded, fabric, names: list[str], credentials, watch_peers: bool = False) -> Session:
+    """Sessions to `names`; with `watch_peers` (a rollout) also to their link peers, whose
+    counters the pre-flight and gates read."""
     policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
+    if watch_peers:
+        from nr_apply.rollout import link_peers
+
+        names = list(names) + link_peers(fabric, names)
     nornir = run_nornir(fabric, credentials, policy, options.workers, names=names)
     return Session(fabric=fabric, nornir=nornir, facets=list(loaded.plan.manage))
 
@@ -67,7 +73,7 @@ def run_plan(options: RunOptions) -> int:
     from nr_apply.state import locate, open_store
 
     with open_store(locate(options.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
-        session = open_session(options, loaded, fabric, targeted, credentials)
+        session = open_session(options, loaded, fabric, targeted, credentials, watch_peers=True)
         try:
             outcomes = dry_run(session, targeted)
             return apply_plan(options, loaded, session, outcomes, credentials.secrets(), claim)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     # The lock before the first read: the state checked against the saved plan is the state changed.
     with open_store(locate(args.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
-        session = open_session(options, loaded, fabric, names, credentials)
+        session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
         try:
             outcomes = dry_run(session, names)
             stale = mismatches(saved, outcomes)

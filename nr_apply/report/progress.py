@@ -2,7 +2,10 @@
 node of it is in, with its elapsed time. At a terminal (with styles allowed) a live Rich view
 redrawn in place; elsewhere plain lines (CI logs keep them); nothing with -q or when a machine
 format goes to standard output. The engine calls the hooks (`batch`, `step`, `note`); this
-module only decides how they look."""
+module only decides how they look.
+
+`Progress` is also a Nornir processor: each rollout device task that completes on a batch is
+one `step`, named by `labels` (task name -> how the step reads)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ import time
 
 from rich.live import Live
 from rich.table import Table
+from nornir.core.inventory import Host
+from nornir.core.task import AggregatedResult, MultiResult, Task
 from rich.text import Text
 
 from nr_apply.report.console import View, console, styled
 
 # After a step passes on a node, the step it is in next.
-NEXT_STEP = {"push": "verify", "verify": "soak and gates", "gates": "confirm", "confirm": "confirmed"}
+NEXT_STEP = {"pre-flight": "push", "push": "verify", "verify": "soak and gates", "gates": "confirm", "confirm": "confirmed"}
 
 _live: Live | None = None
 
@@ -34,8 +39,10 @@ atexit.register(finish)
 
 
 class Progress:
-    def __init__(self, enabled: bool, live: bool | None = None, phases: list[str] | None = None):
+    def __init__(self, enabled: bool, live: bool | None = None, phases: list[str] | None = None,
+                 labels: dict[str, str] | None = None):
         self.enabled = enabled
+        self.labels = labels or {}
         self.view = View(console(stderr=True))
         self.live = styled(sys.stderr) if live is None else live
         self.started = time.monotonic()
@@ -44,9 +51,10 @@ class Progress:
         self.nodes: dict[str, tuple[str, str, float]] = {}  # name -> (step, style, since)
 
     @classmethod
-    def for_options(cls, options, phases: list[str] | None = None) -> "Progress":
+    def for_options(cls, options, phases: list[str] | None = None,
+                    labels: dict[str, str] | None = None) -> "Progress":
         machine_on_stdout = options.format != "text" and not options.output
-        return cls(enabled=not options.quiet and not machine_on_stdout, phases=phases)
+        return cls(enabled=not options.quiet and not machine_on_stdout, phases=phases, labels=labels)
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:6.1f}s"
@@ -110,3 +118,23 @@ class Progress:
                 finish()
             return
         self._say(f"  {text}")
+
+    # --- nornir.core.processor.Processor ----------------------------------------------------
+    def task_completed(self, task: Task, result: AggregatedResult) -> None:
+        if task.name in self.labels:
+            self.step(self.labels[task.name], {host: not multi.failed for host, multi in result.items()})
+
+    def task_started(self, task: Task) -> None:
+        pass
+
+    def task_instance_started(self, task: Task, host: Host) -> None:
+        pass
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        pass
+
+    def subtask_instance_started(self, task: Task, host: Host) -> None:
+        pass
+
+    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        pass

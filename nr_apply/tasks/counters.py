@@ -1,4 +1,4 @@
-"""Task: sample a node's counters (for gate baselines and after the soak)."""
+"""Task: sample a node's counters (for pre-flight, gate baselines and after the soak)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from nr_apply.platforms.base import Driver
 
 
 def sample_counters(task: Task, node: Node, driver: Driver) -> Result:
-    try:
-        return Result(host=task.host, result=driver.counters())
-    except Exception:
-        # No exception object: a missing sample is a gate verdict ("counters unavailable"), not a crash.
-        return Result(host=task.host, result=None, failed=True)
+    # A failed sample raises: the node has no sample, which the gates judge as "counters
+    # unavailable" (fail closed), not as a crash.
+    return Result(host=task.host, result=driver.counters())

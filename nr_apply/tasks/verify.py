@@ -6,6 +6,7 @@ from nornir.core.task import Result, Task
 
 from nr_apply.diff import diff_node
 from nr_apply.fabric import Node
+from nr_apply.outcome import VerifyFailed
 from nr_apply.platforms.base import Driver
 
 
@@ -13,10 +14,9 @@ def verify_at_intent(task: Task, node: Node, driver: Driver, facets: list[str]) 
     try:
         current = driver.parse(driver.read(), ports=list(node.ports))
     except Exception as exc:
-        return Result(host=task.host, result={"ok": False, "step": "verify", "error": str(exc)}, failed=True)
+        raise VerifyFailed(str(exc)) from exc
     left = diff_node(node.intent(), current, facets, driver.unsupported)
     if left:
         shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
-        return Result(host=task.host, result={"ok": False, "step": "verify",
-                                              "error": f"read-back differs from intent: {shown}"}, failed=True)
-    return Result(host=task.host, result={"ok": True})
+        raise VerifyFailed(f"read-back differs from intent: {shown}")
+    return Result(host=task.host, result="diff empty")

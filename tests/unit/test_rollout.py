@@ -6,6 +6,7 @@ lab in tests/integration."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ class FakeFabric:
     def __init__(self):
         self.state: dict[str, NodeState] = {}
         self.log: list[tuple[str, str]] = []
-        self.fail: dict[str, str] = {}  # node -> step that fails ("read", "push", "storm")
+        self.fail: dict[str, str] = {}  # node -> steps that fail, "+"-joined ("push+rollback", "storm")
 
 
 class FakeDriver(Driver):
@@ -39,11 +40,14 @@ class FakeDriver(Driver):
         state = NodeState.model_validate(json.loads(raw))
         return NodeState(ports={p: v for p, v in state.ports.items() if ports is None or p in ports})
 
+    def _fails(self, step: str) -> bool:
+        return step in self.devices.fail.get(self.node.name, "").split("+")
+
     def _dev(self) -> NodeState:
         return self.devices.state.setdefault(self.node.name, NodeState())
 
     def read(self):
-        if self.devices.fail.get(self.node.name) == "read":
+        if self._fails("read"):
             raise DriverError("read", "connection refused")
         self.devices.log.append((self.node.name, "read"))
         return self._dev().model_dump_json()
@@ -52,21 +56,29 @@ class FakeDriver(Driver):
         return Change(native=[f"set {p}" for p in target.ports], payload=target)
 
     def push(self, change, revert_in):
-        if self.devices.fail.get(self.node.name) == "push":
+        if self._fails("push"):
             raise DriverError("push", "% commit rejected")
         self.devices.log.append((self.node.name, "push"))
         self.devices.state[self.node.name] = change.payload
 
     def confirm(self):
+        if self._fails("confirm"):
+            raise DriverError("confirm", "% commit timer expired")
         self.devices.log.append((self.node.name, "confirm"))
 
     def rollback(self, snapshot):
+        if self._fails("rollback"):
+            raise DriverError("rollback", "connection reset by peer")
         self.devices.log.append((self.node.name, "rollback"))
         self.devices.state[self.node.name] = NodeState.model_validate(json.loads(snapshot))
 
     def counters(self):
-        storm = self.devices.fail.get(self.node.name) == "storm" and \
-            self.devices.log[-1:] != [(self.node.name, "rollback")]
+        # "storm": the change makes the node storm until it is rolled back; "storming": already.
+        writes = [s for n, s in self.devices.log if n == self.node.name and s in ("push", "rollback")]
+        storm = self._fails("storming") or (self._fails("storm") and writes[-1:] == ["push"])
+        for cause in [f[len("stormed-by-"):] for f in self.devices.fail.get(self.node.name, "").split("+")
+                      if f.startswith("stormed-by-")]:  # a link peer's change makes this node storm
+            storm = storm or [s for n, s in self.devices.log if n == cause and s in ("push", "rollback")][-1:] == ["push"]
         rate = 50000 if storm else 10
         return Counters(taken_at=time.monotonic(),
                         ports={p: {"pause_rx.3": rate * time.monotonic(), "lossless_drops": 0, "link_up": 1}
@@ -81,7 +93,8 @@ def fake(monkeypatch, tmp_path):
     monkeypatch.setenv("NR_APPLY_USERNAME", "admin")
     monkeypatch.setenv("NR_APPLY_PASSWORD", "s3cret-pw")
     shutil.copytree(REPO / "inventory", tmp_path / "inventory")
-    plan = (REPO / "plans/lossless-rollout.yaml").read_text().replace("soak: 2s", "soak: 0.2s")
+    plan = (REPO / "plans/lossless-rollout.yaml").read_text().replace("soak: 2s", "soak: 0.2s").replace(
+        "preflight_window: 1s", "preflight_window: 0.05s")
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans/lossless-rollout.yaml").write_text(plan)
     devices.plan = tmp_path / "plans/lossless-rollout.yaml"
@@ -139,7 +152,9 @@ def test_gate_failure_in_second_phase_rolls_back_that_phase_only(fake, capsys):
     status = {n["name"]: n["status"] for n in report["nodes"]}
     assert {status[n] for n in ("leaf1", "leaf2")} == {"applied"}  # phase pod-a-leaves kept (policy: phase)
     assert status["leaf3"] == "rolled_back"
-    assert status["spine1"] == status["host1"] == "changed"  # later phases never started
+    assert status["leaf4"] == status["spine1"] == status["host1"] == "skipped"  # their batches never started
+    assert report["summary"] == {"unchanged": 0, "changed": 0, "applied": 2, "failed": 0, "rolled_back": 1,
+                                 "skipped": 11}
     failing = [g for g in report["gates"] if not g["passed"]]
     assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] == "pause_rate"
     assert "phase 'pod-b-leaves' batch 1 failed" in report["message"]
@@ -234,3 +249,137 @@ def test_progress_names_each_batch_and_step_on_stderr(fake, capsys):
     assert "pod-a-leaves batch 1/2: leaf1" in err and "pod-a-leaves batch 2/2: leaf2" in err
     for step in ("push (revert in 120s) ok", "verify     ok", "gates      ok", "confirm    ok"):
         assert step in err
+
+
+def journal_run(fake, run_id: str):
+    journal = Journal(fake.state_dir)
+    try:
+        return journal.run(run_id), {n["node"]: n["state"] for n in journal.nodes(run_id)}
+    finally:
+        journal.close()
+
+
+def test_a_confirm_that_fails_is_a_failed_node_and_the_run_exits_1(fake, capsys):
+    fake.fail["leaf1"] = "confirm"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    leaf1 = next(n for n in report["nodes"] if n["name"] == "leaf1")
+    assert leaf1["status"] == "rolled_back"
+    assert leaf1["error"] == {"step": "confirm", "message": "confirm: % commit timer expired"}
+    assert fake.state["leaf1"] == NodeState()  # restored, proven by read-back
+    assert "every phase applied" not in report["message"]
+    assert "phase 'pod-a-leaves' batch 1 failed — leaf1: confirm failed" in report["message"]
+    assert {n["status"] for n in report["nodes"] if n["name"] != "leaf1"} == {"skipped"}
+    record, states = journal_run(fake, report["run_id"])
+    assert record.status == "failed" and record.exit_code == 1
+    assert states["leaf1"] == "rolled_back" and states["leaf2"] == "skipped"
+
+
+def test_a_node_restored_within_max_failures_still_fails_the_run(fake, capsys):
+    plan = fake.plan.read_text().replace("rollback: phase", "rollback: batch")
+    fake.plan.write_text(plan.replace("batch: 50%\n    soak: 0.2s", "batch: 50%\n    soak: 0.2s\n    max_failures: 1", 1))
+    fake.fail["host1"] = "push"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1  # 0 would mean nothing pending, and host1 is not at intent
+    status = {n["name"]: n["status"] for n in report["nodes"]}
+    assert status.pop("host1") == "rolled_back"
+    assert set(status.values()) == {"applied"}  # the run carried on
+    assert report["summary"]["applied"] == 13 and report["summary"]["rolled_back"] == 1
+    assert "host1 failed and were restored" in report["message"]
+
+
+def test_max_failures_counts_across_the_batches_of_a_phase_under_policy_phase(fake, capsys):
+    plan = fake.plan.read_text()
+    fake.plan.write_text(plan.replace("batch: 50%\n    soak: 0.2s", "batch: 50%\n    soak: 0.2s\n    max_failures: 1", 1))
+    fake.fail["host1"] = fake.fail["host3"] = "push"  # one in each batch of pod-a-hosts
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    status = {n["name"]: n["status"] for n in report["nodes"]}
+    assert code == 1
+    assert {status[h] for h in ("host1", "host2", "host3", "host4")} == {"rolled_back"}  # the whole phase
+    assert {status[h] for h in ("host5", "host6", "host7", "host8")} == {"skipped"}
+    assert status["leaf1"] == status["spine2"] == "applied"
+    assert all(fake.state[h] == NodeState() for h in ("host1", "host2", "host3", "host4"))
+
+
+def test_could_not_restore_is_said_only_after_reading_the_device_back(fake, capsys):
+    fake.fail["leaf1"] = "push+rollback"  # the push never landed: the device is at its snapshot
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "COULD NOT RESTORE" not in report["message"]
+    leaf1 = next(n for n in report["nodes"] if n["name"] == "leaf1")
+    assert leaf1["status"] == "rolled_back" and leaf1["error"]["step"] == "push"
+    assert journal_run(fake, report["run_id"])[1]["leaf1"] == "rolled_back"
+
+
+def test_a_node_left_at_intent_is_named_with_when_its_revert_fires(fake, capsys):
+    fake.fail["leaf1"] = "storm+rollback"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert fake.state["leaf1"] != NodeState()  # still at the new intent, armed
+    message = report["message"]
+    assert "COULD NOT RESTORE: leaf1 (" in message and "read back: not at its snapshot" in message
+    assert "its timed revert, armed at" in message and "restores it by itself at" in message
+    assert journal_run(fake, report["run_id"])[1]["leaf1"] == "rollback_failed"
+
+
+def test_a_killed_run_rolled_back_is_no_longer_running(fake, capsys):
+    from nr_apply.plan import load_plan
+
+    loaded = load_plan(fake.plan)
+    journal = Journal(fake.state_dir)
+    run_id = journal.start_run(loaded.plan.name, str(loaded.file), loaded.digest, str(loaded.inventory_dir), 120)
+    journal.add_node(run_id, "leaf1", "eos", "pod-a-leaves", 1, NodeState().model_dump_json())
+    journal.set_node_state(run_id, "leaf1", "armed")  # then the process was killed
+    journal.close()
+    from nr_apply.model import PortLossless
+
+    fake.state["leaf1"] = NodeState(ports={"Ethernet1": PortLossless(mtu=9214)})
+    code = main(["rollback", run_id, "--no-host-key-check", "--state-dir", str(fake.state_dir), "--format", "json"])
+    assert code == 0 and fake.state["leaf1"] == NodeState()
+    record, states = journal_run(fake, run_id)
+    assert record.status == "rolled-back" and states == {"leaf1": "rolled_back"}
+
+
+def test_a_storm_already_on_a_link_peer_refuses_the_batch_in_pre_flight(fake, capsys):
+    fake.fail["spine1"] = "storming"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert not [s for _, s in fake.log if s != "read"]  # no node changed
+    assert "pre-flight refused phase 'pod-a-leaves' batch 1 (leaf1)" in report["message"]
+    assert re.search(r"spine1 \(link peer\): pause_rate (49|50)\d{3}", report["message"])
+    assert "pause_rx.3" in report["message"]
+    assert {n["status"] for n in report["nodes"]} == {"skipped"}
+    assert [g["gate"] for g in report["gates"] if not g["passed"]] == ["pre-flight pause_rate"]
+
+
+def test_a_storm_a_change_causes_on_a_link_peer_fails_the_changed_nodes_batch(fake, capsys):
+    fake.fail["spine1"] = "stormed-by-leaf2"
+    code = run(fake, "--yes", "--format", "json")
+    report = json.loads(capsys.readouterr().out)
+    status = {n["name"]: n["status"] for n in report["nodes"]}
+    assert code == 1
+    assert status["leaf1"] == "rolled_back" and status["leaf2"] == "rolled_back"  # policy phase
+    leaf2 = next(n for n in report["nodes"] if n["name"] == "leaf2")
+    assert leaf2["error"]["step"] == "gate" and "on link peer spine1" in leaf2["error"]["message"]
+    assert fake.state["leaf2"] == NodeState()
+
+
+def test_a_phase_gates_override_replaces_the_judged_gates(fake, capsys):
+    fake.fail["leaf3"] = "storm"
+    plan = fake.plan.read_text()
+    fake.plan.write_text(plan.replace("roles: [leaf]}\n    batch: 1\n    soak: 0.2s",
+                                      "roles: [leaf]}\n    batch: 1\n    soak: 0.2s\n    gates: [lossless_drops]"))
+    assert run(fake, "--yes", "--format", "json", "--limit", "leaf3") == 0  # pause rate not judged in this phase
+    report = json.loads(capsys.readouterr().out)
+    assert {g["gate"] for g in report["gates"] if g["node"] == "leaf3"} == {"verify", "lossless_drops"}
+    assert {g["gate"] for g in report["gates"] if g["node"] == "spine1"} == {"lossless_drops"}  # link peer
+    fake.plan.write_text(plan)  # the default: every gate
+    fake.state.clear(), fake.log.clear()  # back to factory
+    assert run(fake, "--yes", "--format", "json", "--limit", "leaf3") == 1
+    assert "leaf3: gate failed (pause_rate" in json.loads(capsys.readouterr().out)["message"]
