@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from nr_apply.connections import HostKeyPolicy, load_credentials, run_nornir
 from nr_apply.engine import Session, dry_run
-from nr_apply.errors import ExitCode
+from nr_apply.errors import ExitCode, InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
@@ -45,6 +45,12 @@ def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
     return ExitCode.OK
 
 
+def check_limit(expr: str | None) -> None:
+    if expr is not None and not any(t.strip() for t in expr.split(",")):
+        raise InputError("is empty; name nodes, groups or role:ROLE (leave --limit out to target every node)",
+                         field="--limit")
+
+
 def open_session(options, loaded, fabric, names: list[str], credentials, watch_peers: bool = False) -> Session:
     """Sessions to `names`; with `watch_peers` (a rollout) also to their link peers, whose
     counters the pre-flight and gates read."""
@@ -58,6 +64,7 @@ def open_session(options, loaded, fabric, names: list[str], credentials, watch_p
 
 
 def run_plan(options: RunOptions) -> int:
+    check_limit(options.limit)
     loaded = load_plan(options.plan)
     fabric = load_fabric(loaded.inventory)
     report = validate_fabric(fabric, loaded.plan)

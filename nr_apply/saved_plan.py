@@ -8,6 +8,7 @@ digest and the change computed now is exactly the saved one; then it rolls out a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -36,7 +37,15 @@ def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
                   for o in outcomes if o.status == "changed"],
         "unchanged": [{"name": o.name, "state_digest": o.state_digest} for o in outcomes if o.status == "unchanged"],
     }
-    owner_only.write_text(path, json.dumps(data, indent=2) + "\n")
+    data["digest"] = _digest(data)
+    owner_only.write_text(path, json.dumps(data, indent=2) + "\n")  # it names every change of the fabric
+
+
+def _digest(data: dict) -> str:
+    """Of everything saved but the digest itself: an edited, truncated or pruned file no
+    longer matches, so what is applied is exactly what was reviewed."""
+    body = {k: v for k, v in data.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def load(path: str) -> dict:
@@ -44,12 +53,18 @@ def load(path: str) -> dict:
     if not file.is_file():
         raise InputError("saved plan not found", file=file)
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not a saved plan: not UTF-8 text", file=file) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not a saved plan: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
-    if data.get("schema") != SCHEMA:
-        raise InputError(f"not a saved plan (schema {data.get('schema')!r}, expected {SCHEMA})", file=file,
-                         field="schema")
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"not a saved plan (schema {found!r}, expected {SCHEMA})", file=file, field="schema")
+    if data.get("digest") != _digest(data):
+        raise InputError("the file was edited, truncated or had entries removed after it was saved (its digest "
+                         "does not match its content); nothing was changed — save a new plan with a dry-run",
+                         file=file, field="digest")
     return data
 
 

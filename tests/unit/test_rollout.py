@@ -383,3 +383,42 @@ def test_a_phase_gates_override_replaces_the_judged_gates(fake, capsys):
     fake.state.clear(), fake.log.clear()  # back to factory
     assert run(fake, "--yes", "--format", "json", "--limit", "leaf3") == 1
     assert "leaf3: gate failed (pause_rate" in json.loads(capsys.readouterr().out)["message"]
+
+
+@pytest.mark.parametrize("limit", ["", " ", ",", " , "])
+def test_an_empty_limit_is_refused_before_any_device_is_read(fake, capsys, limit):
+    assert run(fake, "--yes", "--limit", limit) == 3
+    assert "--limit: is empty" in capsys.readouterr().err
+    assert fake.log == []
+
+
+@pytest.mark.parametrize("where", ["missing/report.json", "."])
+def test_an_output_that_cannot_be_written_is_refused_before_any_device_is_read(fake, capsys, tmp_path, where):
+    code = run(fake, "--yes", "--format", "json", "--output", str(tmp_path / where))
+    err = capsys.readouterr().err
+    assert code == 3 and "--output:" in err
+    assert fake.log == []
+
+
+def edit_saved(saved: Path, change) -> None:
+    data = json.loads(saved.read_text())
+    change(data)
+    saved.write_text(json.dumps(data, indent=2))
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda p: edit_saved(p, lambda d: d["nodes"].pop(3)),  # an entry removed
+    lambda p: edit_saved(p, lambda d: d["nodes"][0]["native"].append("set Ethernet9")),  # edited
+    lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]),  # truncated
+    lambda p: edit_saved(p, lambda d: d.pop("unchanged")),
+])
+def test_a_saved_plan_changed_after_saving_is_refused_and_nothing_applied(fake, capsys, tmp_path, tamper):
+    saved = tmp_path / "plan.json"
+    assert run(fake, "--dry-run", "--save-plan", str(saved)) == 2
+    assert saved.stat().st_mode & 0o077 == 0  # owner-only
+    tamper(saved)
+    capsys.readouterr()
+    code = main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir)])
+    err = capsys.readouterr().err
+    assert code == 3 and str(saved) in err and "Traceback" not in err
+    assert not [s for _, s in fake.log if s != "read"]
