@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
 
 import pytest
 
-from fabric_helpers import eos_running_config, make_repo, nvue_config
+from fabric_helpers import eos_running_config, make_repo, nvue_config, writes
 
 PHASE_ORDER = ["pod-a-leaves", "pod-b-leaves", "spines", "pod-a-hosts", "pod-b-hosts"]
 
@@ -72,7 +73,7 @@ def test_pfc_storm_in_the_second_phase_rolls_that_phase_back(repo):
     status = statuses(report)
     assert status["leaf3"] == "rolled_back"
     assert status["leaf1"] == status["leaf2"] == "applied"  # first phase kept: policy `phase`
-    assert status["spine1"] == "changed"  # never started
+    assert status["spine1"] == status["host1"] == "skipped"  # their batches never started
     failing = [g for g in report["gates"] if not g["passed"]]
     assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] in ("pause_rate", "watchdog_events")
     assert "leaf3" in report["message"] and "pod-b-leaves" in report["message"]
@@ -80,6 +81,26 @@ def test_pfc_storm_in_the_second_phase_rolls_that_phase_back(repo):
     assert json.loads(nvue_config(lab))[1] == json.loads(factory_leaf3)[1]
     assert "priority-flow-control priority 3 no-drop" in eos_running_config(lab, "leaf1")
     assert journal_states(repo, report["run_id"])["leaf3"] == "rolled_back"
+
+
+def test_a_storm_on_a_spine_before_the_run_refuses_the_first_leaf_batch_in_pre_flight(repo):
+    lab = repo.lab
+    spines = repo.nr(str(repo.plan), "--yes", "--limit", "role:spine")  # spines carry PFC, so they can storm
+    assert spines.returncode == 0, spines.stdout + spines.stderr
+    lab.fault("spine1", "pfc-storm")
+    leaf1_before = eos_running_config(lab, "leaf1")
+    _, before = repo.dry_run_json()
+    written = {n["name"]: len(writes(lab, n["name"])) for n in before["nodes"]}
+    proc = repo.nr(str(repo.plan), "--yes", "--format", "json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert "pre-flight refused phase 'pod-a-leaves' batch 1 (leaf1)" in report["message"]
+    assert "spine1 (link peer): " in report["message"]
+    status = statuses(report)
+    assert status.pop("spine1") == status.pop("spine2") == "unchanged"  # at intent from the first run
+    assert set(status.values()) == {"skipped"}
+    assert {n: len(writes(lab, n)) for n in written} == written  # no device written
+    assert eos_running_config(lab, "leaf1") == leaf1_before
 
 
 @pytest.mark.parametrize("fault,node", [("reject-commit", "leaf4"), ("disconnect-mid-commit", "leaf2")])
@@ -159,3 +180,52 @@ def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, 
     assert repo.dry_run_json()[0] == 0
     states = journal_states(repo, run_id)
     assert set(states.values()) == {"confirmed"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_after_the_device_step_and_says_how_to_recover(fresh_lab, tmp_path, sig):
+    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="30s")
+    _, before = repo.dry_run_json()
+    proc = repo.spawn(str(repo.plan), "--yes", "--format", "json")
+    assert wait_for_nodes_in(repo, ("armed", "verified"), timeout=60), "the run never armed a batch"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 1, err
+    report = json.loads(out)
+    run_id = report["run_id"]
+    states = journal_states(repo, run_id)
+    armed = [n for n, s in states.items() if s in ("armed", "verified")]
+    assert armed and "confirmed" not in states.values()  # stopped inside the first batch
+    assert f"interrupted ({sig.name})" in err
+    for name in armed:
+        assert re.search(rf"{name} at \d\d:\d\d:\d\d", err), err
+    assert f"nr-apply rollback {run_id}" in err and f"nr-apply resume {run_id}" in err
+    shown = json.loads(repo.nr("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["run"]["status"] == "interrupted"
+    assert sum(e["event"] == "batch-started" for e in shown["events"]) == 1
+    rolled = repo.nr("rollback", run_id, "--yes", "--format", "json")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    _, after = repo.dry_run_json()
+    assert {n["name"]: n["changes"] for n in after["nodes"]} == {n["name"]: n["changes"] for n in before["nodes"]}
+
+
+def test_a_confirm_rejected_after_verify_fails_the_run_and_the_node_ends_at_its_snapshot(fresh_lab, tmp_path):
+    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="8s")
+    _, before = repo.dry_run_json()
+    proc = repo.spawn(str(repo.plan), "--yes", "--format", "json")
+    assert "leaf1" in wait_for_nodes_in(repo, ("verified",), timeout=60)
+    repo.lab.fault("leaf1", "reject-commit")  # during the soak: the confirming commit fails
+    out, err = proc.communicate(timeout=120)
+    repo.lab.fault("leaf1", "reject-commit", clear=True)
+    report = json.loads(out)
+    assert proc.returncode == 1, err
+    message = report["message"]
+    assert "leaf1: confirm failed" in message and "every phase applied" not in message
+    assert set(statuses(report).values()) - {"rolled_back", "failed"} == {"skipped"}
+    if statuses(report)["leaf1"] == "failed":  # the restore was rejected too: its own timer restores it
+        assert "COULD NOT RESTORE: leaf1 (" in message and "restores it by itself at" in message
+        assert journal_states(repo, report["run_id"])["leaf1"] == "rollback_failed"
+    time.sleep(9)  # past the timed revert
+    _, after = repo.dry_run_json()
+    original = {n["name"]: n["changes"] for n in before["nodes"]}
+    assert {n["name"]: n["changes"] for n in after["nodes"]} == original
