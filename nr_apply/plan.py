@@ -46,6 +46,7 @@ def _seconds(value: object) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+RevertSeconds = Annotated[float, BeforeValidator(_seconds), Field(ge=1)]  # devices count whole seconds
 
 
 class Strict(BaseModel):
@@ -158,7 +159,7 @@ class Plan(Strict):
         "plan file) or a postgresql:// URL without a password (default: .nr-apply at the top of the checkout)")
     known_hosts: Path | None = Field(default=None, description="SSH known_hosts, relative to the plan file")
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
-    timed_revert: Seconds = Field(default=300, ge=1, description="revert armed on every device of a batch: "
+    timed_revert: RevertSeconds = Field(default=300, description="revert armed on every device of a batch: "
                                   "unless confirmed within this time the device restores its snapshot by itself. "
                                   "Must exceed every phase's soak by a margin of max(5s, a quarter of it)")
     phases: list[Phase] = Field(min_length=1)

@@ -330,9 +330,12 @@ def test_a_node_left_at_intent_is_named_with_when_its_revert_fires(fake, capsys)
 def test_a_killed_run_rolled_back_is_no_longer_running(fake, capsys):
     from nr_apply.plan import load_plan
 
+    from nr_apply.journal import new_run_id
+
     loaded = load_plan(fake.plan)
     journal = Journal(fake.state_dir)
-    run_id = journal.start_run(loaded.plan.name, str(loaded.file), loaded.digest, str(loaded.inventory_dir), 120)
+    run_id = journal.start_run(new_run_id(), loaded.fabric, loaded.plan.name, str(loaded.file), None, loaded.digest,
+                               str(loaded.inventory_dir), 120)
     journal.add_node(run_id, "leaf1", "eos", "pod-a-leaves", 1, NodeState().model_dump_json())
     journal.set_node_state(run_id, "leaf1", "armed")  # then the process was killed
     journal.close()
@@ -342,7 +345,7 @@ def test_a_killed_run_rolled_back_is_no_longer_running(fake, capsys):
     code = main(["rollback", run_id, "--no-host-key-check", "--state-dir", str(fake.state_dir), "--format", "json"])
     assert code == 0 and fake.state["leaf1"] == NodeState()
     record, states = journal_run(fake, run_id)
-    assert record.status == "rolled-back" and states == {"leaf1": "rolled_back"}
+    assert record.status == "rolled_back" and states == {"leaf1": "rolled_back"}
 
 
 def test_a_storm_already_on_a_link_peer_refuses_the_batch_in_pre_flight(fake, capsys):
