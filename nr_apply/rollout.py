@@ -1,11 +1,11 @@
 """Phased rollout: phases in order, batch by batch. Each batch is the same six steps:
 
-    pre-flight  sample the batch's nodes and their link peers twice; refuse to start on top of
-                a fabric that is already unhealthy (pause storm, watchdog events, drops)
+    pre-flight  sample the batch's link peers twice; refuse to start on top of a fabric that is
+                already unhealthy (pause storm, watchdog events, drops)
     push        with a timed revert armed on every device of the batch
     verify      read back: the device is at intent
     soak        the batch runs at the new intent for the phase's soak
-    gates       counter deltas since pre-flight on the batch's nodes and their link peers
+    gates       counter deltas over the soak on the batch's nodes and their link peers
     confirm     cancel the armed reverts
 
 A node that fails any step is a failed node. A phase tolerates `max_failures` of them (each
@@ -136,6 +136,13 @@ def run_step(session, names: list[str], task, processors: list, **kwargs) -> dic
     return {name: results[name][0] for name in names}
 
 
+def _only(sample, ports: set[str]):
+    """A counter sample narrowed to `ports`."""
+    if sample is None:
+        return None
+    return type(sample)(sample.taken_at, {p: v for p, v in sample.ports.items() if p in ports})
+
+
 def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
@@ -169,9 +176,9 @@ class Rollout:
     def run_batch(self, batch: Batch) -> Verdict | None:
         phase = self.phases[batch.phase]
         watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
-        baseline = self.preflight(batch, watched)
-        if isinstance(baseline, Verdict):
-            return baseline
+        refused = self.preflight(batch, watched)
+        if refused is not None:
+            return refused
         if self.stop:
             return self.interrupted(batch, "pre-flight")
         failures = self.push(batch)
@@ -180,6 +187,9 @@ class Rollout:
         self.verify([n for n in batch.nodes if n not in failures], failures)
         if self.stop:
             return self.interrupted(batch, "verify")
+        # The gates' window starts once the batch is at its new intent: it judges the change,
+        # not what the fabric did before it (a repair must not fail on the fault it repairs).
+        baseline = self.sample(watched)
         if phase.soak:
             self.progress.note(f"soak {phase.soak:g}s")
             self.stop.sleep(phase.soak)
@@ -208,18 +218,27 @@ class Rollout:
         results = run_step(self.session, names, sample_counters, [])
         return {n: None if r.failed else r.result for n, r in results.items()}
 
-    def preflight(self, batch: Batch, watched: list[str]) -> dict | Verdict:
-        """Two samples `gates.preflight_window` apart; the second is the gates' baseline."""
+    def preflight(self, batch: Batch, watched: list[str]) -> Verdict | None:
+        """Two samples `gates.preflight_window` apart, judged on the link peers' ports that do
+        not face the batch: trouble on the links into the batch is the batch's current state,
+        which its change is about to replace (and its own gates judge after the soak); trouble
+        anywhere else on a peer is a fabric the change must not be added to."""
+        fabric = self.session.fabric
         first = self.sample(watched)
         self.stop.sleep(self.plan.gates.preflight_window)
         second = self.sample(watched)
-        unhealthy = [g for name in watched
-                     for g in evaluate(name, first[name], second[name], self.plan.gates, PREFLIGHT_GATES)
-                     if not g.passed]
-        self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(self.session.fabric, [n]))
-                                                     for g in unhealthy) for n in batch.nodes})
+        inside = set(batch.nodes)
+        unhealthy = []
+        for name in watched:
+            if name in inside:
+                continue
+            away = {p.name for p in fabric.nodes[name].ports.values() if p.peer.node not in inside}
+            unhealthy += [g for g in evaluate(name, _only(first[name], away), _only(second[name], away),
+                                              self.plan.gates, PREFLIGHT_GATES) if not g.passed]
+        self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
+                                          for n in batch.nodes})
         if not unhealthy:
-            return second
+            return None
         for g in unhealthy:
             self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail))
             self.journal.event(self.state.run_id, "gate-fail", node=g.node, phase=batch.phase, batch=batch.index,

@@ -79,9 +79,16 @@ class FakeDriver(Driver):
         for cause in [f[len("stormed-by-"):] for f in self.devices.fail.get(self.node.name, "").split("+")
                       if f.startswith("stormed-by-")]:  # a link peer's change makes this node storm
             storm = storm or [s for n, s in self.devices.log if n == cause and s in ("push", "rollback")][-1:] == ["push"]
+        # "drops-toward-X": this node drops lossless traffic on its ports facing X until X's
+        # (mismatched) configuration is replaced by a push.
+        broken = [f[len("drops-toward-"):] for f in self.devices.fail.get(self.node.name, "").split("+")
+                  if f.startswith("drops-toward-")]
+        dropping = {p for p, port in self.node.ports.items() if port.peer.node in broken and
+                    "push" not in [s for n, s in self.devices.log if n == port.peer.node]}
         rate = 50000 if storm else 10
         return Counters(taken_at=time.monotonic(),
-                        ports={p: {"pause_rx.3": rate * time.monotonic(), "lossless_drops": 0, "link_up": 1}
+                        ports={p: {"pause_rx.3": rate * time.monotonic(), "link_up": 1,
+                                   "lossless_drops": int(1000 * time.monotonic()) if p in dropping else 0}
                                for p in self.node.ports})
 
 
@@ -425,3 +432,12 @@ def test_a_saved_plan_changed_after_saving_is_refused_and_nothing_applied(fake, 
     err = capsys.readouterr().err
     assert code == 3 and str(saved) in err and "Traceback" not in err
     assert not [s for _, s in fake.log if s != "read"]
+
+
+def test_drops_on_the_links_into_a_batch_do_not_refuse_the_change_that_repairs_them(fake, capsys):
+    fake.fail["spine1"] = "drops-toward-leaf1"  # leaf1's no-drop priorities differ from spine1's
+    assert run(fake, "--yes", "--format", "json", "--limit", "leaf1") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "applied"}
+    spine1 = {g["gate"]: g for g in report["gates"] if g["node"] == "spine1"}
+    assert spine1["lossless_drops"]["passed"]  # judged from the new intent on
