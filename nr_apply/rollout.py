@@ -167,7 +167,10 @@ class Rollout:
                 self.journal.event(self.state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
                                    detail=", ".join(batch.nodes))
                 self.progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
-                verdict = self.run_batch(batch)
+                try:
+                    verdict = self.run_batch(batch)
+                finally:  # sessions are held for the batch in flight only; a later step reopens
+                    self.session.release(batch.nodes + link_peers(self.session.fabric, batch.nodes))
                 if verdict is not None:
                     self.skip(self.batches[n:])  # nodes of this batch still `changed` never started either
                     return verdict
