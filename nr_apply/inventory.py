@@ -37,8 +37,8 @@ OWNED_DATA_KEYS = {"role", "segment", "asic", "ports", "lossless"}
 PORT_KEYS = {"peer", "speed", "cable", "rdma_device", "roce", "lossless"}
 BLOCKS = {"switch": PortLossless, "host_nic": NicLossless}
 # Keys that hold credentials, under any name an inventory source commonly uses.
-CREDENTIAL_KEYS = {"username", "password", "secret", "ansible_user", "ansible_password", "ansible_ssh_pass",
-                   "ansible_become_pass", "ansible_become_password"}
+CREDENTIAL_KEYS = {"username", "password", "secret", "token", "ansible_user", "ansible_password",
+                   "ansible_ssh_pass", "ansible_become_pass", "ansible_become_password", "nb_token"}
 CREDENTIALS_HINT = ("credentials do not belong in inventory files; set them in the environment or a credentials "
                     "file (README: Credentials)")
 
@@ -77,6 +77,7 @@ class InventorySource:
         mapping whose relative file options are relative to the plan."""
         base = plan_file.parent
         if isinstance(value, dict):
+            refuse_credentials(value.get("options") or {}, plan_file, "inventory.options")
             options = {k: str((base / v).resolve()) if k.endswith("file") and isinstance(v, str) else v
                        for k, v in (value.get("options") or {}).items()}
             files = [Path(v) for k, v in options.items() if k.endswith("file") and isinstance(v, str)]

@@ -208,3 +208,13 @@ def test_a_mapping_without_the_transform_function_still_gets_the_merged_intent(r
     fabric = load_fabric(loaded.inventory)
     assert fabric.nodes["leaf1"].ports["Ethernet1"].intent.mtu == 9214
     assert fabric.nornir.inventory.hosts["leaf1"]["lossless"]["switch"]["no_drop_priorities"] == [3]
+
+
+def test_credentials_in_a_plan_inventory_mapping_are_refused(repo, capsys):
+    plan = repo / "plans/lossless-rollout.yaml"
+    plan.write_text(plan.read_text().replace("inventory: ../inventory", (
+        "inventory:\n  plugin: NBInventory\n  options: {nb_url: 'https://netbox.example', nb_token: s3cr3t-t0ken}")))
+    code, err = validate(repo, capsys)
+    assert code == 3
+    assert "lossless-rollout.yaml: inventory.options.nb_token: credentials do not belong in inventory" in err
+    assert "s3cr3t-t0ken" not in err
