@@ -933,7 +933,7 @@ class NvueDriver(Driver):
             pass
 
     def confirm(self) -> None:
-        self._run("confirm", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
+        self._run_watched("confirm", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
         self._save_unless_auto_saved()
 
     def _save_unless_auto_saved(self) -> None:

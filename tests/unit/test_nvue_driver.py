@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -297,24 +298,59 @@ def test_counters_map_the_roce_and_watchdog_views():
 
 
 # --- device verbs on a scripted connection ------------------------------------------------------
-class _ScriptedSwitch:
-    """Answers Netmiko's send_command from a table; records what was sent."""
+class _Channel:
+    """A paramiko channel as Netmiko holds it; `closed` once the switch dropped the session."""
 
-    def __init__(self, answers: dict[str, str]):
-        self.answers, self.sent = answers, []
+    def __init__(self):
+        self.closed = self.eof_received = False
+
+
+class _ScriptedSwitch:
+    """Answers Netmiko's send_command (and a command written to the channel) from a table;
+    records what was sent. A command in `drops` closes the session instead of answering."""
+
+    base_prompt = "admin@leaf9:mgmt:~"
+
+    def __init__(self, answers: dict[str, str], drops: tuple[str, ...] = ()):
+        self.answers, self.drops, self.sent = answers, drops, []
+        self.remote_conn, self._unread = _Channel(), ""
 
     def send_command(self, command: str, read_timeout: float = 10) -> str:
         self.sent.append(command)
         return self.answers.get(command, "")
 
+    def normalize_cmd(self, command: str) -> str:
+        return command + "\n"
+
+    def write_channel(self, text: str) -> None:
+        command = text.strip()
+        self.sent.append(command)
+        if command in self.drops:
+            self.remote_conn.closed = True
+        else:
+            self._unread = f"{command}\n{self.answers.get(command, '')}\n{self.base_prompt}$ "
+
+    def read_channel(self) -> str:
+        out, self._unread = self._unread, ""
+        return out
+
+    def strip_command(self, command: str, output: str) -> str:
+        return output.split("\n", 1)[1] if output.startswith(command) else output
+
+    def strip_prompt(self, output: str) -> str:
+        return output.rsplit("\n", 1)[0]
+
 
 class _Host:
     def __init__(self, conn):
-        self.conn = conn
+        self.conn, self.connections = conn, {"netmiko": conn}
 
     def get_connection(self, kind, config):
         assert kind == "netmiko"
         return self.conn
+
+    def close_connection(self, kind):
+        self.connections.pop(kind, None)
 
 
 def test_confirm_saves_when_auto_save_is_off(leaf3):
@@ -324,6 +360,15 @@ def test_confirm_saves_when_auto_save_is_off(leaf3):
     drv.read()
     drv.confirm()
     assert switch.sent == ["nv config show -o yaml", "nv config apply --confirm-yes", "nv config save"]
+
+
+def test_a_session_dropped_during_confirm_fails_at_once(leaf3):
+    switch = _ScriptedSwitch({}, drops=("nv config apply --confirm-yes",))
+    drv = NvueDriver(leaf3, _Host(switch))
+    started = time.monotonic()
+    with pytest.raises(DriverError, match="^confirm: the switch closed the session"):
+        drv.confirm()
+    assert time.monotonic() - started < 5
 
 
 def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):
