@@ -176,12 +176,6 @@ def documented_keys(keys: set[str]) -> set[str]:
 
 
 HOST_KEYS = {"np_ecn_marked_roce_packets", "np_cnp_sent", "rp_cnp_handled", "rp_cnp_ignored"}
-# Documented keys a platform's counters do not carry yet in the lab, named with why; each
-# entry is a gap of that platform (driver or emulator), to be removed with its fix.
-NOT_YET_COUNTED = {
-    "sonic": ({"ecn_marked", "link_up"}, "the lab's SONiC does not serve `show queue wredcounters` "
-                                         "and `show interfaces status` yet, and the driver leaves them out"),
-}
 
 
 def test_counters_have_the_documented_keys_before_and_after_a_change(drv):
@@ -192,8 +186,7 @@ def test_counters_have_the_documented_keys_before_and_after_a_change(drv):
     for port in drv.node.ports:
         values = before.ports[port]
         keys = set(values)
-        missing, _why = NOT_YET_COUNTED.get(drv.platform, (set(), ""))
-        assert documented_keys(keys) - missing <= keys, port
+        assert documented_keys(keys) <= keys, port
         if drv.platform == "linux":
             assert HOST_KEYS <= keys, port
         assert set(after.ports[port]) == keys, port
