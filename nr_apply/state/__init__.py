@@ -4,7 +4,7 @@ One location string picks the store, first found of: `--state`, `$NR_APPLY_STATE
 `state:`, then the default. A `postgresql://` URL is the shared store (every operator and
 pipeline runner pointing at it sees the same runs and the same locks); anything else is a
 directory holding the embedded SQLite store. The default directory is `.nr-apply` at the top of
-the checkout the plan lives in (the nearest folder up from it holding `.git` or `.nr-apply`), so
+the checkout the plan lives in (the nearest folder up from it holding `.git` or a journal), so
 runs started from any directory of one checkout share it.
 
 A store is a journal plus one lock per fabric, both behind the same small interface whatever
@@ -29,10 +29,11 @@ DEFAULT_DIR = ".nr-apply"
 
 
 def checkout_root(start: Path) -> Path | None:
-    """The nearest folder from `start` up that holds `.git` or a state directory."""
+    """The nearest folder from `start` up that holds `.git` or a journal (`.nr-apply` alone is
+    no mark: other files, such as a log, may create that folder wherever a command ran)."""
     start = Path(start).resolve()
     for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / DEFAULT_DIR).is_dir():
+        if (folder / ".git").exists() or (folder / DEFAULT_DIR / "journal.sqlite").is_file():
             return folder
     return None
 

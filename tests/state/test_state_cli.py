@@ -30,10 +30,12 @@ def apply(plan: Path, *extra: str) -> int:
 
 def test_default_state_is_the_checkouts_whatever_the_working_directory(checkout, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path / "plans")
+    (tmp_path / "plans" / ".nr-apply").mkdir()  # a folder of that name (a log's) is not a state store
+    (tmp_path / "plans" / ".nr-apply" / "nr-apply.log").write_text("")
     assert apply(Path("lossless-rollout.yaml")) == 0
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     assert (tmp_path / ".nr-apply" / "journal.sqlite").is_file()
-    assert not (tmp_path / "plans" / ".nr-apply").exists()
+    assert not (tmp_path / "plans" / ".nr-apply" / "journal.sqlite").exists()
     monkeypatch.chdir(tmp_path / "inventory")
     assert main(["runs"]) == 0
     listed = capsys.readouterr().out
