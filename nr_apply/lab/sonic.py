@@ -284,7 +284,8 @@ class SonicSession(LinuxShellSession):
         flags = {a for a in args if a.startswith("-")}
         head = words[:2]
         if head == ["runningconfiguration", "all"]:
-            return _config_json(db)
+            # As sonic-utilities prints it: CONFIG_DB plus FRR's running config under `bgpraw`.
+            return _config_json({**db, "bgpraw": _bgpraw(self.hostname, db)})
         if head == ["pfc", "priority"]:
             return show_pfc_priority(db, words[2] if len(words) > 2 else None)
         if head == ["pfc", "counters"]:
@@ -316,6 +317,14 @@ class SonicSession(LinuxShellSession):
 # --- helpers ---------------------------------------------------------------------------------
 def _config_json(config: dict) -> str:
     return json.dumps(config, indent=4, sort_keys=True)
+
+
+def _bgpraw(hostname: str, db: dict) -> str:
+    """`vtysh -c 'show running-config'` of the box, as `bgpraw` carries it."""
+    asn = db.get("DEVICE_METADATA", {}).get("localhost", {}).get("bgp_asn", "65100")
+    return (f"Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.5.4\nfrr defaults traditional\n"
+            f"hostname {hostname}\nlog syslog informational\nservice integrated-vtysh-config\n!\n"
+            f"router bgp {asn}\n bgp router-id 10.1.0.4\n bgp log-neighbor-changes\nexit\n!\nend\n")
 
 
 def _variable(config: dict, dotted: str) -> str:

@@ -81,6 +81,9 @@ REFERENCES = {"dscp_to_tc_map": "DSCP_TO_TC_MAP", "dot1p_to_tc_map": "DOT1P_TO_T
 GREEN_ECN_MODES = {"ecn_green", "ecn_green_yellow", "ecn_green_red", "ecn_all"}
 _REFERENCE = re.compile(r"^\[(?P<table>[A-Za-z0-9_]+)\|(?P<name>[^\]]+)\]$")
 _TABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Not tables: `show runningconfiguration all` adds FRR's running config as one string
+# (sonic-utilities show/main.py: host_config['bgpraw']).
+NON_TABLE_KEYS = frozenset({"bgpraw"})
 
 
 class NotConfigDb(ValueError):
@@ -301,6 +304,8 @@ def load_config_db(raw: str | dict) -> dict:
         data = data["localhost"]  # multi-ASIC dumps nest the host namespace
     db: dict[str, dict] = {}
     for key, value in data.items():
+        if key in NON_TABLE_KEYS:
+            continue
         table, _, row = key.partition("|")
         if not _TABLE_NAME.match(table) or not isinstance(value, dict):
             raise NotConfigDb(f"{key!r} is not a CONFIG_DB table (TABLE or TABLE|key with an object of fields)")

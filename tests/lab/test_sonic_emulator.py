@@ -48,7 +48,10 @@ def place(shell, path: str, patch: object) -> None:
 
 
 def running(shell) -> dict:
-    return json.loads(shell.run("show runningconfiguration all"))
+    """CONFIG_DB as `show runningconfiguration all` prints it, without the FRR text beside it."""
+    db = json.loads(shell.run("show runningconfiguration all"))
+    assert db.pop("bgpraw").startswith("Building configuration...")  # as sonic-utilities adds it
+    return db
 
 
 # --- factory ---------------------------------------------------------------------------------

@@ -160,3 +160,11 @@ def test_a_watchdog_that_watches_no_lossless_priority_is_off():
     assert SonicDriver.parse(json.dumps(db)).ports["Ethernet0"].pfc_watchdog.detection_ms == 200
     db["PORT_QOS_MAP"]["Ethernet0"]["pfcwd_sw_enable"] = ""
     assert SonicDriver.parse(json.dumps(db)).ports["Ethernet0"].pfc_watchdog is None
+
+
+def test_running_configuration_all_carries_frr_config_as_bgpraw():
+    # sonic-utilities show/main.py `show runningconfiguration all`: host_config['bgpraw'] = the
+    # output of vtysh's `show running-config`, a string beside the CONFIG_DB tables.
+    db = sample("qos-arista7060x6.json")
+    db["bgpraw"] = "Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.5.4\nrouter bgp 65100\n!\nend\n"
+    assert SonicDriver.parse(json.dumps(db)).ports["Ethernet0"].no_drop_priorities == [3, 4]
