@@ -27,27 +27,30 @@ def _logged(lab, text: str) -> bool:
 
 
 def _killed_while_staging(lab, tmp_path):
-    """A run on leaf3 alone, killed while it stages its change. From the baseline counters on,
+    """A run on leaf3 alone, killed while it stages its change. From its last counter sample on,
     the lab's `slow` fault holds each command 2 s before running it: the kill lands while the
     switch holds `nv config patch`, which still runs (as a real switch finishes a command
     whose session dropped), and the apply is never sent."""
     repo = make_repo(lab, tmp_path, soak="1s", revert="8s")
     proc = repo.spawn(str(repo.plan), "--yes", "-q", "--limit", NODE)
-    deadline = time.time() + 90
-    while not _logged(lab, "nv show interface -o json"):
-        assert time.time() < deadline and proc.poll() is None, "the run never read counters"
-        time.sleep(0.05)
-    lab.fault(NODE, "slow")
-    while not _logged(lab, "> /tmp/nr-apply-staged.yaml"):
-        assert time.time() < deadline and proc.poll() is None, "the run never staged its change"
-        time.sleep(0.05)
-    # Consecutive commands run `step` apart (the hold plus the client's own turnaround): the
-    # patch command is held by the switch from `step - hold` after the staging write.
-    stamps = [e["ts"] for e in lab.command_log(NODE)]
-    step = stamps[-1] - stamps[-2]
-    time.sleep(max(0.0, stamps[-1] + step - SLOW_FAULT_SECONDS / 2 - time.time()))
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        deadline = time.time() + 120
+        # Pre-flight samples the counters twice; the push follows the second sample.
+        while sum("nv show interface -o json" in e["command"] for e in lab.command_log(NODE)) < 2:
+            assert time.time() < deadline and proc.poll() is None, "the run never sampled counters"
+            time.sleep(0.05)
+        lab.fault(NODE, "slow")
+        while not _logged(lab, "> /tmp/nr-apply-staged.yaml"):
+            assert time.time() < deadline and proc.poll() is None, "the run never staged its change"
+            time.sleep(0.05)
+        # Consecutive commands run `step` apart (the hold plus the client's own turnaround): the
+        # patch command is held by the switch from `step - hold` after the staging write.
+        stamps = [e["ts"] for e in lab.command_log(NODE)]
+        step = stamps[-1] - stamps[-2]
+        time.sleep(max(0.0, stamps[-1] + step - SLOW_FAULT_SECONDS / 2 - time.time()))
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
     time.sleep(SLOW)  # the held patch command runs
     assert _logged(lab, "nv config patch")
     lab.fault(NODE, "slow", clear=True)
