@@ -18,10 +18,10 @@ from nr_apply.outcome import step_error
 
 # task name -> (state when it succeeds, state when it fails)
 STATES = {
-    "push_with_revert": ("armed", "failed"),
-    "verify_at_intent": ("verified", "failed"),
-    "confirm": ("confirmed", "failed"),
-    "rollback": ("rolled_back", "rollback_failed"),
+    "push_change": ("armed", "failed"),
+    "lossless_verify": ("verified", "failed"),
+    "lossless_confirm": ("confirmed", "failed"),
+    "restore_snapshot": ("rolled_back", "rollback_failed"),
 }
 
 

@@ -112,4 +112,6 @@ def step_error(exc: BaseException | None, default: str) -> StepError:
         return StepError(default, "failed")
     if isinstance(exc, StepFailed):
         return StepError(exc.step, exc.message)
-    return StepError(getattr(exc, "step", default), one_line(str(exc)) or type(exc).__name__)
+    step = getattr(exc, "step", default)
+    message = one_line(str(exc)) or type(exc).__name__
+    return StepError(step, message.removeprefix(f"{step}: ") if message != f"{step}: " else message)

@@ -98,7 +98,7 @@ def _discard_staged(task, node, driver) -> Result:
 def rollback_run(args) -> int:
     from nr_apply.journal_processor import JournalProcessor
     from nr_apply.rollout import run_step
-    from nr_apply.tasks.change import rollback
+    from nr_apply.tasks.change import restore_snapshot
 
     with _open_run_store(args) as store:
         journal = store.journal
@@ -119,7 +119,7 @@ def rollback_run(args) -> int:
                 print(f"run {args.run_id} left no node changed; nothing to roll back")
                 return ExitCode.OK
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
-            results = run_step(session, list(snapshots), rollback, [JournalProcessor(journal, args.run_id)],
+            results = run_step(session, list(snapshots), restore_snapshot, [JournalProcessor(journal, args.run_id)],
                                snapshots=snapshots)
             outcomes = []
             for n in nodes:

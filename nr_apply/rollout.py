@@ -38,9 +38,9 @@ from nr_apply.journal_processor import JournalProcessor
 from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
 from nr_apply.plan import Phase
 from nr_apply.report.progress import Progress
-from nr_apply.tasks.change import confirm, push_with_revert, rollback
+from nr_apply.tasks.change import push_change, restore_snapshot
 from nr_apply.tasks.counters import sample_counters
-from nr_apply.tasks.verify import verify_at_intent
+from nr_apply.tasks.lossless import lossless_confirm, lossless_verify
 from nr_apply.validation.plan_rules import phase_nodes
 
 @dataclass
@@ -128,11 +128,20 @@ def run_step(session, names: list[str], task, processors: list, **kwargs) -> dic
     wanted = set(names)
     nr = session.nornir.with_processors(processors).filter(filter_func=lambda h: h.name in wanted)
 
-    def step(t):
-        return task(t, node=session.fabric.nodes[t.host.name], driver=session.driver(t.host.name), **kwargs)
+    spent: dict[str, float] = {}
 
-    step.__name__ = task.__name__
+    def step(t):
+        started = time.perf_counter()
+        try:
+            session.driver(t.host.name)  # attached with the node as the fabric knows it
+            return task(t, **kwargs)
+        finally:
+            spent[t.host.name] = time.perf_counter() - started
+
     results = nr.run(task=step, name=task.__name__, raise_on_error=False, on_failed=True)
+    for name, seconds in spent.items():  # each node's time in the reports
+        if name in session.outcomes:
+            session.outcomes[name].elapsed_s += seconds
     return {name: results[name][0] for name in names}
 
 
@@ -154,8 +163,8 @@ class Rollout:
         self.phases: dict[str, Phase] = {p.name: p for p in self.plan.phases}
         self.revert = int(self.plan.timed_revert)
         self.progress = Progress.for_options(options, [p.name for p in self.plan.phases], labels={
-            "push_with_revert": f"push (revert in {self.plan.timed_revert:g}s)", "verify_at_intent": "verify",
-            "confirm": "confirm", "rollback": "rollback"})
+            "push_change": f"push (revert in {self.plan.timed_revert:g}s)", "lossless_verify": "verify",
+            "lossless_confirm": "confirm", "restore_snapshot": "rollback"})
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
 
@@ -261,12 +270,12 @@ class Rollout:
         now = time.time()
         for name in batch.nodes:
             self.state.pushed_at[name] = now  # a push that fails part-way may have armed its revert too
-        results = run_step(self.session, batch.nodes, push_with_revert, self.processors,
+        results = run_step(self.session, batch.nodes, push_change, self.processors,
                            changes=changes, revert_in=self.revert)
         return {n: step_error(r.exception, "push") for n, r in results.items() if r.failed}
 
     def verify(self, names: list[str], failures: dict[str, StepError]) -> None:
-        results = run_step(self.session, names, verify_at_intent, self.processors, facets=self.session.facets)
+        results = run_step(self.session, names, lossless_verify, self.processors, facets=self.session.facets)
         for name, r in results.items():
             error = step_error(r.exception, "verify") if r.failed else None
             self.state.gates.append(GateResult("verify", name, not r.failed, error.message if error else "diff empty",
@@ -324,7 +333,7 @@ class Rollout:
         self.progress.step("gates", {n: n not in blame for n in batch.nodes})
 
     def confirm(self, names: list[str]) -> dict[str, StepError]:
-        results = run_step(self.session, names, confirm, self.processors)
+        results = run_step(self.session, names, lossless_confirm, self.processors)
         failures = {}
         for name, r in results.items():
             if r.failed:
@@ -336,7 +345,7 @@ class Rollout:
 
     def restore(self, names: list[str]) -> list[str]:
         """Roll `names` back to their snapshots (proven by read-back); the ones that are not."""
-        results = run_step(self.session, names, rollback, self.processors, snapshots=self.state.snapshots)
+        results = run_step(self.session, names, restore_snapshot, self.processors, snapshots=self.state.snapshots)
         stuck = []
         for name, r in results.items():
             outcome = self.state.outcomes[name]

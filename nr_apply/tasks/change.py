@@ -1,53 +1,39 @@
-"""Tasks that change a node: push with a timed revert armed, confirm, roll back. Each returns a
-Nornir `Result` (`changed`, and the native change as `diff`) and raises a typed `StepFailed`
-when the step fails, so Nornir marks that node failed and carries on with the others."""
+"""The rollout's per-node steps, over the public tasks of nr_apply.tasks.lossless (one
+implementation of push, verify, confirm and rollback): here each node gets its own change or
+snapshot from the run, and a restore that fails is checked by reading the device back before
+anything is claimed about the node."""
 
 from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from nr_apply.fabric import Node
-from nr_apply.outcome import ConfirmFailed, PushFailed, RollbackFailed
-from nr_apply.platforms.base import Change, Driver
+from nr_apply.outcome import RollbackFailed
+from nr_apply.platforms.base import Change
+from nr_apply.tasks.lossless import attach, lossless_push, lossless_rollback
 
 
-def push_with_revert(task: Task, node: Node, driver: Driver, changes: dict[str, Change], revert_in: int) -> Result:
-    change = changes[node.name]
+def push_change(task: Task, changes: dict[str, Change], revert_in: int) -> Result:
+    return lossless_push(task, change=changes[task.host.name], revert_in=revert_in)
+
+
+def _at_snapshot(task: Task, snapshot) -> bool:
+    driver = attach(task.host, config=task.nornir.config)
+    ports = list(driver.node.ports)
+    now = driver.parse(driver.read(), ports=ports)
+    return now == driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=ports)
+
+
+def restore_snapshot(task: Task, snapshots: dict[str, object]) -> Result:
+    """Restore the node's snapshot, proven by read-back. When the restore fails the device is
+    read again: a node already at its snapshot (its push never landed, or its own timed revert
+    fired) is restored, whatever the restore said."""
+    snapshot = snapshots[task.host.name]
     try:
-        driver.push(change, revert_in)
+        return lossless_rollback(task, snapshot=snapshot)
     except Exception as exc:
-        raise PushFailed(str(exc)) from exc
-    return Result(host=task.host, result=f"revert in {revert_in}s", changed=True, diff="\n".join(change.native))
-
-
-def confirm(task: Task, node: Node, driver: Driver) -> Result:
+        problem = str(exc) or type(exc).__name__
     try:
-        driver.confirm()
-    except Exception as exc:
-        raise ConfirmFailed(str(exc)) from exc
-    return Result(host=task.host, result="confirmed")
-
-
-def _at_snapshot(node: Node, driver: Driver, snapshot) -> bool:
-    now = driver.parse(driver.read(), ports=list(node.ports))
-    return now == driver.parse(snapshot if isinstance(snapshot, str) else str(snapshot), ports=list(node.ports))
-
-
-def rollback(task: Task, node: Node, driver: Driver, snapshots: dict[str, object]) -> Result:
-    """Restore the node's snapshot, then prove it by reading back: the lossless state parsed
-    from the device must equal the one parsed from the snapshot. When the restore fails, the
-    device is read again before anything is claimed: a node already at its snapshot (its push
-    never landed, or its own timed revert fired) is restored, whatever the restore said."""
-    snapshot = snapshots[node.name]
-    try:
-        driver.rollback(snapshot)
-        if _at_snapshot(node, driver, snapshot):
-            return Result(host=task.host, result="at snapshot", changed=True)
-        problem = "read-back after rollback differs from the snapshot"
-    except Exception as exc:
-        problem = str(exc)
-    try:
-        if _at_snapshot(node, driver, snapshot):
+        if _at_snapshot(task, snapshot):
             return Result(host=task.host, result=f"at snapshot (the restore itself reported: {problem})")
     except Exception as exc:
         raise RollbackFailed(f"{problem}; the device could not be read back to check ({exc})", at="unknown") from exc
