@@ -625,7 +625,8 @@ def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
 
 
 # --- counters ------------------------------------------------------------------------------
-def counters_line(nics: dict[str, str | None]) -> str:
+def counters_lines(nics: dict[str, str | None]) -> list[str]:
+    """Command lines sampling every NIC's counters, packed under MAX_LINE each."""
     parts = [_section(f"ethtool -S {n}", f"ethtool -S {n}") for n in nics]
     parts.append(_section("ip -j link show", "ip -j link show"))
     for netdev, rdma in nics.items():
@@ -633,7 +634,7 @@ def counters_line(nics: dict[str, str | None]) -> str:
             for name in RDMA_COUNTERS:
                 path = f"/sys/class/infiniband/{rdma}/ports/1/hw_counters/{name}"
                 parts.append(_section(f"hw_counter {netdev} {name}", _cat_or_absent([path])))
-    return "; ".join(parts)
+    return chunk_lines(parts, "; ")
 
 
 # DCQCN feedback as the RDMA device counts it (mlx5_ib `cong_cnts`, drivers/infiniband/hw/mlx5/
@@ -914,7 +915,7 @@ class LinuxNicDriver(Driver):
 
     def counters(self) -> Counters:
         nics = self._nics()
-        raw = self._send("counters", counters_line(nics))
+        raw = "\n".join(self._send("counters", line) for line in counters_lines(nics))
         taken = time.monotonic()
         try:
             return Counters(taken_at=taken, ports=parse_counters(raw, list(nics)))

@@ -306,3 +306,11 @@ def test_counters_come_from_mlx5_ethtool_names():
     assert port["pause_rx.3"] == 120 and port["pause_tx.3"] == 7 and port["pause_rx.0"] == 0
     assert port["lossless_drops"] == 5  # only the no-drop priority's discards
     assert port["watchdog_events"] == 2 and port["ecn_marked"] == 33 and port["link_up"] == 1
+
+
+def test_counter_reads_of_many_nics_stay_under_the_terminal_line_limit():
+    from nr_apply.platforms.linux import MAX_LINE, counters_lines
+    nics = {f"ens{i}f0np0": f"mlx5_{i}" for i in range(8)}
+    lines = counters_lines(nics)
+    assert len(lines) > 1 and all(len(line) <= MAX_LINE for line in lines)
+    assert sum(line.count("### hw_counter ") for line in lines) == 8 * 4
