@@ -494,6 +494,14 @@ def lossless_scope(text: str, ports: list[str]) -> str:
     return "\n".join(head) + "\n" + _interface_scope(tree, ports)
 
 
+def outside_scope(text: str, ports: list[str]) -> set[tuple[str, ...]]:
+    """Every line of a whole config that lies outside the managed scope (a VLAN, a description,
+    an ACL), as hier_config paths: what an abort of a pending commit would take back too."""
+    scope = {tuple(c.path()) for c in load_tree(lossless_scope(text, ports)).all_children()}
+    return {path for path in (tuple(c.path()) for c in load_tree(text).all_children())
+            if path not in scope and not path[0].startswith(("qos map ", "priority-flow-control all off"))}
+
+
 def restore_lines(snapshot: str, running: str, ports: list[str]) -> list[str]:
     """The change taking `running` back to `snapshot` inside the managed scope only: a
     hier_config remediation between the two scoped configs, with the global maps moved value
@@ -742,12 +750,14 @@ class EosDriver(Driver):
         return self.read()
 
     def rollback(self, snapshot: Any) -> None:
-        """A still-pending commit is aborted (the switch restores its pre-commit config). If the
-        lossless scope still differs from the snapshot's (the change was confirmed, or something
-        moved), the scoped difference alone is merged and committed, so what changed outside
-        the lossless scope after the snapshot (a VLAN, a description) survives; then the scope
-        is read back. NAPALM's own rollback() (`configure replace flash:rollback-0`) and a
-        replace with the snapshot would both overwrite those changes."""
+        """A still-pending commit is aborted (the switch restores its whole pre-commit config)
+        when nothing outside the lossless scope changed since the snapshot; otherwise it is
+        committed, since the abort would erase that change. If the lossless scope still differs
+        from the snapshot's (the change was confirmed or kept, or something moved), the scoped
+        difference alone is merged and committed, so what changed outside the lossless scope
+        after the snapshot (a VLAN, a description) survives; then the scope is read back.
+        NAPALM's own rollback() (`configure replace flash:rollback-0`) and a replace with the
+        snapshot would both overwrite those changes."""
         conn = self._napalm()
         ports = list(self.node.ports)
         try:
@@ -756,12 +766,20 @@ class EosDriver(Driver):
             # commit timer on the switch: under the fabric lock no one else arms one.
             session = self._pending_session if self._pending_session in pending else (
                 pending[0] if self._pending_session is None and len(pending) == 1 else None)
+            running = self.read()
             if session:
                 conn.config_session = session
-                conn.discard_config()
+                if outside_scope(running, ports) == outside_scope(str(snapshot), ports):
+                    conn.discard_config()
+                    running = self.read()
+                else:
+                    # Changed outside the scope since the snapshot: an abort would put the whole
+                    # pre-commit config back and erase it, so the commit is kept and its scope
+                    # alone is restored below.
+                    conn.confirm_commit()
+                conn.config_session = None
             self._pending_session = None
             want = lossless_scope(str(snapshot), ports)
-            running = self.read()
             if lossless_scope(running, ports) == want:
                 return
             lines = restore_lines(str(snapshot), running, ports)
