@@ -102,13 +102,17 @@ class Progress:
         failed = [n for n, ok in results.items() if not ok]
         name = step.split()[0]
         for node, ok in results.items():
-            since = self.nodes.get(node, ("", "", time.monotonic()))[2]
-            self.nodes[node] = ((NEXT_STEP.get(name, "done"), "green" if name == "confirm" else "") if ok
-                                else (f"{name} failed", "red")) + (since,)
+            self._advance(node, name, ok)
         self._say(f"  {step:<10} ", ("ok", "green") if not failed else (f"failed on {', '.join(failed)}", "red"))
         self._refresh()
         if name == "confirm":
             finish()
+
+    def _advance(self, node: str, step: str, ok: bool) -> None:
+        """`node` is done with `step`: its row shows the step it is in next (or the failure)."""
+        since = self.nodes.get(node, ("", "", time.monotonic()))[2]
+        self.nodes[node] = ((NEXT_STEP.get(step, "done"), "green" if step == "confirm" else "") if ok
+                            else (f"{step} failed", "red")) + (since,)
 
     def note(self, text: str) -> None:
         if self.live and self.enabled:
@@ -131,7 +135,11 @@ class Progress:
         pass
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        pass
+        """A node finished a step: its row moves on at once, while the batch's slower nodes are
+        still at it (the plain line for the step comes when every node is done)."""
+        if task.name in self.labels and host.name in self.nodes:
+            self._advance(host.name, self.labels[task.name].split()[0], not result.failed)
+            self._refresh()
 
     def subtask_instance_started(self, task: Task, host: Host) -> None:
         pass

@@ -78,3 +78,20 @@ def test_quiet_and_a_large_gate_table_show_failures_and_marginal_gates_in_full_a
     assert "gates passed: link_state ×98, pause_rate ×96" in full
     assert len(full.splitlines()) < 30  # not 196 gate rows
     assert "FAIL" in quiet and "marginal" not in quiet and "gates passed" not in quiet
+
+
+def test_the_live_view_moves_each_node_on_as_soon_as_its_own_step_is_done():
+    """A slow node does not hold the others' rows: the view follows every node as its own push
+    completes (Nornir's per-host processor hook), before the batch's step line."""
+    from types import SimpleNamespace
+
+    from nr_apply.report.progress import Progress
+
+    progress = Progress(enabled=True, live=False, labels={"lossless_push": "push"})
+    progress.batch("leaves", 1, 1, ["leaf1", "leaf2"])
+    push = SimpleNamespace(name="lossless_push")
+    progress.task_instance_completed(push, SimpleNamespace(name="leaf1"), SimpleNamespace(failed=False))
+    rows = {name: step for name, (step, _, _) in progress.nodes.items()}
+    assert rows == {"leaf1": "verify", "leaf2": "push"}
+    progress.task_instance_completed(push, SimpleNamespace(name="leaf2"), SimpleNamespace(failed=True))
+    assert progress.nodes["leaf2"][0] == "push failed"
