@@ -178,20 +178,59 @@ def check_simple_inventory(source: InventorySource) -> None:
     and field named: YAML errors and duplicate keys, unknown or mistyped keys, credentials,
     undefined groups. Intent itself is checked by the transform function, layer by layer."""
     files = source.simple_files()
-    hosts = load_mapping(files["host_file"])
-    groups = load_mapping(files["group_file"], required=False)
-    defaults = load_mapping(files["defaults_file"], required=False)
-    for name, spec in hosts.items():
-        _check_element(spec, files["host_file"], str(name), ELEMENT_KEYS)
-    for name, spec in groups.items():
-        _check_element(spec, files["group_file"], str(name), ELEMENT_KEYS)
-    _check_element(defaults, files["defaults_file"], "defaults", ELEMENT_KEYS - {"groups"})
+    problems: list[InputError] = []
+    layers = {}
+    for key in ("host_file", "group_file", "defaults_file"):
+        try:
+            layers[key] = load_mapping(files[key], required=key == "host_file")
+        except InputError as exc:  # a file that does not parse: the others are still checked
+            problems.append(exc)
+            layers[key] = {}
+    hosts, groups, defaults = layers["host_file"], layers["group_file"], layers["defaults_file"]
+    checks = [(spec, files["host_file"], str(name), ELEMENT_KEYS) for name, spec in hosts.items()]
+    checks += [(spec, files["group_file"], str(name), ELEMENT_KEYS) for name, spec in groups.items()]
+    checks.append((defaults, files["defaults_file"], "defaults", ELEMENT_KEYS - {"groups"}))
+    for spec, file, name, allowed in checks:
+        try:
+            _check_element(spec, file, name, allowed)
+        except InputError as exc:
+            problems.append(exc)
     for file, entries in ((files["host_file"], hosts), (files["group_file"], groups)):
         for name, spec in entries.items():
-            for group in (spec or {}).get("groups") or []:
+            names = (spec or {}).get("groups") if isinstance(spec, dict) else None
+            for group in names if isinstance(names, list) else []:
                 if group not in groups:
-                    raise InputError(f"group {group!r} is not defined in {files['group_file'].name}",
-                                     file=file, field=f"{name}.groups")
+                    problems.append(InputError(f"group {group!r} is not defined in {files['group_file'].name}",
+                                               file=file, field=f"{name}.groups"))
+    if problems:
+        raise problems[0] if len(problems) == 1 else InputErrors(problems)
+
+
+def every_intent_error(source: InventorySource, first: "IntentError") -> InputError:
+    """All intent errors of the inventory, not only the first host's: Nornir stops at the first
+    host its transform function refuses, so the inventory is loaded again without it and every
+    host is checked. An error written once in a shared layer (defaults, a group) is reported
+    once, however many hosts inherit it."""
+    from nornir import InitNornir
+
+    located: list[InputError] = []
+    own = source.transform_function == TRANSFORM_FUNCTION
+    try:
+        plain = InitNornir(inventory={**source.nornir_inventory(), "transform_function": None if own else
+                                      source.transform_function},
+                           runner={"plugin": "serial"}, logging={"enabled": False})
+        for host in plain.inventory.hosts.values():
+            try:
+                nr_apply_lossless(host)
+            except IntentError as exc:
+                found = exc.locate(source)
+                located.extend(found.problems if isinstance(found, InputErrors) else [found])
+    except Exception:  # the second load failed in its own way: the first error still stands
+        return first.locate(source)
+    unique = list({(str(p.file), p.line, p.field, p.message): p for p in located}.values())
+    if not unique:
+        return first.locate(source)
+    return unique[0] if len(unique) == 1 else InputErrors(unique)
 
 
 # --- the transform function ---------------------------------------------------------------------
@@ -477,7 +516,7 @@ def load_nornir(source: InventorySource, workers: int = 32):
         nornir = InitNornir(inventory=inventory, runner={"plugin": "threaded", "options": {"num_workers": workers}},
                             logging={"enabled": False})
     except IntentError as exc:
-        raise exc.locate(source) from None
+        raise every_intent_error(source, exc) from None
     except InputError:
         raise
     except Exception as exc:  # a plugin that cannot load its source: bad options, unreadable files
@@ -490,7 +529,7 @@ def load_nornir(source: InventorySource, workers: int = 32):
             for host in nornir.inventory.hosts.values():
                 nr_apply_lossless(host)
         except IntentError as exc:
-            raise exc.locate(source) from None
+            raise every_intent_error(source, exc) from None
     return nornir
 
 

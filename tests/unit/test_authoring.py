@@ -85,3 +85,25 @@ def test_one_wrong_inherited_value_is_one_finding_naming_every_port(fabric, caps
     c14 = [line for line in lines if " C14 " in line]
     assert len(c14) == 1 and "leaf1:Ethernet1" in c14[0] and "more)" in c14[0]
     assert any("the same finding 32 times" in line for line in lines)
+
+
+def test_structural_errors_in_different_inventory_files_are_all_shown_in_one_run(fabric, capsys):
+    hosts, groups = fabric / "inventory/hosts.yaml", fabric / "inventory/groups.yaml"
+    replace(hosts, "  platform: eos\n  groups: [spine, eos]\n", "  platform: eos\n  group: [spine]\n  groups: [spine, eos]\n")
+    replace(groups, "pod-a:\n  data:", "pod-a:\n  colour: blue\n  data:")
+    assert main(["validate", str(fabric / "plans/lossless-rollout.yaml"), "-q"]) == 3
+    err = capsys.readouterr().err
+    assert f"{hosts}" in err and "spine1.group: unknown key" in err
+    assert f"{groups}" in err and "pod-a.colour: unknown key" in err
+
+
+def test_intent_errors_of_different_hosts_are_all_shown_in_one_run(fabric, capsys):
+    hosts = fabric / "inventory/hosts.yaml"
+    replace(hosts, "Ethernet1: {peer: 'leaf1:Ethernet31', speed: 400G, cable: 30m}",
+            "Ethernet1: {peer: 'leaf1:Ethernet31', speed: 400G, cable: 30m, roce: maybe}")
+    replace(hosts, "ens1f0np0: {peer: 'leaf1:Ethernet3', speed: 400G, cable: 3m, rdma_device: mlx5_0}",
+            "ens1f0np0: {peer: 'leaf1:Ethernet3', speed: 400G, cable: 3m, rdma_device: mlx5_0, roce: perhaps}")
+    assert main(["validate", str(fabric / "plans/lossless-rollout.yaml"), "-q"]) == 3
+    err = capsys.readouterr().err
+    assert "spine1.data.ports.Ethernet1.roce: expected true or false" in err
+    assert "host3.data.ports.ens1f0np0.roce: expected true or false" in err
