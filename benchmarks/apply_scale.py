@@ -10,7 +10,6 @@ Not a test: it prints figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -51,11 +50,7 @@ def step_times(events: list[dict]) -> dict[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=1000, choices=sorted(harness.SIZES))
-    ap.add_argument("--workers", type=int, default=32)
-    args = ap.parse_args()
-    print(f"machine: {harness.machine()}; lab on the same machine")
+    args = harness.options(__doc__)
     with harness.fabric(args.size) as fab:
         plan = fab.plan("apply", PHASES, extra="timed_revert: 600s\n")
         cmd = [*harness.NR, str(plan), "--yes", "-q", "--workers", str(args.workers)]

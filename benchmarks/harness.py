@@ -64,6 +64,19 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Mea
                         out.read(), err.read())
 
 
+def options(doc: str) -> "argparse.Namespace":
+    """The command line every single-fabric benchmark takes (--size, --workers), and the
+    machine line every one of them starts with."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=1000, choices=sorted(SIZES))
+    ap.add_argument("--workers", type=int, default=32)
+    args = ap.parse_args()
+    print(f"machine: {machine()}; lab on the same machine")
+    return args
+
+
 def baseline_figures(measured: Measured) -> tuple[int, float, int]:
     """`nodes seconds failed` as benchmarks/baseline.py prints them; its first errors shown."""
     nodes, seconds, failed = measured.stdout.split()

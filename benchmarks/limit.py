@@ -11,7 +11,6 @@ Not a test: it prints figures.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,11 +20,7 @@ BASELINE = str(Path(__file__).resolve().with_name("baseline.py"))
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=1000, choices=sorted(harness.SIZES))
-    ap.add_argument("--workers", type=int, default=32)
-    args = ap.parse_args()
-    print(f"machine: {harness.machine()}; lab on the same machine")
+    args = harness.options(__doc__)
     with harness.fabric(args.size) as fab:
         bare = harness.check(harness.run([sys.executable, BASELINE, "read", str(fab.inventory), str(fab.known_hosts),
                                           str(args.workers)]), "baseline read")
