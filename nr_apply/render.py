@@ -12,10 +12,6 @@ from importlib import resources
 
 import jinja2
 
-TEMPLATE_OF = {"eos": "eos/lossless.j2", "sonic": "sonic/config_db.json.j2",
-               "linux": "linux_nic/lossless.j2"}
-
-
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     root = resources.files("nr_apply.templates")
@@ -30,9 +26,10 @@ def environment() -> jinja2.Environment:
 
 
 @lru_cache(maxsize=None)
-def template(platform: str) -> jinja2.Template:
-    return environment().get_template(TEMPLATE_OF[platform])
+def template(name: str) -> jinja2.Template:
+    return environment().get_template(name)
 
 
-def render_context(platform: str, context: dict) -> str:
-    return template(platform).render(**context)
+def render_context(name: str, context: dict) -> str:
+    """Lay out `context` with the template at `name` (under nr_apply/templates)."""
+    return template(name).render(**context)

@@ -81,6 +81,12 @@ class Driver(ABC):
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
         """Running state from a read-back (`read()` output, or a saved file's content)."""
 
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        """The whole of `state` in native form (`nr-apply render`): exactly what `plan_change`
+        converges a device to, so one encoding serves both."""
+        raise NotImplementedError(f"{cls.platform} does not render")
+
     @abstractmethod
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
         """Minimal native change taking the device from `current` (parsed from `raw`) to

@@ -45,6 +45,7 @@ from hier_config import HConfig, MatchRule, Platform, get_hconfig, get_hconfig_d
 from hier_config.models import IdempotentCommandsRule, NegationDefaultWithRule
 
 from nr_apply.diff import FACET_FIELDS, target_state
+from nr_apply.fabric import Node
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
@@ -543,7 +544,7 @@ def _target_text(target: NodeState, changed: dict[str, list[tuple]], keyword: st
             "watchdog": full["watchdog"] if "watchdog" in keep else None,
             "queues": sorted(queues.items()),
         })
-    return render_context("eos", {"dscp_by_tc": [], "cos_by_tc": [], "ports": ports,
+    return render_context("eos/lossless.j2", {"dscp_by_tc": [], "cos_by_tc": [], "ports": ports,
                                   "queue_keyword": keyword})
 
 
@@ -646,6 +647,10 @@ class EosDriver(Driver):
         self._pending_session: str | None = None
 
     # --- pure ----------------------------------------------------------------------------
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        return render(state)
+
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
         tree = load_tree(str(raw))

@@ -56,6 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Iterator
 
+from nr_apply.fabric import Node
 from nr_apply.model import Ets, NicLossless, NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
@@ -104,7 +105,7 @@ def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
         if isinstance(nic, NicLossless):
             fresh = boot_defaults(NicRaw(name, rdma_device=rdma_devices.get(name), driver=MLX5))
             nics.append({"name": name, "commands": nic_change(fresh, apply_model(fresh, nic))})
-    return render_context("linux", {"nics": nics})
+    return render_context("linux_nic/lossless.j2", {"nics": nics})
 
 
 def boot_defaults(nic: NicRaw) -> NicRaw:
@@ -704,6 +705,10 @@ class LinuxNicDriver(Driver):
         self._tos_hidden: dict[str, int] = {}  # rdma device -> ToS behind an unmade group
 
     # --- pure ----------------------------------------------------------------------------
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        return render(state, {name: p.rdma_device for name, p in node.ports.items()})
+
     @classmethod
     def parse(cls, raw: str, ports: list[str] | None = None) -> NodeState:
         nics = parse_bundle(raw)

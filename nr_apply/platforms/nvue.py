@@ -66,6 +66,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from nr_apply.diff import FACET_FIELDS, target_state
+from nr_apply.fabric import Node
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 
@@ -793,6 +794,10 @@ class NvueDriver(Driver):
         self._release: Release | None = None  # from `nv show system` when a read-back has no header
 
     # --- pure --------------------------------------------------------------------------------
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        return render(state)
+
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
         tree = load_tree(raw)

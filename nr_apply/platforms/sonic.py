@@ -47,6 +47,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from nr_apply.fabric import Node
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.render import render_context
@@ -272,7 +273,7 @@ def _referenced_names(db: dict) -> dict[str, set[str]]:
 
 
 def render(state: NodeState) -> str:
-    return render_context("sonic", {"config_db": config_db(state)})
+    return render_context("sonic/config_db.json.j2", {"config_db": config_db(state)})
 
 
 # --- reading CONFIG_DB in the forms it is saved in ----------------------------------------------
@@ -741,6 +742,10 @@ class SonicDriver(Driver):
         self._checkpoint: str | None = None  # taken by push, until confirm or rollback
 
     # --- pure -----------------------------------------------------------------------------------
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        return render(state)
+
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
         return parse_config_db(raw, ports)
