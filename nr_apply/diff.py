@@ -3,7 +3,11 @@
 Only what intent declares is compared (an unset field, a DSCP the intent does not map, a TC it
 does not schedule is left alone), except the no-drop priority set, which is compared whole:
 a priority that is lossless on one end of a link and not the other is the failure this tool
-exists to prevent. Fields a platform cannot express are skipped (driver.unsupported).
+exists to prevent, and the fields a platform replaces whole (driver.compared_whole: ETS on
+SONiC, whose DWRR weights are relative, so a share intent does not declare is shown removed).
+Fields a platform cannot express are skipped (driver.unsupported). Where a platform's DSCP map
+classifies straight into a traffic class (driver.dscp_classifies_to_tc), a DSCP intent does not
+map keeps its traffic class in the target, however the priority map changes.
 """
 
 from __future__ import annotations
@@ -87,8 +91,22 @@ def _watchdog_view(wd: PfcWatchdog | None, unsupported: set[str]) -> dict | None
     return {k: v for k, v in wd.model_dump().items() if k not in skip}
 
 
+def _ets_changes(port: str, want: Ets, have: Ets, whole: bool) -> list[FieldChange]:
+    changes: list[FieldChange] = []
+    shown = set(want.bandwidth) | ((set(have.bandwidth) - set(want.strict)) if whole else set())
+    for tc in sorted(shown):
+        got = None if tc in have.strict else have.bandwidth.get(tc)
+        if got != want.bandwidth.get(tc):
+            changes.append(FieldChange(port, f"ets.bandwidth.{tc}", got, want.bandwidth.get(tc)))
+    had = sorted(set(have.strict) & set(range(8)))
+    strict = sorted(want.strict) if whole else sorted(set(have.strict) | set(want.strict))
+    if had != strict and (whole or any(tc not in have.strict for tc in want.strict)):
+        changes.append(FieldChange(port, "ets.strict", had, strict))
+    return changes
+
+
 def diff_port(port: str, desired: PortLossless, current: PortLossless | None, fields: list[str],
-              unsupported: set[str] = frozenset()) -> list[FieldChange]:
+              unsupported: set[str] = frozenset(), whole: frozenset[str] = frozenset()) -> list[FieldChange]:
     changes: list[FieldChange] = []
     for name in fields:
         if name not in type(desired).model_fields:
@@ -110,15 +128,7 @@ def diff_port(port: str, desired: PortLossless, current: PortLossless | None, fi
         elif name == "ets":
             if want is None:
                 continue
-            have = have or Ets()
-            for tc, share in sorted(want.bandwidth.items()):
-                got = None if tc in have.strict else have.bandwidth.get(tc)
-                if got != share:
-                    changes.append(FieldChange(port, f"ets.bandwidth.{tc}", got, share))
-            missing = [tc for tc in want.strict if tc not in have.strict]
-            if missing:
-                changes.append(FieldChange(port, "ets.strict", sorted(set(have.strict) & set(range(8))),
-                                           sorted(set(have.strict) | set(want.strict))))
+            changes.extend(_ets_changes(port, want, have or Ets(), name in whole))
         elif name == "pfc_watchdog":
             if want is None:
                 continue
@@ -131,16 +141,17 @@ def diff_port(port: str, desired: PortLossless, current: PortLossless | None, fi
 
 
 def diff_node(desired: NodeState, current: NodeState, facets: list[str] | tuple[str, ...],
-              unsupported: set[str] = frozenset()) -> list[FieldChange]:
+              unsupported: set[str] = frozenset(), whole: frozenset[str] = frozenset()) -> list[FieldChange]:
     fields = managed_fields(facets, unsupported)
     changes: list[FieldChange] = []
     for port, want in desired.ports.items():
-        changes.extend(diff_port(port, want, current.ports.get(port), fields, unsupported))
+        changes.extend(diff_port(port, want, current.ports.get(port), fields, unsupported, whole))
     return changes
 
 
 def target_state(desired: NodeState, current: NodeState, facets: list[str] | tuple[str, ...],
-                 unsupported: set[str] = frozenset()) -> NodeState:
+                 unsupported: set[str] = frozenset(), whole: frozenset[str] = frozenset(),
+                 dscp_classifies_to_tc: bool = False) -> NodeState:
     """Running state with every managed, declared field set to intent: what the device
     should look like after the change (everything intent does not declare is kept)."""
     fields = managed_fields(facets, unsupported)
@@ -156,7 +167,9 @@ def target_state(desired: NodeState, current: NodeState, facets: list[str] | tup
                 if value:
                     update[name] = {**getattr(have, name), **value}
             elif name == "ets":
-                if value is not None:
+                if value is not None and name in whole:
+                    update[name] = value
+                elif value is not None:
                     base = getattr(have, "ets", None) or Ets()
                     bandwidth = {tc: bw for tc, bw in base.bandwidth.items() if tc not in value.strict}
                     bandwidth.update(value.bandwidth)
@@ -168,7 +181,28 @@ def target_state(desired: NodeState, current: NodeState, facets: list[str] | tup
             direct = update.get("dscp_to_tc", have.dscp_to_tc)
             update["dscp_to_tc"] = {d: tc for d, tc in direct.items()
                                     if d in want.dscp_to_tc or d not in want.dscp_to_priority}
+        if dscp_classifies_to_tc and {"dscp_to_priority", "dscp_to_tc", "priority_to_tc"} & set(update):
+            update.update(_kept_traffic_classes(want, have, update))
         data = have.model_dump(exclude_unset=False)
         data.update({k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()})
         ports[port] = type(want).model_validate(data)
     return NodeState(ports=ports)
+
+
+def _kept_traffic_classes(want: PortLossless, have: PortLossless, update: dict[str, Any]) -> dict[str, dict]:
+    """The DSCP maps of a target where DSCP classifies straight into a TC: each DSCP intent does
+    not map keeps the TC it lands in now, read through the target's priority map."""
+    chain = PortLossless(priority_to_tc=update.get("priority_to_tc", have.priority_to_tc))
+    to_priority = dict(update.get("dscp_to_priority", have.dscp_to_priority))
+    to_tc = dict(update.get("dscp_to_tc", have.dscp_to_tc))
+    for dscp, tc in have.dscp_tc_map().items():
+        if dscp in want.dscp_to_priority or dscp in want.dscp_to_tc:
+            continue
+        to_priority.pop(dscp, None)
+        to_tc.pop(dscp, None)
+        priority = chain.priority_of_tc(tc)
+        if priority is None:
+            to_tc[dscp] = tc
+        else:
+            to_priority[dscp] = priority
+    return {"dscp_to_priority": to_priority, "dscp_to_tc": to_tc}

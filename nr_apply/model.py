@@ -109,6 +109,15 @@ class PortLossless(Strict):
         prio = self.dscp_to_priority.get(dscp)
         return None if prio is None else self.tc_of(prio)
 
+    def priority_of_tc(self, tc: int) -> int | None:
+        """The priority a DSCP classified straight into `tc` is read as: the TC's own number
+        when that priority reaches it (or no priority map is set), else the lowest priority
+        that does; None when none does (the DSCP then belongs in `dscp_to_tc`)."""
+        if not self.priority_to_tc or self.priority_to_tc.get(tc) == tc:
+            return tc
+        reaching = sorted(p for p, t in self.priority_to_tc.items() if t == tc)
+        return reaching[0] if reaching else None
+
     def dscp_tc_map(self) -> dict[int, int]:
         """The whole DSCP -> TC relation this port's maps imply."""
         return {d: self.dscp_tc(d) for d in sorted(set(self.dscp_to_priority) | set(self.dscp_to_tc))}

@@ -65,6 +65,11 @@ class Driver(ABC):
     # terms. Never diffed, never pushed; `validate` names them where a plan manages them, and
     # reports show them as not verified on the node (never as "at intent").
     unsupported: ClassVar[dict[str, str] | set[str]] = {}
+    # Fields intent replaces whole on this platform (diffed and targeted whole, not per key).
+    compared_whole: ClassVar[frozenset[str]] = frozenset()
+    # The DSCP map classifies straight into a traffic class (not into a priority): a DSCP intent
+    # does not map keeps its TC in the target, whatever the priority map becomes.
+    dscp_classifies_to_tc: ClassVar[bool] = False
 
     @classmethod
     def why_unsupported(cls, field: str) -> str:

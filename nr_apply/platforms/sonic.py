@@ -22,7 +22,11 @@ Quirks kept here:
   SONiC's own qos_config.j2 renders them.
 - SCHEDULER weights are DWRR/WRR weights (1..100 each), not percentages; a TC's ETS share is its
   weight over the weights of every weighted queue. nr-apply writes the ETS percentage as the
-  weight, and a port's weighted queues are exactly the TCs its intent declares.
+  weight, and a port's weighted queues are exactly the TCs its intent declares: ETS is compared
+  and replaced whole (`compared_whole`), so the diff shows a factory share being removed.
+- The DSCP map nr-apply writes (ROCE) is the whole target relation: what intent declares over
+  the running map's DSCP -> TC entries (`dscp_classifies_to_tc`), so a push changes only the
+  DSCPs intent declares, whatever the dot1p map does to the priorities.
 - ECN marking is a WRED profile whose `ecn` mode marks green packets; its green thresholds
   and probability are the model's. WRED dropping is `wred_green_enable`.
 - Headroom is a lossless BUFFER_PG per lossless TC (`EthernetN|3`) with a static BUFFER_PROFILE
@@ -350,15 +354,6 @@ def _int_map(table: dict, low: int, high: int, vmax: int) -> dict[int, int]:
     return out
 
 
-def _priority_of_tc(tc: int, priority_to_tc: dict[int, int]) -> int | None:
-    """The priority a DSCP classified into `tc` is read as; None when no priority reaches
-    the TC (the DSCP then maps straight to its TC, `dscp_to_tc`)."""
-    if not priority_to_tc or priority_to_tc.get(tc) == tc:
-        return tc
-    reaching = sorted(p for p, t in priority_to_tc.items() if t == tc)
-    return reaching[0] if reaching else None
-
-
 def _ports_in(db: dict) -> list[str]:
     found: dict[str, None] = dict.fromkeys(db.get("PORT", {}))
     found.update(dict.fromkeys(k for k in db.get("PORT_QOS_MAP", {}) if k != "global"))
@@ -456,10 +451,11 @@ def parse_port(db: dict, port: str) -> PortLossless:
                                restoration_ms=int(wd_row.get("restoration_time", 2 * detection)))
     port_row = db.get("PORT", {}).get(port)
     mtu = int(port_row.get("mtu", DEFAULT_MTU)) if port_row is not None else None
+    chain = PortLossless(priority_to_tc=priority_to_tc)
     state = PortLossless(
         trust=trust,
-        dscp_to_priority={d: p for d, tc in dscp_to_tc.items() if (p := _priority_of_tc(tc, priority_to_tc)) is not None},
-        dscp_to_tc={d: tc for d, tc in dscp_to_tc.items() if _priority_of_tc(tc, priority_to_tc) is None},
+        dscp_to_priority={d: p for d, tc in dscp_to_tc.items() if (p := chain.priority_of_tc(tc)) is not None},
+        dscp_to_tc={d: tc for d, tc in dscp_to_tc.items() if chain.priority_of_tc(tc) is None},
         no_drop_priorities=no_drop,
         priority_to_tc=priority_to_tc,
         ets=_ets(db, queues, tc_queue),
@@ -534,18 +530,6 @@ def desired_view(running: dict, current: NodeState, target: NodeState) -> dict:
             if row_name in referenced.get(table, set()):
                 view.setdefault(table, {})[row_name] = row
     return view
-
-
-def with_declared_ets(target: NodeState, current: NodeState, intent: NodeState) -> NodeState:
-    """Where ETS changes, a port's weighted queues become exactly the ETS its intent declares:
-    a TC intent does not schedule would otherwise keep its weight and take a share of the
-    declared ones, and the declared shares would never read back."""
-    ports = dict(target.ports)
-    for name, want in intent.ports.items():
-        have = current.ports.get(name)
-        if name in ports and want.ets is not None and ports[name].ets != (have.ets if have else None):
-            ports[name] = ports[name].model_copy(update={"ets": want.ets})
-    return NodeState(ports=ports)
 
 
 def _plain_ops(patch: jsonpatch.JsonPatch, source: dict) -> list[dict]:
@@ -734,6 +718,11 @@ def _served(output: str) -> bool:
 class SonicDriver(Driver):
     platform = "sonic"
     unsupported = UNSUPPORTED
+    # DWRR weights are relative: a TC weight intent does not declare would take a share of the
+    # declared ones, so a port's ETS is replaced whole and the diff shows the shares removed.
+    compared_whole = frozenset({"ets"})
+    # DSCP_TO_TC_MAP sends a DSCP straight to a TC: a DSCP intent does not map keeps its TC.
+    dscp_classifies_to_tc = True
     pushes_headroom = True  # lossless BUFFER_PG profiles, computed by nr_apply.headroom
 
     def __init__(self, node, host):
@@ -751,8 +740,6 @@ class SonicDriver(Driver):
         return parse_config_db(raw, ports)
 
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
-        if self.node is not None:
-            target = with_declared_ets(target, current, self.node.intent())
         ops = plan_patch(load_config_db(raw), current, target)
         return Change(native=patch_lines(ops), payload=ops)
 

@@ -25,12 +25,15 @@ MEANINGS: dict[str, str] = {
     "PortLossless.trust": "which packet field classifies traffic into a priority: `dscp` (the RoCE norm), `pcp` "
                           "(VLAN priority) or `none`",
     "PortLossless.dscp_to_priority": "DSCP (0-63) → switch priority (0-7). Only the DSCPs listed are managed; "
-                                     "others on the device are left alone",
+                                     "others on the device are left alone (where the DSCP map classifies "
+                                     "straight into a traffic class, as on SONiC, they keep their class)",
     "PortLossless.no_drop_priorities": "the priorities PFC makes lossless (`[]`: PFC off). Compared whole: a "
                                        "priority lossless on the device but not here is a change",
     "PortLossless.priority_to_tc": "priority → traffic class (egress queue); a priority not listed stays in "
                                    "the class of its own number",
-    "PortLossless.ets": "ETS scheduling: bandwidth shares and strict-priority classes",
+    "PortLossless.ets": "ETS scheduling: bandwidth shares and strict-priority classes. Only the TCs listed "
+                        "are compared, except on SONiC, where the shares are relative DWRR weights and ETS "
+                        "is compared whole: a share on a TC not listed is a change (it is removed)",
     "PortLossless.ecn": "traffic class → ECN marking thresholds on egress",
     "PortLossless.wred_drop": "traffic class → whether WRED drops non-ECT packets (must be false on lossless "
                               "classes, rule C14)",

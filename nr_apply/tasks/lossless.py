@@ -163,10 +163,12 @@ def diff_host(node: Node, driver: Driver, facets: list[str] | None = None) -> Lo
         desired = node.intent()
         unverified = {facet: "; ".join(f"{f}: {driver.why_unsupported(f)}" for f in fields)
                       for facet, fields in unexpressed(desired, facets, driver.unsupported).items()}
-        changes = diff_node(desired, current, facets, driver.unsupported)
+        changes = diff_node(desired, current, facets, driver.unsupported, driver.compared_whole)
         change = None
         if changes:
-            change = driver.plan_change(raw, current, target_state(desired, current, facets, driver.unsupported))
+            target = target_state(desired, current, facets, driver.unsupported, driver.compared_whole,
+                                  driver.dscp_classifies_to_tc)
+            change = driver.plan_change(raw, current, target)
     except LosslessError:
         raise
     except Exception as exc:
@@ -205,7 +207,7 @@ def lossless_verify(task: Task, facets: list[str] | None = None) -> Result:
             current = driver.parse(driver.read(), ports=list(node.ports))
         except Exception as exc:
             raise LosslessError("verify", str(exc) or type(exc).__name__) from exc
-        left = diff_node(node.intent(), current, _facets(facets), driver.unsupported)
+        left = diff_node(node.intent(), current, _facets(facets), driver.unsupported, driver.compared_whole)
         if left:
             shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
             raise LosslessError("verify", f"read-back differs from intent: {shown}")

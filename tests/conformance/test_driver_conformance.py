@@ -106,7 +106,8 @@ def plan(drv: Driver) -> tuple[NodeState, Change]:
     """(target, change) from a fresh read, as a run plans it."""
     raw = drv.read()
     current = parsed(drv, raw)
-    target = target_state(drv.node.intent(), current, FACETS, drv.unsupported)
+    target = target_state(drv.node.intent(), current, FACETS, drv.unsupported, drv.compared_whole,
+                          drv.dscp_classifies_to_tc)
     return target, drv.plan_change(raw, current, target)
 
 
@@ -121,25 +122,14 @@ def apply(drv: Driver) -> NodeState:
 # --- the cases -----------------------------------------------------------------------------
 def test_render_parses_as_the_intent(drv):
     state = rendered_state(drv)
-    assert diff_node(drv.node.intent(), state, FACETS, drv.unsupported) == []
-
-
-# Where a platform's plan does not yet converge to the whole target (only to what intent
-# declares), named with why; each entry is a defect of that platform module, to be removed
-# with its fix.
-NOT_YET_CONVERGED = {
-    ("sonic", "dscp_to_priority"): "the ROCE DSCP_TO_TC_MAP maps every DSCP intent does not declare "
-                                   "to TC 0 instead of keeping the running map's value",
-    ("sonic", "ets"): "a factory scheduler's share on a TC intent does not declare (TC 1 at 14) is "
-                      "dropped instead of kept",
-}
+    assert diff_node(drv.node.intent(), state, FACETS, drv.unsupported, drv.compared_whole) == []
 
 
 def test_a_plan_applied_reads_back_as_its_target(drv):
     target = apply(drv)
-    left = diff_node(target, parsed(drv, drv.read()), FACETS, drv.unsupported)
-    assert [c for c in left if (drv.platform, c.field.split(".")[0]) not in NOT_YET_CONVERGED] == []
-    assert diff_node(drv.node.intent(), parsed(drv, drv.read()), FACETS, drv.unsupported) == []
+    read_back = parsed(drv, drv.read())
+    assert diff_node(target, read_back, FACETS, drv.unsupported, drv.compared_whole) == []
+    assert diff_node(drv.node.intent(), read_back, FACETS, drv.unsupported, drv.compared_whole) == []
 
 
 def test_a_second_plan_is_empty(drv):

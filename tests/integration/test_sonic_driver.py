@@ -31,13 +31,14 @@ def plan(drv: SonicDriver):
     raw = drv.read()
     current = drv.parse(raw, ports=list(drv.node.ports))
     desired = drv.node.intent()
-    target = target_state(desired, current, FACETS, drv.unsupported)
+    target = target_state(desired, current, FACETS, drv.unsupported, drv.compared_whole,
+                          drv.dscp_classifies_to_tc)
     return raw, drv.plan_change(raw, current, target)
 
 
 def left_to_do(drv: SonicDriver) -> list:
     current = drv.parse(drv.read(), ports=list(drv.node.ports))
-    return diff_node(drv.node.intent(), current, FACETS, drv.unsupported)
+    return diff_node(drv.node.intent(), current, FACETS, drv.unsupported, drv.compared_whole)
 
 
 def writes_since(lab, start: int) -> list[dict]:

@@ -42,7 +42,8 @@ def factory() -> dict:
 def plan(running: dict | str):
     raw = running if isinstance(running, str) else json.dumps(running, indent=4, sort_keys=True)
     current = SonicDriver.parse(raw, ports=PORTS)
-    target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported)
+    target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported, SonicDriver.compared_whole,
+                          SonicDriver.dscp_classifies_to_tc)
     return SonicDriver(LEAF4, None).plan_change(raw, current, target)
 
 
@@ -342,3 +343,32 @@ def test_a_partial_static_headroom_never_removes_the_lossless_pgs():
     change = SonicDriver(LEAF4, None).plan_change(json.dumps(running), current, target)
     assert 'replace /PORT/Ethernet0/mtu "9100"' in change.native
     assert not any("BUFFER" in line for line in change.native), change.native
+
+
+# --- the target relation over a real factory CONFIG_DB ------------------------------------------
+# tests/fixtures/sonic/leaf4-factory.json: the factory read-back of the bundled SONiC leaf; its
+# AZURE DSCP_TO_TC_MAP and schedulers are sonic-buildimage's qos templates
+# (files/build_templates/qos_config.j2), DSCP 0 -> TC 1, TCs 0-2,5,6 weight 14, TCs 3,4 weight 15.
+LEAF4_FACTORY = ROOT / "tests" / "fixtures" / "sonic" / "leaf4-factory.json"
+
+
+def test_a_dscp_intent_does_not_declare_keeps_the_factory_traffic_class():
+    running = json.loads(LEAF4_FACTORY.read_text())
+    after = applied(running, plan(running).payload)
+    azure, roce = running["DSCP_TO_TC_MAP"]["AZURE"], after["DSCP_TO_TC_MAP"]["ROCE"]
+    assert roce["0"] == "1"  # the factory's DSCP 0 -> TC 1 survives the push
+    assert {d: tc for d, tc in roce.items() if d not in ("26", "48")} == \
+        {d: tc for d, tc in azure.items() if d not in ("26", "48")}
+    assert (roce["26"], roce["48"]) == ("3", "6")  # what intent declares
+    assert plan(after).empty
+
+
+def test_the_diff_names_the_factory_tc_shares_sonic_removes():
+    current = SonicDriver.parse(LEAF4_FACTORY.read_text(), ports=PORTS)
+    changes = diff_node(LEAF4.intent(), current, FACETS, SonicDriver.unsupported, SonicDriver.compared_whole)
+    shown = {str(c) for c in changes if c.port == "Ethernet0"}
+    assert "Ethernet0 ets.bandwidth.1: 14 → (none)" in shown  # DWRR weights: leftovers would skew 50/50
+    assert "Ethernet0 ets.bandwidth.4: 15 → (none)" in shown
+    target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported, SonicDriver.compared_whole,
+                          SonicDriver.dscp_classifies_to_tc)
+    assert target.ports["Ethernet0"].ets == LEAF4.intent().ports["Ethernet0"].ets

@@ -105,7 +105,8 @@ def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
     running = factory_config_db(lab_node)
     raw = json.dumps(running)
     current = SonicDriver.parse(raw, ports=list(leaf4.ports))
-    target = target_state(leaf4.intent(), current, list(FACET_FIELDS), SonicDriver.unsupported)
+    target = target_state(leaf4.intent(), current, list(FACET_FIELDS), SonicDriver.unsupported,
+                          SonicDriver.compared_whole, SonicDriver.dscp_classifies_to_tc)
     after = jsonpatch.apply_patch(running, SonicDriver(leaf4, None).plan_change(raw, current, target).payload)
     rendered = config_db(leaf4.intent())
     assert {table: {row: {f: after[table][row][f] for f in fields} for row, fields in rows.items()}

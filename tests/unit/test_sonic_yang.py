@@ -39,7 +39,8 @@ def factory() -> dict:
 def converged(factory) -> dict:
     raw = json.dumps(factory)
     current = SonicDriver.parse(raw, ports=list(LEAF4.ports))
-    target = target_state(LEAF4.intent(), current, list(FACET_FIELDS), SonicDriver.unsupported)
+    target = target_state(LEAF4.intent(), current, list(FACET_FIELDS), SonicDriver.unsupported,
+                          SonicDriver.compared_whole, SonicDriver.dscp_classifies_to_tc)
     ops = SonicDriver(LEAF4, None).plan_change(raw, current, target).payload
     return modelled(jsonpatch.apply_patch(factory, ops))
 
