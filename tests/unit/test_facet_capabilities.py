@@ -5,11 +5,9 @@ facet as not verified on the node."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 import yaml
 
 from nr_apply.cli import main
@@ -22,14 +20,7 @@ from nr_apply.report.junit import to_junit
 from nr_apply.report.markdown import to_markdown
 from nr_apply.report.model import build_report
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def fabric_repo(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
-    shutil.copytree(REPO / "plans", tmp_path / "plans")
-    return tmp_path
 
 
 def findings(plan: Path, capsys) -> list[dict]:

@@ -5,7 +5,6 @@ refused naming file and field."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from nr_apply.inventory import load_fabric
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
-    shutil.copytree(REPO / "plans", tmp_path / "plans")
-    return tmp_path
 
 
 def simple(inventory: Path, transform: str | None = "nr_apply_lossless"):
@@ -39,8 +32,8 @@ def edit(path: Path, change) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def validate(repo: Path, capsys) -> tuple[int, str]:
-    code = main(["validate", str(repo / "plans/lossless-rollout.yaml")])
+def validate(fabric_repo: Path, capsys) -> tuple[int, str]:
+    code = main(["validate", str(fabric_repo / "plans/lossless-rollout.yaml")])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     return code, re.sub(r"\.yaml:\d+: ", ".yaml: ", captured.err)  # each error names its line; compared without
@@ -77,12 +70,12 @@ def test_the_transform_is_idempotent():
     assert {n: (h["lossless"], h["ports"]) for n, h in nr.inventory.hosts.items()} == before
 
 
-def test_a_layer_naming_part_of_a_keyed_entry_merges_over_the_inherited_entry(repo):
-    edit(repo / "inventory/hosts.yaml",
+def test_a_layer_naming_part_of_a_keyed_entry_merges_over_the_inherited_entry(fabric_repo):
+    edit(fabric_repo / "inventory/hosts.yaml",
          lambda d: d["leaf1"]["data"].update(lossless={"switch": {"ecn": {3: {"min_bytes": 120000}}}}))
-    edit(repo / "inventory/hosts.yaml",
+    edit(fabric_repo / "inventory/hosts.yaml",
          lambda d: d["leaf2"]["data"]["ports"]["Ethernet1"].update(lossless={"ecn": {3: {"probability": 50}}}))
-    fabric = load_fabric(repo / "inventory")
+    fabric = load_fabric(fabric_repo / "inventory")
     ecn = fabric.nodes["leaf1"].ports["Ethernet2"].intent.ecn[3]
     assert (ecn.min_bytes, ecn.max_bytes, ecn.probability) == (120000, 1500000, 100)
     ecn = fabric.nodes["leaf2"].ports["Ethernet1"].intent.ecn[3]
@@ -90,32 +83,32 @@ def test_a_layer_naming_part_of_a_keyed_entry_merges_over_the_inherited_entry(re
     assert fabric.nodes["leaf2"].ports["Ethernet2"].intent.ecn[3].probability == 100
 
 
-def test_a_partial_keyed_entry_with_nothing_to_merge_over_names_its_file_and_field(repo, capsys):
-    edit(repo / "inventory/hosts.yaml",
+def test_a_partial_keyed_entry_with_nothing_to_merge_over_names_its_file_and_field(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml",
          lambda d: d["leaf1"]["data"].update(lossless={"switch": {"ecn": {4: {"min_bytes": 120000}}}}))
-    code, err = validate(repo, capsys)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert "hosts.yaml: leaf1.data.lossless.switch.ecn.4.max_bytes: Field required" in err
 
 
-def test_yaml_anchors_and_merge_keys_work(repo):
-    hosts = repo / "inventory/hosts.yaml"
+def test_yaml_anchors_and_merge_keys_work(fabric_repo):
+    hosts = fabric_repo / "inventory/hosts.yaml"
     text = hosts.read_text()
     text = text.replace("      Ethernet31: {peer: 'spine1:Ethernet1', speed: 400G, cable: 30m}",
                         "      Ethernet31: &uplink {peer: 'spine1:Ethernet1', speed: 400G, cable: 30m}", 1)
     text = text.replace("      Ethernet32: {peer: 'spine2:Ethernet1', speed: 400G, cable: 30m}",
                         "      Ethernet32: {<<: *uplink, peer: 'spine2:Ethernet1'}", 1)
     hosts.write_text(text)
-    fabric = load_fabric(repo / "inventory")
+    fabric = load_fabric(fabric_repo / "inventory")
     port = fabric.nodes["leaf1"].ports["Ethernet32"]
     assert (str(port.peer), port.speed_mbps, port.cable_m) == ("spine2:Ethernet1", 400000, 30.0)
 
 
-def test_data_nr_apply_does_not_own_is_ignored(repo, capsys):
-    edit(repo / "inventory/hosts.yaml", lambda d: d["leaf1"]["data"].update(
+def test_data_nr_apply_does_not_own_is_ignored(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml", lambda d: d["leaf1"]["data"].update(
         site="ams1", netbox={"id": 7, "rack": {"name": "R12"}}, tags=["gpu-pod"]))
-    edit(repo / "inventory/groups.yaml", lambda d: d["leaf"]["data"].update(owner="netops"))
-    code, _ = validate(repo, capsys)
+    edit(fabric_repo / "inventory/groups.yaml", lambda d: d["leaf"]["data"].update(owner="netops"))
+    code, _ = validate(fabric_repo, capsys)
     assert code == 0
 
 
@@ -127,9 +120,9 @@ def test_data_nr_apply_does_not_own_is_ignored(repo, capsys):
     ("groups.yaml", lambda d: d["eos"]["data"]["lossless"].update(spine={"mtu": 9000}),
      "eos.data.lossless.spine: unknown key"),
 ])
-def test_unknown_keys_in_what_nr_apply_owns_stay_errors(repo, capsys, where, change, field):
-    edit(repo / "inventory" / where, change)
-    code, err = validate(repo, capsys)
+def test_unknown_keys_in_what_nr_apply_owns_stay_errors(fabric_repo, capsys, where, change, field):
+    edit(fabric_repo / "inventory" / where, change)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert f"{where}: {field}" in err
 
@@ -143,78 +136,78 @@ def test_unknown_keys_in_what_nr_apply_owns_stay_errors(repo, capsys, where, cha
     ("defaults.yaml", lambda d: d.update(connection_options={"napalm": {"extras": {"optional_args": {
         "secret": "x"}}}}), "defaults.connection_options.napalm.extras.optional_args.secret"),
 ])
-def test_credentials_are_refused_at_any_depth(repo, capsys, where, change, field):
-    edit(repo / "inventory" / where, change)
-    code, err = validate(repo, capsys)
+def test_credentials_are_refused_at_any_depth(fabric_repo, capsys, where, change, field):
+    edit(fabric_repo / "inventory" / where, change)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert f"{where}: {field}: credentials do not belong in inventory" in err
     assert "hunter2" not in err and "enable-pw" not in err
 
 
 @pytest.mark.parametrize("value, shown", [(70000, "70000"), ("seventeen", "'seventeen'"), (0, "0")])
-def test_management_port_that_is_not_a_port_number(repo, capsys, value, shown):
-    edit(repo / "inventory/hosts.yaml", lambda d: d["leaf3"].update(port=value))
-    code, err = validate(repo, capsys)
+def test_management_port_that_is_not_a_port_number(fabric_repo, capsys, value, shown):
+    edit(fabric_repo / "inventory/hosts.yaml", lambda d: d["leaf3"].update(port=value))
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert f"hosts.yaml: leaf3.port: port {shown} is not a TCP port number (1-65535)" in err
 
 
-def test_connection_port_out_of_range(repo, capsys):
-    edit(repo / "inventory/hosts.yaml", lambda d: d["leaf1"]["connection_options"]["netmiko"].update(port=99999))
-    code, err = validate(repo, capsys)
+def test_connection_port_out_of_range(fabric_repo, capsys):
+    edit(fabric_repo / "inventory/hosts.yaml", lambda d: d["leaf1"]["connection_options"]["netmiko"].update(port=99999))
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert "hosts.yaml: leaf1.connection_options.netmiko.port: port 99999 is not a TCP port number" in err
 
 
-def test_binary_hosts_file(repo, capsys):
-    (repo / "inventory/hosts.yaml").write_bytes(bytes(range(256)) * 8)
-    code, err = validate(repo, capsys)
+def test_binary_hosts_file(fabric_repo, capsys):
+    (fabric_repo / "inventory/hosts.yaml").write_bytes(bytes(range(256)) * 8)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
-    assert f"{repo / 'inventory/hosts.yaml'}: not a UTF-8 text file" in err
+    assert f"{fabric_repo / 'inventory/hosts.yaml'}: not a UTF-8 text file" in err
 
 
-def test_plan_inventory_as_a_nornir_mapping_validates_and_names_files(repo, capsys):
-    plan = repo / "plans/lossless-rollout.yaml"
+def test_plan_inventory_as_a_nornir_mapping_validates_and_names_files(fabric_repo, capsys):
+    plan = fabric_repo / "plans/lossless-rollout.yaml"
     plan.write_text(plan.read_text().replace("inventory: ../inventory", (
         "inventory:\n  plugin: SimpleInventory\n  transform_function: nr_apply_lossless\n"
         "  options: {host_file: ../inventory/hosts.yaml, group_file: ../inventory/groups.yaml, "
         "defaults_file: ../inventory/defaults.yaml}")))
-    code, _ = validate(repo, capsys)
+    code, _ = validate(fabric_repo, capsys)
     assert code == 0
-    edit(repo / "inventory/groups.yaml", lambda d: d["eos"]["data"]["lossless"]["switch"].update(mtu=12000))
-    code, err = validate(repo, capsys)
+    edit(fabric_repo / "inventory/groups.yaml", lambda d: d["eos"]["data"]["lossless"]["switch"].update(mtu=12000))
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert "groups.yaml: eos.data.lossless.switch.mtu: Input should be less than or equal to 9216" in err
 
 
-def test_plan_inventory_mapping_with_an_unknown_plugin(repo, capsys):
-    plan = repo / "plans/lossless-rollout.yaml"
+def test_plan_inventory_mapping_with_an_unknown_plugin(fabric_repo, capsys):
+    plan = fabric_repo / "plans/lossless-rollout.yaml"
     plan.write_text(plan.read_text().replace("inventory: ../inventory", "inventory: {plugin: NoSuchInventory}"))
-    code, err = validate(repo, capsys)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert "lossless-rollout.yaml: inventory: cannot load the inventory" in err and "NoSuchInventory" in err
 
 
-def test_a_mapping_without_the_transform_function_still_gets_the_merged_intent(repo):
+def test_a_mapping_without_the_transform_function_still_gets_the_merged_intent(fabric_repo):
     from nr_apply.plan import load_plan
 
-    plan = repo / "plans/lossless-rollout.yaml"
+    plan = fabric_repo / "plans/lossless-rollout.yaml"
     plan.write_text(plan.read_text().replace("inventory: ../inventory", (
         "inventory:\n  plugin: SimpleInventory\n"
         "  options: {host_file: ../inventory/hosts.yaml, group_file: ../inventory/groups.yaml, "
         "defaults_file: ../inventory/defaults.yaml}")))
     loaded = load_plan(plan)
-    assert loaded.inventory_dir == (repo / "inventory").resolve() and loaded.fabric == "inventory"
+    assert loaded.inventory_dir == (fabric_repo / "inventory").resolve() and loaded.fabric == "inventory"
     fabric = load_fabric(loaded.inventory)
     assert fabric.nodes["leaf1"].ports["Ethernet1"].intent.mtu == 9214
     assert fabric.nornir.inventory.hosts["leaf1"]["lossless"]["switch"]["no_drop_priorities"] == [3]
 
 
-def test_credentials_in_a_plan_inventory_mapping_are_refused(repo, capsys):
-    plan = repo / "plans/lossless-rollout.yaml"
+def test_credentials_in_a_plan_inventory_mapping_are_refused(fabric_repo, capsys):
+    plan = fabric_repo / "plans/lossless-rollout.yaml"
     plan.write_text(plan.read_text().replace("inventory: ../inventory", (
         "inventory:\n  plugin: NBInventory\n  options: {nb_url: 'https://netbox.example', nb_token: s3cr3t-t0ken}")))
-    code, err = validate(repo, capsys)
+    code, err = validate(fabric_repo, capsys)
     assert code == 3
     assert "lossless-rollout.yaml: inventory.options.nb_token: credentials do not belong in inventory" in err
     assert "s3cr3t-t0ken" not in err

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 
 from nr_apply.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def fabric_repo(tmp_path: Path) -> Path:
-    """A copy of the bundled inventory and plan that a test may break."""
-    shutil.copytree(REPO / "inventory", tmp_path / "inventory")
-    shutil.copytree(REPO / "plans", tmp_path / "plans")
-    return tmp_path
 
 
 def edit(path: Path, change) -> None:
