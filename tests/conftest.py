@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from contextlib import ExitStack
 from pathlib import Path
@@ -51,3 +52,11 @@ def fresh_lab(lab: RunningLab) -> RunningLab:
     lab.clear_faults()
     lab.reset()
     return lab
+
+
+@pytest.fixture
+def fabric_repo(tmp_path: Path) -> Path:
+    """A copy of the bundled inventory and plans that a test may break."""
+    shutil.copytree(BUNDLED_INVENTORY, tmp_path / "inventory")
+    shutil.copytree(BUNDLED_INVENTORY.parent / "plans", tmp_path / "plans")
+    return tmp_path
