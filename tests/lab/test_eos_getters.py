@@ -8,27 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from napalm import get_network_driver
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from test_eos_napalm import OneSwitchLab
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with OneSwitchLab(tmp_path_factory.mktemp("eos-getters")) as running_lab:
-        yield running_lab
-
-
-@pytest.fixture
-def napalm_eos(lab):
-    lab.device.reset()
-    driver = get_network_driver("eos")(
-        lab.node.hostname, LAB_USERNAME, LAB_PASSWORD, timeout=20,
-        optional_args={"transport": "http", "port": lab.node.port})
-    driver.open()
-    yield driver
-    driver.close()
+from test_eos_napalm import lab, napalm_eos  # noqa: F401  (fixtures: one switch, NAPALM over eAPI)
 
 
 def test_lldp_neighbors_are_the_cabled_peers(napalm_eos):
