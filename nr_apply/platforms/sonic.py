@@ -552,13 +552,19 @@ def _table_of(op: dict) -> str:
 
 
 def _ordered(ops: list[dict]) -> list[dict]:
-    """Objects are created before rows refer to them and removed after the references go."""
+    """Objects are created before rows refer to them and removed after the references go.
+    Within that, one canonical order whatever order make_patch found them in (it varies with
+    jsonpatch's version and the hash seed, and a saved plan is compared line by line): adds and
+    replaces by path, then removes by path from the deepest (a row before its table)."""
     def rank(op: dict) -> int:
         is_object = _table_of(op) in OBJECT_TABLES
         if is_object:
             return 2 if op["op"] == "remove" else 0
         return 1
-    return sorted(ops, key=rank)
+
+    adds = sorted((op for op in ops if op["op"] != "remove"), key=lambda op: (rank(op), op["path"]))
+    removes = sorted((op for op in ops if op["op"] == "remove"), key=lambda op: op["path"], reverse=True)
+    return sorted(adds + removes, key=rank)
 
 
 def _no_empty_tables(ops: list[dict], running: dict) -> list[dict]:
@@ -727,7 +733,6 @@ class SonicDriver(Driver):
 
     def __init__(self, node, host):
         super().__init__(node, host)
-        self.nornir_config = None
         self._checkpoint: str | None = None  # taken by push, until confirm or rollback
 
     # --- pure -----------------------------------------------------------------------------------
@@ -777,7 +782,7 @@ class SonicDriver(Driver):
 
     # --- device ---------------------------------------------------------------------------------
     def read(self) -> str:
-        return self._run(READ_COMMAND)
+        return self.exec_read("read", READ_COMMAND)
 
     def push(self, change: Change, revert_in: int) -> None:
         ops = change.payload if change.payload is not None else []
