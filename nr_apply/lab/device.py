@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Iterator, Protocol
 
 from nr_apply.lab.topology import LabNode
 
@@ -176,6 +176,8 @@ class Session(ABC):
         self.username = username
         self.session_id = session_id
         self.closed = False
+        # `exec 2>&1` ran: on an SSH exec channel, errors go to stdout, in order with the rest.
+        self.stderr_to_stdout = False
 
     @property
     @abstractmethod
@@ -207,6 +209,7 @@ class LabDevice(ABC):
         self._deferred = self._dirty = False
         self.faults: set[str] = set()
         self._log_path = self.state_dir / "logs" / f"{self.name}.jsonl"
+        self._log_batch: list[str] | None = None
         self._state_path = self.state_dir / "devices" / f"{self.name}.json"
         # The lab's traffic model (a `CounterSource`), attached by the server. Without one the
         # device models itself alone (`port_counters`), so faults still show in its counters.
@@ -304,10 +307,38 @@ class LabDevice(ABC):
     def log_command(self, session_id: str, command: str, write: bool) -> None:
         """Append one command to the device's command log (JSON lines). `write` is True for
         anything that opens a configuration session, stages or applies a change."""
-        self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {"ts": time.time(), "session": session_id, "command": command, "write": write}
-        with open(self._log_path, "a") as fh:
-            fh.write(json.dumps(entry) + "\n")
+        entry = json.dumps({"ts": time.time(), "session": session_id, "command": command, "write": write})
+        if self._log_batch is not None:
+            self._log_batch.append(entry)
+        else:
+            self._append_log([entry])
+
+    @contextmanager
+    def batched_log(self) -> Iterator[None]:
+        """Commands logged inside are written in one append when the block ends (a typed line
+        of `;`-joined commands is one write, not one per command). Re-entrant."""
+        if self._log_batch is not None:
+            yield
+            return
+        self._log_batch = []
+        try:
+            yield
+        finally:
+            batch, self._log_batch = self._log_batch, None
+            if batch:
+                self._append_log(batch)
+
+    def _append_log(self, entries: list[str]) -> None:
+        data = ("\n".join(entries) + "\n").encode()
+        try:
+            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the first entry of a fresh lab: no logs/ yet
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
     def command_log(self) -> list[dict]:
         if not self._log_path.exists():

@@ -19,6 +19,7 @@ import re
 import shlex
 import time
 import zlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -35,7 +36,7 @@ from nr_apply.lab.linux_net import (
     ip_is_write,
 )
 from nr_apply.lab.linux_sysfs import NodeWriteError, SysfsTree, factory_ecn, factory_rdma_cm
-from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
+from nr_apply.lab.shell import LinuxShellSession, fire_due_timers, words
 from nr_apply.lab.topology import LabNode
 
 MELLANOX_OUI = "0c:42:a1"
@@ -132,7 +133,7 @@ class HostSession(LinuxShellSession):
 
     def _run_simple(self, line: str) -> str:
         try:
-            argv = shlex.split(line)
+            argv = words(line)
         except ValueError:
             return super().run_one(line)
         body = line
@@ -412,6 +413,7 @@ class HostSession(LinuxShellSession):
         return "\n".join(o for o in out if o)
 
 
+@lru_cache(maxsize=4096)
 def _strip_comment(line: str) -> str:
     """Drop a `# comment` that starts a word outside quotes."""
     quote = None
@@ -432,6 +434,11 @@ def _split_pipe(line: str) -> list[str]:
 
 def _split_top(line: str, separator: str) -> list[str]:
     """Split on one separator character outside quotes; empty parts are dropped for `;`."""
+    return list(_split_top_cached(line, separator))
+
+
+@lru_cache(maxsize=4096)
+def _split_top_cached(line: str, separator: str) -> tuple[str, ...]:
     parts, buf, quote = [], [], None
     for c in line:
         if quote:
@@ -444,7 +451,7 @@ def _split_top(line: str, separator: str) -> list[str]:
             continue
         buf.append(c)
     parts.append("".join(buf).strip())
-    return [p for p in parts if p] if separator == ";" else parts
+    return tuple(p for p in parts if p) if separator == ";" else tuple(parts)
 
 
 def _filter(stage: str, text: str) -> str:

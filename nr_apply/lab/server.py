@@ -107,6 +107,12 @@ class LineReader:
         return lines
 
 
+def _run_line(device: LabDevice, session: Session, line: str) -> str:
+    """One typed line, its commands logged in one write."""
+    with device.lock, device.batched_log():
+        return session.run(line)
+
+
 class _SSHServer(asyncssh.SSHServer):
     def __init__(self, lab: "LabServer", runtime: NodeRuntime):
         self._lab = lab
@@ -203,7 +209,7 @@ class _SSHSession(asyncssh.SSHServerSession):
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            return await self._lab.call(session.run, line), False
+            return await self._lab.call(_run_line, self._runtime.device, session, line), False
         except CommandError as exc:
             return str(exc), True
 
@@ -240,10 +246,11 @@ class _SSHSession(asyncssh.SSHServerSession):
             status = 0
             for line in self._command.splitlines() or [""]:
                 output, failed = await self._answer(session, line)
-                if failed:
+                if failed and not session.stderr_to_stdout:
                     status = 1
                     self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())
                 elif output:
+                    status = 1 if failed else status
                     self._write(output.rstrip("\n") + "\n")
                 if session.closed:
                     break

@@ -174,6 +174,52 @@ def test_exec_request_runs_the_command_in_a_fresh_session(tlab):
     assert "frobnicate: command not found" in failed.stderr
 
 
+def test_exec_2_to_1_puts_errors_on_stdout_in_order_as_bash_does(tlab):
+    """`exec 2>&1` (what nr-apply's exec reads start with) sends every later error to stdout,
+    where it arrives in order with the output around it; without it an error is on stderr."""
+    node = tlab.nodes["host1"]
+    plain = asyncio.run(_exec(node, tlab.known_hosts, "echo before\ncat /nonexistent"))
+    assert (plain.stdout, plain.exit_status) == ("before\n", 1)
+    assert "cat: /nonexistent: No such file or directory" in plain.stderr
+    folded = asyncio.run(_exec(node, tlab.known_hosts, "exec 2>&1\necho before\ncat /nonexistent\necho after"))
+    assert folded.stdout == "before\ncat: /nonexistent: No such file or directory\nafter\n"
+    assert folded.stderr == ""
+
+
+def _exec_channel(lab: ThreadLab, name: str, known_hosts: Path | None, password: str = LAB_PASSWORD):
+    from nr_apply.exec_channel import ExecChannel
+
+    node, plugin = lab.nodes[name], ExecChannel()
+    plugin.open(node.hostname, LAB_USERNAME, password, node.ssh_port, "linux",
+                {"known_hosts": str(known_hosts) if known_hosts else None, "timeout": 5})
+    return plugin
+
+
+def test_exec_channel_reads_over_one_connection_and_closes_it(tlab):
+    plugin = _exec_channel(tlab, "host1", tlab.known_hosts)
+    try:
+        assert plugin.connection.run("hostname") == "host1\n"
+        assert plugin.connection.run("echo one\ncat /nonexistent\necho two") == \
+            "one\ncat: /nonexistent: No such file or directory\ntwo\n"
+    finally:
+        plugin.close()
+    reads = [e for e in tlab.device("host1").command_log() if e["command"] in ("hostname", "exec 2>&1")]
+    assert [e["command"] for e in reads][-3:] == ["exec 2>&1", "hostname", "exec 2>&1"]
+
+
+def test_exec_channel_refuses_a_wrong_host_key_and_a_wrong_password(tlab, tmp_path):
+    from nr_apply.exec_channel import ExecChannelError
+
+    node = tlab.nodes["host1"]
+    forged = tmp_path / "known_hosts"
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    forged.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
+    with pytest.raises(ExecChannelError, match="host key not verifiable"):
+        _exec_channel(tlab, "host1", forged)
+    with pytest.raises(ExecChannelError, match="authentication failed"):
+        _exec_channel(tlab, "host1", tlab.known_hosts, password="guess")
+
+
 async def _shell(node: LabNode, known_hosts: Path, lines: str) -> tuple[str, bool]:
     """Send raw input to a PTY shell; return all output and whether the server closed it."""
     async with asyncssh.connect(node.hostname, node.ssh_port, username=LAB_USERNAME, password=LAB_PASSWORD,
