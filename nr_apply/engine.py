@@ -1,10 +1,11 @@
 """A run's device sessions, and the dry-run step: run a task over nodes with Nornir's threaded
 runner, and hold each node's device sessions only while a step needs them.
 
-A Paramiko transport keeps a thread and the device keeps a session for as long as a connection
-is open, so a run never keeps sessions it does not need: dry-run (and the read round of an
-apply) releases each node as soon as its step is done, and the rollout releases a batch's nodes
-once the batch is settled. At any moment a run holds sessions for at most `--workers` nodes
+A device keeps a session (and a Paramiko transport, for changes over Netmiko, a thread) for as
+long as a connection is open, so a run never keeps sessions it does not need: dry-run (and the
+read round of an apply, whose SSH reads are exec channels on one shared event loop, see
+nr_apply.exec_channel) releases each node as soon as its step is done, and the rollout releases
+a batch's nodes once the batch is settled. At any moment a run holds sessions for at most `--workers` nodes
 plus the batch in flight.
 """
 

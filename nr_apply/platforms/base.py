@@ -79,6 +79,24 @@ class Driver(ABC):
     def __init__(self, node: Node, host: Any):
         self.node = node
         self.host = host  # nornir.core.inventory.Host
+        self.nornir_config: Any = None  # the run's Nornir configuration, set by the task
+
+    def exec_read(self, step: str, command: str, timeout: float = 60) -> str:
+        """`command` (one or more lines) run by the device's login shell over an SSH exec
+        channel, its whole output: the read round's transport on SSH platforms (no terminal,
+        no prompt to find; see nr_apply.exec_channel). A failed read forgets the connection,
+        so the next one logs in again."""
+        from nornir.core.configuration import Config
+
+        from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError
+
+        try:
+            return self.host.get_connection(CONNECTION_NAME, self.nornir_config or Config()).run(command, timeout)
+        except ExecChannelError as exc:
+            plugin = self.host.connections.pop(CONNECTION_NAME, None)
+            if plugin is not None:
+                plugin.close()
+            raise DriverError(step, str(exc)) from None
 
     # --- pure --------------------------------------------------------------------------------
     @classmethod

@@ -640,7 +640,6 @@ class EosDriver(Driver):
         "headroom": "EOS sizes priority-group headroom per chip in its MMU profile (`platform trident "
                     "mmu queue profile ... ingress headroom`), not per port",
     }
-    nornir_config: Any = None
 
     def __init__(self, node, host):
         super().__init__(node, host)

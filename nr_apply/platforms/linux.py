@@ -697,7 +697,6 @@ class LinuxNicDriver(Driver):
 
     platform: ClassVar[str] = "linux"
     unsupported: ClassVar[dict[str, str]] = UNSUPPORTED
-    nornir_config: Any = None
 
     def __init__(self, node, host):
         super().__init__(node, host)
@@ -788,7 +787,7 @@ class LinuxNicDriver(Driver):
             raise DriverError(step, f"{command}: {output}")
 
     def read(self) -> str:
-        raw = "\n".join(self._send("read", line) for line in read_lines(self._nics()))
+        raw = self.exec_read("read", "\n".join(read_lines(self._nics())))
         try:
             parse_bundle(raw)
         except BundleError as exc:

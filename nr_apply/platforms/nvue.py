@@ -786,7 +786,6 @@ _ERROR = re.compile(r"^(?:Error:|error:|-bash:|Invalid |Usage:)", re.MULTILINE)
 class NvueDriver(Driver):
     platform = "nvue"
     unsupported = UNSUPPORTED
-    nornir_config: Any = None
 
     def __init__(self, node: Any, host: Any):
         super().__init__(node, host)
@@ -860,11 +859,17 @@ class NvueDriver(Driver):
         return output
 
     def read(self) -> str:
-        raw = self._run("read", "nv config show -o yaml")
+        raw = self._read("nv config show -o yaml")
         self._last_tree = load_tree(raw)
         if release_of(raw) is None and self._release is None:
-            self._release = show_release(self._run("read", "nv show system -o json"))
+            self._release = show_release(self._read("nv show system -o json"))
         return raw
+
+    def _read(self, command: str) -> str:
+        output = self.exec_read("read", command)
+        if _ERROR.search(output):
+            raise DriverError("read", output.strip())
+        return output
 
     def push(self, change: Change, revert_in: int) -> None:
         if change.empty:

@@ -319,6 +319,9 @@ class _ScriptedSwitch:
         self.sent.append(command)
         return self.answers.get(command, "")
 
+    def run(self, command: str, timeout: float = 60) -> str:  # an exec-channel read
+        return self.send_command(command)
+
     def normalize_cmd(self, command: str) -> str:
         return command + "\n"
 
@@ -346,7 +349,7 @@ class _Host:
         self.conn, self.connections = conn, {"netmiko": conn}
 
     def get_connection(self, kind, config):
-        assert kind == "netmiko"
+        assert kind in ("netmiko", "nr_apply_exec")  # changes over Netmiko, reads over exec
         return self.conn
 
     def close_connection(self, kind):
