@@ -173,7 +173,7 @@ def _check_element(spec: Any, file: Path, name: str, allowed: set[str]) -> None:
         raise InputError("expected a mapping", file=file, field=f"{name}.data")
 
 
-def check_simple_inventory(source: InventorySource) -> None:
+def check_simple_inventory(source: InventorySource) -> dict[str, dict]:
     """Everything Nornir's SimpleInventory would take silently or crash on, refused with the file
     and field named: YAML errors and duplicate keys, unknown or mistyped keys, credentials,
     undefined groups. Intent itself is checked by the transform function, layer by layer."""
@@ -204,6 +204,34 @@ def check_simple_inventory(source: InventorySource) -> None:
                                                file=file, field=f"{name}.groups"))
     if problems:
         raise problems[0] if len(problems) == 1 else InputErrors(problems)
+    return layers
+
+
+class ParsedSimpleInventory:
+    """Nornir's SimpleInventory built from the files `check_simple_inventory` has just parsed
+    and checked, so each file is read and parsed once per run (Nornir's own plugin parses them
+    again with ruamel's pure-Python loader: a second, with a thousand hosts). Same files, same
+    hosts, groups and defaults; registered as `nr_apply.ParsedSimpleInventory`."""
+
+    def __init__(self, layers: dict[str, dict], **_files: Any):
+        self.layers = layers
+
+    def load(self):
+        from nornir.core.inventory import Defaults, Groups, Hosts, Inventory, ParentGroups
+        from nornir.plugins.inventory.simple import Group, Host, _get_defaults, _get_inventory_element
+
+        defaults_data = self.layers.get("defaults_file") or {}
+        defaults = _get_defaults(defaults_data) if defaults_data else Defaults()
+        hosts = Hosts({name: _get_inventory_element(Host, spec or {}, name, defaults)
+                       for name, spec in (self.layers.get("host_file") or {}).items()})
+        groups = Groups({name: _get_inventory_element(Group, spec or {}, name, defaults)
+                         for name, spec in (self.layers.get("group_file") or {}).items()})
+        for element in [*groups.values(), *hosts.values()]:
+            element.groups = ParentGroups([groups[g] for g in element.groups])
+        return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+PARSED_SIMPLE_INVENTORY = "nr_apply.ParsedSimpleInventory"
 
 
 def every_intent_error(source: InventorySource, first: "IntentError") -> InputError:
@@ -509,9 +537,13 @@ def load_nornir(source: InventorySource, workers: int = 32):
     from nornir.core.plugins.inventory import TransformFunctionRegister
 
     TransformFunctionRegister.register(TRANSFORM_FUNCTION, nr_apply_lossless)  # also from a bare checkout
-    if source.is_simple:
-        check_simple_inventory(source)
     inventory = source.nornir_inventory()
+    if source.is_simple:
+        from nornir.core.plugins.inventory import InventoryPluginRegister
+
+        InventoryPluginRegister.register(PARSED_SIMPLE_INVENTORY, ParsedSimpleInventory)
+        inventory = {**inventory, "plugin": PARSED_SIMPLE_INVENTORY,
+                     "options": {**inventory["options"], "layers": check_simple_inventory(source)}}
     try:
         nornir = InitNornir(inventory=inventory, runner={"plugin": "threaded", "options": {"num_workers": workers}},
                             logging={"enabled": False})

@@ -60,6 +60,24 @@ def test_fabric_is_derived_from_the_nornir_inventory_it_loaded():
     assert len(fabric.links) == 24
 
 
+def test_the_inventory_a_run_loads_is_the_one_nornirs_simpleinventory_loads():
+    """A folder inventory is parsed once (checked, then built from the same parse) and must
+    give exactly the hosts, groups, defaults and connection options of Nornir's own plugin."""
+    def shape(inventory):
+        def element(e):
+            return (e.hostname, e.port, e.username, e.platform, [g.name for g in e.groups], e.data,
+                    {k: (o.hostname, o.port, o.platform, o.extras) for k, o in e.connection_options.items()})
+        return ({n: element(h) for n, h in inventory.hosts.items()},
+                {n: element(g) for n, g in inventory.groups.items()},
+                (inventory.defaults.data, inventory.defaults.platform,
+                 sorted(inventory.defaults.connection_options)))
+
+    ours = load_fabric(REPO / "inventory").nornir.inventory
+    theirs = simple(REPO / "inventory").inventory
+    assert shape(ours) == shape(theirs)
+    assert list(ours.hosts) == list(theirs.hosts)  # file order too (batches follow it)
+
+
 def test_the_transform_is_idempotent():
     nr = simple(REPO / "inventory")
     from nr_apply.inventory import nr_apply_lossless
