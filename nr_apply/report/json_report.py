@@ -3,10 +3,10 @@ nr_apply/schemas (generated from the same models); `schema` names document type 
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel
 
 
 def to_json(document: BaseModel) -> str:
-    return json.dumps(document.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+    # pydantic's own serialiser: the same document as json.dumps(model_dump()), without
+    # building it twice (a 10,000-node report took seconds in the pure-Python encoder).
+    return document.model_dump_json(by_alias=True, indent=2) + "\n"
