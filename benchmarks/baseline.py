@@ -1,13 +1,17 @@
 """Plain Nornir over a generated fabric, as a hand-written script would do it: the reference
 nr-apply's own runs are compared with. Run by the benchmarks as a separate process:
 
-    python benchmarks/baseline.py read|configure INVENTORY KNOWN_HOSTS WORKERS [--limit GROUP]
+    python benchmarks/baseline.py read|read-exec|configure INVENTORY KNOWN_HOSTS WORKERS [--limit GROUP]
 
 `read`: one bare read of every node with the same command nr-apply reads it with:
 nornir_napalm `napalm_get` of the running config on EOS, `netmiko_send_command` of the
-driver's read command on the SSH platforms. `configure`: nornir_napalm
-`napalm_configure(dry_run=True)` of each EOS node's rendered intent (a config session and a
-device-side diff per node). Prints `nodes seconds failed`; only the `nr.run` is timed.
+driver's read command on the SSH platforms. `read-exec`: the same, over the transport
+nr-apply's read round uses on the SSH platforms (the `nr_apply_exec` Nornir connection
+plugin: one SSH exec channel per read), so the ratio shows nr-apply's own overhead.
+`configure`: nornir_napalm `napalm_configure(dry_run=True)` of each EOS node's rendered intent
+(a config session and a device-side diff per node). Each host's connections are closed when
+its task ends, as a script reading a large fabric must (open Paramiko transports each keep a
+polling thread). Prints `nodes seconds failed`; only the `nr.run` is timed.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+import asyncssh
 from nornir import InitNornir
 from nornir.core.inventory import ConnectionOptions
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_get
 from nornir_netmiko.tasks import netmiko_send_command
 
+from nr_apply.exec_channel import CONNECTION_NAME as EXEC
 from nr_apply.inventory import load_fabric
 from nr_apply.platforms import linux, nvue, sonic
 from nr_apply.platforms.drivers import PLATFORMS
@@ -53,6 +59,7 @@ def main() -> int:
         nr = nr.filter(filter_func=lambda h: group in [g.name for g in h.groups] or h.platform == group)
     if mode == "configure":
         nr = nr.filter(filter_func=lambda h: h.platform == "eos")
+    exec_known_hosts = asyncssh.read_known_hosts(known_hosts)  # parsed once, not per connection
     for host in nr.inventory.hosts.values():
         host.username, host.password = USERNAME, PASSWORD
         ssh = host.connection_options.get("netmiko")
@@ -65,17 +72,27 @@ def main() -> int:
         # One optional_args dict per host: nornir_napalm writes the port into it.
         host.connection_options["napalm"] = ConnectionOptions(
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
+        host.connection_options[EXEC] = ConnectionOptions(
+            port=ssh.port if ssh and ssh.port else host.port, extras={"known_hosts": exec_known_hosts})
     configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
-                if mode == "read" and h.platform != "eos"}
+                if mode.startswith("read") and h.platform != "eos"}
 
-    def task(t):
+    def read(t):
         if mode == "configure":
             return t.run(napalm_configure, configuration=configs[t.host.name], dry_run=True)
         if t.host.platform == "eos":
             return t.run(napalm_get, getters=["config"], getters_options={"config": {"retrieve": "running"}})
+        if mode == "read-exec":
+            return t.host.get_connection(EXEC, t.nornir.config).run("\n".join(commands[t.host.name]))
         for command in commands[t.host.name]:
             t.run(netmiko_send_command, command_string=command)
+
+    def task(t):
+        try:
+            return read(t)
+        finally:
+            t.host.close_connections()
 
     start = time.perf_counter()
     result = nr.run(task=task)
