@@ -26,6 +26,7 @@ from nornir.core.inventory import ConnectionOptions
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_get
 from nornir_netmiko.tasks import netmiko_send_command
 
+from nr_apply.connections import HostKeyFiles
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC
 from nr_apply.inventory import load_fabric
 from nr_apply.platforms import linux, nvue, sonic
@@ -59,21 +60,26 @@ def main() -> int:
         nr = nr.filter(filter_func=lambda h: group in [g.name for g in h.groups] or h.platform == group)
     if mode == "configure":
         nr = nr.filter(filter_func=lambda h: h.platform == "eos")
-    exec_known_hosts = asyncssh.read_known_hosts(known_hosts)  # parsed once, not per connection
+    # Host keys as nr-apply gives them to each client, so neither side pays for the other's
+    # known_hosts handling: one entry per Netmiko connection (Paramiko parses the whole file,
+    # behind a logging lock, for every connection), the file parsed once for exec channels.
+    exec_known_hosts = asyncssh.read_known_hosts(known_hosts)
+    key_files = HostKeyFiles(Path(known_hosts))
     for host in nr.inventory.hosts.values():
         host.username, host.password = USERNAME, PASSWORD
         ssh = host.connection_options.get("netmiko")
+        ssh_port = ssh.port if ssh and ssh.port else host.port
         host.connection_options["netmiko"] = ConnectionOptions(
-            port=ssh.port if ssh and ssh.port else host.port,
+            port=ssh_port,
             platform=PLATFORMS[host.platform].netmiko_device_type,
             extras={"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
-                    "alt_key_file": known_hosts, "fast_cli": True,
+                    "alt_key_file": str(key_files.file_for(host.hostname, int(ssh_port))), "fast_cli": True,
                     **({"secret": PASSWORD} if PLATFORMS[host.platform].sudo_with_login_password else {})})
         # One optional_args dict per host: nornir_napalm writes the port into it.
         host.connection_options["napalm"] = ConnectionOptions(
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
         host.connection_options[EXEC] = ConnectionOptions(
-            port=ssh.port if ssh and ssh.port else host.port, extras={"known_hosts": exec_known_hosts})
+            port=ssh_port, extras={"known_hosts": exec_known_hosts})
     configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
                 if mode.startswith("read") and h.platform != "eos"}
