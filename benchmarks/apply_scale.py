@@ -34,9 +34,12 @@ def step_times(events: list[dict]) -> dict[str, float]:
     """Seconds per step, summed over batches: each step runs from the end of the previous one
     (the batch's start for push) to its own last event in that batch."""
     by_batch: dict[tuple, list[dict]] = defaultdict(list)
-    for e in events:
+    current = None  # batches run one after another; node events carry no batch of their own
+    for e in sorted(events, key=lambda e: e["ts"]):
         if e.get("phase") is not None:
-            by_batch[(e["phase"], e["batch"])].append(e)
+            current = (e["phase"], e["batch"])
+        if current is not None:
+            by_batch[current].append(e)
     totals: dict[str, float] = defaultdict(float)
     for batch_events in by_batch.values():
         started = min(e["ts"] for e in batch_events)

@@ -919,7 +919,7 @@ class LinuxNicDriver(Driver):
 
     def counters(self) -> Counters:
         nics = self._nics()
-        raw = "\n".join(self._send("counters", line) for line in counters_lines(nics))
+        raw = self.exec_read("counters", "\n".join(counters_lines(nics)))
         taken = time.monotonic()
         try:
             return Counters(taken_at=taken, ports=parse_counters(raw, list(nics)))
