@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import asyncssh
 from nornir import InitNornir
 from nornir.core.inventory import ConnectionOptions
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_get
@@ -63,7 +62,6 @@ def main() -> int:
     # Host keys as nr-apply gives them to each client, so neither side pays for the other's
     # known_hosts handling: one entry per Netmiko connection (Paramiko parses the whole file,
     # behind a logging lock, for every connection), the file parsed once for exec channels.
-    exec_known_hosts = asyncssh.read_known_hosts(known_hosts)
     key_files = HostKeyFiles(Path(known_hosts))
     for host in nr.inventory.hosts.values():
         host.username, host.password = USERNAME, PASSWORD
@@ -79,7 +77,7 @@ def main() -> int:
         host.connection_options["napalm"] = ConnectionOptions(
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
         host.connection_options[EXEC] = ConnectionOptions(
-            port=ssh_port, extras={"known_hosts": exec_known_hosts})
+            port=ssh_port, extras={"known_hosts": key_files.for_exec})
     configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
                 if mode.startswith("read") and h.platform != "eos"}

@@ -20,6 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncssh
 import paramiko
 
 from nornir.core import Nornir
@@ -106,32 +107,23 @@ class HostKeyFiles:
 
     def __init__(self, known_hosts: Path):
         try:
-            keys = paramiko.HostKeys(str(known_hosts))
-        except (UnicodeDecodeError, OSError, paramiko.SSHException, ValueError) as exc:
+            self.keys = paramiko.HostKeys(str(known_hosts))
+            # The same file for the read round's exec channels (asyncssh), parsed once per run.
+            self.for_exec = asyncssh.read_known_hosts(str(known_hosts))
+        except (UnicodeDecodeError, OSError, paramiko.SSHException, ValueError, asyncssh.Error) as exc:
             raise InputError(f"not a readable known_hosts file ({type(exc).__name__})", file=known_hosts) from None
-        self.keys = keys
         # Plain entries by name, indexed once (HostKeys.lookup scans every entry: quadratic
         # over a fabric). Hashed entries (`|1|...`) can only be found by trying each.
         self._plain: dict[str, list] = {}
-        self._hashed: list = []
-        for entry in keys._entries:
+        self._hashed = False
+        for entry in self.keys._entries:
             for name in entry.hostnames:
-                (self._hashed if name.startswith("|1|") else self._plain.setdefault(name, [])).append(entry)
+                if name.startswith("|1|"):
+                    self._hashed = True
+                else:
+                    self._plain.setdefault(name, []).append(entry)
         self.dir = Path(tempfile.mkdtemp(prefix="nr-apply-known-hosts-"))
         weakref.finalize(self, shutil.rmtree, str(self.dir), True)
-        self._path = known_hosts
-        self._for_exec = None
-
-    def for_exec(self):
-        """The same file for the read round's exec channels (asyncssh), parsed once per run."""
-        if self._for_exec is None:
-            import asyncssh
-
-            try:
-                self._for_exec = asyncssh.read_known_hosts(str(self._path))
-            except (OSError, ValueError, asyncssh.Error) as exc:
-                raise InputError(f"not a readable known_hosts file ({type(exc).__name__})", file=self._path) from None
-        return self._for_exec
 
     def file_for(self, hostname: str, port: int) -> Path:
         entry = hostname if port == 22 else f"[{hostname}]:{port}"
@@ -141,7 +133,7 @@ class HostKeyFiles:
             for found in self._plain.get(entry, []):
                 own.add(entry, found.key.get_name(), found.key)
             if self._hashed:
-                for key_type, key in (paramiko.HostKeys.lookup(self.keys, entry) or {}).items():
+                for key_type, key in (self.keys.lookup(entry) or {}).items():
                     own.add(entry, key_type, key)
             own.save(str(path))
         return path
@@ -177,11 +169,13 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
     host.connection_options["netmiko"] = ConnectionOptions(
         hostname=netmiko.hostname, port=netmiko.port, platform=device_type,
         extras={**extras, **(netmiko.extras or {})})
-    # The read round's exec channel: the same SSH endpoint and host-key entry as Netmiko.
+    # The read round's exec channel: the same SSH endpoint and known_hosts as Netmiko.
+    exec_known_hosts = None
+    if policy.verify:
+        exec_known_hosts = key_files.for_exec if key_files is not None else key_file
     host.connection_options[EXEC_CONNECTION] = ConnectionOptions(
         hostname=netmiko.hostname, port=ssh_port,
-        extras={"known_hosts": (key_files.for_exec() if key_files is not None else str(key_file)) if policy.verify
-                else None, "timeout": extras["conn_timeout"]})
+        extras={"known_hosts": exec_known_hosts, "timeout": extras["conn_timeout"]})
     if descriptor.napalm_driver:
         napalm = host.get_connection_parameters("napalm")
         # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict

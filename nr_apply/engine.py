@@ -5,8 +5,8 @@ A device keeps a session (and a Paramiko transport, for changes over Netmiko, a 
 long as a connection is open, so a run never keeps sessions it does not need: dry-run (and the
 read round of an apply, whose SSH reads are exec channels on one shared event loop, see
 nr_apply.exec_channel) releases each node as soon as its step is done, and the rollout releases
-a batch's nodes once the batch is settled. At any moment a run holds sessions for at most `--workers` nodes
-plus the batch in flight.
+a batch's nodes once the batch is settled. At any moment a run holds sessions for at most
+`--workers` nodes plus the batch in flight.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
-from pathlib import PurePath
 from typing import Any, Callable, Coroutine, TypeVar
 
 import asyncssh
@@ -99,8 +98,7 @@ class ExecSession:
                                                    stderr=asyncssh.STDOUT), timeout)
         except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
             raise ExecChannelError(_words(exc)) from None
-        output = result.stdout or ""
-        return output if isinstance(output, str) else output.decode(errors="replace")
+        return str(result.stdout or "")  # text: asyncssh decodes UTF-8 by default
 
     def close(self) -> None:
         """Close without waiting for the goodbye: the socket is released on the loop."""
@@ -119,11 +117,10 @@ class ExecChannel:
              configuration: Config | None = None) -> None:
         extras = extras or {}
         timeout = float(extras.get("timeout", 15))
-        known_hosts = extras.get("known_hosts")
         try:
             connection = LOOP.run(asyncssh.connect(
                 hostname, port or 22, username=username, password=password,
-                known_hosts=str(known_hosts) if isinstance(known_hosts, (str, PurePath)) else known_hosts,
+                known_hosts=extras.get("known_hosts"),
                 client_keys=None, agent_path=None, config=None, preferred_auth="password,keyboard-interactive",
                 connect_timeout=timeout, login_timeout=timeout, **CHEAP_FIRST))
         except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:

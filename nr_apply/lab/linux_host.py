@@ -427,18 +427,14 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _split_pipe(line: str) -> list[str]:
+def _split_pipe(line: str) -> tuple[str, ...]:
     """Split on `|` outside quotes (`||` was handled before)."""
     return _split_top(line, "|")
 
 
-def _split_top(line: str, separator: str) -> list[str]:
-    """Split on one separator character outside quotes; empty parts are dropped for `;`."""
-    return list(_split_top_cached(line, separator))
-
-
 @lru_cache(maxsize=4096)
-def _split_top_cached(line: str, separator: str) -> tuple[str, ...]:
+def _split_top(line: str, separator: str) -> tuple[str, ...]:
+    """Split on one separator character outside quotes; empty parts are dropped for `;`."""
     parts, buf, quote = [], [], None
     for c in line:
         if quote:

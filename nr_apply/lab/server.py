@@ -246,11 +246,10 @@ class _SSHSession(asyncssh.SSHServerSession):
             status = 0
             for line in self._command.splitlines() or [""]:
                 output, failed = await self._answer(session, line)
+                status = 1 if failed else status
                 if failed and not session.stderr_to_stdout:
-                    status = 1
                     self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())
                 elif output:
-                    status = 1 if failed else status
                     self._write(output.rstrip("\n") + "\n")
                 if session.closed:
                     break

@@ -223,13 +223,9 @@ def _words(line: str) -> tuple[str, ...]:
     return tuple(shlex.split(line))
 
 
-def _split_and(line: str) -> list[str]:
-    return list(_split_and_cached(line))
-
-
 @lru_cache(maxsize=4096)
-def _split_and_cached(line: str) -> tuple[str, ...]:
-    """Split on `&&` and `;` outside quotes."""
+def _split_and(line: str) -> tuple[str, ...]:
+    """Split on `&&` and `;` outside quotes (remembered, as `words` is)."""
     parts, buf, quote = [], [], None
     i = 0
     while i < len(line):

@@ -86,12 +86,10 @@ class Driver(ABC):
         channel, its whole output: the read round's transport on SSH platforms (no terminal,
         no prompt to find; see nr_apply.exec_channel). A failed read forgets the connection,
         so the next one logs in again."""
-        from nornir.core.configuration import Config
-
         from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError
 
         try:
-            return self.host.get_connection(CONNECTION_NAME, self.nornir_config or Config()).run(command, timeout)
+            return self.host.get_connection(CONNECTION_NAME, self.nornir_config).run(command, timeout)
         except ExecChannelError as exc:
             plugin = self.host.connections.pop(CONNECTION_NAME, None)
             if plugin is not None:

@@ -783,6 +783,13 @@ class SessionLost(DriverError):
 _ERROR = re.compile(r"^(?:Error:|error:|-bash:|Invalid |Usage:)", re.MULTILINE)
 
 
+def _answered(step: str, output: str) -> str:
+    """A command's output, or the step's failure when NVUE answered with an error."""
+    if _ERROR.search(output):
+        raise DriverError(step, output.strip())
+    return output
+
+
 class NvueDriver(Driver):
     platform = "nvue"
     unsupported = UNSUPPORTED
@@ -828,10 +835,7 @@ class NvueDriver(Driver):
             self.host.connections.pop("netmiko", None)
 
     def _run(self, step: str, command: str, timeout: float = 60) -> str:
-        output = self._conn().send_command(command, read_timeout=timeout)
-        if _ERROR.search(output):
-            raise DriverError(step, output.strip())
-        return output
+        return _answered(step, self._conn().send_command(command, read_timeout=timeout))
 
     def _run_watched(self, step: str, command: str, timeout: float) -> str:
         """`command` answered within `timeout`, watching the session while waiting: a session
@@ -866,10 +870,7 @@ class NvueDriver(Driver):
         return raw
 
     def _read(self, command: str) -> str:
-        output = self.exec_read("read", command)
-        if _ERROR.search(output):
-            raise DriverError("read", output.strip())
-        return output
+        return _answered("read", self.exec_read("read", command))
 
     def push(self, change: Change, revert_in: int) -> None:
         if change.empty:
