@@ -88,3 +88,38 @@ def test_binary_known_hosts_exits_3_naming_the_file(tmp_path, monkeypatch, capsy
     code, err = _dry_run(capsys, "--known-hosts", str(known))
     assert code == 3
     assert f"{known}: not a readable known_hosts file" in err
+
+
+
+# --- one known_hosts file per device, cut from the operator's file ----------------------------
+def test_each_device_file_holds_exactly_its_own_keys_plain_or_hashed(tmp_path):
+    """OpenSSH writes `[host]:port` names, or hashes them (`ssh-keygen -H`: `|1|salt|hash`)."""
+    import asyncssh
+    import paramiko
+
+    from nr_apply.connections import HostKeyFiles
+
+    keys = [asyncssh.generate_private_key("ssh-ed25519") for _ in range(4)]
+    public = [k.export_public_key().decode().split()[:2] for k in keys]
+    hashed = paramiko.HostKeys.hash_host("[10.0.0.2]:2222")
+    (tmp_path / "known_hosts").write_text(
+        "# operator's file\n"
+        f"[10.0.0.1]:2222 {' '.join(public[0])}\n"
+        f"{hashed} {' '.join(public[1])}\n"
+        f"10.0.0.3,spine1 {' '.join(public[2])}\n"
+        f"[10.0.0.4]:2222 {' '.join(public[3])}\n"
+        f"@revoked * {' '.join(public[3])}\n"
+        f"@cert-authority *.example.net {' '.join(public[0])}\n"
+        "not a key line\n")
+    files = HostKeyFiles(tmp_path / "known_hosts")
+
+    def keys_in(path):
+        return [(e.key.get_name(), e.key.get_base64()) for e in paramiko.HostKeys(str(path))._entries]
+
+    assert keys_in(files.file_for("10.0.0.1", 2222)) == [tuple(public[0])]
+    assert keys_in(files.file_for("10.0.0.2", 2222)) == [tuple(public[1])]
+    assert keys_in(files.file_for("spine1", 22)) == [tuple(public[2])]
+    assert keys_in(files.file_for("10.0.0.3", 22)) == [tuple(public[2])]
+    assert keys_in(files.file_for("10.0.0.1", 22)) == []  # another port is another endpoint
+    assert keys_in(files.file_for("10.0.0.4", 2222)) == []  # its key is revoked
+    assert keys_in(files.file_for("10.0.0.9", 2222)) == []  # no entry: refused at connect
