@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 from nr_apply.errors import InputError, InputErrors
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """A YAML document read from a device: libyaml's safe loader where PyYAML has it, about ten
+    times faster than the pure-Python one on an `nv config show` tree."""
+    return yaml.load(text, Loader=FastSafeLoader)
+
+
+class _StrictLoader(FastSafeLoader):  # type: ignore[misc, valid-type]
     """libyaml's parser where PyYAML has it (a 10,000-node hosts.yaml parses in seconds, not
     minutes); the constructor, and with it the duplicate check below, stays PyYAML's."""
 

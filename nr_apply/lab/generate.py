@@ -15,7 +15,8 @@ from typing import Iterator
 
 import yaml
 
-from nr_apply.lab.topology import FAST_LOADER, LAB_LISTEN_ADDRESS
+from nr_apply.lab.topology import LAB_LISTEN_ADDRESS
+from nr_apply.yamlio import parse_yaml
 from nr_apply.platforms.drivers import PLATFORMS, platform
 
 def _bundled_inventory() -> Path:
@@ -171,7 +172,7 @@ def copy_with_ports(src_dir: Path, out_dir: Path, free_ports: Iterator[int]) -> 
     (so a test lab never collides with a running one or with another test run)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    hosts = yaml.load((Path(src_dir) / "hosts.yaml").read_text(), Loader=FAST_LOADER) or {}
+    hosts = parse_yaml((Path(src_dir) / "hosts.yaml").read_text()) or {}
     for spec in hosts.values():
         spec["port"] = next(free_ports)
         netmiko = (spec.get("connection_options") or {}).get("netmiko")

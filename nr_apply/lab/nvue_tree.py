@@ -25,6 +25,7 @@ from nr_apply.lab.nvue_schema import (
     parse_set,
     parse_unset,
 )
+from nr_apply.yamlio import parse_yaml
 
 Tree = dict[str, Any]
 
@@ -194,8 +195,9 @@ def _string_keys(value: Any) -> Any:
     return value
 
 
-class _NvueDumper(yaml.SafeDumper):
-    """Prints `on`/`off` bare, as NVUE does (PyYAML would quote them as YAML 1.1 booleans)."""
+class _NvueDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Prints `on`/`off` bare, as NVUE does (PyYAML would quote them as YAML 1.1 booleans).
+    libyaml's emitter where PyYAML has it: every `nv config show` of the lab goes through here."""
 
 
 _NvueDumper.yaml_implicit_resolvers = {
@@ -210,7 +212,7 @@ def dump_yaml(value: Any) -> str:
 
 def load_yaml(text: str) -> Any:
     try:
-        return _string_keys(yaml.safe_load(text))
+        return _string_keys(parse_yaml(text))
     except yaml.YAMLError as exc:
         raise CommandError(f"Error: Failed to parse YAML: {exc}") from None
 

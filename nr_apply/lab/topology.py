@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from nr_apply.yamlio import parse_yaml
 
 LAB_LISTEN_ADDRESS = "127.0.0.1"
 
@@ -34,14 +34,10 @@ class LabNode:
     lab: dict = field(default_factory=dict, compare=False)
 
 
-# libyaml's parser where PyYAML has it: a 10,000-node hosts.yaml parses in seconds, not minutes.
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read(path: Path) -> dict:
     if not path.exists():
         return {}
-    return yaml.load(path.read_text(), Loader=FAST_LOADER) or {}
+    return parse_yaml(path.read_text()) or {}
 
 
 def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:

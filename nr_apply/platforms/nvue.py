@@ -69,6 +69,7 @@ from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.fabric import Node
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+from nr_apply.yamlio import parse_yaml
 
 TRUST = {"dscp": "l3", "pcp": "l2", "none": "port"}
 TRUST_READ = {"l3": "dscp", "both": "dscp", "l2": "pcp", "port": "none"}
@@ -237,7 +238,7 @@ def load_tree(raw: str | Tree) -> Tree:
     if re.search(r"(?m)^(?:\S*\$\s*)?nv\s+set\s", text):
         return _from_commands(text)
     try:
-        document = yaml.safe_load(text)
+        document = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"not an NVUE configuration (YAML error: {exc})") from None
     if document is None:
@@ -269,7 +270,7 @@ def release_of(raw: Any) -> Release | None:
     if not isinstance(raw, str) or re.search(r"(?m)^(?:\S*\$\s*)?nv\s+set\s", raw):
         return None
     try:
-        document = yaml.safe_load(raw)
+        document = parse_yaml(raw)
     except yaml.YAMLError:
         return None
     items = document if isinstance(document, list) else [document]
