@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Sequence
 
-from nr_apply import __version__
+from nr_apply import __version__, heap
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.lock import FabricLocked
 from nr_apply.report import check_writable, write_input_error
@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     route_library_logs()
     try:
         check_writable(args)  # before anything is read or contacted
-        return int(args.func(args))
+        with heap.bulk():
+            return int(args.func(args))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         write_input_error(args, exc)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nr_apply import heap
 from nr_apply.connections import HostKeyPolicy, load_credentials, run_nornir
 from nr_apply.engine import Session, dry_run
 from nr_apply.errors import ExitCode, InputError
@@ -67,6 +68,7 @@ def run_plan(options: RunOptions) -> int:
     check_limit(options.limit)
     loaded = load_plan(options.plan)
     fabric = load_fabric(loaded.inventory)
+    heap.freeze_loaded()
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
         emit_invalid(options, loaded, report, list(fabric.nodes))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from nr_apply import heap
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
 from nr_apply.lab.device import FAULT_KINDS
@@ -179,6 +180,7 @@ async def serve_shard(
 ) -> None:
     server = LabServer(nodes, state_dir, worker=worker, device_factory=device_factory, topology=topology)
     await server.start()
+    heap.freeze_loaded()  # the devices live as long as the process
     try:
         await server.serve(stop)
     finally:
@@ -240,6 +242,7 @@ async def _run(nodes, inventory, state_dir, known_hosts, factory, factory_spec, 
     try:
         server = LabServer(nodes[0::workers], state_dir, worker=0, device_factory=factory, topology=nodes)
         await server.start()
+        heap.freeze_loaded()  # the devices live as long as the process
         try:
             await _wait_for_acks(state_dir, workers, children, timeout=300)
             info = LabInfo(os.getpid(), str(inventory), str(state_dir), workers, str(known_hosts),
@@ -584,9 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
     try:
-        if args.mode == "worker":
-            return run_worker(args.inventory, args.state_dir, args.worker, args.workers, args.device_factory)
-        return run_foreground(args.inventory, args.state_dir, args.device_factory, args.workers)
+        with heap.bulk():
+            if args.mode == "worker":
+                return run_worker(args.inventory, args.state_dir, args.worker, args.workers, args.device_factory)
+            return run_foreground(args.inventory, args.state_dir, args.device_factory, args.workers)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 3
