@@ -195,12 +195,14 @@ def _kept_traffic_classes(want: PortLossless, have: PortLossless, update: dict[s
     chain = PortLossless(priority_to_tc=update.get("priority_to_tc", have.priority_to_tc))
     to_priority = dict(update.get("dscp_to_priority", have.dscp_to_priority))
     to_tc = dict(update.get("dscp_to_tc", have.dscp_to_tc))
-    for dscp, tc in have.dscp_tc_map().items():
+    landing = have.dscp_tc_map()
+    priority_of = {tc: chain.priority_of_tc(tc) for tc in set(landing.values())}  # 8 TCs, 64 DSCPs
+    for dscp, tc in landing.items():
         if dscp in want.dscp_to_priority or dscp in want.dscp_to_tc:
             continue
         to_priority.pop(dscp, None)
         to_tc.pop(dscp, None)
-        priority = chain.priority_of_tc(tc)
+        priority = priority_of[tc]
         if priority is None:
             to_tc[dscp] = tc
         else:

@@ -31,17 +31,16 @@ Defaults a read-back shows by the absence of a line (documented so the diff is e
 
 from __future__ import annotations
 
-import uuid
-
 import re
 import ssl
 import time
+import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hier_config import HConfig, MatchRule, Platform, get_hconfig, get_hconfig_driver
+from hier_config import HConfig, MatchRule, Platform, get_hconfig_driver
 from hier_config.models import IdempotentCommandsRule, NegationDefaultWithRule
 
 from nr_apply.diff import FACET_FIELDS, target_state
@@ -135,8 +134,9 @@ def render(state: NodeState) -> str:
 
 # --- reading a config: hier_config tree and effective per-port settings -------------------
 @lru_cache(maxsize=1)
+@cache
 def hconfig_driver():
-    """hier_config's EOS driver with the lossless lines it must treat as "last value wins"
+    """hier_config's EOS driver (built once: every tree of a run shares it) with the lossless lines it must treat as "last value wins"
     (so a changed value is one line, not a `no` plus the line) and the negations EOS spells
     differently (`no priority` is undone by `priority strict`, `no qos trust` by `default`)."""
     driver = get_hconfig_driver(Platform.ARISTA_EOS)
@@ -516,9 +516,8 @@ def restore_lines(snapshot: str, running: str, ports: list[str]) -> list[str]:
                   for value, tc in sorted(have.items()) if value not in want]
     if snap.pfc_all_off != run.pfc_all_off:
         lines.append(("" if snap.pfc_all_off else "no ") + "priority-flow-control all off")
-    driver = hconfig_driver()
-    remediation = get_hconfig(driver, _interface_scope(run_tree, ports)).config_to_get_to(
-        get_hconfig(driver, _interface_scope(snap_tree, ports)))
+    remediation = load_tree(_interface_scope(run_tree, ports)).config_to_get_to(
+        load_tree(_interface_scope(snap_tree, ports)))
     lines += [("   " * (c.depth() - 1)) + c.text for c in remediation.all_children_sorted()]
     return lines
 
@@ -593,9 +592,8 @@ def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
             changed[name] = diff
     lines = global_change(glob, target)
     if changed:
-        driver = hconfig_driver()
-        running = get_hconfig(driver, _scoped_running(tree, changed, glob))
-        generated = get_hconfig(driver, _target_text(target, changed, queue_keyword(tree), glob))
+        running = load_tree(_scoped_running(tree, changed, glob))
+        generated = load_tree(_target_text(target, changed, queue_keyword(tree), glob))
         remediation = running.config_to_get_to(generated)
         lines += [("   " * (c.depth() - 1)) + c.text for c in remediation.all_children_sorted()]
     return lines

@@ -61,7 +61,8 @@ import re
 import shlex
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from functools import cache, partial
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
@@ -407,12 +408,12 @@ def _ets(scheduler: Tree) -> Ets:
     return Ets(bandwidth=bandwidth, strict=strict)
 
 
-def _port_state(tree: Tree, port: str) -> PortLossless:
-    mapping = _effective(tree, "mapping", _profile_of(tree, port, "mapping"))
-    pfc = _effective(tree, "pfc", _profile_of(tree, port, "pfc"))
-    eqm = _effective(tree, "egress-queue-mapping", _profile_of(tree, port, "egress-queue-mapping"))
-    scheduler = _effective(tree, "egress-scheduler", _profile_of(tree, port, "egress-scheduler"))
-    cc = _effective(tree, "congestion-control", _profile_of(tree, port, "congestion-control"))
+def _port_state(tree: Tree, port: str, effective: Callable[[str, str], Tree]) -> PortLossless:
+    """`effective(kind, profile)` is `_effective` over `tree`, computed once per profile: a
+    switch's ports mostly share their profiles (and the defaults under them)."""
+    mapping, pfc, eqm, scheduler, cc = (
+        effective(kind, _profile_of(tree, port, kind))
+        for kind in ("mapping", "pfc", "egress-queue-mapping", "egress-scheduler", "congestion-control"))
     ecn: dict[int, EcnThreshold] = {}
     wred: dict[int, bool] = {}
     for tc, entry in cc["traffic-class"].items():
@@ -809,7 +810,8 @@ class NvueDriver(Driver):
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:
         tree = load_tree(raw)
         names = switch_ports(tree) if ports is None else list(ports)
-        return NodeState(ports={name: _port_state(tree, name) for name in names})
+        effective = cache(partial(_effective, tree))
+        return NodeState(ports={name: _port_state(tree, name, effective) for name in names})
 
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:
         tree = load_tree(raw)

@@ -546,8 +546,13 @@ def _plain_ops(patch: jsonpatch.JsonPatch, source: dict) -> list[dict]:
     return ops
 
 
+def _path_parts(path: str, depth: int) -> list[str]:
+    """The first `depth` tokens of a JSON pointer, unescaped (RFC 6901: `~1` is `/`, `~0` is `~`)."""
+    return [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:depth + 1]]
+
+
 def _table_of(op: dict) -> str:
-    parts = jsonpointer.JsonPointer(op["path"]).parts
+    parts = _path_parts(op["path"], 1)
     return parts[0] if parts else ""
 
 
@@ -568,9 +573,28 @@ def _ordered(ops: list[dict]) -> list[dict]:
 
 
 def _no_empty_tables(ops: list[dict], running: dict) -> list[dict]:
-    """GCU refuses a patch that leaves a table empty: remove such a table whole instead."""
-    after = jsonpatch.apply_patch(running, ops)
-    empty = {t for t, rows in after.items() if isinstance(rows, dict) and not rows and rows != running.get(t)}
+    """GCU refuses a patch that leaves a table empty: remove such a table whole instead.
+    Which rows each table keeps follows from the table and row operations alone (a field
+    operation keeps its row), so the patch is not applied to a copy of the whole database."""
+    rows: dict[str, set[str] | None] = {}  # table -> its rows after the patch; None: no such table
+    for op in ops:
+        parts = _path_parts(op["path"], 3)
+        if not parts:
+            continue
+        table = parts[0]
+        if table not in rows:
+            here = running.get(table)
+            rows[table] = set(here) if isinstance(here, dict) else None
+        names = rows[table]
+        if len(parts) == 1:
+            value = op.get("value")
+            rows[table] = set(value) if op["op"] != "remove" and isinstance(value, dict) else None
+        elif len(parts) == 2 and names is not None:
+            if op["op"] == "remove":
+                names.discard(parts[1])
+            else:
+                names.add(parts[1])
+    empty = {t for t, names in rows.items() if names is not None and not names and running.get(t) != {}}
     if not empty:
         return ops
     kept = [op for op in ops if _table_of(op) not in empty]
