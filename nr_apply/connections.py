@@ -134,21 +134,48 @@ class HostKeyFiles:
                 else:
                     self._plain.setdefault(name, []).append(entry)
         self.dir = Path(tempfile.mkdtemp(prefix="nr-apply-known-hosts-"))
+        self._wanted: dict[Path, str] = {}  # path -> the known_hosts name it holds
+        _KEY_FILES[self.dir] = self
         weakref.finalize(self, shutil.rmtree, str(self.dir), True)
 
-    def file_for(self, hostname: str, port: int) -> Path:
-        entry = hostname if port == 22 else f"[{hostname}]:{port}"
+    def path_for(self, hostname: str, port: int) -> Path:
+        """Where the device's file is, without writing it: most runs never open a Netmiko
+        session to most devices (reads go over exec channels), and a thousand files cost a
+        second on a slow disk. `ensure_host_key_file` writes it before Netmiko connects."""
         path = self.dir / f"{hostname}_{port}"
-        if not path.exists():
-            own = paramiko.HostKeys()
-            found = self._plain.get(entry, [])
-            # A hashed name matches when the name hashed with its salt gives it back.
-            found += [e for name, e in self._hashed if paramiko.HostKeys.hash_host(entry, name) == name]
-            for e in found:
-                if e.key.get_base64() not in self._revoked:
-                    own.add(entry, e.key.get_name(), e.key)
-            own.save(str(path))
+        self._wanted[path] = hostname if port == 22 else f"[{hostname}]:{port}"
         return path
+
+    def file_for(self, hostname: str, port: int) -> Path:
+        path = self.path_for(hostname, port)
+        self.write(path)
+        return path
+
+    def write(self, path: Path) -> None:
+        entry = self._wanted.get(path)
+        if entry is None or path.exists():
+            return
+        own = paramiko.HostKeys()
+        found = self._plain.get(entry, [])
+        # A hashed name matches when the name hashed with its salt gives it back.
+        found += [e for name, e in self._hashed if paramiko.HostKeys.hash_host(entry, name) == name]
+        for e in found:
+            if e.key.get_base64() not in self._revoked:
+                own.add(entry, e.key.get_name(), e.key)
+        own.save(str(path))
+
+
+_KEY_FILES: "weakref.WeakValueDictionary[Path, HostKeyFiles]" = weakref.WeakValueDictionary()  # by dir
+
+
+def ensure_host_key_file(host: Host) -> None:
+    """Write the host's own known_hosts file (HostKeyFiles.path_for) if it is not yet written:
+    called before every Netmiko connection."""
+    options = host.connection_options.get("netmiko")
+    path = (options.extras or {}).get("alt_key_file") if options is not None else None
+    owner = _KEY_FILES.get(Path(path).parent) if path else None
+    if owner is not None:
+        owner.write(Path(path))
 
 
 def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
@@ -171,7 +198,7 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
     host.username, host.password = username, password
     netmiko = host.get_connection_parameters("netmiko")
     ssh_host, ssh_port = netmiko.hostname or host.hostname, int(netmiko.port or 22)
-    key_file = key_files.file_for(ssh_host, ssh_port) if key_files is not None and policy.verify else \
+    key_file = key_files.path_for(ssh_host, ssh_port) if key_files is not None and policy.verify else \
         policy.known_hosts
     extras = _netmiko_extras(policy, key_file)
     if descriptor.sudo_with_login_password:

@@ -81,6 +81,17 @@ class Driver(ABC):
         self.host = host  # nornir.core.inventory.Host
         self.nornir_config: Any = None  # the run's Nornir configuration, set by the task
 
+    def netmiko(self) -> Any:
+        """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
+        with the device's own known_hosts file written just before."""
+        from nornir.core.configuration import Config
+
+        from nr_apply.connections import ensure_host_key_file
+
+        if "netmiko" not in self.host.connections:
+            ensure_host_key_file(self.host)
+        return self.host.get_connection("netmiko", self.nornir_config or Config())
+
     def exec_read(self, step: str, command: str, timeout: float = 60) -> str:
         """`command` (one or more lines) run by the device's login shell over an SSH exec
         channel, its whole output: the read round's transport on SSH platforms (no terminal,

@@ -54,6 +54,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, ClassVar, Iterator
 
 from nr_apply.fabric import Node
@@ -343,6 +344,14 @@ def _ints(body: str) -> list[int] | None:
 
 
 def parse_bundle(raw: str) -> dict[str, NicRaw]:
+    """Each NIC of a read-back. A dry-run parses the same text three times (to check the read,
+    to read the state, to plan from it), so the parse is kept per text; every caller gets its
+    own copies to change."""
+    return {name: replace(nic, ecn=dict(nic.ecn)) for name, nic in _parsed_bundle(raw).items()}
+
+
+@lru_cache(maxsize=256)
+def _parsed_bundle(raw: str) -> dict[str, NicRaw]:
     nics: dict[str, NicRaw] = {}
     for words, body in split_bundle(raw):
         try:
@@ -753,11 +762,7 @@ class LinuxNicDriver(Driver):
         return {name: self._rdma(name) for name in self.node.ports}
 
     def _connection(self):
-        config = self.nornir_config
-        if config is None:
-            from nornir.core.configuration import Config
-            config = Config()
-        return self.host.get_connection("netmiko", config)
+        return self.netmiko()
 
     def _send(self, step: str, command: str, **kwargs) -> str:
         try:

@@ -825,10 +825,10 @@ class NvueDriver(Driver):
     def _conn(self) -> Any:
         """The host's session, logged in again if the last one died (a dropped session is
         never reused: Netmiko would wait on the dead socket until its read timeout)."""
-        conn = self.host.get_connection("netmiko", self.nornir_config)
+        conn = self.netmiko()
         if not _alive(conn):
             self._drop_connection()
-            conn = self.host.get_connection("netmiko", self.nornir_config)
+            conn = self.netmiko()
         return conn
 
     def _drop_connection(self) -> None:

@@ -774,7 +774,7 @@ class SonicDriver(Driver):
 
     # --- transport ------------------------------------------------------------------------------
     def _conn(self):
-        return self.host.get_connection("netmiko", self.nornir_config)
+        return self.netmiko()
 
     def _run(self, command: str, read_timeout: float = 60) -> str:
         return self._conn().send_command(command, read_timeout=read_timeout)

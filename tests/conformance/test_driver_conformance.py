@@ -31,7 +31,7 @@ REVERT_IN = 60
 
 # --- per platform --------------------------------------------------------------------------
 def _run_on_host(drv: Driver, commands: list[str]) -> None:
-    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    conn = drv.netmiko()
     conn.enable()
     try:
         for command in commands:

@@ -39,7 +39,7 @@ def drift(drv) -> list:
 
 
 def unrelated(drv) -> tuple[str, str, str]:
-    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    conn = drv.netmiko()
     eth0 = conn.send_command("ip -j link show dev eth0")
     return conn.send_command("hostname"), conn.send_command("cat /etc/hosts"), eth0
 
@@ -102,7 +102,7 @@ def test_rollback_from_a_configured_host_back_to_its_earlier_state(driver):
     driver.push(change, revert_in=30)
     driver.confirm()
     configured = driver.snapshot()
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     conn.send_command("sudo dcb app add dev ens1f0np0 dscp-prio 10:1")
     conn.send_command("sudo dcb pfc set dev ens1f0np0 prio-pfc all:off 3:on 4:on")
     conn.send_command("sudo ip link set dev ens2f0np0 mtu 4200")
@@ -135,7 +135,7 @@ def test_rejected_change_raises_with_the_tool_text_and_leaves_the_snapshot(drive
     assert failure.value.step == "push"
     assert "Operation not permitted" in str(failure.value)
     assert driver.read() == snapshot
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("systemctl is-active nr-apply-revert.timer") == "inactive"
 
 
@@ -144,7 +144,7 @@ def test_counters_per_nic_from_ethtool_are_cumulative(driver):
     driver.push(change, revert_in=30)
     driver.confirm()
     first = driver.counters()
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     ethtool = conn.send_command("ethtool -S ens1f0np0")
     second = driver.counters()
     assert set(first.ports) == {"ens1f0np0", "ens2f0np0"} and second.taken_at > first.taken_at
@@ -198,7 +198,7 @@ def test_a_slow_host_whose_revert_fires_mid_push_ends_whole_at_its_snapshot(driv
 def reboot(lab, drv) -> None:
     """`sudo reboot` over SSH: the session drops, the host comes back with runtime state at its
     driver defaults and its enabled units run."""
-    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    conn = drv.netmiko()
     conn.enable()
     try:
         conn.send_command("reboot", read_timeout=5)
@@ -208,7 +208,7 @@ def reboot(lab, drv) -> None:
 
 
 def boot_files(drv) -> tuple[str, str]:
-    conn = drv.host.get_connection("netmiko", drv.nornir_config)
+    conn = drv.netmiko()
     return (conn.send_command("cat /etc/nr-apply/lossless.sh 2>/dev/null || echo absent"),
             conn.send_command("systemctl is-enabled nr-apply-lossless.service 2>/dev/null || echo absent"))
 
@@ -232,7 +232,7 @@ def test_settings_survive_a_reboot_and_a_rollback_removes_the_boot_unit(driver, 
 
 def test_a_runtime_only_host_is_lossy_again_after_a_reboot(driver, fresh_lab):
     # The defect the boot unit fixes: dcb/sysfs settings alone are gone after a reboot.
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     conn.send_command("sudo dcb pfc set dev ens1f0np0 prio-pfc all:off 3:on")
     reboot(fresh_lab, driver)
     assert LinuxNicDriver.parse(driver.read()).ports["ens1f0np0"].no_drop_priorities == []
@@ -256,7 +256,7 @@ def test_link_pause_turned_on_out_of_band_shows_as_drift_and_converges_back(driv
     assert "ethtool -A ens1f0np0 rx off tx off" in change.native
     driver.push(change, revert_in=30)
     driver.confirm()
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     conn.send_command("sudo ethtool -A ens2f0np0 rx on tx off")
     left = diff_node(intent, LinuxNicDriver.parse(driver.read()), FACETS + ("link_pause",), set())
     assert [(c.port, c.field) for c in left] == [("ens2f0np0", "link_pause")]

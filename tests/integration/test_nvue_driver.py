@@ -106,7 +106,7 @@ def test_a_rejected_apply_raises_with_the_switch_words_and_leaves_it_at_the_snap
     assert "switchd failed to program the new QoS configuration" in str(failure.value)
     fresh_lab.fault(NODE, "reject-commit", clear=True)
     assert _tree(driver.read()) == _tree(snapshot)
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("nv config diff").strip() == ""  # nothing left staged
 
 
@@ -116,7 +116,7 @@ def test_a_rejected_set_names_the_command_and_stages_nothing(driver):
     change.payload = staging_of(change.native[:2] + ["nv set interface swp1 link mtu 99999"] + change.native[2:])
     with pytest.raises(DriverError, match=r"^set: Error: .*9216"):
         driver.push(change, revert_in=30)
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("nv config diff").strip() == ""
     assert _tree(driver.read()) == _tree(snapshot)
 
@@ -161,7 +161,7 @@ def test_resume_after_a_kill_mid_push_detaches_what_nr_apply_staged_and_converge
     first.session.close()
     resumed = lab_driver(fresh_lab, NODE)
     try:
-        conn = resumed.host.get_connection("netmiko", resumed.nornir_config)
+        conn = resumed.netmiko()
         assert conn.send_command("nv config diff").strip()  # the dead run's change is pending
         resumed.push(_plan(resumed), revert_in=30)
         resumed.confirm()
@@ -176,13 +176,13 @@ def test_rollback_after_a_kill_mid_push_detaches_what_nr_apply_staged(driver):
     snapshot = driver.snapshot()
     _killed_mid_push(driver)
     driver.rollback(snapshot)
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("nv config diff").strip() == ""
     assert _tree(driver.read()) == _tree(snapshot)
 
 
 def test_pending_changes_someone_else_staged_are_refused_and_kept(driver):
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     conn.send_command("nv set system hostname renamed")
     with pytest.raises(DriverError, match="pending changes that nr-apply did not stage") as refused:
         driver.push(_plan(driver), revert_in=30)

@@ -69,7 +69,7 @@ def test_full_intent_push_confirm_converges_and_second_run_writes_nothing(driver
     assert left_to_do(driver) == []
     assert unrelated(after) == unrelated(raw)
     # confirm persisted the change and left no timer or checkpoint behind
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert json.loads(conn.send_command("cat /etc/sonic/config_db.json", read_timeout=30)) == config_db_of(after)
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
     assert json.loads(conn.send_command("config list-checkpoints")) == []
@@ -87,7 +87,7 @@ def test_rollback_restores_the_exact_snapshot_and_keeps_unrelated_config(driver,
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     assert left_to_do(driver) == []
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "active"
     log_mark = len(fresh_lab.command_log(NODE))
     driver.rollback(snapshot)
@@ -116,7 +116,7 @@ VLAN_PATCH = ('[{"op": "add", "path": "/VLAN/Vlan2000", "value": {"vlanid": "200
 
 def _operator_adds_a_vlan(driver) -> None:
     """Someone changes configuration outside the lossless scope with GCU, as operators do."""
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     conn.send_command(f"echo '{VLAN_PATCH}' > /tmp/vlan.json-patch")
     assert "Patch applied successfully." in conn.send_command("sudo config apply-patch /tmp/vlan.json-patch",
                                                               read_timeout=60)
@@ -165,7 +165,7 @@ def test_rejected_patch_raises_with_device_words_and_leaves_the_snapshot(driver,
     assert failure.value.step == "apply-patch"
     assert "after applying patch to config, there are still some parts not updated" in str(failure.value)
     assert json.loads(driver.read()) == json.loads(snapshot)
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
     assert json.loads(conn.send_command("config list-checkpoints")) == []
 
@@ -193,7 +193,7 @@ def test_counters_per_port_from_show_commands(driver):
     assert {f"pause_rx.{p}" for p in range(8)} <= set(ethernet0)
     assert {f"pause_tx.{p}" for p in range(8)} <= set(ethernet0)
     # Lossless drops are the drops of the intent's lossless queue (TC 3), as the device counts them.
-    conn = driver.host.get_connection("netmiko", driver.nornir_config)
+    conn = driver.netmiko()
     queues = json.loads(conn.send_command("show queue counters Ethernet0 --json"))["Ethernet0"]
     assert ethernet0["lossless_drops"] <= float(queues["UC3"]["droppacket"])
     assert ethernet0["lossless_drops"] >= 0

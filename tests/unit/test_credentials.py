@@ -123,3 +123,29 @@ def test_each_device_file_holds_exactly_its_own_keys_plain_or_hashed(tmp_path):
     assert keys_in(files.file_for("10.0.0.1", 22)) == []  # another port is another endpoint
     assert keys_in(files.file_for("10.0.0.4", 2222)) == []  # its key is revoked
     assert keys_in(files.file_for("10.0.0.9", 2222)) == []  # no entry: refused at connect
+
+
+def test_a_device_file_is_written_only_when_netmiko_is_about_to_use_it(tmp_path):
+    """Reads go over exec channels: a dry-run of a thousand devices writes no per-device file."""
+    import asyncssh
+    import paramiko
+
+    from nr_apply.connections import Credentials, ensure_host_key_file, run_nornir
+    from nr_apply.inventory import load_fabric
+
+    fabric = load_fabric(REPO / "inventory")
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().split()[:2]
+    lines = []
+    for host in fabric.nornir.inventory.hosts.values():
+        port = host.get_connection_parameters("netmiko").port or 22
+        lines.append(f"[{host.hostname}]:{port} {' '.join(key)}")
+    (tmp_path / "known_hosts").write_text("\n".join(lines) + "\n")
+    nornir = run_nornir(fabric, Credentials("ops", "pw-1"),
+                        HostKeyPolicy.resolve(tmp_path / "known_hosts", verify=True), workers=4)
+    assert list(nornir.host_key_files.dir.iterdir()) == []
+    host = nornir.inventory.hosts["leaf3"]
+    ensure_host_key_file(host)
+    written = list(nornir.host_key_files.dir.iterdir())
+    assert [p.name for p in written] == [f"{host.hostname}_{host.get_connection_parameters('netmiko').port}"]
+    assert [e.key.get_base64() for e in paramiko.HostKeys(str(written[0]))._entries] == [key[1]]
+    assert host.connection_options["netmiko"].extras["alt_key_file"] == str(written[0])
