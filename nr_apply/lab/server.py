@@ -429,9 +429,10 @@ class LabServer:
         self._saved: set[str] = set()
         # One model per process for the whole lab; peers' state comes from their state
         # files, so it is the same whichever worker serves them.
+        self._summaries = StateFileSummaries(self.state_dir, self.topology, device_factory)
         self.traffic = TrafficModel(
             self.topology,
-            StateFileSummaries(self.state_dir, self.topology, device_factory),
+            self._summaries,
             faults=lambda name: self._faults.get(name, ()),
             faults_changed_at=lambda: self._faults_mtime,
         )
@@ -458,11 +459,13 @@ class LabServer:
         self._host_key = load_or_create_host_key(self.state_dir)
         self._reset_seen = control.last_reset_id(self.state_dir)
         devices = await self.call(self._build_devices)
+        self._summaries.prime(devices)
         self.runtimes = {node.name: NodeRuntime(node, devices[node.name]) for node in self.nodes}
         for device in devices.values():
             device.counter_source = self.traffic
             device.on_save = self._saved.add
-        self._saved.update(devices)  # timers persisted across a restart        self._faults_mtime = control.faults_mtime(self.state_dir)
+        self._saved.update(devices)  # timers persisted across a restart
+        self._faults_mtime = control.faults_mtime(self.state_dir)
         self._faults = control.read_faults(self.state_dir)
         for runtime in self.runtimes.values():
             runtime.device.faults = set(self._faults.get(runtime.node.name, []))

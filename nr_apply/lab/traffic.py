@@ -300,6 +300,18 @@ class StateFileSummaries:
             self._cache[name] = (stamp, summaries)
             return summaries
 
+    def prime(self, devices: dict[str, Any]) -> None:
+        """Summaries of the devices this process serves, taken from the devices themselves at
+        start (their state is in memory; their files were just saved), so that the first read
+        of a fresh lab does not load a thousand state files back."""
+        for name, device in devices.items():
+            try:
+                st = os.stat(self.state_dir / "devices" / f"{name}.json")
+            except FileNotFoundError:
+                continue
+            with self._lock:
+                self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), dict(device.port_summary()))
+
     def _compute(self, name: str, path: Path) -> dict[str, PortSummary]:
         node = self.nodes.get(name)
         if node is None:
