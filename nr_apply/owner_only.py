@@ -5,6 +5,7 @@ the umask says."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -22,9 +23,12 @@ def create_file(path: Path) -> None:
 
 
 def open_text(path: str | Path):
-    """Open `path` for writing text, owner-only; an existing file is narrowed to 0600 first."""
+    """Open `path` for writing text, owner-only; an existing file is narrowed to 0600 first.
+    A device or a pipe (`/dev/null`, `/dev/stdout`) is written into and keeps its mode: it is
+    not the run's to narrow, and /dev/null at 0600 breaks every other user of the machine."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, 0o600)
     return os.fdopen(fd, "w")
 
 
