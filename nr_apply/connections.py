@@ -120,8 +120,9 @@ class HostKeyFiles:
         self._revoked: set[str] = set()  # base64 key blobs
         for lineno, line in enumerate(text.splitlines(), 1):
             line = line.strip()
-            if line.startswith("@revoked") and len(line.split()) >= 4:
-                self._revoked.add(line.split()[3])
+            fields = line.split()
+            if fields[:1] == ["@revoked"] and len(fields) >= 4:
+                self._revoked.add(fields[3])
             if not line or line.startswith(("#", "@")):
                 continue
             try:
@@ -156,10 +157,9 @@ class HostKeyFiles:
         if entry is None or path.exists():
             return
         own = paramiko.HostKeys()
-        found = self._plain.get(entry, [])
         # A hashed name matches when the name hashed with its salt gives it back.
-        found += [e for name, e in self._hashed if paramiko.HostKeys.hash_host(entry, name) == name]
-        for e in found:
+        hashed = [e for name, e in self._hashed if paramiko.HostKeys.hash_host(entry, name) == name]
+        for e in [*self._plain.get(entry, []), *hashed]:
             if e.key.get_base64() not in self._revoked:
                 own.add(entry, e.key.get_name(), e.key)
         own.save(str(path))

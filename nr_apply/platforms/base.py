@@ -84,13 +84,11 @@ class Driver(ABC):
     def netmiko(self) -> Any:
         """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
         with the device's own known_hosts file written just before."""
-        from nornir.core.configuration import Config
-
         from nr_apply.connections import ensure_host_key_file
 
         if "netmiko" not in self.host.connections:
             ensure_host_key_file(self.host)
-        return self.host.get_connection("netmiko", self.nornir_config or Config())
+        return self.host.get_connection("netmiko", self.nornir_config)
 
     def exec_read(self, step: str, command: str, timeout: float = 60) -> str:
         """`command` (one or more lines) run by the device's login shell over an SSH exec

@@ -136,9 +136,10 @@ def render(state: NodeState) -> str:
 @lru_cache(maxsize=1)
 @cache
 def hconfig_driver():
-    """hier_config's EOS driver (built once: every tree of a run shares it) with the lossless lines it must treat as "last value wins"
+    """hier_config's EOS driver with the lossless lines it must treat as "last value wins"
     (so a changed value is one line, not a `no` plus the line) and the negations EOS spells
-    differently (`no priority` is undone by `priority strict`, `no qos trust` by `default`)."""
+    differently (`no priority` is undone by `priority strict`, `no qos trust` by `default`).
+    Built once: every tree of a run shares it."""
     driver = get_hconfig_driver(Platform.ARISTA_EOS)
     iface = MatchRule(startswith="interface ")
     queue = MatchRule(re_search=r"^(?:uc-)?tx-queue \d")
