@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Callable
 
 from nr_apply.lab.device import CommandError
@@ -299,34 +300,36 @@ class DcbTool:
     # --- pfc ------------------------------------------------------------------------------
     def _pfc_show(self, dev: str, nic: dict, args: _Args) -> str:
         pfc = nic["pfc"]
-        requests, indications = self.pause_counters(dev)
+        # The pause counters come from the traffic model: read only when they are shown.
+        counters = cache(lambda: self.pause_counters(dev))  # (requests, indications)
         parts = {
-            "pfc-cap": ({"pfc_cap": 8}, "pfc-cap 8 "),
-            "macsec-bypass": ({"macsec_bypass": pfc["mbc"]}, f"macsec-bypass {'on' if pfc['mbc'] else 'off'} "),
-            "delay": ({"delay": pfc["delay"]}, f"delay {pfc['delay']} "),
-            "prio-pfc": ({"prio_pfc": list(pfc["pfc_en"])},
-                         self._array_text("prio-pfc", ["on" if e else "off" for e in pfc["pfc_en"]])),
-            "requests": ({"requests": requests}, self._array_text("requests", requests)),
-            "indications": ({"indications": indications}, self._array_text("indications", indications)),
+            "pfc-cap": lambda: ({"pfc_cap": 8}, "pfc-cap 8 "),
+            "macsec-bypass": lambda: ({"macsec_bypass": pfc["mbc"]},
+                                      f"macsec-bypass {'on' if pfc['mbc'] else 'off'} "),
+            "delay": lambda: ({"delay": pfc["delay"]}, f"delay {pfc['delay']} "),
+            "prio-pfc": lambda: ({"prio_pfc": list(pfc["pfc_en"])},
+                                 self._array_text("prio-pfc", ["on" if e else "off" for e in pfc["pfc_en"]])),
+            "requests": lambda: ({"requests": counters()[0]}, self._array_text("requests", counters()[0])),
+            "indications": lambda: ({"indications": counters()[1]}, self._array_text("indications", counters()[1])),
         }
         obj: dict = {}
         lines: list[str] = []
         if not args:
-            head = ["pfc-cap", "macsec-bypass", "delay"]
-            for key in head + ["prio-pfc"] + (["requests", "indications"] if self.stats else []):
-                obj.update(parts[key][0])
-            lines.append("".join(parts[k][1] for k in head))
-            lines.append(parts["prio-pfc"][1])
-            if self.stats:
-                lines += [parts["requests"][1], parts["indications"][1]]
+            head = [parts[k]() for k in ("pfc-cap", "macsec-bypass", "delay")]
+            shown = head + [parts["prio-pfc"]()] + ([parts["requests"](), parts["indications"]()] if self.stats else [])
+            for part_obj, _ in shown:
+                obj.update(part_obj)
+            lines.append("".join(text for _, text in head))
+            lines += [text for _, text in shown[len(head):]]
             return self._emit(obj, lines)
         while args:
             word = args.pop()
             key = next((k for k in parts if _matches(word, k)), None)
             if key is None:
                 raise DcbUsage(f'What is "{word}"?')
-            obj.update(parts[key][0])
-            lines.append(parts[key][1])
+            part_obj, text = parts[key]()
+            obj.update(part_obj)
+            lines.append(text)
         return self._emit(obj, lines)
 
     def _pfc_set(self, dev: str, nic: dict, args: _Args) -> str:
