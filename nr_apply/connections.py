@@ -29,6 +29,7 @@ from nornir.plugins.runners import ThreadedRunner
 
 from nr_apply.errors import InputError
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC_CONNECTION
+from nr_apply.exec_channel import start as start_exec_channels
 from nr_apply.fabric import Fabric
 from nr_apply.platforms.drivers import platform
 from nr_apply.yamlio import load_mapping
@@ -111,8 +112,7 @@ class HostKeyFiles:
     def __init__(self, known_hosts: Path):
         try:
             text = Path(known_hosts).read_bytes().decode("utf-8")
-            # The same file for the read round's exec channels (asyncssh), parsed once per run.
-            self.for_exec = asyncssh.import_known_hosts(text)
+            asyncssh.import_known_hosts(text)  # what the exec channels will read: refused now, not per node
         except (UnicodeDecodeError, OSError, ValueError, asyncssh.Error) as exc:
             raise InputError(f"not a readable known_hosts file ({type(exc).__name__})", file=known_hosts) from None
         self._plain: dict[str, list[paramiko.hostkeys.HostKeyEntry]] = {}
@@ -209,9 +209,7 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         hostname=netmiko.hostname, port=netmiko.port, platform=device_type,
         extras={**extras, **(netmiko.extras or {})})
     # The read round's exec channel: the same SSH endpoint and known_hosts as Netmiko.
-    exec_known_hosts = None
-    if policy.verify:
-        exec_known_hosts = key_files.for_exec if key_files is not None else key_file
+    exec_known_hosts = str(policy.known_hosts) if policy.verify else None
     host.connection_options[EXEC_CONNECTION] = ConnectionOptions(
         hostname=netmiko.hostname, port=ssh_port,
         extras={"known_hosts": exec_known_hosts, "timeout": extras["conn_timeout"]})
@@ -241,4 +239,5 @@ def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, 
     for host in nornir.inventory.hosts.values():
         prepare_host(host, credentials, policy, key_files, fabric.inventory_dir)
     nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run
+    start_exec_channels()  # its imports overlap the run's own start
     return nornir

@@ -5,35 +5,41 @@ detection: `ssh node 'command'` is exactly what the device's own shell runs, and
 complete when the channel closes. Netmiko stays the client for changes (root shells,
 heredocs, prompts); reads go through this Nornir connection plugin (`nr_apply_exec`).
 
-Every connection of a run shares one asyncio event loop on one thread (asyncssh), so a
-thousand reads cost a thousand sockets, not a thousand transport threads polling: the cost
-that made Paramiko sessions grow faster than the fabric. Nornir's worker threads block on
-their own command's future; each connection is closed with the node's other sessions as
-soon as its step is done.
+Every connection of a run is an asyncssh connection on one event loop, so a thousand reads
+cost a thousand sockets, not a thousand transport threads polling: the cost that made Paramiko
+sessions grow faster than the fabric. The loop runs in a helper process of its own
+(nr_apply.exec_process), started with the run's first connection or by `start()`: the SSH work
+then runs beside the run's parsing and planning on another core, instead of taking turns with it
+for this interpreter's lock. Nornir's worker threads block on their own request's answer; each
+connection is closed with the node's other sessions as soon as its step is done.
 
 Host keys are verified against the same known_hosts file Netmiko uses (`known_hosts` in the
-connection's extras: a path, or the file parsed once per run; None only when verification was
-turned off for the run).
+connection's extras: the file's path; None only when verification was turned off for the run).
 """
 
 from __future__ import annotations
 
-import asyncio
+import atexit
+import collections
+import itertools
+import marshal
+import subprocess
+import sys
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Coroutine, TypeVar
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
 
-import asyncssh
 from nornir.core.configuration import Config
 from nornir.core.plugins.connections import ConnectionPluginRegister
 
+from nr_apply import exec_process
+from nr_apply.exec_process import HEADER, frame
+
 CONNECTION_NAME = "nr_apply_exec"
-# Key exchange and cipher tried first: the cheapest widely supported ones (OpenSSH >= 6.5),
-# about a fifth less CPU per handshake than asyncssh's defaults. `^` keeps every default
-# behind them, so a device that offers neither still connects.
-CHEAP_FIRST = {"kex_algs": "^curve25519-sha256,curve25519-sha256@libssh.org",
-               "encryption_algs": "^aes128-gcm@openssh.com"}
-T = TypeVar("T")
+# How much longer than a request's own timeout the run waits for the helper to answer at all.
+GRACE_S = 30.0
 
 
 class ExecChannelError(Exception):
@@ -41,68 +47,150 @@ class ExecChannelError(Exception):
     text is the transport's own words."""
 
 
-class _Loop:
-    """One event loop on a daemon thread, started on first use, shared by every connection."""
+@dataclass(eq=False)
+class _Process:
+    """One helper process; `ended` says why it is gone, once it is."""
+
+    popen: subprocess.Popen
+    ended: str | None = None
+
+
+class _Helper:
+    """The helper process and the requests waiting for its answers. Started on first use, and
+    again after it ended: every request then in flight, and every later one on a connection it
+    held, fails with the reason it ended."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._process: _Process | None = None
+        self._pending: dict[int, Future] = {}
+        self._request_ids = itertools.count(1)
+        self.connection_ids = itertools.count(1)
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        future: Future = asyncio.run_coroutine_threadsafe(self._wait(coro, timeout), self._running())
-        return future.result()
+    def start(self) -> None:
+        with self._lock:
+            self._started()
 
-    def call(self, func: Callable[[], Any]) -> None:
-        """Run `func` on the loop's thread, without waiting for it."""
-        self._running().call_soon_threadsafe(func)
+    def call(self, op: str, args: tuple, timeout: float, on: _Process | None = None) -> tuple[Any, _Process]:
+        """Send a request (to the process `on`, or the running one, started if need be) and wait
+        for its answer: (the answer, the process that gave it)."""
+        future: Future = Future()
+        with self._lock:
+            process = on or self._started()
+            if process is not self._process:
+                raise ExecChannelError(process.ended or "the SSH client process ended")
+            request_id = next(self._request_ids)
+            self._pending[request_id] = future
+            self._send(process, (request_id, op, args))
+        try:
+            return future.result(timeout + GRACE_S), process
+        except FutureTimeout:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise ExecChannelError("TimeoutError: no answer in time") from None
+
+    def tell(self, op: str, args: tuple, on: _Process) -> None:
+        """A request that has no answer (close): dropped if `on` is no longer running."""
+        with self._lock:
+            if on is self._process:
+                self._send(on, (0, op, args))
+
+    def stop(self) -> None:
+        """End the helper (it ends when its stdin does) and wait for it, so its CPU time is
+        counted with the run's own."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None:
+            try:
+                process.popen.stdin.close()  # type: ignore[union-attr]
+                process.popen.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                process.popen.kill()
 
     @staticmethod
-    async def _wait(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
-        return await asyncio.wait_for(coro, timeout)
+    def _send(process: _Process, message: tuple) -> None:
+        try:
+            process.popen.stdin.write(frame(message))  # type: ignore[union-attr]
+            process.popen.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            pass  # it has ended: the reader fails what is pending
 
-    def _running(self) -> asyncio.AbstractEventLoop:
+    def _started(self) -> _Process:
+        if self._process is None:
+            # Run as a script with nothing prepended to its path (-P): it imports only asyncssh.
+            popen = subprocess.Popen([sys.executable, "-P", exec_process.__file__], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = _Process(popen)
+            errors: collections.deque[str] = collections.deque(maxlen=5)
+            drain = threading.Thread(target=_drain, args=(popen.stderr, errors), name="nr-apply-exec-stderr",
+                                     daemon=True)
+            drain.start()
+            threading.Thread(target=self._read, args=(process, drain, errors), name="nr-apply-exec",
+                             daemon=True).start()
+            self._process = process
+        return self._process
+
+    def _read(self, process: _Process, drain: threading.Thread, errors: collections.deque) -> None:
+        stream = process.popen.stdout
+        while True:
+            head = stream.read(HEADER.size)  # type: ignore[union-attr]
+            if len(head) < HEADER.size:
+                break
+            (size,) = HEADER.unpack(head)
+            try:
+                request_id, ok, value = marshal.loads(stream.read(size))  # type: ignore[union-attr]
+            except (EOFError, ValueError, TypeError):  # cut short: it ended while writing
+                break
+            with self._lock:
+                future = self._pending.pop(request_id, None)
+            if future is None:
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(ExecChannelError(value))
+        code = process.popen.wait()
+        drain.join(1)
         with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="nr-apply-exec", daemon=True).start()
-                self._loop = loop
-            return self._loop
+            process.ended = f"the SSH client process ended (exit code {code})" + (f": {errors[-1]}" if errors else "")
+            if self._process is process:
+                self._process = None
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            future.set_exception(ExecChannelError(process.ended))
 
 
-LOOP = _Loop()
+def _drain(stream, errors: collections.deque) -> None:
+    """Keep the helper's last words (a crash's traceback ends with its reason)."""
+    for line in stream:
+        errors.append(line.decode(errors="replace").strip())
 
 
-def _words(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "TimeoutError: no answer in time"
-    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return f"host key not verifiable: {exc.reason}"
-    if isinstance(exc, asyncssh.PermissionDenied):
-        return f"authentication failed: {exc.reason}"
-    if isinstance(exc, asyncssh.Error):
-        return f"{type(exc).__name__}: {exc.reason}"
-    return f"{type(exc).__name__}: {exc}"
+HELPER = _Helper()
+atexit.register(HELPER.stop)
+
+
+def start() -> None:
+    """Start the helper process now (it takes a moment to import its SSH library), so the run's
+    first reads do not wait for it."""
+    HELPER.start()
 
 
 class ExecSession:
-    """One logged-in SSH connection; each `run` is a fresh exec channel on it."""
+    """One logged-in SSH connection (in the helper); each `run` is a fresh exec channel on it."""
 
-    def __init__(self, connection: asyncssh.SSHClientConnection):
-        self._connection = connection
+    def __init__(self, connection_id: int, process: _Process):
+        self._id = connection_id
+        self._process = process
 
     def run(self, command: str, timeout: float = 60) -> str:
         """The command's output, stderr folded into stdout in the order the shell wrote it
         (`exec 2>&1` first, as a terminal would show it)."""
-        try:
-            result = LOOP.run(self._connection.run(f"exec 2>&1\n{command}", check=False,
-                                                   stderr=asyncssh.STDOUT), timeout)
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-            raise ExecChannelError(_words(exc)) from None
-        return str(result.stdout or "")  # text: asyncssh decodes UTF-8 by default
+        return HELPER.call("run", (self._id, command, timeout), timeout, on=self._process)[0]
 
     def close(self) -> None:
-        """Close without waiting for the goodbye: the socket is released on the loop."""
-        LOOP.call(self._connection.close)
+        """Close without waiting for the goodbye: the socket is released in the helper."""
+        HELPER.tell("close", (self._id,), on=self._process)
 
 
 class ExecChannel:
@@ -117,15 +205,14 @@ class ExecChannel:
              configuration: Config | None = None) -> None:
         extras = extras or {}
         timeout = float(extras.get("timeout", 15))
+        known_hosts = extras.get("known_hosts")
+        connection_id = next(HELPER.connection_ids)
         try:
-            connection = LOOP.run(asyncssh.connect(
-                hostname, port or 22, username=username, password=password,
-                known_hosts=extras.get("known_hosts"),
-                client_keys=None, agent_path=None, config=None, preferred_auth="password,keyboard-interactive",
-                connect_timeout=timeout, login_timeout=timeout, **CHEAP_FIRST))
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-            raise ExecChannelError(f"SSH to {hostname}:{port or 22}: {_words(exc)}") from None
-        self.connection = ExecSession(connection)
+            _, process = HELPER.call("open", (connection_id, hostname, port or 22, username, password,
+                                              None if known_hosts is None else str(known_hosts), timeout), timeout)
+        except ExecChannelError as exc:
+            raise ExecChannelError(f"SSH to {hostname}:{port or 22}: {exc}") from None
+        self.connection = ExecSession(connection_id, process)
 
     def close(self) -> None:
         session, self.connection = self.connection, None

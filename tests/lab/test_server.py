@@ -220,6 +220,28 @@ def test_exec_channel_refuses_a_wrong_host_key_and_a_wrong_password(tlab, tmp_pa
         _exec_channel(tlab, "host1", tlab.known_hosts, password="guess")
 
 
+def test_exec_channel_reads_fail_in_words_when_the_ssh_client_process_ends_and_the_next_login_starts_a_new_one(tlab):
+    import os
+    import signal
+
+    from nr_apply.exec_channel import HELPER, ExecChannelError
+
+    plugin = _exec_channel(tlab, "host1", tlab.known_hosts)
+    helper = HELPER._process.popen
+    cmdline = Path(f"/proc/{helper.pid}/cmdline").read_bytes()
+    assert LAB_PASSWORD.encode() not in cmdline  # the login goes over its stdin, never its command line
+    os.kill(helper.pid, signal.SIGKILL)
+    with pytest.raises(ExecChannelError, match=r"the SSH client process ended \(exit code -9\)"):
+        plugin.connection.run("hostname")
+    plugin.close()  # nothing to close any more: no error
+    again = _exec_channel(tlab, "host1", tlab.known_hosts)
+    try:
+        assert HELPER._process.popen.pid != helper.pid
+        assert again.connection.run("hostname") == "host1\n"
+    finally:
+        again.close()
+
+
 async def _shell(node: LabNode, known_hosts: Path, lines: str) -> tuple[str, bool]:
     """Send raw input to a PTY shell; return all output and whether the server closed it."""
     async with asyncssh.connect(node.hostname, node.ssh_port, username=LAB_USERNAME, password=LAB_PASSWORD,
