@@ -48,6 +48,7 @@ _ECHO_TEE = re.compile(
     r"^echo\s+(?P<args>.*?)\s*\|\s*(?:sudo\s+)?tee\s+(?P<append>-a\s+)?(?P<path>\S+)"
     r"(?P<quiet>\s*>\s*/dev/null)?$"
 )
+_QUIET = re.compile(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null")  # stdout discarded
 _DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
 _SUDO_OPTIONS = {"-n", "-E", "-H"}
 _UNIT_CHANGES = {"stop", "enable", "disable"}
@@ -120,8 +121,11 @@ class HostSession(LinuxShellSession):
                 return self.run_one(first)
             except CommandError:
                 return self.run_one(rest)
-        quiet = bool(re.search(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null", line))
-        line = _DEVNULL.sub("", line).strip()
+        if "/dev/null" in line or "2>&1" in line:  # most lines have neither: skip both patterns
+            quiet = bool(_QUIET.search(line))
+            line = _DEVNULL.sub("", line).strip()
+        else:
+            quiet = False
         stages = _split_pipe(line)
         if len(stages) > 1 and not _ECHO_TEE.match(line.removeprefix("sudo ").strip()):
             output = self._run_simple(stages[0])
