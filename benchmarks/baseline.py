@@ -61,7 +61,8 @@ def main() -> int:
         nr = nr.filter(filter_func=lambda h: h.platform == "eos")
     # Host keys as nr-apply gives them to each client, so neither side pays for the other's
     # known_hosts handling: one entry per Netmiko connection (Paramiko parses the whole file,
-    # behind a logging lock, for every connection), the file parsed once for exec channels.
+    # behind a logging lock, for every connection), the file's path for exec channels (their SSH
+    # helper process parses it once).
     key_files = HostKeyFiles(Path(known_hosts))
     for host in nr.inventory.hosts.values():
         host.username, host.password = USERNAME, PASSWORD
@@ -77,7 +78,7 @@ def main() -> int:
         host.connection_options["napalm"] = ConnectionOptions(
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
         host.connection_options[EXEC] = ConnectionOptions(
-            port=ssh_port, extras={"known_hosts": key_files.for_exec})
+            port=ssh_port, extras={"known_hosts": str(known_hosts)})
     configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
                 if mode.startswith("read") and h.platform != "eos"}
