@@ -60,7 +60,7 @@ class Server:
     def __init__(self, out: asyncio.WriteTransport):
         self._out = out
         self._connections: dict[int, asyncssh.SSHClientConnection] = {}
-        self._known_hosts: dict[str, asyncssh.SSHKnownHosts] = {}  # by path, parsed once
+        self._known_hosts: dict[str, tuple[tuple, asyncssh.SSHKnownHosts]] = {}  # path -> (version, parsed)
         self._tasks: set[asyncio.Task] = set()
 
     def handle(self, request_id: int, op: str, args: tuple) -> None:
@@ -92,12 +92,17 @@ class Server:
         self._connections[conn_id] = connection
 
     def _keys(self, path: str | None) -> asyncssh.SSHKnownHosts | None:
+        """The file parsed once, and again if it has changed since (a re-keyed device's new
+        entry counts from the next login, as with OpenSSH)."""
         if path is None:
             return None
-        if path not in self._known_hosts:
+        stat = os.stat(path)
+        version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = self._known_hosts.get(path)
+        if cached is None or cached[0] != version:
             with open(path, encoding="utf-8") as file:
-                self._known_hosts[path] = asyncssh.import_known_hosts(file.read())
-        return self._known_hosts[path]
+                cached = self._known_hosts[path] = (version, asyncssh.import_known_hosts(file.read()))
+        return cached[1]
 
     async def _run(self, conn_id: int, command: str, timeout: float) -> str:
         connection = self._connections.get(conn_id)

@@ -220,6 +220,25 @@ def test_exec_channel_refuses_a_wrong_host_key_and_a_wrong_password(tlab, tmp_pa
         _exec_channel(tlab, "host1", tlab.known_hosts, password="guess")
 
 
+def test_exec_channel_trusts_a_known_hosts_file_as_it_is_at_each_login(tlab, tmp_path):
+    """The SSH helper outlives a run (a script may run many): an entry changed in place counts
+    from the next login."""
+    from nr_apply.exec_channel import ExecChannelError
+
+    node = tlab.nodes["host1"]
+    known = tmp_path / "known_hosts"
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    known.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
+    with pytest.raises(ExecChannelError, match="host key not verifiable"):
+        _exec_channel(tlab, "host1", known)
+    known.write_text(tlab.known_hosts.read_text())
+    plugin = _exec_channel(tlab, "host1", known)
+    try:
+        assert plugin.connection.run("hostname") == "host1\n"
+    finally:
+        plugin.close()
+
+
 def test_exec_channel_reads_fail_in_words_when_the_ssh_client_process_ends_and_the_next_login_starts_a_new_one(tlab):
     import os
     import signal
