@@ -23,6 +23,7 @@ import atexit
 import collections
 import itertools
 import marshal
+import os
 import subprocess
 import sys
 import threading
@@ -118,8 +119,11 @@ class _Helper:
     def _started(self) -> _Process:
         if self._process is None:
             # Run as a script with nothing prepended to its path (-P): it imports only asyncssh.
+            # Its environment is the run's without nr-apply's own settings (credentials among
+            # them): each login it needs comes over its stdin.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NR_APPLY_")}
             popen = subprocess.Popen([sys.executable, "-P", exec_process.__file__], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
             process = _Process(popen)
             errors: collections.deque[str] = collections.deque(maxlen=5)
             drain = threading.Thread(target=_drain, args=(popen.stderr, errors), name="nr-apply-exec-stderr",

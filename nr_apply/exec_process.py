@@ -20,6 +20,7 @@ import getpass
 import logging
 import marshal
 import os
+import signal
 import struct
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -154,6 +155,10 @@ async def _serve_inline() -> None:
 
 def main() -> None:
     logging.disable(logging.CRITICAL)  # nothing of a session (least of all a login) is logged here
+    # Ctrl-C at the terminal reaches the whole process group: the run decides what an interrupt
+    # means (a rollout may still need reads to restore a device), and this process ends when the
+    # run closes its stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # asyncssh asks for the local user name on every connection; without LOGNAME or USER in the
     # environment that is a passwd lookup each time. Once is enough.
     os.environ.setdefault("LOGNAME", getpass.getuser())

@@ -239,16 +239,22 @@ def test_exec_channel_trusts_a_known_hosts_file_as_it_is_at_each_login(tlab, tmp
         plugin.close()
 
 
-def test_exec_channel_reads_fail_in_words_when_the_ssh_client_process_ends_and_the_next_login_starts_a_new_one(tlab):
+def test_exec_channel_reads_fail_in_words_when_the_ssh_client_process_ends_and_the_next_login_starts_a_new_one(
+        tlab, monkeypatch):
     import os
     import signal
 
     from nr_apply.exec_channel import HELPER, ExecChannelError
 
+    monkeypatch.setenv("NR_APPLY_PASSWORD", LAB_PASSWORD)  # as an operator's shell may hold it
+    HELPER.stop()  # the helper started next sees this environment
     plugin = _exec_channel(tlab, "host1", tlab.known_hosts)
     helper = HELPER._process.popen
-    cmdline = Path(f"/proc/{helper.pid}/cmdline").read_bytes()
-    assert LAB_PASSWORD.encode() not in cmdline  # the login goes over its stdin, never its command line
+    for exposed in ("cmdline", "environ"):  # the login goes over its stdin, nowhere another process reads
+        assert LAB_PASSWORD.encode() not in Path(f"/proc/{helper.pid}/{exposed}").read_bytes()
+    os.kill(helper.pid, signal.SIGINT)  # Ctrl-C at the terminal: the run decides what it means
+    time.sleep(0.3)
+    assert plugin.connection.run("hostname") == "host1\n"
     os.kill(helper.pid, signal.SIGKILL)
     with pytest.raises(ExecChannelError, match=r"the SSH client process ended \(exit code -9\)"):
         plugin.connection.run("hostname")
