@@ -32,6 +32,12 @@ def open_text(path: str | Path):
     return os.fdopen(fd, "w")
 
 
+CHUNK = 1 << 20  # characters encoded at a time
+
+
 def write_text(path: str | Path, text: str) -> None:
+    """Written a slice at a time: a report of 10,000 nodes is hundreds of MB of text, and
+    encoding it whole would hold a second copy of it at the run's peak memory."""
     with open_text(path) as fh:
-        fh.write(text)
+        for start in range(0, len(text), CHUNK):
+            fh.write(text[start:start + CHUNK])

@@ -32,3 +32,18 @@ def test_a_pipe_keeps_its_mode_and_gets_the_text(tmp_path):
     finally:
         os.close(reader)
     assert stat.S_IMODE(fifo.stat().st_mode) == 0o644
+
+
+def test_a_large_report_is_written_without_a_second_copy_of_it_in_memory(tmp_path):
+    """A 10,000-node JSON report is hundreds of MB: encoding it whole doubled the run's peak."""
+    import tracemalloc
+
+    text = "é" * 20_000_000  # 40 MB once encoded
+    tracemalloc.start()
+    try:
+        owner_only.write_text(tmp_path / "report.json", text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, peak
+    assert (tmp_path / "report.json").read_text(encoding="utf-8") == text
