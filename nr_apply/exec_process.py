@@ -86,10 +86,24 @@ class Server:
 
     async def _open(self, conn_id: int, host: str, port: int, username: str | None, password: str | None,
                     known_hosts: str | None, timeout: float) -> None:
-        connection = await asyncssh.connect(
-            host, port, username=username, password=password, known_hosts=self._keys(known_hosts),
-            client_keys=None, agent_path=None, config=None, preferred_auth="password,keyboard-interactive",
-            connect_timeout=timeout, login_timeout=timeout, **CHEAP_FIRST)
+        keys = self._keys(known_hosts)
+
+        def connect(**options: Any):
+            return asyncssh.connect(
+                host, port, username=username, password=password, known_hosts=keys, client_keys=None,
+                agent_path=None, config=None, preferred_auth="password,keyboard-interactive",
+                connect_timeout=timeout, login_timeout=timeout, **CHEAP_FIRST, **options)
+
+        try:
+            # asyncssh offers only the host key types known_hosts holds for the device.
+            connection = await connect()
+        except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost):
+            if keys is None:
+                raise
+            # None of them is a type the device has, and it hung up (or the handshake failed
+            # first, whichever the timing gave). Offered every type, it shows its key, and the
+            # verdict is about that key, as OpenSSH's is: not trusted.
+            connection = await connect(server_host_key_algs="default")
         self._connections[conn_id] = connection
 
     def _keys(self, path: str | None) -> asyncssh.SSHKnownHosts | None:

@@ -216,6 +216,13 @@ def test_exec_channel_refuses_a_wrong_host_key_and_a_wrong_password(tlab, tmp_pa
     forged.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
     with pytest.raises(ExecChannelError, match="host key not verifiable"):
         _exec_channel(tlab, "host1", forged)
+    # A key of a type the device does not have: the handshake has no host key type in common
+    # (the device hangs up), and the verdict is still about its key, every time.
+    rsa = asyncssh.generate_private_key("ssh-rsa", key_size=2048).export_public_key().decode().strip()
+    forged.write_text(f"[{node.hostname}]:{node.ssh_port} {rsa}\n")
+    for _ in range(5):
+        with pytest.raises(ExecChannelError, match="host key not verifiable"):
+            _exec_channel(tlab, "host1", forged)
     with pytest.raises(ExecChannelError, match="authentication failed"):
         _exec_channel(tlab, "host1", tlab.known_hosts, password="guess")
 
