@@ -207,19 +207,22 @@ def test_exec_channel_reads_over_one_connection_and_closes_it(tlab):
     assert [e["command"] for e in reads][-3:] == ["exec 2>&1", "hostname", "exec 2>&1"]
 
 
+def _foreign_key_file(node: LabNode, path: Path, key_type: str = "ssh-ed25519") -> Path:
+    """A known_hosts file whose only entry for `node` is some other key of `key_type`."""
+    other = asyncssh.generate_private_key(key_type).export_public_key().decode().strip()
+    path.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
+    return path
+
+
 def test_exec_channel_refuses_a_wrong_host_key_and_a_wrong_password(tlab, tmp_path):
     from nr_apply.exec_channel import ExecChannelError
 
-    node = tlab.nodes["host1"]
-    forged = tmp_path / "known_hosts"
-    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
-    forged.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
+    forged = _foreign_key_file(tlab.nodes["host1"], tmp_path / "known_hosts")
     with pytest.raises(ExecChannelError, match="host key not verifiable"):
         _exec_channel(tlab, "host1", forged)
     # A key of a type the device does not have: the handshake has no host key type in common
     # (the device hangs up), and the verdict is still about its key, every time.
-    rsa = asyncssh.generate_private_key("ssh-rsa", key_size=2048).export_public_key().decode().strip()
-    forged.write_text(f"[{node.hostname}]:{node.ssh_port} {rsa}\n")
+    _foreign_key_file(tlab.nodes["host1"], forged, "ssh-rsa")
     for _ in range(5):
         with pytest.raises(ExecChannelError, match="host key not verifiable"):
             _exec_channel(tlab, "host1", forged)
@@ -232,10 +235,7 @@ def test_exec_channel_trusts_a_known_hosts_file_as_it_is_at_each_login(tlab, tmp
     from the next login."""
     from nr_apply.exec_channel import ExecChannelError
 
-    node = tlab.nodes["host1"]
-    known = tmp_path / "known_hosts"
-    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
-    known.write_text(f"[{node.hostname}]:{node.ssh_port} {other}\n")
+    known = _foreign_key_file(tlab.nodes["host1"], tmp_path / "known_hosts")
     with pytest.raises(ExecChannelError, match="host key not verifiable"):
         _exec_channel(tlab, "host1", known)
     known.write_text(tlab.known_hosts.read_text())
