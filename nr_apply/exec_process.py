@@ -1,4 +1,5 @@
-"""The SSH client process behind exec channels (`python -m nr_apply.exec_process`).
+"""The SSH client process behind exec channels (started by nr_apply.exec_channel as
+`python -P <this file>`: it imports nothing of nr-apply, only asyncssh).
 
 A run's exec reads are asyncssh connections on one event loop. The loop runs here, in a
 process of its own, so that the SSH work (key exchange, ciphers, packets: about 4 ms of CPU per
@@ -56,7 +57,7 @@ def words(exc: BaseException) -> str:
 
 
 class Server:
-    """The connections of one run, by the ids the run gave them."""
+    """The open connections, by the ids the process that started this one gave them."""
 
     def __init__(self, out: asyncio.WriteTransport):
         self._out = out
@@ -78,9 +79,7 @@ class Server:
         try:
             value = await (self._open(*args) if op == "open" else self._run(*args))
             answer: tuple = (request_id, True, value)
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-            answer = (request_id, False, words(exc))
-        except Exception as exc:  # noqa: BLE001 -- any other failure is still the node's, in words
+        except Exception as exc:  # noqa: BLE001 -- every failure is the node's, in the transport's words
             answer = (request_id, False, words(exc))
         self._out.write(frame(answer))
 
@@ -132,6 +131,7 @@ class Server:
 
 async def serve() -> None:
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(_OptionsInline())
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
     out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
@@ -162,11 +162,6 @@ class _OptionsInline(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-async def _serve_inline() -> None:
-    asyncio.get_running_loop().set_default_executor(_OptionsInline())
-    await serve()
-
-
 def main() -> None:
     logging.disable(logging.CRITICAL)  # nothing of a session (least of all a login) is logged here
     # Ctrl-C at the terminal reaches the whole process group: the run decides what an interrupt
@@ -176,7 +171,7 @@ def main() -> None:
     # asyncssh asks for the local user name on every connection; without LOGNAME or USER in the
     # environment that is a passwd lookup each time. Once is enough.
     os.environ.setdefault("LOGNAME", getpass.getuser())
-    asyncio.run(_serve_inline())
+    asyncio.run(serve())
 
 
 if __name__ == "__main__":
