@@ -36,7 +36,7 @@ import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -134,7 +134,6 @@ def render(state: NodeState) -> str:
 
 # --- reading a config: hier_config tree and effective per-port settings -------------------
 @lru_cache(maxsize=1)
-@cache
 def hconfig_driver():
     """hier_config's EOS driver with the lossless lines it must treat as "last value wins"
     (so a changed value is one line, not a `no` plus the line) and the negations EOS spells
