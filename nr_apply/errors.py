@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from enum import IntEnum
 from pathlib import Path
+from typing import Any, Iterable
 
 
 class ExitCode(IntEnum):
@@ -50,3 +53,25 @@ class InputErrors(InputError):
     def __str__(self) -> str:
         lines = [InputError.__str__(p) for p in self.problems]
         return "\nerror: ".join(lines)
+
+
+def did_you_mean(value: Any, known: Iterable[str]) -> str:
+    """"; did you mean 'x'?" when a known value is close to `value`, else ""."""
+    close = difflib.get_close_matches(str(value), list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_value(what: str, value: Any, known: Iterable[str], context: str = "") -> str:
+    """"unknown X 'v' (expected one of: ...); did you mean 'w'?" for a value looked up in a table."""
+    known = list(known)
+    return f"unknown {what} {value!r}{context} (expected one of: {', '.join(known)}){did_you_mean(value, known)}"
+
+
+def validation_message(err: dict) -> str:
+    """A pydantic error as one sentence; a value outside a fixed set also gets the closest one."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+        message += did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected"))))
+    return message

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from nr_apply.errors import InputError, InputErrors
+from nr_apply.errors import InputError, InputErrors, unknown_value, validation_message
 from nr_apply.fabric import ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
 from nr_apply.model import NicLossless, PortLossless
 from nr_apply.platforms.drivers import PLATFORMS
@@ -342,8 +342,7 @@ def _validate_merged(model: type[BaseModel], layers: list[tuple[str, str | None,
             loc = tuple(p for p in err["loc"] if p != "[key]")
             kind, name, field, _ = max(reversed(layers), key=lambda layer: _has_path(layer[3], loc))
             path = ".".join(str(p) for p in loc)
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            problems.append(IntentError(msg, kind, name, f"{field}.{path}" if path else field))
+            problems.append(IntentError(validation_message(err), kind, name, f"{field}.{path}" if path else field))
         raise IntentErrors(problems) from None
 
 
@@ -386,6 +385,25 @@ def host_role(host: Any) -> str:
         raise IntentError(f"role {role!r} is not one of {', '.join(ROLES)} (set data.role on the host or one "
                           "of its groups)", "host", host.name, "data.role")
     return role
+
+
+def host_asic(host: Any) -> str | None:
+    """The node's `asic`, one its platform knows. An ASIC nr-apply does not know is an error,
+    not a node without headroom; so is none where the platform's headroom is computed from it."""
+    from nr_apply.headroom import _pushes_headroom
+    from nr_apply.platforms.drivers import PLATFORMS
+
+    asic, known = _inherited(host, "asic"), PLATFORMS[host.platform].asics
+    if asic is None:
+        if _pushes_headroom(host.platform):
+            raise IntentError(f"missing: platform {host.platform} computes PFC headroom from the ASIC (one of: "
+                              f"{', '.join(known)})", "host", host.name, "data.asic")
+        return None
+    if asic not in known:
+        kind, name, _ = next(layer for layer in reversed(_layers(host)) if _owned(layer[2]).get("asic") is not None)
+        raise IntentError(unknown_value("ASIC", asic, known, f" for platform {host.platform}"), kind, name,
+                          "data.asic")
+    return asic
 
 
 def _node_layers(host: Any, block: str) -> list[tuple[str, str | None, str, Any]]:
@@ -492,13 +510,12 @@ def nr_apply_lossless(host: Any) -> None:
 def node_from_host(host: Any) -> Node:
     """nr-apply's view of one Nornir host (the same whether or not the transform ran)."""
     if host.platform not in PLATFORMS:
-        raise IntentError(f"unknown platform {host.platform!r} (expected one of: {', '.join(PLATFORMS)})",
-                          "host", host.name, "platform")
+        raise IntentError(unknown_value("platform", host.platform, PLATFORMS), "host", host.name, "platform")
     role = host_role(host)
     intent = resolve_intent(host)
     node = Node(name=host.name, platform=host.platform, role=role, hostname=host.hostname or host.name,
                 port=host.port, groups=[g.name for g in host.extended_groups()],
-                asic=_inherited(host, "asic"), segment=_inherited(host, "segment"))
+                asic=host_asic(host), segment=_inherited(host, "segment"))
     for name, raw in (_inherited(host, "ports") or {}).items():
         try:
             peer = PortRef.parse(str(raw["peer"]))

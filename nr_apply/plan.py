@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
-from nr_apply.errors import InputError
+from nr_apply.errors import InputError, unknown_value
 from nr_apply.inventory import InventorySource, validate_model
 from nr_apply.yamlio import load_mapping
 
@@ -176,8 +176,7 @@ class Plan(Strict):
         for phase in v:
             unknown = [g for g in phase.gates or [] if g not in GATE_NAMES]
             if unknown:
-                raise ValueError(f"phase {phase.name!r}: unknown gate {unknown[0]!r} "
-                                 f"(expected one of: {', '.join(GATE_NAMES)})")
+                raise ValueError(f"phase {phase.name!r}: {unknown_value('gate', unknown[0], GATE_NAMES)}")
         revert = info.data.get("timed_revert")
         if revert is None:  # timed_revert itself is invalid and already reported
             return v

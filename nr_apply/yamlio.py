@@ -14,7 +14,7 @@ import yaml
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-from nr_apply.errors import InputError, InputErrors
+from nr_apply.errors import InputError, InputErrors, validation_message
 
 
 FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -123,8 +123,7 @@ def schema_errors(exc: "ValidationError", file: Path, field: str, *, strip: str 
         loc = [str(p) for p in err["loc"] if p != "[key]"]
         dotted = ".".join([field, *loc]) if field else ".".join(loc)
         dotted = dotted.removeprefix(strip)
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        problems.append(InputError(message, file=file, field=dotted, line=line_of(file, dotted)))
+        problems.append(InputError(validation_message(err), file=file, field=dotted, line=line_of(file, dotted)))
     return problems[0] if len(problems) == 1 else InputErrors(problems)
 
 

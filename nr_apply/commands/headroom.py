@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any, Callable, TypeVar
 
-from nr_apply.errors import ExitCode, InputError
+from nr_apply.errors import ExitCode, InputError, unknown_value
 from nr_apply.headroom import (
     MLX5_MAX_CABLE_M,
     MLX5_MODEL,
@@ -92,7 +92,7 @@ def _nanoseconds(raw: str) -> float:
 def _model(raw: str) -> str:
     name = raw.strip().lower()
     if name not in SUPPORTED_MODELS:
-        raise ValueError(f"unknown model {raw!r}; supported: {', '.join(SUPPORTED_MODELS)}")
+        raise ValueError(unknown_value("model", raw, SUPPORTED_MODELS))
     return name
 
 

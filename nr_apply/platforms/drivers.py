@@ -14,6 +14,8 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from nr_apply.headroom import MLX5_MODEL, SPECTRUM_ASICS
+
 if TYPE_CHECKING:
     from nr_apply.lab.device import LabDevice
     from nr_apply.platforms.base import Driver
@@ -43,6 +45,9 @@ class Platform:
     limits: PlatformLimits
     lab_device: str  # "module:Class" of the lab emulator
     lab_asic: str  # the ASIC a generated lab node of this platform gets
+    # The `asic` values a node of this platform may declare (anything else is an input error:
+    # an ASIC nr-apply does not know would silently get no headroom).
+    asics: tuple[str, ...] = ()
     # sudo on the box asks for the login password (Netmiko's `secret`)
     sudo_with_login_password: bool = False
 
@@ -63,6 +68,13 @@ def _load(path: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+# Arista's Broadcom switch families (Trident, Tomahawk, Jericho); EOS sizes headroom itself.
+BROADCOM_ASICS = ("jericho-2", "jericho-2c", "jericho-3", "tomahawk-3", "tomahawk-4", "tomahawk-5", "trident-3",
+                  "trident-4")
+# Spectrum switches: the ASICs whose headroom nr_apply.headroom computes as SONiC does. A SONiC
+# switch on another ASIC would get Spectrum headroom, so SONiC takes these only.
+SPECTRUM = tuple(SPECTRUM_ASICS)
+
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(
         name="eos", kind="switch", driver="nr_apply.platforms.eos:EosDriver",
@@ -72,14 +84,14 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
                               watchdog_actions=("drop", "alert")),
-        lab_device="nr_apply.lab.eos:EosDevice", lab_asic="tomahawk-5"),
+        lab_device="nr_apply.lab.eos:EosDevice", lab_asic="tomahawk-5", asics=BROADCOM_ASICS),
     Platform(
         name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        lab_device="nr_apply.lab.nvue:NvueDevice", lab_asic="spectrum-4"),
+        lab_device="nr_apply.lab.nvue:NvueDevice", lab_asic="spectrum-4", asics=SPECTRUM),
     Platform(
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
@@ -89,14 +101,16 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # Default LOSSLESS_TC is 3,4; PORT mtu 68..9216 in sonic-port.yang.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
-        lab_device="nr_apply.lab.sonic:SonicDevice", lab_asic="spectrum-4", sudo_with_login_password=True),
+        lab_device="nr_apply.lab.sonic:SonicDevice", lab_asic="spectrum-4", asics=SPECTRUM,
+        sudo_with_login_password=True),
     Platform(
         name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
         # mlx5: 8 receive buffers; netdev MTU up to 9978.
         limits=PlatformLimits(max_lossless_priorities=8, mtu_min=68, mtu_max=9978, shared_qos_profile=False,
                               watchdog_actions=()),
-        lab_device="nr_apply.lab.linux_host:LinuxHostDevice", lab_asic="mlx5", sudo_with_login_password=True),
+        lab_device="nr_apply.lab.linux_host:LinuxHostDevice", lab_asic="mlx5", asics=(MLX5_MODEL,),
+        sudo_with_login_password=True),
 )}
 
 

@@ -110,3 +110,46 @@ def test_peer_that_does_not_point_back(fabric_repo, capsys):
 def test_usage_error_exits_3(capsys):
     assert main(["validate"]) == 3
     assert "the following arguments are required: plan" in capsys.readouterr().err
+
+
+def test_unknown_asic_is_a_schema_error_with_a_suggestion(fabric_repo, capsys):
+    # A typo used to drop the leaf out of the headroom table silently, validate exiting 0.
+    edit_hosts(fabric_repo, lambda d: d["leaf4"]["data"].update(asic="spectrum4"))
+    code, err = run_validate(fabric_repo, capsys)
+    assert code == 3
+    assert re.search(r"hosts\.yaml:\d+: leaf4\.data\.asic: unknown ASIC 'spectrum4' for platform sonic "
+                     r"\(expected one of: spectrum-1, .*spectrum-6\); did you mean 'spectrum-4'\?", err)
+
+
+def test_asic_of_another_platform_is_refused(fabric_repo, capsys):
+    edit_hosts(fabric_repo, lambda d: d["leaf1"]["data"].update(asic="spectrum-4"))
+    code, err = run_validate(fabric_repo, capsys)
+    assert code == 3
+    assert re.search(r"leaf1\.data\.asic: unknown ASIC 'spectrum-4' for platform eos \(expected one of: .*tomahawk-5", err)
+
+
+def test_missing_asic_where_the_platform_pushes_headroom_is_an_error(fabric_repo, capsys):
+    # Without an ASIC the required headroom cannot be computed: the node would silently get none.
+    edit_hosts(fabric_repo, lambda d: d["leaf4"]["data"].pop("asic"))
+    code, err = run_validate(fabric_repo, capsys)
+    assert code == 3
+    assert re.search(r"leaf4\.data\.asic: missing: platform sonic computes PFC headroom from the ASIC "
+                     r"\(one of: spectrum-1, ", err)
+
+
+
+def test_a_value_outside_a_table_suggests_the_closest_known_one(fabric_repo, capsys):
+    plan = fabric_repo / "plans/lossless-rollout.yaml"
+    plan.write_text(plan.read_text().replace("manage: [", "manage: [headrom, ", 1))
+    code, err = run_validate(fabric_repo, capsys)
+    assert code == 3
+    assert re.search(r"manage\.0: Input should be 'trust', .* or 'headroom'; did you mean 'headroom'\?", err), err
+
+
+def test_an_intent_value_outside_a_table_suggests_the_closest_known_one(fabric_repo, capsys):
+    defaults = fabric_repo / "inventory/defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("trust: dscp", "trust: dcsp", 1))
+    code, err = run_validate(fabric_repo, capsys)
+    assert code == 3
+    assert re.search(r"defaults\.yaml:\d+: data\.lossless\.switch\.trust: Input should be 'dscp', 'pcp' or 'none'; "
+                     r"did you mean 'dscp'\?", err), err
