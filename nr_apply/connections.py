@@ -20,13 +20,13 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
 import paramiko
 
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Host
 from nornir.plugins.runners import ThreadedRunner
 
+from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
 from nr_apply.errors import InputError
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC_CONNECTION
 from nr_apply.exec_channel import start as start_exec_channels

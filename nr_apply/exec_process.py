@@ -1,5 +1,6 @@
 """The SSH client process behind exec channels (started by nr_apply.exec_channel as
-`python -P <this file>`: it imports nothing of nr-apply, only asyncssh).
+`python -P <this file>`: it imports nothing of nr-apply, only asyncssh; the rest of nr-apply
+imports asyncssh from here too, so its one warning filter applies everywhere).
 
 A run's exec reads are asyncssh connections on one event loop. The loop runs here, in a
 process of its own, so that the SSH work (key exchange, ciphers, packets: about 4 ms of CPU per
@@ -24,11 +25,20 @@ import os
 import signal
 import struct
 import sys
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-import asyncssh
+from cryptography.utils import CryptographyDeprecationWarning
+
+# asyncssh (2.24) still names cryptography's DSA classes, which cryptography 51 deprecates:
+# importing it printed five warnings on every command. Exactly that warning, from asyncssh's own
+# modules, is silenced; every other warning stays. nr-apply imports asyncssh only through here
+# (`from nr_apply.exec_process import asyncssh`), and this file is also the helper process.
+warnings.filterwarnings("ignore", message="DSA is deprecated", category=CryptographyDeprecationWarning,
+                        module=r"asyncssh\.")
+import asyncssh  # noqa: E402  (after the filter)
 
 # Key exchange and cipher tried first: the cheapest widely supported ones (OpenSSH >= 6.5),
 # about a fifth less CPU per handshake than asyncssh's defaults. `^` keeps every default

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-import asyncssh
+from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
 
 HOST_KEY_FILE = "ssh_host_ed25519_key"
 KNOWN_HOSTS_FILE = "known_hosts"

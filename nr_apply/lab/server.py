@@ -21,8 +21,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable
 
-import asyncssh
 
+from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
 from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.lab import faults as control
 from nr_apply.lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
