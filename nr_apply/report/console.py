@@ -21,7 +21,7 @@ from rich.text import Text
 from nr_apply.report.markdown import MARGINAL, RULES_DOC
 from nr_apply.report.model import RunReport, ValidationDocument
 from nr_apply.report.values import grouped_by_port
-from nr_apply.validation.findings import group_findings
+from nr_apply.validation.findings import group_findings, tally
 
 Piece = str | tuple[str, str]  # plain text, or (text, style)
 
@@ -157,8 +157,7 @@ def print_validation(doc: ValidationDocument, quiet: bool = False, stderr: bool 
                      "-" if size is None else str(size), str(n)]
                     for (m, s, c, mtu, xon, xoff, size), n in sorted(groups.items(), key=lambda kv: -kv[1])],
                    right={"speed", "cable", "mtu", "xon", "xoff", "size", "ports"})
-    errors, warnings = len(doc.errors()), len(doc.findings) - len(doc.errors())
     if doc.findings and not quiet:
         view.line(f"rule ids are explained in {RULES_DOC}")
     view.line(f"{title or doc.plan}: ", ("valid", "green") if doc.valid else ("invalid", "red"),
-              f" ({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})")
+              f" ({tally(doc.findings)})")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from nr_apply.report.model import NodeEntry, RunReport, ValidationDocument
 from nr_apply.report.values import all_lines, grouped_by_port, port_ranges
-from nr_apply.validation.findings import group_findings
+from nr_apply.validation.findings import group_findings, tally
 
 LIMIT = 65_536  # a GitHub comment
 BUDGET = LIMIT - 2_048  # room for the note on what was left out, and for a bot's own wrapping
@@ -245,9 +245,7 @@ def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
     head += input_error_lines(doc.input_errors)
     if doc.input_errors:
         return "\n".join(head) + "\n"
-    errors, warnings = len(doc.errors()), len(doc.findings) - len(doc.errors())
-    head += [f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
-             f"on {len(doc.nodes)} nodes.", "", ""]
+    head += [f"{tally(doc.findings)}; {len(doc.nodes)} nodes.", "", ""]
     parts = budget.take(["\n".join(head)], "header")
     headroom = budget.take(headroom_section(doc.headroom), "headroom summaries")
     table = ["| severity | rule | where | what to change |", "|---|---|---|---|"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -75,4 +76,15 @@ def group_findings(findings: list[Finding]) -> list[FindingGroup]:
         else:
             group.where.extend(w for w in where if w not in group.where)
             group.count += 1
-    return list(groups.values())
+    # Errors first: one real finding is read before the warnings a fabric lives with.
+    return sorted(groups.values(), key=lambda g: g.severity != "error")
+
+
+def tally(findings: list[Finding]) -> str:
+    """"1 error, 20 warnings: P4 ×16, PH-1 ×4": the counts, warnings by rule."""
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = Counter(f.rule for f in findings if f.severity != "error")
+    by_rule = ", ".join(f"{rule} ×{n}" for rule, n in sorted(warnings.items()))
+    n = sum(warnings.values())
+    return (f"{len(errors)} error{'s' * (len(errors) != 1)}, {n} warning{'s' * (n != 1)}"
+            + (f": {by_rule}" if by_rule else ""))

@@ -139,3 +139,18 @@ def test_validate_markdown_and_junit_outputs(fabric_repo, tmp_path):
     findings = [c for c in suite.iter("testcase") if c.get("classname").startswith("nr-apply.validate.findings")]
     assert len(nodes) == 14 and any(c.get("name").startswith("C1 ") and "leaf1:Ethernet1" in c.get("name") for c in findings)
     assert int(suite.get("tests")) == len(nodes) + len(findings)
+
+
+def test_one_real_finding_is_not_buried_under_the_bundled_plan_s_warnings(fabric_repo, capsys):
+    # The bundled plan carries 20 expected warnings (P4 x16, PH-1 x4): an error comes first, and
+    # the last line counts the warnings by rule.
+    spine1 = yaml.safe_load((fabric_repo / "inventory/hosts.yaml").read_text())["spine1"]
+    assert spine1["data"]["ports"]["Ethernet1"]["peer"] == "leaf1:Ethernet31"
+    edit(fabric_repo / "inventory/hosts.yaml",
+         lambda d: d["spine1"]["data"]["ports"]["Ethernet1"].update(lossless={"mtu": 1500}))
+    code = main(["validate", str(fabric_repo / "plans/lossless-rollout.yaml")])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 3
+    severities = [line.split()[0] for line in lines if line.startswith(("error", "warning"))]
+    assert severities[0] == "error" and "error" not in severities[severities.index("warning"):]
+    assert lines[-1].endswith("invalid (1 error, 20 warnings: P4 ×16, PH-1 ×4)"), lines[-1]
