@@ -1,5 +1,6 @@
 """`nr-apply`: the command line. Subcommands live in `nr_apply.commands`; `nr-apply PLAN`
-(no subcommand) is short for `nr-apply apply PLAN`."""
+(no subcommand) is short for `nr-apply apply PLAN`, options before the plan included
+(`nr-apply --dry-run PLAN`)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,13 @@ def _command_module(name: str):
         raise
 
 
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+
+
 def _normalise(argv: list[str]) -> list[str]:
-    """`nr-apply PLAN [...]` means `nr-apply apply PLAN [...]`."""
-    if argv and not argv[0].startswith("-") and argv[0] not in SUBCOMMANDS:
+    """`nr-apply PLAN [...]` means `nr-apply apply PLAN [...]`, and so does `nr-apply --dry-run
+    PLAN`: an option other than --help/--version before any command is one of apply's."""
+    if argv and argv[0] not in SUBCOMMANDS and argv[0] not in TOP_LEVEL_OPTIONS:
         return ["apply", *argv]
     return argv
 

@@ -390,12 +390,11 @@ def host_role(host: Any) -> str:
 def host_asic(host: Any) -> str | None:
     """The node's `asic`, one its platform knows. An ASIC nr-apply does not know is an error,
     not a node without headroom; so is none where the platform's headroom is computed from it."""
-    from nr_apply.headroom import _pushes_headroom
     from nr_apply.platforms.drivers import PLATFORMS
 
     asic, known = _inherited(host, "asic"), PLATFORMS[host.platform].asics
     if asic is None:
-        if _pushes_headroom(host.platform):
+        if getattr(PLATFORMS[host.platform].driver_class(), "pushes_headroom", False):
             raise IntentError(f"missing: platform {host.platform} computes PFC headroom from the ASIC (one of: "
                               f"{', '.join(known)})", "host", host.name, "data.asic")
         return None

@@ -29,7 +29,8 @@ def _options(args, dry_run: bool = False) -> RunOptions:
                       output=args.output, workers=args.workers, known_hosts=args.known_hosts,
                       verify_host_keys=not args.no_host_key_check, state=args.state,
                       quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False),
-                      reports=getattr(args, "reports", []))
+                      reports=getattr(args, "reports", []), docs_url=getattr(args, "docs_url", None),
+                      command=args.command)
 
 
 def _open_run_store(args) -> Store:

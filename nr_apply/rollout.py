@@ -493,7 +493,8 @@ def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: s
         from nr_apply.report.console import print_run
         from nr_apply.report.model import build_report
 
-        print_run(build_report(loaded, outcomes, dry_run=True), secrets=secrets)
+        preview = build_report(loaded, outcomes, dry_run=True)  # what the operator confirms: changes shown
+        print_run(preview.model_copy(update={"command": options.command}), secrets=secrets)
     refusal = confirm_with_operator(options, outcomes)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)

@@ -36,6 +36,8 @@ class RunOptions:
     verbose: bool = False
     save_plan: str | None = None
     reports: list = field(default_factory=list)  # ReportTarget: extra FORMAT:FILE outputs
+    docs_url: str | None = None  # --docs-url: where Markdown reports link rule ids
+    command: str = "apply"  # the command the report names: apply, check, apply-plan, rollback, resume
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:

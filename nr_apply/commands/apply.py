@@ -13,7 +13,7 @@ from nr_apply.runner import RunOptions, run_plan
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "apply", help="apply a plan (the default: `nr-apply PLAN`); --dry-run to only plan",
+        "apply", help="apply a plan (the default: `nr-apply [OPTIONS] PLAN`); --dry-run to only plan",
         description="Read every targeted node once, diff it against intent, and (unless --dry-run) roll the "
         "changes out phase by phase and batch by batch: timed revert armed on every device of a batch, push, "
         "verify by read-back, soak, health gates, confirm; automatic rollback per the plan's policy.",
@@ -41,4 +41,5 @@ def run(args: argparse.Namespace) -> int:
         plan=args.plan, dry_run=args.dry_run, limit=args.limit, yes=args.yes, format=args.format,
         output=args.output, workers=args.workers, known_hosts=args.known_hosts,
         verify_host_keys=not args.no_host_key_check, state=args.state,
-        quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan, reports=args.reports))
+        quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan, reports=args.reports,
+        docs_url=args.docs_url))

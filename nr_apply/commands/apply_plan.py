@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(plan=str(loaded.file), yes=args.yes, format=args.format, output=args.output,
                          workers=args.workers, known_hosts=args.known_hosts,
                          verify_host_keys=not args.no_host_key_check, state=args.state,
-                         quiet=args.quiet, verbose=args.verbose, reports=args.reports)
+                         quiet=args.quiet, verbose=args.verbose, reports=args.reports, docs_url=args.docs_url,
+                         command="apply-plan")
     credentials = load_credentials()
     from nr_apply.rollout import apply_plan
     from nr_apply.state import locate, open_store

@@ -22,4 +22,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: run_plan(RunOptions(
         plan=a.plan, dry_run=True, limit=a.limit, format=a.format, output=a.output, workers=a.workers,
         known_hosts=a.known_hosts, verify_host_keys=not a.no_host_key_check,
-        quiet=a.quiet, verbose=a.verbose, reports=a.reports)))
+        quiet=a.quiet, verbose=a.verbose, reports=a.reports, docs_url=a.docs_url, command="check")))

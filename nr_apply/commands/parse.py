@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from nr_apply.errors import ExitCode, InputError
-from nr_apply.platforms.drivers import PLATFORMS, driver_class
+from nr_apply.platforms.drivers import PLATFORMS, platform
 
 FORMS = {"eos": "`show running-config` text", "nvue": "`nv config show -o yaml` text",
          "sonic": "CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)",
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InputError("file not found", file=path)
     try:
-        state = driver_class(args.platform).parse(path.read_text())
+        state = platform(args.platform).driver_class().parse(path.read_text())
     except Exception as exc:  # a parser error on bad input is input error, named with the file
         raise InputError(f"cannot parse as {args.platform}: {exc}", file=path) from None
     data = state.model_dump(exclude_defaults=True)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from nr_apply import owner_only
 from nr_apply.errors import InputError
-from nr_apply.report.model import InputProblem, RunReport, ValidationDocument, build_report, summarise
+from nr_apply.report.model import (InputProblem, RunReport, ValidationDocument, build_report, report_command,
+                                   summarise)
 
 __all__ = ["RunReport", "ValidationDocument", "build_report", "emit", "emit_invalid", "ReportTarget"]
 
 FORMATS = ("text", "json", "markdown", "junit")
+COMMANDS = ("apply", "check", "apply-plan", "rollback", "resume")  # the commands that write a run report
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ def add_output_options(p, formats: tuple[str, ...] = FORMATS, verbose: bool = Tr
     p.add_argument("--report", dest="reports", metavar="FORMAT:FILE", type=ReportTarget.parse, action="append",
                    default=[], help=f"also write a report (FORMAT: {', '.join(FORMATS)}); repeatable, e.g. "
                                     "--report markdown:pr.md --report junit:junit.xml")
+    p.add_argument("--docs-url", metavar="URL", default=os.environ.get("NR_APPLY_DOCS_URL"),
+                   help="absolute URL of the fabric repository's docs/ folder: Markdown reports link rule ids "
+                        "to docs/rules.md there (default: $NR_APPLY_DOCS_URL; without one rules are named, not linked)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary and failures")
     if verbose:
         p.add_argument("-v", "--verbose", action="store_true", help="also the native change of every node")
@@ -76,7 +81,8 @@ def scrub(text: str, secrets: set[str]) -> str:
     return text
 
 
-def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False) -> str:
+def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False,
+           docs_url: str | None = None) -> str:
     if fmt == "json":
         from nr_apply.report.json_report import to_json
 
@@ -84,7 +90,9 @@ def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = Fal
     if fmt == "markdown":
         from nr_apply.report.markdown import to_markdown, validation_markdown
 
-        return validation_markdown(document) if isinstance(document, ValidationDocument) else to_markdown(document)
+        if isinstance(document, ValidationDocument):
+            return validation_markdown(document, docs_url=docs_url)
+        return to_markdown(document, docs_url=docs_url)
     if fmt == "junit":
         from nr_apply.report.junit import to_junit, validation_junit
 
@@ -114,21 +122,24 @@ def publish(document: RunReport | ValidationDocument, options, secrets: set[str]
         else:
             print_run(document, verbose=verbose, quiet=quiet, secrets=set(secrets))
     else:
-        text = scrub(render(document, options.format, quiet, verbose), set(secrets))
+        text = scrub(render(document, options.format, quiet, verbose, getattr(options, "docs_url", None)),
+                     set(secrets))
         if options.output:
             owner_only.write_text(options.output, text)
         else:
             sys.stdout.write(text)
-    write_reports(document, getattr(options, "reports", None) or [], secrets)
+    write_reports(document, getattr(options, "reports", None) or [], secrets, getattr(options, "docs_url", None))
 
 
-def write_reports(document, targets: list[ReportTarget], secrets: set[str] = frozenset()) -> None:
+def write_reports(document, targets: list[ReportTarget], secrets: set[str] = frozenset(),
+                  docs_url: str | None = None) -> None:
     for target in targets:
-        owner_only.write_text(target.path, scrub(render(document, target.format), set(secrets)))
+        owner_only.write_text(target.path, scrub(render(document, target.format, docs_url=docs_url), set(secrets)))
 
 
 def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra) -> RunReport:
-    report = build_report(loaded, outcomes, dry_run=options.dry_run, validation=validation, **extra)
+    report = build_report(loaded, outcomes, dry_run=options.dry_run, command=options.command, validation=validation,
+                          **extra)
     publish(report, options, secrets)
     return report
 
@@ -142,14 +153,20 @@ def emit_invalid(options, loaded, validation, nodes: list[str]) -> RunReport:
     print_validation(validation_document(validation, str(loaded.file), nodes),
                      title=f"{options.plan} (nothing was touched)", stderr=True)
     report = RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
-                       mode="dry-run" if options.dry_run else "apply", exit_code=3, summary=summarise([]),
+                       mode="dry-run" if options.dry_run else "apply",
+                       command=report_command(options.command, options.dry_run), exit_code=3, summary=summarise([]),
                        message="invalid intent or plan; nothing was touched",
                        findings=validation.findings, headroom=validation.headroom)
     targets = list(getattr(options, "reports", None) or [])
     if options.format != "text" and options.output:
         targets.append(ReportTarget(options.format, Path(options.output)))
-    write_reports(report, targets)
+    write_reports(report, targets, docs_url=options.docs_url)
     return report
+
+
+def _command_of(args) -> str:
+    command = getattr(args, "command", None) or "apply"
+    return report_command(command if command in COMMANDS else "apply", bool(getattr(args, "dry_run", False)))
 
 
 def write_input_error(args, error: InputError) -> None:
@@ -169,9 +186,9 @@ def write_input_error(args, error: InputError) -> None:
     else:
         document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=3,
                              mode="dry-run" if getattr(args, "dry_run", False) or args.command == "check"
-                             else "apply", summary=summarise([]), message=f"invalid input ({len(problems)} problem"
+                             else "apply", command=_command_of(args), summary=summarise([]), message=f"invalid input ({len(problems)} problem"
                              f"{'s' * (len(problems) != 1)}); nothing was touched", input_errors=problems)
     try:
-        write_reports(document, targets)
+        write_reports(document, targets, docs_url=getattr(args, "docs_url", None))
     except Exception as exc:  # the input error is the news; a report that cannot be written must not hide it
         print(f"error: could not write the reports: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -110,7 +110,8 @@ def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_d
                   f" (see {RULES_DOC}; `nr-apply validate` lists them)")
     summary = report.summary.model_dump()
     shown = {k: v for k, v in summary.items() if v} or summary
-    view.table(f"{report.mode} of {report.plan}", [k.replace("_", " ") for k in shown],
+    to_confirm = report.mode == "dry-run" and report.command not in ("dry-run", "check")
+    view.table(f"{report.command} of {report.plan}" + (" (to confirm)" if to_confirm else ""), [k.replace("_", " ") for k in shown],
                [[str(v) for v in shown.values()]], right={k.replace("_", " ") for k in shown})
     if report.message:
         view.line(report.message)

@@ -26,12 +26,23 @@ def cell(text: object) -> str:
     return str(text).replace("|", r"\|").replace("\n", " ").replace("<", "&lt;")
 
 
-def rule_link(rule: str) -> str:
-    return f"[{rule}]({RULES_DOC}#{rule.lower()})"
+def rule_link(rule: str, docs_url: str | None) -> str:
+    """A link to the rule's entry in docs/rules.md under `docs_url` (the docs folder's absolute
+    URL). Without one the id is only named: a relative link in a pull-request comment would
+    resolve against the pull request's page."""
+    if not docs_url:
+        return f"`{rule}`"
+    return f"[{rule}]({docs_url.rstrip('/')}/rules.md#{rule.lower()})"
+
+
+def rules_note(docs_url: str | None) -> str:
+    return "" if docs_url else f"Rule ids are explained in `{RULES_DOC}` (`--docs-url` links them).\n\n"
 
 
 def folded(summary: str, body: str) -> str:
-    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+    # The blank line after </details> ends the HTML block: without it CommonMark shows a
+    # following `### heading` as literal text.
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n\n"
 
 
 def node_list(names: list[str]) -> str:
@@ -65,6 +76,13 @@ def _signature(node: NodeEntry) -> tuple[tuple[str, str, str], ...]:
     return tuple(sorted({(line.field, line.before, line.after) for line in all_lines(node.changes)}))
 
 
+def changes_text(node: NodeEntry) -> str:
+    """What a node's change count counts, the same in a group heading and in its own detail:
+    settings changed (one field to one value), however many ports take it."""
+    n = len(_signature(node))
+    return f"{n} change{'s' * (n != 1)}"
+
+
 def _ports_cell(ports_by_node: list[list[str]]) -> str:
     first = ports_by_node[0]
     if all(p == first for p in ports_by_node):
@@ -90,7 +108,7 @@ def change_blocks(nodes: list[NodeEntry]) -> list[str]:
                 ports[key].append(per_line[key])
         platforms = ", ".join(sorted({n.platform for n in members}))
         heading = (f"#### {len(members)} node{'s' * (len(members) != 1)} ({platforms}), "
-                   f"{len(signature)} change{'s' * (len(signature) != 1)} each")
+                   f"{changes_text(members[0])} each")
         rows = ["| field | before | after | ports |", "|---|---|---|---|"]
         rows += [f"| `{cell(f)}` | {cell(b)} | {cell(a)} | {_ports_cell(ports[(f, b, a)])} |" for f, b, a in signature]
         blocks.append("\n".join([heading, "", node_list([n.name for n in members]), "", *rows, "", ""]))
@@ -112,8 +130,9 @@ def node_detail_blocks(nodes: list[NodeEntry]) -> list[str]:
                  f"{cell(ports_line.after)} |" for _, ports_line in grouped_by_port(node.changes)]
         if node.native:
             rows += ["", "```", *node.native, "```"]
-        blocks.append(folded(f"{node.name} ({node.platform}): {node.status}, {len(node.changes)} changes",
-                             "\n".join(rows)))
+        ports = len({c.port for c in node.changes})
+        blocks.append(folded(f"{node.name} ({node.platform}): {node.status}, {changes_text(node)} on {ports} "
+                             f"port{'s' * (ports != 1)}", "\n".join(rows)))
     return blocks
 
 
@@ -140,14 +159,14 @@ def gate_section(report: RunReport) -> list[str]:
     return ["\n".join(lines) + "\n\n"]
 
 
-def finding_sections(findings, budget: Budget) -> list[str]:
+def finding_sections(findings, budget: Budget, docs_url: str | None = None) -> list[str]:
     if not findings:
         return []
     by_rule = Counter((f.rule, f.severity) for f in findings)
     head = ["### Validation findings", "", "| rule | severity | count |", "|---|---|---:|"]
-    head += [f"| {rule_link(rule)} | {sev} | {n} |" for (rule, sev), n in sorted(by_rule.items())]
-    out = budget.take(["\n".join(head) + "\n\n"], "validation summaries")
-    rows = [f"- {f.severity} {rule_link(f.rule)} {cell(', '.join(f.ports or f.nodes))}: {cell(f.message)}\n"
+    head += [f"| {rule_link(rule, docs_url)} | {sev} | {n} |" for (rule, sev), n in sorted(by_rule.items())]
+    out = budget.take(["\n".join(head) + "\n\n" + rules_note(docs_url)], "validation summaries")
+    rows = [f"- {f.severity} {rule_link(f.rule, docs_url)} {cell(', '.join(f.ports or f.nodes))}: {cell(f.message)}\n"
             for f in findings]
     kept = budget.take(rows, "validation findings")
     if kept:
@@ -201,12 +220,12 @@ def _left_out_note(budget: Budget, artifact: str) -> str:
 ARTIFACT = "The full report is in the JSON and JUnit artifacts of this run (`--report json:FILE`)."
 
 
-def to_markdown(report: RunReport, limit: int = BUDGET) -> str:
+def to_markdown(report: RunReport, limit: int = BUDGET, docs_url: str | None = None) -> str:
     budget = Budget(limit)
     s = report.summary.model_dump()
     verdict = {0: "nothing pending", 1: "**failed**", 2: "changes pending", 3: "**invalid input**",
                4: "**fabric locked**"}[report.exit_code]
-    head = [f"## nr-apply {report.mode}: `{report.plan}` — {verdict}", ""]
+    head = [f"## nr-apply {report.command}: `{report.plan}` — {verdict}", ""]
     if report.message:
         head += [cell(report.message), ""]
     head += input_error_lines(report.input_errors)
@@ -220,7 +239,7 @@ def to_markdown(report: RunReport, limit: int = BUDGET) -> str:
     headroom = budget.take(headroom_section(report.headroom), "headroom summaries")
     changes = budget.take(change_blocks(report.nodes), "change groups")
     unverified = budget.take(unverified_section(report.nodes), "not-verified tables")
-    findings = finding_sections(report.findings, budget)
+    findings = finding_sections(report.findings, budget, docs_url)
     unchanged = [n.name for n in report.nodes if n.status == "unchanged"]
     tail = budget.take([f"Unchanged: {node_list(unchanged)}\n\n"] if unchanged else [], "unchanged-node lists")
     details = node_detail_blocks(report.nodes)
@@ -238,7 +257,7 @@ def to_markdown(report: RunReport, limit: int = BUDGET) -> str:
 
 
 # --- validation ---------------------------------------------------------------------------
-def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
+def validation_markdown(doc: ValidationDocument, limit: int = BUDGET, docs_url: str | None = None) -> str:
     budget = Budget(limit)
     verdict = "valid" if doc.valid else "**invalid**"
     head = [f"## nr-apply validate: `{doc.plan}` — {verdict}", ""]
@@ -249,12 +268,12 @@ def validation_markdown(doc: ValidationDocument, limit: int = BUDGET) -> str:
     parts = budget.take(["\n".join(head)], "header")
     headroom = budget.take(headroom_section(doc.headroom), "headroom summaries")
     table = ["| severity | rule | where | what to change |", "|---|---|---|---|"]
-    rows = [f"| {g.severity} | {rule_link(g.rule)} | {cell(', '.join(g.where))} | {cell(g.message)}"
+    rows = [f"| {g.severity} | {rule_link(g.rule, docs_url)} | {cell(', '.join(g.where))} | {cell(g.message)}"
             f"{f' (the same finding {g.count} times)' if g.count > 1 else ''} |\n" for g in group_findings(doc.findings)]
     budget.left -= len("\n".join(table)) + 2
     kept = budget.take(rows, "findings")
     if kept:
-        parts += ["\n".join(table) + "\n", *kept, "\n"]
+        parts += ["\n".join(table) + "\n", *kept, "\n", rules_note(docs_url)]
     elif not doc.findings:
         parts.append("No findings.\n\n")
     parts += headroom

@@ -19,6 +19,7 @@ VALIDATION_SCHEMA_VERSION = "nr-apply.validation/v1"
 NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
 STATUSES: tuple[str, ...] = NodeStatus.__args__  # type: ignore[attr-defined]
 Mode = Literal["dry-run", "apply"]
+Command = Literal["apply", "dry-run", "check", "apply-plan", "rollback", "resume"]
 ExitCodeValue = Literal[0, 1, 2, 3, 4]
 
 
@@ -91,6 +92,8 @@ class RunReport(Document):
     plan_file: str
     plan_digest: str | None = Field(default=None, description="sha256 of the plan file")
     mode: Mode
+    command: Command = Field(description="the command that wrote the report (`apply --dry-run` is dry-run), named "
+                             "in every format's heading; `mode` says whether devices were changed")
     run_id: str | None = Field(default=None, description="journal run id (apply, rollback, resume)")
     exit_code: ExitCodeValue = Field(description="the exit code of the command that wrote this report")
     message: str = ""
@@ -132,7 +135,12 @@ def summarise(statuses) -> Summary:
     return Summary(**{status: counts.get(status, 0) for status in STATUSES})
 
 
-def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: int | None = None,
+def report_command(command: str, dry_run: bool) -> str:
+    """The name a report goes by: the command, `dry-run` for `apply --dry-run`."""
+    return "dry-run" if dry_run and command == "apply" else command
+
+
+def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: str = "apply", exit_code: int | None = None,
                  gates: list[GateResult] | None = None, run_id: str | None = None, message: str = "",
                  validation: ValidationReport | None = None) -> RunReport:
     if exit_code is None:
@@ -141,7 +149,8 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: 
         exit_code = dry_run_exit_code(outcomes)
     nodes = [_node_entry(o) for o in outcomes]
     return RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
-                     mode="dry-run" if dry_run else "apply", exit_code=int(exit_code),
+                     mode="dry-run" if dry_run else "apply", command=report_command(command, dry_run),
+                     exit_code=int(exit_code),
                      summary=summarise(n.status for n in nodes), nodes=nodes,
                      gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
                                       threshold=g.threshold, detail=g.detail) for g in gates or []],

@@ -61,8 +61,9 @@ def test_validate_json_follows_the_shipped_validation_schema_and_links_rules(cap
     document = json.loads(capsys.readouterr().out)
     jsonschema.validate(document, shipped("validation"))
     assert document["schema"] == "nr-apply.validation/v1" and document["exit_code"] == code == 0
-    assert main(["validate", str(REPO / "plans" / "lossless-rollout.yaml"), "--format", "markdown"]) == 0
-    assert "[PH-1](docs/rules.md#ph-1)" in capsys.readouterr().out
+    assert main(["validate", str(REPO / "plans" / "lossless-rollout.yaml"), "--format", "markdown",
+                 "--docs-url", "https://git.example.net/fabric/blob/main/docs"]) == 0
+    assert "[PH-1](https://git.example.net/fabric/blob/main/docs/rules.md#ph-1)" in capsys.readouterr().out
 
 
 def test_readme_points_to_the_generated_reference():
