@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from nr_apply.errors import InputError, InputErrors, unknown_value, validation_message
 from nr_apply.fabric import ROLES, Fabric, Link, Node, Port, PortRef, cable_metres, speed_mbps
+from nr_apply.inventory_model import OWNED_DATA_KEYS, PORT_KEYS  # noqa: F401  (OWNED_DATA_KEYS: public)
 from nr_apply.model import NicLossless, PortLossless
 from nr_apply.platforms.drivers import PLATFORMS
 from nr_apply.yamlio import line_of, load_mapping, schema_errors
@@ -33,8 +34,6 @@ TRANSFORM_FUNCTION = "nr_apply_lossless"
 SIMPLE_FILES = {"host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}
 ELEMENT_KEYS = {"hostname", "port", "platform", "groups", "data", "connection_options"}
 CONNECTION_KEYS = {"hostname", "port", "platform", "extras"}
-OWNED_DATA_KEYS = {"role", "segment", "asic", "ports", "lossless"}
-PORT_KEYS = {"peer", "speed", "cable", "rdma_device", "roce", "lossless"}
 BLOCKS = {"switch": PortLossless, "host_nic": NicLossless}
 # Keys that hold credentials, under any name an inventory source commonly uses.
 CREDENTIAL_KEYS = {"username", "password", "secret", "token", "ansible_user", "ansible_password",

@@ -1,6 +1,6 @@
 """Reference documentation generated from the models, as AVD documents its data model: every
-field with its type, range, default and meaning. docs/intent.md, docs/plan.md and docs/rules.md
-are written by `python -m nr_apply.schemas`; a test fails when they differ from what the models
+field with its type, range, default and meaning. docs/intent.md, docs/inventory.md, docs/plan.md
+and docs/rules.md are written by `python -m nr_apply.schemas`; a test fails when they differ from what the models
 and the rule catalogue generate.
 
 A field's meaning is its `description` in the model; fields that have none yet are described
@@ -270,6 +270,52 @@ def plan_markdown() -> str:
     return "".join(lines).rstrip() + "\n"
 
 
+INVENTORY_INTRO = """\
+# Inventory reference
+
+The fabric is a Nornir inventory (any inventory plugin; the bundled one is SimpleInventory files:
+`hosts.yaml`, `groups.yaml`, `defaults.yaml`). nr-apply reads a few keys of each host's `data`,
+inherited from its groups and the defaults like any Nornir data, and checks them strictly: an
+unknown key, a missing one or a value outside its table is an error naming the file and field.
+Every other key of `data` belongs to you and is left alone. {generated}
+
+```yaml
+# inventory/hosts.yaml
+leaf4:
+  hostname: 10.0.0.14
+  platform: sonic                  # eos, nvue, sonic or linux
+  groups: [leaf, pod-b, sonic]     # role and segment usually come from groups
+  data:
+    asic: spectrum-4
+    ports:
+      Ethernet0: {{peer: 'host5:ens2f0np0', speed: 400G, cable: 3m}}
+      Ethernet240: {{peer: 'spine1:Ethernet4', speed: 400G, cable: 30m, lossless: {{mtu: 9216}}}}
+```
+
+Credentials are refused anywhere in inventory (README: Credentials). The intent under `lossless`
+is documented in [intent.md](intent.md).
+
+## Models
+
+"""
+
+
+def inventory_markdown() -> str:
+    from nr_apply.inventory_model import HostData
+    from nr_apply.platforms.drivers import PLATFORMS
+
+    lines = [INVENTORY_INTRO.format(generated=GENERATED)]
+    for model in nested_models(HostData):
+        if model.__module__ == "nr_apply.inventory_model":  # the intent models are in intent.md
+            lines.append("\n".join(field_table(model)).replace("](#portlossless)", "](intent.md#portlossless)")
+                         .replace("](#niclossless)", "](intent.md#niclossless)")
+                         .replace("](#losslessdefaults)", "](intent.md#losslessdefaults)") + "\n")
+    lines.append("## `asic` values\n\nA node's `asic` is one of its platform's values; anything else is an error "
+                 "listing them, with the closest one suggested.\n\n| platform | asic |\n|---|---|\n")
+    lines += [f"| `{name}` | {', '.join(f'`{a}`' for a in p.asics)} |\n" for name, p in PLATFORMS.items()]
+    return "".join(lines).rstrip() + "\n"
+
+
 def rules_markdown() -> str:
     from nr_apply.validation.catalogue import CATALOGUE
 
@@ -285,7 +331,8 @@ def rules_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-DOCS = {"intent.md": intent_markdown, "plan.md": plan_markdown, "rules.md": rules_markdown}
+DOCS = {"intent.md": intent_markdown, "inventory.md": inventory_markdown, "plan.md": plan_markdown,
+        "rules.md": rules_markdown}
 
 
 def write(folder: Path) -> list[Path]:

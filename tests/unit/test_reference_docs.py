@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 
 from nr_apply.cli import main
+from nr_apply.inventory_model import HostData, PORT_KEYS
 from nr_apply.model import LosslessDefaults
+from nr_apply.platforms.drivers import PLATFORMS
 from nr_apply.plan import Plan
 from nr_apply.schemas import IDS, generate, reference, shipped
 from nr_apply.validation.catalogue import BY_ID
@@ -36,10 +38,12 @@ def test_docs_are_what_the_models_generate(doc):
     assert (REPO / "docs" / doc).read_text() == reference.DOCS[doc](), "run `python -m nr_apply.schemas`"
 
 
-@pytest.mark.parametrize("root,doc", [(LosslessDefaults, "intent.md"), (Plan, "plan.md")])
+@pytest.mark.parametrize("root,doc", [(LosslessDefaults, "intent.md"), (Plan, "plan.md"), (HostData, "inventory.md")])
 def test_docs_name_and_explain_every_field_of_every_model(root, doc):
     text = (REPO / "docs" / doc).read_text()
     for model in reference.nested_models(root):
+        if doc == "inventory.md" and model.__module__ != "nr_apply.inventory_model":
+            continue  # the intent models, documented in intent.md
         section = text.split(f"### {model.__name__}\n", 1)[1].split("\n### ", 1)[0]
         for name in model.model_fields:
             assert f"| `{name}` |" in section, f"{doc}: {model.__name__}.{name} missing"
@@ -70,3 +74,15 @@ def test_readme_points_to_the_generated_reference():
     readme = (REPO / "README.md").read_text()
     assert "model.py" not in readme
     assert all(f"docs/{doc}" in readme for doc in reference.DOCS)
+
+
+def test_inventory_doc_lists_every_key_the_loader_accepts_and_every_asic(fabric_repo, capsys):
+    text = (REPO / "docs" / "inventory.md").read_text()
+    assert all(f"| `{key}` |" in text for key in PORT_KEYS)
+    for name, platform in PLATFORMS.items():
+        assert f"| `{name}` | {', '.join(f'`{a}`' for a in platform.asics)} |" in text
+    # What the doc lists is what the loader takes: a key outside it is refused, naming the keys.
+    hosts = fabric_repo / "inventory/hosts.yaml"
+    hosts.write_text(hosts.read_text().replace("{peer: 'leaf3:swp31',", "{lenght: 3m, peer: 'leaf3:swp31',", 1))
+    assert main(["validate", str(fabric_repo / "plans/lossless-rollout.yaml")]) == 3
+    assert f"unknown key (expected one of: {', '.join(sorted(PORT_KEYS))})" in capsys.readouterr().err
