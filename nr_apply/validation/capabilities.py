@@ -1,7 +1,9 @@
-"""Managed facets a platform cannot express (rule P4): a plan that manages a facet which intent
-declares on a node whose platform has no setting for it would otherwise look "at intent" there
-while nothing was compared or pushed. 802.3x link pause on a lossless port is the classic
-case: invisible, it stalls a fabric."""
+"""What a platform does with intent beyond what intent says. Managed facets a platform cannot
+express (rule P4): a plan that manages a facet which intent declares on a node whose platform
+has no setting for it would otherwise look "at intent" there while nothing was compared or
+pushed; 802.3x link pause on a lossless port is the classic case: invisible, it stalls a fabric.
+ETS replaced whole (rule P5): a platform whose ETS is one relation of every TC removes the
+schedulers of the TCs intent does not list, and the traffic landing there goes unscheduled."""
 
 from __future__ import annotations
 
@@ -23,3 +25,36 @@ def check_capabilities(plan: Plan, fabric: Fabric) -> Iterator[Finding]:
                           message=f"{node.name} ({node.platform}): the plan manages {facet}, which "
                           f"{node.platform} cannot express ({why}); it is not verified on this node. "
                           f"Take {facet} out of this node's intent or out of `manage`, or check it by other means.")
+
+
+TRAFFIC_CLASSES = range(8)
+
+
+def check_ets_replaced_whole(plan: Plan, fabric: Fabric) -> Iterator[Finding]:
+    if "ets" not in plan.manage:
+        return
+    for node in fabric.nodes.values():
+        if "ets" not in getattr(driver_class(node.platform), "compared_whole", ()):
+            continue
+        unlisted: set[int] = set()
+        landing: dict[int, set[int]] = {}
+        for port in node.ports.values():
+            ets = port.intent.ets
+            if ets is None:
+                continue
+            missing = set(TRAFFIC_CLASSES) - set(ets.bandwidth) - set(ets.strict)
+            unlisted |= missing
+            for dscp, tc in port.intent.dscp_tc_map().items():
+                if tc in missing:
+                    landing.setdefault(tc, set()).add(dscp)
+        if not unlisted:
+            continue
+        tcs = ", ".join(str(tc) for tc in sorted(unlisted))
+        mapped = "; ".join(f"DSCP {', '.join(str(d) for d in sorted(dscps))} → TC {tc}"
+                           for tc, dscps in sorted(landing.items())) or "none"
+        yield Finding(rule="P5", severity="warning", nodes=[node.name],
+                      message=f"{node.name} ({node.platform}): ETS is replaced whole, so the push removes the "
+                      f"schedulers of TC {tcs}, which `ets` does not list. DSCPs the intent classifies there: "
+                      f"{mapped}; a DSCP the intent does not map keeps the device's own class (SONiC's default "
+                      "map sends most DSCPs to TC 1). List every TC that carries traffic in ets.bandwidth or "
+                      "ets.strict.")

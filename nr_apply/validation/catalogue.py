@@ -153,6 +153,13 @@ CATALOGUE: tuple[RuleDoc, ...] = (
             "A setting that cannot be read back cannot be shown to be at intent; the report says so instead of "
             "claiming the node is unchanged.",
             "The drivers' unsupported-field tables."),
+    RuleDoc("P5", "TCs whose scheduler an ETS replaced whole removes",
+            "On a platform whose ETS is replaced whole (SONiC: the port's schedulers are one relation of every "
+            "TC), the traffic classes the intent's `ets` lists in neither `bandwidth` nor `strict` lose their "
+            "scheduler; the warning names them and the DSCPs the intent classifies there (a warning).",
+            "Traffic still lands in those classes (a DSCP the intent does not map keeps the device's own class; "
+            "SONiC's default map sends most DSCPs to TC 1) and is left without its share.",
+            "The drivers' `compared_whole` facets; SONiC QUEUE and SCHEDULER tables."),
     # --- the plan -------------------------------------------------------------------------
     RuleDoc("PLAN-1", "Phase targets exist",
             "Every group and node a phase names exists, and every phase selects at least one node.",

@@ -142,7 +142,7 @@ def test_validate_markdown_and_junit_outputs(fabric_repo, tmp_path):
 
 
 def test_one_real_finding_is_not_buried_under_the_bundled_plan_s_warnings(fabric_repo, capsys):
-    # The bundled plan carries 20 expected warnings (P4 x16, PH-1 x4): an error comes first, and
+    # The bundled plan carries 21 warnings (P4 x16, P5 x1, PH-1 x4): an error comes first, and
     # the last line counts the warnings by rule.
     spine1 = yaml.safe_load((fabric_repo / "inventory/hosts.yaml").read_text())["spine1"]
     assert spine1["data"]["ports"]["Ethernet1"]["peer"] == "leaf1:Ethernet31"
@@ -153,4 +153,20 @@ def test_one_real_finding_is_not_buried_under_the_bundled_plan_s_warnings(fabric
     assert code == 3
     severities = [line.split()[0] for line in lines if line.startswith(("error", "warning"))]
     assert severities[0] == "error" and "error" not in severities[severities.index("warning"):]
-    assert lines[-1].endswith("invalid (1 error, 20 warnings: P4 ×16, PH-1 ×4)"), lines[-1]
+    assert lines[-1].endswith("invalid (1 error, 21 warnings: P4 ×16, P5 ×1, PH-1 ×4)"), lines[-1]
+
+
+def test_sonic_ets_compared_whole_warns_naming_the_tcs_and_dscps_that_lose_their_scheduler(fabric_repo, capsys):
+    # SONiC's ETS is replaced whole: a TC the intent's `ets` does not list loses its scheduler
+    # (with a 50/50 intent, TC1 - where SONiC's default map sends most DSCPs - among them).
+    def classify_dscp_10_into_tc1(d):
+        switch = d["data"]["lossless"]["switch"]
+        switch["dscp_to_priority"][10] = 1
+        switch["priority_to_tc"][1] = 1
+    edit(fabric_repo / "inventory/defaults.yaml", classify_dscp_10_into_tc1)
+    code, report = validate_json(fabric_repo, capsys)
+    assert code == 0
+    p5 = [f for f in report["findings"] if f["rule"] == "P5"]
+    assert [f["nodes"] for f in p5] == [["leaf4"]], p5  # SONiC only; EOS and NVUE compare the listed TCs
+    assert "removes the schedulers of TC 1, 2, 4, 5, 7" in p5[0]["message"]
+    assert "DSCP 10 → TC 1" in p5[0]["message"]
