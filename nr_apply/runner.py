@@ -5,7 +5,8 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from nr_apply import heap
 from nr_apply.connections import HostKeyPolicy, load_credentials, run_nornir
@@ -38,6 +39,7 @@ class RunOptions:
     reports: list = field(default_factory=list)  # ReportTarget: extra FORMAT:FILE outputs
     docs_url: str | None = None  # --docs-url: where Markdown reports link rule ids
     command: str = "apply"  # the command the report names: apply, check, apply-plan, rollback, resume
+    lab: str | None = None  # --lab STATE_DIR: a rehearsal, refused unless every node is that running lab's
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -71,6 +73,12 @@ def run_plan(options: RunOptions) -> int:
     loaded = load_plan(options.plan)
     fabric = load_fabric(loaded.inventory)
     heap.freeze_loaded()
+    if options.lab:
+        from nr_apply.rehearsal import require_lab
+
+        lab = require_lab(fabric, Path(options.lab))  # before any connection
+        options = replace(options, known_hosts=lab["known_hosts"],
+                          state=options.state or str(Path(options.lab) / "journal"))
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
         emit_invalid(options, loaded, report, list(fabric.nodes))

@@ -26,6 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "were computed from, for `nr-apply apply-plan FILE`")
     p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
+    p.add_argument("--lab", metavar="STATE_DIR", nargs="?", const=".nr-apply/lab",
+                   help="rehearse against the running lab: refused (exit 3, nothing contacted) unless every node "
+                        "of the plan's inventory is served by the lab at STATE_DIR (default .nr-apply/lab); host "
+                        "keys from the lab's known_hosts, journal in STATE_DIR/journal"),
     add_output_options(p)
     add_connection_options(p)
     add_state_option(p)
@@ -42,4 +46,4 @@ def run(args: argparse.Namespace) -> int:
         output=args.output, workers=args.workers, known_hosts=args.known_hosts,
         verify_host_keys=not args.no_host_key_check, state=args.state,
         quiet=args.quiet, verbose=args.verbose, save_plan=args.save_plan, reports=args.reports,
-        docs_url=args.docs_url))
+        docs_url=args.docs_url, lab=args.lab))
