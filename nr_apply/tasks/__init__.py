@@ -10,10 +10,11 @@ from nr_apply.tasks.lossless import (
     lossless_confirm,
     lossless_diff,
     lossless_push,
+    lossless_read,
     lossless_rollback,
     lossless_verify,
     release_host,
 )
 
 __all__ = ["LosslessDiff", "LosslessError", "lossless_apply", "lossless_confirm", "lossless_diff", "lossless_push",
-           "lossless_rollback", "lossless_verify", "release_host"]
+           "lossless_read", "lossless_rollback", "lossless_verify", "release_host"]

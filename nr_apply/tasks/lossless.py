@@ -23,6 +23,7 @@ connections. Unattached, a driver lives for one task.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,17 +55,25 @@ class LosslessDiff:
 
     changes: list[FieldChange]  # semantic diff: port, field, running value, intended value
     change: Change | None  # the native change that converges the host (None when at intent)
-    raw: Any = None  # the read-back it was computed from (the snapshot a rollback restores)
+    # the read-back it was computed from (the snapshot a rollback restores): whole device
+    # configurations, so never part of how the result prints
+    raw: Any = field(default=None, repr=False)
     state_digest: str = ""  # digest of the parsed lossless state, to detect later drift
     # managed facets that intent declares and the platform cannot express: facet -> why
     unverified: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """The semantic diff, the same change on several ports once (what print_result shows)."""
+        from nr_apply.report.values import grouped_by_port
+
+        return "\n".join(f"{line.port} {line.text()}" for _, line in grouped_by_port(self.changes)) or "at intent"
 
     @property
     def native(self) -> list[str]:
         return self.change.native if self.change else []
 
     def text(self) -> str:
-        lines = [str(c) for c in self.changes]
+        lines = [repr(self)] if self.changes else []
         if self.native:
             lines += ["native change:", *(f"  {line}" for line in self.native)]
         return "\n".join(lines)
@@ -153,11 +162,18 @@ def _facets(facets: list[str] | None) -> list[str]:
 
 def diff_host(node: Node, driver: Driver, facets: list[str] | None = None) -> LosslessDiff:
     """One read round; parse, diff and plan are computed locally."""
-    facets = _facets(facets)
-    step = "read"
     try:
         raw = driver.read()
-        step = "parse"
+    except Exception as exc:
+        raise LosslessError(getattr(exc, "step", "read"), str(exc) or type(exc).__name__) from exc
+    return diff_read_back(node, driver, raw, facets)
+
+
+def diff_read_back(node: Node, driver: Driver, raw: Any, facets: list[str] | None = None) -> LosslessDiff:
+    """Parse, diff and plan from one read-back."""
+    facets = _facets(facets)
+    step = "parse"
+    try:
         current = driver.parse(raw, ports=list(node.ports))
         step = "plan"
         desired = node.intent()
@@ -184,8 +200,24 @@ def lossless_diff(task: Task, facets: list[str] | None = None) -> Result:
     (then the native change), `result` a `LosslessDiff` (the structured changes and the native
     change). `facets` narrows the comparison (default: every facet)."""
     with _borrowed(task) as (node, driver):
-        found = diff_host(node, driver, facets)
+        try:
+            # The raw read-back is a sub-result at DEBUG: print_result shows the semantic diff,
+            # and the read-back only when asked for (severity_level=logging.DEBUG).
+            raw = task.run(task=lossless_read, severity_level=logging.DEBUG)[0].result
+        except Exception as exc:
+            raise _step_error(exc) from None
+        found = diff_read_back(node, driver, raw, facets)
         return Result(host=task.host, result=found, changed=bool(found.changes), diff=found.text())
+
+
+def lossless_read(task: Task) -> Result:
+    """Read the host's lossless-relevant configuration: the raw read-back a diff is computed
+    from and a rollback restores."""
+    with _borrowed(task) as (_, driver):
+        try:
+            return Result(host=task.host, result=driver.read())
+        except Exception as exc:
+            raise LosslessError(getattr(exc, "step", "read"), str(exc) or type(exc).__name__) from exc
 
 
 def lossless_push(task: Task, change: Change, revert_in: int = DEFAULT_REVERT_SECONDS) -> Result:

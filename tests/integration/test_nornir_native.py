@@ -113,3 +113,30 @@ def test_example_scripts_report_drift_and_apply_one_node(fresh_lab):
     assert report.returncode == 2
     assert "leaf3: at intent" in report.stdout.splitlines()
     assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 13
+
+
+def test_print_result_shows_the_semantic_diff_and_keeps_read_backs_at_debug(fresh_lab, capsys, monkeypatch):
+    # print_result used to print every node's whole read-back (2,486 lines for 3 nodes).
+    import logging
+
+    from nornir_utils.plugins.functions import print_result
+
+    monkeypatch.setenv("NR_APPLY_KNOWN_HOSTS", str(fresh_lab.known_hosts))
+    nr = plain_nornir(fresh_lab).filter(F(name__any=["leaf1", "leaf3", "leaf4"]))
+    try:
+        results = nr.run(task=lossless_diff)
+    finally:
+        nr.close_connections()
+    assert sorted(results) == ["leaf1", "leaf3", "leaf4"] and not results.failed
+    print_result(results)
+    shown = capsys.readouterr().out
+    for name in results:
+        first = results[name][0].result.changes[0]
+        assert f" {first.field}: " in shown  # the semantic diff
+        read_back = results[name][1]
+        assert read_back.name == "lossless_read" and read_back.severity_level == logging.DEBUG
+        assert read_back.result == results[name][0].result.raw  # the raw read-back, kept
+    assert len(shown.splitlines()) < 400, len(shown.splitlines())
+    print_result(results, severity_level=logging.DEBUG)
+    everything = capsys.readouterr().out
+    assert len(everything.splitlines()) > len(shown.splitlines()) + 500  # the read-backs, at DEBUG
