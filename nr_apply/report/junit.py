@@ -57,7 +57,7 @@ def _findings(suite: Suite, findings, classname: str) -> None:
 
 
 def to_junit(report: RunReport) -> str:
-    suite = Suite(f"nr-apply {report.mode} {report.plan}")
+    suite = Suite(f"nr-apply {report.command} {report.plan}")
     prefix = f"nr-apply.{report.plan}"
     for problem in report.input_errors:
         suite.error(problem)

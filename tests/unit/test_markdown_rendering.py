@@ -92,10 +92,12 @@ def test_rollback_names_itself(fake, tmp_path, capsys):  # noqa: F811
     assert run(fake, "--yes", "--limit", "leaf1,leaf2", "--format", "json") == 0
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     md = tmp_path / "rollback.md"
+    junit = tmp_path / "rollback.xml"
     assert main(["rollback", run_id, "--no-host-key-check", "--state-dir", str(fake.state_dir), "--yes",
-                 "--report", f"markdown:{md}"]) == 0
+                 "--report", f"markdown:{md}", "--report", f"junit:{junit}"]) == 0
     out = capsys.readouterr().out
     assert "rollback of lossless-rollout" in out and "apply of" not in out
+    assert '<testsuite name="nr-apply rollback lossless-rollout"' in junit.read_text()
     assert md.read_text().startswith("## nr-apply rollback: `lossless-rollout`")
 
 
