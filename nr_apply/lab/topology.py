@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nr_apply.yamlio import parse_yaml
 
@@ -40,6 +41,24 @@ def _read(path: Path) -> dict:
     return parse_yaml(path.read_text()) or {}
 
 
+def _lab_data(node: str, raw: Any) -> dict:
+    """`data.lab`, checked against its model: a mistyped key would silently leave the emulated
+    device at its defaults."""
+    from nr_apply.errors import did_you_mean
+    from nr_apply.inventory_model import LabData
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{node}.data.lab: expected a mapping")
+    known = list(LabData.model_fields)
+    for key in raw:
+        if key not in known:
+            raise ValueError(f"{node}.data.lab.{key}: unknown key (expected one of: {', '.join(known)})"
+                             f"{did_you_mean(key, known)}")
+    return dict(raw)
+
+
 def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
     """Every node of the inventory at `inventory_dir`, in file order."""
     hosts = _read(Path(inventory_dir) / "hosts.yaml")
@@ -67,7 +86,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
                 port=port,
                 ssh_port=int(netmiko.get("port", port)),
                 ports=ports,
-                lab=dict(data.get("lab") or {}),
+                lab=_lab_data(name, data.get("lab")),
             )
         )
     return nodes

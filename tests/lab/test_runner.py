@@ -171,3 +171,23 @@ def test_bundled_lab_eos_answers_pyeapi(lab):
     eapi = pyeapi.connect(transport="http", host=node.hostname, port=node.port, username=lab.username,
                           password=lab.password, return_node=True, timeout=10)
     assert eapi.enable(["show hostname"])[0]["result"]["hostname"] == "spine1"
+
+
+def test_an_unknown_key_under_data_lab_is_refused_naming_the_node(tmp_path):
+    # `data.lab.relase` (a typo) used to leave the NVUE switch at its default release, silently.
+    import shutil
+
+    import yaml
+
+    from nr_apply.lab.runner import load_nodes
+    from nr_apply.lab.server import LabError
+
+    inventory = tmp_path / "inventory"
+    shutil.copytree(Path(__file__).parents[2] / "inventory", inventory)
+    hosts = inventory / "hosts.yaml"
+    data = yaml.safe_load(hosts.read_text())
+    data["leaf3"]["data"]["lab"] = {"relase": "5.14.0"}
+    hosts.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(LabError, match=r"leaf3\.data\.lab\.relase: unknown key \(expected one of: release\); "
+                                       r"did you mean 'release'\?"):
+        load_nodes(inventory)
