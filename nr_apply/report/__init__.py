@@ -186,8 +186,9 @@ def write_input_error(args, error: InputError) -> None:
     else:
         document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=3,
                              mode="dry-run" if getattr(args, "dry_run", False) or args.command == "check"
-                             else "apply", command=_command_of(args), summary=summarise([]), message=f"invalid input ({len(problems)} problem"
-                             f"{'s' * (len(problems) != 1)}); nothing was touched", input_errors=problems)
+                             else "apply", command=_command_of(args), summary=summarise([]),
+                             message=f"invalid input ({len(problems)} problem{'s' * (len(problems) != 1)}); nothing "
+                             "was touched", input_errors=problems)
     try:
         write_reports(document, targets, docs_url=getattr(args, "docs_url", None))
     except Exception as exc:  # the input error is the news; a report that cannot be written must not hide it

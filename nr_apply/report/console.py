@@ -111,7 +111,8 @@ def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_d
     summary = report.summary.model_dump()
     shown = {k: v for k, v in summary.items() if v} or summary
     to_confirm = report.mode == "dry-run" and report.command not in ("dry-run", "check")
-    view.table(f"{report.command} of {report.plan}" + (" (to confirm)" if to_confirm else ""), [k.replace("_", " ") for k in shown],
+    title = f"{report.command} of {report.plan}" + (" (to confirm)" if to_confirm else "")
+    view.table(title, [k.replace("_", " ") for k in shown],
                [[str(v) for v in shown.values()]], right={k.replace("_", " ") for k in shown})
     if report.message:
         view.line(report.message)

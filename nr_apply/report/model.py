@@ -140,9 +140,9 @@ def report_command(command: str, dry_run: bool) -> str:
     return "dry-run" if dry_run and command == "apply" else command
 
 
-def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: str = "apply", exit_code: int | None = None,
-                 gates: list[GateResult] | None = None, run_id: str | None = None, message: str = "",
-                 validation: ValidationReport | None = None) -> RunReport:
+def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: str = "apply",
+                 exit_code: int | None = None, gates: list[GateResult] | None = None, run_id: str | None = None,
+                 message: str = "", validation: ValidationReport | None = None) -> RunReport:
     if exit_code is None:
         from nr_apply.runner import dry_run_exit_code
 
