@@ -5,6 +5,7 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from nr_apply import heap
@@ -36,6 +37,7 @@ class RunOptions:
     verbose: bool = False
     save_plan: str | None = None
     reports: list = field(default_factory=list)  # ReportTarget: extra FORMAT:FILE outputs
+    started_at: float = field(default_factory=time.time)  # when the command started (reports)
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -71,7 +73,7 @@ def run_plan(options: RunOptions) -> int:
     heap.freeze_loaded()
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
-        emit_invalid(options, loaded, report, list(fabric.nodes))
+        emit_invalid(options, loaded, report, fabric)
         return ExitCode.INVALID_INPUT
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
@@ -90,6 +92,16 @@ def run_plan(options: RunOptions) -> int:
             session.close()
 
 
+def planned_batches(loaded, session, outcomes: list[NodeOutcome]) -> list:
+    """The batches an apply of these outcomes would run, in order (a dry-run's report shows them)."""
+    from nr_apply.report.model import BatchRecord
+    from nr_apply.rollout import batches
+
+    changed = {o.name for o in outcomes if o.status == "changed"}
+    return [BatchRecord(phase=b.phase, batch=b.index, nodes=b.nodes, status="planned")
+            for b in batches(loaded, session, changed)]
+
+
 def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validation) -> int:
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
@@ -99,7 +111,8 @@ def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validati
 
             save(options.save_plan, loaded, outcomes)
         code = dry_run_exit_code(outcomes)
-        emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation)
+        emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation,
+             fabric=fabric, batches=planned_batches(loaded, session, outcomes))
         return code
     finally:
         session.close()
