@@ -248,7 +248,8 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: 
                      run_id=run_id, message=message,
                      findings=list(validation.findings) if validation else [],
                      headroom=list(validation.headroom) if validation else [],
-                     fabric=loaded.fabric, operator=operator(), started_at=started_at, finished_at=time.time(),
+                     fabric=getattr(loaded, "fabric", None), operator=operator(), started_at=started_at,
+                     finished_at=time.time(),
                      batches=list(batches or []), topology=topology(fabric) if fabric is not None else None)
 
 

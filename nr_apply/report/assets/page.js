@@ -538,7 +538,7 @@
     var c = chart(el);
     c.setOption({
       title: {text: "Places each rule found (ports or nodes)", left: 8, textStyle: {fontSize: 13}},
-      legend: {right: 10}, tooltip: {trigger: "axis"}, grid: {left: 80, right: 20, top: 40, bottom: 30},
+      legend: {top: 0, right: 10}, tooltip: {trigger: "axis"}, grid: {left: 80, right: 20, top: 40, bottom: 30},
       xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: rules, inverse: true},
       series: ["error", "warning"].map(function (sev) {
         return {type: "bar", stack: "all", name: sev, itemStyle: {color: STATUS_COLOURS[sev]},
