@@ -93,7 +93,9 @@ def test_the_failed_apply_shows_the_failed_node_in_the_failure_colour_and_its_ga
     assert leaf3["colour"] == _rgb(colour)
     # A click on leaf3 where the map draws it opens its detail: the gate that failed, its value and limit.
     p.evaluate("window.scrollTo(0, document.getElementById('map-canvas').getBoundingClientRect().top"
-               " + window.scrollY - 120)")  # the whole map in view, clear of the sticky header
+               " + window.scrollY - 120)")
+    # The map learns where the scroll put it on the next frames (as after a person scrolls).
+    p.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # the whole map in view, clear of the sticky header
     box = p.evaluate("(() => { const n = nrReport.cy.getElementById('leaf3').renderedPosition();"
                      " const r = document.getElementById('map-canvas').getBoundingClientRect();"
                      " return {x: r.left + n.x, y: r.top + n.y}; })()")
