@@ -76,9 +76,10 @@ KpiName = Literal["pause_rate", "ecn_marks", "lossless_drops", "cnps", "watchdog
 
 
 class KpiPoint(Document):
-    """One interval of a KPI series. Today each stage of a batch is judged on two CLI counter
-    samples (start and end), so a stage is one interval; a streamed source fills the same
-    series with one point per sampling interval, summarised per node."""
+    """One interval of a KPI series: its time span, the worst node's figure over it and every
+    node's figure. Today each stage of a batch is read as two counter samples (start and end),
+    so a stage is one interval (its average); a streamed source fills the same series with one
+    point per sampling interval."""
 
     stage: Literal["pre-flight", "soak"]
     start: float = Field(description="Unix time (seconds) the interval starts")
@@ -90,8 +91,11 @@ class KpiPoint(Document):
 
 
 class KpiSeries(Document):
-    """A fabric KPI of one batch over its pre-flight and soak, bounded in size: summarised per
-    node and interval, never raw samples."""
+    """A fabric KPI of one batch over its pre-flight and soak, in intervals (`points`, in time
+    order). Bounded in size whatever the source: one figure per node and interval, never raw
+    samples. From two CLI samples per stage: one point per stage, `samples_per_stage` 2. From a
+    denser source (e.g. streamed telemetry every second): one point per interval of that source,
+    `source` naming it, and `samples_per_stage` the samples behind each stage or null."""
 
     kpi: KpiName
     unit: str = Field(description="frames/s for rates; packets or events counted over each interval")
