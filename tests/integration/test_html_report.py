@@ -171,3 +171,18 @@ def test_text_from_devices_is_shown_as_text_never_run_as_markup(browser, tmp_pat
     assert evil in p.locator("#summary-message").inner_text()
     assert p.evaluate("window.pwned") is None
     assert page.console_errors == [] and page.blocked == []
+
+
+def test_bad_input_still_writes_the_page_saying_why(browser, tmp_path):
+    import subprocess
+    import sys
+
+    page_file = tmp_path / "apply.html"
+    proc = subprocess.run([sys.executable, "-m", "nr_apply.cli", str(tmp_path / "missing.yaml"), "--yes",
+                           "--report", f"html:{page_file}"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    page = open_report(browser, page_file)
+    assert page.console_errors == [] and page.blocked == []
+    assert "missing.yaml" in page.page.locator("#input-errors").inner_text()
+    assert page.page.locator("#verdict").inner_text() == "invalid input (exit 3)"
+    assert "No fabric was loaded" in page.page.locator("#map-canvas").inner_text()
