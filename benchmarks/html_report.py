@@ -13,6 +13,7 @@ prints figures.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,6 +52,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=1000, choices=sorted(harness.SIZES))
     ap.add_argument("--loads", type=int, default=3, help="page loads per file (the median is printed)")
     ap.add_argument("--workers", type=int, default=32)
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="keep the page and a screenshot of it in DIR")
     args = ap.parse_args()
     print(f"machine: {harness.machine()}; lab on the same machine")
     with tempfile.TemporaryDirectory(prefix="nr-apply-bench-html-") as tmp:
@@ -62,6 +64,11 @@ def main() -> int:
             with chromium() as context:
                 base = statistics.median(load_seconds(context, empty, args.loads))
                 times = load_seconds(context, page, args.loads)
+                if args.keep:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(page, args.keep / f"dry-run-{nodes}.html")
+                    shown = open_report(context, page, timeout_ms=120_000)
+                    shown.page.screenshot(path=str(args.keep / f"dry-run-{nodes}.png"), full_page=True)
             big = statistics.median(times)
             print(f"dry-run of {nodes} nodes (with the HTML report): {measured.wall:.1f} s")
             print(f"{'page':<28} {'size':>9} {'load (median)':>14} {'x empty':>8}")

@@ -119,13 +119,19 @@
       var took = b.steps.length ? secs(b.steps[b.steps.length - 1].end - b.steps[0].start) : "–";
       var why = null;
       if (b.status !== "confirmed" && b.status !== "planned" && b.status !== "rolled_back") {
-        var inBatch = {};
-        b.nodes.forEach(function (n) { inBatch[n] = true; });
-        var failing = D.gates.filter(function (g) { return !g.passed && (inBatch[g.node] || b.status === "refused"); });
+        // The batch's gates: on its nodes and on their link peers (a leaf's change that makes its
+        // spine storm fails the leaf's batch).
+        var watched = {};
+        b.nodes.forEach(function (n) { watched[n] = true; });
+        D.topology.links.forEach(function (l) {
+          if (watched[l.a] === true || watched[l.b] === true) { watched[l.a] = watched[l.a] || "peer"; watched[l.b] = watched[l.b] || "peer"; }
+        });
+        var failing = D.gates.filter(function (g) { return !g.passed && (watched[g.node] || b.status === "refused"); });
         why = h("div", null);
         failing.forEach(function (g) {
           why.appendChild(h("div", {cls: "gate"}, h("span", {cls: "fail", text: "gate " + g.gate}),
-                            " on " + g.node + ": " + g.value + " (limit " + g.threshold + ")" +
+                            " on " + (watched[g.node] === "peer" ? "link peer " : "") + g.node + ": " + g.value +
+                            " (limit " + g.threshold + ")" +
                             (g.detail ? " — " + g.detail : "")));
         });
         b.nodes.forEach(function (n) {
