@@ -4,7 +4,9 @@
    map and the charts (the browser tests read them). */
 (function () {
   "use strict";
+  performance.mark("nr-parse");
   var D = JSON.parse(document.getElementById("report-data").textContent);
+  performance.measure("nr-parse", "nr-parse");
   var STATUS_COLOURS = {
     unchanged: "#9aa4ae", changed: "#e3a008", applied: "#2da44e", rolled_back: "#8250df", failed: "#cf222e",
     skipped: "#d0d7de", not_verified: "#0969da", not_targeted: "#ffffff",
@@ -253,53 +255,49 @@
       canvas.appendChild(h("p", {cls: "empty", text: "No fabric was loaded (the input was invalid)."}));
       return;
     }
-    var role = {}, peers = {};
-    topo.nodes.forEach(function (n) { role[n.name] = n.role; peers[n.name] = []; });
-    topo.links.forEach(function (l) {
-      if (peers[l.a] && peers[l.b]) { peers[l.a].push(l.b); peers[l.b].push(l.a); }
+    var role = {}, peers = {}, linksOf = {};
+    var isSwitch = function (name) { return role[name] === "spine" || role[name] === "leaf"; };
+    topo.nodes.forEach(function (n) { role[n.name] = n.role; peers[n.name] = []; linksOf[n.name] = []; });
+    topo.links.forEach(function (l, i) {
+      if (!peers[l.a] || !peers[l.b]) return;
+      peers[l.a].push(l.b); peers[l.b].push(l.a);
+      linksOf[l.a].push(i); linksOf[l.b].push(i);
     });
-    var spines = topo.nodes.filter(function (n) { return n.role === "spine"; });
-    var leaves = topo.nodes.filter(function (n) { return n.role === "leaf"; });
-    var hosts = topo.nodes.filter(function (n) { return n.role !== "spine" && n.role !== "leaf"; });
-    // Leaves by segment (pod), then name; each host under the first of its leaves.
-    leaves.sort(function (a, b) {
-      return (a.segment || "").localeCompare(b.segment || "") || a.name.localeCompare(b.name, undefined, {numeric: true});
+    var byName = function (a, b) { return a.name.localeCompare(b.name, undefined, {numeric: true}); };
+    var spines = topo.nodes.filter(function (n) { return n.role === "spine"; }).sort(byName);
+    var leaves = topo.nodes.filter(function (n) { return n.role === "leaf"; }).sort(byName);
+    var hosts = topo.nodes.filter(function (n) { return !isSwitch(n.name); });
+    // Segments (pods) with their leaves; each host under the first of its leaves.
+    var pods = {}, podNames = [];
+    leaves.forEach(function (n) {
+      var key = n.segment || "";
+      if (!pods[key]) { pods[key] = []; podNames.push(key); }
+      pods[key].push(n);
     });
+    podNames.sort(function (a, b) { return a.localeCompare(b, undefined, {numeric: true}); });
     var hostsOf = {}, homeOf = {};
     hosts.forEach(function (n) {
       var home = peers[n.name].filter(function (p) { return role[p] === "leaf"; }).sort()[0] || null;
       homeOf[n.name] = home;
-      (hostsOf[home] = hostsOf[home] || []).push(n);
+      if (home) (hostsOf[home] = hostsOf[home] || []).push(n);
     });
-    var COL = 56, PER_ROW = 4, LEAF_W = COL * PER_ROW + 40, SEG_GAP = 80;
-    var elements = [], x = 0, lastSeg = null, leafX = {};
-    var segments = {};
-    leaves.forEach(function (n) {
-      if (lastSeg !== null && n.segment !== lastSeg) x += SEG_GAP;
-      lastSeg = n.segment;
-      leafX[n.name] = x;
-      x += LEAF_W;
-      if (n.segment) segments[n.segment] = true;
-    });
-    var width = Math.max(x - LEAF_W, 0);
-    Object.keys(segments).forEach(function (s) {
-      elements.push({group: "nodes", data: {id: "segment:" + s, label: s, kind: "segment"}, classes: "segment"});
-    });
-    function fabricNode(n, pos, parent, hidden) {
+    var elements = [], expanded = {};
+    function fabricNode(n, hidden) {
       var st = nodeStatus(n.name);
       var partly = D.nodes[n.name] && Object.keys(D.nodes[n.name].unverified).length ? " unverified" : "";
       elements.push({group: "nodes", classes: "fabric-node " + n.role + partly + (hidden ? " hidden" : ""),
                      data: {id: n.name, label: n.name, kind: "node", role: n.role, status: st,
-                            colour: STATUS_COLOURS[st], parent: parent || undefined},
-                     position: pos});
+                            colour: STATUS_COLOURS[st]}});
     }
-    spines.forEach(function (n, i) {
-      var sx = spines.length > 1 ? (width * i) / (spines.length - 1) : width / 2;
-      fabricNode(n, {x: sx, y: 0}, null, false);
+    // Segment boxes are drawn behind their leaves (plain nodes sized by the layout, not compound
+    // parents: a compound parent re-measures its children, which costs seconds at 1,000 hosts).
+    podNames.forEach(function (p) {
+      if (p) elements.push({group: "nodes", classes: "segment", selectable: false, grabbable: false,
+                            data: {id: "segment:" + p, label: p, kind: "segment", w: 10, h: 10}});
     });
-    var expanded = {};
+    spines.forEach(function (n) { fabricNode(n, false); });
     leaves.forEach(function (n) {
-      fabricNode(n, {x: leafX[n.name], y: 220}, n.segment ? "segment:" + n.segment : null, false);
+      fabricNode(n, false);
       var members = hostsOf[n.name] || [];
       if (!members.length) return;
       var gid = "hosts:" + n.name;
@@ -310,38 +308,87 @@
         if (SEVERITY.indexOf(s) < SEVERITY.indexOf(worst)) worst = s;
       });
       // A group with a node that failed or was rolled back opens by itself: the news is there.
-      var open = ["failed", "rolled_back", "error"].indexOf(worst) >= 0;
-      expanded[gid] = open;
-      elements.push({group: "nodes", classes: "host-group" + (open ? " open" : ""),
+      expanded[gid] = ["failed", "rolled_back", "error"].indexOf(worst) >= 0;
+      elements.push({group: "nodes", classes: "host-group" + (expanded[gid] ? " open" : ""),
                      data: {id: gid, leaf: n.name, kind: "group", status: worst, colour: STATUS_COLOURS[worst],
-                            count: members.length, label: members.length + " hosts",
-                            parent: n.segment ? "segment:" + n.segment : undefined},
-                     position: {x: leafX[n.name], y: 320}});
-      elements.push({group: "edges", classes: "group-edge" + (open ? " hidden" : ""),
+                            count: members.length, label: members.length + " hosts"}});
+      elements.push({group: "edges", classes: "group-edge" + (expanded[gid] ? " hidden" : ""),
                      data: {id: "edge:" + gid, source: n.name, target: gid}});
-      members.forEach(function (m, i) {
-        fabricNode(m, {x: leafX[n.name] + (i % PER_ROW - (PER_ROW - 1) / 2) * COL,
-                       y: 320 + Math.floor(i / PER_ROW) * 44},
-                   n.segment ? "segment:" + n.segment : null, !open);
-      });
+      members.forEach(function (m) { fabricNode(m, !expanded[gid]); });
     });
-    hosts.filter(function (n) { return !homeOf[n.name]; }).forEach(function (n, i) {
-      fabricNode(n, {x: i * COL, y: -120}, null, false);
-    });
+    hosts.filter(function (n) { return !homeOf[n.name]; }).forEach(function (n) { fabricNode(n, false); });
+    // Links between switches always; a host's links only while its group is open (a fabric of
+    // 1,000 hosts has 2,000 of them: drawn on demand, the map opens in a fraction of the time).
+    function linkElement(i) {
+      var l = topo.links[i];
+      return {group: "edges", classes: "link" + (isSwitch(l.a) && isSwitch(l.b) ? "" : " host-link"),
+              data: {id: "link:" + i, source: l.a, target: l.b, ports: l.ports.join("\n")}};
+    }
     topo.links.forEach(function (l, i) {
-      var hostEnd = role[l.a] !== "spine" && role[l.a] !== "leaf" ? l.a :
-                    role[l.b] !== "spine" && role[l.b] !== "leaf" ? l.b : null;
-      var hidden = hostEnd && homeOf[hostEnd] && !expanded[groupsOf[homeOf[hostEnd]]];
-      elements.push({group: "edges", classes: "link" + (hostEnd ? " host-link" : "") + (hidden ? " hidden" : ""),
-                     data: {id: "link:" + i, source: l.a, target: l.b, ports: l.ports.join("\n"),
-                            host: hostEnd || undefined}});
+      if (!peers[l.a] || !peers[l.b]) return;
+      var host = !isSwitch(l.a) ? l.a : !isSwitch(l.b) ? l.b : null;
+      if (!host || !homeOf[host] || expanded[groupsOf[homeOf[host]]]) elements.push(linkElement(i));
     });
+
+    // Layout: spines on top; pods in rows under them (as many per row as keeps the map about
+    // twice as wide as tall); in a pod, its leaves side by side, each with its hosts below.
+    var COL = 56, PER_ROW = 4, LEAF_W = COL * PER_ROW + 40, POD_GAP = 90, ROW_GAP = 110;
+    function place() {
+      var positions = {};
+      var perRow = Math.max(1, Math.round(Math.sqrt(podNames.length * 2)));
+      var y = 200, widest = 0, boxes = {};
+      for (var r = 0; r * perRow < podNames.length; r++) {
+        var row = podNames.slice(r * perRow, (r + 1) * perRow), x = 0, tallest = 0;
+        row.forEach(function (p) {
+          var left = x, height = 120;
+          pods[p].forEach(function (leaf) {
+            var cx = x + LEAF_W / 2;
+            positions[leaf.name] = {x: cx, y: y};
+            var gid = groupsOf[leaf.name];
+            if (gid) {
+              positions[gid] = {x: cx, y: y + 80};
+              if (expanded[gid]) {
+                hostsOf[leaf.name].forEach(function (m, i) {
+                  positions[m.name] = {x: cx + (i % PER_ROW - (PER_ROW - 1) / 2) * COL, y: y + 80 + Math.floor(i / PER_ROW) * 44};
+                });
+                height = Math.max(height, 120 + Math.ceil(hostsOf[leaf.name].length / PER_ROW) * 44);
+              } else {
+                hostsOf[leaf.name].forEach(function (m) { positions[m.name] = {x: cx, y: y + 80}; });
+              }
+            }
+            x += LEAF_W;
+          });
+          boxes[p] = {x: (left + x) / 2, y: y - 40 + height / 2, w: x - left, h: height};
+          tallest = Math.max(tallest, height);
+          x += POD_GAP;
+        });
+        widest = Math.max(widest, x - POD_GAP);
+        y += tallest + ROW_GAP;
+      }
+      spines.forEach(function (n, i) {
+        positions[n.name] = {x: spines.length > 1 ? (widest * i) / (spines.length - 1) : widest / 2, y: 0};
+      });
+      hosts.filter(function (n) { return !homeOf[n.name]; }).forEach(function (n, i) {
+        positions[n.name] = {x: i * COL, y: y};
+      });
+      cy.batch(function () {
+        cy.nodes().forEach(function (node) {
+          var id = node.id();
+          if (positions[id]) node.position(positions[id]);
+          else if (id.indexOf("segment:") === 0) {
+            var b = boxes[id.slice(8)];
+            node.position({x: b.x, y: b.y});
+            node.data({w: b.w, h: b.h});
+          }
+        });
+      });
+    }
     cy = cytoscape({
       container: canvas, elements: elements, layout: {name: "preset"},
       minZoom: 0.02, maxZoom: 3, wheelSensitivity: 0.3, textureOnViewport: true, hideEdgesOnViewport: true,
       style: [
         {selector: "node", style: {"label": "data(label)", "font-size": 10, "text-valign": "bottom",
-                                   "text-margin-y": 3, "color": "#1f2328"}},
+                                   "text-margin-y": 3, "color": "#1f2328", "z-index": 10}},
         {selector: "node.fabric-node", style: {"background-color": "data(colour)", "border-width": 1,
                                                "border-color": "#57606a", "width": 22, "height": 22}},
         {selector: "node.spine", style: {"shape": "round-rectangle", "width": 44, "height": 26}},
@@ -356,30 +403,36 @@
                                               "border-width": 1, "border-color": "data(colour)",
                                               "text-valign": "center", "text-margin-y": 0, "font-size": 10}},
         {selector: "node.host-group.open", style: {"display": "none"}},
-        {selector: "node.segment", style: {"background-color": "#f6f8fa", "background-opacity": 0.6,
-                                           "border-width": 1, "border-color": "#d0d7de", "shape": "round-rectangle",
+        {selector: "node.segment", style: {"background-color": "#f6f8fa", "border-width": 1, "border-color": "#d0d7de",
+                                           "shape": "round-rectangle", "width": "data(w)", "height": "data(h)",
                                            "text-valign": "top", "text-margin-y": -4, "font-size": 14,
-                                           "color": "#656d76", "padding": 16}},
-        {selector: "edge", style: {"width": 1, "line-color": "#afb8c1", "curve-style": "straight"}},
+                                           "color": "#656d76", "z-index": 0, "events": "no"}},
+        {selector: "edge", style: {"width": 1, "line-color": "#afb8c1", "line-opacity": 0.6, "curve-style": "straight",
+                                   "z-index": 5}},
         {selector: "edge.host-link", style: {"line-color": "#d0d7de"}},
         {selector: ".hidden", style: {"display": "none"}},
         {selector: "node:selected", style: {"overlay-color": "#0969da", "overlay-opacity": 0.25, "overlay-padding": 6}}
       ]
     });
+    place();
     function toggle(gid, open) {
       var g = cy.getElementById(gid);
       var leaf = g.data("leaf");
+      expanded[gid] = open;
       cy.batch(function () {
         g.toggleClass("open", open);
         cy.getElementById("edge:" + gid).toggleClass("hidden", open);
         (hostsOf[leaf] || []).forEach(function (m) {
           cy.getElementById(m.name).toggleClass("hidden", !open);
-          cy.getElementById(m.name).connectedEdges().forEach(function (e) {
-            var other = e.source().id() === m.name ? e.target() : e.source();
-            e.toggleClass("hidden", !open || other.hasClass("hidden"));
+          linksOf[m.name].forEach(function (i) {
+            var edge = cy.getElementById("link:" + i);
+            if (open && edge.empty()) cy.add(linkElement(i));
+            var l = topo.links[i], other = l.a === m.name ? l.b : l.a;
+            if (!open && edge.nonempty() && !(homeOf[other] && expanded[groupsOf[homeOf[other]]])) edge.remove();
           });
         });
       });
+      place();
     }
     cy.on("tap", "node.host-group", function (evt) { toggle(evt.target.id(), true); });
     cy.on("tap", "node.fabric-node", function (evt) {
@@ -577,11 +630,13 @@
 
   window.nrReport = {data: D, charts: charts, cy: null, detail: detail};
   document.getElementById("version").textContent = D.version;
-  summary();
-  timeline();
-  map();
-  kpis();
-  findings();
+  // Each part timed in the browser's performance timeline (benchmarks/html_report.py prints them).
+  [["summary", summary], ["timeline", timeline], ["map", map], ["kpis", kpis], ["findings", findings]]
+    .forEach(function (part) {
+      performance.mark("nr-" + part[0]);
+      part[1]();
+      performance.measure("nr-" + part[0], "nr-" + part[0]);
+    });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
   document.body.setAttribute("data-ready", "true");
 })();
