@@ -43,6 +43,9 @@ def pages(lab, tmp_path_factory, artifacts) -> dict[str, tuple[Path, dict]]:
     lab.fault("leaf3", "pfc-storm")
     try:
         run("apply-failed", str(repo.plan), "--yes", code=1)
+        lab.clear_faults()
+        # The first phase stayed applied (policy `phase`): `rollback` restores it.
+        run("rollback", "rollback", out["apply-failed"][1]["run_id"], "--yes", code=0)
     finally:
         lab.clear_faults()
         lab.reset()
@@ -62,7 +65,7 @@ def loaded(browser, pages, name: str, artifacts: Path):
     return page, report
 
 
-@pytest.mark.parametrize("name", ["apply-failed", "dry-run", "validate"])
+@pytest.mark.parametrize("name", ["apply-failed", "dry-run", "validate", "rollback"])
 def test_each_page_loads_clean_fetches_nothing_and_maps_every_node(browser, pages, artifacts, name):
     page, report = loaded(browser, pages, name, artifacts)
     assert page.console_errors == []
@@ -186,3 +189,13 @@ def test_bad_input_still_writes_the_page_saying_why(browser, tmp_path):
     assert "missing.yaml" in page.page.locator("#input-errors").inner_text()
     assert page.page.locator("#verdict").inner_text() == "invalid input (exit 3)"
     assert "No fabric was loaded" in page.page.locator("#map-canvas").inner_text()
+
+
+def test_the_rollback_page_shows_the_restore_on_the_timeline(browser, pages, artifacts):
+    page, report = loaded(browser, pages, "rollback", artifacts)
+    restored = sorted(n["name"] for n in report["nodes"] if n["status"] == "rolled_back")
+    assert restored == ["leaf1", "leaf2"]
+    p = page.page
+    assert p.locator("#batch-table tr[data-batch='rollback · batch 1']").inner_text().split("\t")[2] == "rolled_back"
+    colours = p.evaluate("['leaf1', 'leaf2', 'leaf3'].map(n => nrReport.cy.getElementById(n).data('status'))")
+    assert colours == ["rolled_back", "rolled_back", "not_targeted"]

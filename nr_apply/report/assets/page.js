@@ -340,7 +340,7 @@
       for (var r = 0; r * perRow < podNames.length; r++) {
         var row = podNames.slice(r * perRow, (r + 1) * perRow), x = 0, tallest = 0;
         row.forEach(function (p) {
-          var left = x, height = 120;
+          var left = x, height = 150;  // a leaf row and its host group, with a margin
           pods[p].forEach(function (leaf) {
             var cx = x + LEAF_W / 2;
             positions[leaf.name] = {x: cx, y: y};
@@ -351,7 +351,7 @@
                 hostsOf[leaf.name].forEach(function (m, i) {
                   positions[m.name] = {x: cx + (i % PER_ROW - (PER_ROW - 1) / 2) * COL, y: y + 80 + Math.floor(i / PER_ROW) * 44};
                 });
-                height = Math.max(height, 120 + Math.ceil(hostsOf[leaf.name].length / PER_ROW) * 44);
+                height = Math.max(height, 150 + (Math.ceil(hostsOf[leaf.name].length / PER_ROW) - 1) * 44);
               } else {
                 hostsOf[leaf.name].forEach(function (m) { positions[m.name] = {x: cx, y: y + 80}; });
               }
@@ -388,7 +388,8 @@
       minZoom: 0.02, maxZoom: 3, wheelSensitivity: 0.3, textureOnViewport: true, hideEdgesOnViewport: true,
       style: [
         {selector: "node", style: {"label": "data(label)", "font-size": 10, "text-valign": "bottom",
-                                   "text-margin-y": 3, "color": "#1f2328", "z-index": 10}},
+                                   "text-margin-y": 3, "color": "#1f2328", "z-index": 10,
+                                   "z-index-compare": "manual"}},
         {selector: "node.fabric-node", style: {"background-color": "data(colour)", "border-width": 1,
                                                "border-color": "#57606a", "width": 22, "height": 22}},
         {selector: "node.spine", style: {"shape": "round-rectangle", "width": 44, "height": 26}},
@@ -407,8 +408,9 @@
                                            "shape": "round-rectangle", "width": "data(w)", "height": "data(h)",
                                            "text-valign": "top", "text-margin-y": -4, "font-size": 14,
                                            "color": "#656d76", "z-index": 0, "events": "no"}},
+        // Manual z-order: segment boxes (0) under links (5) under nodes (10).
         {selector: "edge", style: {"width": 1, "line-color": "#afb8c1", "line-opacity": 0.6, "curve-style": "straight",
-                                   "z-index": 5}},
+                                   "z-index": 5, "z-index-compare": "manual"}},
         {selector: "edge.host-link", style: {"line-color": "#d0d7de"}},
         {selector: ".hidden", style: {"display": "none"}},
         {selector: "node:selected", style: {"overlay-color": "#0969da", "overlay-opacity": 0.25, "overlay-padding": 6}}
