@@ -149,7 +149,8 @@
                             (s.failed.length ? "; NOT restored: " + s.failed.join(", ") : "; every node restored")));
         });
       }
-      table.appendChild(h("tr", {cls: b.status === "confirmed" || b.status === "planned" ? "" : "failed",
+      var fine = ["confirmed", "planned", "rolled_back"].indexOf(b.status) >= 0;
+      table.appendChild(h("tr", {cls: fine ? "" : "failed",
                                  "data-batch": batchLabel(b)},
         h("td", {text: b.phase}), h("td", {text: String(b.batch)}), h("td", {text: b.status}),
         h("td", {text: b.nodes.length > 6 ? b.nodes.length + " nodes: " + b.nodes.slice(0, 6).join(", ") + ", …"
