@@ -15,12 +15,14 @@ grouped by port, findings grouped by rule), so the page and the console agree.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment
 
+from nr_apply import __version__
 from nr_apply.report.model import RunReport, ValidationDocument
 from nr_apply.report.values import grouped_by_port
 from nr_apply.validation.catalogue import CATALOGUE
@@ -42,8 +44,9 @@ def vendored() -> list[dict]:
 
 
 def _script_safe(text: str) -> str:
-    """Text inside an inline <script> must not close it (nor open an HTML comment)."""
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    """Script text inlined in a <script> element must not end it early: `</script` becomes
+    `<\\/script` (the same string to JavaScript) and an HTML comment opener is split."""
+    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
 
 
 def _json(data: Any) -> str:
@@ -113,8 +116,6 @@ def _template():
 
 def to_html(document: RunReport | ValidationDocument) -> str:
     data = validation_data(document) if isinstance(document, ValidationDocument) else run_data(document)
-    from nr_apply import __version__
-
     data["version"] = __version__
     data["rules_doc"] = RULES_DOC
     if isinstance(document, ValidationDocument):

@@ -17,10 +17,11 @@ from fabric_helpers import make_repo
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
+def artifacts(tmp_path_factory, artifact_folders) -> Path:
     base = os.environ.get("NR_APPLY_TEST_ARTIFACTS")
     folder = Path(base) / "html-report" if base else tmp_path_factory.mktemp("html-report-artifacts")
     folder.mkdir(parents=True, exist_ok=True)
+    artifact_folders.append(folder)
     return folder
 
 
@@ -40,6 +41,7 @@ def pages(lab, tmp_path_factory, artifacts) -> dict[str, tuple[Path, dict]]:
 
     run("validate", "validate", str(repo.plan), code=0)  # warnings (PH-1): findings, still valid
     run("dry-run", str(repo.plan), "--dry-run", code=2)
+    run("check", "check", str(repo.plan), code=2)
     lab.fault("leaf3", "pfc-storm")
     try:
         run("apply-failed", str(repo.plan), "--yes", code=1)
@@ -65,7 +67,7 @@ def loaded(browser, pages, name: str, artifacts: Path):
     return page, report
 
 
-@pytest.mark.parametrize("name", ["apply-failed", "dry-run", "validate", "rollback"])
+@pytest.mark.parametrize("name", ["apply-failed", "dry-run", "validate", "rollback", "check"])
 def test_each_page_loads_clean_fetches_nothing_and_maps_every_node(browser, pages, artifacts, name):
     page, report = loaded(browser, pages, name, artifacts)
     assert page.console_errors == []
