@@ -97,14 +97,7 @@ def test_the_failed_apply_shows_the_failed_node_in_the_failure_colour_and_its_ga
     assert leaf3["status"] == "failed"
     assert leaf3["colour"] == _rgb(colour)
     # A click on leaf3 where the map draws it opens its detail: the gate that failed, its value and limit.
-    p.evaluate("window.scrollTo(0, document.getElementById('map-canvas').getBoundingClientRect().top"
-               " + window.scrollY - 120)")
-    # The map learns where the scroll put it on the next frames (as after a person scrolls).
-    p.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # the whole map in view, clear of the sticky header
-    box = p.evaluate("(() => { const n = nrReport.cy.getElementById('leaf3').renderedPosition();"
-                     " const r = document.getElementById('map-canvas').getBoundingClientRect();"
-                     " return {x: r.left + n.x, y: r.top + n.y}; })()")
-    p.mouse.click(box["x"], box["y"])
+    click_node(p, "leaf3")
     detail = p.locator("#node-detail")
     assert detail.get_attribute("data-node") == "leaf3"
     text = detail.inner_text()
@@ -136,8 +129,9 @@ def test_the_dry_run_page_shows_every_change_grouped_like_the_console(browser, p
     # Hosts start collapsed under their leaf and expand on click.
     hidden = p.evaluate("nrReport.cy.nodes('.host_nic.hidden').length")
     assert hidden == sum(1 for n in report["topology"]["nodes"] if n["role"] == "host_nic")
-    p.evaluate("nrReport.expand('leaf1')")
-    assert p.evaluate("nrReport.cy.nodes('.host_nic.hidden').length") < hidden
+    click_node(p, "hosts:leaf1")  # leaf1's collapsed hosts
+    assert p.evaluate("nrReport.cy.nodes('.host_nic.hidden').length") == hidden - 4
+    assert p.evaluate("nrReport.cy.getElementById('host1').visible()")
 
 
 def test_the_validation_page_links_each_finding_to_its_rule(browser, pages, artifacts):
@@ -150,6 +144,18 @@ def test_the_validation_page_links_each_finding_to_its_rule(browser, pages, arti
         assert link.count() == 1
         target = p.locator(f"#rule-{rule.lower()}")
         assert target.count() == 1 and rule in target.inner_text() and "Checks." in target.inner_text()
+
+
+def click_node(p, node_id: str) -> None:
+    """A person's click on a map element: the map in view, then a click where it is drawn."""
+    p.evaluate("window.scrollTo(0, document.getElementById('map-canvas').getBoundingClientRect().top"
+               " + window.scrollY - 120)")  # the whole map in view, clear of the sticky header
+    # The map learns where the scroll put it on the next frames (as after a person scrolls).
+    p.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    box = p.evaluate(f"(() => {{ const n = nrReport.cy.getElementById({node_id!r}).renderedPosition();"
+                     " const r = document.getElementById('map-canvas').getBoundingClientRect();"
+                     " return {x: r.left + n.x, y: r.top + n.y}; })()")
+    p.mouse.click(box["x"], box["y"])
 
 
 def _rgb(hex_colour: str) -> str:
