@@ -247,7 +247,7 @@ class Rollout:
             if phase.soak:
                 self.progress.note(f"soak {phase.soak:g}s")
                 self.stop.sleep(phase.soak)
-        if self.stop:
+        if phase.soak and self.stop:
             return self.interrupted(batch, "soak")
         with self.timed("gates") as span:
             before = set(failures)

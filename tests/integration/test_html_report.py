@@ -90,6 +90,15 @@ def test_the_failed_apply_shows_the_failed_node_in_the_failure_colour_and_its_ga
     assert statuses["leaf3"] == "rolled_back"  # the storm failed its gates; restored to its snapshot
     failing = [g for g in report["gates"] if not g["passed"] and g["node"] == "leaf3"]
     assert failing
+    # The JSON report behind the page: each batch's steps in order, and its KPIs per stage.
+    failed = report["batches"][-1]
+    assert (failed["phase"], failed["status"]) == ("pod-b-leaves", "failed")
+    assert [s["step"] for s in failed["steps"]] == ["pre-flight", "push", "verify", "soak", "gates", "rollback"]
+    assert failed["steps"][4]["failed"] == ["leaf3"]
+    assert all(s["start"] <= s["end"] for b in report["batches"] for s in b["steps"])
+    pause = next(k for k in failed["kpis"] if k["kpi"] == "pause_rate")
+    assert [pt["stage"] for pt in pause["points"]] == ["pre-flight", "soak"]
+    assert pause["points"][1]["value"] > pause["threshold"] and "leaf3" in pause["points"][1]["nodes"]
     p = page.page
     colour = p.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--failed').trim()")
     leaf3 = p.evaluate("(() => { const n = nrReport.cy.getElementById('leaf3');"
