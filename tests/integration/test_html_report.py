@@ -216,3 +216,28 @@ def test_the_rollback_page_shows_the_restore_on_the_timeline(browser, pages, art
     assert p.locator("#batch-table tr[data-batch='rollback · batch 1']").inner_text().split("\t")[2] == "rolled_back"
     colours = p.evaluate("['leaf1', 'leaf2', 'leaf3'].map(n => nrReport.cy.getElementById(n).data('status'))")
     assert colours == ["rolled_back", "rolled_back", "not_targeted"]
+
+
+def test_a_denser_kpi_series_fills_the_same_charts_without_the_two_sample_note(browser, tmp_path):
+    """The KPI series' shape takes one point per interval of a streamed source: the page draws
+    it as it is and says "only two samples" only where there are two."""
+    from nr_apply.report.html import to_html
+    from nr_apply.report.model import BatchRecord, KpiPoint, KpiSeries, RunReport, StepSpan, summarise
+
+    t0 = 1_800_000_000.0
+    points = [KpiPoint(stage="soak", start=t0 + i, end=t0 + i + 1, value=float(10 * i), node="leaf1",
+                       nodes={"leaf1": float(10 * i)}) for i in range(10)]
+    series = KpiSeries(kpi="pause_rate", unit="frames/s", threshold=50, source="streamed, 1 s",
+                       samples_per_stage=None, points=points)
+    batch = BatchRecord(phase="leaves", batch=1, nodes=["leaf1"], status="failed", kpis=[series],
+                        steps=[StepSpan(step="soak", start=t0, end=t0 + 10, failed=["leaf1"])])
+    path = tmp_path / "dense.html"
+    path.write_text(to_html(RunReport(plan="p", plan_file="p.yaml", mode="apply", exit_code=1,
+                                      summary=summarise([]), batches=[batch])))
+    page = open_report(browser, path)
+    assert page.console_errors == [] and page.blocked == []
+    chart = page.page.evaluate("(() => { const o = nrReport.charts.find(c => c.getDom().dataset.kpi === "
+                               "'pause_rate').getOption(); return {points: o.series[0].data.filter(d => d && "
+                               "d.node).length, gaps: o.series[0].data.filter(d => Array.isArray(d)).length, "
+                               "sub: o.title[0].subtext}; })()")
+    assert chart == {"points": 20, "gaps": 0, "sub": "streamed, 1 s"}

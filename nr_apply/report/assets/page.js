@@ -536,16 +536,25 @@
       b.kpis.forEach(function (s) {
         var el = h("div", {cls: "chart kpi", "data-kpi": s.kpi});
         grid.appendChild(el);
-        var data = [];
+        // Each interval is a flat step at its figure; a gap between intervals (pre-flight to soak)
+        // is a gap in the line, back-to-back intervals (a streamed series) join up.
+        var data = [], lastEnd = null;
         s.points.forEach(function (p) {
-          if (data.length) data.push([p.start * 1000, null]);
+          if (lastEnd !== null && p.start > lastEnd + 0.5) data.push([p.start * 1000, null]);
+          lastEnd = p.end;
           data.push({value: [p.start * 1000, p.value], node: p.node, stage: p.stage});
           data.push({value: [p.end * 1000, p.value], node: p.node, stage: p.stage});
         });
-        var bands = s.points.map(function (p) {
-          return [{xAxis: p.start * 1000, name: p.stage,
-                   itemStyle: {color: p.stage === "soak" ? "rgba(84,174,255,0.12)" : "rgba(140,149,159,0.15)"}},
-                  {xAxis: p.end * 1000}];
+        var stages = [];  // one band per stage, however many intervals it has
+        s.points.forEach(function (p) {
+          var last = stages[stages.length - 1];
+          if (last && last.stage === p.stage) last.end = p.end;
+          else stages.push({stage: p.stage, start: p.start, end: p.end});
+        });
+        var bands = stages.map(function (b) {
+          return [{xAxis: b.start * 1000, name: b.stage,
+                   itemStyle: {color: b.stage === "soak" ? "rgba(84,174,255,0.12)" : "rgba(140,149,159,0.15)"}},
+                  {xAxis: b.end * 1000}];
         });
         var two = s.samples_per_stage === 2;
         var c = chart(el);
