@@ -18,6 +18,7 @@ from nr_apply.journal import Journal
 from nr_apply.outcome import NodeOutcome, step_error
 from nr_apply.plan import load_plan
 from nr_apply.report import emit
+from nr_apply.report.model import BatchRecord, StepSpan
 from nr_apply.runner import RunOptions, open_session
 from nr_apply.state import Store, existing_store, find_plan, locate
 
@@ -120,8 +121,11 @@ def rollback_run(args) -> int:
                 print(f"run {args.run_id} left no node changed; nothing to roll back")
                 return ExitCode.OK
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
+            started = time.time()
             results = run_step(session, list(snapshots), restore_snapshot, [JournalProcessor(journal, args.run_id)],
                                snapshots=snapshots)
+            span = StepSpan(step="rollback", start=started, end=time.time(),
+                            failed=[n for n, r in results.items() if r.failed])
             outcomes = []
             for n in nodes:
                 res = results[n["node"]]
@@ -133,8 +137,11 @@ def rollback_run(args) -> int:
             code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
             journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")
             journal.finish_run(args.run_id, "rolled_back" if code == ExitCode.OK else "rollback_failed", code)
+            restored = BatchRecord(phase="rollback", batch=1, nodes=list(snapshots), steps=[span],
+                                   status="rolled_back" if code == ExitCode.OK else "failed")
             emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, run_id=args.run_id,
-                 message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}")
+                 message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}",
+                 fabric=session.fabric, batches=[restored])
             return code
 
 
@@ -157,6 +164,7 @@ def resume_run(args) -> int:
             if any(o.status == "failed" for o in outcomes):
                 journal.finish_run(record.id, "failed", ExitCode.FAILED)
                 emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
+                     fabric=session.fabric,
                      message="some nodes could not be read; nothing was changed")
                 return ExitCode.FAILED
             changed = sorted(o.name for o in outcomes if o.status == "changed")

@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 from nr_apply.errors import ExitCode
 from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback, evaluate
 from nr_apply.journal_processor import JournalProcessor
+from nr_apply.kpis import BatchKpis
 from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
 from nr_apply.plan import Phase
+from nr_apply.report.model import BatchRecord, StepSpan
 from nr_apply.report.progress import Progress
 from nr_apply.tasks.change import push_change, restore_snapshot
 from nr_apply.tasks.counters import sample_counters
@@ -48,6 +50,20 @@ class Batch:
     phase: str
     index: int
     nodes: list[str]
+
+
+@dataclass
+class BatchTrace:
+    """What a batch did, for the reports: its steps' times and its KPIs."""
+
+    batch: Batch
+    kpis: BatchKpis
+    steps: list[StepSpan] = field(default_factory=list)
+    status: str = "confirmed"
+
+    def record(self) -> BatchRecord:
+        return BatchRecord(phase=self.batch.phase, batch=self.batch.index, nodes=self.batch.nodes,
+                           status=self.status, steps=self.steps, kpis=self.kpis.series())
 
 
 @dataclass
@@ -67,6 +83,10 @@ class RolloutState:
     pushed_at: dict[str, float] = field(default_factory=dict)  # wall clock of the push, until confirmed/restored
     phase_failures: dict[str, set[str]] = field(default_factory=dict)
     tolerated: list[str] = field(default_factory=list)  # failed, restored, within max_failures
+    traces: list[BatchTrace] = field(default_factory=list)  # every batch started, in order
+
+    def batch_records(self) -> list[BatchRecord]:
+        return [t.record() for t in self.traces]
 
 
 def batches(loaded, session, changed: set[str]) -> list[Batch]:
@@ -167,6 +187,19 @@ class Rollout:
             "lossless_confirm": "confirm", "restore_snapshot": "rollback"})
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
+        self.trace: BatchTrace | None = None
+
+    @contextmanager
+    def timed(self, step: str, nodes: list[str] | None = None):
+        """Times one step of the batch in flight (its span on the report's timeline)."""
+        now = time.time()
+        span = StepSpan(step=step, start=now, end=now, nodes=nodes or [])
+        try:
+            yield span
+        finally:
+            span.end = time.time()
+            if self.trace is not None:
+                self.trace.steps.append(span)
 
     # --- the run --------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -176,8 +209,12 @@ class Rollout:
                 self.journal.event(self.state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
                                    detail=", ".join(batch.nodes))
                 self.progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
+                self.trace = BatchTrace(batch, BatchKpis(self.plan.gates))
+                self.state.traces.append(self.trace)
                 try:
                     verdict = self.run_batch(batch)
+                    if verdict is not None and self.trace.status == "confirmed":
+                        self.trace.status = "interrupted" if verdict.status == "interrupted" else "failed"
                 finally:  # sessions are held for the batch in flight only; a later step reopens
                     self.session.release(batch.nodes + link_peers(self.session.fabric, batch.nodes))
                 if verdict is not None:
@@ -193,28 +230,38 @@ class Rollout:
             return refused
         if self.stop:
             return self.interrupted(batch, "pre-flight")
-        failures = self.push(batch)
+        with self.timed("push") as span:
+            failures = self.push(batch)
+            span.failed = list(failures)
         if self.stop:
             return self.interrupted(batch, "push")
-        self.verify([n for n in batch.nodes if n not in failures], failures)
+        with self.timed("verify") as span:
+            self.verify([n for n in batch.nodes if n not in failures], failures)
+            span.failed = [n for n in failures if n not in span.failed]
         if self.stop:
             return self.interrupted(batch, "verify")
         # The gates' window starts once the batch is at its new intent: it judges the change,
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
-        baseline = self.sample(watched)
-        if phase.soak:
-            self.progress.note(f"soak {phase.soak:g}s")
-            self.stop.sleep(phase.soak)
-            if self.stop:
-                return self.interrupted(batch, "soak")
-        self.judge(batch, phase, baseline, watched, failures)
+        with self.timed("soak"):
+            baseline = self.sample(watched)
+            if phase.soak:
+                self.progress.note(f"soak {phase.soak:g}s")
+                self.stop.sleep(phase.soak)
+        if phase.soak and self.stop:
+            return self.interrupted(batch, "soak")
+        with self.timed("gates") as span:
+            before = set(failures)
+            self.judge(batch, phase, baseline, watched, failures)
+            span.failed = [n for n in failures if n not in before]
         verdict = self.settle(batch, failures)
         if verdict is not None:
             return verdict
         if self.stop:
             return self.interrupted(batch, "gates")
         survivors = [n for n in batch.nodes if n not in failures]
-        confirm_failures = self.confirm(survivors)
+        with self.timed("confirm") as span:
+            confirm_failures = self.confirm(survivors)
+            span.failed = list(confirm_failures)
         verdict = self.settle(batch, confirm_failures)
         if verdict is not None:
             return verdict
@@ -236,9 +283,12 @@ class Rollout:
         which its change is about to replace (and its own gates judge after the soak); trouble
         anywhere else on a peer is a fabric the change must not be added to."""
         fabric = self.session.fabric
-        first = self.sample(watched)
-        self.stop.sleep(self.plan.gates.preflight_window)
-        second = self.sample(watched)
+        with self.timed("pre-flight", watched) as span:
+            first = self.sample(watched)
+            self.stop.sleep(self.plan.gates.preflight_window)
+            second = self.sample(watched)
+        if self.trace is not None:
+            self.trace.kpis.add("pre-flight", first, second)
         inside = set(batch.nodes)
         unhealthy = []
         for name in watched:
@@ -251,6 +301,9 @@ class Rollout:
                                           for n in batch.nodes})
         if not unhealthy:
             return None
+        span.failed = list(dict.fromkeys(g.node for g in unhealthy))
+        if self.trace is not None:
+            self.trace.status = "refused"
         for g in unhealthy:
             self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail))
             self.journal.event(self.state.run_id, "gate-fail", node=g.node, phase=batch.phase, batch=batch.index,
@@ -287,6 +340,8 @@ class Rollout:
               failures: dict[str, StepError]) -> None:
         fabric = self.session.fabric
         after = self.sample(watched)
+        if self.trace is not None:
+            self.trace.kpis.add("soak", baseline, after)
         inside = set(batch.nodes)
         verdicts: list[GateResult] = []
         blame: dict[str, list[str]] = {}  # batch node -> what failed because of it
@@ -345,7 +400,10 @@ class Rollout:
 
     def restore(self, names: list[str]) -> list[str]:
         """Roll `names` back to their snapshots (proven by read-back); the ones that are not."""
-        results = run_step(self.session, names, restore_snapshot, self.processors, snapshots=self.state.snapshots)
+        with self.timed("rollback", names) as span:
+            results = run_step(self.session, names, restore_snapshot, self.processors,
+                               snapshots=self.state.snapshots)
+            span.failed = [n for n, r in results.items() if r.failed]
         stuck = []
         for name, r in results.items():
             outcome = self.state.outcomes[name]
@@ -483,11 +541,12 @@ def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: s
     from nr_apply.state import plan_path_in_checkout
 
     if any(o.status == "failed" for o in outcomes):
-        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.FAILED,
+        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.FAILED, fabric=session.fabric,
              message="some nodes could not be read; nothing was changed")
         return ExitCode.FAILED
     if not any(o.status == "changed" for o in outcomes):
-        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.OK, message="fabric already at intent")
+        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.OK, fabric=session.fabric,
+             message="fabric already at intent")
         return ExitCode.OK
     if options.format == "text" and not options.quiet:
         from nr_apply.report.console import print_run
@@ -529,5 +588,5 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
     if verdict.status == "interrupted":
         print(verdict.message, file=sys.stderr)
     emit(options, loaded, list(by_name.values()), secrets, exit_code=verdict.code, gates=state.gates,
-         run_id=run_id, message=verdict.message)
+         run_id=run_id, message=verdict.message, fabric=session.fabric, batches=state.batch_records())
     return verdict.code

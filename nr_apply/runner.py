@@ -5,6 +5,7 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class RunOptions:
     docs_url: str | None = None  # --docs-url: where Markdown reports link rule ids
     command: str = "apply"  # the command the report names: apply, check, apply-plan, rollback, resume
     lab: str | None = None  # --lab STATE_DIR: a rehearsal, refused unless every node is that running lab's
+    started_at: float = field(default_factory=time.time)  # when the command started (reports)
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -81,7 +83,7 @@ def run_plan(options: RunOptions) -> int:
                           state=options.state or str(Path(options.lab) / "journal"))
     report = validate_fabric(fabric, loaded.plan)
     if not report.valid:
-        emit_invalid(options, loaded, report, list(fabric.nodes))
+        emit_invalid(options, loaded, report, fabric)
         return ExitCode.INVALID_INPUT
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
@@ -100,6 +102,16 @@ def run_plan(options: RunOptions) -> int:
             session.close()
 
 
+def planned_batches(loaded, session, outcomes: list[NodeOutcome]) -> list:
+    """The batches an apply of these outcomes would run, in order (a dry-run's report shows them)."""
+    from nr_apply.report.model import BatchRecord
+    from nr_apply.rollout import batches
+
+    changed = {o.name for o in outcomes if o.status == "changed"}
+    return [BatchRecord(phase=b.phase, batch=b.index, nodes=b.nodes, status="planned")
+            for b in batches(loaded, session, changed)]
+
+
 def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validation) -> int:
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
@@ -109,7 +121,8 @@ def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validati
 
             save(options.save_plan, loaded, outcomes)
         code = dry_run_exit_code(outcomes)
-        emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation)
+        emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation,
+             fabric=fabric, batches=planned_batches(loaded, session, outcomes))
         return code
     finally:
         session.close()

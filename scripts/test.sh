@@ -26,6 +26,14 @@ if ! command -v yanglint >/dev/null; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libyang2-tools >/dev/null
 fi
+# The HTML report is tested in a real headless Chromium (Debian's), driven by Playwright for
+# Python with executable_path=/usr/bin/chromium: Playwright's own browser download is never used.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "installing Chromium (Debian packages chromium, chromium-driver)" >&2
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null
+fi
 # The pytest executable, not `python -m pytest`: the latter puts the checkout first on sys.path,
 # so the tests would import the source tree instead of the package that was just installed.
 exec "$VENV/bin/pytest" "$@"

@@ -60,3 +60,17 @@ def fabric_repo(tmp_path: Path) -> Path:
     shutil.copytree(BUNDLED_INVENTORY, tmp_path / "inventory")
     shutil.copytree(BUNDLED_INVENTORY.parent / "plans", tmp_path / "plans")
     return tmp_path
+
+
+# Folders of test artifacts (the HTML report's pages and screenshots), printed at the end of the run.
+ARTIFACTS = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def artifact_folders(request) -> list:
+    return request.config.stash.setdefault(ARTIFACTS, [])
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    for folder in config.stash.get(ARTIFACTS, []):
+        terminalreporter.write_line(f"test artifacts (HTML report pages and their screenshots): {folder}")

@@ -27,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     loaded = load_plan(args.plan)
     fabric = load_fabric(loaded.inventory)
-    document = validation_document(validate_fabric(fabric, loaded.plan), str(args.plan), list(fabric.nodes))
+    document = validation_document(validate_fabric(fabric, loaded.plan), str(args.plan), list(fabric.nodes),
+                                   fabric=fabric)
     publish(document, args)
     return ExitCode.OK if document.valid else ExitCode.INVALID_INPUT

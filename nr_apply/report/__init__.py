@@ -1,7 +1,8 @@
-"""Reports for people (console) and pipelines (JSON, Markdown, JUnit), all rendered from the
-same documents (`RunReport`, `ValidationDocument`), so every format tells the same story. One
-run writes any number of them: `--format`/`--output` for the main one, and `--report
-FORMAT:FILE` (repeatable) for more."""
+"""Reports for people (console, one HTML page) and pipelines (JSON, Markdown, JUnit), all
+rendered from the same documents (`RunReport`, `ValidationDocument`), so every format tells the
+same story. One run writes any number of them: `--format`/`--output` for the main one, and
+`--report FORMAT:FILE` (repeatable) for more. HTML is a file only (`--report html:FILE`): a page
+to open, not a stream to read."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ __all__ = ["RunReport", "ValidationDocument", "build_report", "emit", "emit_inva
 
 FORMATS = ("text", "json", "markdown", "junit")
 COMMANDS = ("apply", "check", "apply-plan", "rollback", "resume")  # the commands that write a run report
+REPORT_FORMATS = (*FORMATS, "html")
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,10 @@ class ReportTarget:
     def parse(cls, text: str) -> "ReportTarget":
         """argparse type of `--report FORMAT:FILE`."""
         fmt, sep, path = text.partition(":")
-        if not sep or not path or fmt not in FORMATS:
+        if not sep or not path or fmt not in REPORT_FORMATS:
             import argparse
 
-            raise argparse.ArgumentTypeError(f"expected FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, "
+            raise argparse.ArgumentTypeError(f"expected FORMAT:FILE with FORMAT one of {', '.join(REPORT_FORMATS)}, "
                                              f"got {text!r}")
         return cls(fmt, Path(path))
 
@@ -43,8 +45,9 @@ def add_output_options(p, formats: tuple[str, ...] = FORMATS, verbose: bool = Tr
     p.add_argument("--format", choices=formats, default="text", help="main output format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the main output to FILE instead of standard output")
     p.add_argument("--report", dest="reports", metavar="FORMAT:FILE", type=ReportTarget.parse, action="append",
-                   default=[], help=f"also write a report (FORMAT: {', '.join(FORMATS)}); repeatable, e.g. "
-                                    "--report markdown:pr.md --report junit:junit.xml")
+                   default=[], help=f"also write a report (FORMAT: {', '.join(REPORT_FORMATS)}; html is one "
+                                    "self-contained page: timeline, fabric map, KPI charts); repeatable, e.g. "
+                                    "--report markdown:pr.md --report html:report.html")
     p.add_argument("--docs-url", metavar="URL", default=os.environ.get("NR_APPLY_DOCS_URL"),
                    help="absolute URL of the fabric repository's docs/ folder: Markdown reports link rule ids "
                         "to docs/rules.md there (default: $NR_APPLY_DOCS_URL; without one rules are named, not linked)")
@@ -97,6 +100,10 @@ def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = Fal
         from nr_apply.report.junit import to_junit, validation_junit
 
         return validation_junit(document) if isinstance(document, ValidationDocument) else to_junit(document)
+    if fmt == "html":
+        from nr_apply.report.html import to_html
+
+        return to_html(document)
     if fmt == "text":
         import io
 
@@ -138,25 +145,30 @@ def write_reports(document, targets: list[ReportTarget], secrets: set[str] = fro
 
 
 def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra) -> RunReport:
+    """`extra`: build_report's keywords (exit code, gates, run id, message, fabric, batches)."""
     report = build_report(loaded, outcomes, dry_run=options.dry_run, command=options.command, validation=validation,
-                          **extra)
+                          started_at=getattr(options, "started_at", None), **extra)
     publish(report, options, secrets)
     return report
 
 
-def emit_invalid(options, loaded, validation, nodes: list[str]) -> RunReport:
+def emit_invalid(options, loaded, validation, fabric) -> RunReport:
     """The fabric failed validation: findings on standard error, and every requested report
     written with them (exit 3, nothing touched)."""
-    from nr_apply.report.console import print_validation
-    from nr_apply.report.model import validation_document
+    import time
 
-    print_validation(validation_document(validation, str(loaded.file), nodes),
+    from nr_apply.report.console import print_validation
+    from nr_apply.report.model import operator, topology, validation_document
+
+    print_validation(validation_document(validation, str(loaded.file), list(fabric.nodes)),
                      title=f"{options.plan} (nothing was touched)", stderr=True)
     report = RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
                        mode="dry-run" if options.dry_run else "apply",
                        command=report_command(options.command, options.dry_run), exit_code=3, summary=summarise([]),
                        message="invalid intent or plan; nothing was touched",
-                       findings=validation.findings, headroom=validation.headroom)
+                       findings=validation.findings, headroom=validation.headroom, fabric=loaded.fabric,
+                       operator=operator(), started_at=getattr(options, "started_at", None),
+                       finished_at=time.time(), topology=topology(fabric))
     targets = list(getattr(options, "reports", None) or [])
     if options.format != "text" and options.output:
         targets.append(ReportTarget(options.format, Path(options.output)))

@@ -5,6 +5,7 @@ reads and the schema it checks it against cannot drift apart."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any, Literal
 
@@ -72,6 +73,84 @@ class GateEntry(Document):
     detail: str = ""
 
 
+KpiName = Literal["pause_rate", "ecn_marks", "lossless_drops", "cnps", "watchdog_events"]
+
+
+class KpiPoint(Document):
+    """One interval of a KPI series: its time span, the worst node's figure over it and every
+    node's figure. Today each stage of a batch is read as two counter samples (start and end),
+    so a stage is one interval (its average); a streamed source fills the same series with one
+    point per sampling interval."""
+
+    stage: Literal["pre-flight", "soak"]
+    start: float = Field(description="Unix time (seconds) the interval starts")
+    end: float = Field(description="Unix time (seconds) the interval ends")
+    value: float = Field(description="the worst node's figure over the interval (what a gate threshold applies to)")
+    node: str | None = Field(default=None, description="the node with that figure")
+    nodes: dict[str, float] = Field(default_factory=dict, description="node -> its figure over the interval "
+                                    "(the batch's nodes and their link peers whose counters were read)")
+
+
+class KpiSeries(Document):
+    """A fabric KPI of one batch over its pre-flight and soak, in intervals (`points`, in time
+    order). Bounded in size whatever the source: one figure per node and interval, never raw
+    samples. From two CLI samples per stage: one point per stage, `samples_per_stage` 2. From a
+    denser source (e.g. streamed telemetry every second): one point per interval of that source,
+    `source` naming it, and `samples_per_stage` the samples behind each stage or null."""
+
+    kpi: KpiName
+    unit: str = Field(description="frames/s for rates; packets or events counted over each interval")
+    threshold: float | None = Field(default=None, description="the gate's limit per node (null: no gate "
+                                    "judges this KPI by a number)")
+    source: str = Field(default="cli-samples", description="what the series was built from: `cli-samples` "
+                        "(counters read twice per stage over the CLI/API)")
+    samples_per_stage: int | None = Field(default=2, description="counter samples behind each stage "
+                                          "(2: one interval, the stage's average)")
+    points: list[KpiPoint] = Field(default_factory=list)
+
+
+class StepSpan(Document):
+    step: Literal["pre-flight", "push", "verify", "soak", "gates", "confirm", "rollback"]
+    start: float = Field(description="Unix time (seconds)")
+    end: float = Field(description="Unix time (seconds)")
+    failed: list[str] = Field(default_factory=list, description="nodes this step failed on (rollback: not restored)")
+    nodes: list[str] = Field(default_factory=list, description="nodes the step ran on, when not the batch's")
+
+
+class BatchRecord(Document):
+    """One batch of a rollout as it happened: its steps on a time axis and its KPIs."""
+
+    phase: str
+    batch: int = Field(ge=1)
+    nodes: list[str]
+    status: Literal["planned", "confirmed", "failed", "refused", "interrupted", "rolled_back"] = Field(
+        description="planned: a dry-run's batch, as an apply would run it (no steps); refused: pre-flight found "
+                    "the fabric unhealthy before any change; rolled_back: `nr-apply rollback` restored every node "
+                    "(its one batch is phase `rollback`)")
+    steps: list[StepSpan] = Field(default_factory=list)
+    kpis: list[KpiSeries] = Field(default_factory=list)
+
+
+class TopologyNode(Document):
+    name: str
+    role: str = Field(description="spine, leaf or host_nic")
+    platform: str
+    segment: str | None = Field(default=None, description="the node's segment (pod)")
+
+
+class TopologyLink(Document):
+    a: str = Field(description="node:port")
+    b: str = Field(description="node:port")
+
+
+class Topology(Document):
+    """The fabric's nodes and links (every node of the inventory, targeted or not): what the
+    HTML report's map draws."""
+
+    nodes: list[TopologyNode] = Field(default_factory=list)
+    links: list[TopologyLink] = Field(default_factory=list)
+
+
 class Summary(Document):
     unchanged: int = 0
     changed: int = 0
@@ -103,6 +182,12 @@ class RunReport(Document):
     findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
     headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")
+    fabric: str | None = Field(default=None, description="the fabric's name")
+    operator: str | None = Field(default=None, description="the user who ran the command")
+    started_at: float | None = Field(default=None, description="Unix time (seconds) the command started")
+    finished_at: float | None = Field(default=None, description="Unix time (seconds) the report was written")
+    batches: list[BatchRecord] = Field(default_factory=list, description="the rollout's batches as they ran")
+    topology: Topology | None = Field(default=None, description="the fabric's nodes and links")
 
 
 class ValidationDocument(Document):
@@ -119,6 +204,9 @@ class ValidationDocument(Document):
     findings: list[Finding] = Field(default_factory=list)
     headroom: list[PortHeadroom] = Field(default_factory=list)
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped validation")
+    operator: str | None = Field(default=None, description="the user who ran the command")
+    finished_at: float | None = Field(default=None, description="Unix time (seconds) the report was written")
+    topology: Topology | None = Field(default=None, description="the fabric's nodes and links")
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
@@ -140,9 +228,25 @@ def report_command(command: str, dry_run: bool) -> str:
     return "dry-run" if dry_run and command == "apply" else command
 
 
+def operator() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment nor the password database
+        return None
+
+
+def topology(fabric) -> Topology:
+    links = [TopologyLink(a=str(link.a), b=str(link.b)) for link in fabric.links]
+    return Topology(nodes=[TopologyNode(name=n.name, role=n.role, platform=n.platform, segment=n.segment)
+                           for n in fabric.nodes.values()], links=links)
+
+
 def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: str = "apply",
                  exit_code: int | None = None, gates: list[GateResult] | None = None, run_id: str | None = None,
-                 message: str = "", validation: ValidationReport | None = None) -> RunReport:
+                 message: str = "", validation: ValidationReport | None = None, fabric=None,
+                 started_at: float | None = None, batches: list[BatchRecord] | None = None) -> RunReport:
     if exit_code is None:
         from nr_apply.runner import dry_run_exit_code
 
@@ -156,9 +260,13 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: st
                                       threshold=g.threshold, detail=g.detail) for g in gates or []],
                      run_id=run_id, message=message,
                      findings=list(validation.findings) if validation else [],
-                     headroom=list(validation.headroom) if validation else [])
+                     headroom=list(validation.headroom) if validation else [],
+                     fabric=getattr(loaded, "fabric", None), operator=operator(), started_at=started_at,
+                     finished_at=time.time(),
+                     batches=list(batches or []), topology=topology(fabric) if fabric is not None else None)
 
 
-def validation_document(report: ValidationReport, plan: str, nodes: list[str]) -> ValidationDocument:
+def validation_document(report: ValidationReport, plan: str, nodes: list[str], fabric=None) -> ValidationDocument:
     return ValidationDocument(plan=plan, exit_code=0 if report.valid else 3, valid=report.valid, nodes=nodes,
-                              findings=report.findings, headroom=report.headroom)
+                              findings=report.findings, headroom=report.headroom, operator=operator(),
+                              finished_at=time.time(), topology=topology(fabric) if fabric is not None else None)

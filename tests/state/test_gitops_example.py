@@ -223,6 +223,11 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
     assert applied == set(reviewed)  # exactly the reviewed nodes, from the merge job's checkout
     applied_report = ET.parse(merged / "apply.xml").getroot()
     assert applied_report.get("failures") == "0" and int(applied_report.get("tests")) > 14  # nodes and gates
+    # Each job keeps its HTML report as an artifact (the page is checked in a browser elsewhere).
+    for artifact in ("dry-run-report/dry-run.html", "apply-report/apply.html"):
+        page = (runner.artifacts / artifact).read_text()
+        assert page.startswith("<!DOCTYPE html>") and 'id="report-data"' in page
+        assert fresh_lab.password not in page
     converged = (merged / "converged.md").read_text()
     assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 14 |" in converged
     assert all(postgres.password not in text and fresh_lab.password not in text for text in runner.transcript)

@@ -29,3 +29,23 @@ def test_installed_package_carries_tasks_and_templates():
 
     assert (BUNDLED_INVENTORY / "defaults.yaml").is_file() and (BUNDLED_INVENTORY / "groups.yaml").is_file()
     assert Path(nr_apply.__file__).name == "__init__.py"
+
+
+def test_installed_package_carries_the_html_page_and_the_vendored_libraries_it_recorded():
+    """The HTML report's assets ship as package data, and each vendored library is byte for byte
+    the file whose sha256 vendor.json records (scripts/vendor-html-assets.sh checks that against
+    the npm registry)."""
+    import hashlib
+    import json
+    from importlib import resources
+
+    assets = resources.files("nr_apply.report.assets")
+    for name in ("page.html.j2", "page.js", "page.css"):
+        assert assets.joinpath(name).is_file(), name
+    entries = json.loads(assets.joinpath("vendor/vendor.json").read_text())
+    assert {e["name"] for e in entries} == {"echarts", "cytoscape"}
+    for entry in entries:
+        code = assets.joinpath(f"vendor/{entry['file']}").read_bytes()
+        assert hashlib.sha256(code).hexdigest() == entry["sha256"], entry["name"]
+        assert entry["version"] in entry["from"] and entry["license"] in ("Apache-2.0", "MIT")
+        assert assets.joinpath(f"vendor/{entry['license_file']}").read_text().strip()
