@@ -179,7 +179,7 @@ def test_text_from_devices_is_shown_as_text_never_run_as_markup(browser, tmp_pat
 
     evil = "</script><script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'>"
     node = NodeEntry(name="leaf1", platform="eos", status="failed", error=StepFailure(step="push", message=evil))
-    report = RunReport(plan="p", plan_file="p.yaml", mode="apply", exit_code=1, summary=summarise(["failed"]),
+    report = RunReport(plan="p", plan_file="p.yaml", mode="apply", command="apply", exit_code=1, summary=summarise(["failed"]),
                        nodes=[node], message=evil,
                        topology=Topology(nodes=[TopologyNode(name="leaf1", role="leaf", platform="eos")]))
     path = tmp_path / "evil.html"
@@ -232,7 +232,7 @@ def test_a_denser_kpi_series_fills_the_same_charts_without_the_two_sample_note(b
     batch = BatchRecord(phase="leaves", batch=1, nodes=["leaf1"], status="failed", kpis=[series],
                         steps=[StepSpan(step="soak", start=t0, end=t0 + 10, failed=["leaf1"])])
     path = tmp_path / "dense.html"
-    path.write_text(to_html(RunReport(plan="p", plan_file="p.yaml", mode="apply", exit_code=1,
+    path.write_text(to_html(RunReport(plan="p", plan_file="p.yaml", mode="apply", command="apply", exit_code=1,
                                       summary=summarise([]), batches=[batch])))
     page = open_report(browser, path)
     assert page.console_errors == [] and page.blocked == []
