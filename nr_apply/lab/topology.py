@@ -29,6 +29,8 @@ class LabNode:
     port: int  # eAPI (HTTP) for eos, SSH for every other platform
     ssh_port: int  # equals `port` except on eos, where SSH is a second listener
     ports: dict[str, LabPort] = field(default_factory=dict)
+    # The gNMI agent's port (`connection_options.gnmi.port`); None: the node serves no gNMI.
+    gnmi_port: int | None = None
     # `data.lab` of the host: how the emulated device presents itself (e.g. `release` for
     # NVUE). nr-apply itself never reads it; a real device reports these facts.
     lab: dict = field(default_factory=dict, compare=False)
@@ -59,6 +61,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
             )
         port = int(spec["port"])
         netmiko = ((spec.get("connection_options") or {}).get("netmiko") or {})
+        gnmi = ((spec.get("connection_options") or {}).get("gnmi") or {})
         nodes.append(
             LabNode(
                 name=name,
@@ -67,6 +70,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
                 port=port,
                 ssh_port=int(netmiko.get("port", port)),
                 ports=ports,
+                gnmi_port=int(gnmi["port"]) if gnmi.get("port") else None,
                 lab=dict(data.get("lab") or {}),
             )
         )
