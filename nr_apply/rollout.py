@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from nr_apply.errors import ExitCode
-from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback, evaluate
+from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback
 from nr_apply.journal_processor import JournalProcessor
 from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
 from nr_apply.plan import Phase
@@ -41,6 +41,7 @@ from nr_apply.report.progress import Progress
 from nr_apply.tasks.change import push_change, restore_snapshot
 from nr_apply.tasks.counters import sample_counters
 from nr_apply.tasks.lossless import lossless_confirm, lossless_verify
+from nr_apply.telemetry.gates import Telemetry
 from nr_apply.validation.plan_rules import phase_nodes
 
 @dataclass
@@ -167,6 +168,7 @@ class Rollout:
             "lossless_confirm": "confirm", "restore_snapshot": "rollback"})
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
+        self.telemetry = Telemetry(session, self.plan.gates)
 
     # --- the run --------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -179,6 +181,7 @@ class Rollout:
                 try:
                     verdict = self.run_batch(batch)
                 finally:  # sessions are held for the batch in flight only; a later step reopens
+                    self.telemetry.stop()
                     self.session.release(batch.nodes + link_peers(self.session.fabric, batch.nodes))
                 if verdict is not None:
                     self.skip(self.batches[n:])  # nodes of this batch still `changed` never started either
@@ -188,6 +191,7 @@ class Rollout:
     def run_batch(self, batch: Batch) -> Verdict | None:
         phase = self.phases[batch.phase]
         watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
+        self.telemetry.start(watched)  # gNMI streams where a node has them, until the batch ends
         refused = self.preflight(batch, watched)
         if refused is not None:
             return refused
@@ -202,9 +206,10 @@ class Rollout:
         # The gates' window starts once the batch is at its new intent: it judges the change,
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
         baseline = self.sample(watched)
+        self.soak_started = time.monotonic()
         if phase.soak:
             self.progress.note(f"soak {phase.soak:g}s")
-            self.stop.sleep(phase.soak)
+            self.telemetry.wait(phase.soak, self.stop, self.sample)
             if self.stop:
                 return self.interrupted(batch, "soak")
         self.judge(batch, phase, baseline, watched, failures)
@@ -228,7 +233,10 @@ class Rollout:
     # --- the steps ------------------------------------------------------------------------
     def sample(self, names: list[str]) -> dict[str, object]:
         results = run_step(self.session, names, sample_counters, [])
-        return {n: None if r.failed else r.result for n, r in results.items()}
+        samples = {n: None if r.failed else r.result for n, r in results.items()}
+        for name, sample in samples.items():
+            self.telemetry.note(name, sample)  # hosts' samples join their interval series
+        return samples
 
     def preflight(self, batch: Batch, watched: list[str]) -> Verdict | None:
         """Two samples `gates.preflight_window` apart, judged on the link peers' ports that do
@@ -236,23 +244,28 @@ class Rollout:
         which its change is about to replace (and its own gates judge after the soak); trouble
         anywhere else on a peer is a fabric the change must not be added to."""
         fabric = self.session.fabric
+        started = time.monotonic()
         first = self.sample(watched)
-        self.stop.sleep(self.plan.gates.preflight_window)
+        self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
         second = self.sample(watched)
+        span = (started, time.monotonic())
+        self.telemetry.record(batch.phase, batch.index, "before", span)
         inside = set(batch.nodes)
         unhealthy = []
         for name in watched:
             if name in inside:
                 continue
             away = {p.name for p in fabric.nodes[name].ports.values() if p.peer.node not in inside}
-            unhealthy += [g for g in evaluate(name, _only(first[name], away), _only(second[name], away),
-                                              self.plan.gates, PREFLIGHT_GATES) if not g.passed]
+            unhealthy += [g for g in self.telemetry.verdicts(span, name, _only(first[name], away),
+                                                             _only(second[name], away), self.plan.gates,
+                                                             PREFLIGHT_GATES, ports=away) if not g.passed]
         self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
                                           for n in batch.nodes})
         if not unhealthy:
             return None
         for g in unhealthy:
-            self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail))
+            self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail,
+                                               g.source))
             self.journal.event(self.state.run_id, "gate-fail", node=g.node, phase=batch.phase, batch=batch.index,
                                detail=f"pre-flight {g.gate}={g.value} (limit {g.threshold}) {g.detail}".strip())
         found = "; ".join(f"{g.node}{'' if g.node in batch.nodes else ' (link peer)'}: {g.gate} {g.value} "
@@ -287,20 +300,22 @@ class Rollout:
               failures: dict[str, StepError]) -> None:
         fabric = self.session.fabric
         after = self.sample(watched)
+        span = (getattr(self, "soak_started", time.monotonic()), time.monotonic())
+        self.telemetry.record(batch.phase, batch.index, "during", span)
         inside = set(batch.nodes)
         verdicts: list[GateResult] = []
         blame: dict[str, list[str]] = {}  # batch node -> what failed because of it
         for name in watched:
             node = fabric.nodes[name]
             if name in inside:
-                results = evaluate(name, baseline.get(name), after.get(name), self.plan.gates, phase.gates,
-                                   marks_ecn=not node.is_host)
+                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
+                                                  phase.gates, marks_ecn=not node.is_host)
                 culprits = {name}
             else:
                 selected = [g for g in PEER_GATES if phase.gates is None or g in phase.gates]
                 facing = [p.name for p in node.ports.values() if p.peer.node in inside]
-                results = evaluate(name, baseline.get(name), after.get(name), self.plan.gates, selected,
-                                   marks_ecn=False, link_ports=facing)
+                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
+                                                  selected, marks_ecn=False, link_ports=facing)
                 culprits = {p.peer.node for p in node.ports.values() if p.peer.node in inside}
             verdicts.extend(results)
             for g in results:

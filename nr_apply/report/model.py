@@ -69,6 +69,9 @@ class GateEntry(Document):
     value: float | str
     threshold: float | str
     detail: str = ""
+    source: str = Field(default="cli", description="what judged the gate: `cli` (two CLI samples), `gnmi` "
+                        "(the streamed series), `exec` (CLI samples every interval); a fallback names why, "
+                        "e.g. `cli (gNMI lost: ...)`")
 
 
 class Summary(Document):
@@ -144,7 +147,8 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: 
                      mode="dry-run" if dry_run else "apply", exit_code=int(exit_code),
                      summary=summarise(n.status for n in nodes), nodes=nodes,
                      gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
-                                      threshold=g.threshold, detail=g.detail) for g in gates or []],
+                                      threshold=g.threshold, detail=g.detail, source=g.source)
+                            for g in gates or []],
                      run_id=run_id, message=message,
                      findings=list(validation.findings) if validation else [],
                      headroom=list(validation.headroom) if validation else [])

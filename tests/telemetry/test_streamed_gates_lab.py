@@ -1,0 +1,118 @@
+"""Streamed gates against the lab's real gNMI agents (grpc over TLS on loopback): a short
+pause burst inside the soak fails the streamed gate while two endpoint samples average it
+away; a switch with gNMI off is judged from CLI samples; a stream lost mid-soak is retried
+once, then the gate falls back to CLI samples and the report says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gnmi_lab import start_gnmi_lab
+
+REPO = Path(__file__).resolve().parents[2]
+PHASE_GATES = ["pause_rate", "lossless_drops", "watchdog_events", "link_state"]
+
+
+@pytest.fixture(scope="module")
+def gnmi_lab(tmp_path_factory):
+    lab = start_gnmi_lab(tmp_path_factory.mktemp("gnmi-lab"))
+    yield lab
+    lab.stop()
+
+
+def _plan(root: Path, lab, inventory: Path, soak: str) -> Path:
+    plan = {
+        "name": "burst-in-soak", "inventory": str(inventory), "known_hosts": str(lab.known_hosts),
+        "manage": ["trust", "dscp_map", "pfc", "ets", "ecn", "wred", "watchdog", "mtu", "link_pause", "dcbx",
+                   "roce", "headroom"],
+        "timed_revert": "90s",
+        "phases": [{"name": "leaf1", "targets": {"names": ["leaf1"]}, "batch": 1, "soak": soak,
+                    "gates": PHASE_GATES}],
+        "gates": {"max_pause_rate_pps": 1000, "preflight_window": "1s", "window": "1s", "sample_interval": "1s"},
+    }
+    path = root / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    return path
+
+
+def _inventory_without_gnmi(lab, out: Path) -> Path:
+    """The lab's inventory with every switch's gNMI turned off (`enabled: false`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    hosts = yaml.safe_load((lab.inventory_dir / "hosts.yaml").read_text())
+    for spec in hosts.values():
+        gnmi = (spec.get("connection_options") or {}).get("gnmi")
+        if gnmi:
+            gnmi.setdefault("extras", {})["enabled"] = False
+    (out / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    for name in ("groups.yaml", "defaults.yaml"):
+        if (lab.inventory_dir / name).exists():
+            (out / name).write_text((lab.inventory_dir / name).read_text())
+    return out
+
+
+def _run(lab, root: Path, plan: Path, during_soak=None) -> tuple[int, dict, str]:
+    """`nr-apply PLAN --yes` as a process; `during_soak(lab)` runs once the soak has begun."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
+    env.pop("NR_APPLY_CREDENTIALS", None)
+    report = root / "report.json"
+    proc = subprocess.Popen([sys.executable, "-m", "nr_apply.cli", str(plan), "--yes", "--report", f"json:{report}"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if during_soak is not None and "soak" in line:
+            during_soak(lab)
+            during_soak = None
+    stderr = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    assert report.exists(), "".join(seen) + stderr
+    return code, json.loads(report.read_text()), "".join(seen) + stderr
+
+
+def _gate(report: dict, node: str, gate: str) -> dict:
+    found = [g for g in report["gates"] if g["node"] == node and g["gate"] == gate]
+    assert found, f"no {gate} verdict for {node}: {report['gates']}"
+    return found[0]
+
+
+def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endpoint_samples(gnmi_lab, tmp_path):
+    lab = gnmi_lab
+    lab.clear_faults()
+    lab.reset()
+
+    def burst(lab):
+        time.sleep(3)  # well inside the soak
+        lab.fault("leaf1", "pfc-burst", seconds=2)
+
+    streamed_root = tmp_path / "streamed"
+    streamed_root.mkdir()
+    code, report, out = _run(lab, streamed_root, _plan(streamed_root, lab, lab.inventory_dir, "10s"), burst)
+    assert code == 1, out
+    pause = _gate(report, "leaf1", "pause_rate")
+    assert pause["source"] == "gnmi" and not pause["passed"], pause
+    assert pause["value"] > 3000  # the burst's own rate, not an average over the soak
+    assert report["nodes"][0]["status"] == "rolled_back" or any(
+        n["name"] == "leaf1" and n["status"] == "rolled_back" for n in report["nodes"])
+
+    # The same run, judged on endpoint samples only (every switch's gNMI turned off).
+    lab.clear_faults()
+    lab.reset()
+    endpoint_root = tmp_path / "endpoint"
+    endpoint_root.mkdir()
+    inventory = _inventory_without_gnmi(lab, endpoint_root / "inventory")
+    code, report, out = _run(lab, endpoint_root, _plan(endpoint_root, lab, inventory, "10s"), burst)
+    assert code == 0, out
+    pause = _gate(report, "leaf1", "pause_rate")
+    assert pause["source"] == "cli" and pause["passed"], pause
+    assert 0 < pause["value"] <= 1000  # the burst is there, averaged over the window
+    lab.clear_faults()
