@@ -95,14 +95,16 @@ class Collector:
         for sub in spec.table.subscriptions:
             groups.setdefault(sub.target, []).append(sub)
         failures: list[str] = []
-        for _attempt in range(1 + RETRIES):
+        for attempt in range(1 + RETRIES):
+            if attempt:
+                self._stop.wait(self.interval)  # a restarting agent gets one interval to come back
             if self._stop.is_set():
                 return
             error = self._stream(spec.target, groups, on_update)
             if error is None or self._stop.is_set():
                 return
             failures.append(error)
-        series.lost = "; ".join(dict.fromkeys(failures)) or "stream lost"
+        series.lost = f"retried {RETRIES}x: " + "; ".join(dict.fromkeys(failures))
 
     def _stream(self, target: GnmiTarget, groups: dict[str, list], on_update) -> str | None:
         """Run every subscription group of one device until stopped; the first error, if any."""

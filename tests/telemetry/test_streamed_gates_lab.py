@@ -116,3 +116,36 @@ def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endp
     assert pause["source"] == "cli" and pause["passed"], pause
     assert 0 < pause["value"] <= 1000  # the burst is there, averaged over the window
     lab.clear_faults()
+
+
+def test_a_stream_lost_mid_soak_is_retried_once_then_the_gate_falls_back_to_cli_and_says_so(gnmi_lab, tmp_path):
+    lab = gnmi_lab
+    lab.clear_faults()
+    lab.reset()
+
+    def drop(lab):
+        time.sleep(1)
+        lab.fault("leaf1", "gnmi-down")  # and it stays down: the retry fails too
+
+    code, report, out = _run(lab, tmp_path, _plan(tmp_path, lab, lab.inventory_dir, "4s"), drop)
+    lab.clear_faults()
+    assert code == 0, out  # the CLI samples prove the batch healthy
+    for gate in ("pause_rate", "lossless_drops", "link_state"):
+        verdict = _gate(report, "leaf1", gate)
+        assert verdict["source"].startswith("cli (gNMI lost: retried 1x: leaf1: gNMI"), verdict
+    assert _gate(report, "spine1", "pause_rate")["source"] == "gnmi"  # the others kept streaming
+
+
+def test_a_stream_that_comes_back_within_its_retry_still_judges_the_gate(gnmi_lab, tmp_path):
+    lab = gnmi_lab
+    lab.clear_faults()
+    lab.reset()
+
+    def blip(lab):
+        time.sleep(1)
+        lab.fault("leaf1", "gnmi-down")
+        lab.fault("leaf1", "gnmi-down", clear=True)
+
+    code, report, out = _run(lab, tmp_path, _plan(tmp_path, lab, lab.inventory_dir, "5s"), blip)
+    assert code == 0, out
+    assert _gate(report, "leaf1", "pause_rate")["source"] == "gnmi"
