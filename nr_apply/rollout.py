@@ -68,6 +68,7 @@ class RolloutState:
     pushed_at: dict[str, float] = field(default_factory=dict)  # wall clock of the push, until confirmed/restored
     phase_failures: dict[str, set[str]] = field(default_factory=dict)
     tolerated: list[str] = field(default_factory=list)  # failed, restored, within max_failures
+    kpis: list[dict] = field(default_factory=list)  # telemetry KPI records (telemetry/gates.py `record`)
 
 
 def batches(loaded, session, changed: set[str]) -> list[Batch]:
@@ -168,7 +169,7 @@ class Rollout:
             "lossless_confirm": "confirm", "restore_snapshot": "rollback"})
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
-        self.telemetry = Telemetry(session, self.plan.gates)
+        self.telemetry = Telemetry(session, self.plan.gates, state.kpis)
 
     # --- the run --------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -543,5 +544,5 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
     if verdict.status == "interrupted":
         print(verdict.message, file=sys.stderr)
     emit(options, loaded, list(by_name.values()), secrets, exit_code=verdict.code, gates=state.gates,
-         run_id=run_id, message=verdict.message)
+         run_id=run_id, message=verdict.message, kpis=state.kpis)
     return verdict.code

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nr_apply.outcome import GateResult, NodeOutcome
+from nr_apply.report.kpis import StageKpis, build as build_kpis
 from nr_apply.validation.findings import Finding, PortHeadroom, ValidationReport
 
 SCHEMA_VERSION = "nr-apply.report/v1"
@@ -100,6 +101,8 @@ class RunReport(Document):
     summary: Summary
     nodes: list[NodeEntry] = Field(default_factory=list)
     gates: list[GateEntry] = Field(default_factory=list)
+    kpis: list[StageKpis] = Field(default_factory=list, description="fabric KPIs per batch and per phase, "
+                                  "before (pre-flight) and during (soak), from streamed or interval-sampled series")
     findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
     headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")
@@ -137,7 +140,7 @@ def summarise(statuses) -> Summary:
 
 def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: int | None = None,
                  gates: list[GateResult] | None = None, run_id: str | None = None, message: str = "",
-                 validation: ValidationReport | None = None) -> RunReport:
+                 validation: ValidationReport | None = None, kpis: list[dict] | None = None) -> RunReport:
     if exit_code is None:
         from nr_apply.runner import dry_run_exit_code
 
@@ -149,7 +152,7 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: 
                      gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
                                       threshold=g.threshold, detail=g.detail, source=g.source)
                             for g in gates or []],
-                     run_id=run_id, message=message,
+                     run_id=run_id, message=message, kpis=build_kpis(kpis or []),
                      findings=list(validation.findings) if validation else [],
                      headroom=list(validation.headroom) if validation else [])
 

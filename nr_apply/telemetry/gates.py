@@ -17,11 +17,11 @@ from nr_apply.telemetry.series import interval_rows, judge, kpis
 
 
 class Telemetry:
-    def __init__(self, session, gates):
+    def __init__(self, session, gates, kpis: list[dict] | None = None):
         self.session, self.gates = session, gates
         self.collector: Collector | None = None
         self.watched: list[str] = []
-        self.kpis: list[dict] = []  # per batch, stage and node: interval rows and their KPIs
+        self.kpis: list[dict] = [] if kpis is None else kpis  # per batch, stage and node: interval rows
 
     @property
     def active(self) -> bool:

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -65,7 +66,8 @@ def _run(lab, root: Path, plan: Path, during_soak=None) -> tuple[int, dict, str]
     env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
     env.pop("NR_APPLY_CREDENTIALS", None)
     report = root / "report.json"
-    proc = subprocess.Popen([sys.executable, "-m", "nr_apply.cli", str(plan), "--yes", "--report", f"json:{report}"],
+    proc = subprocess.Popen([sys.executable, "-m", "nr_apply.cli", str(plan), "--yes", "--report", f"json:{report}",
+                             "--report", f"markdown:{root / 'report.md'}", "--report", f"junit:{root / 'junit.xml'}"],
                             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[str] = []
     for line in proc.stdout:
@@ -101,8 +103,20 @@ def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endp
     pause = _gate(report, "leaf1", "pause_rate")
     assert pause["source"] == "gnmi" and not pause["passed"], pause
     assert pause["value"] > 3000  # the burst's own rate, not an average over the soak
-    assert report["nodes"][0]["status"] == "rolled_back" or any(
-        n["name"] == "leaf1" and n["status"] == "rolled_back" for n in report["nodes"])
+    assert any(n["name"] == "leaf1" and n["status"] == "rolled_back" for n in report["nodes"])
+    # The KPIs of the soak show the burst, per node and interval (schema-valid, bounded)
+    jsonschema.validate(report, json.loads((REPO / "nr_apply/schemas/report.schema.json").read_text()))
+    during = [k for k in report["kpis"] if k["phase"] == "leaf1" and k["batch"] == 1 and k["stage"] == "during"]
+    leaf1 = [n for n in during[0]["nodes"] if n["node"] == "leaf1"][0]
+    assert leaf1["source"] == "gnmi" and leaf1["kpis"]["pause_pps_max"] > 3000
+    assert 8 <= len(leaf1["intervals"]) <= 14  # one row per 1 s interval of the 10 s soak, not raw samples
+    before = [k for k in report["kpis"] if k["phase"] == "leaf1" and k["batch"] is None and k["stage"] == "before"]
+    assert before and before[0]["kpis"]["pause_pps_max"] < 1000
+    markdown = (streamed_root / "report.md").read_text()
+    assert "### Fabric KPIs" in markdown and "| during | phase |" in markdown
+    assert "| leaf1 | pause_rate |" in markdown and "| gnmi |" in markdown
+    junit = (streamed_root / "junit.xml").read_text()
+    assert 'name="kpi.leaf1.during.pause_pps_max"' in junit
 
     # The same run, judged on endpoint samples only (every switch's gNMI turned off).
     lab.clear_faults()
