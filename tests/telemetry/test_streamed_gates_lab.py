@@ -163,3 +163,28 @@ def test_a_stream_that_comes_back_within_its_retry_still_judges_the_gate(gnmi_la
     code, report, out = _run(lab, tmp_path, _plan(tmp_path, lab, lab.inventory_dir, "5s"), blip)
     assert code == 0, out
     assert _gate(report, "leaf1", "pause_rate")["source"] == "gnmi"
+
+
+def test_watch_once_prints_the_kpis_of_the_selected_nodes_and_changes_nothing(gnmi_lab, tmp_path):
+    lab = gnmi_lab
+    lab.clear_faults()
+    lab.reset()
+    plan = _plan(tmp_path, lab, lab.inventory_dir, "1s")
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
+    env.pop("NR_APPLY_CREDENTIALS", None)
+    logged = {name: len(lab.command_log(name)) for name in ("leaf1", "leaf3", "host1")}
+    proc = subprocess.run([sys.executable, "-m", "nr_apply.cli", "watch", str(plan), "--limit", "leaf1,leaf3,host1",
+                           "--once", "--seconds", "3", "--format", "json"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""  # quiet: no library chatter
+    doc = json.loads(proc.stdout)
+    nodes = {n["node"]: n for n in doc["nodes"]}
+    assert set(nodes) == {"leaf1", "leaf3", "host1"}
+    assert nodes["leaf1"]["source"] == nodes["leaf3"]["source"] == "gnmi"
+    assert nodes["host1"]["source"] == "exec"
+    assert all(n["intervals"] >= 2 for n in nodes.values())
+    assert nodes["leaf3"]["ecn_marked"] > 0  # NVUE's factory ECN on TC0 marks the lab's traffic
+    assert doc["breaches"] == []
+    for name, before in logged.items():  # nothing written: only reads were logged
+        assert not [e for e in lab.command_log(name)[before:] if e["write"]], name
