@@ -486,6 +486,8 @@ def set_lab_fault(state_dir: Path, node: str, kind: str, clear: bool = False, in
     state_dir = Path(state_dir).resolve()
     if kind not in FAULT_KINDS:
         raise LabError(f"unknown fault kind {kind!r}; choose one of: {', '.join(FAULT_KINDS)}")
+    if kind == "pfc-burst" and not clear and not (seconds and seconds > 0):
+        raise LabError("pfc-burst needs a duration: nr-apply lab fault NODE pfc-burst SECONDS (more than 0)")
     _require_node(state_dir, inventory, node)
     try:
         wanted = control.set_fault(state_dir, node, kind, clear, seconds)

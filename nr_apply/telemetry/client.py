@@ -25,7 +25,7 @@ import grpc  # noqa: E402
 from cryptography import x509
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nr_apply.telemetry.paths import Subscription
+from nr_apply.telemetry.paths import Subscription, json_value
 
 CONNECT_TIMEOUT = 10.0
 
@@ -179,8 +179,6 @@ class Client:
                 for update in note.update:
                     sub = _match(by_origin_path, note.prefix, update.path)
                     if sub is not None:
-                        from nr_apply.telemetry.paths import json_value
-
                         on_update(sub, note.timestamp, path_elems(note.prefix, update.path),
                                   json_value(update.val))
         except grpc.RpcError as exc:

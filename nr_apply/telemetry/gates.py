@@ -74,6 +74,8 @@ class Telemetry:
             lost = self.collector.lost(name)
             if lost:
                 return [replace(g, source=f"cli (gNMI lost: {lost})") for g in cli]
+            if name in self.collector.streamed:  # streaming, but with a gap in this span
+                return [replace(g, source="cli (gNMI series incomplete)") for g in cli]
             return cli
         streamed = judge(series, span[0], span[1], gates, selected, marks_ecn, link_ports, ports)
         judged = {g.gate for g in streamed}
