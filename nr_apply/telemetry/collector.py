@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nr_apply.telemetry.client import Client, GnmiError, GnmiTarget, TlsTrust
+if TYPE_CHECKING:
+    from nr_apply.telemetry.client import GnmiTarget
+
 from nr_apply.telemetry.paths import PathTable, decode, neutral, path_table
 from nr_apply.telemetry.series import NodeSeries
 
@@ -21,7 +24,7 @@ RETRIES = 1
 
 @dataclass(frozen=True)
 class Streamed:
-    target: GnmiTarget
+    target: "GnmiTarget"
     table: PathTable
     lossless: dict[str, set[int]]
 
@@ -45,6 +48,8 @@ def gnmi_plan(nornir, fabric, names: list[str]) -> dict[str, Streamed]:
             continue
         lossless = {p: set(port.intent.lossless_tcs()) for p, port in node.ports.items()
                     if hasattr(port.intent, "lossless_tcs")}
+        from nr_apply.telemetry.client import GnmiTarget, TlsTrust  # grpc loads only when a node streams
+
         target = GnmiTarget(name, options.hostname or host.hostname, int(options.port or table.default_port),
                             host.username or "", host.password or "",
                             TlsTrust.from_extras(extras, Path(fabric.inventory_dir)))
@@ -106,8 +111,10 @@ class Collector:
             failures.append(error)
         series.lost = f"retried {RETRIES}x: " + "; ".join(dict.fromkeys(failures))
 
-    def _stream(self, target: GnmiTarget, groups: dict[str, list], on_update) -> str | None:
+    def _stream(self, target: "GnmiTarget", groups: dict[str, list], on_update) -> str | None:
         """Run every subscription group of one device until stopped; the first error, if any."""
+        from nr_apply.telemetry.client import Client, GnmiError
+
         try:
             client = Client(target)
         except (OSError, ValueError, GnmiError) as exc:

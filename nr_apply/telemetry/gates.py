@@ -12,14 +12,13 @@ from dataclasses import replace
 
 from nr_apply.gates import evaluate
 from nr_apply.outcome import GateResult
-from nr_apply.telemetry.collector import Collector, gnmi_plan
 from nr_apply.telemetry.series import interval_rows, judge, kpis
 
 
 class Telemetry:
     def __init__(self, session, gates, kpis: list[dict] | None = None):
         self.session, self.gates = session, gates
-        self.collector: Collector | None = None
+        self.collector = None  # a Collector while a batch is watched over gNMI
         self.watched: list[str] = []
         self.kpis: list[dict] = [] if kpis is None else kpis  # per batch, stage and node: interval rows
 
@@ -30,6 +29,8 @@ class Telemetry:
     def start(self, watched: list[str]) -> None:
         self.stop()
         self.watched = list(watched)
+        from nr_apply.telemetry.collector import Collector, gnmi_plan  # grpc loads only when a node streams
+
         streamed = gnmi_plan(self.session.nornir, self.session.fabric, self.watched)
         if streamed:
             self.collector = Collector(streamed, self.gates.sample_interval).start()
