@@ -187,7 +187,23 @@ class Rollout:
                 if verdict is not None:
                     self.skip(self.batches[n:])  # nodes of this batch still `changed` never started either
                     return verdict
+                if n + 1 == len(self.batches) or self.batches[n + 1].phase != batch.phase:
+                    self.after_phase(batch.phase)
         return self.finished()
+
+    def after_phase(self, phase: str) -> None:
+        """The phase's "after" KPIs: its confirmed nodes and their link peers watched for a
+        pre-flight window once the phase is done (only where telemetry streams)."""
+        nodes = [m for b in self.state.confirmed if b.phase == phase for m in b.nodes]
+        watched = nodes + link_peers(self.session.fabric, nodes)
+        try:
+            if nodes and self.telemetry.start(watched):
+                started = time.monotonic()
+                self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
+                self.telemetry.record(phase, None, "after", (started, time.monotonic()))
+        finally:
+            self.telemetry.stop()
+            self.session.release(watched)
 
     def run_batch(self, batch: Batch) -> Verdict | None:
         phase = self.phases[batch.phase]

@@ -1,6 +1,7 @@
 """Fabric KPIs of a run (pause rate max and p99, pause duration, ECN marks, lossless drops,
 CNPs sent and handled by the hosts, watchdog events) per batch and per phase, before (the
-pre-flight) and during (the soak), from the streamed and interval-sampled series. Bounded:
+pre-flight), during (the soak) and, per phase, after (a pre-flight window once the phase is
+confirmed), from the streamed and interval-sampled series. Bounded:
 one row per node and interval, never raw samples. Rendered compact in every format."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nr_apply.telemetry.series import kpis as span_kpis
 from nr_apply.telemetry.series import percentile
 
-Stage = Literal["before", "during"]
+Stage = Literal["before", "during", "after"]
 COLUMNS = ("pause_pps_max", "pause_pps_p99", "pause_us", "ecn_marked", "lossless_drops", "cnp_sent",
            "cnp_handled", "watchdog_events")
 
@@ -47,7 +48,8 @@ class NodeKpis(_Doc):
 class StageKpis(_Doc):
     phase: str
     batch: int | None = Field(description="null: the whole phase")
-    stage: Stage = Field(description="before: the pre-flight; during: the soak")
+    stage: Stage = Field(description="before: the pre-flight; during: the soak; after: a pre-flight window "
+                         "once the phase is confirmed (phase entries only)")
     kpis: KpiValues
     nodes: list[NodeKpis] = Field(default_factory=list, description="per node (per batch entries only)")
 
@@ -73,6 +75,8 @@ def build(records: list[dict]) -> list[StageKpis]:
     for r in records:
         grouped.setdefault((r["phase"], r["batch"], r["stage"]), []).append(r)
     for (phase, batch, stage), recs in grouped.items():
+        if batch is None:
+            continue  # recorded for the whole phase (after): summed below
         nodes = []
         every: list[dict] = []
         for r in recs:
@@ -81,8 +85,8 @@ def build(records: list[dict]) -> list[StageKpis]:
                                   intervals=[KpiInterval(**_row(i, t0)) for i in r["intervals"]]))
             every += r["intervals"]
         out.append(StageKpis(phase=phase, batch=batch, stage=stage, kpis=_combine(every), nodes=nodes))
-    for phase in dict.fromkeys(s.phase for s in out):
-        for stage in ("before", "during"):
+    for phase in dict.fromkeys(r["phase"] for r in records):
+        for stage in ("before", "during", "after"):
             rows = [i for r in records if r["phase"] == phase and r["stage"] == stage for i in r["intervals"]]
             if rows:
                 out.append(StageKpis(phase=phase, batch=None, stage=stage, kpis=_combine(rows)))
@@ -102,7 +106,8 @@ def markdown(entries: list[StageKpis]) -> list[str]:
     for phase in dict.fromkeys(e.phase for e in entries):
         rows = [e for e in entries if e.phase == phase]
         lines = [f"**{phase}**", "", "| " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(COLUMNS)]
-        for e in sorted(rows, key=lambda e: (e.batch is None, e.batch or 0, e.stage != "before")):
+        order = {"before": 0, "during": 1, "after": 2}
+        for e in sorted(rows, key=lambda e: (e.batch is None, e.batch or 0, order[e.stage])):
             values = e.kpis.model_dump()
             lines.append(f"| {e.stage} | {e.batch if e.batch is not None else 'phase'} | "
                          + " | ".join(_fmt(values[c]) for c in COLUMNS) + " |")

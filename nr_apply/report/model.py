@@ -102,7 +102,8 @@ class RunReport(Document):
     nodes: list[NodeEntry] = Field(default_factory=list)
     gates: list[GateEntry] = Field(default_factory=list)
     kpis: list[StageKpis] = Field(default_factory=list, description="fabric KPIs per batch and per phase, "
-                                  "before (pre-flight) and during (soak), from streamed or interval-sampled series")
+                                  "before (pre-flight), during (soak) and after (the phase confirmed), from streamed or "
+                                  "interval-sampled series")
     findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
     headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")

@@ -26,7 +26,8 @@ class Telemetry:
     def active(self) -> bool:
         return self.collector is not None
 
-    def start(self, watched: list[str]) -> None:
+    def start(self, watched: list[str]) -> bool:
+        """Watch `watched` (streams where they stream); True when any node streams."""
         self.stop()
         self.watched = list(watched)
         from nr_apply.telemetry.collector import Collector, gnmi_plan  # grpc loads only when a node streams
@@ -34,6 +35,7 @@ class Telemetry:
         streamed = gnmi_plan(self.session.nornir, self.session.fabric, self.watched)
         if streamed:
             self.collector = Collector(streamed, self.gates.sample_interval).start()
+        return self.collector is not None
 
     def stop(self) -> None:
         if self.collector is not None:
@@ -82,10 +84,16 @@ class Telemetry:
         judged = {g.gate for g in streamed}
         return streamed + [g for g in cli if g.gate not in judged]
 
-    def record(self, phase: str, batch: int, stage: str, span: tuple[float, float]) -> None:
+    def record(self, phase: str, batch: int | None, stage: str, span: tuple[float, float]) -> None:
         """KPIs of every watched node with a series over `span`: bounded rows, one per interval."""
         if self.collector is None:
             return
+        # The sample that closes the span may still be on its way: wait (at most an interval)
+        # until every live stream has reported past its end.
+        deadline = time.monotonic() + self.gates.sample_interval + 0.5
+        live = [s for n, s in self.collector.series.items() if n in self.collector.streamed and s.lost is None]
+        while time.monotonic() < deadline and any(not s.points or s.points[-1][0] < span[1] for s in live):
+            time.sleep(0.05)
         for name in self.watched:
             series = self.collector.series.get(name)
             if series is None:
