@@ -43,10 +43,17 @@ def _release_key(release: str) -> tuple[int, ...]:
 
 @cache
 def path_table(platform: str, release: str | None = None) -> PathTable | None:
-    """The table for a platform (and, where it varies, its release); None: no gNMI there."""
-    file = _DIR / f"{platform}.yaml"
-    if not file.is_file():
+    """The table the platform's descriptor names (for its release, where tables vary by
+    release); None: no gNMI there."""
+    from nr_apply.platforms.drivers import platform as descriptor
+
+    try:
+        name = descriptor(platform).gnmi_paths
+    except (KeyError, ValueError):
         return None
+    if name is None:
+        return None
+    file = _DIR / name
     data = yaml.safe_load(file.read_text())
     if "releases" not in data:
         return PathTable(platform, int(data["default_port"]), bool(data["get"]), _subs(data["subscriptions"]))

@@ -105,8 +105,12 @@ def test_tls_trust_is_a_ca_a_pin_or_an_explicit_opt_out(gnmi_lab, tmp_path):
             Client(_target(gnmi_lab, "leaf1", tls=trust)).capabilities()
 
 
-def test_every_path_table_cites_its_sources():
-    for file in sorted(_DIR.glob("*.yaml")):
+def test_every_switch_descriptor_names_a_path_table_that_cites_its_sources():
+    from nr_apply.platforms.drivers import PLATFORMS
+
+    switches = [p for p in PLATFORMS.values() if p.kind == "switch"]
+    assert switches and all(p.gnmi_paths for p in switches)
+    for file in (_DIR / p.gnmi_paths for p in switches):
         text = file.read_text()
         assert "# Sources:" in text, file.name
         assert any(s in text for s in ("github", "docs.nvidia.com", "sonic-net/", "openconfig/")), file.name
