@@ -191,3 +191,40 @@ def test_watch_once_prints_the_kpis_of_the_selected_nodes_and_changes_nothing(gn
     assert doc["breaches"] == []
     for name, before in logged.items():  # nothing written: only reads were logged
         assert not [e for e in lab.command_log(name)[before:] if e["write"]], name
+
+
+def test_a_switch_with_gnmi_turned_off_is_judged_from_cli_samples_beside_streaming_peers(gnmi_lab, tmp_path):
+    lab = gnmi_lab
+    lab.clear_faults()
+    lab.reset()
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    hosts = yaml.safe_load((lab.inventory_dir / "hosts.yaml").read_text())
+    hosts["leaf1"]["connection_options"]["gnmi"]["extras"]["enabled"] = False
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    for name in ("groups.yaml", "defaults.yaml"):
+        if (lab.inventory_dir / name).exists():
+            (inventory / name).write_text((lab.inventory_dir / name).read_text())
+    code, report, out = _run(lab, tmp_path, _plan(tmp_path, lab, inventory, "2s"))
+    assert code == 0, out
+    assert {g["source"] for g in report["gates"] if g["node"] == "leaf1" and g["gate"] != "verify"} == {"cli"}
+    assert _gate(report, "spine1", "pause_rate")["source"] == "gnmi"
+    assert _gate(report, "host1", "pause_rate")["source"] == "exec"  # hosts: CLI samples every interval
+    judged = [line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("Judged from:")]
+    assert judged and "cli ×" in judged[0] and "gnmi ×" in judged[0] and "exec ×" in judged[0], judged
+
+
+def test_watch_live_shows_the_kpis_until_interrupted(gnmi_lab, tmp_path):
+    import signal
+
+    lab = gnmi_lab
+    plan = _plan(tmp_path, lab, lab.inventory_dir, "1s")
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password, "NO_COLOR": "1"}
+    env.pop("NR_APPLY_CREDENTIALS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "nr_apply.cli", "watch", str(plan), "--limit", "leaf3"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out + err
+    assert "fabric KPIs, last" in out and "leaf3" in out and "gnmi" in out, out
