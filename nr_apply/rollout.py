@@ -170,6 +170,7 @@ class Rollout:
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
         self.telemetry = Telemetry(session, self.plan.gates, state.kpis)
+        self.soak_started = 0.0  # monotonic; the streamed gates' span is from here to the last sample
 
     # --- the run --------------------------------------------------------------------------
     def run(self) -> Verdict:
@@ -317,7 +318,7 @@ class Rollout:
               failures: dict[str, StepError]) -> None:
         fabric = self.session.fabric
         after = self.sample(watched)
-        span = (getattr(self, "soak_started", time.monotonic()), time.monotonic())
+        span = (self.soak_started, time.monotonic())
         self.telemetry.record(batch.phase, batch.index, "during", span)
         inside = set(batch.nodes)
         verdicts: list[GateResult] = []

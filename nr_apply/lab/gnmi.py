@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from typing import Any
 
@@ -28,7 +27,6 @@ from nr_apply.lab.eos_views import show_pfc_counters, show_pfc_watchdog_counters
 from nr_apply.telemetry.client import parse_path
 from nr_apply.telemetry.paths import PathTable, Subscription, path_table
 
-log = logging.getLogger("nr_apply.lab")
 
 MIN_INTERVAL_NS = 100_000_000  # agents refuse sampling faster than they poll their counters
 

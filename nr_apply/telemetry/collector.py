@@ -48,11 +48,11 @@ def gnmi_plan(nornir, fabric, names: list[str]) -> dict[str, Streamed]:
             continue
         lossless = {p: set(port.intent.lossless_tcs()) for p, port in node.ports.items()
                     if hasattr(port.intent, "lossless_tcs")}
-        from nr_apply.telemetry.client import GnmiTarget, TlsTrust  # grpc loads only when a node streams
+        from nr_apply.telemetry import client  # grpc loads only when a node streams
 
-        target = GnmiTarget(name, options.hostname or host.hostname, int(options.port or table.default_port),
+        target = client.GnmiTarget(name, options.hostname or host.hostname, int(options.port or table.default_port),
                             host.username or "", host.password or "",
-                            TlsTrust.from_extras(extras, Path(fabric.inventory_dir)))
+                            client.TlsTrust.from_extras(extras, Path(fabric.inventory_dir)))
         out[name] = Streamed(target, table, lossless)
     return out
 
