@@ -360,7 +360,8 @@ class Rollout:
         for g in verdicts:
             self.journal.event(self.state.run_id, "gate-pass" if g.passed else "gate-fail", node=g.node,
                                phase=batch.phase, batch=batch.index,
-                               detail=f"{g.gate}={g.value} (limit {g.threshold})")
+                               detail=f"{g.gate}={g.value} (limit {g.threshold})"
+                               + ("" if g.source == "cli" else f" [{g.source}]"))
         for name, reasons in blame.items():
             failures.setdefault(name, StepError("gate", "; ".join(reasons)))
         self.progress.step("gates", {n: n not in blame for n in batch.nodes})

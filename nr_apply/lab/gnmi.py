@@ -41,7 +41,8 @@ def _device_value(c: PortCounters, key: str) -> Any:
     return {"pause_rx": c.rx_pause, "pause_tx": c.tx_pause, "pause_us": c.rx_pause_us,
             "queue_drops": tuple(a + b for a, b in zip(c.tx_drops, c.lossless_drops)),
             "prio_drops": c.lossless_drops, "ecn_marked": c.ecn_marked,
-            "watchdog": c.watchdog_deadlocks}[family][i]
+            "watchdog": c.watchdog_deadlocks,
+            "watchdog_stormed": tuple(int(q in c.watchdog_stormed) for q in range(8))}[family][i]
 
 
 def _fields(sub: Subscription) -> list[tuple[str, str]]:
@@ -73,8 +74,11 @@ def render(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2
                 for i in range(8):
                     name, key = _expand(device_field, neutral, str(i))
                     row = port if sub.shape == "sonic-port-table" else f"{port}:{i}"
+                    value = _device_value(c, key)
+                    if key.startswith("watchdog_stormed."):
+                        value = "stormed" if value else "operational"
                     # COUNTERS_DB holds every value as a string
-                    table.setdefault(row, {})[name] = str(_device_value(c, key))
+                    table.setdefault(row, {})[name] = str(value)
         path = parse_path(sub.path)
         out.append((path, gnmi_pb2.TypedValue(json_ietf_val=json.dumps(table).encode())))
         return out

@@ -77,9 +77,9 @@ def _number(value) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        if value.lower() in ("up", "true"):
+        if value.lower() in ("up", "true", "stormed", "deadlock"):
             return 1.0
-        if value.lower() in ("down", "false", "lower_layer_down", "not_present", "dormant"):
+        if value.lower() in ("down", "false", "lower_layer_down", "not_present", "dormant", "operational", "ok"):
             return 0.0
         try:
             return float(value)
@@ -183,6 +183,9 @@ def neutral(values: dict[str, float], lossless: set[int]) -> dict[str, float]:
         if found or (key == "watchdog_events" and "watchdog." in values):
             total = sum(v for k, v in found.items() if not only_lossless or _index(k) in lossless)
             out[key] = out.get(key, 0.0) + total
+    stormed = [v for k, v in values.items() if k.startswith("watchdog_stormed.")]
+    if stormed:
+        out["watchdog_stormed"] = max(stormed)  # a queue in deadlock right now (watchdog status)
     if "link_up" in values:
         out["link_up"] = values["link_up"]
     return out

@@ -128,8 +128,15 @@ def judge(series: NodeSeries, start: float, end: float, gates: Gates, selected: 
                 continue  # the platform streams no such counter: judged from CLI samples instead
             total = sum(per_port.values())
             worst = max(per_port, key=per_port.get, default="")
-            results.append(GateResult(gate, series.node, total <= limit, int(total), limit,
-                                      f"worst at {worst}" if total > 0 else where_seen, source=src))
+            detail = f"worst at {worst}" if total > 0 else where_seen
+            passed = total <= limit
+            if gate == "watchdog_events" and pts:
+                # the watchdog's status too: a queue still in deadlock at the end of the span
+                stormed = sorted(p for p, v in pts[-1][1].items()
+                                 if v.get("watchdog_stormed", 0) > 0 and (ports is None or p in ports))
+                if stormed:
+                    passed, detail = False, f"stormed now: {', '.join(stormed)}; {detail}"
+            results.append(GateResult(gate, series.node, passed, int(total), limit, detail, source=src))
     if "ecn_before_pfc" in wanted and marks_ecn:
         inverted: set[str] = set()
         for (_, a), (_, b) in zip(pts, pts[1:]):

@@ -114,3 +114,12 @@ def test_every_switch_descriptor_names_a_path_table_that_cites_its_sources():
         text = file.read_text()
         assert "# Sources:" in text, file.name
         assert any(s in text for s in ("github", "docs.nvidia.com", "sonic-net/", "openconfig/")), file.name
+
+
+def test_sonic_watchdog_counters_and_status_decode_from_the_pfcwd_virtual_path():
+    # the shape sonic-gnmi answers for COUNTERS/Ethernet*/Pfcwd (queue keys "<port>:<queue>")
+    decoded = decode(path_table("sonic").subscriptions[2], [("COUNTERS", {}), ("Ethernet*", {}), ("Pfcwd", {})],
+                     {"Ethernet0:3": {"PFC_WD_QUEUE_STATS_DEADLOCK_DETECTED": "4", "PFC_WD_STATUS": "stormed"},
+                      "Ethernet0:4": {"PFC_WD_QUEUE_STATS_DEADLOCK_DETECTED": "0", "PFC_WD_STATUS": "operational"}})
+    values = neutral(decoded["Ethernet0"], {3, 4})
+    assert values["watchdog_events"] == 4 and values["watchdog_stormed"] == 1

@@ -86,3 +86,14 @@ def test_a_burst_read_while_it_happens_shows_its_rate_and_then_stops():
     assert during == pytest.approx(LOW_PAUSE_PER_SECOND + BURST_PAUSE_PER_SECOND, abs=2)
     assert after == pytest.approx(LOW_PAUSE_PER_SECOND, abs=1)
     assert isinstance(link.model, TrafficModel)
+
+
+def test_a_watchdog_still_stormed_at_the_end_of_the_span_fails_even_without_a_new_event():
+    s = _series([20, 20, 20])
+    last_t, last = s.points[-1]
+    s.points[-1] = (last_t, {"Ethernet1": {**last["Ethernet1"], "watchdog_events": 1.0, "watchdog_stormed": 1.0}})
+    for i in range(len(s.points) - 1):
+        t, p = s.points[i]
+        s.points[i] = (t, {"Ethernet1": {**p["Ethernet1"], "watchdog_events": 1.0}})
+    verdict = judge(s, 0, 3, Gates(), ["watchdog_events"])[0]
+    assert not verdict.passed and verdict.value == 0 and "stormed now: Ethernet1" in verdict.detail
