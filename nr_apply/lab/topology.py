@@ -29,11 +29,11 @@ class LabNode:
     port: int  # eAPI (HTTP) for eos, SSH for every other platform
     ssh_port: int  # equals `port` except on eos, where SSH is a second listener
     ports: dict[str, LabPort] = field(default_factory=dict)
-    # The gNMI agent's port (`connection_options.gnmi.port`); None: the node serves no gNMI.
-    gnmi_port: int | None = None
     # `data.lab` of the host: how the emulated device presents itself (e.g. `release` for
     # NVUE). nr-apply itself never reads it; a real device reports these facts.
     lab: dict = field(default_factory=dict, compare=False)
+    # The gNMI agent's port (`connection_options.gnmi.port`); None: the node serves no gNMI.
+    gnmi_port: int | None = None
 
 
 def _read(path: Path) -> dict:
