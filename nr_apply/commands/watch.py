@@ -107,7 +107,15 @@ def run_watch(args) -> int:
     try:
         if args.once:
             deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
+            # at least two intervals per node (a slow first login must not leave a node with
+            # one sample), but never more than a few intervals past --seconds
+            cap = deadline + 5 * interval
+
+            def short() -> bool:
+                return any(len(s.points) < 3 for s in (collector.series.get(n) for n in names) if s is not None) \
+                    or any(n not in collector.series for n in names)
+
+            while time.monotonic() < deadline or (short() and time.monotonic() < cap):
                 tick()
             rows = _rows(collector, names)
             found = breaches(rows, gates)
@@ -127,9 +135,9 @@ def run_watch(args) -> int:
         window = max(2, int(round(gates.window / interval)) * 10)
         with Live(_table([], "fabric KPIs"), refresh_per_second=2, transient=False) as live:
             while True:
-                tick()
                 live.update(_table(_rows(collector, names, last=window),
                                    f"fabric KPIs, last {window * interval:g}s (Ctrl-C to stop; nothing is changed)"))
+                tick()
     except KeyboardInterrupt:
         return ExitCode.OK
     finally:
