@@ -17,7 +17,7 @@ from nr_apply.report import check_writable, write_input_error
 from nr_apply.report.logfile import route_library_logs
 
 # Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "apply-plan", "check", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema", "lab")
+SUBCOMMANDS = ("apply", "apply-plan", "check", "watch", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema", "lab")
 
 EXIT_CODES_HELP = """\
 exit codes:

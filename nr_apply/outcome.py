@@ -31,6 +31,9 @@ class GateResult:
     value: float | str
     threshold: float | str
     detail: str = ""
+    # What the verdict was judged on: "cli" (two CLI samples), "gnmi" (the streamed series),
+    # "exec" (CLI samples every interval); a fallback says why, e.g. "cli (gNMI lost: ...)".
+    source: str = "cli"
 
 
 @dataclass

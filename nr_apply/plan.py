@@ -107,9 +107,24 @@ class Gates(Strict):
                                            "over the window")
     require_link_up: bool = Field(default=True, description="`link_state`: every port of a batch node is up "
                                   "after the soak")
+    sample_interval: Seconds = Field(default=1, ge=0.1, le=60, description="streamed gates: how often gNMI "
+                                     "subscriptions sample (STREAM/SAMPLE) and hosts' counters are read")
+    window: Seconds = Field(default=1, gt=0, le=600, description="streamed gates: `pause_rate` is the highest "
+                            "rate over any window of this length (not the average over the soak)")
     preflight_window: Seconds = Field(
         default=5, le=600, description="pre-flight: how long the batch's nodes and link peers are watched before the "
         "push (pause rate, lossless drops, watchdog events); must span at least one counter refresh of the devices")
+
+    @field_validator("window")
+    @classmethod
+    def _window_holds_a_sample(cls, value: float, info: ValidationInfo) -> float:
+        # The rate over a window is the growth between two samples: a window shorter than the
+        # sample interval would silently be judged as one interval.
+        interval = info.data.get("sample_interval")
+        if interval is not None and value < interval:
+            raise ValueError(f"{value:g}s is shorter than gates.sample_interval ({interval:g}s); a window must "
+                             "hold at least one interval")
+        return value
 
 
 class OnFailure(Strict):

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from nr_apply.errors import ExitCode
-from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback, evaluate
+from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback
 from nr_apply.journal_processor import JournalProcessor
 from nr_apply.kpis import BatchKpis
 from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
@@ -43,6 +43,7 @@ from nr_apply.report.progress import Progress
 from nr_apply.tasks.change import push_change, restore_snapshot
 from nr_apply.tasks.counters import sample_counters
 from nr_apply.tasks.lossless import lossless_confirm, lossless_verify
+from nr_apply.telemetry.gates import Telemetry
 from nr_apply.validation.plan_rules import phase_nodes
 
 @dataclass
@@ -87,6 +88,7 @@ class RolloutState:
 
     def batch_records(self) -> list[BatchRecord]:
         return [t.record() for t in self.traces]
+    kpis: list[dict] = field(default_factory=list)  # telemetry KPI records (telemetry/gates.py `record`)
 
 
 def batches(loaded, session, changed: set[str]) -> list[Batch]:
@@ -188,6 +190,8 @@ class Rollout:
         self.processors = [JournalProcessor(journal, state.run_id), self.progress]
         self.stop = StopRequest()
         self.trace: BatchTrace | None = None
+        self.telemetry = Telemetry(session, self.plan.gates, state.kpis)
+        self.soak_started = 0.0  # monotonic; the streamed gates' span is from here to the last sample
 
     @contextmanager
     def timed(self, step: str, nodes: list[str] | None = None):
@@ -216,15 +220,33 @@ class Rollout:
                     if verdict is not None and self.trace.status == "confirmed":
                         self.trace.status = "interrupted" if verdict.status == "interrupted" else "failed"
                 finally:  # sessions are held for the batch in flight only; a later step reopens
+                    self.telemetry.stop()
                     self.session.release(batch.nodes + link_peers(self.session.fabric, batch.nodes))
                 if verdict is not None:
                     self.skip(self.batches[n:])  # nodes of this batch still `changed` never started either
                     return verdict
+                if n + 1 == len(self.batches) or self.batches[n + 1].phase != batch.phase:
+                    self.after_phase(batch.phase)
         return self.finished()
+
+    def after_phase(self, phase: str) -> None:
+        """The phase's "after" KPIs: its confirmed nodes and their link peers watched for a
+        pre-flight window once the phase is done (only where telemetry streams)."""
+        nodes = [m for b in self.state.confirmed if b.phase == phase for m in b.nodes]
+        watched = nodes + link_peers(self.session.fabric, nodes)
+        try:
+            if nodes and self.telemetry.start(watched):
+                started = time.monotonic()
+                self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
+                self.telemetry.record(phase, None, "after", (started, time.monotonic()))
+        finally:
+            self.telemetry.stop()
+            self.session.release(watched)
 
     def run_batch(self, batch: Batch) -> Verdict | None:
         phase = self.phases[batch.phase]
         watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
+        self.telemetry.start(watched)  # gNMI streams where a node has them, until the batch ends
         refused = self.preflight(batch, watched)
         if refused is not None:
             return refused
@@ -244,9 +266,10 @@ class Rollout:
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
         with self.timed("soak"):
             baseline = self.sample(watched)
+            self.soak_started = time.monotonic()
             if phase.soak:
                 self.progress.note(f"soak {phase.soak:g}s")
-                self.stop.sleep(phase.soak)
+                self.telemetry.wait(phase.soak, self.stop, self.sample)
         if phase.soak and self.stop:
             return self.interrupted(batch, "soak")
         with self.timed("gates") as span:
@@ -275,7 +298,10 @@ class Rollout:
     # --- the steps ------------------------------------------------------------------------
     def sample(self, names: list[str]) -> dict[str, object]:
         results = run_step(self.session, names, sample_counters, [])
-        return {n: None if r.failed else r.result for n, r in results.items()}
+        samples = {n: None if r.failed else r.result for n, r in results.items()}
+        for name, sample in samples.items():
+            self.telemetry.note(name, sample)  # hosts' samples join their interval series
+        return samples
 
     def preflight(self, batch: Batch, watched: list[str]) -> Verdict | None:
         """Two samples `gates.preflight_window` apart, judged on the link peers' ports that do
@@ -283,10 +309,13 @@ class Rollout:
         which its change is about to replace (and its own gates judge after the soak); trouble
         anywhere else on a peer is a fabric the change must not be added to."""
         fabric = self.session.fabric
+        started = time.monotonic()
         with self.timed("pre-flight", watched) as span:
             first = self.sample(watched)
-            self.stop.sleep(self.plan.gates.preflight_window)
+            self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
             second = self.sample(watched)
+        window = (started, time.monotonic())
+        self.telemetry.record(batch.phase, batch.index, "before", window)
         if self.trace is not None:
             self.trace.kpis.add("pre-flight", first, second)
         inside = set(batch.nodes)
@@ -295,8 +324,9 @@ class Rollout:
             if name in inside:
                 continue
             away = {p.name for p in fabric.nodes[name].ports.values() if p.peer.node not in inside}
-            unhealthy += [g for g in evaluate(name, _only(first[name], away), _only(second[name], away),
-                                              self.plan.gates, PREFLIGHT_GATES) if not g.passed]
+            unhealthy += [g for g in self.telemetry.verdicts(window, name, _only(first[name], away),
+                                                             _only(second[name], away), self.plan.gates,
+                                                             PREFLIGHT_GATES, ports=away) if not g.passed]
         self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
                                           for n in batch.nodes})
         if not unhealthy:
@@ -305,7 +335,8 @@ class Rollout:
         if self.trace is not None:
             self.trace.status = "refused"
         for g in unhealthy:
-            self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail))
+            self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail,
+                                               g.source))
             self.journal.event(self.state.run_id, "gate-fail", node=g.node, phase=batch.phase, batch=batch.index,
                                detail=f"pre-flight {g.gate}={g.value} (limit {g.threshold}) {g.detail}".strip())
         found = "; ".join(f"{g.node}{'' if g.node in batch.nodes else ' (link peer)'}: {g.gate} {g.value} "
@@ -342,20 +373,22 @@ class Rollout:
         after = self.sample(watched)
         if self.trace is not None:
             self.trace.kpis.add("soak", baseline, after)
+        span = (self.soak_started, time.monotonic())
+        self.telemetry.record(batch.phase, batch.index, "during", span)
         inside = set(batch.nodes)
         verdicts: list[GateResult] = []
         blame: dict[str, list[str]] = {}  # batch node -> what failed because of it
         for name in watched:
             node = fabric.nodes[name]
             if name in inside:
-                results = evaluate(name, baseline.get(name), after.get(name), self.plan.gates, phase.gates,
-                                   marks_ecn=not node.is_host)
+                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
+                                                  phase.gates, marks_ecn=not node.is_host)
                 culprits = {name}
             else:
                 selected = [g for g in PEER_GATES if phase.gates is None or g in phase.gates]
                 facing = [p.name for p in node.ports.values() if p.peer.node in inside]
-                results = evaluate(name, baseline.get(name), after.get(name), self.plan.gates, selected,
-                                   marks_ecn=False, link_ports=facing)
+                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
+                                                  selected, marks_ecn=False, link_ports=facing)
                 culprits = {p.peer.node for p in node.ports.values() if p.peer.node in inside}
             verdicts.extend(results)
             for g in results:
@@ -382,7 +415,8 @@ class Rollout:
         for g in verdicts:
             self.journal.event(self.state.run_id, "gate-pass" if g.passed else "gate-fail", node=g.node,
                                phase=batch.phase, batch=batch.index,
-                               detail=f"{g.gate}={g.value} (limit {g.threshold})")
+                               detail=f"{g.gate}={g.value} (limit {g.threshold})"
+                               + ("" if g.source == "cli" else f" [{g.source}]"))
         for name, reasons in blame.items():
             failures.setdefault(name, StepError("gate", "; ".join(reasons)))
         self.progress.step("gates", {n: n not in blame for n in batch.nodes})
@@ -588,5 +622,6 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
     if verdict.status == "interrupted":
         print(verdict.message, file=sys.stderr)
     emit(options, loaded, list(by_name.values()), secrets, exit_code=verdict.code, gates=state.gates,
-         run_id=run_id, message=verdict.message, fabric=session.fabric, batches=state.batch_records())
+         run_id=run_id, message=verdict.message, fabric=session.fabric, batches=state.batch_records(),
+         kpis=state.kpis)
     return verdict.code

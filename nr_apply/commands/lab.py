@@ -57,6 +57,8 @@ def add_parser(subparsers) -> None:
                            description=f"Fault kinds: {', '.join(FAULT_KINDS)}. Faults persist until cleared.")
     fault.add_argument("node", metavar="NODE")
     fault.add_argument("kind", metavar="KIND")
+    fault.add_argument("seconds", metavar="SECONDS", type=float, nargs="?", default=None,
+                       help="pfc-burst only: how long the burst lasts from now")
     fault.add_argument("--clear", action="store_true", help="remove the fault instead")
     state_dir(fault)
     inventory(fault, "inventory naming the nodes when no lab is running; default inventory")
@@ -124,7 +126,8 @@ def _reset(args) -> int:
 
 def _fault(args) -> int:
     try:
-        applied = runner.set_lab_fault(args.state_dir, args.node, args.kind, args.clear, args.inventory)
+        applied = runner.set_lab_fault(args.state_dir, args.node, args.kind, args.clear, args.inventory,
+                                       args.seconds)
     except LabError as exc:
         return _fail(str(exc))
     action = "cleared" if args.clear else "injected"

@@ -29,6 +29,8 @@ FAULT_KINDS = (
     "reject-commit",  # commit/apply/apply-patch fails with the platform's error, nothing changes
     "disconnect-mid-commit",  # the commit takes effect (timer armed) and the session drops
     "pfc-storm",  # counters show a sustained pause storm (and watchdog events if configured)
+    "pfc-burst",  # `pfc-burst SECONDS`: a pause burst from the moment it is set, for SECONDS
+    "gnmi-down",  # the gNMI agent drops its streams and stops listening (SSH/eAPI stay up)
 )
 SLOW_FAULT_SECONDS = 2.0
 

@@ -78,16 +78,33 @@ def faults_mtime(state_dir: Path) -> float | None:
         return None
 
 
-def set_fault(state_dir: Path, node: str, kind: str, clear: bool = False) -> FaultMap:
-    """Add (or with `clear`, remove) one fault; returns the whole new fault map."""
+def burst_window(kind: str) -> tuple[float, float] | None:
+    """(start, end) wall-clock seconds of a `pfc-burst:SECONDS@START` fault, None for others."""
+    base, _, rest = kind.partition(":")
+    if base != "pfc-burst" or "@" not in rest:
+        return None
+    seconds, _, start = rest.partition("@")
+    return float(start), float(start) + float(seconds)
+
+
+def set_fault(state_dir: Path, node: str, kind: str, clear: bool = False, seconds: float | None = None) -> FaultMap:
+    """Add (or with `clear`, remove) one fault; returns the whole new fault map. `pfc-burst`
+    takes `seconds` and starts now: it is kept as `pfc-burst:SECONDS@START`."""
     if kind not in FAULT_KINDS:
         raise FaultError(f"unknown fault kind {kind!r}; choose one of: {', '.join(FAULT_KINDS)}")
+    if kind == "pfc-burst" and not clear and not (seconds and seconds > 0):
+        raise FaultError("pfc-burst needs a duration: pfc-burst SECONDS (more than 0)")
     state_dir = Path(state_dir)
     with _control_lock(state_dir):
         faults = read_faults(state_dir)
-        kinds = set(faults.get(node, []))
+        kinds = {k for k in faults.get(node, []) if k.partition(":")[0] != kind} if kind == "pfc-burst" \
+            else set(faults.get(node, []))
         if clear:
             kinds.discard(kind)
+        elif kind == "pfc-burst":
+            import time
+
+            kinds.add(f"pfc-burst:{seconds:g}@{time.time():.3f}")
         else:
             kinds.add(kind)
         if kinds:

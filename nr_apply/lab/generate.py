@@ -178,6 +178,9 @@ def copy_with_ports(src_dir: Path, out_dir: Path, free_ports: Iterator[int]) -> 
         netmiko = (spec.get("connection_options") or {}).get("netmiko")
         if netmiko and "port" in netmiko:
             netmiko["port"] = next(free_ports)
+        gnmi = (spec.get("connection_options") or {}).get("gnmi")
+        if gnmi and "port" in gnmi:
+            gnmi["port"] = next(free_ports)
     (out_dir / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
     for name in ("groups.yaml", "defaults.yaml"):
         if (Path(src_dir) / name).exists():

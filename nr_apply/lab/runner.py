@@ -480,13 +480,19 @@ def _workers(state_dir: Path) -> int:
     return info.workers if info else 1
 
 
-def set_lab_fault(state_dir: Path, node: str, kind: str, clear: bool = False, inventory: Path | None = None) -> bool:
+def set_lab_fault(state_dir: Path, node: str, kind: str, clear: bool = False, inventory: Path | None = None,
+                  seconds: float | None = None) -> bool:
     """Persist a fault; on a running lab, wait until it took effect. True if it did (or no lab)."""
     state_dir = Path(state_dir).resolve()
     if kind not in FAULT_KINDS:
         raise LabError(f"unknown fault kind {kind!r}; choose one of: {', '.join(FAULT_KINDS)}")
+    if kind == "pfc-burst" and not clear and not (seconds and seconds > 0):
+        raise LabError("pfc-burst needs a duration: nr-apply lab fault NODE pfc-burst SECONDS (more than 0)")
     _require_node(state_dir, inventory, node)
-    wanted = control.set_fault(state_dir, node, kind, clear)
+    try:
+        wanted = control.set_fault(state_dir, node, kind, clear, seconds)
+    except control.FaultError as exc:
+        raise LabError(str(exc)) from None
     return _wait_applied(state_dir, lambda ack: ack.get("faults") == wanted)
 
 
@@ -552,8 +558,8 @@ class RunningLab:
                 return node
         raise KeyError(name)
 
-    def fault(self, name: str, kind: str, clear: bool = False) -> None:
-        if not set_lab_fault(self.state_dir, name, kind, clear, self.inventory_dir):
+    def fault(self, name: str, kind: str, clear: bool = False, seconds: float | None = None) -> None:
+        if not set_lab_fault(self.state_dir, name, kind, clear, self.inventory_dir, seconds):
             raise LabError(f"{name}: the lab did not pick up fault {kind}")
 
     def clear_faults(self, name: str | None = None) -> None:

@@ -49,6 +49,7 @@ class NodeRuntime:
     device: LabDevice
     ssh_listener: asyncssh.SSHAcceptor | None = None
     http_listener: asyncio.base_events.Server | None = None
+    gnmi_server: Any = None  # grpc.aio.Server of the node's gNMI agent (nr_apply/lab/gnmi.py)
     # Open client connections (asyncssh connections and HTTP transports); an `unreachable`
     # fault drops them together with the listeners.
     connections: set[Any] = field(default_factory=set)
@@ -70,6 +71,8 @@ def listeners_of(node: LabNode) -> list[tuple[str, int, str]]:
     found = [(node.hostname, node.ssh_port, "ssh")]
     if node.platform == "eos":
         found.insert(0, (node.hostname, node.port, "eapi"))
+    if node.gnmi_port:
+        found.append((node.hostname, node.gnmi_port, "gnmi"))
     return found
 
 
@@ -527,15 +530,32 @@ class LabServer:
                 login_timeout=30,
                 backlog=128,
             )
+            if not runtime.has_fault("gnmi-down"):
+                await self._open_gnmi(runtime)
         except OSError as exc:
             await self._close_listeners(runtime)
             raise LabError(f"{node.name}: cannot listen on {node.hostname} ({exc.strerror or exc})") from None
+
+    async def _open_gnmi(self, runtime: NodeRuntime) -> None:
+        if runtime.node.gnmi_port and runtime.gnmi_server is None:
+            from nr_apply.lab.gnmi import start_agent  # grpc is loaded only by labs that serve gNMI
+
+            cert, key = load_or_create_eapi_cert(self.state_dir)
+            runtime.gnmi_server = await start_agent(runtime.node, runtime.device,
+                                                    lambda u, p: _valid_login(runtime, u, p),
+                                                    cert.read_bytes(), key.read_bytes())
+
+    async def _close_gnmi(self, runtime: NodeRuntime) -> None:
+        server, runtime.gnmi_server = runtime.gnmi_server, None
+        if server is not None:
+            await server.stop(grace=None)  # open streams end with the listener, as on a restart
 
     async def _close_listeners(self, runtime: NodeRuntime, drop_connections: bool = False) -> None:
         for listener in (runtime.ssh_listener, runtime.http_listener):
             if listener is not None:
                 listener.close()
         runtime.ssh_listener = runtime.http_listener = None
+        await self._close_gnmi(runtime)
         if drop_connections:
             for conn in list(runtime.connections):
                 conn.abort()
@@ -568,6 +588,14 @@ class LabServer:
                     await self._open_listeners(runtime)
                 except LabError as exc:
                     log.error("%s", exc)
+            elif runtime.listening and runtime.has_fault("gnmi-down") and runtime.gnmi_server is not None:
+                log.info("%s: gNMI down", name)
+                await self._close_gnmi(runtime)
+            elif runtime.listening and not runtime.has_fault("gnmi-down") and runtime.gnmi_server is None:
+                try:
+                    await self._open_gnmi(runtime)
+                except OSError as exc:
+                    log.error("%s: gNMI cannot listen (%s)", name, exc)
 
     async def _apply_resets(self) -> None:
         requests = [r for r in control.read_reset_requests(self.state_dir) if r["id"] > self._reset_seen]

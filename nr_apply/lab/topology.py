@@ -33,6 +33,8 @@ class LabNode:
     # `data.lab` of the host: how the emulated device presents itself (e.g. `release` for
     # NVUE). nr-apply itself never reads it; a real device reports these facts.
     lab: dict = field(default_factory=dict, compare=False)
+    # The gNMI agent's port (`connection_options.gnmi.port`); None: the node serves no gNMI.
+    gnmi_port: int | None = None
 
 
 def _read(path: Path) -> dict:
@@ -78,6 +80,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
             )
         port = int(spec["port"])
         netmiko = ((spec.get("connection_options") or {}).get("netmiko") or {})
+        gnmi = ((spec.get("connection_options") or {}).get("gnmi") or {})
         nodes.append(
             LabNode(
                 name=name,
@@ -86,6 +89,7 @@ def load_lab_nodes(inventory_dir: Path) -> list[LabNode]:
                 port=port,
                 ssh_port=int(netmiko.get("port", port)),
                 ports=ports,
+                gnmi_port=int(gnmi["port"]) if gnmi.get("port") else None,
                 lab=_lab_data(name, data.get("lab")),
             )
         )

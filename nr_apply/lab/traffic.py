@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from nr_apply.lab.device import PortCounters, PortSummary
+from nr_apply.lab.faults import burst_window
 from nr_apply.lab.topology import LabNode
 from nr_apply.platforms.drivers import platform
 
@@ -70,6 +71,9 @@ ROCE_PACKETS_PER_SECOND = 100_000  # per direction, per link
 LOW_PAUSE_PER_SECOND = 20  # lossless on both ends, ECN on the lossless TC
 HIGH_PAUSE_PER_SECOND = 5_000  # PFC without ECN on the lossless TC (gate default: 1,000)
 STORM_PAUSE_PER_SECOND = 50_000  # a `pfc-storm`
+# A `pfc-burst`: congestion pausing hard for a while (4x the default gate) without stalling
+# the queue long enough for a watchdog; over a 10 s window, a 2 s burst averages below the gate.
+BURST_PAUSE_PER_SECOND = 4_000
 LOSSLESS_DROPS_PER_SECOND = 500  # a lossless class whose sender ignores its pause frames
 ECN_MARKED_PER_SECOND = 1_000  # CE marks of a switch with ECN on the RoCE TC
 WATCHDOG_EVENTS_PER_SECOND = 1  # deadlocks a watchdog detects under a storm
@@ -93,6 +97,7 @@ class End:
     switch: bool = True
     storming: bool = False
     dscp: int = ROCE_DSCP
+    bursting: bool = False
 
     @property
     def roce_tc(self) -> int:
@@ -165,6 +170,17 @@ def _storm(source: End, src: Rates, victim: End | None, dst: Rates | None) -> No
         src.add("pause_storm_events", 0, WATCHDOG_EVENTS_PER_SECOND)
 
 
+def _burst(source: End, src: Rates, dst: Rates | None) -> None:
+    """`source` is congested on its no-drop priorities for a while: it pauses its peer (and
+    is paused back), at a rate that does not stall the queue."""
+    for prio in sorted(source.summary.no_drop_priorities):
+        src.pause("tx", prio, BURST_PAUSE_PER_SECOND)
+        src.pause("rx", prio, BURST_PAUSE_PER_SECOND)
+        if dst is not None:
+            dst.pause("rx", prio, BURST_PAUSE_PER_SECOND)
+            dst.pause("tx", prio, BURST_PAUSE_PER_SECOND)
+
+
 def _stuck(end: End, rates: Rates) -> None:
     """A no-drop priority paused all the time: its queue transmits nothing, and a watchdog
     (if configured) detects the deadlock."""
@@ -191,8 +207,12 @@ def link_rates(a: End, b: End | None) -> tuple[Rates, Rates]:
         _direction(b, a, rb, ra, frame)
         if b.storming:
             _storm(b, rb, a, ra)
+        if b.bursting:
+            _burst(b, rb, ra)
     if a.storming:
         _storm(a, ra, b, rb if b is not None else None)
+    if a.bursting:
+        _burst(a, ra, rb if b is not None else None)
     _stuck(a, ra)
     if b is not None:
         _stuck(b, rb)
@@ -383,27 +403,39 @@ class TrafficModel:
         known = [t for t in stamps if t is not None]
         return max(known) if known else None
 
-    def _end(self, node_name: str, port: str) -> End | None:
+    def _bursts(self, node_name: str) -> list[tuple[float, float]]:
+        return [w for kind in self.faults(node_name) if (w := burst_window(kind)) is not None]
+
+    def _end(self, node_name: str, port: str, at: float | None = None) -> End | None:
         node = self.nodes.get(node_name)
         summary = self.summaries(node_name).get(port) if node is not None else None
         if node is None or summary is None:
             return None
+        now = self.clock() if at is None else at
         return End(summary, switch=platform(node.platform).kind == "switch",
-                   storming="pfc-storm" in self.faults(node_name))
+                   storming="pfc-storm" in self.faults(node_name),
+                   bursting=any(start <= now < end for start, end in self._bursts(node_name)))
 
     def rates(self, node_name: str, port: str) -> Rates:
         """The port's current rates, from both ends' current summaries and faults."""
         return self._rates(node_name, port)[0]
 
-    def _rates(self, node_name: str, port: str) -> tuple[Rates, bool]:
-        """The rates, and whether they depend on what the fabric's hosts mark."""
-        me = self._end(node_name, port)
+    def _breakpoints(self, node_name: str, port: str, after: float, until: float) -> list[float]:
+        """When a burst on this port's node or its peer started or ended in (after, until]:
+        each is a change of rates, applied in order even if nobody read the port meanwhile."""
+        lab_port = self.nodes[node_name].ports.get(port) if node_name in self.nodes else None
+        names = [node_name] + ([lab_port.peer_node] if lab_port is not None and lab_port.peer_node else [])
+        return sorted(t for n in names for w in self._bursts(n) for t in w if after < t <= until)
+
+    def _rates(self, node_name: str, port: str, at: float | None = None) -> tuple[Rates, bool]:
+        """The rates (now, or at `at`), and whether they depend on what the fabric's hosts mark."""
+        me = self._end(node_name, port, at)
         if me is None:
             return Rates(), False
         lab_port = self.nodes[node_name].ports.get(port)
         peer = None
         if lab_port is not None and lab_port.peer_node:
-            peer = self._end(lab_port.peer_node, lab_port.peer_port)
+            peer = self._end(lab_port.peer_node, lab_port.peer_port, at)
         marks = [e.summary.roce_dscp for e in (me, peer) if e is not None and e.summary.roce_dscp is not None]
         uses_fabric = not marks and peer is not None
         dscp = marks[0] if marks else self.fabric_dscp() if uses_fabric else ROCE_DSCP
@@ -417,6 +449,8 @@ class TrafficModel:
             meter = self._meters.get((device_name, port))
             if meter is None:
                 meter = self._meters[(device_name, port)] = _Meter(now)
+            for t in self._breakpoints(device_name, port, meter.epoch, now):
+                meter.update(self._rates(device_name, port, at=t)[0], t, t)
             if rates != meter.rates:
                 meter.update(rates, now, self.changed_at(device_name, port, uses_fabric))
             return meter.counters(now)

@@ -50,6 +50,9 @@ class Platform:
     asics: tuple[str, ...] = ()
     # sudo on the box asks for the login password (Netmiko's `secret`)
     sudo_with_login_password: bool = False
+    # Its gNMI path table (nr_apply/telemetry/paths/<file>, with its sources); None: no gNMI,
+    # its gates are judged from CLI samples.
+    gnmi_paths: str | None = None
 
     def driver_class(self) -> type[Driver]:
         return _load(self.driver)
@@ -84,14 +87,14 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
                               watchdog_actions=("drop", "alert")),
-        lab_device="nr_apply.lab.eos:EosDevice", lab_asic="tomahawk-5", asics=BROADCOM_ASICS),
+        lab_device="nr_apply.lab.eos:EosDevice", lab_asic="tomahawk-5", asics=BROADCOM_ASICS, gnmi_paths="eos.yaml"),
     Platform(
         name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        lab_device="nr_apply.lab.nvue:NvueDevice", lab_asic="spectrum-4", asics=SPECTRUM),
+        lab_device="nr_apply.lab.nvue:NvueDevice", lab_asic="spectrum-4", asics=SPECTRUM, gnmi_paths="nvue.yaml"),
     Platform(
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
@@ -102,7 +105,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
         lab_device="nr_apply.lab.sonic:SonicDevice", lab_asic="spectrum-4", asics=SPECTRUM,
-        sudo_with_login_password=True),
+        sudo_with_login_password=True, gnmi_paths="sonic.yaml"),
     Platform(
         name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",

@@ -104,6 +104,11 @@ def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_d
                 for native in node.native:
                     view.line(f"    {native}")
     _print_gates(view, report, quiet)
+    if report.kpis and not quiet:
+        from nr_apply.report.kpis import COLUMNS, console_rows
+
+        view.table("Fabric KPIs", ["phase", "stage", *(c.replace("_", " ") for c in COLUMNS)],
+                   console_rows(report.kpis), right={c.replace("_", " ") for c in COLUMNS})
     if report.findings and not quiet:
         warnings = Counter(f.rule for f in report.findings)
         view.line(("validation: ", "yellow"), ", ".join(f"{rule} ×{n}" for rule, n in sorted(warnings.items())),
@@ -131,9 +136,9 @@ def _print_gates(view: View, report: RunReport, quiet: bool) -> None:
         return
     shown = [g for g in report.gates if not g.passed or (not quiet and _marginal(g))]
     if shown:
-        view.table("Health gates", ["node", "gate", "value", "threshold", "result"],
+        view.table("Health gates", ["node", "gate", "value", "threshold", "result", "source"],
                    [[g.node, g.gate, str(g.value), str(g.threshold),
-                     ("pass (marginal)", "yellow") if g.passed else ("FAIL", "red")] for g in shown])
+                     ("pass (marginal)", "yellow") if g.passed else ("FAIL", "red"), g.source] for g in shown])
     passing = Counter(g.gate for g in report.gates if g.passed and not _marginal(g))
     if passing and not quiet:
         view.line(("gates passed: ", "green"), ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from nr_apply.report.kpis import junit_properties
 from nr_apply.report.model import InputProblem, RunReport, ValidationDocument
 from nr_apply.report.values import all_lines
 
@@ -38,8 +39,15 @@ class Suite:
         self.counts["errors"] += 1
         ET.SubElement(case, "error", message=message, type="input").text = message
 
+    def properties(self, pairs: list[tuple[str, str]]) -> None:
+        if pairs:
+            props = ET.Element("properties")
+            for name, value in pairs:
+                ET.SubElement(props, "property", name=name, value=value)
+            self.element.insert(0, props)
+
     def text(self) -> str:
-        self.element.set("tests", str(len(self.element)))
+        self.element.set("tests", str(len([e for e in self.element if e.tag == "testcase"])))
         for key, value in self.counts.items():
             self.element.set(key, str(value))
         self.element.set("time", f"{self.time:.3f}")
@@ -77,8 +85,11 @@ def to_junit(report: RunReport) -> str:
         case = suite.case(f"{prefix}.gates", f"{gate.node}.{gate.gate}")
         if not gate.passed:
             suite.fail(case, f"{gate.gate} on {gate.node}: {gate.value} (threshold {gate.threshold}) "
-                             f"{gate.detail}".strip(), "gate")
+                             f"{gate.detail} [judged from {gate.source}]".strip(), "gate")
+        else:
+            ET.SubElement(case, "system-out").text = f"judged from {gate.source}"
     _findings(suite, report.findings, f"{prefix}.validation")
+    suite.properties(junit_properties(report.kpis))
     return suite.text()
 
 

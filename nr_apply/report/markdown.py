@@ -150,12 +150,14 @@ def gate_section(report: RunReport) -> list[str]:
     passing = Counter(g.gate for g in report.gates if g.passed and not _marginal(g))
     lines = ["### Health gates", ""]
     if shown:
-        lines += ["| node | gate | value | threshold | result |", "|---|---|---:|---:|---|"]
+        lines += ["| node | gate | value | threshold | result | source |", "|---|---|---:|---:|---|---|"]
         lines += [f"| {g.node} | {g.gate} | {cell(g.value)} | {cell(g.threshold)} | "
-                  f"{'pass (marginal)' if g.passed else '**FAIL**'} |" for g in shown]
+                  f"{'pass (marginal)' if g.passed else '**FAIL**'} | {cell(g.source)} |" for g in shown]
         lines.append("")
     if passing:
         lines.append("Passed: " + ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))
+    sources = Counter(g.source for g in report.gates)
+    lines += ["", "Judged from: " + ", ".join(f"{cell(src)} ×{n}" for src, n in sorted(sources.items()))]
     return ["\n".join(lines) + "\n\n"]
 
 
@@ -217,6 +219,8 @@ def _left_out_note(budget: Budget, artifact: str) -> str:
             f"{'; '.join(budget.left_out)}. {artifact}\n")
 
 
+from nr_apply.report.kpis import markdown as kpi_markdown  # noqa: E402 -- beside its only use
+
 ARTIFACT = "The full report is in the JSON and JUnit artifacts of this run (`--report json:FILE`)."
 
 
@@ -236,6 +240,7 @@ def to_markdown(report: RunReport, limit: int = BUDGET, docs_url: str | None = N
     # Taken by importance; shown in reading order.
     failures = budget.take(failure_blocks(report.nodes), "node failures")
     gates = budget.take(gate_section(report), "gate tables")
+    kpi_tables = budget.take(kpi_markdown(report.kpis), "KPI tables")
     headroom = budget.take(headroom_section(report.headroom), "headroom summaries")
     changes = budget.take(change_blocks(report.nodes), "change groups")
     unverified = budget.take(unverified_section(report.nodes), "not-verified tables")
@@ -251,7 +256,7 @@ def to_markdown(report: RunReport, limit: int = BUDGET, docs_url: str | None = N
         parts += ["### Changes\n\n", *changes]
     if kept_details:
         parts += [folded(f"Per-node detail ({len(kept_details)} of {len(details)} nodes)", "".join(kept_details))]
-    parts += [*gates, *unverified, *findings, *headroom, *tail]
+    parts += [*gates, *kpi_tables, *unverified, *findings, *headroom, *tail]
     parts.append(_left_out_note(budget, ARTIFACT))
     return "".join(parts)
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nr_apply.outcome import GateResult, NodeOutcome
+from nr_apply.report.kpis import StageKpis, build as build_kpis
 from nr_apply.validation.findings import Finding, PortHeadroom, ValidationReport
 
 SCHEMA_VERSION = "nr-apply.report/v1"
@@ -71,6 +72,9 @@ class GateEntry(Document):
     value: float | str
     threshold: float | str
     detail: str = ""
+    source: str = Field(default="cli", description="what judged the gate: `cli` (two CLI samples), `gnmi` "
+                        "(the streamed series), `exec` (CLI samples every interval); a fallback names why, "
+                        "e.g. `cli (gNMI lost: ...)`")
 
 
 KpiName = Literal["pause_rate", "ecn_marks", "lossless_drops", "cnps", "watchdog_events"]
@@ -179,6 +183,9 @@ class RunReport(Document):
     summary: Summary
     nodes: list[NodeEntry] = Field(default_factory=list)
     gates: list[GateEntry] = Field(default_factory=list)
+    kpis: list[StageKpis] = Field(default_factory=list, description="fabric KPIs per batch and per phase, "
+                                  "before (pre-flight), during (soak) and after (the phase confirmed), from streamed or "
+                                  "interval-sampled series")
     findings: list[Finding] = Field(default_factory=list, description="validation findings (warnings on a run)")
     headroom: list[PortHeadroom] = Field(default_factory=list, description="required PFC headroom per lossless port")
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")
@@ -246,7 +253,8 @@ def topology(fabric) -> Topology:
 def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: str = "apply",
                  exit_code: int | None = None, gates: list[GateResult] | None = None, run_id: str | None = None,
                  message: str = "", validation: ValidationReport | None = None, fabric=None,
-                 started_at: float | None = None, batches: list[BatchRecord] | None = None) -> RunReport:
+                 started_at: float | None = None, batches: list[BatchRecord] | None = None,
+                 kpis: list[dict] | None = None) -> RunReport:
     if exit_code is None:
         from nr_apply.runner import dry_run_exit_code
 
@@ -257,8 +265,9 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: st
                      exit_code=int(exit_code),
                      summary=summarise(n.status for n in nodes), nodes=nodes,
                      gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
-                                      threshold=g.threshold, detail=g.detail) for g in gates or []],
-                     run_id=run_id, message=message,
+                                      threshold=g.threshold, detail=g.detail, source=g.source)
+                            for g in gates or []],
+                     run_id=run_id, message=message, kpis=build_kpis(kpis or []),
                      findings=list(validation.findings) if validation else [],
                      headroom=list(validation.headroom) if validation else [],
                      fabric=getattr(loaded, "fabric", None), operator=operator(), started_at=started_at,
