@@ -56,7 +56,12 @@ class Credentials:
 
 def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     env = os.environ if environ is None else environ
-    if env.get("NR_APPLY_USERNAME") and env.get("NR_APPLY_PASSWORD") is not None:
+    for variable in ("NR_APPLY_USERNAME", "NR_APPLY_PASSWORD"):
+        # An empty secret is a mistake (an unset CI secret expands to ""), never a login to try.
+        if variable in env and not env[variable]:
+            raise InputError("is set but empty; give the value, or unset it to use the credentials file",
+                             field=variable)
+    if env.get("NR_APPLY_USERNAME") and env.get("NR_APPLY_PASSWORD"):
         return Credentials(env["NR_APPLY_USERNAME"], env["NR_APPLY_PASSWORD"])
     path = Path(env.get("NR_APPLY_CREDENTIALS") or DEFAULT_CREDENTIALS).expanduser()
     if not path.exists():
@@ -70,6 +75,8 @@ def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     for key in ("username", "password"):
         if not isinstance(data.get(key), (str, int)) or isinstance(data.get(key), bool):
             raise InputError("missing, or not a string", file=path, field=key)
+        if str(data[key]) == "":
+            raise InputError("is empty", file=path, field=key)
     nodes = data.get("nodes") or {}
     if not isinstance(nodes, dict):
         raise InputError(f"expected a mapping of node name to {{username, password}}, found {type(nodes).__name__}",
@@ -78,6 +85,9 @@ def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     for name, entry in nodes.items():
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), (str, int)) for k in ("username", "password")):
             raise InputError("expected a mapping with username and password", file=path, field=f"nodes.{name}")
+        for key in ("username", "password"):
+            if str(entry[key]) == "":
+                raise InputError("is empty", file=path, field=f"nodes.{name}.{key}")
         per_node[str(name)] = (str(entry["username"]), str(entry["password"]))
     return Credentials(str(data["username"]), str(data["password"]), per_node)
 
@@ -88,10 +98,15 @@ class HostKeyPolicy:
     verify: bool = True
 
     @classmethod
-    def resolve(cls, known_hosts: str | Path | None, verify: bool) -> "HostKeyPolicy":
+    def resolve(cls, known_hosts: str | Path | None, verify: bool, plan_known_hosts: Path | None = None
+                ) -> "HostKeyPolicy":
+        """The file from, first found: `--known-hosts`, $NR_APPLY_KNOWN_HOSTS, the plan's
+        `known_hosts:`, ~/.ssh/known_hosts (the command line and environment win over a file,
+        as for every setting)."""
         if not verify:
             return cls(None, verify=False)
-        path = Path(known_hosts or os.environ.get("NR_APPLY_KNOWN_HOSTS") or "~/.ssh/known_hosts").expanduser()
+        path = Path(known_hosts or os.environ.get("NR_APPLY_KNOWN_HOSTS") or plan_known_hosts
+                    or "~/.ssh/known_hosts").expanduser()
         if not path.exists():
             raise InputError("known_hosts file not found; point --known-hosts at the file that holds the "
                              "devices' SSH host keys (the lab writes <state-dir>/known_hosts), or pass "
@@ -138,6 +153,13 @@ class HostKeyFiles:
         self._wanted: dict[Path, str] = {}  # path -> the known_hosts name it holds
         _KEY_FILES[self.dir] = self
         weakref.finalize(self, shutil.rmtree, str(self.dir), True)
+
+    def has_entry(self, hostname: str, port: int) -> bool:
+        """Whether the file holds a usable (not revoked) key for the device's SSH endpoint."""
+        name = hostname if port == 22 else f"[{hostname}]:{port}"
+        entries = [*self._plain.get(name, []),
+                   *(e for hashed, e in self._hashed if paramiko.HostKeys.hash_host(name, hashed) == hashed)]
+        return any(e.key.get_base64() not in self._revoked for e in entries)
 
     def path_for(self, hostname: str, port: int) -> Path:
         """Where the device's file is, without writing it: most runs never open a Netmiko
@@ -228,6 +250,24 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
             extras={"timeout": 30, **(napalm.extras or {}), "optional_args": optional_args})
 
 
+def refuse_unknown_ssh_hosts(hosts, key_files: HostKeyFiles, known_hosts: Path | None) -> None:
+    """Every host reached over SSH must have an entry in the known_hosts file before anything
+    connects: a node with none would be refused at login anyway, and a file with no entry for
+    the targeted nodes is the wrong file (an empty one, another fabric's)."""
+    missing = []
+    for host in hosts:
+        if platform(host.platform).connection != "netmiko":
+            continue  # EOS is read over eAPI; its identity is TLS's (README: Host identity)
+        netmiko = host.get_connection_parameters("netmiko")
+        if not key_files.has_entry(netmiko.hostname or host.hostname, int(netmiko.port or 22)):
+            missing.append(host.name)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"no host key for {shown} (SSH nodes this run targets); point --known-hosts at the "
+                         "file that holds the devices' keys, or add theirs (ssh-keyscan, then verify them)",
+                         file=known_hosts)
+
+
 def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, workers: int,
                names: list[str] | None = None) -> Nornir:
     """The fabric's own Nornir object (the one its inventory was loaded into), narrowed to
@@ -236,6 +276,8 @@ def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, 
     key_files = HostKeyFiles(policy.known_hosts) if policy.verify else None
     nornir = fabric.nornir.filter(filter_func=lambda h: h.name in wanted).with_runner(
         ThreadedRunner(num_workers=workers))
+    if key_files is not None:
+        refuse_unknown_ssh_hosts(nornir.inventory.hosts.values(), key_files, policy.known_hosts)
     for host in nornir.inventory.hosts.values():
         prepare_host(host, credentials, policy, key_files, fabric.inventory_dir)
     nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run

@@ -55,7 +55,7 @@ def check_limit(expr: str | None) -> None:
 def open_session(options, loaded, fabric, names: list[str], credentials, watch_peers: bool = False) -> Session:
     """Sessions to `names`; with `watch_peers` (a rollout) also to their link peers, whose
     counters the pre-flight and gates read."""
-    policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
+    policy = HostKeyPolicy.resolve(options.known_hosts, options.verify_host_keys, loaded.known_hosts)
     if watch_peers:
         from nr_apply.rollout import link_peers
 
