@@ -82,7 +82,13 @@ class FabricLock(ABC):
     def _write(self, holder: LockHolder) -> None: ...
 
     @abstractmethod
-    def _clear(self) -> None: ...
+    def _clear(self, own: str | None = None) -> None:
+        """Remove the holder record: with `own` (a run id), only if it is still that run's own
+        record and primitive (a run whose lock was broken must not remove the next holder's)."""
+
+    def still_held(self) -> bool:
+        """Whether this taker still holds the fabric (`unlock --force` may have broken it)."""
+        return self.held
 
     # --- the protocol ---------------------------------------------------------------------
     def acquire(self, run_id: str, plan: str, recovering: str | None = None) -> None:
@@ -103,13 +109,13 @@ class FabricLock(ABC):
         except BaseException:
             self._let_go()
             raise
-        self.held = True
+        self.held, self.run_id = True, run_id
 
     def release(self) -> None:
         if self.held:
             self.held = False
             try:
-                self._clear()
+                self._clear(own=self.run_id)
             finally:
                 self._let_go()
 

@@ -157,8 +157,10 @@ def _clock(ts: float) -> str:
 
 
 class Rollout:
-    def __init__(self, options, loaded, session, journal, state: RolloutState, plan_batches: list[Batch]):
+    def __init__(self, options, loaded, session, journal, state: RolloutState, plan_batches: list[Batch],
+                 still_held=lambda: True):
         self.options, self.plan, self.session, self.journal = options, loaded.plan, session, journal
+        self.still_held = still_held  # whether the run still holds the fabric lock
         self.state, self.batches = state, plan_batches
         self.phases: dict[str, Phase] = {p.name: p for p in self.plan.phases}
         self.revert = int(self.plan.timed_revert)
@@ -173,6 +175,9 @@ class Rollout:
         per_phase = {name: sum(b.phase == name for b in self.batches) for name in self.phases}
         with self.stop.installed():
             for n, batch in enumerate(self.batches):
+                if not self.still_held():
+                    self.skip(self.batches[n:])
+                    return self.lock_lost(batch)
                 self.journal.event(self.state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
                                    detail=", ".join(batch.nodes))
                 self.progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
@@ -443,6 +448,17 @@ class Rollout:
                            detail=message)
         return Verdict(ExitCode.FAILED, "interrupted", message)
 
+    def lock_lost(self, batch: Batch) -> Verdict:
+        """The lock was broken under the run (`unlock --force`) and another run may hold the
+        fabric now: push nothing more, so two runs never push at once."""
+        done = ", ".join(f"{b.phase}/{b.index}" for b in self.state.confirmed) or "none"
+        message = (f"run {self.state.run_id} stopped before phase {batch.phase!r} batch {batch.index}: its fabric "
+                   "lock was removed while it ran (`nr-apply unlock --force`), so another run may hold the "
+                   f"fabric now. Batches confirmed: {done}; later batches were not started. Once the fabric is "
+                   f"free, carry on with: {self.command('resume')}")
+        self.journal.event(self.state.run_id, "lock-lost", phase=batch.phase, batch=batch.index, detail=message)
+        return Verdict(ExitCode.FAILED, "stopped", message)
+
     def finished(self) -> Verdict:
         if self.state.tolerated:
             return Verdict(ExitCode.FAILED, "failed",
@@ -502,10 +518,11 @@ def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: s
     journal.secrets |= secrets
     journal.start_run(run_id, claim.fabric, loaded.plan.name, str(loaded.file), plan_path_in_checkout(loaded.file),
                       loaded.digest, str(loaded.inventory_dir), loaded.plan.timed_revert)
-    return roll_out(options, loaded, session, journal, run_id, outcomes, secrets)
+    return roll_out(options, loaded, session, journal, run_id, outcomes, secrets, still_held=claim.still_held)
 
 
-def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[NodeOutcome], secrets: set[str]) -> int:
+def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[NodeOutcome], secrets: set[str],
+             still_held=lambda: True) -> int:
     """What apply and resume share once the fabric is locked and read: journal every changed
     node with its snapshot, run the batches, finish the run in the journal, report."""
     from nr_apply.report import emit
@@ -519,7 +536,7 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
             journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index, state.snapshots[name])
             by_name[name].phase, by_name[name].batch = batch.phase, batch.index
     try:
-        verdict = Rollout(options, loaded, session, journal, state, plan_batches).run()
+        verdict = Rollout(options, loaded, session, journal, state, plan_batches, still_held).run()
     except BaseException as exc:  # a crash must not leave the run `running` in the journal
         journal.finish_run(run_id, "crashed", ExitCode.FAILED)
         journal.event(run_id, "run-crashed", detail=f"{type(exc).__name__}: {exc}")

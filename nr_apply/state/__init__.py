@@ -83,6 +83,11 @@ class Claim:
     run_id: str
     journal: Journal
     fabric: str
+    lock: FabricLock | None = None
+
+    def still_held(self) -> bool:
+        """False once the lock was broken under the run (`unlock --force`)."""
+        return self.lock is None or self.lock.still_held()
 
 
 class Store:
@@ -116,7 +121,7 @@ class Store:
         lock = self.lock(fabric)
         lock.acquire(run_id, plan, recovering=recovering)
         try:
-            yield Claim(run_id, self.journal, fabric)
+            yield Claim(run_id, self.journal, fabric, lock)
         finally:
             lock.release()
 

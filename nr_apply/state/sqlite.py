@@ -147,8 +147,17 @@ class FileLock(FabricLock):
         os.pwrite(self.fd, json.dumps(holder.__dict__).encode(), 0)
         os.fsync(self.fd)
 
-    def _clear(self) -> None:
+    def _clear(self, own: str | None = None) -> None:
+        if own is not None and not self.still_held():
+            return  # broken by `unlock --force`: the file there now is the next holder's
         self.path.unlink(missing_ok=True)  # while still flocked: the next taker re-creates it
+
+    def still_held(self) -> bool:
+        """Held, and the file at the lock's path is still the one this taker flocked."""
+        try:
+            return self.fd is not None and os.fstat(self.fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return False
 
     def _force_clear(self) -> bool:
         self.path.unlink(missing_ok=True)
