@@ -144,6 +144,21 @@ class FabricLock(ABC):
             return "removed", holder
         return "held", holder
 
+    def holder_alive(self, run_id: str) -> bool:
+        """Whether `run_id` is the live holder of the fabric, found without taking it over or
+        changing anything (what `runs` shows for a run the journal still has `running`)."""
+        if self._probe():
+            return False
+        holder = self._read(taken=False)
+        return holder is None or holder.run_id == run_id  # None: a holder writing its details now
+
+    def _probe(self) -> bool:
+        """True when no live process holds the primitive (taken and let go at once)."""
+        if self._take():
+            self._let_go()
+            return True
+        return False
+
     def _mark_died(self, holder: LockHolder) -> None:
         """A run whose lock is taken over or broken is over: `runs` must not show it running."""
         record = self.journal.run(holder.run_id)

@@ -111,6 +111,22 @@ class FileLock(FabricLock):
                 return True
             os.close(fd)
 
+    def _probe(self) -> bool:
+        """Without creating the file or its folder: a reading command leaves no trace."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
     def _let_go(self) -> None:
         if self.fd is not None:
             os.close(self.fd)  # drops the flock
