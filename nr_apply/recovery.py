@@ -77,6 +77,7 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
     """Lock the fabric for this run's recovery and open device sessions to `names`.
     Raises FabricLocked when another live run holds the fabric."""
     options = _options(args)
+    options.state_location = store.location
     credentials = load_credentials()
     store.journal.secrets |= credentials.secrets()
     fabric = load_fabric(loaded.inventory)

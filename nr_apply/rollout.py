@@ -25,6 +25,7 @@ them as Nornir processors.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -471,8 +472,13 @@ class Rollout:
         """The exact command an operator runs next for this run."""
         o = self.options
         words = ["nr-apply", verb, self.state.run_id]
-        if o.state:
-            words += ["--state", o.state]
+        # From where the operator stands: the store is named unless the default found from the
+        # working directory is that store already.
+        from nr_apply.state import state_option_for_here
+
+        state = o.state or (state_option_for_here(o.state_location) if o.state_location else None)
+        if state:
+            words += ["--state", shlex.quote(state)]
         if o.known_hosts:
             words += ["--known-hosts", o.known_hosts]
         if not o.verify_host_keys:

@@ -36,6 +36,7 @@ class RunOptions:
     verbose: bool = False
     save_plan: str | None = None
     reports: list = field(default_factory=list)  # ReportTarget: extra FORMAT:FILE outputs
+    state_location: str | None = None  # the store the run uses, however it was found
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -75,13 +76,17 @@ def run_plan(options: RunOptions) -> int:
         return ExitCode.INVALID_INPUT
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
+    from nr_apply.state import locate, open_store
+
+    # Found (and checked: a shared store needs the plan's `fabric:`) by a dry-run too, so a
+    # pull request's dry-run refuses the plan its merge would.
+    options.state_location = locate(options.state, loaded)
     credentials = load_credentials()
     if options.dry_run:
         return _dry_run(options, loaded, fabric, targeted, credentials, report)
     from nr_apply.rollout import apply_plan
-    from nr_apply.state import locate, open_store
 
-    with open_store(locate(options.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
+    with open_store(options.state_location) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
         session = open_session(options, loaded, fabric, targeted, credentials, watch_peers=True)
         try:
             outcomes = dry_run(session, targeted)

@@ -68,6 +68,8 @@ def _list(store, args) -> int:
     if args.format == "json":
         print(json.dumps([_as_json(r, gone[r.id]) for r in runs], indent=2))
     else:
+        if runs:
+            print(f"runs recorded in {journal.where} (newest first):")
         for r in runs:
             print(f"{r.id}  {_when(r.started_at)}  {_status(r, gone[r.id]):<14} exit={r.exit_code}  {r.fabric or '-'}  "
                   f"{r.plan}  by {r.operator}@{r.host}")
