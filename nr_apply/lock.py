@@ -30,10 +30,11 @@ class LockHolder:
     pid: int
     started: float
     plan: str = ""
+    state: str = ""  # the holder's store (its journal), where that is not the lock's own
 
     @classmethod
-    def me(cls, run_id: str, plan: str) -> LockHolder:
-        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), plan)
+    def me(cls, run_id: str, plan: str, state: str = "") -> LockHolder:
+        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), plan, state)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
@@ -64,6 +65,12 @@ class FabricLock(ABC):
         self.fabric = fabric
         self.journal = journal
         self.held = False
+        self._state = ""  # this taker's store, recorded where the lock is shared beyond it
+
+    def _journal_of(self, holder: LockHolder) -> Journal:
+        """The journal the holder's run is recorded in (this store's, unless the lock is shared
+        by stores of their own, such as two clones' default stores)."""
+        return self.journal
 
     # --- what a store provides ------------------------------------------------------------
     @abstractmethod
@@ -99,13 +106,14 @@ class FabricLock(ABC):
         try:
             previous = self._read(taken=True)
             if previous is not None and previous.run_id != recovering:
-                until = self.journal.armed_until(previous.run_id)
+                journal = self._journal_of(previous)
+                until = journal.armed_until(previous.run_id)
                 if until is not None and until > time.time():
                     raise FabricLocked(self.fabric, previous, armed_until=until)
-                self._mark_died(previous)
+                self._mark_died(previous, journal)
                 print(f"note: took over the lock of {previous.describe()}: that process is gone"
                       + (" and its timed reverts have fired" if until else ""), file=sys.stderr)
-            self._write(LockHolder.me(run_id, plan))
+            self._write(LockHolder.me(run_id, plan, self._state))
         except BaseException:
             self._let_go()
             raise
@@ -135,7 +143,7 @@ class FabricLock(ABC):
                     unreadable = False
                 self._clear()
                 if holder is not None:
-                    self._mark_died(holder)
+                    self._mark_died(holder, self._journal_of(holder))
                 return ("removed" if holder or unreadable else "free"), holder
             finally:
                 self._let_go()
@@ -159,11 +167,11 @@ class FabricLock(ABC):
             return True
         return False
 
-    def _mark_died(self, holder: LockHolder) -> None:
+    def _mark_died(self, holder: LockHolder, journal: Journal) -> None:
         """A run whose lock is taken over or broken is over: `runs` must not show it running."""
-        record = self.journal.run(holder.run_id)
+        record = journal.run(holder.run_id)
         if record is not None and record.status == "running":
-            self.journal.finish_run(holder.run_id, "died", None)
+            journal.finish_run(holder.run_id, "died", None)
 
     def _force_clear(self) -> bool:
         """Remove a live holder's lock; False where the store cannot (a server-side lock)."""

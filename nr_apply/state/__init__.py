@@ -103,8 +103,13 @@ def _location(option: str | None, loaded) -> str:
             return loaded.plan.state
         return str((Path(loaded.file).parent / loaded.plan.state).resolve())
     if loaded is not None:
-        return str(repository_of(loaded) / DEFAULT_DIR)
-    return str((checkout_root(Path.cwd()) or Path.cwd()) / DEFAULT_DIR)
+        return DefaultLocation(repository_of(loaded) / DEFAULT_DIR)
+    return DefaultLocation((checkout_root(Path.cwd()) or Path.cwd()) / DEFAULT_DIR)
+
+
+class DefaultLocation(str):
+    """The default store's location (no --state, $NR_APPLY_STATE or plan `state:`): its fabric
+    locks are machine-wide, shared with every other checkout on the machine."""
 
 
 def state_option_for_here(location: str) -> str | None:
@@ -152,7 +157,7 @@ class Store:
             return postgres.AdvisoryLock(fabric, self.journal, self.db)
         from nr_apply.state.sqlite import FileLock
 
-        return FileLock(fabric, self.journal, self.dir)
+        return FileLock(fabric, self.journal, self.dir, machine_wide=isinstance(self.location, DefaultLocation))
 
     @contextmanager
     def claim(self, fabric: str, plan: str, recovering: str | None = None) -> Iterator[Claim]:
