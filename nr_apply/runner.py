@@ -5,6 +5,7 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from nr_apply import heap
@@ -99,12 +100,17 @@ def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validati
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
         outcomes = dry_run(session, targeted)
-        if options.save_plan:
-            from nr_apply.saved_plan import save
-
-            save(options.save_plan, loaded, outcomes)
         code = dry_run_exit_code(outcomes)
+        # The report first: a plan that cannot be saved (unreadable nodes) still shows why.
         emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation)
+        if options.save_plan:
+            from nr_apply.saved_plan import save, unsaveable
+
+            refused = unsaveable(outcomes)
+            if refused:
+                print(f"error: {options.save_plan}: plan not saved: {refused}", file=sys.stderr)
+                return code
+            save(options.save_plan, loaded, outcomes)
         return code
     finally:
         session.close()
