@@ -29,6 +29,7 @@ from nornir.plugins.runners import ThreadedRunner
 
 from nr_apply.errors import InputError
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC_CONNECTION
+from nr_apply.exec_channel import known_hosts_path
 from nr_apply.exec_channel import start as start_exec_channels
 from nr_apply.fabric import Fabric
 from nr_apply.platforms.drivers import platform
@@ -191,13 +192,28 @@ _KEY_FILES: "weakref.WeakValueDictionary[Path, HostKeyFiles]" = weakref.WeakValu
 
 
 def ensure_host_key_file(host: Host) -> None:
-    """Write the host's own known_hosts file (HostKeyFiles.path_for) if it is not yet written:
-    called before every Netmiko connection."""
-    options = host.connection_options.get("netmiko")
-    path = (options.extras or {}).get("alt_key_file") if options is not None else None
-    owner = _KEY_FILES.get(Path(path).parent) if path else None
-    if owner is not None:
-        owner.write(Path(path))
+    """Before every Netmiko connection of nr-apply's tasks: its host key is verified whoever
+    set the host up. A run has given it its own known_hosts file (HostKeyFiles.path_for),
+    written here if not yet. A host a plain Nornir script set up gets strict checking against
+    the exec channel's known_hosts choice (exec_channel.known_hosts_path), unless the inventory
+    decided explicitly (`ssh_strict` in the netmiko extras, or `verify_host_keys: false`)."""
+    options = host.get_connection_parameters("netmiko")
+    extras = dict(options.extras or {})
+    path = extras.get("alt_key_file")
+    if path:
+        owner = _KEY_FILES.get(Path(path).parent)
+        if owner is not None:
+            owner.write(Path(path))
+        return
+    if "ssh_strict" in extras:
+        return
+    exec_extras = host.get_connection_parameters(EXEC_CONNECTION).extras or {}
+    known_hosts = known_hosts_path(exec_extras, options.hostname or host.hostname, int(options.port or 22))
+    if known_hosts is None:
+        return
+    extras.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True, alt_key_file=known_hosts)
+    host.connection_options["netmiko"] = ConnectionOptions(
+        hostname=options.hostname, port=options.port, platform=options.platform, extras=extras)
 
 
 def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
@@ -231,18 +247,22 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         hostname=netmiko.hostname, port=netmiko.port, platform=device_type,
         extras={**extras, **(netmiko.extras or {})})
     # The read round's exec channel: the same SSH endpoint and known_hosts as Netmiko.
-    exec_known_hosts = str(policy.known_hosts) if policy.verify else None
+    exec_known_hosts = {"known_hosts": str(policy.known_hosts)} if policy.verify else {"verify_host_keys": False}
     host.connection_options[EXEC_CONNECTION] = ConnectionOptions(
-        hostname=netmiko.hostname, port=ssh_port,
-        extras={"known_hosts": exec_known_hosts, "timeout": extras["conn_timeout"]})
+        hostname=netmiko.hostname, port=ssh_port, extras={**exec_known_hosts, "timeout": extras["conn_timeout"]})
     if descriptor.napalm_driver:
         napalm = host.get_connection_parameters("napalm")
         # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict
         # is shared by every host of the group.
         optional_args = dict((napalm.extras or {}).get("optional_args") or {})
         if descriptor.napalm_driver == "eos":  # eAPI's TLS trust: an EOS quirk, kept in its module
-            from nr_apply.platforms.eos import eapi_tls_args
+            from nr_apply.platforms.eos import PlainHttpRefused, eapi_tls_args, refuse_plain_http
 
+            try:
+                optional_args = refuse_plain_http(optional_args, napalm.hostname or host.hostname)
+            except PlainHttpRefused as exc:
+                raise InputError(str(exc), field=f"{host.name}.connection_options.napalm.extras.optional_args"
+                                 ".transport") from None
             optional_args = eapi_tls_args(optional_args, inventory_dir)
         optional_args.setdefault("port", napalm.port)
         host.connection_options["napalm"] = ConnectionOptions(
