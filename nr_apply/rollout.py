@@ -460,7 +460,36 @@ class Rollout:
         self.journal.event(self.state.run_id, "lock-lost", phase=batch.phase, batch=batch.index, detail=message)
         return Verdict(ExitCode.FAILED, "stopped", message)
 
+    def recheck_last_batch(self) -> list[str]:
+        """The report states no node's status from memory where the run's end can read it
+        back cheaply: the last confirmed batch is verified once more (one read per node). A node
+        no longer at intent (another run, a hand, since its confirm) is reported failed."""
+        if not self.state.confirmed:
+            return []
+        last = self.state.confirmed[-1].nodes
+        try:
+            results = run_step(self.session, last, lossless_verify, [], facets=self.session.facets)
+        finally:
+            self.session.release(last + link_peers(self.session.fabric, last))
+        drifted = []
+        for name, r in results.items():
+            if not r.failed:
+                continue
+            outcome = self.state.outcomes[name]
+            outcome.status = "failed"
+            outcome.error = StepError("final-check", "not at intent when the run ended, though confirmed at "
+                                                     f"intent earlier: {step_error(r.exception, 'verify').message}")
+            self.journal.set_node_state(self.state.run_id, name, "failed", outcome.error.message)
+            drifted.append(name)
+        return drifted
+
     def finished(self) -> Verdict:
+        drifted = self.recheck_last_batch()
+        if drifted:
+            return Verdict(ExitCode.FAILED, "failed",
+                           f"run {self.state.run_id}: every phase applied and confirmed, but {', '.join(drifted)} "
+                           "no longer at intent when the run ended (changed since its confirm: another run, or by "
+                           f"hand); see the report, then `{self.command('rollback')}` or a new apply")
         if self.state.tolerated:
             return Verdict(ExitCode.FAILED, "failed",
                            f"run {self.state.run_id}: every phase done, but {', '.join(self.state.tolerated)} "
