@@ -81,12 +81,12 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
     credentials = load_credentials()
     store.journal.secrets |= credentials.secrets()
     fabric = load_fabric(loaded.inventory)
-    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id):
+    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id) as claim:
         if before_connect:
             before_connect()
         session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
         try:
-            yield options, credentials, session
+            yield options, credentials, session, claim
         finally:
             session.close()
 
@@ -147,7 +147,7 @@ def rollback_run(args) -> int:
             raise _refuse_undoing(args.run_id, {node: f"changed by later run {run_id} ({status})"
                                                 for node, (run_id, status) in later.items()})
         with _recovery_session(args, store, loaded, [n["node"] for n in nodes] + staged) as (
-                options, credentials, session):
+                options, credentials, session, _):
             why = _changed_since(session, record, nodes, later)
             if why and not force:
                 raise _refuse_undoing(args.run_id, why)
@@ -192,7 +192,8 @@ def resume_run(args) -> int:
         remaining = [n["node"] for n in nodes if n["node"] not in done]
         # The wait happens holding the lock, so no other run slips in while the reverts fire.
         wait = lambda: _wait_for_armed_reverts(journal, record, nodes)  # noqa: E731
-        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (options, credentials, session):
+        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (
+                options, credentials, session, claim):
             outcomes = dry_run(session, remaining)  # re-check live state
             if any(o.status == "failed" for o in outcomes):
                 journal.finish_run(record.id, "failed", ExitCode.FAILED)
@@ -201,4 +202,5 @@ def resume_run(args) -> int:
                 return ExitCode.FAILED
             changed = sorted(o.name for o in outcomes if o.status == "changed")
             journal.event(args.run_id, "run-resumed", detail=", ".join(changed) or "nothing left to change")
-            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets())
+            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets(),
+                            still_held=claim.still_held)
