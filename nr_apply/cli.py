@@ -13,7 +13,7 @@ from typing import Sequence
 from nr_apply import __version__, heap
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.lock import FabricLocked
-from nr_apply.report import check_writable, write_input_error
+from nr_apply.report import check_writable, write_input_error, write_refusal
 from nr_apply.report.logfile import route_library_logs
 
 # Order is the order `--help` lists them in.
@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INVALID_INPUT
     except FabricLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
+        write_refusal(args, ExitCode.LOCKED, f"{exc}; nothing was touched")
         return ExitCode.LOCKED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -29,6 +29,7 @@ from nornir.plugins.runners import ThreadedRunner
 from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
 from nr_apply.errors import InputError
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC_CONNECTION
+from nr_apply.exec_channel import known_hosts_path
 from nr_apply.exec_channel import start as start_exec_channels
 from nr_apply.fabric import Fabric
 from nr_apply.platforms.drivers import platform
@@ -56,7 +57,12 @@ class Credentials:
 
 def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     env = os.environ if environ is None else environ
-    if env.get("NR_APPLY_USERNAME") and env.get("NR_APPLY_PASSWORD") is not None:
+    for variable in ("NR_APPLY_USERNAME", "NR_APPLY_PASSWORD"):
+        # An empty secret is a mistake (an unset CI secret expands to ""), never a login to try.
+        if variable in env and not env[variable]:
+            raise InputError("is set but empty; give the value, or unset it to use the credentials file",
+                             field=variable)
+    if env.get("NR_APPLY_USERNAME") and env.get("NR_APPLY_PASSWORD"):
         return Credentials(env["NR_APPLY_USERNAME"], env["NR_APPLY_PASSWORD"])
     path = Path(env.get("NR_APPLY_CREDENTIALS") or DEFAULT_CREDENTIALS).expanduser()
     if not path.exists():
@@ -70,6 +76,8 @@ def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     for key in ("username", "password"):
         if not isinstance(data.get(key), (str, int)) or isinstance(data.get(key), bool):
             raise InputError("missing, or not a string", file=path, field=key)
+        if str(data[key]) == "":
+            raise InputError("is empty", file=path, field=key)
     nodes = data.get("nodes") or {}
     if not isinstance(nodes, dict):
         raise InputError(f"expected a mapping of node name to {{username, password}}, found {type(nodes).__name__}",
@@ -78,6 +86,9 @@ def load_credentials(environ: dict[str, str] | None = None) -> Credentials:
     for name, entry in nodes.items():
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), (str, int)) for k in ("username", "password")):
             raise InputError("expected a mapping with username and password", file=path, field=f"nodes.{name}")
+        for key in ("username", "password"):
+            if str(entry[key]) == "":
+                raise InputError("is empty", file=path, field=f"nodes.{name}.{key}")
         per_node[str(name)] = (str(entry["username"]), str(entry["password"]))
     return Credentials(str(data["username"]), str(data["password"]), per_node)
 
@@ -88,10 +99,15 @@ class HostKeyPolicy:
     verify: bool = True
 
     @classmethod
-    def resolve(cls, known_hosts: str | Path | None, verify: bool) -> "HostKeyPolicy":
+    def resolve(cls, known_hosts: str | Path | None, verify: bool, plan_known_hosts: Path | None = None
+                ) -> "HostKeyPolicy":
+        """The file from, first found: `--known-hosts`, $NR_APPLY_KNOWN_HOSTS, the plan's
+        `known_hosts:`, ~/.ssh/known_hosts (the command line and environment win over a file,
+        as for every setting)."""
         if not verify:
             return cls(None, verify=False)
-        path = Path(known_hosts or os.environ.get("NR_APPLY_KNOWN_HOSTS") or "~/.ssh/known_hosts").expanduser()
+        path = Path(known_hosts or os.environ.get("NR_APPLY_KNOWN_HOSTS") or plan_known_hosts
+                    or "~/.ssh/known_hosts").expanduser()
         if not path.exists():
             raise InputError("known_hosts file not found; point --known-hosts at the file that holds the "
                              "devices' SSH host keys (the lab writes <state-dir>/known_hosts), or pass "
@@ -139,6 +155,13 @@ class HostKeyFiles:
         _KEY_FILES[self.dir] = self
         weakref.finalize(self, shutil.rmtree, str(self.dir), True)
 
+    def has_entry(self, hostname: str, port: int) -> bool:
+        """Whether the file holds a usable (not revoked) key for the device's SSH endpoint."""
+        name = hostname if port == 22 else f"[{hostname}]:{port}"
+        entries = [*self._plain.get(name, []),
+                   *(e for hashed, e in self._hashed if paramiko.HostKeys.hash_host(name, hashed) == hashed)]
+        return any(e.key.get_base64() not in self._revoked for e in entries)
+
     def path_for(self, hostname: str, port: int) -> Path:
         """Where the device's file is, without writing it: most runs never open a Netmiko
         session to most devices (reads go over exec channels), and a thousand files cost a
@@ -169,13 +192,28 @@ _KEY_FILES: "weakref.WeakValueDictionary[Path, HostKeyFiles]" = weakref.WeakValu
 
 
 def ensure_host_key_file(host: Host) -> None:
-    """Write the host's own known_hosts file (HostKeyFiles.path_for) if it is not yet written:
-    called before every Netmiko connection."""
-    options = host.connection_options.get("netmiko")
-    path = (options.extras or {}).get("alt_key_file") if options is not None else None
-    owner = _KEY_FILES.get(Path(path).parent) if path else None
-    if owner is not None:
-        owner.write(Path(path))
+    """Before every Netmiko connection of nr-apply's tasks: its host key is verified whoever
+    set the host up. A run has given it its own known_hosts file (HostKeyFiles.path_for),
+    written here if not yet. A host a plain Nornir script set up gets strict checking against
+    the exec channel's known_hosts choice (exec_channel.known_hosts_path), unless the inventory
+    decided explicitly (`ssh_strict` in the netmiko extras, or `verify_host_keys: false`)."""
+    options = host.get_connection_parameters("netmiko")
+    extras = dict(options.extras or {})
+    path = extras.get("alt_key_file")
+    if path:
+        owner = _KEY_FILES.get(Path(path).parent)
+        if owner is not None:
+            owner.write(Path(path))
+        return
+    if "ssh_strict" in extras:
+        return
+    exec_extras = host.get_connection_parameters(EXEC_CONNECTION).extras or {}
+    known_hosts = known_hosts_path(exec_extras, options.hostname or host.hostname, int(options.port or 22))
+    if known_hosts is None:
+        return
+    extras.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True, alt_key_file=known_hosts)
+    host.connection_options["netmiko"] = ConnectionOptions(
+        hostname=options.hostname, port=options.port, platform=options.platform, extras=extras)
 
 
 def _netmiko_extras(policy: HostKeyPolicy, key_file: Path | None) -> dict:
@@ -209,23 +247,45 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         hostname=netmiko.hostname, port=netmiko.port, platform=device_type,
         extras={**extras, **(netmiko.extras or {})})
     # The read round's exec channel: the same SSH endpoint and known_hosts as Netmiko.
-    exec_known_hosts = str(policy.known_hosts) if policy.verify else None
+    exec_known_hosts = {"known_hosts": str(policy.known_hosts)} if policy.verify else {"verify_host_keys": False}
     host.connection_options[EXEC_CONNECTION] = ConnectionOptions(
-        hostname=netmiko.hostname, port=ssh_port,
-        extras={"known_hosts": exec_known_hosts, "timeout": extras["conn_timeout"]})
+        hostname=netmiko.hostname, port=ssh_port, extras={**exec_known_hosts, "timeout": extras["conn_timeout"]})
     if descriptor.napalm_driver:
         napalm = host.get_connection_parameters("napalm")
         # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict
         # is shared by every host of the group.
         optional_args = dict((napalm.extras or {}).get("optional_args") or {})
         if descriptor.napalm_driver == "eos":  # eAPI's TLS trust: an EOS quirk, kept in its module
-            from nr_apply.platforms.eos import eapi_tls_args
+            from nr_apply.platforms.eos import PlainHttpRefused, eapi_tls_args, refuse_plain_http
 
+            try:
+                optional_args = refuse_plain_http(optional_args, napalm.hostname or host.hostname)
+            except PlainHttpRefused as exc:
+                raise InputError(str(exc), field=f"{host.name}.connection_options.napalm.extras.optional_args"
+                                 ".transport") from None
             optional_args = eapi_tls_args(optional_args, inventory_dir)
         optional_args.setdefault("port", napalm.port)
         host.connection_options["napalm"] = ConnectionOptions(
             hostname=napalm.hostname, port=napalm.port, platform=descriptor.napalm_driver,
             extras={"timeout": 30, **(napalm.extras or {}), "optional_args": optional_args})
+
+
+def refuse_unknown_ssh_hosts(hosts, key_files: HostKeyFiles, known_hosts: Path | None) -> None:
+    """Every host reached over SSH must have an entry in the known_hosts file before anything
+    connects: a node with none would be refused at login anyway, and a file with no entry for
+    the targeted nodes is the wrong file (an empty one, another fabric's)."""
+    missing = []
+    for host in hosts:
+        if platform(host.platform).connection != "netmiko":
+            continue  # EOS is read over eAPI; its identity is TLS's (README: Host identity)
+        netmiko = host.get_connection_parameters("netmiko")
+        if not key_files.has_entry(netmiko.hostname or host.hostname, int(netmiko.port or 22)):
+            missing.append(host.name)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"no host key for {shown} (SSH nodes this run targets); point --known-hosts at the "
+                         "file that holds the devices' keys, or add theirs (ssh-keyscan, then verify them)",
+                         file=known_hosts)
 
 
 def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, workers: int,
@@ -236,6 +296,8 @@ def run_nornir(fabric: Fabric, credentials: Credentials, policy: HostKeyPolicy, 
     key_files = HostKeyFiles(policy.known_hosts) if policy.verify else None
     nornir = fabric.nornir.filter(filter_func=lambda h: h.name in wanted).with_runner(
         ThreadedRunner(num_workers=workers))
+    if key_files is not None:
+        refuse_unknown_ssh_hosts(nornir.inventory.hosts.values(), key_files, policy.known_hosts)
     for host in nornir.inventory.hosts.values():
         prepare_host(host, credentials, policy, key_files, fabric.inventory_dir)
     nornir.host_key_files = key_files  # type: ignore[attr-defined]  # lives as long as the run

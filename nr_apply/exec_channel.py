@@ -13,8 +13,11 @@ then runs beside the run's parsing and planning on another core, instead of taki
 for this interpreter's lock. Nornir's worker threads block on their own request's answer; each
 connection is closed with the node's other sessions as soon as its step is done.
 
-Host keys are verified against the same known_hosts file Netmiko uses (`known_hosts` in the
-connection's extras: the file's path; None only when verification was turned off for the run).
+Host keys are verified whoever opens the connection, a run of nr-apply or a plain Nornir
+script: against `known_hosts` in the connection's extras (a run puts the same file Netmiko
+uses there), else `$NR_APPLY_KNOWN_HOSTS`, else ~/.ssh/known_hosts; no such file fails the
+node before anything is sent. Only `verify_host_keys: false` in the extras turns it off (per
+fabric, in the inventory's defaults; a run's `--no-host-key-check` sets it).
 """
 
 from __future__ import annotations
@@ -46,6 +49,21 @@ GRACE_S = 30.0
 class ExecChannelError(Exception):
     """An exec read could not be made (no connection, refused key or login, timeout); its
     text is the transport's own words."""
+
+
+def known_hosts_path(extras: dict[str, Any], hostname: str | None, port: int) -> str | None:
+    """The known_hosts file an SSH connection to the device verifies its key against: the
+    connection's own `known_hosts`, else $NR_APPLY_KNOWN_HOSTS, else ~/.ssh/known_hosts. None
+    only when the inventory (or the run) turned verification off with `verify_host_keys: false`."""
+    if extras.get("verify_host_keys") is False:
+        return None
+    path = str(extras.get("known_hosts") or os.environ.get("NR_APPLY_KNOWN_HOSTS")
+               or os.path.expanduser("~/.ssh/known_hosts"))
+    if not os.path.isfile(path):
+        raise ExecChannelError(f"SSH to {hostname}:{port}: known_hosts file {path} not found, so its host key "
+                               "cannot be verified; set NR_APPLY_KNOWN_HOSTS (or the connection's known_hosts), or "
+                               "turn verification off for the fabric with `verify_host_keys: false`")
+    return path
 
 
 @dataclass(eq=False)
@@ -209,7 +227,7 @@ class ExecChannel:
              configuration: Config | None = None) -> None:
         extras = extras or {}
         timeout = float(extras.get("timeout", 15))
-        known_hosts = extras.get("known_hosts")
+        known_hosts = known_hosts_path(extras, hostname, port or 22)
         connection_id = next(HELPER.connection_ids)
         try:
             _, process = HELPER.call("open", (connection_id, hostname, port or 22, username, password,

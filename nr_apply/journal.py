@@ -43,12 +43,15 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE nodes ADD COLUMN added_at DOUBLE PRECISION",
         "CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, ts)",
     ],
+    [  # 3: the lossless state a run verified on each node, so a rollback can tell a later change
+        "ALTER TABLE nodes ADD COLUMN left_digest TEXT",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 RUN_COLUMNS = ("id", "fabric", "plan", "plan_file", "plan_path", "plan_digest", "inventory", "operator", "host",
                "pid", "started_at", "finished_at", "status", "exit_code", "revert_seconds")
-NODE_COLUMNS = ("node", "platform", "phase", "batch", "state", "snapshot", "updated_at")
+NODE_COLUMNS = ("node", "platform", "phase", "batch", "state", "snapshot", "updated_at", "left_digest")
 EVENT_COLUMNS = ("ts", "node", "phase", "batch", "event", "detail")
 ARMED = ("armed", "verified")
 
@@ -153,10 +156,22 @@ class Journal:
             "updated_at=excluded.updated_at, added_at=excluded.added_at",
             (run_id, node, platform, phase, batch, "planned", text, now, now))
 
-    def set_node_state(self, run_id: str, node: str, state: str, detail: str = "") -> None:
-        self.db.execute("UPDATE nodes SET state=?, updated_at=? WHERE run_id=? AND node=?",
-                        (state, time.time(), run_id, node))
+    def set_node_state(self, run_id: str, node: str, state: str, detail: str = "",
+                       left_digest: str | None = None) -> None:
+        """`left_digest`: the digest of the lossless state read back from the node (verify)."""
+        if left_digest is None:
+            self.db.execute("UPDATE nodes SET state=?, updated_at=? WHERE run_id=? AND node=?",
+                            (state, time.time(), run_id, node))
+        else:
+            self.db.execute("UPDATE nodes SET state=?, updated_at=?, left_digest=? WHERE run_id=? AND node=?",
+                            (state, time.time(), left_digest, run_id, node))
         self.event(run_id, state, node=node, detail=detail)
+
+    def supersede(self, run_id: str, by: str) -> None:
+        """A later run's changes undone by `rollback --force` of an earlier run: it is no longer
+        what its nodes run."""
+        self.db.execute("UPDATE runs SET status='superseded' WHERE id=?", (run_id,))
+        self.event(run_id, "superseded", detail=f"its nodes were restored by `rollback {by} --force`")
 
     def event(self, run_id: str, event: str, node: str | None = None, phase: str | None = None,
               batch: int | None = None, detail: str = "") -> None:
@@ -182,6 +197,19 @@ class Journal:
         rows = self.db.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE run_id=? ORDER BY ts",
                                (run_id,))
         return [dict(zip(EVENT_COLUMNS, r)) for r in rows]
+
+    def later_runs(self, record: RunRecord, nodes: list[str]) -> dict[str, tuple[str, str]]:
+        """node -> (run id, status) of the latest run after `record` (same fabric) that left the
+        node changed: pushed, confirmed or failed on it, and not restored by that run."""
+        if not nodes:
+            return {}
+        marks = ", ".join("?" * len(nodes))
+        rows = self.db.execute(
+            f"SELECT n.node, r.id, r.status FROM nodes n JOIN runs r ON r.id = n.run_id WHERE r.fabric=? "
+            f"AND r.started_at > ? AND r.id <> ? AND r.status <> 'superseded' AND n.node IN ({marks}) "
+            "AND n.state IN ('armed', 'verified', 'confirmed', 'failed', 'rollback_failed') ORDER BY r.started_at",
+            (record.fabric, record.started_at, record.id, *nodes))
+        return {node: (run_id, status) for node, run_id, status in rows}  # the latest wins
 
     def armed_until(self, run_id: str) -> float | None:
         """When the last timed revert a run may have left armed fires, if that run never

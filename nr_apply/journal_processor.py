@@ -41,8 +41,10 @@ class JournalProcessor:
             state, detail = failed_state, f"{error.step}: {error.message}"
         else:
             state, detail = ok_state, str(first.result or "")
+        # What the run left on the node, read back by verify: a later rollback compares with it.
+        left = None if result.failed else getattr(first, "state_digest", None)
         with self.lock:
-            self.journal.set_node_state(self.run_id, host.name, state, detail)
+            self.journal.set_node_state(self.run_id, host.name, state, detail, left_digest=left)
 
     def task_started(self, task: Task) -> None:
         pass

@@ -30,10 +30,11 @@ class LockHolder:
     pid: int
     started: float
     plan: str = ""
+    state: str = ""  # the holder's store (its journal), where that is not the lock's own
 
     @classmethod
-    def me(cls, run_id: str, plan: str) -> LockHolder:
-        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), plan)
+    def me(cls, run_id: str, plan: str, state: str = "") -> LockHolder:
+        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time(), plan, state)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
@@ -64,6 +65,12 @@ class FabricLock(ABC):
         self.fabric = fabric
         self.journal = journal
         self.held = False
+        self._state = ""  # this taker's store, recorded where the lock is shared beyond it
+
+    def _journal_of(self, holder: LockHolder) -> Journal:
+        """The journal the holder's run is recorded in (this store's, unless the lock is shared
+        by stores of their own, such as two clones' default stores)."""
+        return self.journal
 
     # --- what a store provides ------------------------------------------------------------
     @abstractmethod
@@ -82,7 +89,13 @@ class FabricLock(ABC):
     def _write(self, holder: LockHolder) -> None: ...
 
     @abstractmethod
-    def _clear(self) -> None: ...
+    def _clear(self, own: str | None = None) -> None:
+        """Remove the holder record: with `own` (a run id), only if it is still that run's own
+        record and primitive (a run whose lock was broken must not remove the next holder's)."""
+
+    def still_held(self) -> bool:
+        """Whether this taker still holds the fabric (`unlock --force` may have broken it)."""
+        return self.held
 
     # --- the protocol ---------------------------------------------------------------------
     def acquire(self, run_id: str, plan: str, recovering: str | None = None) -> None:
@@ -93,23 +106,24 @@ class FabricLock(ABC):
         try:
             previous = self._read(taken=True)
             if previous is not None and previous.run_id != recovering:
-                until = self.journal.armed_until(previous.run_id)
+                journal = self._journal_of(previous)
+                until = journal.armed_until(previous.run_id)
                 if until is not None and until > time.time():
                     raise FabricLocked(self.fabric, previous, armed_until=until)
-                self._mark_died(previous)
+                self._mark_died(previous, journal)
                 print(f"note: took over the lock of {previous.describe()}: that process is gone"
                       + (" and its timed reverts have fired" if until else ""), file=sys.stderr)
-            self._write(LockHolder.me(run_id, plan))
+            self._write(LockHolder.me(run_id, plan, self._state))
         except BaseException:
             self._let_go()
             raise
-        self.held = True
+        self.held, self.run_id = True, run_id
 
     def release(self) -> None:
         if self.held:
             self.held = False
             try:
-                self._clear()
+                self._clear(own=self.run_id)
             finally:
                 self._let_go()
 
@@ -129,7 +143,7 @@ class FabricLock(ABC):
                     unreadable = False
                 self._clear()
                 if holder is not None:
-                    self._mark_died(holder)
+                    self._mark_died(holder, self._journal_of(holder))
                 return ("removed" if holder or unreadable else "free"), holder
             finally:
                 self._let_go()
@@ -138,11 +152,26 @@ class FabricLock(ABC):
             return "removed", holder
         return "held", holder
 
-    def _mark_died(self, holder: LockHolder) -> None:
+    def holder_alive(self, run_id: str) -> bool:
+        """Whether `run_id` is the live holder of the fabric, found without taking it over or
+        changing anything (what `runs` shows for a run the journal still has `running`)."""
+        if self._probe():
+            return False
+        holder = self._read(taken=False)
+        return holder is None or holder.run_id == run_id  # None: a holder writing its details now
+
+    def _probe(self) -> bool:
+        """True when no live process holds the primitive (taken and let go at once)."""
+        if self._take():
+            self._let_go()
+            return True
+        return False
+
+    def _mark_died(self, holder: LockHolder, journal: Journal) -> None:
         """A run whose lock is taken over or broken is over: `runs` must not show it running."""
-        record = self.journal.run(holder.run_id)
+        record = journal.run(holder.run_id)
         if record is not None and record.status == "running":
-            self.journal.finish_run(holder.run_id, "died", None)
+            journal.finish_run(holder.run_id, "died", None)
 
     def _force_clear(self) -> bool:
         """Remove a live holder's lock; False where the store cannot (a server-side lock)."""

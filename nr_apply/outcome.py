@@ -19,7 +19,7 @@ def one_line(text: str, limit: int = 400) -> str:
 
 @dataclass
 class StepError:
-    step: str  # read, parse, plan, push, verify, gate, confirm, rollback
+    step: str  # read, parse, plan, push, verify, gate, confirm, rollback, final-check
     message: str
 
 

@@ -168,10 +168,12 @@ class Plan(Strict):
         "the plan, or a Nornir inventory mapping: plugin, options, transform_function")
     fabric: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
         default=None, description="the fabric's name: one lock and one run history per fabric "
-        "(default: the inventory folder's name)")
+        "(default: the inventory folder's name; required with a shared postgresql:// state store)")
     state: str | None = Field(
         default=None, description="where runs and the fabric lock live: a directory (SQLite, relative to the "
-        "plan file) or a postgresql:// URL without a password (default: .nr-apply at the top of the checkout)")
+        "plan file) or a postgresql:// URL without a password (default: .nr-apply at the top of the fabric "
+        "repository: the nearest folder up holding .git, else a journal, else the folder holding the plan and "
+        "its inventory)")
     known_hosts: Path | None = Field(default=None, description="SSH known_hosts, relative to the plan file")
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
     timed_revert: RevertSeconds = Field(default=300, description="revert armed on every device of a batch: "

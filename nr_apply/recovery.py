@@ -79,15 +79,16 @@ def _recovery_session(args, store: Store, loaded, names: list[str], before_conne
     """Lock the fabric for this run's recovery and open device sessions to `names`.
     Raises FabricLocked when another live run holds the fabric."""
     options = _options(args)
+    options.state_location = store.location
     credentials = load_credentials()
     store.journal.secrets |= credentials.secrets()
     fabric = load_fabric(loaded.inventory)
-    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id):
+    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id) as claim:
         if before_connect:
             before_connect()
         session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
         try:
-            yield options, credentials, session
+            yield options, credentials, session, claim
         finally:
             session.close()
 
@@ -97,11 +98,42 @@ def _discard_staged(task, node, driver) -> Result:
     return Result(host=task.host, result={"ok": True})
 
 
+def _changed_since(session, record, nodes: list[dict], later: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """node -> why it is no longer as the run left it: a later run that changed it, or a live
+    state that is neither what the run verified there nor the node's snapshot (out of band).
+    A node that cannot be read is left to the restore, which reports it."""
+    from nr_apply.platforms import drivers
+    from nr_apply.tasks.lossless import state_digest
+
+    why = {node: f"changed by later run {run_id} ({status})" for node, (run_id, status) in later.items()}
+    checked = [n for n in nodes if n["left_digest"] and n["node"] not in why]
+    if not checked:
+        return why
+    live = {o.name: o for o in dry_run(session, [n["node"] for n in checked])}
+    for n in checked:
+        outcome = live[n["node"]]
+        if outcome.state_digest is None or outcome.state_digest == n["left_digest"]:
+            continue
+        ports = list(session.fabric.nodes[n["node"]].ports)
+        snapshot = drivers.driver_class(n["platform"]).parse(n["snapshot"], ports=ports)
+        if outcome.state_digest != state_digest(snapshot):  # back at its snapshot already: nothing undone
+            why[n["node"]] = "changed outside nr-apply since the run verified it"
+    return why
+
+
+def _refuse_undoing(run_id: str, why: dict[str, str]) -> InputError:
+    listed = "; ".join(f"{node}: {reason}" for node, reason in why.items())
+    return InputError(f"rolling back run {run_id} would undo later changes — {listed}. Roll back the later run "
+                      "first, or pass --force to restore the snapshots anyway (the later runs are then marked "
+                      "superseded)", field="RUN")
+
+
 def rollback_run(args) -> int:
     from nr_apply.journal_processor import JournalProcessor
     from nr_apply.rollout import run_step
     from nr_apply.tasks.change import restore_snapshot
 
+    force = getattr(args, "force", False)
     with _open_run_store(args) as store:
         journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
@@ -112,8 +144,17 @@ def rollback_run(args) -> int:
             journal.finish_run(record.id, "rolled_back", ExitCode.OK)
             print(f"run {args.run_id} left no node changed; nothing to roll back")
             return ExitCode.OK
+        later = journal.later_runs(record, [n["node"] for n in nodes])
+        if later and not force:  # known from the journal alone: refused before any device is read
+            raise _refuse_undoing(args.run_id, {node: f"changed by later run {run_id} ({status})"
+                                                for node, (run_id, status) in later.items()})
         with _recovery_session(args, store, loaded, [n["node"] for n in nodes] + staged) as (
-                options, credentials, session):
+                options, credentials, session, _):
+            why = _changed_since(session, record, nodes, later)
+            if why and not force:
+                raise _refuse_undoing(args.run_id, why)
+            for later_run in sorted({run_id for run_id, _ in later.values()}):
+                journal.supersede(later_run, by=args.run_id)
             if staged:
                 session.run(staged, _discard_staged)
             if not nodes:
@@ -159,7 +200,8 @@ def resume_run(args) -> int:
         remaining = [n["node"] for n in nodes if n["node"] not in done]
         # The wait happens holding the lock, so no other run slips in while the reverts fire.
         wait = lambda: _wait_for_armed_reverts(journal, record, nodes)  # noqa: E731
-        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (options, credentials, session):
+        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (
+                options, credentials, session, claim):
             outcomes = dry_run(session, remaining)  # re-check live state
             if any(o.status == "failed" for o in outcomes):
                 journal.finish_run(record.id, "failed", ExitCode.FAILED)
@@ -169,4 +211,5 @@ def resume_run(args) -> int:
                 return ExitCode.FAILED
             changed = sorted(o.name for o in outcomes if o.status == "changed")
             journal.event(args.run_id, "run-resumed", detail=", ".join(changed) or "nothing left to change")
-            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets())
+            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets(),
+                            still_held=claim.still_held)

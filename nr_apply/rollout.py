@@ -25,6 +25,7 @@ them as Nornir processors.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -179,8 +180,10 @@ def _clock(ts: float) -> str:
 
 
 class Rollout:
-    def __init__(self, options, loaded, session, journal, state: RolloutState, plan_batches: list[Batch]):
+    def __init__(self, options, loaded, session, journal, state: RolloutState, plan_batches: list[Batch],
+                 still_held=lambda: True):
         self.options, self.plan, self.session, self.journal = options, loaded.plan, session, journal
+        self.still_held = still_held  # whether the run still holds the fabric lock
         self.state, self.batches = state, plan_batches
         self.phases: dict[str, Phase] = {p.name: p for p in self.plan.phases}
         self.revert = int(self.plan.timed_revert)
@@ -210,6 +213,9 @@ class Rollout:
         per_phase = {name: sum(b.phase == name for b in self.batches) for name in self.phases}
         with self.stop.installed():
             for n, batch in enumerate(self.batches):
+                if not self.still_held():
+                    self.skip(self.batches[n:])
+                    return self.lock_lost(batch)
                 self.journal.event(self.state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
                                    detail=", ".join(batch.nodes))
                 self.progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
@@ -535,7 +541,47 @@ class Rollout:
                            detail=message)
         return Verdict(ExitCode.FAILED, "interrupted", message)
 
+    def lock_lost(self, batch: Batch) -> Verdict:
+        """The lock was broken under the run (`unlock --force`) and another run may hold the
+        fabric now: push nothing more, so two runs never push at once."""
+        done = ", ".join(f"{b.phase}/{b.index}" for b in self.state.confirmed) or "none"
+        message = (f"run {self.state.run_id} stopped before phase {batch.phase!r} batch {batch.index}: its fabric "
+                   "lock was removed while it ran (`nr-apply unlock --force`), so another run may hold the "
+                   f"fabric now. Batches confirmed: {done}; later batches were not started. Once the fabric is "
+                   f"free, carry on with: {self.command('resume')}")
+        self.journal.event(self.state.run_id, "lock-lost", phase=batch.phase, batch=batch.index, detail=message)
+        return Verdict(ExitCode.FAILED, "stopped", message)
+
+    def recheck_last_batch(self) -> list[str]:
+        """The report states no node's status from memory where the run's end can read it
+        back cheaply: the last confirmed batch is verified once more (one read per node). A node
+        no longer at intent (another run, a hand, since its confirm) is reported failed."""
+        if not self.state.confirmed:
+            return []
+        last = self.state.confirmed[-1].nodes
+        try:
+            results = run_step(self.session, last, lossless_verify, [], facets=self.session.facets)
+        finally:
+            self.session.release(last + link_peers(self.session.fabric, last))
+        drifted = []
+        for name, r in results.items():
+            if not r.failed:
+                continue
+            outcome = self.state.outcomes[name]
+            outcome.status = "failed"
+            outcome.error = StepError("final-check", "not at intent when the run ended, though confirmed at "
+                                                     f"intent earlier: {step_error(r.exception, 'verify').message}")
+            self.journal.set_node_state(self.state.run_id, name, "failed", outcome.error.message)
+            drifted.append(name)
+        return drifted
+
     def finished(self) -> Verdict:
+        drifted = self.recheck_last_batch()
+        if drifted:
+            return Verdict(ExitCode.FAILED, "failed",
+                           f"run {self.state.run_id}: every phase applied and confirmed, but {', '.join(drifted)} "
+                           "no longer at intent when the run ended (changed since its confirm: another run, or by "
+                           f"hand); see the report, then `{self.command('rollback')}` or a new apply")
         if self.state.tolerated:
             return Verdict(ExitCode.FAILED, "failed",
                            f"run {self.state.run_id}: every phase done, but {', '.join(self.state.tolerated)} "
@@ -547,8 +593,13 @@ class Rollout:
         """The exact command an operator runs next for this run."""
         o = self.options
         words = ["nr-apply", verb, self.state.run_id]
-        if o.state:
-            words += ["--state", o.state]
+        # From where the operator stands: the store is named unless the default found from the
+        # working directory is that store already.
+        from nr_apply.state import state_option_for_here
+
+        state = o.state or (state_option_for_here(o.state_location) if o.state_location else None)
+        if state:
+            words += ["--state", shlex.quote(state)]
         if o.known_hosts:
             words += ["--known-hosts", o.known_hosts]
         if not o.verify_host_keys:
@@ -596,10 +647,11 @@ def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: s
     journal.secrets |= secrets
     journal.start_run(run_id, claim.fabric, loaded.plan.name, str(loaded.file), plan_path_in_checkout(loaded.file),
                       loaded.digest, str(loaded.inventory_dir), loaded.plan.timed_revert)
-    return roll_out(options, loaded, session, journal, run_id, outcomes, secrets)
+    return roll_out(options, loaded, session, journal, run_id, outcomes, secrets, still_held=claim.still_held)
 
 
-def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[NodeOutcome], secrets: set[str]) -> int:
+def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[NodeOutcome], secrets: set[str],
+             still_held=lambda: True) -> int:
     """What apply and resume share once the fabric is locked and read: journal every changed
     node with its snapshot, run the batches, finish the run in the journal, report."""
     from nr_apply.report import emit
@@ -613,7 +665,7 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
             journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index, state.snapshots[name])
             by_name[name].phase, by_name[name].batch = batch.phase, batch.index
     try:
-        verdict = Rollout(options, loaded, session, journal, state, plan_batches).run()
+        verdict = Rollout(options, loaded, session, journal, state, plan_batches, still_held).run()
     except BaseException as exc:  # a crash must not leave the run `running` in the journal
         journal.finish_run(run_id, "crashed", ExitCode.FAILED)
         journal.event(run_id, "run-crashed", detail=f"{type(exc).__name__}: {exc}")

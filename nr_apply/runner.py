@@ -5,6 +5,7 @@ read and held until the rollout ends, so the plan reviewed is the state changed.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +43,7 @@ class RunOptions:
     command: str = "apply"  # the command the report names: apply, check, apply-plan, rollback, resume
     lab: str | None = None  # --lab STATE_DIR: a rehearsal, refused unless every node is that running lab's
     started_at: float = field(default_factory=time.time)  # when the command started (reports)
+    state_location: str | None = None  # the store the run uses, however it was found
 
 
 def dry_run_exit_code(outcomes: list[NodeOutcome]) -> int:
@@ -61,7 +63,7 @@ def check_limit(expr: str | None) -> None:
 def open_session(options, loaded, fabric, names: list[str], credentials, watch_peers: bool = False) -> Session:
     """Sessions to `names`; with `watch_peers` (a rollout) also to their link peers, whose
     counters the pre-flight and gates read."""
-    policy = HostKeyPolicy.resolve(options.known_hosts or loaded.known_hosts, options.verify_host_keys)
+    policy = HostKeyPolicy.resolve(options.known_hosts, options.verify_host_keys, loaded.known_hosts)
     if watch_peers:
         from nr_apply.rollout import link_peers
 
@@ -87,13 +89,17 @@ def run_plan(options: RunOptions) -> int:
         return ExitCode.INVALID_INPUT
     limited = set(limit_nodes(fabric, options.limit))
     targeted = [n.name for phase in loaded.plan.phases for n in phase_nodes(phase, fabric) if n.name in limited]
+    from nr_apply.state import locate, open_store
+
+    # Found (and checked: a shared store needs the plan's `fabric:`) by a dry-run too, so a
+    # pull request's dry-run refuses the plan its merge would.
+    options.state_location = locate(options.state, loaded)
     credentials = load_credentials()
     if options.dry_run:
         return _dry_run(options, loaded, fabric, targeted, credentials, report)
     from nr_apply.rollout import apply_plan
-    from nr_apply.state import locate, open_store
 
-    with open_store(locate(options.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
+    with open_store(options.state_location) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
         session = open_session(options, loaded, fabric, targeted, credentials, watch_peers=True)
         try:
             outcomes = dry_run(session, targeted)
@@ -116,13 +122,18 @@ def _dry_run(options, loaded, fabric, targeted: list[str], credentials, validati
     session = open_session(options, loaded, fabric, targeted, credentials)
     try:
         outcomes = dry_run(session, targeted)
-        if options.save_plan:
-            from nr_apply.saved_plan import save
-
-            save(options.save_plan, loaded, outcomes)
         code = dry_run_exit_code(outcomes)
+        # The report first: a plan that cannot be saved (unreadable nodes) still shows why.
         emit(options, loaded, outcomes, secrets=credentials.secrets(), exit_code=code, validation=validation,
              fabric=fabric, batches=planned_batches(loaded, session, outcomes))
+        if options.save_plan:
+            from nr_apply.saved_plan import save, unsaveable
+
+            refused = unsaveable(outcomes)
+            if refused:
+                print(f"error: {options.save_plan}: plan not saved: {refused}", file=sys.stderr)
+                return code
+            save(options.save_plan, loaded, outcomes)
         return code
     finally:
         session.close()

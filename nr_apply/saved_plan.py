@@ -20,12 +20,19 @@ from nr_apply.outcome import NodeOutcome
 SCHEMA = "nr-apply.saved-plan/v1"
 
 
+def unsaveable(outcomes: list[NodeOutcome]) -> str | None:
+    """Why these outcomes cannot be saved as a plan, if they cannot: a node that could not be
+    read has no state to hold the apply to."""
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    return f"nodes could not be read: {', '.join(failed)}" if failed else None
+
+
 def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
     from nr_apply.state import plan_path_in_checkout
 
-    failed = [o.name for o in outcomes if o.status == "failed"]
-    if failed:
-        raise InputError(f"not saving a plan with unreadable nodes: {', '.join(failed)}", file=path)
+    refused = unsaveable(outcomes)
+    if refused:
+        raise InputError(f"not saving the plan: {refused}", file=path)
     data = {
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -56,6 +56,47 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# What a document may expand to through its aliases (`*anchor`). A fabric's files use a few
+# anchors for shared blocks; a "billion laughs" document nests aliases of aliases, so its few
+# lines expand to billions of values that every later step (merging, checking) walks.
+MAX_ALIASES = 100_000
+MAX_EXPANDED_VALUES = 5_000_000
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse a document whose aliases are too many or expand too far, counted on the composed
+    graph (each node once), before anything is built from it."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    seen_children = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if not done and (id(node) in sizes or id(node) in entered):
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if done:
+            # a node that contains itself (a recursive alias) expands without end
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), MAX_EXPANDED_VALUES) for c in children)
+            if sizes[id(node)] > MAX_EXPANDED_VALUES:
+                mark = node.start_mark
+                raise InputError(f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values (an alias "
+                                 "bomb?); write the data out, or use fewer nested aliases", file=path,
+                                 line=mark.line + 1, column=mark.column + 1)
+            continue
+        seen_children += len(children)
+        entered.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    aliases = seen_children + 1 - len(entered | set(sizes))  # references to a node beyond its first
+    if aliases > MAX_ALIASES:
+        raise InputError(f"{aliases:,} alias references, more than {MAX_ALIASES:,}; write the data out",
+                         file=path)
+
+
 def load_yaml(path: Path, *, required: bool = True) -> Any:
     path = Path(path)
     if not path.exists():
@@ -73,7 +114,12 @@ def load_yaml(path: Path, *, required: bool = True) -> Any:
         loader = _StrictLoader(text)
         loader.path = str(path)
         try:
-            return loader.get_single_data()
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if "&" in text:  # anchors: aliases may expand the document far beyond its text
+                _check_expansion(node, path)
+            return loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:

@@ -36,6 +36,16 @@ def start_test_lab(tmp_path_factory: pytest.TempPathFactory, template: Path = BU
     return RunningLab.start(inventory, state, device_factory)
 
 
+@pytest.fixture(autouse=True)
+def machine_lock_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own machine-wide lock folder (the default store's fabric locks,
+    $NR_APPLY_LOCK_DIR), inherited by the processes it starts: tests, and test runs beside
+    each other on one machine, never hold each other's fabric."""
+    folder = tmp_path_factory.mktemp("machine-locks")
+    monkeypatch.setenv("NR_APPLY_LOCK_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     """The bundled fabric (real emulators) in a background process: `inventory_dir`,

@@ -1,6 +1,7 @@
 """The one InitNornir call both examples share: a SimpleInventory folder, with nr-apply's
 transform function resolving the lossless intent, and credentials from the environment (never
-from inventory files)."""
+from inventory files). SSH host keys are verified against $NR_APPLY_KNOWN_HOSTS, else
+~/.ssh/known_hosts (nr-apply's connections do so whoever opens them)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ import argparse
 
 STATE_HELP = ("where runs and fabric locks live: a directory (embedded SQLite) or a postgresql://USER@HOST/DB "
               "URL shared by a team (default: $NR_APPLY_STATE, else the plan's `state:`, else .nr-apply at the "
-              "top of the checkout); a password in the URL is never printed")
+              "top of the fabric repository, found by walking up to .git or a journal); a password in the URL "
+              "is never printed")
 
 
 def add_state_option(p: argparse.ArgumentParser) -> None:

@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="plan only: report the diff and native change per node")
     p.add_argument("--save-plan", metavar="FILE",
                    help="with --dry-run: save the exact per-node changes and the digest of the live state they "
-                        "were computed from, for `nr-apply apply-plan FILE`")
+                        "were computed from, for `nr-apply apply-plan FILE` (not saved when a node cannot be read: "
+                        "the report says which, exit 1)")
     p.add_argument("--limit", metavar="EXPR", help="comma-separated node names/globs, groups, or role:ROLE")
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking (pipelines)")
     p.add_argument("--lab", metavar="STATE_DIR", nargs="?", const=".nr-apply/lab",

@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
     state_dir(down)
     down.set_defaults(func=_down)
 
-    status = sub.add_parser("status", help="probe every node's listeners")
+    status = sub.add_parser("status", help="probe every node's listeners (exit 1 when no lab is running)")
     state_dir(status)
     inventory(status, "inventory to probe when no lab is running; default inventory")
     status.add_argument("--format", choices=("text", "json"), default="text")
@@ -53,8 +53,9 @@ def add_parser(subparsers) -> None:
     inventory(reset, "inventory naming the nodes when no lab is running; default inventory")
     reset.set_defaults(func=_reset)
 
-    fault = sub.add_parser("fault", help="inject (or --clear) a fault on a node",
-                           description=f"Fault kinds: {', '.join(FAULT_KINDS)}. Faults persist until cleared.")
+    fault = sub.add_parser("fault", help="inject (or --clear) a fault on a node of the running lab",
+                           description=f"Fault kinds: {', '.join(FAULT_KINDS)}. Faults persist until cleared. "
+                           "Injecting needs a lab running from --state-dir (exit 3 otherwise).")
     fault.add_argument("node", metavar="NODE")
     fault.add_argument("kind", metavar="KIND")
     fault.add_argument("seconds", metavar="SECONDS", type=float, nargs="?", default=None,
@@ -101,9 +102,11 @@ def _status(args) -> int:
         status = runner.lab_status(args.state_dir, args.inventory)
     except LabError as exc:
         return _fail(str(exc))
+    # Not running is a non-zero exit, so a script can wait on it (`until nr-apply lab status; ...`).
+    code = ExitCode.OK if status["running"] else ExitCode.FAILED
     if args.format == "json":
         print(json.dumps(status, indent=2))
-        return ExitCode.OK
+        return code
     print(f"lab {'running, pid ' + str(status['pid']) if status['running'] else 'not running'} ({status['state_dir']})")
     rows = [("NODE", "PLATFORM", "HOST", "LISTENERS", "STATE", "FAULTS")]
     for node in status["nodes"]:
@@ -112,7 +115,7 @@ def _status(args) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return ExitCode.OK
+    return code
 
 
 def _reset(args) -> int:

@@ -17,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               "including one left by a run that died with devices armed (their timed revert "
                               "still fires by itself) and an unreadable lock file. A lock held by a live run is "
                               "only removed with --force, and never on PostgreSQL, where the server holds it for "
-                              "that run's session.")
+                              "that run's session. A run whose lock was removed under it pushes nothing more (it "
+                              "stops before its next batch) and never removes the lock a later run took.")
     p.add_argument("plan")
     add_state_option(p)
     p.add_argument("--force", action="store_true", help="remove even if the holder is alive (embedded store only)")

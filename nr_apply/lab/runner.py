@@ -143,26 +143,30 @@ def _node_record(node: LabNode) -> dict:
     }
 
 
-def _pid_alive(pid: int) -> bool:
+def process_start(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, /proc/PID/stat field 22): with the pid,
+    the identity of one process, which a later process reusing the pid does not share."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a recycled pid is not our lab
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return b"lab" in cmdline
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def pid_record(pid: int) -> str:
+    """The pid file's content: the lab's pid and its start time."""
+    return f"{pid} {process_start(pid)}\n"
 
 
 def running_pid(state_dir: Path) -> int | None:
+    """The lab serving from `state_dir`: the pid in its pid file, if that process is alive and
+    started when the file says (a stale file's pid may belong to any process by now)."""
     try:
-        pid = int((Path(state_dir) / PID_FILE).read_text().strip())
+        pid_text, started = (Path(state_dir) / PID_FILE).read_text().split()
+        pid = int(pid_text)
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if started != "None" and process_start(pid) == started else None
 
 
 def prepare_state_dir(state_dir: Path, nodes: list[LabNode]) -> Path:
@@ -248,7 +252,7 @@ async def _run(nodes, inventory, state_dir, known_hosts, factory, factory_spec, 
             info = LabInfo(os.getpid(), str(inventory), str(state_dir), workers, str(known_hosts),
                            [_node_record(n) for n in nodes])
             info.write(state_dir)
-            (state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
+            (state_dir / PID_FILE).write_text(pid_record(os.getpid()))
             if announce:
                 print(f"lab up: {len(nodes)} nodes on {nodes[0].hostname} in {time.monotonic() - started:.1f}s "
                       f"({workers} process{'es' if workers > 1 else ''}); state in {state_dir}; Ctrl-C stops",
@@ -282,8 +286,8 @@ async def _run(nodes, inventory, state_dir, known_hosts, factory, factory_spec, 
 
 def _read_pid(path: Path) -> int | None:
     try:
-        return int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
+        return int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
         return None
 
 
@@ -318,7 +322,8 @@ def start_detached(
     nodes = load_nodes(inventory)  # fail here, not in the background
     check_ports_free(nodes)
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / INFO_FILE).unlink(missing_ok=True)
+    # lab.json stays until the new lab writes its own (matched by pid below): a start that fails
+    # leaves the state dir describing the fabric it served.
     cmd = [sys.executable, "-m", "nr_apply.lab.runner", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
     if device_factory:
         cmd += ["--device-factory", device_factory]
@@ -489,6 +494,9 @@ def set_lab_fault(state_dir: Path, node: str, kind: str, clear: bool = False, in
     if kind == "pfc-burst" and not clear and not (seconds and seconds > 0):
         raise LabError("pfc-burst needs a duration: nr-apply lab fault NODE pfc-burst SECONDS (more than 0)")
     _require_node(state_dir, inventory, node)
+    if not clear and running_pid(state_dir) is None:  # a fault for no lab would only surprise a later one
+        raise LabError(f"no lab is running from {state_dir}; start it (`nr-apply lab up --detach --state-dir "
+                       f"{state_dir}`) or pass the --state-dir of the running lab")
     try:
         wanted = control.set_fault(state_dir, node, kind, clear, seconds)
     except control.FaultError as exc:

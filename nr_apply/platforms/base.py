@@ -85,9 +85,13 @@ class Driver(ABC):
         """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
         with the device's own known_hosts file written just before."""
         from nr_apply.connections import ensure_host_key_file
+        from nr_apply.exec_channel import ExecChannelError
 
         if "netmiko" not in self.host.connections:
-            ensure_host_key_file(self.host)
+            try:
+                ensure_host_key_file(self.host)
+            except ExecChannelError as exc:  # no known_hosts to verify against: nothing is sent
+                raise DriverError("connect", str(exc)) from None
         return self.host.get_connection("netmiko", self.nornir_config)
 
     def exec_read(self, step: str, command: str, timeout: float = 60) -> str:

@@ -31,6 +31,7 @@ Defaults a read-back shows by the absence of a line (documented so the diff is e
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import ssl
 import time
@@ -600,6 +601,33 @@ def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
 
 
 # --- transport security -------------------------------------------------------------------
+class PlainHttpRefused(ValueError):
+    """eAPI over plain HTTP to a switch that is not on loopback, without the inventory's opt-in."""
+
+
+def _loopback(hostname: str | None) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname or "").is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_plain_http(optional_args: dict, hostname: str | None) -> dict:
+    """Plain-HTTP eAPI makes no identity check at all (and sends the password in clear): it is
+    accepted on loopback (the lab) or when the inventory opts in with `allow_plain_http: true`,
+    as `tls_verify: false` is the opt-out for HTTPS. The opt-in key is consumed here."""
+    args = dict(optional_args)
+    allowed = args.pop("allow_plain_http", False) is True
+    transport = args.get("transport", args.get("eos_transport", "https"))
+    if transport == "http" and not allowed and not _loopback(hostname):
+        raise PlainHttpRefused(f"eAPI over plain HTTP to {hostname} verifies no identity and sends the password "
+                               "in clear; use transport https (tls_ca or tls_pin), or opt in for this fabric with "
+                               "`allow_plain_http: true` in the napalm optional_args")
+    return args
+
+
 def eapi_tls_args(optional_args: dict, base_dir: Path) -> dict:
     """NAPALM `eos` optional_args with the TLS trust of eAPI over HTTPS made explicit.
 
@@ -661,6 +689,12 @@ class EosDriver(Driver):
 
     # --- device --------------------------------------------------------------------------
     def _napalm(self) -> Any:
+        if "napalm" not in self.host.connections:  # a plain Nornir script's host is checked here too
+            params = self.host.get_connection_parameters("napalm")
+            try:
+                refuse_plain_http((params.extras or {}).get("optional_args") or {}, params.hostname)
+            except PlainHttpRefused as exc:
+                raise DriverError("connect", str(exc)) from None
         try:
             return self.host.get_connection("napalm", self.nornir_config)
         except Exception as exc:  # auth, unreachable, TLS: the client's own words

@@ -184,24 +184,31 @@ def _command_of(args) -> str:
 def write_input_error(args, error: InputError) -> None:
     """Bad input stopped the command: every requested report file still gets written, saying
     why (a pipeline then shows the error instead of a missing artifact)."""
+    problems = [InputProblem(message=e.message, file=e.file, line=e.line, field=e.field)
+                for e in getattr(error, "problems", [error])]
+    write_refusal(args, 3, f"invalid input ({len(problems)} problem{'s' * (len(problems) != 1)}); nothing was "
+                  "touched", problems)
+
+
+def write_refusal(args, exit_code: int, message: str, problems: list[InputProblem] | None = None) -> None:
+    """The command stopped before it had a report of its own (bad input, exit 3; the fabric
+    locked by another run, exit 4): every requested report file is still written, saying why."""
     targets = list(getattr(args, "reports", None) or [])
     if getattr(args, "format", "text") != "text" and getattr(args, "output", None):
         targets.append(ReportTarget(args.format, Path(args.output)))
     if not targets:
         return
-    problems = [InputProblem(message=e.message, file=e.file, line=e.line, field=e.field)
-                for e in getattr(error, "problems", [error])]
+    problems = problems or []
     plan = str(getattr(args, "plan", None) or getattr(args, "saved", None) or getattr(args, "run_id", "") or "")
     if getattr(args, "command", None) == "validate":
-        document: RunReport | ValidationDocument = ValidationDocument(plan=plan, exit_code=3, valid=False,
+        document: RunReport | ValidationDocument = ValidationDocument(plan=plan, exit_code=exit_code, valid=False,
                                                                      input_errors=problems)
     else:
-        document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=3,
+        document = RunReport(plan=Path(plan).stem if plan else "", plan_file=plan, exit_code=exit_code,
                              mode="dry-run" if getattr(args, "dry_run", False) or args.command == "check"
-                             else "apply", command=_command_of(args), summary=summarise([]),
-                             message=f"invalid input ({len(problems)} problem{'s' * (len(problems) != 1)}); nothing "
-                             "was touched", input_errors=problems)
+                             else "apply", command=_command_of(args), summary=summarise([]), message=message,
+                             input_errors=problems)
     try:
         write_reports(document, targets, docs_url=getattr(args, "docs_url", None))
-    except Exception as exc:  # the input error is the news; a report that cannot be written must not hide it
+    except Exception as exc:  # the refusal is the news; a report that cannot be written must not hide it
         print(f"error: could not write the reports: {type(exc).__name__}: {exc}", file=sys.stderr)

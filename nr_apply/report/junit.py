@@ -69,6 +69,9 @@ def to_junit(report: RunReport) -> str:
     prefix = f"nr-apply.{report.plan}"
     for problem in report.input_errors:
         suite.error(problem)
+    if report.exit_code not in (0, 2) and not report.nodes and not report.input_errors:
+        # Stopped before any node (the fabric locked by another run): a pipeline must see a failure.
+        suite.fail(suite.case(prefix, "run"), report.message or f"exit {report.exit_code}", "refused")
     for node in report.nodes:
         case = suite.case(f"{prefix}.nodes", node.name, node.elapsed_s)
         if node.status in FAILING:

@@ -47,7 +47,7 @@ class ChangeEntry(Document):
 
 
 class StepFailure(Document):
-    step: str = Field(description="read, parse, plan, push, verify, gate, confirm or rollback")
+    step: str = Field(description="read, parse, plan, push, verify, gate, confirm, rollback or final-check (the read-back when the run ended)")
     message: str
 
 

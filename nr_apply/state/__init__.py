@@ -4,8 +4,10 @@ One location string picks the store, first found of: `--state`, `$NR_APPLY_STATE
 `state:`, then the default. A `postgresql://` URL is the shared store (every operator and
 pipeline runner pointing at it sees the same runs and the same locks); anything else is a
 directory holding the embedded SQLite store. The default directory is `.nr-apply` at the top of
-the checkout the plan lives in (the nearest folder up from it holding `.git` or a journal), so
-runs started from any directory of one checkout share it.
+the fabric repository the plan lives in: the nearest folder up from the plan holding `.git`, else
+one holding a journal, else (the first run outside git) the folder holding both the plan and its
+inventory. Commands without a plan walk up from the working directory the same way, so runs
+started from any directory of one repository share it, git or not.
 
 A store is a journal plus one lock per fabric, both behind the same small interface whatever
 the backend: `open_store(location)`, `store.journal`, `store.lock(fabric)`, `store.claim(...)`.
@@ -29,13 +31,31 @@ DEFAULT_DIR = ".nr-apply"
 
 
 def checkout_root(start: Path) -> Path | None:
-    """The nearest folder from `start` up that holds `.git` or a journal (`.nr-apply` alone is
-    no mark: other files, such as a log, may create that folder wherever a command ran)."""
+    """The top of the fabric repository `start` is in: the nearest folder up holding `.git`,
+    else (not a git checkout) the nearest holding a journal. `.nr-apply` alone is no mark: other
+    files, such as a log, may create that folder wherever a command ran."""
     start = Path(start).resolve()
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / DEFAULT_DIR / "journal.sqlite").is_file():
+    folders = (start, *start.parents)
+    for folder in folders:
+        if (folder / ".git").exists():
+            return folder
+    for folder in folders:
+        if (folder / DEFAULT_DIR / "journal.sqlite").is_file():
             return folder
     return None
+
+
+def repository_of(loaded) -> Path:
+    """The fabric repository a plan belongs to: its checkout (see checkout_root), else, the
+    first time, the folder holding both the plan and its inventory, where the journal is then
+    created, so every later command finds it from anywhere in that folder."""
+    plan_dir = Path(loaded.file).resolve().parent
+    found = checkout_root(plan_dir)
+    if found is not None:
+        return found
+    inventory = Path(loaded.inventory_dir).resolve()
+    common = Path(os.path.commonpath([plan_dir, inventory]))
+    return common if common != Path(common.anchor) else plan_dir
 
 
 def plan_path_in_checkout(plan_file: Path) -> str | None:
@@ -60,6 +80,17 @@ def find_plan(plan_path: str | None, plan_file: str, what: str) -> Path:
 def locate(option: str | None, loaded=None) -> str:
     """The state location for a command: `loaded` (a LoadedPlan) when the command has a plan,
     else the default is found from the working directory."""
+    location = _location(option, loaded)
+    if loaded is not None and postgres.is_url(location) and not loaded.plan.fabric:
+        # Derived from the inventory folder's name ("inventory" in most repositories), two
+        # fabrics would share one lock and one history on a shared store.
+        raise InputError("a plan on a shared state store must name its fabric (`fabric: NAME`): the default, "
+                         f"the inventory folder's name ({loaded.inventory_dir.name!r}), is the same for many "
+                         "fabrics", file=loaded.file, field="fabric")
+    return location
+
+
+def _location(option: str | None, loaded) -> str:
     if option:
         return option
     if os.environ.get(ENV):
@@ -71,9 +102,24 @@ def locate(option: str | None, loaded=None) -> str:
                                  "PGPASSWORD, a libpq passfile or a service file", file=loaded.file, field="state")
             return loaded.plan.state
         return str((Path(loaded.file).parent / loaded.plan.state).resolve())
-    start = Path(loaded.file).parent if loaded is not None else Path.cwd()
-    root = checkout_root(start) or (start if loaded is not None else Path.cwd())
-    return str(root / DEFAULT_DIR)
+    if loaded is not None:
+        return DefaultLocation(repository_of(loaded) / DEFAULT_DIR)
+    return DefaultLocation((checkout_root(Path.cwd()) or Path.cwd()) / DEFAULT_DIR)
+
+
+class DefaultLocation(str):
+    """The default store's location (no --state, $NR_APPLY_STATE or plan `state:`): its fabric
+    locks are machine-wide, shared with every other checkout on the machine."""
+
+
+def state_option_for_here(location: str) -> str | None:
+    """What a printed command needs to reach `location` from the working directory: None when
+    the default found from here is that store already."""
+    if postgres.is_url(location):
+        return None if os.environ.get(ENV) == location else location
+    if os.environ.get(ENV):
+        return None if Path(os.environ[ENV]).resolve() == Path(location).resolve() else location
+    return None if Path(_location(None, None)).resolve() == Path(location).resolve() else location
 
 
 @dataclass
@@ -83,6 +129,11 @@ class Claim:
     run_id: str
     journal: Journal
     fabric: str
+    lock: FabricLock | None = None
+
+    def still_held(self) -> bool:
+        """False once the lock was broken under the run (`unlock --force`)."""
+        return self.lock is None or self.lock.still_held()
 
 
 class Store:
@@ -106,7 +157,7 @@ class Store:
             return postgres.AdvisoryLock(fabric, self.journal, self.db)
         from nr_apply.state.sqlite import FileLock
 
-        return FileLock(fabric, self.journal, self.dir)
+        return FileLock(fabric, self.journal, self.dir, machine_wide=isinstance(self.location, DefaultLocation))
 
     @contextmanager
     def claim(self, fabric: str, plan: str, recovering: str | None = None) -> Iterator[Claim]:
@@ -116,7 +167,7 @@ class Store:
         lock = self.lock(fabric)
         lock.acquire(run_id, plan, recovering=recovering)
         try:
-            yield Claim(run_id, self.journal, fabric)
+            yield Claim(run_id, self.journal, fabric, lock)
         finally:
             lock.release()
 

@@ -134,5 +134,8 @@ class AdvisoryLock(FabricLock):
                         (self.fabric, holder.run_id, holder.user, holder.host, holder.pid,
                          holder.started or time.time(), holder.plan))
 
-    def _clear(self) -> None:
-        self.db.execute("DELETE FROM fabric_locks WHERE fabric=?", (self.fabric,))
+    def _clear(self, own: str | None = None) -> None:
+        if own is None:
+            self.db.execute("DELETE FROM fabric_locks WHERE fabric=?", (self.fabric,))
+        else:
+            self.db.execute("DELETE FROM fabric_locks WHERE fabric=? AND run_id=?", (self.fabric, own))

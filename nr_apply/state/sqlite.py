@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,27 +70,63 @@ class SqliteDatabase:
         self.conn.close()
 
 
+LOCK_DIR_ENV = "NR_APPLY_LOCK_DIR"
+
+
+def machine_lock_dir() -> Path:
+    """Where the default store's fabric locks live: one folder per machine (not per checkout),
+    so two clones or two users on one host cannot push one fabric at once. `$NR_APPLY_LOCK_DIR`,
+    else /run/lock (the system's lock folder), else the temporary folder."""
+    if os.environ.get(LOCK_DIR_ENV):
+        return Path(os.environ[LOCK_DIR_ENV])
+    run_lock = Path("/run/lock")
+    if run_lock.is_dir() and os.access(run_lock, os.W_OK):
+        return run_lock
+    return Path(tempfile.gettempdir())
+
+
 class FileLock(FabricLock):
-    def __init__(self, fabric: str, journal: Journal, state_dir: Path):
+    """An flock on `<state dir>/locks/<fabric>.lock`, or, for the default store (`machine_wide`),
+    on `<machine lock dir>/nr-apply-<fabric>.lock`, whose record names the holder's own store."""
+
+    def __init__(self, fabric: str, journal: Journal, state_dir: Path, machine_wide: bool = False):
         super().__init__(fabric, journal)
-        self.path = state_dir / "locks" / f"{fabric}.lock"
+        self.state_dir = Path(state_dir).resolve()
+        if machine_wide:
+            self.path = machine_lock_dir() / f"nr-apply-{fabric}.lock"
+            self._state = str(self.state_dir)
+        else:
+            self.path = state_dir / "locks" / f"{fabric}.lock"
         self.fd: int | None = None
         self.created = False  # this taker made the file: empty is its normal state
+
+    def _journal_of(self, holder: LockHolder) -> Journal:
+        other = Path(holder.state) if holder.state else None
+        if other is None or other.resolve() == self.state_dir or not (other / JOURNAL_FILE).is_file():
+            return self.journal
+        try:
+            return Journal(SqliteDatabase(other))
+        except (InputError, OSError):  # another user's journal: only the lock's record is known
+            return self.journal
 
     def _take(self) -> bool:
         try:
             return self._take_file()
         except PermissionError as exc:
             raise InputError(f"cannot open the lock file: {exc.strerror}", file=self.path, field="lock") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # never follow a link planted where a lock belongs
+                raise InputError("is a symbolic link, not a lock file", file=self.path, field="lock") from None
+            raise
 
     def _take_file(self) -> bool:
         owner_only.make_dir(self.path.parent)
         while True:
             try:
-                fd, self.created = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600), True
+                fd, self.created = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW, 0o600), True
             except FileExistsError:
                 try:
-                    fd, self.created = os.open(self.path, os.O_RDWR), False
+                    fd, self.created = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW), False
                 except FileNotFoundError:
                     continue  # released meanwhile
                 except IsADirectoryError:
@@ -109,6 +146,22 @@ class FileLock(FabricLock):
             if same:
                 self.fd = fd
                 return True
+            os.close(fd)
+
+    def _probe(self) -> bool:
+        """Without creating the file or its folder: a reading command leaves no trace."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+        finally:
             os.close(fd)
 
     def _let_go(self) -> None:
@@ -135,7 +188,7 @@ class FileLock(FabricLock):
         try:
             data = json.loads(text)
             return LockHolder(**{k: data[k] for k in ("run_id", "user", "host", "pid", "started")},
-                              plan=str(data.get("plan", "")))
+                              plan=str(data.get("plan", "")), state=str(data.get("state", "")))
         except (ValueError, TypeError, KeyError) as exc:
             if not taken:
                 return None
@@ -147,8 +200,17 @@ class FileLock(FabricLock):
         os.pwrite(self.fd, json.dumps(holder.__dict__).encode(), 0)
         os.fsync(self.fd)
 
-    def _clear(self) -> None:
+    def _clear(self, own: str | None = None) -> None:
+        if own is not None and not self.still_held():
+            return  # broken by `unlock --force`: the file there now is the next holder's
         self.path.unlink(missing_ok=True)  # while still flocked: the next taker re-creates it
+
+    def still_held(self) -> bool:
+        """Held, and the file at the lock's path is still the one this taker flocked."""
+        try:
+            return self.fd is not None and os.fstat(self.fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return False
 
     def _force_clear(self) -> bool:
         self.path.unlink(missing_ok=True)

@@ -243,7 +243,8 @@ def lossless_verify(task: Task, facets: list[str] | None = None) -> Result:
         if left:
             shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
             raise LosslessError("verify", f"read-back differs from intent: {shown}")
-        return Result(host=task.host, result="at intent")
+        # The digest of what was read back: the state this run leaves on the host.
+        return Result(host=task.host, result="at intent", state_digest=state_digest(current))
 
 
 def lossless_confirm(task: Task) -> Result:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from nornir import InitNornir
 from nornir.core.filter import F
 from nornir_napalm.plugins.tasks import napalm_get
@@ -16,6 +17,12 @@ from nornir_netmiko.tasks import netmiko_send_command
 from nr_apply.tasks import lossless_apply, lossless_diff
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def lab_known_hosts(lab, monkeypatch):
+    """A plain script verifies host keys as a run does: here against the lab's known_hosts."""
+    monkeypatch.setenv("NR_APPLY_KNOWN_HOSTS", str(lab.known_hosts))
 
 
 def plain_nornir(lab, transform: str | None = "nr_apply_lossless"):
@@ -95,7 +102,8 @@ def test_lossless_apply_fails_and_leaves_the_snapshot_when_a_step_fails(fresh_la
 
 
 def _example(lab, script: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password}
+    env = {**os.environ, "NR_APPLY_USERNAME": lab.username, "NR_APPLY_PASSWORD": lab.password,
+           "NR_APPLY_KNOWN_HOSTS": str(lab.known_hosts)}
     return subprocess.run([sys.executable, str(REPO / "examples/nornir" / script), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=240)
 

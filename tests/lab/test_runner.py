@@ -36,8 +36,9 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def _status(capsys, lab: RunningLab) -> dict:
     code, out, _ = _cli(capsys, "lab", "status", "--state-dir", str(lab.state_dir), "--format", "json")
-    assert code == 0
-    return json.loads(out)
+    status = json.loads(out)
+    assert code == (0 if status["running"] else 1)
+    return status
 
 
 def _login(lab: RunningLab, name: str, device_type: str = "linux"):

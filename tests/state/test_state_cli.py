@@ -45,7 +45,7 @@ def test_default_state_is_the_checkouts_whatever_the_working_directory(checkout,
     assert main(["runs", "--format", "json"]) == 0
     [record] = json.loads(capsys.readouterr().out)
     assert record["status"] == "rolled_back"  # not left `running` or `succeeded`
-    assert record["fabric"] == "inventory" and record["plan_path"] == "plans/lossless-rollout.yaml"
+    assert record["fabric"] == "lab" and record["plan_path"] == "plans/lossless-rollout.yaml"
 
 
 def test_runs_outside_any_checkout_finds_no_journal_and_creates_none(checkout, tmp_path_factory, monkeypatch, capsys):
@@ -109,19 +109,19 @@ def bad_journal_is_a_directory(state: Path) -> tuple[Path, str]:
 
 def bad_empty_lock(state: Path) -> tuple[Path, str]:
     (state / "locks").mkdir(parents=True)
-    (state / "locks" / "inventory.lock").write_text("")
-    return state / "locks" / "inventory.lock", "holder"
+    (state / "locks" / "lab.lock").write_text("")
+    return state / "locks" / "lab.lock", "holder"
 
 
 def bad_garbage_lock(state: Path) -> tuple[Path, str]:
     (state / "locks").mkdir(parents=True)
-    (state / "locks" / "inventory.lock").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    return state / "locks" / "inventory.lock", "holder"
+    (state / "locks" / "lab.lock").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    return state / "locks" / "lab.lock", "holder"
 
 
 def bad_lock_is_a_directory(state: Path) -> tuple[Path, str]:
-    (state / "locks" / "inventory.lock").mkdir(parents=True)
-    return state / "locks" / "inventory.lock", "lock"
+    (state / "locks" / "lab.lock").mkdir(parents=True)
+    return state / "locks" / "lab.lock", "lock"
 
 
 @pytest.mark.parametrize("breakage", [bad_state_dir_is_a_file, bad_corrupt_journal, bad_journal_is_a_directory,

@@ -220,6 +220,7 @@ def test_pfc_turned_off_globally_is_turned_back_on_for_no_drop_intent(leaf1):
 def driver_on(mocker, conn) -> EosDriver:
     host = mocker.Mock()
     host.get_connection.return_value = conn
+    host.connections = {"napalm": conn}  # already connected: no transport to check
     return EosDriver(load_fabric(REPO / "inventory").nodes["leaf1"], host)
 
 
