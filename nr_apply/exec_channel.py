@@ -187,10 +187,11 @@ class ExecSession:
         self._id = connection_id
         self._process = process
 
-    def run(self, command: str, timeout: float = 60) -> str:
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
         """The command's output, stderr folded into stdout in the order the shell wrote it
-        (`exec 2>&1` first, as a terminal would show it)."""
-        return HELPER.call("run", (self._id, command, timeout), timeout, on=self._process)[0]
+        (`exec 2>&1` first, as a terminal would show it). `stdin` is sent on the channel's
+        stdin, then EOF: a script for `bash -s` is one exec, one round trip."""
+        return HELPER.call("run", (self._id, command, timeout, stdin), timeout, on=self._process)[0]
 
     def close(self) -> None:
         """Close without waiting for the goodbye: the socket is released in the helper."""
