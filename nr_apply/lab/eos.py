@@ -552,18 +552,26 @@ class EosSession(Session):
     def _show_sessions(self, detail: bool) -> dict:
         dev = self.eos
         sessions = {}
+        timer: dict[str, Any] = {}
         for name, record in dev.state["sessions"].items():
             entry: dict[str, Any] = {"state": record["state"], "description": "",
                                      "instances": {}}
             if record.get("completed"):
                 entry["completedTime"] = record["completed"]
-            if detail and record["state"] == "pendingCommitTimer":
+            if record["state"] == "pendingCommitTimer" and views.COMMIT_TIMER_TOP_LEVEL:
+                # EOS 4.32+: the session reads `committed` at once; the pending timer is named
+                # by two top-level keys (napalm-automation/napalm#2166).
+                entry["state"] = "committed"
+                if detail:
+                    timer = {"commitTimerSessionName": name,
+                             "commitTimerExpireTime": record["commit_by"] - dev.boot_time}
+            elif detail and record["state"] == "pendingCommitTimer":
                 # EOS reports the deadline in seconds since boot, like `show version` uptime.
                 entry["commitBy"] = record["commit_by"] - dev.boot_time
             sessions[name] = entry
         text = "".join(f"{n:<20} {s['state']}\n" for n, s in sessions.items())
         return {"sessions": sessions, "maxSavedSessions": MAX_SAVED_SESSIONS,
-                "maxOpenSessions": 5, "_text": "Name                 State\n" + text}
+                "maxOpenSessions": 5, **timer, "_text": "Name                 State\n" + text}
 
     def _show_version(self) -> dict:
         dev = self.eos
