@@ -114,12 +114,12 @@ class EosDevice(LabDevice):
     def open_session(self, username: str, session_id: str) -> "EosSession":
         return EosSession(self, username, session_id)
 
-    def eapi(self, request: dict, username: str) -> dict:
+    def eapi(self, request: dict, username: str, connection: str = "") -> dict:
         """Answer one JSON-RPC `runCmds` request; raises `Disconnect` to drop the connection."""
         with self.one_save():
-            return self._eapi(request, username)
+            return self._eapi(request, username, connection)
 
-    def _eapi(self, request: dict, username: str) -> dict:
+    def _eapi(self, request: dict, username: str, connection: str) -> dict:
         req_id = request.get("id")
         if request.get("method") != "runCmds":
             return {"jsonrpc": "2.0", "id": req_id,
@@ -130,7 +130,8 @@ class EosDevice(LabDevice):
         if encoding not in ("json", "text"):
             return {"jsonrpc": "2.0", "id": req_id,
                     "error": {"code": -32602, "message": f"Invalid format: {encoding}"}}
-        session = EosSession(self, username, f"eapi-{next(_EAPI_IDS)}", eapi=True)
+        # The session id names the HTTP connection the request came on (`eapi-<conn>-<n>`).
+        session = EosSession(self, username, f"eapi-{connection or 'x'}-{next(_EAPI_IDS)}", eapi=True)
         results: list[dict] = []
         for index, item in enumerate(cmds):
             command = item.get("cmd", "") if isinstance(item, dict) else str(item)

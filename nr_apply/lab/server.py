@@ -332,6 +332,9 @@ def _jsonrpc_error(request_id: Any, code: int, message: str) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
 
 
+_EAPI_CONNECTIONS = itertools.count(1)
+
+
 class _EapiHandler:
     """POST /command-api on an EOS node: Basic auth, then `device.eapi(request, username)`."""
 
@@ -342,13 +345,14 @@ class _EapiHandler:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         transport = writer.transport
         self._runtime.connections.add(transport)
+        connection = f"c{next(_EAPI_CONNECTIONS)}"
         try:
             while True:
                 request = await _read_http_request(reader)
                 if request is None:
                     break
                 try:
-                    response = await self._respond(request)
+                    response = await self._respond(request, connection)
                 except Disconnect:
                     transport.abort()
                     return
@@ -362,7 +366,7 @@ class _EapiHandler:
             self._runtime.connections.discard(transport)
             transport.close()
 
-    async def _respond(self, request: _HttpRequest) -> bytes:
+    async def _respond(self, request: _HttpRequest, connection: str = "") -> bytes:
         keep = request.keep_alive
         if request.path.split("?")[0] != "/command-api":
             return _http_response(HTTPStatus.NOT_FOUND, b'{"error": "not found"}', keep)
@@ -381,7 +385,7 @@ class _EapiHandler:
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            answer = self._runtime.device.eapi(payload, credentials[0])
+            answer = self._runtime.device.eapi(payload, credentials[0], connection)
         except CommandError as exc:
             body = _jsonrpc_error(payload.get("id"), 1002, str(exc))
         except Disconnect:
