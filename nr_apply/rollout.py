@@ -310,6 +310,7 @@ class Rollout:
         self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
                                           for n in batch.nodes})
         if not unhealthy:
+            self.journal.event(self.state.run_id, "preflight-passed", phase=batch.phase, batch=batch.index)
             return None
         for g in unhealthy:
             self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail))
