@@ -105,7 +105,8 @@ class Driver(ABC):
 
         for attempt in (1, 2):
             try:
-                return self.host.get_connection(CONNECTION_NAME, self.nornir_config).run(command, timeout, stdin)
+                session = self.host.get_connection(CONNECTION_NAME, self.nornir_config)
+                return session.run(command, timeout) if stdin is None else session.run(command, timeout, stdin)
             except ExecChannelError as exc:
                 plugin = self.host.connections.pop(CONNECTION_NAME, None)
                 if plugin is not None:
