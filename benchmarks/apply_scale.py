@@ -1,9 +1,11 @@
 """Apply at scale: a generated fabric from factory state, switches then hosts in 25% batches,
-soak 0, then the converged second apply. Printed: the whole run's wall time, where it went per
-rollout step (from the run journal's event times: push, verify, gates, confirm, summed over
-batches), what is left for the read round and the rollout's own work, and the second run.
+soak 0, the default pre-flight window, then the converged second apply, against a dry-run of
+the same fabric in the same run. Printed: the whole run's wall time, where it went per rollout
+step (from the run journal's event times: pre-flight, push, verify, gates, confirm, summed over
+batches), each step's device time apart from the plan's own waits (pre-flight windows, soaks),
+what is left for the read round and the rollout's own work, and the second run.
 
-    python benchmarks/apply_scale.py [--size 1000] [--workers 32]
+    python benchmarks/apply_scale.py [--size 1000|10000] [--workers N]
 
 Not a test: it prints figures.
 """
@@ -26,8 +28,10 @@ PHASES = """  - name: switches
     soak: 0s
 """
 # Journal events that close each step of a batch, in the order the steps run.
-STEP_ENDS = (("push", ("armed",)), ("verify", ("verified",)), ("gates", ("gate-pass", "gate-fail")),
-             ("confirm", ("confirmed", "batch-confirmed")))
+STEP_ENDS = (("pre-flight", ("preflight-passed",)), ("push", ("armed",)), ("verify", ("verified",)),
+             ("gates", ("gate-pass", "gate-fail")), ("confirm", ("confirmed", "batch-confirmed")))
+PREFLIGHT_WINDOW_S = 5.0  # the plan's default (nr_apply.plan.Gates.preflight_window)
+SOAK_S = 0.0
 
 
 def step_times(events: list[dict]) -> dict[str, float]:
@@ -56,11 +60,13 @@ def main() -> int:
     args = harness.options(__doc__)
     with harness.fabric(args.size) as fab:
         plan = fab.plan("apply", PHASES, extra="timed_revert: 600s\n")
+        dry, _ = harness.dry_run(fab, plan, args.workers)
+        print(f"dry-run: {fab.nodes} nodes in {dry.wall:.1f}s, cpu {dry.cpu:.1f}s, peak {dry.peak_mib:.0f} MiB")
         cmd = [*harness.NR, str(plan), "--yes", "-q", "--workers", str(args.workers)]
         first = harness.run([*cmd, "--report", f"json:{fab.root / 'apply.json'}"])
         report = json.loads((fab.root / "apply.json").read_text())
         print(f"apply from factory: {fab.nodes} nodes in {first.wall:.1f}s (exit {first.code}), cpu {first.cpu:.1f}s, "
-              f"peak {first.peak_mib:.0f} MiB")
+              f"peak {first.peak_mib:.0f} MiB; {first.wall / dry.wall:.1f}x the dry-run")
         statuses: dict[str, int] = defaultdict(int)
         for node in report.get("nodes", []):
             statuses[node.get("status")] += 1
@@ -69,14 +75,22 @@ def main() -> int:
         if run_id:
             shown = harness.run([*harness.NR, "runs", "show", run_id, "--format", "json",
                                  "--state", str(fab.root / "state")])
-            steps = step_times(json.loads(shown.stdout)["events"]) if shown.code == 0 else {}
-            device = sum(steps.values())
+            events = json.loads(shown.stdout)["events"] if shown.code == 0 else []
+            steps = step_times(events)
+            batches = len({(e["phase"], e["batch"]) for e in events if e["event"] == "batch-started"})
+            waits = {"pre-flight": PREFLIGHT_WINDOW_S * batches, "gates": SOAK_S * batches}
+            print(f"  {'step':<10} {'total':>8} {'device':>8} {'plan waits':>11}   ({batches} batches)")
             for step, seconds in steps.items():
-                print(f"  {step:<8} {seconds:>7.1f}s")
-            print(f"  read round, reports and the rollout's own work: {first.wall - device:.1f}s "
-                  f"({(first.wall - device) / first.wall:.0%} of the run)")
+                wait = waits.get(step, 0.0)
+                print(f"  {step:<10} {seconds:>7.1f}s {seconds - wait:>7.1f}s {wait:>10.1f}s")
+            in_steps = sum(steps.values())
+            print(f"  read round, reports and the rollout's own work: {first.wall - in_steps:.1f}s "
+                  f"({(first.wall - in_steps) / first.wall:.0%} of the run)")
+            print(f"  the plan's own waits: {sum(waits.values()):.1f}s; device and sampling time in steps: "
+                  f"{in_steps - sum(waits.values()):.1f}s")
         second = harness.run(cmd)
-        print(f"second apply (converged): {second.wall:.1f}s (exit {second.code}), cpu {second.cpu:.1f}s")
+        print(f"second apply (converged): {second.wall:.1f}s (exit {second.code}), cpu {second.cpu:.1f}s; "
+              f"{second.wall / dry.wall:.2f}x the dry-run")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""Reads over SSH exec channels: the read round's client for the SSH platforms.
+"""SSH exec channels: the client of the read round, and of the host write steps, on the SSH
+platforms.
 
 A read is one command line with no dialogue, so it needs neither a terminal nor prompt
 detection: `ssh node 'command'` is exactly what the device's own shell runs, and the answer is
-complete when the channel closes. Netmiko stays the client for changes (root shells,
-heredocs, prompts); reads go through this Nornir connection plugin (`nr_apply_exec`).
+complete when the channel closes. A host write step is one exec too: its script goes on the
+channel's stdin (`sudo -n bash -s`). Netmiko stays the client for the NVUE and SONiC changes
+(prompts); everything else goes through this Nornir connection plugin (`nr_apply_exec`).
 
 Every connection of a run is an asyncssh connection on one event loop, so a thousand reads
 cost a thousand sockets, not a thousand transport threads polling: the cost that made Paramiko
@@ -205,10 +207,11 @@ class ExecSession:
         self._id = connection_id
         self._process = process
 
-    def run(self, command: str, timeout: float = 60) -> str:
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
         """The command's output, stderr folded into stdout in the order the shell wrote it
-        (`exec 2>&1` first, as a terminal would show it)."""
-        return HELPER.call("run", (self._id, command, timeout), timeout, on=self._process)[0]
+        (`exec 2>&1` first, as a terminal would show it). `stdin` is sent on the channel's
+        stdin, then EOF: a script for `bash -s` is one exec, one round trip."""
+        return HELPER.call("run", (self._id, command, timeout, stdin), timeout, on=self._process)[0]
 
     def close(self) -> None:
         """Close without waiting for the goodbye: the socket is released in the helper."""

@@ -11,8 +11,8 @@ and nothing is written to disk; a password is held only for the login it is sent
 Frames both ways are a 4-byte big-endian length and a `marshal`-ed tuple of plain values:
 requests `(request_id, op, args)`, answers `(request_id, ok, value)` where a failure's value is
 the transport's own words. Ops: `open (conn_id, host, port, username, password, known_hosts
-path or None, timeout)`, `run (conn_id, command, timeout)` -> the output text, `close (conn_id)`
-(no answer). The process ends when its stdin does.
+path or None, timeout)`, `run (conn_id, command, timeout, stdin)` -> the output text (`stdin`:
+text sent on the channel's stdin, then EOF; None sends nothing), `close (conn_id)` (no answer). The process ends when its stdin does.
 """
 
 from __future__ import annotations
@@ -128,15 +128,32 @@ class Server:
                 cached = self._known_hosts[path] = (version, asyncssh.import_known_hosts(file.read()))
         return cached[1]
 
-    async def _run(self, conn_id: int, command: str, timeout: float) -> str:
+    async def _run(self, conn_id: int, command: str, timeout: float, stdin: str | None = None) -> str:
         connection = self._connections.get(conn_id)
         if connection is None:
             raise ConnectionError("the connection is closed")
         # stderr folded into stdout in the order the shell wrote it (`exec 2>&1` first, as a
         # terminal would show it); asyncssh decodes UTF-8.
-        result = await asyncio.wait_for(
-            connection.run(f"exec 2>&1\n{command}", check=False, stderr=asyncssh.STDOUT), timeout)
-        return str(result.stdout or "")
+        return await asyncio.wait_for(self._output(connection, f"exec 2>&1\n{command}", stdin), timeout)
+
+    @staticmethod
+    async def _output(connection: asyncssh.SSHClientConnection, command: str, stdin: str | None) -> str:
+        process = await connection.create_process(command, stderr=asyncssh.STDOUT)
+        try:
+            try:
+                if stdin:
+                    process.stdin.write(stdin)
+                process.stdin.write_eof()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # it ended without reading all of its stdin (sudo refused): its output says why
+            output = str(await process.stdout.read() or "")
+            await process.wait_closed()
+            if process.exit_status is None and process.exit_signal is None:
+                # Cut off (the connection dropped): what ran of the command is unknown.
+                raise ConnectionError("the connection was lost before the command ended")
+            return output
+        finally:
+            process.close()
 
 
 async def serve() -> None:

@@ -42,10 +42,15 @@ from nr_apply.plan import Phase
 from nr_apply.report.model import BatchRecord, StepSpan
 from nr_apply.report.progress import Progress
 from nr_apply.tasks.change import push_change, restore_snapshot
-from nr_apply.tasks.counters import sample_counters
+from nr_apply.tasks.counters import Sampler, Samples
 from nr_apply.tasks.lossless import lossless_confirm, lossless_verify
 from nr_apply.telemetry.gates import Telemetry
 from nr_apply.validation.plan_rules import phase_nodes
+
+# How long one node's counters may take to read (from when its own read starts). A link peer
+# not sampled by then is "not judged" and the batch goes on; a batch node fails closed. Each
+# post-push sample is also cut short where it would keep the batch past its timed revert.
+SAMPLE_DEADLINE_S = 10.0
 
 @dataclass
 class Batch:
@@ -143,9 +148,10 @@ class StopRequest:
         self.event.wait(seconds)
 
 
-def run_step(session, names: list[str], task, processors: list, **kwargs) -> dict[str, object]:
+def run_step(session, names: list[str], task, processors: list, timings: dict[str, float] | None = None,
+             **kwargs) -> dict[str, object]:
     """Run a device task on `names` in parallel: one Nornir `Result` per node (failed, with
-    the exception, when the task raised)."""
+    the exception, when the task raised). `timings` gets each node's seconds on the step."""
     if not names:
         return {}
     wanted = set(names)
@@ -165,6 +171,8 @@ def run_step(session, names: list[str], task, processors: list, **kwargs) -> dic
     for name, seconds in spent.items():  # each node's time in the reports
         if name in session.outcomes:
             session.outcomes[name].elapsed_s += seconds
+    if timings is not None:
+        timings.update(spent)
     return {name: results[name][0] for name in names}
 
 
@@ -195,6 +203,8 @@ class Rollout:
         self.trace: BatchTrace | None = None
         self.telemetry = Telemetry(session, self.plan.gates, state.kpis)
         self.soak_started = 0.0  # monotonic; the streamed gates' span is from here to the last sample
+        self.sampler = Sampler(session.nornir, prepare=session.driver)
+        self.step_s: dict[str, float] = {}  # each node's slowest device step so far (seconds)
 
     @contextmanager
     def timed(self, step: str, nodes: list[str] | None = None):
@@ -253,7 +263,7 @@ class Rollout:
         phase = self.phases[batch.phase]
         watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
         self.telemetry.start(watched)  # gNMI streams where a node has them, until the batch ends
-        refused = self.preflight(batch, watched)
+        refused = self.preflight(batch, watched) or self.fits_revert(batch, phase)
         if refused is not None:
             return refused
         if self.stop:
@@ -271,7 +281,7 @@ class Rollout:
         # The gates' window starts once the batch is at its new intent: it judges the change,
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
         with self.timed("soak"):
-            baseline = self.sample(watched)
+            baseline = self.sample(watched, self.post_push_deadline(batch))
             self.soak_started = time.monotonic()
             if phase.soak:
                 self.progress.note(f"soak {phase.soak:g}s")
@@ -302,12 +312,53 @@ class Rollout:
         return None
 
     # --- the steps ------------------------------------------------------------------------
-    def sample(self, names: list[str]) -> dict[str, object]:
-        results = run_step(self.session, names, sample_counters, [])
-        samples = {n: None if r.failed else r.result for n, r in results.items()}
-        for name, sample in samples.items():
-            self.telemetry.note(name, sample)  # hosts' samples join their interval series
+    def sample(self, names: list[str], deadline_s: float = SAMPLE_DEADLINE_S) -> Samples:
+        """Every node of `names` read once, all at once, each within `deadline_s`."""
+        samples = self.sampler.sample(names, deadline_s)
+        for name, seconds in samples.seconds.items():
+            self.step_s[name] = max(self.step_s.get(name, 0.0), seconds)
+        for name in samples.late:
+            self.step_s[name] = max(self.step_s.get(name, 0.0), deadline_s)
+        for name, counters in samples.counters.items():
+            self.telemetry.note(name, counters)  # hosts' samples join their interval series
         return samples
+
+    def post_push_deadline(self, batch: Batch) -> float:
+        """A sample's deadline once the batch is armed: never past the point where the confirm
+        could no longer land before the batch's devices revert by themselves."""
+        pushed = min((self.state.pushed_at[n] for n in batch.nodes if n in self.state.pushed_at), default=None)
+        if pushed is None:
+            return SAMPLE_DEADLINE_S
+        confirm = max((self.step_s.get(n, 0.0) for n in batch.nodes), default=0.0)
+        left = pushed + self.revert - time.time() - confirm - 1.0
+        return max(0.5, min(SAMPLE_DEADLINE_S, left))
+
+    def fits_revert(self, batch: Batch, phase: Phase) -> Verdict | None:
+        """Refuse a batch whose steps from push to confirm would not land within the timed
+        revert, judged from this run's measured times: its nodes would revert by themselves
+        before the confirm and the phase would roll back. Nothing has changed yet."""
+        watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
+        step = max((self.step_s.get(n, 0.0) for n in batch.nodes), default=0.0)
+        slowest = max(batch.nodes, key=lambda n: self.step_s.get(n, 0.0))
+        sampling = min(SAMPLE_DEADLINE_S, max((self.step_s.get(n, 0.0) for n in watched), default=0.0))
+        needed = phase.soak + 3 * step + 2 * sampling  # push, verify, confirm; two gate samples
+        if needed <= self.revert:
+            return None
+        message = (f"run {self.state.run_id}: phase {batch.phase!r} batch {batch.index} ({', '.join(batch.nodes)}) "
+                   f"cannot confirm within the timed revert ({self.plan.timed_revert:g} s): its steps from push to "
+                   f"confirm take about {needed:.0f} s here (soak {phase.soak:g} s; {slowest} takes "
+                   f"{self.step_s.get(slowest, 0.0):.1f} s per step). Nothing in this batch was changed; raise "
+                   "`timed_revert` or leave the slow node out with --limit.")
+        self.journal.event(self.state.run_id, "batch-refused", phase=batch.phase, batch=batch.index, detail=message)
+        return Verdict(ExitCode.FAILED, "failed", message)
+
+    def not_judged(self, names: set[str], samples: list[Samples], what: str) -> list[GateResult]:
+        """Link peers a sampling round could not read in time: said, not failed."""
+        late = sorted(set().union(*(s.late for s in samples)) & names)
+        deadline = min(s.deadline_s for s in samples)
+        return [GateResult(f"{what}counters", name, True, "not judged", f"sampled within {deadline:g} s",
+                           f"link peer not sampled within {deadline:g} s: its side of the batch's links is not "
+                           "judged") for name in late]
 
     def preflight(self, batch: Batch, watched: list[str]) -> Verdict | None:
         """Two samples `gates.preflight_window` apart, judged on the link peers' ports that do
@@ -318,24 +369,34 @@ class Rollout:
         started = time.monotonic()
         with self.timed("pre-flight", watched) as span:
             first = self.sample(watched)
-            self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
-            second = self.sample(watched)
+            # The window is the time between the two samples, not sampling time on top of it.
+            newest = max((c.taken_at for c in first.counters.values() if c is not None), default=time.monotonic())
+            self.telemetry.wait(max(0.0, self.plan.gates.preflight_window - (time.monotonic() - newest)), self.stop,
+                                self.sample)
+            second = self.sample([n for n in watched if n not in first.late])
+            second.late |= first.late
         window = (started, time.monotonic())
         self.telemetry.record(batch.phase, batch.index, "before", window)
         if self.trace is not None:
-            self.trace.kpis.add("pre-flight", first, second)
+            self.trace.kpis.add("pre-flight", first.counters, second.counters)
         inside = set(batch.nodes)
         unhealthy = []
+        skipped = self.not_judged(set(watched) - inside, [second], "pre-flight ")
+        self.state.gates.extend(skipped)
+        if skipped:
+            self.progress.note(f"pre-flight: {', '.join(g.node for g in skipped)} not sampled within "
+                               f"{second.deadline_s:g} s: not judged")
         for name in watched:
-            if name in inside:
+            if name in inside or name in second.late:
                 continue
             away = {p.name for p in fabric.nodes[name].ports.values() if p.peer.node not in inside}
-            unhealthy += [g for g in self.telemetry.verdicts(window, name, _only(first[name], away),
-                                                             _only(second[name], away), self.plan.gates,
+            unhealthy += [g for g in self.telemetry.verdicts(window, name, _only(first.get(name), away),
+                                                             _only(second.get(name), away), self.plan.gates,
                                                              PREFLIGHT_GATES, ports=away) if not g.passed]
         self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
                                           for n in batch.nodes})
         if not unhealthy:
+            self.journal.event(self.state.run_id, "preflight-passed", phase=batch.phase, batch=batch.index)
             return None
         span.failed = list(dict.fromkeys(g.node for g in unhealthy))
         if self.trace is not None:
@@ -360,8 +421,10 @@ class Rollout:
         now = time.time()
         for name in batch.nodes:
             self.state.pushed_at[name] = now  # a push that fails part-way may have armed its revert too
-        results = run_step(self.session, batch.nodes, push_change, self.processors,
+        timings: dict[str, float] = {}
+        results = run_step(self.session, batch.nodes, push_change, self.processors, timings,
                            changes=changes, revert_in=self.revert)
+        self.measured(timings)
         return {n: step_error(r.exception, "push") for n, r in results.items() if r.failed}
 
     def verify(self, names: list[str], failures: dict[str, StepError]) -> None:
@@ -373,18 +436,20 @@ class Rollout:
             if error:
                 failures[name] = error
 
-    def judge(self, batch: Batch, phase: Phase, baseline: dict, watched: list[str],
+    def judge(self, batch: Batch, phase: Phase, baseline: Samples, watched: list[str],
               failures: dict[str, StepError]) -> None:
         fabric = self.session.fabric
-        after = self.sample(watched)
+        after = self.sample([n for n in watched if n not in baseline.late], self.post_push_deadline(batch))
         if self.trace is not None:
-            self.trace.kpis.add("soak", baseline, after)
+            self.trace.kpis.add("soak", baseline.counters, after.counters)
         span = (self.soak_started, time.monotonic())
         self.telemetry.record(batch.phase, batch.index, "during", span)
         inside = set(batch.nodes)
-        verdicts: list[GateResult] = []
+        verdicts: list[GateResult] = self.not_judged(set(watched) - inside, [baseline, after], "")
         blame: dict[str, list[str]] = {}  # batch node -> what failed because of it
         for name in watched:
+            if name not in inside and (name in baseline.late or name in after.late):
+                continue  # not sampled in time: said above, not judged
             node = fabric.nodes[name]
             if name in inside:
                 results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
@@ -403,7 +468,7 @@ class Rollout:
                         peer = "" if culprit == name else f" on link peer {name}"
                         blame.setdefault(culprit, []).append(f"{g.gate} {g.value} > {g.threshold}{peer}")
         if phase.gates is None or "ecn_feedback" in phase.gates:
-            samples = {n: (baseline.get(n), after.get(n)) for n in watched}
+            samples = {n: (baseline.get(n), after.get(n)) for n in watched}  # late: (None, None), not judged
             for name in batch.nodes:
                 for port in fabric.nodes[name].ports.values():
                     ends = [(name, port.name), (port.peer.node, port.peer.port)]
@@ -428,7 +493,9 @@ class Rollout:
         self.progress.step("gates", {n: n not in blame for n in batch.nodes})
 
     def confirm(self, names: list[str]) -> dict[str, StepError]:
-        results = run_step(self.session, names, lossless_confirm, self.processors)
+        timings: dict[str, float] = {}
+        results = run_step(self.session, names, lossless_confirm, self.processors, timings)
+        self.measured(timings)
         failures = {}
         for name, r in results.items():
             if r.failed:
@@ -437,6 +504,10 @@ class Rollout:
                 self.state.pushed_at.pop(name, None)
                 self.state.outcomes[name].status = "applied"
         return failures
+
+    def measured(self, timings: dict[str, float]) -> None:
+        for name, seconds in timings.items():
+            self.step_s[name] = max(self.step_s.get(name, 0.0), seconds)
 
     def restore(self, names: list[str]) -> list[str]:
         """Roll `names` back to their snapshots (proven by read-back); the ones that are not."""

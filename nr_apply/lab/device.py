@@ -186,6 +186,11 @@ class Session(ABC):
     def prompt(self) -> str:
         """The prompt printed after every command (e.g. `leaf1#`, `admin@leaf4:~$ `)."""
 
+    def runs_command(self, line: str) -> bool:
+        """Whether `line` runs a command (what the `slow` fault delays), rather than being
+        text the session only takes in (a heredoc's body, a function definition)."""
+        return True
+
     @abstractmethod
     def run(self, line: str) -> str:
         """Execute one input line and return its output (no prompt, no echo).

@@ -114,12 +114,12 @@ class EosDevice(LabDevice):
     def open_session(self, username: str, session_id: str) -> "EosSession":
         return EosSession(self, username, session_id)
 
-    def eapi(self, request: dict, username: str) -> dict:
+    def eapi(self, request: dict, username: str, connection: str = "") -> dict:
         """Answer one JSON-RPC `runCmds` request; raises `Disconnect` to drop the connection."""
         with self.one_save():
-            return self._eapi(request, username)
+            return self._eapi(request, username, connection)
 
-    def _eapi(self, request: dict, username: str) -> dict:
+    def _eapi(self, request: dict, username: str, connection: str) -> dict:
         req_id = request.get("id")
         if request.get("method") != "runCmds":
             return {"jsonrpc": "2.0", "id": req_id,
@@ -130,7 +130,8 @@ class EosDevice(LabDevice):
         if encoding not in ("json", "text"):
             return {"jsonrpc": "2.0", "id": req_id,
                     "error": {"code": -32602, "message": f"Invalid format: {encoding}"}}
-        session = EosSession(self, username, f"eapi-{next(_EAPI_IDS)}", eapi=True)
+        # The session id names the HTTP connection the request came on (`eapi-<conn>-<n>`).
+        session = EosSession(self, username, f"eapi-{connection or 'x'}-{next(_EAPI_IDS)}", eapi=True)
         results: list[dict] = []
         for index, item in enumerate(cmds):
             command = item.get("cmd", "") if isinstance(item, dict) else str(item)
@@ -552,18 +553,26 @@ class EosSession(Session):
     def _show_sessions(self, detail: bool) -> dict:
         dev = self.eos
         sessions = {}
+        timer: dict[str, Any] = {}
         for name, record in dev.state["sessions"].items():
             entry: dict[str, Any] = {"state": record["state"], "description": "",
                                      "instances": {}}
             if record.get("completed"):
                 entry["completedTime"] = record["completed"]
-            if detail and record["state"] == "pendingCommitTimer":
+            if record["state"] == "pendingCommitTimer" and views.COMMIT_TIMER_TOP_LEVEL:
+                # EOS 4.32+: the session reads `committed` at once; the pending timer is named
+                # by two top-level keys (napalm-automation/napalm#2166).
+                entry["state"] = "committed"
+                if detail:
+                    timer = {"commitTimerSessionName": name,
+                             "commitTimerExpireTime": record["commit_by"] - dev.boot_time}
+            elif detail and record["state"] == "pendingCommitTimer":
                 # EOS reports the deadline in seconds since boot, like `show version` uptime.
                 entry["commitBy"] = record["commit_by"] - dev.boot_time
             sessions[name] = entry
         text = "".join(f"{n:<20} {s['state']}\n" for n, s in sessions.items())
         return {"sessions": sessions, "maxSavedSessions": MAX_SAVED_SESSIONS,
-                "maxOpenSessions": 5, "_text": "Name                 State\n" + text}
+                "maxOpenSessions": 5, **timer, "_text": "Name                 State\n" + text}
 
     def _show_version(self) -> dict:
         dev = self.eos

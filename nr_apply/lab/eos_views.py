@@ -36,6 +36,11 @@ from nr_apply.lab.device import PortCounters, PortSummary
 from nr_apply.lab.eos_config import Node
 
 EOS_VERSION = "4.32.2F"
+# From EOS 4.32 a session committed with a timer reads `committed`, and `show configuration
+# sessions detail` names the pending one in top-level `commitTimerSessionName` and
+# `commitTimerExpireTime` (seconds since boot); before, the session read `pendingCommitTimer`
+# with its own `commitBy`.
+COMMIT_TIMER_TOP_LEVEL = tuple(int(p) for p in EOS_VERSION.rstrip("FM").split(".")) >= (4, 32)
 MODEL_BY_ASIC = {"tomahawk-5": "DCS-7060X6-64PE", "tomahawk-4": "DCS-7060DX5-64S"}
 DEFAULT_MODEL = "DCS-7060X6-64PE"
 QUEUE_FIELDS = ("enqueuedPackets", "enqueuedBytes", "droppedPackets", "droppedBytes",

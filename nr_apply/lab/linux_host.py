@@ -1,4 +1,5 @@
-"""A Linux host with NVIDIA ConnectX (mlx5) NICs, reached over SSH with Netmiko `linux`.
+"""A Linux host with NVIDIA ConnectX (mlx5) NICs, reached over SSH: exec channels (reads, and
+write scripts on stdin to `sudo -n bash -s`) or an interactive shell (Netmiko `linux`).
 
 Native state per NIC netdev (the inventory ports): dcbnl PFC/ETS/APP/trust/buffer, MTU, the
 MLNX_OFED ECN sysfs tree and the rdma_cm configfs ToS, plus unrelated host configuration
@@ -9,8 +10,14 @@ from `tick()` as root so an armed revert script really runs.
 
 Faults touch configuration-changing commands only (dcb set/add/del/replace/flush, sysfs and
 configfs writes, `ip link set`): `reject-commit` refuses them with the tool's EPERM text and
-changes nothing; `disconnect-mid-commit` lets a session's first one land, then drops the link.
-Timers run in an internal session that faults do not touch: they stand for the host itself.
+changes nothing; `disconnect-mid-commit` lets the first one after it is injected land, then
+drops the link once (a later login works). Timers run in an internal session that faults do not
+touch: they stand for the host itself.
+
+`sudo -n` (never prompt) needs a NOPASSWD rule for the login in /etc/sudoers.d, as on a real
+host; without one it fails with "sudo: a password is required". The factory state has
+`admin ALL=(ALL) NOPASSWD: ALL`. Scripts read by `bash -s` may use one-line functions,
+`{ ...; }` groups, `||`, `&&`, `;` and `exit N`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from nr_apply.lab import LAB_USERNAME
 from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary
 from nr_apply.lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
 from nr_apply.lab.linux_net import (
@@ -51,6 +59,10 @@ _ECHO_TEE = re.compile(
 _QUIET = re.compile(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null")  # stdout discarded
 _DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
 _SUDO_OPTIONS = {"-n", "-E", "-H"}
+_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\(\)\s*\{\s+(?P<body>.*?);?\s*\}$")
+_CAT_REDIRECT = re.compile(r"^cat\s+(?P<src>/\S+)\s*(?P<op>>>?)\s*(?P<dst>/\S+)$")
+SUDOERS_DIR = "/etc/sudoers.d"
+_DEVNULL_ERRORS = re.compile(r"(?:2|&)>\s*/dev/null")
 _UNIT_CHANGES = {"stop", "enable", "disable"}
 _HW_COUNTER = re.compile(r"^/sys/class/infiniband/([^/]+)/ports/1/hw_counters/([^/]+)$")
 # The per-port RDMA counters mlx5_ib registers (drivers/infiniband/hw/mlx5/counters.c:
@@ -72,8 +84,10 @@ class HostSession(LinuxShellSession):
         self.host = device
         self.login_user = username
         self.internal = internal  # the host's own timer runner: faults do not apply
-        self._changed_once = False
         self._line = ""
+        self.functions: dict[str, str] = {}  # shell functions defined by the script
+        self.reads_stdin = False  # `bash -s` ran: the exec's stdin is the script
+        self.exit_status: int | None = None
 
     # --- configuration changes ------------------------------------------------------------
     def _commit(self, mutation: Callable[[], None], refused: str) -> None:
@@ -84,25 +98,54 @@ class HostSession(LinuxShellSession):
             raise CommandError(refused)
         mutation()
         self.host.save()
-        if "disconnect-mid-commit" in faults and not self._changed_once:
-            self._changed_once = True
+        if "disconnect-mid-commit" not in faults:
+            self.host.link_dropped = False
+        elif not self.host.link_dropped:
+            # The link drops once, on the first change after the fault is injected (a flap):
+            # a login made after it works, as on a real host whose session died.
+            self.host.link_dropped = True
             self._log(self._line, write=True)
             raise Disconnect()
-        self._changed_once = True
 
     # --- dispatch -------------------------------------------------------------------------
     def run(self, line: str) -> str:
-        if self._heredoc is None and line.strip().startswith("#"):
-            return ""
-        if self._heredoc is not None or ";" not in line:
+        """One line as bash parses it: `;` lists, then `||`, then `&&` (the base shell), with
+        one-line functions and `{ ...; }` groups for scripts read from stdin."""
+        if self._heredoc is not None:
             return super().run(line)
+        line = line.strip()
+        if line.startswith("#"):
+            return ""
+        if m := _FUNCTION.match(line):  # `name() { body; }` on one line
+            self.functions[m.group("name")] = m.group("body")
+            return ""
+        if line.startswith("{ ") and line.endswith("}") and _matching_brace(line) == len(line) - 1:
+            return self.run(line[2:-1].strip().rstrip(";"))
+        segments = _split_top(line, ";") if ";" in line else ()
+        if len(segments) > 1:
+            return self._run_list(segments)
+        either = _split_or(line)
+        if either is None:
+            return super().run(line)
+        # `A || B`: B runs when A fails; A's error text shows first unless sent to /dev/null.
+        try:
+            return self.run(either[0])
+        except CommandError as exc:
+            said = "" if _DEVNULL_ERRORS.search(either[0]) else str(exc)
+        if self.closed:
+            raise CommandError(said)
+        output = self.run(either[1])
+        return "\n".join(o for o in (said, output) if o)
+
+    def _run_list(self, segments: tuple[str, ...]) -> str:
         # `A; B` runs B whatever A did, as bash does; the error text of A stays in the output
         # (stderr shares the terminal). The line fails only if its last command failed.
         outputs: list[str] = []
-        segments = _split_top(line, ";")
         for index, segment in enumerate(segments):
+            if self.closed:  # `exit` ends the script here
+                break
             try:
-                output = super().run(segment)
+                output = self.run(segment)
             except CommandError as exc:
                 if index == len(segments) - 1:
                     raise CommandError("\n".join([*outputs, str(exc)])) from None
@@ -123,6 +166,12 @@ class HostSession(LinuxShellSession):
                 return self.run_one(rest)
         if "/dev/null" in line or "2>&1" in line:  # most lines have neither: skip both patterns
             quiet = bool(_QUIET.search(line))
+            if _DEVNULL_ERRORS.search(line) or re.search(r">\s*/dev/null\s+2>&1", line):
+                try:  # errors discarded too: a failure shows nothing
+                    output = self.run_one(_DEVNULL.sub("", line).strip())
+                except CommandError:
+                    raise CommandError("") from None
+                return "" if quiet else output
             line = _DEVNULL.sub("", line).strip()
         else:
             quiet = False
@@ -144,19 +193,41 @@ class HostSession(LinuxShellSession):
         if argv and argv[0] == "sudo":
             argv = argv[1:]
             body = line.split("sudo", 1)[1].strip()
+            options = set()
             while argv and argv[0] in _SUDO_OPTIONS:
+                options.add(argv[0])
                 body = body.split(argv.pop(0), 1)[1].strip()
+            # `-n` never prompts: without a NOPASSWD rule for the login, sudo refuses (exit 1).
+            if "-n" in options and self.username != "root" and not self._nopasswd():
+                self._log(line, write=False)
+                raise CommandError("sudo: a password is required")
             if not argv:
+                return ""
+            if argv[:2] == ["bash", "-s"]:
+                self._log(line, write=False)
+                self.username, self.reads_stdin = "root", True
                 return ""
             if argv[0] in ("-s", "-i") or argv[0] == "su":
                 self._log(line, write=False)
                 self.username = "root"
                 return ""
+        if argv[:2] == ["bash", "-s"]:
+            self._log(line, write=False)
+            self.reads_stdin = True
+            return ""
+        if argv[0] == "exit" and self.reads_stdin:  # the end of the script read from stdin
+            self.closed, self.exit_status = True, int(argv[1]) if len(argv) > 1 else 0
+            return ""
+        if argv[0] in self.functions:
+            return self.run(self.functions[argv[0]])
         if argv[0] in ("exit", "logout") and self.username != self.login_user:
             self._log(line, write=False)
             self.username = self.login_user  # leave the root shell, keep the login
             return ""
         self._line = line
+        if m := _CAT_REDIRECT.match(body):  # a file copied in (a saved value put back)
+            self._write(m.group("dst"), self.read_file(m.group("src")), append=m.group("op") == ">>")
+            return ""
         if m := _ECHO_TEE.match(body):
             content = _echo_content(m.group("args"))
             self._write(m.group("path"), content, append=bool(m.group("append")))
@@ -181,6 +252,17 @@ class HostSession(LinuxShellSession):
             raise CommandError(f"-bash: echo: write error: {exc}") from None
         self._commit(mutation, "-bash: echo: write error: Operation not permitted")
         self._log(self._line, write=True)
+
+    def _nopasswd(self) -> bool:
+        """A sudoers rule `<login> ALL=(ALL) NOPASSWD: ALL` in /etc/sudoers.d (what `sudo -n`
+        needs on a real host)."""
+        for path, text in self.host.state.get("files", {}).items():
+            if path.startswith(SUDOERS_DIR + "/"):
+                for rule in text.splitlines():
+                    words = rule.split()
+                    if words[:1] == [self.login_user] and "NOPASSWD:" in words and words[-1] == "ALL":
+                        return True
+        return False
 
     def platform_command(self, argv: list[str], line: str) -> str | None:
         cmd = argv[0]
@@ -436,16 +518,57 @@ def _split_pipe(line: str) -> tuple[str, ...]:
     return _split_top(line, "|")
 
 
-@lru_cache(maxsize=4096)
-def _split_top(line: str, separator: str) -> tuple[str, ...]:
-    """Split on one separator character outside quotes; empty parts are dropped for `;`."""
-    parts, buf, quote = [], [], None
-    for c in line:
+def _braces(line: str) -> list[int]:
+    """The `{ ... }` group depth before each character (quotes honoured)."""
+    depth, quote, out = 0, None, []
+    for i, c in enumerate(line):
+        out.append(depth)
         if quote:
             quote = None if c == quote else quote
         elif c in "'\"":
             quote = c
-        elif c == separator:
+        elif c == "{" and (i == 0 or line[i - 1].isspace()) and line[i + 1:i + 2] in (" ", ""):
+            depth += 1
+        elif c == "}" and (i == 0 or line[i - 1] in " ;") and depth:
+            depth -= 1
+    return out
+
+
+def _matching_brace(line: str) -> int:
+    """Where the group opened by the `{` at 0 closes (-1: it does not)."""
+    depths = _braces(line + " ")
+    return next((i for i in range(1, len(line)) if line[i] == "}" and depths[i + 1] == 0), -1)
+
+
+@lru_cache(maxsize=4096)
+def _split_or(line: str) -> tuple[str, str] | None:
+    """`A || B` at the top level (outside quotes and groups), split at the last `||`."""
+    if "||" not in line:
+        return None
+    depths, quote, found = _braces(line), None, None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif line.startswith("||", i) and depths[i] == 0 and not line.startswith("||", i + 1) and (
+                i == 0 or line[i - 1] != "|"):
+            found = i
+    return None if found is None else (line[:found].strip(), line[found + 2:].strip())
+
+
+@lru_cache(maxsize=4096)
+def _split_top(line: str, separator: str) -> tuple[str, ...]:
+    """Split on one separator character outside quotes and `{ }` groups; empty parts are
+    dropped for `;`."""
+    parts, buf, quote = [], [], None
+    depths = _braces(line) if "{" in line else None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == separator and (depths is None or depths[i] == 0):
             parts.append("".join(buf).strip())
             buf = []
             continue
@@ -492,6 +615,7 @@ class LinuxHostDevice(LabDevice):
     platform = "linux"
 
     def __init__(self, node: LabNode, state_dir: Path):
+        self.link_dropped = False  # `disconnect-mid-commit` has dropped the link since injected
         self._state: dict = {}
         super().__init__(node, state_dir)
         self._timer_session = HostSession(self, "root", f"{self.name}-systemd", internal=True)
@@ -521,7 +645,9 @@ class LinuxHostDevice(LabDevice):
         )
         return {
             "hostname": self.name,
-            "files": {"/etc/hosts": hosts, "/etc/hostname": f"{self.name}\n"},
+            "files": {"/etc/hosts": hosts, "/etc/hostname": f"{self.name}\n",
+                      # Cloud images give their admin login passwordless sudo the same way.
+                      f"{SUDOERS_DIR}/90-{LAB_USERNAME}": f"{LAB_USERNAME} ALL=(ALL) NOPASSWD: ALL\n"},
             "timers": {},
             "links": links,
             "nics": nics,

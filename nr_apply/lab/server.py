@@ -179,13 +179,15 @@ class _SSHSession(asyncssh.SSHServerSession):
         self._lab.track(self._task)
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
-        if self._command is None:
-            for line in self._reader.feed(data):
-                self._lines.put_nowait(line)
+        # A shell's typed lines, or an exec's stdin (a script for `bash -s`).
+        for line in self._reader.feed(data):
+            self._lines.put_nowait(line)
 
     def eof_received(self) -> bool:
         self._lines.put_nowait(None)
-        return False
+        # An exec's stdin ends long before its script has answered: the channel stays open
+        # for the output until the exit status (a shell closes with its input).
+        return self._command is not None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lines.put_nowait(None)
@@ -209,7 +211,7 @@ class _SSHSession(asyncssh.SSHServerSession):
 
     async def _answer(self, session: Session, line: str) -> tuple[str, bool]:
         """(output, failed) for one line; raises Disconnect to drop the connection."""
-        if self._runtime.has_fault("slow"):
+        if self._runtime.has_fault("slow") and session.runs_command(line):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
             return _run_line(self._runtime.device, session, line), False
@@ -242,21 +244,31 @@ class _SSHSession(asyncssh.SSHServerSession):
             log.exception("%s: SSH session failed", self._runtime.node.name)
             self._conn.abort()
 
+    async def _exec_line(self, session: Session, line: str, status: int) -> int:
+        output, failed = await self._answer(session, line)
+        if failed and not session.stderr_to_stdout:
+            self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())  # type: ignore[union-attr]
+        elif output:
+            self._write(output.rstrip("\n") + "\n")
+        return 1 if failed else (0 if getattr(session, "reads_stdin", False) else status)
+
     async def _run_exec(self) -> None:
         assert self._chan is not None and self._command is not None
         try:
             session = await self._open()
             status = 0
             for line in self._command.splitlines() or [""]:
-                output, failed = await self._answer(session, line)
-                status = 1 if failed else status
-                if failed and not session.stderr_to_stdout:
-                    self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())
-                elif output:
-                    self._write(output.rstrip("\n") + "\n")
+                status = await self._exec_line(session, line, status)
                 if session.closed:
                     break
-            self._chan.exit(status)
+                # `bash -s`: the rest is the script on stdin, run as it arrives, up to EOF.
+                while getattr(session, "reads_stdin", False) and not session.closed:
+                    script_line = await self._lines.get()
+                    if script_line is None:
+                        break
+                    status = await self._exec_line(session, script_line, status)
+            exit_status = getattr(session, "exit_status", None)
+            self._chan.exit(status if exit_status is None else exit_status)
         except Disconnect:
             self._conn.abort()
         except Exception:
@@ -323,6 +335,9 @@ def _jsonrpc_error(request_id: Any, code: int, message: str) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
 
 
+_EAPI_CONNECTIONS = itertools.count(1)
+
+
 class _EapiHandler:
     """POST /command-api on an EOS node: Basic auth, then `device.eapi(request, username)`."""
 
@@ -333,13 +348,14 @@ class _EapiHandler:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         transport = writer.transport
         self._runtime.connections.add(transport)
+        connection = f"c{next(_EAPI_CONNECTIONS)}"
         try:
             while True:
                 request = await _read_http_request(reader)
                 if request is None:
                     break
                 try:
-                    response = await self._respond(request)
+                    response = await self._respond(request, connection)
                 except Disconnect:
                     transport.abort()
                     return
@@ -353,7 +369,7 @@ class _EapiHandler:
             self._runtime.connections.discard(transport)
             transport.close()
 
-    async def _respond(self, request: _HttpRequest) -> bytes:
+    async def _respond(self, request: _HttpRequest, connection: str = "") -> bytes:
         keep = request.keep_alive
         if request.path.split("?")[0] != "/command-api":
             return _http_response(HTTPStatus.NOT_FOUND, b'{"error": "not found"}', keep)
@@ -372,7 +388,7 @@ class _EapiHandler:
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            answer = self._runtime.device.eapi(payload, credentials[0])
+            answer = self._runtime.device.eapi(payload, credentials[0], connection)
         except CommandError as exc:
             body = _jsonrpc_error(payload.get("id"), 1002, str(exc))
         except Disconnect:

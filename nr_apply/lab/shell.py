@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from nr_apply.lab.device import LabDevice
 
 _HEREDOC = re.compile(r"^(?P<cmd>.*?)<<-?\s*(?P<q>['\"]?)(?P<tag>\w+)(?P=q)\s*$")
+_DEFINITION = re.compile(r"^[A-Za-z_]\w*\(\)\s*\{")
 _REDIRECT = re.compile(r"^(?P<cmd>.*?)\s*(?P<op>>>?)\s*(?P<path>\S+)\s*$")
 
 
@@ -68,6 +69,10 @@ class LinuxShellSession(Session):
         sign = "#" if self.username == "root" else "$"
         return f"{self.username}@{self.hostname}:{self.home}{sign} "
 
+    def runs_command(self, line: str) -> bool:
+        text = line.strip()
+        return bool(text) and self._heredoc is None and not _HEREDOC.match(text) and not _DEFINITION.match(text)
+
     def run(self, line: str) -> str:
         with self.device.lock:
             if self._heredoc is not None:
@@ -83,7 +88,11 @@ class LinuxShellSession(Session):
             if m:
                 self._heredoc = (m.group("cmd").strip(), m.group("tag"), [])
                 return ""
-            outputs = [self.run_one(part.strip()) for part in _split_and(line)]
+            outputs = []
+            for part in _split_and(line):
+                if self.closed:  # `exit` ended the script
+                    break
+                outputs.append(self.run_one(part.strip()))
             return "\n".join(o for o in outputs if o)
 
     def _heredoc_line(self, line: str) -> str:
@@ -184,14 +193,18 @@ class LinuxShellSession(Session):
     def _systemctl(self, args: list[str]) -> str:
         if len(args) < 2:
             raise CommandError("systemctl: too few arguments")
+        quiet = bool({"--quiet", "-q"} & set(args))
+        args = [a for a in args if not a.startswith("-")]
         verb, unit = args[0], args[1].removesuffix(".timer").removesuffix(".service")
         timers = self.device.state.setdefault("timers", {})
         if verb == "stop":
             timers.pop(unit, None)
             self.device.save()
             return ""
-        if verb == "is-active":
-            return "active" if unit in timers else "inactive"
+        if verb == "is-active":  # exit 3 when not active, as systemctl does
+            if unit in timers:
+                return "" if quiet else "active"
+            raise CommandError("" if quiet else "inactive")
         raise CommandError(f"systemctl: unsupported verb {verb}")
 
     def _log(self, line: str, write: bool) -> None:

@@ -33,6 +33,11 @@ class DriverError(Exception):
         super().__init__(f"{step}: {message}")
 
 
+class SessionLost(DriverError):
+    """The SSH connection failed under a step (login refused, dropped, timed out): what the
+    device did of the step is unknown until it is read or logged into again."""
+
+
 @dataclass
 class Change:
     """The minimal native change from the running state to the target state."""
@@ -94,20 +99,27 @@ class Driver(ABC):
                 raise DriverError("connect", str(exc)) from None
         return self.host.get_connection("netmiko", self.nornir_config)
 
-    def exec_read(self, step: str, command: str, timeout: float = 60) -> str:
+    def exec_read(self, step: str, command: str, timeout: float = 60, stdin: str | None = None) -> str:
         """`command` (one or more lines) run by the device's login shell over an SSH exec
-        channel, its whole output: the read round's transport on SSH platforms (no terminal,
-        no prompt to find; see nr_apply.exec_channel). A failed read forgets the connection,
-        so the next one logs in again."""
+        channel, its whole output (`stdin`: a script for the command to read, sent with it): the
+        transport of reads and write scripts on SSH platforms (no terminal, no prompt to find;
+        see nr_apply.exec_channel). A failed exec raises `SessionLost` and forgets the
+        connection, so the next one logs in again."""
         from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError
 
-        try:
-            return self.host.get_connection(CONNECTION_NAME, self.nornir_config).run(command, timeout)
-        except ExecChannelError as exc:
-            plugin = self.host.connections.pop(CONNECTION_NAME, None)
-            if plugin is not None:
-                plugin.close()
-            raise DriverError(step, str(exc)) from None
+        for attempt in (1, 2):
+            try:
+                session = self.host.get_connection(CONNECTION_NAME, self.nornir_config)
+                return session.run(command, timeout) if stdin is None else session.run(command, timeout, stdin)
+            except ExecChannelError as exc:
+                plugin = self.host.connections.pop(CONNECTION_NAME, None)
+                if plugin is not None:
+                    plugin.close()
+                # A connection that closed while idle refuses the channel: nothing ran, so
+                # the command goes once more on a fresh login.
+                if attempt == 2 or "ChannelOpenError" not in str(exc):
+                    raise SessionLost(step, str(exc)) from None
+        raise AssertionError("unreachable")
 
     # --- pure --------------------------------------------------------------------------------
     @classmethod

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import select
 import ssl
 import time
 import uuid
@@ -656,6 +657,35 @@ def eapi_tls_args(optional_args: dict, base_dir: Path) -> dict:
 
 
 # --- the driver -------------------------------------------------------------------------
+def keep_alive(conn: Any) -> None:
+    """One eAPI connection per node across its steps. pyeapi closes its HTTP(S) connection after
+    every request, so each call would pay a TCP and TLS handshake: here the close after a
+    request is skipped, the connection is closed with the NAPALM session, and one the switch
+    closed while idle is reopened before the next request (never retried after sending)."""
+    transport = getattr(getattr(getattr(conn, "device", None), "connection", None), "transport", None)
+    if transport is None or getattr(transport, "nr_apply_kept", False):
+        return
+    close, request = transport.close, transport.request
+
+    def request_on_open(*args: Any, **kwargs: Any) -> Any:
+        sock = transport.sock
+        if sock is not None and select.select([sock], [], [], 0)[0]:
+            close()  # readable while idle: the switch hung up (EOF, TLS close_notify)
+        return request(*args, **kwargs)
+
+    def close_with_session() -> None:
+        try:
+            napalm_close()
+        finally:
+            close()
+
+    transport.close = lambda: None  # pyeapi's close after each request
+    transport.request = request_on_open
+    transport.nr_apply_kept = True
+    napalm_close = conn.close
+    conn.close = close_with_session
+
+
 class EosDriver(Driver):
     """Arista EOS through NAPALM's `eos` driver (eAPI) on the Nornir host's "napalm" connection."""
 
@@ -696,9 +726,11 @@ class EosDriver(Driver):
             except PlainHttpRefused as exc:
                 raise DriverError("connect", str(exc)) from None
         try:
-            return self.host.get_connection("napalm", self.nornir_config)
+            conn = self.host.get_connection("napalm", self.nornir_config)
         except Exception as exc:  # auth, unreachable, TLS: the client's own words
             raise DriverError("connect", f"{type(exc).__name__}: {exc}") from exc
+        keep_alive(conn)
+        return conn
 
     def read(self) -> str:
         conn = self._napalm()

@@ -52,14 +52,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 from nr_apply.fabric import Node
 from nr_apply.model import Ets, NicLossless, NodeState
-from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
 from nr_apply.render import render_context
 
 # What a ConnectX host cannot express, and why (validate and the reports show these).
@@ -699,10 +698,127 @@ def parse_counters(raw: str, netdevs: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+# --- the write steps -------------------------------------------------------------------------
+# Each write step (push, confirm, rollback) is ONE exec: a script sent on stdin to `sudo -n bash
+# -s`, answered when the channel closes. No terminal, no prompt, no typed heredocs: one round trip
+# per step however many commands. `sudo -n` never prompts: the login needs NOPASSWD sudo (README,
+# "Hosts"), and without it the step fails with sudo's own "a password is required".
+ROOT_SHELL = "sudo -n bash -s"
+RESULT = "### nr-apply result "  # the last line of every write script: ok, or what went wrong
+TOS_SAVED = "/var/tmp/nr-apply-tos."  # + rdma device: the ToS behind a group the push made
+HEREDOC_TAG = "NR_APPLY_EOF"
+
+
+def _heredoc(path: str, text: str) -> list[str]:
+    return [f"cat > {path} <<'{HEREDOC_TAG}'", *text.rstrip("\n").splitlines(), HEREDOC_TAG]
+
+
+def _guarded(commands: list[str]) -> list[str]:
+    """One command per line, each stopping the script at its failure (`fail` reverts)."""
+    return [f"{command} || fail" for command in commands]
+
+
+def _boot_install(script: str | None, netdevs: list[str]) -> list[str]:
+    """Lines putting the boot script (None: no boot unit at all) and its unit in place."""
+    if script is None:
+        return _guarded(boot_restore_lines(None))
+    return [*_guarded([f"mkdir -p {BOOT_SCRIPT.rsplit('/', 1)[0]}"]), *_heredoc(BOOT_SCRIPT, script),
+            *_heredoc(BOOT_UNIT_PATH, boot_unit(netdevs)),
+            *_guarded(["systemctl daemon-reload", f"systemctl enable --quiet {BOOT_UNIT}"])]
+
+
+def revert_lines(plan: dict[str, tuple[NicRaw, NicRaw]], boot: tuple | None) -> list[str]:
+    """The revert script: each NIC back from its target to its snapshot. A ToS behind an rdma_cm
+    group the push makes is only known once the group is made, after the revert is armed: the
+    push saves it to a file first, and the revert writes it back from there."""
+    lines = ["#!/bin/bash"]
+    for before, after in plan.values():
+        unmade = before.rdma_device and before.roce_tos is None and after.roce_tos is not None
+        for command in nic_change(after, before):
+            if unmade and command == f"echo {before.tos_hidden or 0} > {tos_path(before.rdma_device)}":
+                command = f"cat {TOS_SAVED}{before.rdma_device} > {tos_path(before.rdma_device)}"
+            lines.append(command)
+    if boot is not None:
+        lines += boot_restore_lines(boot[0])
+    return lines
+
+
+def push_script(plan: dict[str, tuple[NicRaw, NicRaw]], commands: list[str], boot: tuple | None,
+                revert_in: int, netdevs: list[str]) -> str:
+    """Arm the revert, then write; the first failure reverts at once and ends the script. A
+    revert that fired while the change was still going in (a slow host) is run again, so the
+    host ends whole at its snapshot. Sections `### tos <rdma>` report the ToS behind each group
+    made; the last line is the result."""
+    saved = [f"{TOS_SAVED}{b.rdma_device}" for b, a in plan.values() if b.rdma_device]
+    cleanup = f"rm -f {' '.join([REVERT_SCRIPT, *saved])}"
+    # The revert's own words are not the failure's: the caller reads the host back to judge it.
+    revert_now = f"bash {REVERT_SCRIPT} >/dev/null 2>&1; systemctl stop {REVERT_UNIT}.timer; {cleanup}"
+    lines = [
+        f"fail() {{ {revert_now}; echo '{RESULT}failed'; exit 1; }}",
+        f"still_armed() {{ systemctl is-active --quiet {REVERT_UNIT}.timer || {{ {revert_now}; "
+        f"echo '{RESULT}timer-fired'; exit 1; }}; }}",
+        *_heredoc(REVERT_SCRIPT, "\n".join(revert_lines(plan, boot))),
+        # The revert is armed before the first write of any kind (an rdma_cm group made to
+        # learn its hidden ToS included), so a host is never left half-changed.
+        f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} bash {REVERT_SCRIPT} "
+        f"|| {{ {cleanup}; echo '{RESULT}not-armed'; exit 1; }}",
+    ]
+    for before, after in plan.values():
+        if before.rdma_device and before.roce_tos is None and after.roce_tos is not None:
+            rdma = before.rdma_device
+            lines += _guarded([f"mkdir -p {tos_dir(rdma)} && cat {tos_path(rdma)} > {TOS_SAVED}{rdma} && "
+                               f"echo '{BUNDLE_HEADER}tos {rdma}' && cat {TOS_SAVED}{rdma}"])
+    lines += _guarded(commands)
+    lines.append("still_armed")
+    if boot is not None:
+        lines += _boot_install(boot[1], netdevs)
+        lines.append("still_armed")
+    lines.append(f"echo '{RESULT}ok'")
+    return "\n".join(lines) + "\n"
+
+
+def confirm_script() -> str:
+    """Cancel the armed revert; the `### timer` section says whether it was still pending."""
+    # `systemctl stop nr-apply-revert` would name the .service, not the pending timer.
+    return (f"echo '{BUNDLE_HEADER}timer'; systemctl is-active {REVERT_UNIT}.timer; "
+            f"systemctl stop {REVERT_UNIT}.timer; rm -f {REVERT_SCRIPT}; echo '{RESULT}ok'\n")
+
+
+def restore_script(commands: list[str], boot_change: tuple | None, netdevs: list[str]) -> str:
+    """The pending revert (if any) stopped, then the snapshot put back, stopping at a failure."""
+    lines = [f"fail() {{ echo '{RESULT}failed'; exit 1; }}", f"systemctl stop {REVERT_UNIT}.timer",
+             *_guarded(commands)]
+    if boot_change is not None:
+        lines += _boot_install(boot_change[1], netdevs)
+    lines += [f"rm -f {REVERT_SCRIPT}", f"echo '{RESULT}ok'"]
+    return "\n".join(lines) + "\n"
+
+
+def script_result(output: str) -> tuple[str | None, str]:
+    """(the result word or None when the script never got to say, the rest of the output)."""
+    lines = output.rstrip("\n").splitlines()
+    if lines and lines[-1].startswith(RESULT):
+        return lines[-1][len(RESULT):].strip(), "\n".join(lines[:-1])
+    return None, "\n".join(lines)
+
+
+def _device_words(output: str) -> str:
+    """What a failed script said, without its own sections (a `### tos` header and its value)
+    and the timer notice."""
+    kept, lines = [], output.splitlines()
+    for index, line in enumerate(lines):
+        if (not line.strip() or line.startswith(BUNDLE_HEADER)
+                or line.startswith(("Running timer as unit", "Will run service as unit"))
+                or (index and lines[index - 1].startswith(f"{BUNDLE_HEADER}tos "))):
+            continue
+        kept.append(line)
+    return "; ".join(kept) or "no output"
+
+
 # --- the driver ----------------------------------------------------------------------------
 class LinuxNicDriver(Driver):
-    """ConnectX NICs of one Linux host over Netmiko `linux` (SSH). The read-back is the
-    bundle described in this module's docstring; changes run in a root shell (`sudo -s`)."""
+    """ConnectX NICs of one Linux host over SSH exec channels: the read-back is the bundle
+    described in this module's docstring; each write step is one root script (`sudo -n bash -s`)."""
 
     platform: ClassVar[str] = "linux"
     unsupported: ClassVar[dict[str, str]] = UNSUPPORTED
@@ -761,36 +877,6 @@ class LinuxNicDriver(Driver):
     def _nics(self) -> dict[str, str | None]:
         return {name: self._rdma(name) for name in self.node.ports}
 
-    def _connection(self):
-        return self.netmiko()
-
-    def _send(self, step: str, command: str, **kwargs) -> str:
-        try:
-            return self._connection().send_command(command, **kwargs)
-        except Exception as exc:  # the transport's own words (closed channel, timeout)
-            raise DriverError(step, f"{type(exc).__name__}: {exc}") from None
-
-    @contextmanager
-    def _root(self, step: str) -> Iterator[None]:
-        """A root shell for the changes, so the lines sent are the lines reviewed."""
-        try:
-            self._connection().enable()
-        except Exception as exc:
-            raise DriverError(step, f"sudo -s: {exc}") from None
-        try:
-            yield
-        finally:
-            try:
-                self._connection().exit_enable_mode()
-            except Exception:
-                pass  # the link is gone; an armed revert still fires on the host
-
-    def _run(self, step: str, command: str) -> None:
-        """Every change command is silent on success: any output is the tool's error."""
-        output = self._send(step, command).strip()
-        if output:
-            raise DriverError(step, f"{command}: {output}")
-
     def read(self) -> str:
         raw = self.exec_read("read", "\n".join(read_lines(self._nics())))
         try:
@@ -799,128 +885,93 @@ class LinuxNicDriver(Driver):
             raise DriverError("read", str(exc)) from None
         return raw if raw.endswith("\n") else raw + "\n"
 
-    def _write_script(self, step: str, path: str, lines: list[str]) -> None:
-        """A quoted heredoc typed in one go (a shell reads typed-ahead lines in order), then
-        the prompt that comes back after the tag."""
-        block = "\n".join([f"cat > {path} <<'EOF'", *lines, "EOF"]) + "\n"
-        conn = self._connection()
-        try:
-            conn.write_channel(block)
-            # A slow host answers each typed line in turn: the wait grows with the lines.
-            conn.read_until_pattern(pattern=r"EOF\s*[\r\n]+[^\r\n]*[$#]\s*$", read_timeout=20 + 3 * len(lines))
-        except Exception as exc:
-            raise DriverError(step, f"{type(exc).__name__}: {exc}") from None
+    def _root_script(self, step: str, script: str, timeout: float = 60) -> tuple[str | None, str]:
+        """Run `script` as root in one exec: (its result word, or None when it never said it
+        (sudo refused, the shell was killed); the rest of its output). A lost session raises
+        `SessionLost`."""
+        return script_result(self.exec_read(step, ROOT_SHELL, timeout=timeout, stdin=script))
 
-    def _run_batched(self, step: str, commands: list[str]) -> None:
-        """Commands chained with `&&` in as few lines as fit: the first failure stops the
-        chain, and since every change command is silent on success, output is the error."""
-        for line in chunk_lines(commands, " && "):
-            output = self._send(step, line).strip()
-            if output:
-                raise DriverError(step, output)
+    def _retried(self, step: str, script: str) -> tuple[str | None, str]:
+        """A step that is safe to run twice (confirm, restore): once more on a fresh login if
+        the session was lost under it."""
+        try:
+            return self._root_script(step, script)
+        except SessionLost:
+            return self._root_script(step, script)
 
     def push(self, change: Change, revert_in: int) -> None:
         if change.empty:
             return
         plan: dict[str, tuple[NicRaw, NicRaw]] = change.payload["nics"]
-        boot = change.payload.get("boot")
-        with self._root("push"):
-            # The revert is armed before the first write of any kind (an rdma_cm group made
-            # to learn its hidden ToS included), so a host is never left half-changed.
-            self._write_revert(plan, boot)
-            armed = self._send("arm revert", f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
-                                             f"bash {REVERT_SCRIPT}")
-            if "Running timer as unit" not in armed:
-                self._send("arm revert", f"rm -f {REVERT_SCRIPT}")
-                raise DriverError("arm revert", armed.strip())
-            self._armed = True
-            try:
-                if self._learn_hidden_tos(plan):
-                    self._write_revert(plan, boot)  # now with the ToS behind each made group
-                self._run_batched("push", change.payload["commands"])
-                self._still_armed(revert_in)
-                if boot is not None:
-                    self._install_boot("push", boot[1])
-                    self._still_armed(revert_in)
-            except DriverError:
-                self._revert_now()
-                raise
-
-    def _still_armed(self, revert_in: int) -> None:
-        """A revert that fired while the change was still going in left the later commands
-        applied on top of it: the caller restores the snapshot again, and this says so."""
-        if self._send("push", f"systemctl is-active {REVERT_UNIT}.timer").strip() != "active":
+        script = push_script(plan, change.payload["commands"], change.payload.get("boot"), revert_in,
+                             list(self.node.ports))
+        self._armed = True  # from here until confirmed or restored, a revert may be pending
+        try:
+            result, rest = self._root_script("push", script, timeout=max(60, revert_in + 30))
+        except SessionLost as exc:
+            # The session died somewhere in the script: log in again at once and run the armed
+            # revert, instead of leaving the host half-changed until its timer fires.
+            raise DriverError("push", f"{exc.args[0].removeprefix('push: ')}; {self._revert_after_loss()}") from None
+        if result is None:
+            self._armed = False
+            if "Running timer as unit" not in rest:  # refused before anything ran (sudo)
+                raise DriverError("push", f"{ROOT_SHELL}: {_device_words(rest)}")
+            # Killed after arming: the writes it made are undone now, not when the timer fires.
+            raise DriverError("push", f"{ROOT_SHELL} ended without a result ({_device_words(rest)}); "
+                                      f"{self._revert_after_loss()}")
+        for words, body in split_bundle(rest):
+            if words[:1] == ["tos"] and body.strip().isdigit():
+                self._tos_hidden[words[1]] = int(body.strip())
+        if result == "ok":
+            return
+        self._armed = False
+        if result == "timer-fired":
             raise DriverError("push", f"the revert timer ({revert_in} s) fired before the change was in; "
                                       "the host is back at its snapshot (give it more time)")
+        if result == "not-armed":
+            raise DriverError("arm revert", _device_words(rest))
+        raise DriverError("push", f"{_device_words(rest)} (reverted at once)")
 
-    def _write_revert(self, plan: dict[str, tuple[NicRaw, NicRaw]], boot: tuple | None) -> None:
-        # `;`-joined, so the script is a few lines however many commands (bash runs each
-        # command of a `;` list whatever the one before did, like lines of a script).
-        lines = chunk_lines([line for before, after in plan.values() for line in nic_change(after, before)], "; ")
-        if boot is not None:
-            lines += boot_restore_lines(boot[0])
-        self._write_script("arm revert", REVERT_SCRIPT, ["#!/bin/bash", *lines])
-
-    def _install_boot(self, step: str, script: str | None) -> None:
-        """Put the boot script (None: no boot unit at all) in place, and the unit with it."""
-        if script is None:
-            self._run_batched(step, boot_restore_lines(None))
-            return
-        self._run(step, f"mkdir -p {BOOT_SCRIPT.rsplit('/', 1)[0]}")
-        self._write_script(step, BOOT_SCRIPT, script.rstrip("\n").splitlines())
-        self._write_script(step, BOOT_UNIT_PATH, boot_unit(list(self.node.ports)).rstrip("\n").splitlines())
-        self._run_batched(step, ["systemctl daemon-reload", f"systemctl enable --quiet {BOOT_UNIT}"])
-
-    def _learn_hidden_tos(self, plan: dict[str, tuple[NicRaw, NicRaw]]) -> list[str]:
-        """Before a ToS goes into an unmade rdma_cm group, make it and read the value behind
-        it (one command line for every group), so the revert can put that value back and
-        remove the group again."""
-        unmade = [before for before, after in plan.values()
-                  if before.rdma_device and before.roce_tos is None and after.roce_tos is not None]
-        if not unmade:
-            return []
-        groups = [tos_dir(b.rdma_device) for b in unmade]  # type: ignore[arg-type]
-        paths = [tos_path(b.rdma_device) for b in unmade]  # type: ignore[arg-type]
-        output = self._send("push", f"mkdir -p {' '.join(groups)} && cat {' '.join(paths)}").split()
-        if len(output) != len(paths) or not all(v.isdigit() for v in output):
-            raise DriverError("push", f"mkdir/cat {' '.join(paths)}: {' '.join(output)}")
-        for before, value in zip(unmade, output):
-            before.tos_hidden = self._tos_hidden[before.rdma_device] = int(value)  # type: ignore[index]
-        return groups
-
-    def _revert_now(self) -> None:
-        # One line: a slow host answers each line late, and this runs when time is short.
-        self._send("revert", f"bash {REVERT_SCRIPT}; systemctl stop {REVERT_UNIT}.timer; rm -f {REVERT_SCRIPT}")
+    def _revert_after_loss(self) -> str:
+        """Log in again and run the armed revert now (nothing, if it was never written): what
+        happened, in a few words."""
+        script = (f"bash {REVERT_SCRIPT}; systemctl stop {REVERT_UNIT}.timer; rm -f {REVERT_SCRIPT}; "
+                  f"echo '{RESULT}ok'\n")
+        try:
+            result, rest = self._root_script("revert", script)
+        except SessionLost as exc:
+            return f"logging in again to revert failed ({exc}): the armed revert restores the host when it fires"
+        if result != "ok":
+            return f"the revert did not run ({_device_words(rest)}): the armed revert restores the host when it fires"
         self._armed = False
+        return "logged in again and reverted at once"
 
     def confirm(self) -> None:
-        with self._root("confirm"):
-            state = self._send("confirm", f"systemctl is-active {REVERT_UNIT}.timer").strip()
-            if state != "active" and self._armed:
-                raise DriverError("confirm", f"the revert timer is {state or 'gone'}: it fired before confirm, "
-                                             "the host is back at its snapshot")
-            # `systemctl stop nr-apply-revert` would name the .service, not the pending timer.
-            self._send("confirm", f"systemctl stop {REVERT_UNIT}.timer")
-            self._send("confirm", f"rm -f {REVERT_SCRIPT}")
-            self._armed = False
+        result, rest = self._retried("confirm", confirm_script())
+        if result != "ok":
+            raise DriverError("confirm", f"{ROOT_SHELL}: {_device_words(rest)}")
+        timer = next((body.strip() for words, body in split_bundle(rest) if words == ["timer"]), "")
+        if timer != "active" and self._armed:
+            raise DriverError("confirm", f"the revert timer is {timer or 'gone'}: it fired before confirm, "
+                                         "the host is back at its snapshot")
+        self._armed = False
 
     def rollback(self, snapshot: str) -> None:
         want = parse_bundle(snapshot)
         now_raw = self.read()
         now = parse_bundle(now_raw)
-        with self._root("rollback"):
-            self._send("rollback", f"systemctl stop {REVERT_UNIT}.timer")
-            commands = []
-            for name, target in want.items():
-                if target.rdma_device in self._tos_hidden:
-                    target.tos_hidden = self._tos_hidden[target.rdma_device]
-                commands += nic_change(now.get(name, NicRaw(name)), target)
-            self._run_batched("rollback", commands)
-            boot_want = read_boot_script(snapshot)
-            if boot_want != read_boot_script(now_raw):
-                self._install_boot("rollback", boot_want)
-            self._send("rollback", f"rm -f {REVERT_SCRIPT}")
-            self._armed = False
+        commands = []
+        for name, target in want.items():
+            if target.rdma_device in self._tos_hidden:
+                target.tos_hidden = self._tos_hidden[target.rdma_device]
+            commands += nic_change(now.get(name, NicRaw(name)), target)
+        boot_want, boot_now = read_boot_script(snapshot), read_boot_script(now_raw)
+        script = restore_script(commands, (boot_now, boot_want) if boot_want != boot_now else None,
+                                list(self.node.ports))
+        result, rest = self._retried("rollback", script)
+        if result != "ok":
+            raise DriverError("rollback", _device_words(rest))
+        self._armed = False
 
     def counters(self) -> Counters:
         nics = self._nics()

@@ -997,17 +997,32 @@ class NvueDriver(Driver):
     def counters(self) -> Counters:
         """Per port: `nv show interface <swp> qos roce counters` and `... qos pfc-watchdog`
         (NVUE has no all-ports form of either: two calls per port), link state from one
-        `nv show interface`. PFC pause counters are the RoCE view's, which NVUE does not break
+        `nv show interface`; all of them in one exec. PFC pause counters are the RoCE view's, which NVUE does not break
         down by priority: they are filed under the stable key `pause_rx.roce` / `pause_tx.roce`,
         so a push that moves the lossless priority does not make old totals look like new
         pauses."""
         names = list(self.node.ports) or switch_ports(load_tree(self.read()))
-        links = json.loads(self._run("counters", "nv show interface -o json") or "{}")
+        # Every call in one exec, a line each, each output under a `### <command>` header.
+        commands = ["nv show interface -o json"] + [
+            f"nv show interface {name} qos {what} -o json" for name in names for what in ("roce counters", "pfc-watchdog")]
+        raw = self.exec_read("counters", "\n".join(f"echo '### {c}'\n{c}" for c in commands))
         taken_at = time.monotonic()
+        shown = {c: "" for c in commands}
+        current = None
+        for line in raw.splitlines():
+            if line.startswith("### ") and line[4:] in shown:
+                current = line[4:]
+            elif current is not None:
+                shown[current] += line + "\n"
+
+        def answer(command: str) -> dict:
+            return json.loads(_answered("counters", shown[command]) or "{}")
+
+        links = answer("nv show interface -o json")
         out: dict[str, dict[str, float]] = {}
         for name in names:
-            roce = json.loads(self._run("counters", f"nv show interface {name} qos roce counters -o json") or "{}")
-            wd = json.loads(self._run("counters", f"nv show interface {name} qos pfc-watchdog -o json") or "{}")
+            roce = answer(f"nv show interface {name} qos roce counters -o json")
+            wd = answer(f"nv show interface {name} qos pfc-watchdog -o json")
             out[name] = port_counters(roce, wd, links.get(name, {}))
         return Counters(taken_at=taken_at, ports=out)
 

@@ -740,6 +740,11 @@ def parse_ecn_marked(text: str, lossless_queues: dict[str, set[int]]) -> dict[st
     return marked
 
 
+SECTION = "### "
+COUNTER_COMMANDS = ("show pfc counters", "show queue counters --json", "show pfcwd stats",
+                    "show queue wredcounters", "show interfaces status")
+
+
 def _served(output: str) -> bool:
     return "Error:" not in output and "command not found" not in output
 
@@ -896,26 +901,36 @@ class SonicDriver(Driver):
     def counters(self) -> Counters:
         taken = time.monotonic()
         ports = list(self.node.ports)
+        # Every show in one exec (a line each, so one that an older image does not serve does
+        # not stop the others), its output under a `### <command>` header.
+        raw = self.exec_read("counters", "\n".join(f"echo '{SECTION}{c}'\n{c}" for c in COUNTER_COMMANDS))
+        shown = {c: "" for c in COUNTER_COMMANDS}
+        current = None
+        for line in raw.splitlines():
+            if line.startswith(SECTION) and line[len(SECTION):] in shown:
+                current = line[len(SECTION):]
+            elif current is not None:
+                shown[current] += line + "\n"
         result: dict[str, dict[str, float]] = {p: {} for p in ports}
-        for port, values in parse_pfc_counters(self._run("show pfc counters")).items():
+        for port, values in parse_pfc_counters(shown["show pfc counters"]).items():
             if port in result:
                 result[port].update(values)
         lossless = {p: self.node.ports[p].intent.lossless_tcs() for p in ports}
-        for port, drops in parse_queue_drops(self._run("show queue counters --json"), lossless).items():
+        for port, drops in parse_queue_drops(shown["show queue counters --json"], lossless).items():
             if port in result:
                 result[port]["lossless_drops"] = drops
         # Older images may not serve these: no value beats a false zero.
-        stats = self._run("show pfcwd stats")
+        stats = shown["show pfcwd stats"]
         if _served(stats):
             events = parse_pfcwd_stats(stats)
             for port in ports:
                 result[port]["watchdog_events"] = events.get(port, 0.0)
-        wred = self._run("show queue wredcounters")
+        wred = shown["show queue wredcounters"]
         if _served(wred):
             marked = parse_ecn_marked(wred, lossless)
             for port in ports:
                 result[port]["ecn_marked"] = marked.get(port, 0.0)
-        status = self._run("show interfaces status")
+        status = shown["show interfaces status"]
         if _served(status):
             for port, up in parse_interface_status(status).items():
                 if port in result:

@@ -224,3 +224,18 @@ def test_render_shows_exactly_what_plan_change_converges_to(driver):
     driver.confirm()
     ports = list(driver.node.ports)
     assert scope_paths(driver.read(), ports) == scope_paths(render_node(driver.node), ports)
+
+
+def test_read_push_confirm_and_counters_share_one_eapi_connection(driver, fresh_lab):
+    """pyeapi would open a TCP and TLS connection per request; a node's steps share one."""
+    start = len(fresh_lab.command_log(NODE))
+    _, change = plan(driver)
+    driver.push(change, revert_in=60)
+    driver.counters()
+    driver.confirm()
+    assert left_to_do(driver) == []
+    sessions = {e["session"] for e in fresh_lab.command_log(NODE)[start:]}
+    assert len(sessions) > 5  # one per request
+    # eapi-<connection>-<request>: NAPALM's open() makes its first request before the driver
+    # has the connection; every later one shares the next.
+    assert len({s.split("-")[1] for s in sessions}) == 2

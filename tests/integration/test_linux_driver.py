@@ -25,11 +25,11 @@ def driver(fresh_lab):
     drv.session.close()
 
 
-def plan(drv):
+def plan(drv, facets=FACETS):
     raw = drv.read()
     current = LinuxNicDriver.parse(raw)
     intent = drv.fabric.nodes[NODE].intent()
-    target = target_state(intent, current, FACETS, LinuxNicDriver.unsupported)
+    target = target_state(intent, current, facets, LinuxNicDriver.unsupported)
     return raw, drv.plan_change(raw, current, target)
 
 
@@ -184,8 +184,10 @@ def test_the_revert_is_armed_before_the_first_write_even_the_rdma_cm_mkdir(drive
 
 def test_a_slow_host_whose_revert_fires_mid_push_ends_whole_at_its_snapshot(driver, fresh_lab):
     snapshot = driver.snapshot()
-    _, change = plan(driver)
-    fresh_lab.fault(NODE, "slow")  # every command answers 2 s late: the 3 s revert fires mid-push
+    _, change = plan(driver, ("mtu",))  # two NICs' MTU and the boot unit: about eight commands
+    # Every command takes 2 s more on the host: the 3 s revert fires while the one push script
+    # is still writing.
+    fresh_lab.fault(NODE, "slow")
     try:
         with pytest.raises(DriverError, match="fired before the change was in"):
             driver.push(change, revert_in=3)
@@ -260,3 +262,66 @@ def test_link_pause_turned_on_out_of_band_shows_as_drift_and_converges_back(driv
     conn.send_command("sudo ethtool -A ens2f0np0 rx on tx off")
     left = diff_node(intent, LinuxNicDriver.parse(driver.read()), FACETS + ("link_pause",), set())
     assert [(c.port, c.field) for c in left] == [("ens2f0np0", "link_pause")]
+
+
+# --- write steps over one exec each ---------------------------------------------------------
+def exec_sessions(lab, since: float) -> set[str]:
+    """The lab sessions (one per SSH exec channel) that ran commands since `since`."""
+    return {e["session"] for e in lab.command_log(NODE) if e["ts"] >= since}
+
+
+def test_one_host_push_is_one_round_trip_and_so_is_its_confirm(driver, fresh_lab):
+    _, change = plan(driver)
+    assert len(change.native) > 30  # two NICs, every lossless field, the boot unit
+    since = time.time()
+    driver.push(change, revert_in=30)
+    assert len(exec_sessions(fresh_lab, since)) == 1
+    since = time.time()
+    driver.confirm()
+    assert len(exec_sessions(fresh_lab, since)) == 1
+    assert drift(driver) == []
+
+
+def test_a_login_without_nopasswd_sudo_is_refused_in_sudos_words_and_nothing_changes(driver, fresh_lab):
+    """`sudo -n` never prompts: a real host without a NOPASSWD rule for the login answers
+    "sudo: a password is required" and runs nothing (README: the sudoers line hosts need)."""
+    snapshot = driver.snapshot()
+    conn = driver.netmiko()
+    conn.enable()
+    conn.send_command("rm -f /etc/sudoers.d/90-admin")
+    conn.exit_enable_mode()
+    _, change = plan(driver)
+    since = time.time()
+    with pytest.raises(DriverError, match="sudo: a password is required"):
+        driver.push(change, revert_in=30)
+    assert writes(fresh_lab, since) == []
+    assert driver.read() == snapshot
+
+
+def test_a_session_dying_mid_push_is_logged_into_again_and_reverted_at_once(driver, fresh_lab):
+    """`disconnect-mid-commit`: the first write lands (its revert armed) and the link drops.
+    The driver logs in again and runs the revert then, not when the timer fires minutes later."""
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "disconnect-mid-commit")
+    try:
+        with pytest.raises(DriverError, match="logged in again and reverted at once"):
+            driver.push(change, revert_in=300)
+    finally:
+        fresh_lab.clear_faults(NODE)
+    assert driver.read() == snapshot
+    assert driver.exec_read("check", "systemctl is-active nr-apply-revert.timer").strip() == "inactive"
+
+
+def test_a_failing_command_reverts_in_the_same_exec(driver, fresh_lab):
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "reject-commit")
+    since = time.time()
+    try:
+        with pytest.raises(DriverError, match=r"Operation not permitted \(reverted at once\)"):
+            driver.push(change, revert_in=300)
+    finally:
+        fresh_lab.clear_faults(NODE)
+    assert len(exec_sessions(fresh_lab, since)) == 1
+    assert driver.read() == snapshot

@@ -83,7 +83,7 @@ class FakeDevice(LabDevice):
     def port_summary(self) -> dict[str, PortSummary]:
         return {name: PortSummary() for name in self.node.ports}
 
-    def eapi(self, request: dict, username: str) -> dict[str, Any]:
+    def eapi(self, request: dict, username: str, connection: str = "") -> dict[str, Any]:
         params = request.get("params") or {}
         session = FakeEosSession(self, username, "eapi")
         results: list[Any] = []

@@ -182,9 +182,13 @@ def test_commit_timer_reverts_unless_confirmed(dev):
     ok(dev, ["configure session t1 commit timer 00:00:05"], "text")
     assert "mtu 9214" in running(dev)
     detail = ok(dev, ["show configuration sessions detail", "show version"])
-    session = detail[0]["sessions"]["t1"]
-    assert session["state"] == "pendingCommitTimer"
-    assert 3 < session["commitBy"] - detail[1]["uptime"] <= 5  # what NAPALM computes
+    # EOS 4.32+ (the lab's release), napalm-automation/napalm#2166: the session reads
+    # `committed`, and two top-level keys name the pending timer.
+    assert detail[1]["version"].startswith("4.32")
+    assert detail[0]["sessions"]["t1"]["state"] == "committed"
+    assert "commitBy" not in detail[0]["sessions"]["t1"]
+    assert detail[0]["commitTimerSessionName"] == "t1"
+    assert 3 < detail[0]["commitTimerExpireTime"] - detail[1]["uptime"] <= 5  # what NAPALM computes
     dev.tick(time.time() + 1)
     assert "mtu 9214" in running(dev)
     dev.tick(time.time() + 6)

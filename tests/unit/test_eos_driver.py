@@ -294,3 +294,37 @@ def test_restore_is_the_scoped_difference_only(leaf1):
     assert "   no priority-flow-control priority 3 no-drop" in lines
     assert lossless_scope(snapshot, ports) != lossless_scope(running, ports)
     assert restore_lines(snapshot, snapshot, ports) == []
+
+
+# `show configuration sessions detail | json` after `configure session troubleshooting commit
+# timer 300`, as posted from real switches in napalm-automation/napalm#2166.
+SESSIONS_4_31 = {"sessions": {"troubleshooting": {
+    "state": "pendingCommitTimer", "completedTime": 1739832190.8418295, "commitBy": 1739835851.8256721,
+    "commitUser": "adminuser", "description": "", "instances": {}}},
+    "maxSavedSessions": 1, "maxOpenSessions": 5, "mergeOnCommit": False, "saveToStartupConfigOnCommit": False}
+SESSIONS_4_32 = {"sessions": {"troubleshooting": {
+    "state": "committed", "completedTime": 1739832020.1816368, "commitUser": "adminuser", "description": "",
+    "instances": {}}},
+    "maxSavedSessions": 1, "maxOpenSessions": 5, "mergeOnCommit": False, "saveToStartupConfigOnCommit": False,
+    "commitTimerSessionName": "troubleshooting", "commitTimerExpireTime": 1739835851.8256721}
+SESSIONS_4_32_NONE_PENDING = {key: value for key, value in SESSIONS_4_32.items()
+                              if not key.startswith("commitTimer")}
+
+
+@pytest.mark.parametrize("sessions", [SESSIONS_4_31, SESSIONS_4_32], ids=["eos-4.31", "eos-4.32"])
+def test_confirm_adopts_the_pending_commit_timer_in_either_eos_shape(mocker, sessions):
+    """A confirm by a process that did not push (resume) finds the one pending commit timer:
+    EOS 4.32+ shows the session `committed` and names the timer in top-level keys."""
+    conn = mocker.Mock()
+    conn.cli.return_value = {"show configuration sessions detail": sessions}
+    driver_on(mocker, conn).confirm()
+    assert conn.config_session == "troubleshooting"
+    conn.confirm_commit.assert_called_once()
+
+
+def test_eos_4_32_with_no_timer_pending_is_not_confirmed(mocker):
+    conn = mocker.Mock()
+    conn.cli.return_value = {"show configuration sessions detail": SESSIONS_4_32_NONE_PENDING}
+    with pytest.raises(DriverError, match="expected one pending commit timer, found none"):
+        driver_on(mocker, conn).confirm()
+    conn.confirm_commit.assert_not_called()

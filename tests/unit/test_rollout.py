@@ -73,6 +73,8 @@ class FakeDriver(Driver):
         self.devices.state[self.node.name] = NodeState.model_validate(json.loads(snapshot))
 
     def counters(self):
+        if self._fails("slow-counters"):  # a link peer whose counters take seconds to read
+            time.sleep(self.devices.slow_seconds)
         # "storm": the change makes the node storm until it is rolled back; "storming": already.
         writes = [s for n, s in self.devices.log if n == self.node.name and s in ("push", "rollback")]
         storm = self._fails("storming") or (self._fails("storm") and writes[-1:] == ["push"])
@@ -441,3 +443,46 @@ def test_drops_on_the_links_into_a_batch_do_not_refuse_the_change_that_repairs_t
     assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "applied"}
     spine1 = {g["gate"]: g for g in report["gates"] if g["node"] == "spine1"}
     assert spine1["lossless_drops"]["passed"]  # judged from the new intent on
+
+
+# --- slow nodes: sampling deadlines and the revert window --------------------------------------
+def test_a_slow_link_peer_is_not_judged_and_does_not_hold_up_the_batches(fake, capsys, monkeypatch):
+    """A peer whose counters take longer than the per-node deadline to read: the batches next to
+    it go on without waiting for it, and its side of the links is reported "not judged"."""
+    from nr_apply import rollout
+
+    monkeypatch.setattr(rollout, "SAMPLE_DEADLINE_S", 0.5)
+    started = time.monotonic()
+    assert run(fake, "--yes", "--format", "json", "--limit", "leaf1,leaf2") == 0
+    unhindered = time.monotonic() - started
+    capsys.readouterr()
+    fake.state.clear(), fake.log.clear()  # back to factory
+    fake.fail["spine1"] = "slow-counters"
+    fake.slow_seconds = 3.0
+    started = time.monotonic()
+    code = run(fake, "--yes", "--format", "json", "--limit", "leaf1,leaf2")
+    elapsed = time.monotonic() - started
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "applied", "leaf2": "applied"}
+    spine1 = [g for g in report["gates"] if g["node"] == "spine1"]
+    assert spine1 and all(g["passed"] and g["value"] == "not judged" for g in spine1)
+    assert "not sampled within 0.5 s" in spine1[0]["detail"]
+    # Waiting for spine1 at each of the 2 batches' 4 samples would add 24 s; not waiting costs
+    # a deadline or two (the rest is this shared machine's noise).
+    assert elapsed - unhindered < 12
+
+
+def test_a_batch_that_cannot_confirm_before_its_revert_fires_is_refused_before_its_push(fake, capsys):
+    """A batch node whose every step takes seconds: the steps from push to confirm do not fit in
+    the timed revert, so the batch is refused before anything is pushed (instead of pushing,
+    reverting by itself before the confirm, and rolling the phase back)."""
+    fake.fail["leaf1"] = "slow-counters"
+    fake.slow_seconds = 2.0
+    fake.plan.write_text(fake.plan.read_text().replace("timed_revert: 120s", "timed_revert: 8s"))
+    code = run(fake, "--yes", "--format", "json", "--limit", "leaf1")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert not [s for n, s in fake.log if s != "read"]  # nothing pushed
+    assert "cannot confirm within the timed revert (8 s)" in report["message"]
+    assert "leaf1" in report["message"]
