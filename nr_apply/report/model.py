@@ -102,6 +102,22 @@ class RunReport(Document):
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped the run")
 
 
+class SourceObject(Document):
+    node: str
+    object: str = Field(description="the SoT object the node was read from (its page)")
+    ports: int = Field(ge=0, description="fabric ports: the device's cabled interfaces")
+
+
+class InventoryOrigin(Document):
+    """Where a fabric read from a source of truth came from, object by object."""
+
+    inventory: str = Field(description="the source of truth and its URL, e.g. `NetBox https://netbox.example.net`")
+    devices: int = Field(ge=0)
+    ports: int = Field(ge=0)
+    cables: int = Field(ge=0)
+    objects: list[SourceObject] = Field(default_factory=list)
+
+
 class ValidationDocument(Document):
     """`nr-apply validate`: findings and the headroom every lossless port needs."""
 
@@ -116,6 +132,8 @@ class ValidationDocument(Document):
     findings: list[Finding] = Field(default_factory=list)
     headroom: list[PortHeadroom] = Field(default_factory=list)
     input_errors: list[InputProblem] = Field(default_factory=list, description="bad input that stopped validation")
+    source: InventoryOrigin | None = Field(default=None, description="the source-of-truth objects the fabric came "
+                                           "from (NetBoxFabric, NautobotFabric inventories)")
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
@@ -150,6 +168,25 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, exit_code: 
                      headroom=list(validation.headroom) if validation else [])
 
 
-def validation_document(report: ValidationReport, plan: str, nodes: list[str]) -> ValidationDocument:
+def validation_document(report: ValidationReport, plan: str, nodes: list[str],
+                        source: InventoryOrigin | None = None) -> ValidationDocument:
     return ValidationDocument(plan=plan, exit_code=0 if report.valid else 3, valid=report.valid, nodes=nodes,
-                              findings=report.findings, headroom=report.headroom)
+                              findings=report.findings, headroom=report.headroom, source=source)
+
+
+def inventory_origin(fabric: Any) -> InventoryOrigin | None:
+    """The SoT objects behind a fabric's nodes (`data.sot` of hosts a SoT plugin built)."""
+    if fabric.nornir is None:
+        return None
+    objects, where = [], None
+    for name, host in fabric.nornir.inventory.hosts.items():
+        sot = (host.data or {}).get("sot")
+        if not isinstance(sot, dict) or not sot.get("device"):
+            return None
+        where = where or sot.get("source")
+        objects.append(SourceObject(node=name, object=str(sot["device"]), ports=len(fabric.nodes[name].ports)))
+    if where is None:
+        return None
+    ports = sum(o.ports for o in objects)
+    return InventoryOrigin(inventory=str(where), devices=len(objects), ports=ports, cables=len(fabric.links),
+                           objects=objects)
