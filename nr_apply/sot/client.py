@@ -91,7 +91,6 @@ class Client:
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"{connection.authorization} {connection.token}",
                                      "Accept": "application/json"})
-        self.session.verify = connection.verify
         adapter = requests.adapters.HTTPAdapter(pool_connections=CONCURRENCY, pool_maxsize=CONCURRENCY)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -106,7 +105,9 @@ class Client:
     def _request(self, method: str, path: str, params: Any = None, body: Any = None) -> Any:
         url = f"{self.base}/api/{path.strip('/')}/"
         try:
-            response = self.session.request(method, url, params=params, json=body, timeout=self.connection.timeout)
+            # `verify` per request: requests lets REQUESTS_CA_BUNDLE override a session's own `verify`.
+            response = self.session.request(method, url, params=params, json=body, timeout=self.connection.timeout,
+                                            verify=self.connection.verify)
         except requests.exceptions.SSLError as exc:
             raise SotError(f"TLS verification failed ({_reason(exc)}); give the SoT's CA as ca_file, or set "
                            "verify_tls: false to opt out", file=self.where, field="url") from None
