@@ -2,8 +2,8 @@
 
 Four list reads, each in pages of 1,000 fetched concurrently, and `fields=` so NetBox renders
 only what the mapping reads: devices (with their rendered config context), the cabled
-interfaces and the cables of those devices (device ids in batches), and the config contexts
-(to name the one behind a bad value)."""
+interfaces and the cables of those devices (device ids in batches; a cable's ends are the
+interfaces naming it), and the config contexts (to name the one behind a bad value)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from nr_apply.sot.records import Snapshot, SotCable, SotConfigContext, SotDevice
 DEVICE_FIELDS = ("id,url,display_url,name,role,platform,site,location,rack,tags,primary_ip,config_context,"
                  "local_context_data")
 INTERFACE_FIELDS = "id,display_url,device,name,speed,mtu,mgmt_only,cable"
-CABLE_FIELDS = "id,display_url,label,length,length_unit,a_terminations,b_terminations"
+CABLE_FIELDS_BRIEF = "id,display_url,label,length,length_unit"
+CABLE_FIELDS = CABLE_FIELDS_BRIEF + ",a_terminations,b_terminations"
 CONTEXT_FIELDS = "id,display_url,name,weight,data,is_active"
 ID_BATCH = 200
 
@@ -76,12 +77,38 @@ class NetBoxFabric(SotInventory):
         ids = [d.id for d in devices]
         interfaces = [interface(i) for i in client.list_batched(
             "dcim/interfaces", "device_id", ids, {"cabled": True, "fields": INTERFACE_FIELDS}, ID_BATCH)]
-        cables = [cable(c) for c in client.list_batched(
-            "dcim/cables", "device_id", ids, {"fields": CABLE_FIELDS}, ID_BATCH)] if ids else []
+        cables = self._cables(client, ids, interfaces)
         contexts = [context(c) for c in client.list("extras/config-contexts", {"fields": CONTEXT_FIELDS})
                     if c.get("is_active", True)]
         return Snapshot(source=client.where, devices=devices, interfaces=interfaces, cables=cables,
                         contexts=contexts)
+
+    @staticmethod
+    def _cables(client: Client, ids: list, interfaces: list[SotInterface]) -> list[SotCable]:
+        """The cables of the devices, without NetBox rendering their terminations (the costly part
+        of a cable list): a cable's ends are the two interfaces of the filter that name it. Only
+        a cable with fewer or more ends in the filter (an error to report) is read again with its
+        terminations."""
+        if not ids:
+            return []
+        cables = {c["id"]: cable(c) for c in client.list_batched("dcim/cables", "device_id", ids,
+                                                                 {"fields": CABLE_FIELDS_BRIEF}, ID_BATCH)}
+        ends: dict[Any, list[SotInterface]] = {}
+        for i in interfaces:
+            if i.cable_id is not None:
+                ends.setdefault(i.cable_id, []).append(i)
+        odd = []
+        for cable_id, found in cables.items():
+            here = ends.get(cable_id, [])
+            if len(here) == 2:
+                found.a = [Termination("dcim.interface", here[0].id)]
+                found.b = [Termination("dcim.interface", here[1].id)]
+            else:
+                odd.append(cable_id)
+        if odd:
+            for raw in client.list_batched("dcim/cables", "id", odd, {"fields": CABLE_FIELDS}, ID_BATCH):
+                cables[raw["id"]] = cable(raw)
+        return list(cables.values())
 
     def journal(self, client: Client, device_id: Any, kind: str, text: str) -> None:
         client.post("extras/journal-entries", {"assigned_object_type": "dcim.device", "assigned_object_id": device_id,
