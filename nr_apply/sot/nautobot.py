@@ -75,7 +75,7 @@ class NautobotFabric(SotInventory):
         devices = [device(d, locations) for d in raw_devices]
         ids = [d.id for d in devices]
         interfaces = [interface(i) for i in client.list_batched(
-            "dcim/interfaces", "device", ids, {"cabled": True, "depth": 0}, ID_BATCH)]
+            "dcim/interfaces", "device", ids, {"has_cable": True, "depth": 0}, ID_BATCH)]
         cables = [cable(c) for c in client.list_batched("dcim/cables", "device_id", ids, {"depth": 0}, ID_BATCH)]
         self._name_far_ends(client, cables, {i.id for i in interfaces})
         contexts = [context(c) for c in client.list("extras/config-contexts", {"depth": 0}) if c.get("is_active", True)]

@@ -205,3 +205,26 @@ def test_config_context_intent_that_does_not_validate_exits_3_naming_the_config_
     assert "device leaf1 (" in error
     assert "config context key lossless.switch.mtu: Input should be less than or equal to 9216 (written in config " \
            "context 'platform-eos'" in error
+
+
+def test_plain_nornir_loads_the_sot_fabric_with_the_transform_function(seeded, monkeypatch):
+    from nornir import InitNornir
+
+    from nr_apply.inventory import node_from_host
+
+    server, _, lab = seeded
+    monkeypatch.setenv("SOT_TEST_TOKEN", server.token)
+    nr = InitNornir(inventory={"plugin": "NetBoxFabric" if server.kind == "netbox" else "NautobotFabric",
+                               "transform_function": "nr_apply_lossless",
+                               "options": {"url": server.url, "token_env": "SOT_TEST_TOKEN",
+                                           "filter": KIND_FILTER[server.kind]}},
+                    runner={"plugin": "serial"}, logging={"enabled": False})
+    assert len(nr.inventory.hosts) == 14
+    leaf1 = nr.inventory.hosts["leaf1"]
+    assert leaf1.hostname == "127.0.0.1" and leaf1.port == lab.node("leaf1").port
+    assert leaf1.connection_options["netmiko"].port == lab.node("leaf1").ssh_port
+    assert leaf1["lossless"]["switch"]["mtu"] == 9214  # Nornir's own view, transformed
+    assert leaf1["ports"]["Ethernet31"]["peer"] == "spine1:Ethernet1"
+    assert [g.name for g in leaf1.groups][:3] == ["leaf", "pod-a", "eos"]
+    node = node_from_host(leaf1)
+    assert node.ports["Ethernet1"].cable_m == 3.0 and node.ports["Ethernet1"].speed_mbps == 400_000
