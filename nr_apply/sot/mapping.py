@@ -311,7 +311,8 @@ def _ends(a, ia, b, ib, by_id) -> str:
         if i is not None:
             return f"{by_id[i.device_id].name} {i.name}"
         return f"{t.device or '?'} {t.name or t.id}"
-    return f"{one(a, ia)} - {one(b, ib)}"
+    # Sorted, so a cable reads the same whichever end each SoT calls A.
+    return " - ".join(sorted((one(a, ia), one(b, ib)), key=natural_key))
 
 
 def _port(snapshot: Snapshot, device: SotDevice, here: SotInterface, peer: SotDevice, there: SotInterface,

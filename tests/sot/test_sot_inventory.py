@@ -114,7 +114,7 @@ def test_an_unreachable_sot_exits_3_naming_it(sot_server, fresh_lab, tmp_path):
 
     url = f"http://127.0.0.1:{next(free_ports(1))}"
     error = bad(fresh_lab, sot_server, tmp_path, url=url)
-    assert f": {url}: url: unreachable" in error
+    assert f"{url}: url: unreachable" in error
 
 
 def test_a_wrong_token_exits_3(sot_server, fresh_lab, tmp_path):
@@ -191,7 +191,7 @@ def test_a_cable_without_length_exits_3_naming_the_cable(seeded, tmp_path):
     Api(server).patch(f"dcim/cables/{cable}", {"length": None, "length_unit": None if server.kind == "netbox"
                                                else ""})
     error = bad(lab, server, tmp_path)
-    assert f"cable #{cable} (leaf4 Ethernet0 - host5 ens2f0np0)" in error and "has no length" in error
+    assert f"cable #{cable} (host5 ens2f0np0 - leaf4 Ethernet0)" in error and "has no length" in error
 
 
 def test_config_context_intent_that_does_not_validate_exits_3_naming_the_config_context(seeded, tmp_path):

@@ -107,7 +107,7 @@ def test_a_cable_to_a_device_outside_the_filter_is_named():
     found = errors(caught.value)
     assert len(found) == 2  # host8's two cables
     assert all("leads to host8, which is not in the filter" in e and "cable #" in e for e in found)
-    assert any("leaf3 swp4 - host8 ens1f0np0" in e or "host8 ens1f0np0 - leaf3 swp4" in e for e in found)
+    assert any("(host8 ens1f0np0 - leaf3 swp4)" in e for e in found)
 
 
 def test_a_fabric_interface_without_speed_is_named():
@@ -127,7 +127,7 @@ def test_a_lossless_port_whose_cable_has_no_length_names_the_cable_never_a_defau
     with pytest.raises(InputError) as caught:
         nodes_of(snap)
     (error,) = errors(caught.value)
-    assert f"cable #{cable.id} (spine1 Ethernet1 - leaf1 Ethernet31) ({cable.url}): has no length" in error
+    assert f"cable #{cable.id} (leaf1 Ethernet31 - spine1 Ethernet1) ({cable.url}): has no length" in error
 
 
 def test_config_context_intent_that_does_not_validate_names_the_config_context():
