@@ -98,7 +98,8 @@ class NautobotFabric(SotInventory):
                     if raw is not None:
                         side[n] = Termination(t.object_type, t.id, _name(raw.get("device")), raw.get("name"))
 
-    def journal(self, client: Client, device_id: Any, kind: str, text: str) -> None:
-        # Nautobot's journal is its notes.
-        client.post("extras/notes", {"assigned_object_type": "dcim.device", "assigned_object_id": str(device_id),
-                                     "note": text})
+    def journal(self, client: Client, entries: list[tuple[Any, str, str]]) -> None:
+        """Nautobot's journal is its notes (device id, kind, text), in bulk POSTs."""
+        for start in range(0, len(entries), 500):
+            client.post("extras/notes", [{"assigned_object_type": "dcim.device", "assigned_object_id": str(d),
+                                          "note": text} for d, _, text in entries[start:start + 500]])

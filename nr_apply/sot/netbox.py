@@ -110,6 +110,12 @@ class NetBoxFabric(SotInventory):
                 cables[raw["id"]] = cable(raw)
         return list(cables.values())
 
-    def journal(self, client: Client, device_id: Any, kind: str, text: str) -> None:
-        client.post("extras/journal-entries", {"assigned_object_type": "dcim.device", "assigned_object_id": device_id,
-                                               "kind": kind, "comments": text})
+    def journal(self, client: Client, entries: list[tuple[Any, str, str]]) -> None:
+        """Journal entries (device id, kind, text), in bulk POSTs."""
+        for chunk in _chunks(entries):
+            client.post("extras/journal-entries", [{"assigned_object_type": "dcim.device", "assigned_object_id": d,
+                                                    "kind": kind, "comments": text} for d, kind, text in chunk])
+
+
+def _chunks(items: list, size: int = 500) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -46,7 +46,8 @@ class SotInventory:
         return load_inventory(self.snapshot(), self.options)
 
     # --- write-back (nr_apply.sot.writeback) ---
-    def journal(self, client: Client, device_url: str, kind: str, text: str) -> None:
+    def journal(self, client: Client, entries: list[tuple[Any, str, str]]) -> None:
+        """Write (device id, kind, text) journal entries, in bulk."""
         raise NotImplementedError
 
 

@@ -15,7 +15,7 @@ from nr_apply.errors import InputError
 # Outcome status -> (journal kind, what happened), for the nodes the run touched.
 WRITTEN = {"applied": ("success", "applied: the device is at the new intent"),
            "rolled_back": ("warning", "restored: the device is back at its snapshot"),
-           "failed": ("danger", "failed")}
+           "failed": ("danger", "failed: not proven at its snapshot, see the run's journal")}
 
 
 def intent_digest(node: Any) -> str:
@@ -30,7 +30,7 @@ def entry_text(run_id: str, plan: str, status: str, digest: str) -> str:
 
 
 def write_back(loaded: Any, fabric: Any, run_id: str, outcomes: list) -> int:
-    """Journal entries for the run's touched nodes; how many were written."""
+    """Journal entries for the run's touched nodes, in bulk; how many were written."""
     from nr_apply.inventory import SOT_PLUGINS, register_sot_plugins
 
     source = loaded.inventory
@@ -43,22 +43,22 @@ def write_back(loaded: Any, fabric: Any, run_id: str, outcomes: list) -> int:
     from nornir.core.plugins.inventory import InventoryPluginRegister
 
     plugin = InventoryPluginRegister.get_plugin(source.plugin)(**source.options)
-    written = 0
+    entries = []
+    for outcome in touched:
+        host = fabric.nornir.inventory.hosts[outcome.name]
+        device_id = (host.data.get("sot") or {}).get("id")
+        text = entry_text(run_id, loaded.plan.name, outcome.status, intent_digest(fabric.nodes[outcome.name]))
+        entries.append((device_id, WRITTEN[outcome.status][0], text))
     try:
         client = plugin.connect()
     except InputError as exc:
         print(f"warning: write-back skipped: {exc}", file=sys.stderr)
         return 0
     try:
-        for outcome in touched:
-            host = fabric.nornir.inventory.hosts[outcome.name]
-            device_id = (host.data.get("sot") or {}).get("id")
-            text = entry_text(run_id, loaded.plan.name, outcome.status, intent_digest(fabric.nodes[outcome.name]))
-            try:
-                plugin.journal(client, device_id, WRITTEN[outcome.status][0], text)
-                written += 1
-            except InputError as exc:
-                print(f"warning: write-back to {outcome.name} failed: {exc}", file=sys.stderr)
+        plugin.journal(client, entries)
+    except InputError as exc:
+        print(f"warning: write-back failed: {exc}", file=sys.stderr)
+        return 0
     finally:
         client.close()
-    return written
+    return len(entries)
