@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -32,7 +33,7 @@ from pathlib import Path
 import psycopg
 
 from conftest import free_ports
-from pg_server import PostgresServer
+from pg_server import SUPERUSER, PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "sot"
@@ -93,8 +94,6 @@ class RedisServer:
         return self
 
     def wait_ready(self, deadline: float) -> None:
-        import socket
-
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
@@ -108,8 +107,6 @@ class RedisServer:
             time.sleep(0.05)
 
     def flush(self) -> None:
-        import socket
-
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
             sock.sendall(b"FLUSHALL\r\n")
             sock.recv(16)
@@ -200,14 +197,14 @@ class SotServer:
             conf.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(SCRIPTS / "netbox_configuration.py", conf / "configuration.py")
             env.update(NETBOX_ROOT=str(conf.parent), NR_APPLY_SOT_PEPPER=self.pepper,
-                       NR_APPLY_SOT_DB_NAME=database, NR_APPLY_SOT_DB_USER=_pg_user(self.postgres),
+                       NR_APPLY_SOT_DB_NAME=database, NR_APPLY_SOT_DB_USER=SUPERUSER,
                        NR_APPLY_SOT_DB_PASSWORD=self.postgres.password, NR_APPLY_SOT_DB_PORT=str(self.postgres.port),
                        NR_APPLY_SOT_REDIS_PORT=str(self.redis.port))
         else:
             nautobot_root = self.root / "nautobot-root"
             nautobot_root.mkdir(parents=True, exist_ok=True)
             env.update(NAUTOBOT_ROOT=str(nautobot_root), NAUTOBOT_CONFIG=str(SCRIPTS / "nautobot_config.py"),
-                       NAUTOBOT_DB_NAME=database, NAUTOBOT_DB_USER=_pg_user(self.postgres),
+                       NAUTOBOT_DB_NAME=database, NAUTOBOT_DB_USER=SUPERUSER,
                        NAUTOBOT_DB_PASSWORD=self.postgres.password, NAUTOBOT_DB_HOST="127.0.0.1",
                        NAUTOBOT_DB_PORT=str(self.postgres.port), NAUTOBOT_REDIS_HOST="127.0.0.1",
                        NAUTOBOT_REDIS_PORT=str(self.redis.port), NAUTOBOT_INSTALLATION_METRICS_ENABLED="False")
@@ -339,17 +336,11 @@ class SotServer:
             return key
 
 
-def _pg_user(postgres: PostgresServer) -> str:
-    from pg_server import SUPERUSER
-
-    return SUPERUSER
-
-
 def _pg_tool(postgres: PostgresServer, tool: str, *args: str, log: Path) -> None:
     """pg_restore / pg_dump from the server's own bin folder, over TCP with the password in
     the environment (never on a command line)."""
     env = {**os.environ, "PGPASSWORD": postgres.password, "PGHOST": "127.0.0.1", "PGPORT": str(postgres.port),
-           "PGUSER": _pg_user(postgres)}
+           "PGUSER": SUPERUSER}
     with open(log, "a") as out:
         done = subprocess.run([str(postgres.bindir / tool), *args], env=env, stdin=subprocess.DEVNULL,
                               stdout=out, stderr=subprocess.STDOUT, timeout=600)

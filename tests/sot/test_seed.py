@@ -17,10 +17,11 @@ BUNDLED = Path(__file__).resolve().parents[2] / "inventory"
 TOKEN_ENV = "SEED_TEST_TOKEN"
 
 
-def generate(server: SotServer, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+def generate(server: SotServer, *args: str, token: str | None = None, url: str | None = None
+             ) -> subprocess.CompletedProcess:
     env = {**os.environ, TOKEN_ENV: server.token if token is None else token}
     return subprocess.run([sys.executable, "-m", "nr_apply.cli", "lab", "generate", "--sot", server.kind,
-                           "--sot-url", server.url, "--sot-token-env", TOKEN_ENV, *args],
+                           "--sot-url", url or server.url, "--sot-token-env", TOKEN_ENV, *args],
                           env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -136,9 +137,9 @@ def test_a_refused_token_or_an_unreachable_sot_exits_3_naming_the_url(netbox_ser
         done = generate(netbox_server, "--bundled", token="nbt_abcdef012345.0123456789abcdef")
         assert "token was refused" in done.stderr
     else:
-        dead = SotServer.__new__(SotServer)
-        dead.kind, dead.url, dead.token = "netbox", "http://127.0.0.1:9", netbox_server.token
-        done = generate(dead, "--bundled")
+        from conftest import free_ports
+
+        done = generate(netbox_server, "--bundled", url=f"http://127.0.0.1:{next(free_ports(1))}")
         assert "unreachable" in done.stderr
     assert done.returncode == 3
     assert "NetBox http://127.0.0.1:" in done.stderr
