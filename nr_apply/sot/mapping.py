@@ -9,6 +9,7 @@ device, interface, cable or config context an operator opens to fix it."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -201,8 +202,7 @@ def build_hosts(snapshot: Snapshot, options: SotOptions) -> dict[str, dict]:
     roles, platforms = options.role_table(), options.platform_table()
     devices = sorted(snapshot.devices, key=lambda d: natural_key(d.name))
     by_id = {d.id: d for d in devices}
-    names = [d.name for d in devices]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
+    for dup in sorted(n for n, count in Counter(d.name for d in devices).items() if count > 1):
         problems.add(f"device {dup}", "two devices of the filter share this name; Nornir hosts are keyed by name")
     interfaces = {i.id: i for i in snapshot.interfaces if i.device_id in by_id}
 
