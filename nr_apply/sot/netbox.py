@@ -15,8 +15,9 @@ from nr_apply.sot.records import Snapshot, SotCable, SotConfigContext, SotDevice
 
 DEVICE_FIELDS = ("id,url,display_url,name,role,platform,site,location,rack,tags,primary_ip,config_context,"
                  "local_context_data")
-INTERFACE_FIELDS = "id,display_url,device,name,speed,mtu,mgmt_only,cable"
-CABLE_FIELDS_BRIEF = "id,display_url,label,length,length_unit"
+# No URLs of interfaces and cables: NetBox reverses one per object, and they are a pattern.
+INTERFACE_FIELDS = "id,device,name,speed,mtu,mgmt_only,cable"
+CABLE_FIELDS_BRIEF = "id,label,length,length_unit"
 CABLE_FIELDS = CABLE_FIELDS_BRIEF + ",a_terminations,b_terminations"
 CONTEXT_FIELDS = "id,display_url,name,weight,data,is_active"
 ID_BATCH = 200
@@ -37,10 +38,11 @@ def device(raw: dict) -> SotDevice:
         local_context=raw.get("local_context_data"))
 
 
-def interface(raw: dict) -> SotInterface:
+def interface(raw: dict, base: str = "") -> SotInterface:
     return SotInterface(id=raw["id"], device_id=(raw.get("device") or {}).get("id"), name=raw["name"],
                         speed_kbps=raw.get("speed"), mtu=raw.get("mtu"), mgmt_only=bool(raw.get("mgmt_only")),
-                        cable_id=(raw.get("cable") or {}).get("id"), url=raw.get("display_url") or "")
+                        cable_id=(raw.get("cable") or {}).get("id"),
+                        url=raw.get("display_url") or f"{base}/dcim/interfaces/{raw['id']}/")
 
 
 def _termination(raw: dict) -> Termination:
@@ -49,9 +51,10 @@ def _termination(raw: dict) -> Termination:
                        device=(obj.get("device") or {}).get("name"), name=obj.get("name"))
 
 
-def cable(raw: dict) -> SotCable:
+def cable(raw: dict, base: str = "") -> SotCable:
     unit = raw.get("length_unit")
-    return SotCable(id=raw["id"], url=raw.get("display_url") or raw.get("url", ""), label=raw.get("label") or "",
+    return SotCable(id=raw["id"], url=raw.get("display_url") or f"{base}/dcim/cables/{raw['id']}/",
+                    label=raw.get("label") or "",
                     length=raw.get("length"), length_unit=unit.get("value") if isinstance(unit, dict) else unit,
                     a=[_termination(t) for t in raw.get("a_terminations") or []],
                     b=[_termination(t) for t in raw.get("b_terminations") or []])
@@ -75,7 +78,7 @@ class NetBoxFabric(SotInventory):
     def read(self, client: Client) -> Snapshot:
         devices = [device(d) for d in client.list("dcim/devices", {**self.options.filter, "fields": DEVICE_FIELDS})]
         ids = [d.id for d in devices]
-        interfaces = [interface(i) for i in client.list_batched(
+        interfaces = [interface(i, client.base) for i in client.list_batched(
             "dcim/interfaces", "device_id", ids, {"cabled": True, "fields": INTERFACE_FIELDS}, ID_BATCH)]
         cables = self._cables(client, ids, interfaces)
         contexts = [context(c) for c in client.list("extras/config-contexts", {"fields": CONTEXT_FIELDS})
@@ -91,7 +94,7 @@ class NetBoxFabric(SotInventory):
         terminations."""
         if not ids:
             return []
-        cables = {c["id"]: cable(c) for c in client.list_batched("dcim/cables", "device_id", ids,
+        cables = {c["id"]: cable(c, client.base) for c in client.list_batched("dcim/cables", "device_id", ids,
                                                                  {"fields": CABLE_FIELDS_BRIEF}, ID_BATCH)}
         ends: dict[Any, list[SotInterface]] = {}
         for i in interfaces:
@@ -107,7 +110,7 @@ class NetBoxFabric(SotInventory):
                 odd.append(cable_id)
         if odd:
             for raw in client.list_batched("dcim/cables", "id", odd, {"fields": CABLE_FIELDS}, ID_BATCH):
-                cables[raw["id"]] = cable(raw)
+                cables[raw["id"]] = cable(raw, client.base)
         return list(cables.values())
 
     def journal(self, client: Client, entries: list[tuple[Any, str, str]]) -> None:

@@ -41,7 +41,7 @@ class FakeClient:
     """The client's list calls, answered from recorded JSON; every call is kept."""
 
     def __init__(self, answers):
-        self.answers, self.calls, self.where = answers, [], "SoT http://x"
+        self.answers, self.calls, self.where, self.base = answers, [], "SoT http://x", NB
 
     def list(self, path, params=None):
         self.calls.append((path, dict(params or {})))
@@ -74,6 +74,7 @@ def test_netbox_devices_interfaces_and_cables_in_a_few_list_reads():
                                             "extras/config-contexts"]
     assert client.calls[0][1]["site"] == "lab" and "config_context" in client.calls[0][1]["fields"]
     assert "terminations" not in client.calls[2][1]["fields"] and client.calls[3][1]["id"] == [6]
+    assert "url" not in client.calls[1][1]["fields"]  # NetBox reverses a URL per object: built here instead
 
 
 NAU = "http://nautobot.test"
