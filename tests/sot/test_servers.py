@@ -33,13 +33,32 @@ def test_debug_is_off(sot_server: SotServer):
     assert b"DEBUG = True" not in missing.value.read()
 
 
-def test_reset_removes_what_a_test_wrote_and_keeps_the_token(sot_server: SotServer):
-    path = "/api/dcim/manufacturers/"
-    body = {"name": "written-by-a-test", "slug": "written-by-a-test"} if sot_server.kind == "netbox" else \
-        {"name": "written-by-a-test"}
-    request = urllib.request.Request(sot_server.url + path, data=json.dumps(body).encode(), method="POST", headers={
-        "Authorization": sot_server.auth_header, "Content-Type": "application/json", "Accept": "application/json"})
+def make_manufacturer(server: SotServer, name: str) -> None:
+    body = {"name": name, "slug": name} if server.kind == "netbox" else {"name": name}
+    request = urllib.request.Request(server.url + "/api/dcim/manufacturers/", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Authorization": server.auth_header,
+                                                             "Content-Type": "application/json",
+                                                             "Accept": "application/json"})
     urllib.request.urlopen(request, timeout=30).close()
-    assert sot_server.get(path + "?name=written-by-a-test")["count"] == 1
+
+
+def manufacturers(server: SotServer) -> list[str]:
+    return sorted(m["name"] for m in server.get("/api/dcim/manufacturers/?limit=100")["results"])
+
+
+def test_reset_removes_what_a_test_wrote_and_keeps_the_token(sot_server: SotServer):
+    make_manufacturer(sot_server, "written-by-a-test")
+    assert manufacturers(sot_server) == ["written-by-a-test"]
     sot_server.reset()
-    assert sot_server.get(path)["count"] == 0
+    assert manufacturers(sot_server) == []
+
+
+def test_reset_to_a_snapshot_comes_back_to_what_was_written_before_it(sot_server: SotServer):
+    make_manufacturer(sot_server, "before")
+    sot_server.snapshot("test_one")
+    assert sot_server.has_snapshot("test_one")
+    make_manufacturer(sot_server, "after")
+    sot_server.reset("test_one")
+    assert manufacturers(sot_server) == ["before"]
+    sot_server.reset()
+    assert manufacturers(sot_server) == []
