@@ -81,6 +81,11 @@ class InventorySource:
                        for k, v in (value.get("options") or {}).items()}
             files = [Path(v) for k, v in options.items() if k.endswith("file") and isinstance(v, str)]
             folder = files[0].parent if files else base
+            if value["plugin"] in SOT_PLUGINS:  # its files are a token and a CA, not the fabric
+                from nr_apply.sot.mapping import parse_options
+
+                parse_options(options, plan_file)
+                folder = base
             return cls(value["plugin"], options, value.get("transform_function"),
                        value.get("transform_function_options"), folder, plan_file)
         folder = (base / value).resolve()
@@ -231,6 +236,10 @@ class ParsedSimpleInventory:
 
 
 PARSED_SIMPLE_INVENTORY = "nr_apply.ParsedSimpleInventory"
+# The source-of-truth plugins (docs/sot.md), registered by entry point and, for a bare checkout,
+# when a plan names them.
+SOT_PLUGINS = {"NetBoxFabric": "nr_apply.sot.netbox:NetBoxFabric",
+               "NautobotFabric": "nr_apply.sot.nautobot:NautobotFabric"}
 
 
 def every_intent_error(source: InventorySource, first: "IntentError") -> InputError:
@@ -546,6 +555,16 @@ def _check_loaded(inventory: Any, source: InventorySource) -> None:
             _check_port(element.port, where, f"{label}.port")
 
 
+def register_sot_plugins() -> None:
+    from importlib import import_module
+
+    from nornir.core.plugins.inventory import InventoryPluginRegister
+
+    for name, target in SOT_PLUGINS.items():
+        module, _, attr = target.partition(":")
+        InventoryPluginRegister.register(name, getattr(import_module(module), attr))
+
+
 def load_nornir(source: InventorySource, workers: int = 32):
     """`InitNornir` over the source, with `nr_apply_lossless` applied to every host."""
     from nornir import InitNornir
@@ -553,6 +572,8 @@ def load_nornir(source: InventorySource, workers: int = 32):
 
     TransformFunctionRegister.register(TRANSFORM_FUNCTION, nr_apply_lossless)  # also from a bare checkout
     inventory = source.nornir_inventory()
+    if source.plugin in SOT_PLUGINS:
+        register_sot_plugins()
     if source.is_simple:
         from nornir.core.plugins.inventory import InventoryPluginRegister
 

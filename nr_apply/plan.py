@@ -151,9 +151,11 @@ class NornirInventory(Strict):
     whatever `transform_function` says (after it, when it names another)."""
 
     plugin: str = Field(description="a Nornir inventory plugin by its registered name: `SimpleInventory`, "
-                        "`AnsibleInventory` (nornir_ansible), `NBInventory` (nornir_netbox), ...")
+                        "`AnsibleInventory` (nornir_ansible), `NetBoxFabric` / `NautobotFabric` (the fabric from NetBox or "
+                        "Nautobot, docs/sot.md), ...")
     options: dict = Field(default_factory=dict, description="the plugin's options; relative paths of `*file` "
-                          "options are relative to the plan file")
+                          "options are relative to the plan file. NetBoxFabric and NautobotFabric options are "
+                          "checked when the plan is loaded (docs/sot.md)")
     transform_function: str | None = Field(default=None, description="a registered Nornir transform "
                                            "function; `nr_apply_lossless` resolves the lossless intent")
     transform_function_options: dict | None = Field(default=None, description="keyword arguments of the "

@@ -742,6 +742,9 @@ def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[Node
         journal.event(run_id, "run-crashed", detail=f"{type(exc).__name__}: {exc}")
         raise
     journal.finish_run(run_id, verdict.status, verdict.code)
+    from nr_apply.sot.writeback import write_back  # opt-in: a journal entry per touched device in the SoT
+
+    write_back(loaded, session.fabric, run_id, list(by_name.values()))
     if verdict.status == "interrupted":
         print(verdict.message, file=sys.stderr)
     emit(options, loaded, list(by_name.values()), secrets, exit_code=verdict.code, gates=state.gates,

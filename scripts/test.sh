@@ -18,9 +18,15 @@ if [ -z "${NR_APPLY_PG_BINDIR:-}" ] && ! ls /usr/lib/postgresql/*/bin/postgres >
         exit 3
     fi
 fi
+# The source-of-truth tests run against real NetBox and Nautobot servers, each installed from
+# PyPI into its own virtual environment under .sot/ (kept between runs of one checkout), beside
+# the project's own install.
+bash scripts/sot/install.sh &
+SOT_INSTALL=$!
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet ".[test]"
+wait "$SOT_INSTALL"
 # The SONiC tests validate CONFIG_DBs against SONiC's YANG models with libyang's yanglint.
 if ! command -v yanglint >/dev/null; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

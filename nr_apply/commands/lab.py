@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
-from nr_apply.errors import ExitCode
+from nr_apply.errors import ExitCode, InputError
 from nr_apply.lab import LAB_USERNAME
 from nr_apply.lab import runner
 from nr_apply.lab.device import FAULT_KINDS
-from nr_apply.lab.generate import GenerateError, generate_inventory
+from nr_apply.lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
+from nr_apply.lab.sot_seed import SeedClient, seed
 from nr_apply.lab.server import LabError
+from nr_apply.sot.client import Connection, read_token, tls_verify
+
+# `--sot` kinds: the label messages use and the token's default environment variable.
+SOT_KINDS = {"netbox": ("NetBox", "NETBOX_TOKEN"), "nautobot": ("Nautobot", "NAUTOBOT_TOKEN")}
 
 
 def add_parser(subparsers) -> None:
@@ -65,12 +71,26 @@ def add_parser(subparsers) -> None:
     inventory(fault, "inventory naming the nodes when no lab is running; default inventory")
     fault.set_defaults(func=_fault)
 
-    gen = sub.add_parser("generate", help="write a spine-leaf lab inventory of any size")
-    gen.add_argument("--spines", type=int, required=True)
-    gen.add_argument("--leaves", type=int, required=True, help="even: every 2 leaves form a pod")
-    gen.add_argument("--hosts-per-leaf", type=int, required=True, help="dual-NIC hosts per pod")
-    gen.add_argument("--out", type=Path, required=True, help="directory to write hosts/groups/defaults.yaml to")
+    gen = sub.add_parser("generate", help="write a spine-leaf lab inventory of any size, or seed a NetBox/Nautobot",
+                         description="Write a generated spine-leaf fabric as a SimpleInventory (--out), or into "
+                         "NetBox or Nautobot (--sot) by the convention of docs/sot.md: devices, interfaces, cables "
+                         "with lengths and the `lossless` config contexts. --inventory or --bundled seeds an existing "
+                         "SimpleInventory instead of generating one. Seeding again creates only what is missing.")
+    gen.add_argument("--spines", type=int)
+    gen.add_argument("--leaves", type=int, help="even: every 2 leaves form a pod")
+    gen.add_argument("--hosts-per-leaf", type=int, help="dual-NIC hosts per pod")
+    gen.add_argument("--out", type=Path, help="directory to write hosts/groups/defaults.yaml to (required without --sot)")
     gen.add_argument("--base-port", type=int, default=17001, help="first management port; default 17001")
+    source = gen.add_mutually_exclusive_group()
+    source.add_argument("--inventory", type=Path, metavar="DIR", help="with --sot: seed this SimpleInventory")
+    source.add_argument("--bundled", action="store_true", help="with --sot: seed the bundled lab fabric")
+    gen.add_argument("--sot", choices=tuple(SOT_KINDS), help="write the fabric into this source of truth")
+    gen.add_argument("--sot-url", metavar="URL", help="the SoT's base URL, e.g. https://netbox.example.net")
+    gen.add_argument("--sot-token-env", metavar="NAME",
+                     help="environment variable holding the API token; default NETBOX_TOKEN or NAUTOBOT_TOKEN")
+    gen.add_argument("--sot-token-file", type=Path, metavar="FILE", help="read the API token from this file instead")
+    gen.add_argument("--sot-ca-file", type=Path, metavar="FILE", help="verify the SoT's TLS certificate against this CA")
+    gen.add_argument("--sot-no-verify-tls", action="store_true", help="do not verify the SoT's TLS certificate")
     gen.set_defaults(func=_generate)
 
 
@@ -139,9 +159,48 @@ def _fault(args) -> int:
 
 
 def _generate(args) -> int:
+    sizes = (args.spines, args.leaves, args.hosts_per_leaf)
+    existing = BUNDLED_INVENTORY if args.bundled else args.inventory
+    if existing is not None:
+        if not args.sot:
+            return _fail("--inventory and --bundled name a fabric to seed: give --sot and --sot-url")
+        if any(size is not None for size in sizes) or args.out:
+            return _fail("--inventory and --bundled seed an existing inventory: drop --spines/--leaves/"
+                         "--hosts-per-leaf/--out")
+    elif None in sizes:
+        return _fail("--spines, --leaves and --hosts-per-leaf are required (or --inventory/--bundled with --sot)")
+    if not args.sot and not args.out:
+        return _fail("--out is required without --sot")
+    if args.sot and not args.sot_url:
+        return _fail("--sot needs --sot-url")
     try:
-        names = generate_inventory(args.out, args.spines, args.leaves, args.hosts_per_leaf, args.base_port)
-    except GenerateError as exc:
+        client = _sot_client(args) if args.sot else None
+        with tempfile.TemporaryDirectory(prefix="nr-apply-generate-") as scratch:
+            folder = existing
+            if folder is None:
+                folder = args.out or Path(scratch)
+                names = generate_inventory(folder, args.spines, args.leaves, args.hosts_per_leaf, args.base_port)
+                if args.out:
+                    print(f"wrote {len(names)} nodes to {args.out}")
+            if client is not None:
+                try:
+                    summary = seed(args.sot, client, folder)
+                finally:
+                    client.close()
+                print(f"seeded {client.connection.label} {client.base}: {summary}")
+    except (GenerateError, InputError) as exc:
         return _fail(str(exc))
-    print(f"wrote {len(names)} nodes to {args.out}")
     return ExitCode.OK
+
+
+def _sot_client(args) -> SeedClient:
+    """The SoT connection: the token from the environment or a file (never the command line),
+    TLS verified unless --sot-no-verify-tls says otherwise."""
+    label, default_env = SOT_KINDS[args.sot]
+    where = f"{label} {args.sot_url}"
+    options = {"token_env": args.sot_token_env, "token_file": args.sot_token_file,
+               "ca_file": args.sot_ca_file, "verify_tls": not args.sot_no_verify_tls}
+    token = read_token(options, default_env, where)
+    bearer = args.sot == "netbox" and token.startswith("nbt_")  # NetBox v2 tokens
+    return SeedClient(Connection(label=label, url=args.sot_url, token=token, verify=tls_verify(options, where),
+                                 timeout=600, authorization="Bearer" if bearer else "Token"))

@@ -144,9 +144,20 @@ def _print_gates(view: View, report: RunReport, quiet: bool) -> None:
         view.line(("gates passed: ", "green"), ", ".join(f"{gate} ×{n}" for gate, n in sorted(passing.items())))
 
 
+SOURCE_LINES = 40  # devices listed by name in the text output; JSON lists every one
+
+
 def print_validation(doc: ValidationDocument, quiet: bool = False, stderr: bool = False, file=None,
                      title: str | None = None) -> None:
     view = View(console(stderr=stderr, file=file))
+    if doc.source is not None and not quiet:
+        origin = doc.source
+        view.line(f"fabric from {origin.inventory}: {origin.devices} devices, {origin.ports} ports, "
+                  f"{origin.cables} cables")
+        for obj in origin.objects[:SOURCE_LINES]:
+            view.line(f"  {obj.node:<16} {obj.object}  ({obj.ports} ports)")
+        if len(origin.objects) > SOURCE_LINES:
+            view.line(f"  (+{len(origin.objects) - SOURCE_LINES} more devices: --format json lists every one)")
     for g in group_findings(doc.findings):
         if quiet and g.severity != "error":
             continue

@@ -197,6 +197,22 @@ class RunReport(Document):
     topology: Topology | None = Field(default=None, description="the fabric's nodes and links")
 
 
+class SourceObject(Document):
+    node: str
+    object: str = Field(description="the SoT object the node was read from (its page)")
+    ports: int = Field(ge=0, description="fabric ports: the device's cabled interfaces")
+
+
+class InventoryOrigin(Document):
+    """Where a fabric read from a source of truth came from, object by object."""
+
+    inventory: str = Field(description="the source of truth and its URL, e.g. `NetBox https://netbox.example.net`")
+    devices: int = Field(ge=0)
+    ports: int = Field(ge=0)
+    cables: int = Field(ge=0)
+    objects: list[SourceObject] = Field(default_factory=list)
+
+
 class ValidationDocument(Document):
     """`nr-apply validate`: findings and the headroom every lossless port needs."""
 
@@ -214,6 +230,8 @@ class ValidationDocument(Document):
     operator: str | None = Field(default=None, description="the user who ran the command")
     finished_at: float | None = Field(default=None, description="Unix time (seconds) the report was written")
     topology: Topology | None = Field(default=None, description="the fabric's nodes and links")
+    source: InventoryOrigin | None = Field(default=None, description="the source-of-truth objects the fabric came "
+                                           "from (NetBoxFabric, NautobotFabric inventories)")
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
@@ -275,7 +293,27 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: st
                      batches=list(batches or []), topology=topology(fabric) if fabric is not None else None)
 
 
-def validation_document(report: ValidationReport, plan: str, nodes: list[str], fabric=None) -> ValidationDocument:
+def validation_document(report: ValidationReport, plan: str, nodes: list[str], fabric=None,
+                        source: InventoryOrigin | None = None) -> ValidationDocument:
     return ValidationDocument(plan=plan, exit_code=0 if report.valid else 3, valid=report.valid, nodes=nodes,
                               findings=report.findings, headroom=report.headroom, operator=operator(),
-                              finished_at=time.time(), topology=topology(fabric) if fabric is not None else None)
+                              finished_at=time.time(), topology=topology(fabric) if fabric is not None else None,
+                              source=source)
+
+
+def inventory_origin(fabric: Any) -> InventoryOrigin | None:
+    """The SoT objects behind a fabric's nodes (`data.sot` of hosts a SoT plugin built)."""
+    if fabric.nornir is None:
+        return None
+    objects, where = [], None
+    for name, host in fabric.nornir.inventory.hosts.items():
+        sot = (host.data or {}).get("sot")
+        if not isinstance(sot, dict) or not sot.get("device"):
+            return None
+        where = where or sot.get("source")
+        objects.append(SourceObject(node=name, object=str(sot["device"]), ports=len(fabric.nodes[name].ports)))
+    if where is None:
+        return None
+    ports = sum(o.ports for o in objects)
+    return InventoryOrigin(inventory=str(where), devices=len(objects), ports=ports, cables=len(fabric.links),
+                           objects=objects)

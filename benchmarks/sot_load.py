@@ -1,0 +1,149 @@
+"""SoT load: a generated fabric of about 1,000 nodes (156 spines, 156 leaves, 9 dual-NIC hosts
+per pod: 1,014 devices, 51,480 interfaces, 25,740 cables) seeded into a local NetBox (and
+Nautobot with --sot both), then read by the inventory plugin registered for it (NetBoxFabric,
+NautobotFabric) as `nr-apply` reads a plan's inventory. Printed: seconds per load (best and
+median of --repeat) in a process of its own, with its CPU and peak memory, and, as the
+baseline in the same run, the same fabric read from its SimpleInventory YAML.
+
+    python benchmarks/sot_load.py [--sot netbox|nautobot|both] [--repeat 3]
+                                  [--spines 156 --leaves 156 --hosts-per-leaf 9]
+
+The servers are the test suite's (tests/sot/servers.py: scripts/sot/install.sh installs them).
+Seeding 25,000 cables takes many minutes, so the seeded database is kept as a dump in .sot/
+and restored on the next run of the same pins and size. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+
+sys.path[:0] = [str(harness.REPO / "tests"), str(harness.REPO / "tests" / "state"), str(harness.REPO / "tests" / "sot")]
+
+from pg_server import PostgresServer  # noqa: E402
+from servers import SotServer, _pg_tool, sot_dir  # noqa: E402
+
+SPINES, LEAVES, HOSTS_PER_LEAF = 156, 156, 9
+PLUGINS = {"netbox": ("NetBoxFabric", {"site": "lab"}), "nautobot": ("NautobotFabric", {"location": "lab"})}
+TOKEN_ENV = "NR_APPLY_BENCH_SOT_TOKEN"
+
+# The child that loads: the plugin by its registered name, as InitNornir finds it.
+LOAD = """
+import json, sys, time
+from nornir.core.plugins.inventory import InventoryPluginRegister
+InventoryPluginRegister.auto_register()
+name, options = sys.argv[1], json.loads(sys.argv[2])
+started = time.perf_counter()
+inventory = InventoryPluginRegister.get_plugin(name)(**options).load()
+elapsed = time.perf_counter() - started
+ports = sum(len(h.data.get("ports") or {}) for h in inventory.hosts.values())
+print(json.dumps({"seconds": elapsed, "hosts": len(inventory.hosts), "ports": ports}))
+"""
+
+
+def seed(server: SotServer, cache: Path, size: tuple[int, int, int]) -> float:
+    """Seed the fabric with `nr-apply lab generate --sot` and keep the database in `cache`;
+    returns the seconds seeding took."""
+    env = {**harness.ENV, TOKEN_ENV: server.token}
+    started = time.perf_counter()
+    done = harness.run([*harness.NR, "lab", "generate", *size_args(size), "--sot", server.kind,
+                        "--sot-url", server.url, "--sot-token-env", TOKEN_ENV], env=env)
+    if done.code:
+        raise SystemExit(f"seeding {server.kind} failed: {done.stderr}")
+    seconds = time.perf_counter() - started
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    _pg_tool(server.postgres, "pg_dump", "-Fc", "--no-owner", "--no-privileges", "-f", str(cache), server.database,
+             log=server.log_path)
+    return seconds
+
+
+def load(kind: str, server: SotServer, repeat: int) -> list[dict]:
+    name, flt = PLUGINS[kind]
+    options = json.dumps({"url": server.url, "token_env": TOKEN_ENV, "filter": flt})
+    env = {**harness.ENV, TOKEN_ENV: server.token}
+    runs = []
+    for _ in range(repeat):
+        done = harness.run([sys.executable, "-c", LOAD, name, options], env=env)
+        if done.code:
+            raise SystemExit(f"{name} load failed: {done.stderr[-3000:]}")
+        runs.append({**json.loads(done.stdout.strip().splitlines()[-1]), "wall": done.wall, "cpu": done.cpu,
+                     "peak_mib": done.peak_mib})
+    return runs
+
+
+def size_args(size: tuple[int, int, int]) -> list[str]:
+    return ["--spines", str(size[0]), "--leaves", str(size[1]), "--hosts-per-leaf", str(size[2])]
+
+
+def yaml_baseline(repeat: int, size: tuple[int, int, int]) -> list[float]:
+    """The same fabric from its SimpleInventory files, loaded the same way (plugin by name)."""
+    with tempfile.TemporaryDirectory() as folder:
+        done = harness.run([*harness.NR, "lab", "generate", *size_args(size), "--out", folder])
+        if done.code:
+            raise SystemExit(done.stderr)
+        options = json.dumps({f"{part}_file": f"{folder}/{name}.yaml"
+                              for part, name in (("host", "hosts"), ("group", "groups"), ("defaults", "defaults"))})
+        runs = [harness.run([sys.executable, "-c", LOAD, "SimpleInventory", options]) for _ in range(repeat)]
+        if any(run.code for run in runs):
+            raise SystemExit(runs[0].stderr)
+        return [json.loads(run.stdout.strip().splitlines()[-1])["seconds"] for run in runs]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sot", choices=("netbox", "nautobot", "both"), default="netbox")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--spines", type=int, default=SPINES)
+    ap.add_argument("--leaves", type=int, default=LEAVES)
+    ap.add_argument("--hosts-per-leaf", type=int, default=HOSTS_PER_LEAF)
+    args = ap.parse_args()
+    size = (args.spines, args.leaves, args.hosts_per_leaf)
+    kinds = ("netbox", "nautobot") if args.sot == "both" else (args.sot,)
+    print(f"machine: {harness.machine()}; SoT servers on the same machine (gunicorn, 2 workers x 4 threads)")
+    print(f"fabric: {size[0]} spines, {size[1]} leaves, {size[2]} dual-NIC hosts per pod")
+    baseline = yaml_baseline(args.repeat, size)
+    print(f"SimpleInventory YAML load: best {min(baseline):.2f} s, median {statistics.median(baseline):.2f} s")
+    postgres = PostgresServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="nr-apply-bench-sot-") as tmp:
+            for kind in kinds:
+                server = SotServer(kind, postgres, Path(tmp) / kind)
+                cache = sot_dir() / f"bench-{kind}-{server.version}-{size[0]}x{size[1]}x{size[2]}.dump"
+                cached = cache.exists()
+                if cached:
+                    server.dump_file = cache
+                server.start()
+                try:
+                    if cached:
+                        print(f"{kind} {server.version}: restored the seeded fabric from {cache}")
+                    else:
+                        seconds = seed(server, cache, size)
+                        print(f"{kind} {server.version}: seeded with `nr-apply lab generate --sot` in {seconds:.0f} s "
+                              f"(kept in {cache})")
+                    runs = load(kind, server, args.repeat)
+                finally:
+                    server.stop()
+                walls = [r["seconds"] for r in runs]
+                last = runs[-1]
+                print(f"{kind} {server.version} {PLUGINS[kind][0]} load: {last['hosts']} nodes, {last['ports']} ports; "
+                      f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s "
+                      f"(process: {statistics.median(r['wall'] for r in runs):.2f} s wall, "
+                      f"{statistics.median(r['cpu'] for r in runs):.2f} s CPU, "
+                      f"{max(r['peak_mib'] for r in runs):.0f} MiB); "
+                      f"{statistics.median(walls) / statistics.median(baseline):.1f}x the YAML load")
+    finally:
+        postgres.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    sys.exit(main())
