@@ -376,9 +376,9 @@ class Rollout:
             second = self.sample([n for n in watched if n not in first.late])
             second.late |= first.late
         window = (started, time.monotonic())
-        self.telemetry.record(batch.phase, batch.index, "before", window)
+        streamed = self.telemetry.record(batch.phase, batch.index, "before", window)
         if self.trace is not None:
-            self.trace.kpis.add("pre-flight", first.counters, second.counters)
+            self.trace.kpis.add("pre-flight", first.counters, second.counters, streamed)
         inside = set(batch.nodes)
         unhealthy = []
         skipped = self.not_judged(set(watched) - inside, [second], "pre-flight ")
@@ -440,10 +440,10 @@ class Rollout:
               failures: dict[str, StepError]) -> None:
         fabric = self.session.fabric
         after = self.sample([n for n in watched if n not in baseline.late], self.post_push_deadline(batch))
-        if self.trace is not None:
-            self.trace.kpis.add("soak", baseline.counters, after.counters)
         span = (self.soak_started, time.monotonic())
-        self.telemetry.record(batch.phase, batch.index, "during", span)
+        streamed = self.telemetry.record(batch.phase, batch.index, "during", span)
+        if self.trace is not None:
+            self.trace.kpis.add("soak", baseline.counters, after.counters, streamed)
         inside = set(batch.nodes)
         verdicts: list[GateResult] = self.not_judged(set(watched) - inside, [baseline, after], "")
         blame: dict[str, list[str]] = {}  # batch node -> what failed because of it

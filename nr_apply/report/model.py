@@ -107,7 +107,8 @@ class KpiSeries(Document):
     threshold: float | None = Field(default=None, description="the gate's limit per node (null: no gate "
                                     "judges this KPI by a number)")
     source: str = Field(default="cli-samples", description="what the series was built from: `cli-samples` "
-                        "(counters read twice per stage over the CLI/API)")
+                        "(counters read twice per stage over the CLI/API), or the streamed sources of the "
+                        "batch's telemetry (`gnmi`, `exec`, joined by `+`), one point per interval")
     samples_per_stage: int | None = Field(default=2, description="counter samples behind each stage "
                                           "(2: one interval, the stage's average)")
     points: list[KpiPoint] = Field(default_factory=list)

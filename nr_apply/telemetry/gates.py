@@ -84,22 +84,26 @@ class Telemetry:
         judged = {g.gate for g in streamed}
         return streamed + [g for g in cli if g.gate not in judged]
 
-    def record(self, phase: str, batch: int | None, stage: str, span: tuple[float, float]) -> None:
-        """KPIs of every watched node with a series over `span`: bounded rows, one per interval."""
+    def record(self, phase: str, batch: int | None, stage: str, span: tuple[float, float]) -> list[dict]:
+        """KPIs of every watched node with a series over `span`: bounded rows, one per interval.
+        Kept for the reports, and returned (the batch's charts draw them)."""
         if self.collector is None:
-            return
+            return []
         # The sample that closes the span may still be on its way: wait (at most an interval)
         # until every live stream has reported past its end.
         deadline = time.monotonic() + self.gates.sample_interval + 0.5
         live = [s for n, s in self.collector.series.items() if n in self.collector.streamed and s.lost is None]
         while time.monotonic() < deadline and any(not s.points or s.points[-1][0] < span[1] for s in live):
             time.sleep(0.05)
+        recorded: list[dict] = []
         for name in self.watched:
             series = self.collector.series.get(name)
             if series is None:
                 continue
             rows = interval_rows(series.span(*span))
             if rows:
-                self.kpis.append({"phase": phase, "batch": batch, "stage": stage, "node": name,
-                                  "source": series.source, "kpis": kpis(rows),
-                                  "intervals": [{k: round(v, 1) for k, v in r.items()} for r in rows]})
+                recorded.append({"phase": phase, "batch": batch, "stage": stage, "node": name,
+                                 "source": series.source, "kpis": kpis(rows),
+                                 "intervals": [{k: round(v, 1) for k, v in r.items()} for r in rows]})
+        self.kpis.extend(recorded)
+        return recorded

@@ -86,6 +86,13 @@ def _gate(report: dict, node: str, gate: str) -> dict:
     return found[0]
 
 
+def _soak_pause_chart(report: dict) -> dict:
+    """The pause-rate series the HTML report charts for leaf1's batch, its soak points only."""
+    batch = [b for b in report["batches"] if b["phase"] == "leaf1" and b["batch"] == 1][0]
+    series = [s for s in batch["kpis"] if s["kpi"] == "pause_rate"][0]
+    return {**series, "points": [p for p in series["points"] if p["stage"] == "soak"]}
+
+
 def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endpoint_samples(gnmi_lab, tmp_path):
     lab = gnmi_lab
     lab.clear_faults()
@@ -116,6 +123,10 @@ def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endp
     assert "| leaf1 | pause_rate |" in markdown and "| gnmi |" in markdown
     junit = (streamed_root / "junit.xml").read_text()
     assert 'name="kpi.leaf1.during.pause_pps_max"' in junit
+    # The batch's charts (HTML report) draw the stream's intervals: the burst is a peak of its own.
+    chart = _soak_pause_chart(report)
+    assert "gnmi" in chart["source"].split("+") and chart["samples_per_stage"] is None
+    assert len(chart["points"]) >= 8 and max(p["value"] for p in chart["points"]) > 3000
 
     # The same run, judged on endpoint samples only (every switch's gNMI turned off).
     lab.clear_faults()
@@ -128,6 +139,8 @@ def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endp
     pause = _gate(report, "leaf1", "pause_rate")
     assert pause["source"] == "cli" and pause["passed"], pause
     assert 0 < pause["value"] <= 1000  # the burst is there, averaged over the window
+    chart = _soak_pause_chart(report)  # two samples: one averaged interval, and the chart says so
+    assert chart["source"] == "cli-samples" and chart["samples_per_stage"] == 2 and len(chart["points"]) == 1
     lab.clear_faults()
 
 

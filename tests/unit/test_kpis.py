@@ -49,3 +49,24 @@ def test_a_batch_has_one_interval_per_stage_with_the_worst_node_and_the_gate_lim
     RunReport.model_validate({"plan": "p", "plan_file": "p.yaml", "mode": "apply", "command": "apply", "exit_code": 1,
                               "summary": {}, "batches": [{"phase": "a", "batch": 1, "nodes": ["leaf1"],
                                                           "status": "failed", "kpis": [pause.model_dump()]}]})
+
+
+def test_a_streamed_stage_is_charted_per_interval_and_a_node_sampled_twice_is_spread_over_them():
+    """Where a batch streamed, its charts show the stream's intervals (a 2 s burst stays a 2 s
+    peak), not the stage's average; a node read only at the stage's ends adds its average."""
+    now = time.monotonic()
+    quiet = {"swp1": {"pause_rx.3": 0, "ecn_marked": 0}}
+    kpis = BatchKpis(Gates(max_pause_rate_pps=1000))
+    streamed = [{"node": "leaf1", "source": "gnmi", "intervals": [
+        {"t": now - 3, "seconds": 1.0, "pause_pps": 0.0, "ecn_marked": 0.0},
+        {"t": now - 2, "seconds": 1.0, "pause_pps": 4000.0, "ecn_marked": 10.0},
+        {"t": now - 1, "seconds": 1.0, "pause_pps": 0.0, "ecn_marked": 0.0}]}]
+    kpis.add("soak", {"leaf1": Counters(now - 4, quiet), "host1": Counters(now - 4, quiet)},
+             {"leaf1": Counters(now - 1, {"swp1": {"pause_rx.3": 4000, "ecn_marked": 10}}),
+              "host1": Counters(now - 1, {"swp1": {"pause_rx.3": 300, "ecn_marked": 30}})}, streamed=streamed)
+    series = {s.kpi: s for s in kpis.series()}
+    pause = series["pause_rate"]
+    assert pause.source == "gnmi" and pause.samples_per_stage is None
+    assert [p.value for p in pause.points] == [100.0, 4000.0, 100.0]  # the burst, not its 1,333/s average
+    assert pause.points[1].node == "leaf1" and pause.points[0].node == "host1"
+    assert [p.nodes["host1"] for p in series["ecn_marks"].points] == [10.0, 10.0, 10.0]  # 30 over 3 intervals
