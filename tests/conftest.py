@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from contextlib import ExitStack
@@ -34,6 +35,20 @@ def start_test_lab(tmp_path_factory: pytest.TempPathFactory, template: Path = BU
     state = tmp_path_factory.mktemp("lab-state")
     copy_with_ports(template, inventory, free_ports(200))
     return RunningLab.start(inventory, state, device_factory)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_machine_lock_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same for what module- and session-scoped fixtures run before any test's own folder
+    is set: nothing of the suite ever takes the machine's real lock of a fabric."""
+    folder = tmp_path_factory.mktemp("session-machine-locks")
+    before = os.environ.get("NR_APPLY_LOCK_DIR")
+    os.environ["NR_APPLY_LOCK_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("NR_APPLY_LOCK_DIR", None)
+    else:
+        os.environ["NR_APPLY_LOCK_DIR"] = before
 
 
 @pytest.fixture(autouse=True)
