@@ -9,15 +9,21 @@ whatever fails.
   seeding again for every test).
 - `fresh_netbox`, `fresh_nautobot`: the same, reset to the empty database first (~0.5 s).
 - `sot_server`: parametrized over both kinds, reset first.
+- `bundled_in_sot`: `bundled_in_sot.restore(server)` puts the server back to the session lab's
+  bundled fabric, seeded through the API once per server and session (NetBox takes tens of
+  seconds for the cables) and restored from a snapshot for every later test (~2 s); it returns
+  the ids written (`sot_fabric.Seeded`).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Iterator
 
 import pytest
 
 from servers import SotServer, SotServers
+from sot_fabric import Seeded, seed
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +62,31 @@ def sot_server(request: pytest.FixtureRequest, sot_servers: SotServers) -> SotSe
     server = sot_servers[request.param]
     server.reset()
     return server
+
+
+class BundledInSot:
+    """The bundled fabric of the session's lab, seeded once into each server and kept there as
+    the snapshot `bundled`: every test that starts from it gets it back by a database restore,
+    whatever the test before it wrote."""
+
+    SNAPSHOT = "bundled"
+
+    def __init__(self, inventory_dir):
+        self.inventory_dir = inventory_dir
+        self.ids: dict[str, Seeded] = {}
+
+    def restore(self, server: SotServer) -> Seeded:
+        if server.kind in self.ids:
+            server.reset(self.SNAPSHOT)
+        else:
+            server.reset()
+            ids = seed(server, self.inventory_dir)
+            server.snapshot(self.SNAPSHOT)
+            self.ids[server.kind] = ids
+        # A copy: a test may not change what the next one is told was written.
+        return copy.deepcopy(self.ids[server.kind])
+
+
+@pytest.fixture(scope="session")
+def bundled_in_sot(lab) -> BundledInSot:
+    return BundledInSot(lab.inventory_dir)
