@@ -9,15 +9,22 @@ whatever fails.
   seeding again for every test).
 - `fresh_netbox`, `fresh_nautobot`: the same, reset to the empty database first (~0.5 s).
 - `sot_server`: parametrized over both kinds, reset first.
+- `bundled_in_sot`: `bundled_in_sot.restore(server)` puts the server back to the session lab's
+  bundled fabric, seeded through the API once per server and session (NetBox takes tens of
+  seconds for the cables) and restored from a snapshot for every later test (~2 s); it returns
+  the ids written (`sot_fabric.Seeded`).
 """
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
 
 from servers import SotServer, SotServers
+from sot_fabric import Seeded, seed
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +63,39 @@ def sot_server(request: pytest.FixtureRequest, sot_servers: SotServers) -> SotSe
     server = sot_servers[request.param]
     server.reset()
     return server
+
+
+class BundledInSot:
+    """The bundled fabric of the session's lab, seeded once into each server and kept there as
+    the snapshot `bundled`: every test that starts from it gets it back by a database restore,
+    whatever the test before it wrote. The first restore seeds every server side by side (each
+    app works on its own core while this process waits on HTTP)."""
+
+    SNAPSHOT = "bundled"
+
+    def __init__(self, servers: SotServers, inventory_dir):
+        self.servers = servers
+        self.inventory_dir = inventory_dir
+        self.ids: dict[str, Seeded] = {}
+
+    def _seed(self, server: SotServer) -> Seeded:
+        server.reset()
+        ids = seed(server, self.inventory_dir)
+        server.snapshot(self.SNAPSHOT)
+        return ids
+
+    def restore(self, server: SotServer) -> Seeded:
+        if server.kind in self.ids:
+            server.reset(self.SNAPSHOT)
+        else:
+            missing = [s for s in self.servers.servers.values() if s.kind not in self.ids]
+            with ThreadPoolExecutor(len(missing)) as pool:
+                for each, ids in zip(missing, pool.map(self._seed, missing)):
+                    self.ids[each.kind] = ids
+        # A copy: a test may not change what the next one is told was written.
+        return copy.deepcopy(self.ids[server.kind])
+
+
+@pytest.fixture(scope="session")
+def bundled_in_sot(sot_servers: SotServers, lab) -> BundledInSot:
+    return BundledInSot(sot_servers, lab.inventory_dir)

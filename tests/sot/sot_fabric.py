@@ -191,7 +191,8 @@ def plan_for(repo_plan: Path, server, **options: Any) -> None:
                                                       "filter": {"site": "lab"} if server.kind == "netbox"
                                                       else {"location": "lab"}, **options}}},
                            sort_keys=False)
-    repo_plan.write_text(text.replace(line + "\n", block + "fabric: lab\n"))
+    # The bundled plan names its fabric (`fabric: lab`) already: only the inventory changes.
+    repo_plan.write_text(text.replace(line + "\n", block))
 
 
 def dumps(value: Any) -> str:

@@ -14,7 +14,7 @@ import json
 
 import pytest
 from fabric_helpers import make_repo
-from sot_fabric import Api, plan_for, seed
+from sot_fabric import Api, plan_for
 
 KIND_FILTER = {"netbox": {"site": "lab"}, "nautobot": {"location": "lab"}}
 
@@ -39,8 +39,10 @@ def contacted(lab) -> int:
 
 
 @pytest.fixture
-def seeded(sot_server, fresh_lab):
-    return sot_server, seed(sot_server, fresh_lab.inventory_dir), fresh_lab
+def seeded(sot_server, fresh_lab, bundled_in_sot):
+    """Both kinds of SoT holding the bundled fabric, as seeded (restored from the session's
+    snapshot: each test may change it), and the lab at factory state."""
+    return sot_server, bundled_in_sot.restore(sot_server), fresh_lab
 
 
 def test_the_bundled_fabric_in_the_sot_dry_runs_as_its_yaml(seeded, tmp_path):
@@ -63,8 +65,9 @@ def test_the_bundled_fabric_in_the_sot_dry_runs_as_its_yaml(seeded, tmp_path):
     assert server.token not in shown.stdout + shown.stderr + json.dumps(report)
 
 
-def test_an_apply_from_netbox_converges_the_lab_and_writes_back_only_after_an_apply(fresh_netbox, fresh_lab, tmp_path):
-    seeded = seed(fresh_netbox, fresh_lab.inventory_dir)
+def test_an_apply_from_netbox_converges_the_lab_and_writes_back_only_after_an_apply(fresh_netbox, fresh_lab,
+                                                                                   bundled_in_sot, tmp_path):
+    seeded = bundled_in_sot.restore(fresh_netbox)
     api = Api(fresh_netbox)
     repo = sot_repo(fresh_lab, fresh_netbox, tmp_path / "sot", write_back=True)
     code, _ = repo.dry_run_json()
@@ -87,8 +90,9 @@ def test_an_apply_from_netbox_converges_the_lab_and_writes_back_only_after_an_ap
     assert fresh_netbox.token not in json.dumps(entries) + applied.stdout + applied.stderr
 
 
-def test_write_back_to_nautobot_leaves_a_note_per_applied_device(fresh_nautobot, fresh_lab, tmp_path):
-    seeded = seed(fresh_nautobot, fresh_lab.inventory_dir)
+def test_write_back_to_nautobot_leaves_a_note_per_applied_device(fresh_nautobot, fresh_lab, bundled_in_sot,
+                                                                  tmp_path):
+    seeded = bundled_in_sot.restore(fresh_nautobot)
     repo = sot_repo(fresh_lab, fresh_nautobot, tmp_path / "sot", write_back=True)
     applied = repo.nr(str(repo.plan), "--yes", "--format", "json", "--limit", "leaf3")
     assert applied.returncode == 0, applied.stderr
@@ -117,8 +121,8 @@ def test_an_unreachable_sot_exits_3_naming_it(sot_server, fresh_lab, tmp_path):
     assert f"{url}: url: unreachable" in error
 
 
-def test_a_wrong_token_exits_3(sot_server, fresh_lab, tmp_path):
-    seed(sot_server, fresh_lab.inventory_dir)
+def test_a_wrong_token_exits_3(sot_server, fresh_lab, bundled_in_sot, tmp_path):
+    bundled_in_sot.restore(sot_server)
     repo = sot_repo(fresh_lab, sot_server, tmp_path)
     repo.env["SOT_TEST_TOKEN"] = "nbt_0123456789ab.wrongwrongwrong" if sot_server.kind == "netbox" else "0" * 40
     run = repo.nr(str(repo.plan), "--dry-run")
