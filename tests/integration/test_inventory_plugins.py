@@ -22,7 +22,7 @@ def _mapping(plugin: str, **options: str) -> str:
 def _with_inventory(repo, block: str) -> None:
     text = repo.plan.read_text()
     line = next(x for x in text.splitlines() if x.startswith("inventory: "))
-    repo.plan.write_text(text.replace(line + "\n", block + "fabric: lab\n"))
+    repo.plan.write_text(text.replace(line + "\n", block))
 
 
 def ansible_copy(lab, root: Path) -> Path:
