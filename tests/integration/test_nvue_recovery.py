@@ -30,8 +30,9 @@ def _killed_while_staging(lab, tmp_path):
     """A run on leaf3 alone, killed while it stages its change. From its last counter sample on,
     the lab's `slow` fault holds each command 2 s before running it: the kill lands while the
     switch holds `nv config patch`, which still runs (as a real switch finishes a command
-    whose session dropped), and the apply is never sent."""
-    repo = make_repo(lab, tmp_path, soak="1s", revert="8s")
+    whose session dropped), and the apply is never sent. The timed revert leaves room for the
+    slow switch's steps: a batch that could not confirm before its revert is refused unpushed."""
+    repo = make_repo(lab, tmp_path, soak="1s", revert="60s")
     proc = repo.spawn(str(repo.plan), "--yes", "-q", "--limit", NODE)
     try:
         deadline = time.time() + 120
@@ -43,11 +44,10 @@ def _killed_while_staging(lab, tmp_path):
         while not _logged(lab, "> /tmp/nr-apply-staged.yaml"):
             assert time.time() < deadline and proc.poll() is None, "the run never staged its change"
             time.sleep(0.05)
-        # Consecutive commands run `step` apart (the hold plus the client's own turnaround): the
-        # patch command is held by the switch from `step - hold` after the staging write.
-        stamps = [e["ts"] for e in lab.command_log(NODE)]
-        step = stamps[-1] - stamps[-2]
-        time.sleep(max(0.0, stamps[-1] + step - SLOW_FAULT_SECONDS / 2 - time.time()))
+        # The client sends the patch command as soon as the staging write is done, and the switch
+        # holds it for the fault's SLOW_FAULT_SECONDS: kill past the middle of that hold.
+        staged = [e["ts"] for e in lab.command_log(NODE) if "> /tmp/nr-apply-staged.yaml" in e["command"]][-1]
+        time.sleep(max(0.0, staged + 0.6 * SLOW_FAULT_SECONDS - time.time()))
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
