@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.commands._state import add_state_option
@@ -57,10 +56,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             outcomes = dry_run(session, names)
             stale = mismatches(saved, outcomes)
-            if stale:
-                print(f"error: {args.saved}: the live state of {', '.join(stale)} no longer matches the saved plan; "
-                      "nothing was changed — run a new dry-run and review it", file=sys.stderr)
-                return ExitCode.INVALID_INPUT
+            if stale:  # an input error: every requested report is written, saying so (exit 3)
+                raise InputError(f"the live state of {', '.join(stale)} no longer matches the saved plan; "
+                                 "nothing was changed — run a new dry-run and review it", file=args.saved)
             return apply_plan(options, loaded, session, outcomes, credentials.secrets(), claim)
         finally:
             session.close()

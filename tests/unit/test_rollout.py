@@ -236,11 +236,16 @@ def test_saved_plan_refuses_after_out_of_band_change(fake, capsys, tmp_path):
     assert run(fake, "--dry-run", "--save-plan", str(saved)) == 2
     fake.state["leaf3"] = NodeState(ports={"swp1": PortLossless(mtu=1500)})  # someone changed leaf3
     capsys.readouterr()
-    code = main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir)])
+    report = tmp_path / "apply.json"
+    code = main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir),
+                 "--report", f"json:{report}"])
     err = capsys.readouterr().err
     assert code == 3
     assert "the live state of leaf3 no longer matches the saved plan" in err
     assert not [s for _, s in fake.log if s == "push"]
+    # The requested report is written all the same, saying why (a pipeline keeps it as an artifact).
+    written = json.loads(report.read_text())
+    assert written["exit_code"] == 3 and "no longer matches the saved plan" in json.dumps(written)
 
 
 def test_text_dry_run_groups_a_change_shared_by_ports(fake, capsys):
