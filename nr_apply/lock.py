@@ -129,7 +129,7 @@ class FabricLock(ABC):
 
     def break_stale(self, force: bool = False) -> tuple[str, LockHolder | None]:
         """`nr-apply unlock`: remove the record of a holder that is gone, readable or not (with
-        `force`, of a live holder too, where the store allows it). Returns what was found:
+        `force`, of a live holder on another host too, where the store allows it). Returns what was found:
         ("free", None), ("removed", holder or None when unreadable) or ("held", holder)."""
         from nr_apply.errors import InputError
 
@@ -148,8 +148,12 @@ class FabricLock(ABC):
             finally:
                 self._let_go()
         holder = self._read(taken=False)
-        if force and self._force_clear():
-            return "removed", holder
+        # A holder on this host that still holds the primitive is a live process here: breaking
+        # its lock would let a second run push beside it (its batch in flight goes on). Stop it
+        # instead. Only a holder on another host (a shared state folder) can be broken by force.
+        if force and holder is not None and holder.host != socket.gethostname():
+            if self._force_clear():
+                return "removed", holder
         return "held", holder
 
     def holder_alive(self, run_id: str) -> bool:

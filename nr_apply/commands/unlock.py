@@ -16,12 +16,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                               description="Remove the lock of PLAN's fabric when the run holding it is gone, "
                               "including one left by a run that died with devices armed (their timed revert "
                               "still fires by itself) and an unreadable lock file. A lock held by a live run is "
-                              "only removed with --force, and never on PostgreSQL, where the server holds it for "
-                              "that run's session. A run whose lock was removed under it pushes nothing more (it "
-                              "stops before its next batch) and never removes the lock a later run took.")
+                              "never removed on that run's own host (stop the run instead: a second run would push "
+                              "beside its batch in flight) nor on PostgreSQL, where the server holds it for that "
+                              "run's session; --force removes it only for a holder on another host sharing the "
+                              "state folder. A run whose lock was removed under it pushes nothing more (it stops "
+                              "before its next batch) and never removes the lock a later run took.")
     p.add_argument("plan")
     add_state_option(p)
-    p.add_argument("--force", action="store_true", help="remove even if the holder is alive (embedded store only)")
+    p.add_argument("--force", action="store_true", help="remove even if the holder is alive, on another host (embedded store only)")
     p.set_defaults(func=run)
 
 

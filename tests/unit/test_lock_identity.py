@@ -1,10 +1,14 @@
-"""A run only ever releases the lock it holds, and a run whose lock was broken under it
-(`unlock --force`) pushes nothing more. Devices are the fake drivers of test_rollout.py."""
+"""A run only ever releases the lock it holds; a live run's lock is never broken on its own
+host; and a run whose lock was broken under it from another host (`unlock --force`) pushes
+nothing more. Devices are the fake drivers of test_rollout.py."""
 
 from __future__ import annotations
 
 import json
 
+import socket
+
+import nr_apply.lock
 from nr_apply.cli import main
 from nr_apply.plan import load_plan
 from nr_apply.state import open_store
@@ -16,11 +20,39 @@ def apply(fake, *extra: str) -> int:  # noqa: F811
                  "--format", "json", *extra])
 
 
-def test_unlock_force_then_a_second_run_then_the_first_exits_a_third_is_still_refused(fake, capsys):  # noqa: F811
+def elsewhere(monkeypatch) -> None:  # noqa: F811
+    """What follows takes the lock as a run on another host would (a shared state folder)."""
+    monkeypatch.setattr(nr_apply.lock.socket, "gethostname", lambda: "other-host")
+
+
+REAL_HOSTNAME = socket.gethostname
+
+
+def here(monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setattr(nr_apply.lock.socket, "gethostname", REAL_HOSTNAME)
+
+
+def test_unlock_force_of_a_live_run_on_this_host_is_refused_so_no_second_run_starts(fake, capsys):  # noqa: F811
+    fabric = load_plan(fake.plan).fabric
+    with open_store(str(fake.state_dir)) as store_a:
+        with store_a.claim(fabric, "plans/a.yaml") as run_a:
+            assert main(["unlock", str(fake.plan), "--force", "--state", str(fake.state_dir)]) == 4
+            err = capsys.readouterr().err
+            assert f"run {run_a.run_id}" in err and "still running" in err and "stop that run instead" in err
+            assert apply(fake) == 4  # a second run is refused: never two runs pushing at once
+            assert f"locked by run {run_a.run_id}" in capsys.readouterr().err
+            assert fake.log == []
+    assert apply(fake) == 0  # A is done: the fabric is free again
+
+
+def test_unlock_force_then_a_second_run_then_the_first_exits_a_third_is_still_refused(
+        fake, capsys, monkeypatch):  # noqa: F811
     fabric = load_plan(fake.plan).fabric
     with open_store(str(fake.state_dir)) as store_a, open_store(str(fake.state_dir)) as store_b:
+        elsewhere(monkeypatch)  # A runs on another host sharing the state folder
         run_a = store_a.claim(fabric, "plans/a.yaml")
         run_a.__enter__()
+        here(monkeypatch)
         assert main(["unlock", str(fake.plan), "--force", "--state", str(fake.state_dir)]) == 0
         assert "removed the lock of run" in capsys.readouterr().out
         with store_b.claim(fabric, "plans/b.yaml") as run_b:
@@ -40,13 +72,15 @@ def test_a_run_whose_lock_is_broken_stops_before_its_next_batch_and_leaves_the_n
 
     def push_then_lose_the_lock(self, change, revert_in):
         push(self, change, revert_in)
-        if not taken:  # during A's first batch: `unlock --force`, and B takes the fabric
+        if not taken:  # during A's first batch: `unlock --force` on this host, and B takes the fabric
+            here(monkeypatch)
             assert main(["unlock", str(fake.plan), "--force", "--state", str(fake.state_dir)]) == 0
             store = open_store(str(fake.state_dir))
             claim = store.claim(fabric, "plans/b.yaml")
             taken.append((store, claim, claim.__enter__()))
 
     monkeypatch.setattr(FakeDriver, "push", push_then_lose_the_lock)
+    elsewhere(monkeypatch)  # A runs on another host sharing the state folder
     code = apply(fake)
     out = capsys.readouterr()
     report = json.loads(out.out[out.out.index("{"):])  # after unlock's own line
