@@ -233,6 +233,8 @@ class Rollout:
                 self.state.traces.append(self.trace)
                 try:
                     verdict = self.run_batch(batch)
+                    if verdict is None:
+                        self.after_batch(batch)
                     if verdict is not None and self.trace.status == "confirmed":
                         self.trace.status = "interrupted" if verdict.status == "interrupted" else "failed"
                 finally:  # sessions are held for the batch in flight only; a later step reopens
@@ -241,23 +243,17 @@ class Rollout:
                 if verdict is not None:
                     self.skip(self.batches[n:])  # nodes of this batch still `changed` never started either
                     return verdict
-                if n + 1 == len(self.batches) or self.batches[n + 1].phase != batch.phase:
-                    self.after_phase(batch.phase)
         return self.finished()
 
-    def after_phase(self, phase: str) -> None:
-        """The phase's "after" KPIs: its confirmed nodes and their link peers watched for a
-        pre-flight window once the phase is done (only where telemetry streams)."""
-        nodes = [m for b in self.state.confirmed if b.phase == phase for m in b.nodes]
-        watched = nodes + link_peers(self.session.fabric, nodes)
-        try:
-            if nodes and self.telemetry.start(watched):
-                started = time.monotonic()
-                self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
-                self.telemetry.record(phase, None, "after", (started, time.monotonic()))
-        finally:
-            self.telemetry.stop()
-            self.session.release(watched)
+    def after_batch(self, batch: Batch) -> None:
+        """The batch's "after" KPIs: once it is confirmed, its nodes and link peers are watched
+        for a pre-flight window more (only where telemetry streams; the phase's own "after" is
+        the sum of its batches')."""
+        if not self.telemetry.streaming:
+            return
+        started = time.monotonic()
+        self.telemetry.wait(self.plan.gates.preflight_window, self.stop, self.sample)
+        self.telemetry.record(batch.phase, batch.index, "after", (started, time.monotonic()))
 
     def run_batch(self, batch: Batch) -> Verdict | None:
         phase = self.phases[batch.phase]

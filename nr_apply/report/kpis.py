@@ -1,7 +1,7 @@
 """Fabric KPIs of a run (pause rate max and p99, pause duration, ECN marks, lossless drops,
 CNPs sent and handled by the hosts, watchdog events) per batch and per phase, before (the
-pre-flight), during (the soak) and, per phase, after (a pre-flight window once the phase is
-confirmed), from the streamed and interval-sampled series. Bounded:
+pre-flight), during (the soak) and after (a pre-flight window once the batch is confirmed),
+from the streamed and interval-sampled series. Bounded:
 one row per node and interval, never raw samples. Rendered compact in every format."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class StageKpis(_Doc):
     phase: str
     batch: int | None = Field(description="null: the whole phase")
     stage: Stage = Field(description="before: the pre-flight; during: the soak; after: a pre-flight window "
-                         "once the phase is confirmed (phase entries only)")
+                         "once the batch is confirmed")
     kpis: KpiValues
     nodes: list[NodeKpis] = Field(default_factory=list, description="per node (per batch entries only)")
 
@@ -76,7 +76,7 @@ def build(records: list[dict]) -> list[StageKpis]:
         grouped.setdefault((r["phase"], r["batch"], r["stage"]), []).append(r)
     for (phase, batch, stage), recs in grouped.items():
         if batch is None:
-            continue  # recorded for the whole phase (after): summed below
+            continue  # phase rows are the sums below
         nodes = []
         every: list[dict] = []
         for r in recs:

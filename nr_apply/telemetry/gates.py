@@ -37,6 +37,10 @@ class Telemetry:
             self.collector = Collector(streamed, self.gates.sample_interval).start()
         return self.collector is not None
 
+    @property
+    def streaming(self) -> bool:
+        return self.collector is not None
+
     def stop(self) -> None:
         if self.collector is not None:
             self.collector.stop()
