@@ -70,6 +70,7 @@ class BatchKpis:
         `streamed` (telemetry records of this stage: node, source, interval rows), the stage is
         its stream's intervals; a node read only at the ends adds its average to each."""
         figures = {n: f for n in first if (f := node_figures(first.get(n), second.get(n))) is not None}
+        streamed = [r for r in streamed or [] if r["source"] != "cli"]  # `cli`: these same two samples
         if streamed:
             self._add_streamed(stage, first, second, figures, streamed)
             return

@@ -372,7 +372,8 @@ class Rollout:
             second = self.sample([n for n in watched if n not in first.late])
             second.late |= first.late
         window = (started, time.monotonic())
-        streamed = self.telemetry.record(batch.phase, batch.index, "before", window)
+        streamed = self.telemetry.record(batch.phase, batch.index, "before", window, first.counters,
+                                         second.counters)
         if self.trace is not None:
             self.trace.kpis.add("pre-flight", first.counters, second.counters, streamed)
         inside = set(batch.nodes)
@@ -437,7 +438,8 @@ class Rollout:
         fabric = self.session.fabric
         after = self.sample([n for n in watched if n not in baseline.late], self.post_push_deadline(batch))
         span = (self.soak_started, time.monotonic())
-        streamed = self.telemetry.record(batch.phase, batch.index, "during", span)
+        streamed = self.telemetry.record(batch.phase, batch.index, "during", span, baseline.counters,
+                                         after.counters)
         if self.trace is not None:
             self.trace.kpis.add("soak", baseline.counters, after.counters, streamed)
         inside = set(batch.nodes)

@@ -40,7 +40,8 @@ class KpiInterval(KpiValues):
 
 class NodeKpis(_Doc):
     node: str
-    source: str = Field(description="`gnmi` (streamed) or `exec` (CLI samples every interval)")
+    source: str = Field(description="`gnmi` (streamed), `exec` (CLI samples every interval) or `cli` (the two "
+                        "CLI samples at the stage's ends: one interval)")
     kpis: KpiValues
     intervals: list[KpiInterval] = Field(default_factory=list, description="one row per interval")
 

@@ -88,26 +88,31 @@ class Telemetry:
         judged = {g.gate for g in streamed}
         return streamed + [g for g in cli if g.gate not in judged]
 
-    def record(self, phase: str, batch: int | None, stage: str, span: tuple[float, float]) -> list[dict]:
-        """KPIs of every watched node with a series over `span`: bounded rows, one per interval.
-        Kept for the reports, and returned (the batch's charts draw them)."""
-        if self.collector is None:
-            return []
-        # The sample that closes the span may still be on its way: wait (at most an interval)
-        # until every live stream has reported past its end.
-        deadline = time.monotonic() + self.gates.sample_interval + 0.5
-        live = [s for n, s in self.collector.series.items() if n in self.collector.streamed and s.lost is None]
-        while time.monotonic() < deadline and any(not s.points or s.points[-1][0] < span[1] for s in live):
-            time.sleep(0.05)
+    def record(self, phase: str, batch: int | None, stage: str, span: tuple[float, float],
+               first: dict | None = None, second: dict | None = None) -> list[dict]:
+        """KPIs of every watched node over `span`: bounded rows, one per interval, from its
+        series where it has one, else from the CLI samples `first` and `second` (node ->
+        Counters) at the span's ends (one interval, source `cli`). Kept for the reports, and
+        returned (the batch's charts draw the streamed ones)."""
+        series_of = self.collector.series if self.collector is not None else {}
+        if self.collector is not None:
+            # The sample that closes the span may still be on its way: wait (at most an
+            # interval) until every live stream has reported past its end.
+            deadline = time.monotonic() + self.gates.sample_interval + 0.5
+            live = [s for n, s in series_of.items() if n in self.collector.streamed and s.lost is None]
+            while time.monotonic() < deadline and any(not s.points or s.points[-1][0] < span[1] for s in live):
+                time.sleep(0.05)
         recorded: list[dict] = []
         for name in self.watched:
-            series = self.collector.series.get(name)
-            if series is None:
-                continue
-            rows = interval_rows(series.span(*span))
+            series = series_of.get(name)
+            rows = interval_rows(series.span(*span)) if series is not None else []
+            source = series.source if series is not None else "cli"
+            a, b = (first or {}).get(name), (second or {}).get(name)
+            if not rows and a is not None and b is not None:
+                rows, source = interval_rows([(a.taken_at, a.ports), (b.taken_at, b.ports)]), "cli"
             if rows:
                 recorded.append({"phase": phase, "batch": batch, "stage": stage, "node": name,
-                                 "source": series.source, "kpis": kpis(rows),
+                                 "source": source, "kpis": kpis(rows),
                                  "intervals": [{k: round(v, 1) for k, v in r.items()} for r in rows]})
         self.kpis.extend(recorded)
         return recorded

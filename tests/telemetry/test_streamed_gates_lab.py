@@ -141,6 +141,11 @@ def test_a_2s_burst_inside_a_10s_soak_fails_the_streamed_gate_and_passes_on_endp
     assert 0 < pause["value"] <= 1000  # the burst is there, averaged over the window
     chart = _soak_pause_chart(report)  # two samples: one averaged interval, and the chart says so
     assert chart["source"] == "cli-samples" and chart["samples_per_stage"] == 2 and len(chart["points"]) == 1
+    # Without gNMI the KPIs are still reported, from the same two samples, and say so
+    during = [k for k in report["kpis"] if k["phase"] == "leaf1" and k["batch"] == 1 and k["stage"] == "during"]
+    leaf1 = [n for n in during[0]["nodes"] if n["node"] == "leaf1"][0]
+    assert leaf1["source"] == "cli" and len(leaf1["intervals"]) == 1 and 0 < leaf1["kpis"]["pause_pps_max"] <= 1000
+    assert "### Fabric KPIs" in (endpoint_root / "report.md").read_text()
     lab.clear_faults()
 
 
