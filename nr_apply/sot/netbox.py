@@ -22,7 +22,8 @@ DEVICE_FIELDS = ("id,url,display_url,name,role,platform,site,location,rack,tags,
                  "local_context_data")
 # No URLs of interfaces and cables: NetBox reverses one per object, and they are a pattern.
 INTERFACES_QUERY = """query($devices: [ID!], $offset: Int!, $limit: Int!) {
-  interface_list(filters: {device: {id: {in_list: $devices}}, cabled: true}, pagination: {offset: $offset, limit: $limit})
+  interface_list(filters: {device: {id: {in_list: $devices}}, cabled: true},
+                 pagination: {offset: $offset, limit: $limit})
   { id name speed mtu mgmt_only device { id } cable { id } } }"""
 CABLES_QUERY = """query($cables: [ID!], $offset: Int!, $limit: Int!) {
   cable_list(filters: {id: {in_list: $cables}}, pagination: {offset: $offset, limit: $limit})
