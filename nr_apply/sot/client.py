@@ -108,7 +108,9 @@ class Client:
         return f"{self.base}/{path.strip('/')}/"
 
     def _request(self, method: str, path: str, params: Any = None, body: Any = None) -> Any:
-        url = f"{self.base}/api/{path.strip('/')}/"
+        return self._send(method, f"{self.base}/api/{path.strip('/')}/", f"/api/{path.strip('/')}/", params, body)
+
+    def _send(self, method: str, url: str, shown: str, params: Any = None, body: Any = None) -> Any:
         try:
             # `verify` per request: requests lets REQUESTS_CA_BUNDLE override a session's own `verify`.
             response = self.session.request(method, url, params=params, json=body, timeout=self.connection.timeout,
@@ -123,12 +125,12 @@ class Client:
             raise SotError(f"the token was refused ({response.status_code}{': ' + detail if detail else ''}); "
                            "check the token and its permissions", file=self.where, field="token") from None
         if response.status_code >= 400:
-            raise SotError(f"{method} /api/{path.strip('/')}/ answered {response.status_code}: "
+            raise SotError(f"{method} {shown} answered {response.status_code}: "
                            f"{_detail(response) or response.reason}", file=self.where) from None
         try:
             return response.json()
         except ValueError:
-            raise SotError(f"/api/{path.strip('/')}/ did not answer JSON (is this a {self.connection.label} URL?)",
+            raise SotError(f"{shown} did not answer JSON (is this a {self.connection.label} URL?)",
                            file=self.where, field="url") from None
 
     def get(self, path: str, params: Any = None) -> Any:
@@ -152,6 +154,36 @@ class Client:
                 for more in pages:
                     results.extend(more.get("results") or [])
         return results
+
+    def graphql(self, query: str, variables: dict) -> dict:
+        """The `data` of one GraphQL query; an error the server reports is a SotError."""
+        answer = self._send("POST", f"{self.base}/graphql/", "/graphql/", body={"query": query, "variables": variables})
+        if answer.get("errors"):
+            detail = "; ".join(str(e.get("message", e)) for e in answer["errors"])
+            raise SotError(f"GraphQL query answered: {' '.join(detail.split())[:300]}", file=self.where)
+        return answer.get("data") or {}
+
+    def graphql_batched(self, query: str, field: str, key: str, ids: list, batch: int, page: int = PAGE_SIZE,
+                        ) -> list[dict]:
+        """Every object of the GraphQL list `field` whose filter variable `key` is one of `ids`: a
+        batch of ids per query, batches concurrently, each in pages (variables `offset`, `limit`)
+        until a page comes back empty: a short page is no end, as NetBox caps a GraphQL page (at
+        10,000 in 4.7) whatever was asked, and says nothing."""
+
+        def read(chunk: list) -> list[dict]:
+            found: list[dict] = []
+            while True:
+                got = self.graphql(query, {key: chunk, "offset": len(found), "limit": page}).get(field) or []
+                found.extend(got)
+                if not got:
+                    return found
+
+        chunks = [ids[i:i + batch] for i in range(0, len(ids), batch)]
+        out: list[dict] = []
+        with ThreadPoolExecutor(min(CONCURRENCY, max(1, len(chunks)))) as pool:
+            for found in pool.map(read, chunks):
+                out.extend(found)
+        return out
 
     def list_batched(self, path: str, key: str, ids: list, params: dict | None = None,
                      batch: int = 100) -> list[dict]:

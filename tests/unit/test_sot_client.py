@@ -37,6 +37,17 @@ class Handler(BaseHTTPRequestHandler):
         limit, offset = min(int(query["limit"][0]), 1000), int(query["offset"][0])
         self._json(200, {"count": len(OBJECTS), "results": OBJECTS[offset:offset + limit]})
 
+    def do_POST(self):  # GraphQL: `interface_list` of the `devices` ids, pages capped at 700 as a server may
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        variables = body["variables"]
+        Handler.seen.append((self.path, variables, self.headers.get("Authorization")))
+        if "bogus" in body["query"]:
+            return self._json(200, {"data": None, "errors": [{"message": "Cannot query field 'bogus' on type "
+                                                                         "'InterfaceType'."}]})
+        wanted = [o for o in OBJECTS if str(o["id"] // 100) in variables["devices"]]
+        limit, offset = min(variables["limit"], 700), variables["offset"]
+        self._json(200, {"data": {"interface_list": wanted[offset:offset + limit]}})
+
     def _json(self, status, body):
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -67,6 +78,27 @@ def test_a_list_is_read_whole_in_pages_of_1000(server):
     assert [o["id"] for o in found] == [o["id"] for o in OBJECTS]
     assert sorted(int(q["offset"][0]) for _, q, _ in Handler.seen) == [0, 1000, 2000]
     assert all(q["role"] == ["leaf", "spine"] and q["site"] == ["lab"] for _, q, _ in Handler.seen)
+
+
+def test_a_graphql_list_is_read_whole_in_batches_of_ids_and_pages_the_server_may_cap(server):
+    url = f"http://127.0.0.1:{server.server_port}"
+    devices = [str(n) for n in range(26)]  # object n belongs to device n // 100
+    found = client(url).graphql_batched("query { interface_list { id } }", "interface_list", "devices", devices,
+                                        batch=10, page=1000)
+    assert sorted(o["id"] for o in found) == [o["id"] for o in OBJECTS if o["id"] // 100 < 26]
+    assert all(path == "/graphql/" and auth == f"Bearer {TOKEN}" for path, _, auth in Handler.seen)
+    # three batches (999, 1,000 and 502 objects), each asked pages of 1,000 and answered at most 700: a short
+    # page is no end, an empty one is
+    assert sorted((int(v["devices"][0]), v["offset"]) for _, v, _ in Handler.seen) == [
+        (0, 0), (0, 700), (0, 999), (10, 0), (10, 700), (10, 1000), (20, 0), (20, 502)]
+
+
+def test_a_graphql_error_is_an_input_error_naming_the_sot(server):
+    url = f"http://127.0.0.1:{server.server_port}"
+    with pytest.raises(InputError) as caught:
+        client(url).graphql_batched("query { interface_list { bogus } }", "interface_list", "devices", ["1"], 10)
+    assert str(caught.value) == (f"NetBox {url}: GraphQL query answered: Cannot query field 'bogus' on type "
+                                 "'InterfaceType'.")
 
 
 def test_a_refused_token_is_an_input_error_that_never_shows_the_token(server):

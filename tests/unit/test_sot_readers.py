@@ -19,18 +19,18 @@ NB_DEVICES = [
      "role": {"id": 3, "name": "host-nic", "slug": "host-nic"}, "platform": {"id": 4, "slug": "linux"},
      "site": {"id": 1, "slug": "lab"}, "location": None, "rack": {"id": 1, "name": "R1"}, "tags": [],
      "primary_ip": None, "config_context": {}, "local_context_data": None}]
+# GraphQL answers (NetBox 4.7 `interface_list` / `cable_list`): ids and a cable's length are strings.
 NB_INTERFACES = [
-    {"id": 11, "display_url": f"{NB}/dcim/interfaces/11/", "device": {"id": 3, "name": "leaf1"}, "name": "Ethernet1",
-     "speed": 400000000, "mtu": None, "mgmt_only": False, "cable": {"id": 5, "label": ""}},
-    {"id": 21, "display_url": f"{NB}/dcim/interfaces/21/", "device": {"id": 9, "name": "host1"}, "name": "ens1f0np0",
-     "speed": 400000000, "mtu": 9000, "mgmt_only": False, "cable": {"id": 5}},
-    {"id": 22, "display_url": f"{NB}/dcim/interfaces/22/", "device": {"id": 9, "name": "host1"}, "name": "ens2f0np0",
-     "speed": 400000000, "mtu": None, "mgmt_only": False, "cable": {"id": 6}}]
-NB_CABLES = [{"id": 5, "display_url": f"{NB}/dcim/cables/5/", "label": "", "length": 3.0,
-              "length_unit": {"value": "m", "label": "Meters"}},
-             {"id": 6, "display_url": f"{NB}/dcim/cables/6/", "label": "C6", "length": 10.0,
-              "length_unit": {"value": "ft", "label": "Feet"}}]
-NB_CABLE_6_FULL = {**NB_CABLES[1], "a_terminations": [
+    {"id": "11", "name": "Ethernet1", "speed": 400000000, "mtu": None, "mgmt_only": False, "device": {"id": "3"},
+     "cable": {"id": "5"}},
+    {"id": "21", "name": "ens1f0np0", "speed": 400000000, "mtu": 9000, "mgmt_only": False, "device": {"id": "9"},
+     "cable": {"id": "5"}},
+    {"id": "22", "name": "ens2f0np0", "speed": 400000000, "mtu": None, "mgmt_only": False, "device": {"id": "9"},
+     "cable": {"id": "6"}}]
+NB_CABLES = [{"id": "5", "label": "", "length": "3.00", "length_unit": "m"},
+             {"id": "6", "label": "C6", "length": "10.00", "length_unit": "ft"}]
+NB_CABLE_6_FULL = {"id": 6, "display_url": f"{NB}/dcim/cables/6/", "label": "C6", "length": 10.0,
+                   "length_unit": {"value": "ft", "label": "Feet"}, "a_terminations": [
     {"object_type": "dcim.interface", "object_id": 22, "object": {"id": 22, "device": {"id": 9, "name": "host1"},
                                                                   "name": "ens2f0np0"}}],
     "b_terminations": [{"object_type": "dcim.interface", "object_id": 77,
@@ -51,10 +51,14 @@ class FakeClient:
         self.calls.append((path, {key: list(ids), **(params or {})}))
         return self.answers[(path, key)]
 
+    def graphql_batched(self, query, field, key, ids, batch, page=1000):
+        self.calls.append((field, {key: list(ids), "query": query}))
+        return self.answers[(field, key)]
+
 
 def test_netbox_devices_interfaces_and_cables_in_a_few_list_reads():
-    client = FakeClient({("dcim/devices", None): NB_DEVICES, ("dcim/interfaces", "device_id"): NB_INTERFACES,
-                         ("dcim/cables", "device_id"): NB_CABLES, ("dcim/cables", "id"): [NB_CABLE_6_FULL],
+    client = FakeClient({("dcim/devices", None): NB_DEVICES, ("interface_list", "devices"): NB_INTERFACES,
+                         ("cable_list", "cables"): NB_CABLES, ("dcim/cables", "id"): [NB_CABLE_6_FULL],
                          ("extras/config-contexts", None): [{"id": 1, "display_url": f"{NB}/extras/config-contexts/1/",
                                                              "name": "lossless", "weight": 1000, "data": {},
                                                              "is_active": True}]})
@@ -64,18 +68,23 @@ def test_netbox_devices_interfaces_and_cables_in_a_few_list_reads():
         ("leaf", "eos", "lab", "pod-a", ["ai"], "10.0.0.3")
     assert leaf1.url == f"{NB}/dcim/devices/3/" and leaf1.local_context == {"nr_apply": {"port": 443}}
     assert (host1.segment, host1.rack, host1.primary_ip) == (None, "R1", None)
-    assert [(i.name, i.speed_kbps, i.mtu, i.cable_id) for i in snap.interfaces] == [
-        ("Ethernet1", 400000000, None, 5), ("ens1f0np0", 400000000, 9000, 5), ("ens2f0np0", 400000000, None, 6)]
+    assert [(i.name, i.device_id, i.speed_kbps, i.mtu, i.cable_id, i.url) for i in snap.interfaces] == [
+        ("Ethernet1", 3, 400000000, None, 5, f"{NB}/dcim/interfaces/11/"),
+        ("ens1f0np0", 9, 400000000, 9000, 5, f"{NB}/dcim/interfaces/21/"),
+        ("ens2f0np0", 9, 400000000, None, 6, f"{NB}/dcim/interfaces/22/")]
     five, six = sorted(snap.cables, key=lambda c: c.id)
     assert (five.length, five.length_unit, [t.id for t in five.a + five.b]) == (3.0, "m", [11, 21])
+    assert five.url == f"{NB}/dcim/cables/5/"
     # cable 6 has one end outside the filter: read again with its terminations, which name it
     assert six.length_unit == "ft" and six.b[0].device == "leaf9" and six.b[0].name == "Ethernet1"
-    assert [c[0] for c in client.calls] == ["dcim/devices", "dcim/interfaces", "dcim/cables", "dcim/cables",
+    assert [c[0] for c in client.calls] == ["dcim/devices", "interface_list", "cable_list", "dcim/cables",
                                             "extras/config-contexts"]
     assert client.calls[0][1]["site"] == "lab" and "config_context" in client.calls[0][1]["fields"]
-    assert "terminations" not in client.calls[2][1]["fields"] and client.calls[3][1]["id"] == [6]
-    assert "url" not in client.calls[1][1]["fields"]  # NetBox reverses a URL per object: built here instead
-
+    # interfaces of the filter's devices; each cable read once, by the ids the interfaces name
+    assert client.calls[1][1]["devices"] == [3, 9] and client.calls[2][1]["cables"] == [5, 6]
+    assert "terminations" not in client.calls[2][1]["query"] and client.calls[3][1]["id"] == [6]
+    # GraphQL selects the device's id alone (REST rendered the nested device) and no URL
+    assert "device { id }" in client.calls[1][1]["query"] and "url" not in client.calls[1][1]["query"]
 
 NAU = "http://nautobot.test"
 LOC_LAB, LOC_POD = "1f0c-lab", "2e1d-pod"
