@@ -89,12 +89,12 @@ class _Fabric:
     links: list[tuple[tuple[str, str], tuple[str, str], float]]  # (a, b, metres), one per cable
 
 
-def _json_keys(value: Any) -> Any:
+def json_keys(value: Any) -> Any:
     """YAML maps may have integer keys (`dscp_to_priority: {26: 3}`); JSON's are strings."""
     if isinstance(value, dict):
-        return {str(k): _json_keys(v) for k, v in value.items()}
+        return {str(k): json_keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_keys(v) for v in value]
+        return [json_keys(v) for v in value]
     return value
 
 
@@ -128,7 +128,7 @@ def read_inventory(folder: Path) -> _Fabric:
         else:
             raise SeedError("carries intent or connection options but is neither a role, a segment nor a platform "
                             "group, so no SoT scope can hold it", file=groups_file, field=name)
-        contexts.append({"name": f"{scope[0]}-{scope[1]}", "weight": WEIGHTS[scope[0]], "data": _json_keys(body),
+        contexts.append({"name": f"{scope[0]}-{scope[1]}", "weight": WEIGHTS[scope[0]], "data": json_keys(body),
                          "scope": scope})
 
     parsed, segments, platforms = [], [], []
@@ -163,7 +163,7 @@ def read_inventory(folder: Path) -> _Fabric:
             if unknown:
                 raise SeedError(f"port keys {', '.join(sorted(unknown))} have no place in the SoT convention",
                                 file=hosts_file, field=f"{name}.data.ports.{port}")
-        parsed.append(_Host(name, platform, role, segment, _json_keys(facts), _json_keys(data.get("lossless")),
+        parsed.append(_Host(name, platform, role, segment, json_keys(facts), json_keys(data.get("lossless")),
                             ports))
         if segment and segment not in segments:
             segments.append(segment)
@@ -189,7 +189,7 @@ def read_inventory(folder: Path) -> _Fabric:
                 seen.add(key)
                 links.append(((host.name, port), (peer_node, peer_port), metres))
     lossless = (defaults.get("data") or {}).get("lossless")
-    return _Fabric(parsed, _json_keys(lossless) if lossless else None, contexts, segments, platforms, links)
+    return _Fabric(parsed, json_keys(lossless) if lossless else None, contexts, segments, platforms, links)
 
 
 # --- the two SoTs' dialects --------------------------------------------------------------------

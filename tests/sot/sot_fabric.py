@@ -14,6 +14,8 @@ from typing import Any
 import requests
 import yaml
 
+from nr_apply.lab.sot_seed import json_keys
+
 PLATFORM_GROUPS = ("eos", "nvue", "sonic", "linux")
 ROLE_SLUGS = {"spine": "spine", "leaf": "leaf", "host_nic": "host-nic"}
 IFACE_TYPE = "400gbase-x-qsfpdd"
@@ -47,13 +49,6 @@ class Api:
     def all(self, path: str, **params: Any) -> list[dict]:
         return self.get(path, limit=1000, **params)["results"]
 
-
-def _json_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_keys(v) for v in value]
-    return value
 
 
 @dataclass
@@ -108,7 +103,7 @@ def seed(server, inventory: Path) -> Seeded:
             {"name": name} for name in PLATFORM_GROUPS])}
     out.refs = {"site": site["id"], "pods": pods, "device_type": dtype["id"], "status": status}
 
-    contexts = [{"name": "lossless", "weight": 1000, "data": _json_keys({"lossless": defaults["data"]["lossless"]})}]
+    contexts = [{"name": "lossless", "weight": 1000, "data": json_keys({"lossless": defaults["data"]["lossless"]})}]
     for name in PLATFORM_GROUPS:
         group = groups.get(name) or {}
         data = {}
@@ -117,7 +112,7 @@ def seed(server, inventory: Path) -> Seeded:
         if group.get("connection_options"):
             data["nr_apply"] = {"connection_options": group["connection_options"]}
         if data:
-            contexts.append({"name": f"platform-{name}", "weight": 2000, "data": _json_keys(data),
+            contexts.append({"name": f"platform-{name}", "weight": 2000, "data": json_keys(data),
                              "platforms": [out.platforms[name]]})
     for ctx in contexts:
         out.contexts[ctx["name"]] = api.post("extras/config-contexts", ctx)["id"]
@@ -139,7 +134,7 @@ def seed(server, inventory: Path) -> Seeded:
             facts["interfaces"] = rdma
         body = {"name": name, "role": out.roles[ROLE_SLUGS[role]], "device_type": dtype["id"],
                 "platform": out.platforms[spec["platform"]], "status": status.get("active", "active")}
-        local = _json_keys({"nr_apply": facts})
+        local = json_keys({"nr_apply": facts})
         if nb:
             body.update(site=site["id"], location=pods.get(segment), local_context_data=local)
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from nr_apply.lab.sot_seed import json_keys
 from nr_apply.sot.records import Snapshot, SotCable, SotConfigContext, SotDevice, SotInterface, Termination
 
 ROLE_SLUGS = {"spine": "spine", "leaf": "leaf", "host_nic": "host-nic"}
@@ -24,20 +25,13 @@ def sot_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def _json_keys(value):
-    if isinstance(value, dict):
-        return {str(k): _json_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_keys(v) for v in value]
-    return value
-
 
 def bundled_snapshot(folder: Path, source: str = "NetBox http://sot.test") -> Snapshot:
     hosts = yaml.safe_load((folder / "hosts.yaml").read_text())
     groups = yaml.safe_load((folder / "groups.yaml").read_text())
     defaults = yaml.safe_load((folder / "defaults.yaml").read_text())
     contexts = [SotConfigContext(1, "lossless", "http://sot.test/extras/config-contexts/1/", 1000,
-                                 _json_keys({"lossless": defaults["data"]["lossless"]}))]
+                                 json_keys({"lossless": defaults["data"]["lossless"]}))]
     platform_context = {}
     for name, group in groups.items():
         if name in ("eos", "nvue", "sonic", "linux"):
@@ -49,7 +43,7 @@ def bundled_snapshot(folder: Path, source: str = "NetBox http://sot.test") -> Sn
             if data:
                 ctx = SotConfigContext(len(contexts) + 1, f"platform-{name}",
                                        f"http://sot.test/extras/config-contexts/{len(contexts) + 1}/", 2000,
-                                       _json_keys(data))
+                                       json_keys(data))
                 contexts.append(ctx)
                 platform_context[name] = ctx
     devices, interfaces, cables = [], [], []
@@ -66,7 +60,7 @@ def bundled_snapshot(folder: Path, source: str = "NetBox http://sot.test") -> Sn
                 if v.get("rdma_device")}
         if rdma:
             facts["interfaces"] = rdma
-        local = _json_keys({"nr_apply": facts})
+        local = json_keys({"nr_apply": facts})
         rendered = {}
         for ctx in [contexts[0], platform_context.get(spec["platform"])]:
             if ctx is not None:
