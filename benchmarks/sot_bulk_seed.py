@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nr_apply.fabric import speed_mbps
-from nr_apply.lab import sot_seed
+from nr_apply_lab import sot_seed
 from nr_apply.sot.client import Connection
 
 # Runs in NetBox's own Python (`netbox shell -c`): reads the JSON written by bulk_seed().

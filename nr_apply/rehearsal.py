@@ -17,7 +17,7 @@ from nr_apply.fabric import Fabric
 
 def require_lab(fabric: Fabric, state_dir: Path) -> dict:
     """lab.json of the lab running at `state_dir`, once every node of `fabric` is one it serves."""
-    from nr_apply.lab.runner import INFO_FILE, running_pid
+    from nr_apply_lab.runner import INFO_FILE, running_pid
 
     state_dir = Path(state_dir)
     try:

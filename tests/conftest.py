@@ -11,8 +11,8 @@ from typing import Iterator
 
 import pytest
 
-from nr_apply.lab.generate import copy_with_ports
-from nr_apply.lab.runner import RunningLab
+from nr_apply_lab.generate import copy_with_ports
+from nr_apply_lab.runner import RunningLab
 
 BUNDLED_INVENTORY = Path(__file__).parents[1] / "inventory"
 

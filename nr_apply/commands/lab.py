@@ -9,12 +9,12 @@ import tempfile
 from pathlib import Path
 
 from nr_apply.errors import ExitCode, InputError
-from nr_apply.lab import LAB_USERNAME
-from nr_apply.lab import runner
-from nr_apply.lab.device import FAULT_KINDS
-from nr_apply.lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
-from nr_apply.lab.sot_seed import SeedClient, seed
-from nr_apply.lab.server import LabError
+from nr_apply_lab import LAB_USERNAME
+from nr_apply_lab import runner
+from nr_apply_lab.device import FAULT_KINDS
+from nr_apply_lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
+from nr_apply_lab.sot_seed import SeedClient, seed
+from nr_apply_lab.server import LabError
 from nr_apply.sot.client import Connection, read_token, tls_verify
 
 # `--sot` kinds: the label messages use and the token's default environment variable.

@@ -12,7 +12,7 @@ import time
 
 from fabric_helpers import make_repo, ssh
 
-from nr_apply.lab.device import SLOW_FAULT_SECONDS
+from nr_apply_lab.device import SLOW_FAULT_SECONDS
 
 NODE = "leaf3"
 SLOW = SLOW_FAULT_SECONDS + 1

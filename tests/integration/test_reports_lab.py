@@ -15,7 +15,7 @@ import pytest
 
 from conftest import start_test_lab
 from fabric_helpers import make_repo
-from nr_apply.lab.generate import generate_inventory
+from nr_apply_lab.generate import generate_inventory
 from nr_apply.report.markdown import LIMIT
 from nr_apply.schemas import shipped
 

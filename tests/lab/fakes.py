@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
-from nr_apply.lab.shell import LinuxShellSession
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.shell import LinuxShellSession
 
 
 class FakeEosSession(Session):

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 
 from conftest import free_ports
-from nr_apply.lab.server import LabServer
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.server import LabServer
+from nr_apply_lab.topology import LabNode
 
 
 def free_port() -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nr_apply.lab.device import CommandError, Disconnect
-from nr_apply.lab.eos import EosDevice
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.device import CommandError, Disconnect
+from nr_apply_lab.eos import EosDevice
+from nr_apply_lab.topology import LabNode, LabPort
 
 VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"  # public samples, sources in line 1
 

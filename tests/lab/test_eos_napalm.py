@@ -12,9 +12,9 @@ from napalm import get_network_driver
 from napalm.base.exceptions import MergeConfigException
 from netmiko import ConnectHandler
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from in_process import InProcessLab, free_port
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.topology import LabNode, LabPort
 
 ROCE_SNIPPET = """\
 qos map dscp 26 to traffic-class 3

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from napalm import get_network_driver
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply.platforms.eos import EosDriver
 from test_eos_napalm import OneSwitchLab
 

@@ -13,9 +13,9 @@ from napalm import get_network_driver
 from pyeapi.eapilib import ConnectionError as EapiConnectionError
 
 from in_process import InProcessLab, free_port
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab.keys import load_or_create_eapi_cert
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab.keys import load_or_create_eapi_cert
+from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.platforms.eos import eapi_tls_args
 
 

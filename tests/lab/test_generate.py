@@ -11,9 +11,9 @@ from nornir import InitNornir
 
 from conftest import BUNDLED_INVENTORY
 from nr_apply.cli import main
-from nr_apply.lab.generate import GenerateError, generate_inventory
-from nr_apply.lab.server import listeners_of
-from nr_apply.lab.topology import load_lab_nodes
+from nr_apply_lab.generate import GenerateError, generate_inventory
+from nr_apply_lab.server import listeners_of
+from nr_apply_lab.topology import load_lab_nodes
 
 
 @pytest.fixture(scope="module")

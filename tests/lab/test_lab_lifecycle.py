@@ -13,9 +13,9 @@ import pytest
 
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply.cli import main
-from nr_apply.lab import runner
-from nr_apply.lab.generate import copy_with_ports
-from nr_apply.lab.server import LabError
+from nr_apply_lab import runner
+from nr_apply_lab.generate import copy_with_ports
+from nr_apply_lab.server import LabError
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from nr_apply.lab.device import CommandError, Disconnect
-from nr_apply.lab.linux_host import LinuxHostDevice
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.device import CommandError, Disconnect
+from nr_apply_lab.linux_host import LinuxHostDevice
+from nr_apply_lab.topology import LabNode, LabPort
 
 NIC = "ens1f0np0"
 TOS = "/sys/kernel/config/rdma_cm/mlx5_0/ports/1/default_roce_tos"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from in_process import InProcessLab, free_port
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.topology import LabNode, LabPort
 
 NIC = "ens1f0np0"
 TOS = "/sys/kernel/config/rdma_cm/mlx5_0/ports/1/default_roce_tos"

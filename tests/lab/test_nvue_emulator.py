@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nr_apply.lab.device import CommandError, Disconnect
-from nr_apply.lab.nvue import NvueDevice
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.device import CommandError, Disconnect
+from nr_apply_lab.nvue import NvueDevice
+from nr_apply_lab.topology import LabNode, LabPort
 
 
 def _node() -> LabNode:

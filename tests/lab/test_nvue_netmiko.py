@@ -13,9 +13,9 @@ from typing import Iterator
 import pytest
 from netmiko import ConnectHandler
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from in_process import InProcessLab, free_port
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.topology import LabNode, LabPort
 
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nr_apply.lab.device import CommandError
-from nr_apply.lab.nvue import NvueDevice
-from nr_apply.lab.topology import LabNode, LabPort, load_lab_nodes
+from nr_apply_lab.device import CommandError
+from nr_apply_lab.nvue import NvueDevice
+from nr_apply_lab.topology import LabNode, LabPort, load_lab_nodes
 
 VECTORS = Path(__file__).resolve().parents[1] / "fixtures/vectors"
 

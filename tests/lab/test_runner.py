@@ -13,8 +13,8 @@ from netmiko import ConnectHandler
 
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply.cli import main
-from nr_apply.lab.generate import copy_with_ports
-from nr_apply.lab.runner import RunningLab, running_pid
+from nr_apply_lab.generate import copy_with_ports
+from nr_apply_lab.runner import RunningLab, running_pid
 
 FAKES = f"{Path(__file__).with_name('fakes.py')}:fake_device_class"
 
@@ -180,8 +180,8 @@ def test_an_unknown_key_under_data_lab_is_refused_naming_the_node(tmp_path):
 
     import yaml
 
-    from nr_apply.lab.runner import load_nodes
-    from nr_apply.lab.server import LabError
+    from nr_apply_lab.runner import load_nodes
+    from nr_apply_lab.server import LabError
 
     inventory = tmp_path / "inventory"
     shutil.copytree(Path(__file__).parents[2] / "inventory", inventory)

@@ -20,12 +20,12 @@ from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutExc
 
 from conftest import free_ports
 from fakes import fake_device_class
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab import faults as control
-from nr_apply.lab.device import SLOW_FAULT_SECONDS
-from nr_apply.lab.keys import load_or_create_host_key, write_known_hosts
-from nr_apply.lab.server import LabServer, LineReader
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import faults as control
+from nr_apply_lab.device import SLOW_FAULT_SECONDS
+from nr_apply_lab.keys import load_or_create_host_key, write_known_hosts
+from nr_apply_lab.server import LabServer, LineReader
+from nr_apply_lab.topology import LabNode
 
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nr_apply.lab.device import CommandError, Disconnect
-from nr_apply.lab.sonic import SonicDevice
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.device import CommandError, Disconnect
+from nr_apply_lab.sonic import SonicDevice
+from nr_apply_lab.topology import LabNode, LabPort
 
 PORTS = {
     "Ethernet0": LabPort("Ethernet0", "host5", "ens2f0np0", "400G", "3m"),

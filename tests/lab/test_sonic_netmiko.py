@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from in_process import InProcessLab, free_port
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.topology import LabNode, LabPort
 
 PORTS = {
     "Ethernet0": LabPort("Ethernet0", "host5", "ens2f0np0", "400G", "3m"),

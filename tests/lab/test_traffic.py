@@ -15,13 +15,13 @@ import pyeapi
 import pytest
 
 from conftest import free_ports
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab.device import PortCounters, PortSummary
-from nr_apply.lab.generate import copy_with_ports
-from nr_apply.lab.platforms import device_class
-from nr_apply.lab.runner import RunningLab
-from nr_apply.lab.topology import LabNode, LabPort, load_lab_nodes
-from nr_apply.lab.traffic import (
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab.device import PortCounters, PortSummary
+from nr_apply_lab.generate import copy_with_ports
+from nr_apply_lab.platforms import device_class
+from nr_apply_lab.runner import RunningLab
+from nr_apply_lab.topology import LabNode, LabPort, load_lab_nodes
+from nr_apply_lab.traffic import (
     ECN_MARKED_PER_SECOND,
     HIGH_PAUSE_PER_SECOND,
     LOSSLESS_DROPS_PER_SECOND,

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 import yaml
 
-from nr_apply.lab.sot_seed import json_keys
+from nr_apply_lab.sot_seed import json_keys
 
 PLATFORM_GROUPS = ("eos", "nvue", "sonic", "linux")
 ROLE_SLUGS = {"spine": "spine", "leaf": "leaf", "host_nic": "host-nic"}

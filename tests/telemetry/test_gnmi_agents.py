@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from gnmi_lab import start_gnmi_lab
-from nr_apply.lab.keys import load_or_create_eapi_cert
+from nr_apply_lab.keys import load_or_create_eapi_cert
 from nr_apply.telemetry.client import Client, GnmiError, GnmiTarget, TlsTrust, parse_path
 from nr_apply.telemetry.paths import _DIR, decode, neutral, path_table
 

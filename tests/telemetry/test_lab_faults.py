@@ -7,7 +7,7 @@ import time
 import pytest
 
 from nr_apply.cli import main
-from nr_apply.lab.faults import FaultError, burst_window, read_faults, set_fault
+from nr_apply_lab.faults import FaultError, burst_window, read_faults, set_fault
 
 
 def test_a_burst_is_kept_with_its_start_and_length_and_cleared_by_its_kind(tmp_path):

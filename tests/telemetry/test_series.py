@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nr_apply.lab.traffic import BURST_PAUSE_PER_SECOND, LOW_PAUSE_PER_SECOND, TrafficModel
+from nr_apply_lab.traffic import BURST_PAUSE_PER_SECOND, LOW_PAUSE_PER_SECOND, TrafficModel
 from nr_apply.plan import Gates
 from nr_apply.telemetry.series import NodeSeries, interval_rows, judge, kpis, max_pause_rate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from nr_apply.lab.sot_seed import json_keys
+from nr_apply_lab.sot_seed import json_keys
 from nr_apply.sot.records import Snapshot, SotCable, SotConfigContext, SotDevice, SotInterface, Termination
 
 ROLE_SLUGS = {"spine": "spine", "leaf": "leaf", "host_nic": "host-nic"}

@@ -29,7 +29,7 @@ def eos_optional_args(tmp_path: Path, optional_args: dict) -> dict:
 
 
 def test_a_pinned_certificate_in_the_inventory_becomes_a_verifying_context(tmp_path):
-    from nr_apply.lab.keys import load_or_create_eapi_cert
+    from nr_apply_lab.keys import load_or_create_eapi_cert
 
     load_or_create_eapi_cert(tmp_path / "inventory-certs")
     args = eos_optional_args(tmp_path, {"transport": "https", "tls_pin": "../inventory-certs/eapi-cert.pem"})

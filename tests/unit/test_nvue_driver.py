@@ -15,8 +15,8 @@ import pytest
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
-from nr_apply.lab.nvue import NvueDevice
-from nr_apply.lab.topology import LabNode, LabPort
+from nr_apply_lab.nvue import NvueDevice
+from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog
 from nr_apply.platforms.base import Change, DriverError
 from nr_apply.platforms.nvue import (

@@ -14,8 +14,8 @@ def test_packages_are_discovered_not_listed():
     """Namespace discovery from pyproject takes every folder under nr_apply/ (templates and
     the bundled inventory included): no hand-kept list to fall out of date."""
     find = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
-    assert find == {"include": ["nr_apply*"], "namespaces": True}
-    assert (REPO / "nr_apply" / "lab" / "bundled_inventory").resolve() == (REPO / "inventory").resolve()
+    assert find == {"include": ["nr_apply*", "nr_apply_lab*"], "namespaces": True}
+    assert (REPO / "nr_apply_lab" / "bundled_inventory").resolve() == (REPO / "inventory").resolve()
 
 
 def test_installed_package_carries_tasks_and_templates():
@@ -25,7 +25,7 @@ def test_installed_package_carries_tasks_and_templates():
 
     assert resources.files("nr_apply.templates").joinpath("eos/lossless.j2").is_file()
     assert resources.files("nr_apply.schemas").joinpath("report.schema.json").is_file()
-    from nr_apply.lab.generate import BUNDLED_INVENTORY
+    from nr_apply_lab.generate import BUNDLED_INVENTORY
 
     assert (BUNDLED_INVENTORY / "defaults.yaml").is_file() and (BUNDLED_INVENTORY / "groups.yaml").is_file()
     assert Path(nr_apply.__file__).name == "__init__.py"

@@ -6,7 +6,7 @@ import pytest
 from napalm import get_network_driver
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
-from nr_apply.lab.platforms import device_class
+from nr_apply_lab.platforms import device_class
 from nr_apply.platforms.drivers import PLATFORMS, driver_class, platform
 
 

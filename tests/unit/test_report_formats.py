@@ -16,7 +16,7 @@ import pytest
 from nr_apply.cli import main
 from nr_apply.diff import diff_node
 from nr_apply.inventory import load_fabric
-from nr_apply.lab.generate import generate_inventory
+from nr_apply_lab.generate import generate_inventory
 from nr_apply.model import NodeState
 from nr_apply.outcome import NodeOutcome
 from nr_apply.report.markdown import LIMIT, to_markdown

@@ -11,9 +11,9 @@ import jsonpatch
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
-from nr_apply.lab.runner import load_nodes
-from nr_apply.lab.sonic_factory import factory_config_db
-from nr_apply.lab.sonic_yang import validate
+from nr_apply_lab.runner import load_nodes
+from nr_apply_lab.sonic_factory import factory_config_db
+from nr_apply_lab.sonic_yang import validate
 from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from vectors import sonic_vector_document
 from nr_apply.platforms.sonic import (

@@ -11,7 +11,7 @@ from sot_records import bundled_snapshot
 
 from nr_apply.errors import InputError, InputErrors
 from nr_apply.inventory import load_fabric, node_from_host, nr_apply_lossless
-from nr_apply.lab.generate import BUNDLED_INVENTORY
+from nr_apply_lab.generate import BUNDLED_INVENTORY
 from nr_apply.sot.mapping import load_inventory, parse_options
 from nr_apply.sot.records import SotDevice, Termination
 

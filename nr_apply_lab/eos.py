@@ -17,10 +17,10 @@ import re
 import time
 from typing import Any, Callable
 
-from nr_apply.lab import eos_config as cfg
-from nr_apply.lab import eos_views as views
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
-from nr_apply.lab.eos_grammar import short_interface
+from nr_apply_lab import eos_config as cfg
+from nr_apply_lab import eos_views as views
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.eos_grammar import short_interface
 
 _EAPI_IDS = itertools.count(1)
 MAX_SAVED_SESSIONS = 1  # completed sessions EOS keeps listed

@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from nr_apply.lab.device import PortCounters
-from nr_apply.lab.sonic_factory import HWSKU, PLATFORM
+from nr_apply_lab.device import PortCounters
+from nr_apply_lab.sonic_factory import HWSKU, PLATFORM
 
 
 def natural_key(text: str) -> list:

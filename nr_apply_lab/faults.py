@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from nr_apply.lab.device import FAULT_KINDS
+from nr_apply_lab.device import FAULT_KINDS
 
 FAULTS_FILE = "faults.json"
 RESETS_FILE = "resets.json"

@@ -16,11 +16,11 @@ import json
 import time
 from pathlib import Path
 
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, Session
-from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
-from nr_apply.lab.sonic_factory import factory_config_db
-from nr_apply.lab.sonic_gcu import GcuFailure, GenericUpdater
-from nr_apply.lab.sonic_show import (
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, Session
+from nr_apply_lab.shell import LinuxShellSession, fire_due_timers
+from nr_apply_lab.sonic_factory import factory_config_db
+from nr_apply_lab.sonic_gcu import GcuFailure, GenericUpdater
+from nr_apply_lab.sonic_show import (
     pfc_frames,
     queue_stats,
     show_ecn,
@@ -34,8 +34,8 @@ from nr_apply.lab.sonic_show import (
     show_version,
     show_wred_counters,
 )
-from nr_apply.lab.sonic_yang import priorities, referenced_name
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.sonic_yang import priorities, referenced_name
+from nr_apply_lab.topology import LabNode
 
 SAVED_CONFIG = "/etc/sonic/config_db.json"
 DEFAULT_MTU = 9100

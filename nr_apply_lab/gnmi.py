@@ -22,8 +22,8 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's C core logs connectio
 import grpc  # noqa: E402
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nr_apply.lab.device import LabDevice, PortCounters
-from nr_apply.lab.eos_views import show_pfc_counters, show_pfc_watchdog_counters
+from nr_apply_lab.device import LabDevice, PortCounters
+from nr_apply_lab.eos_views import show_pfc_counters, show_pfc_watchdog_counters
 from nr_apply.telemetry.client import parse_path
 from nr_apply.telemetry.paths import PathTable, Subscription, path_table
 

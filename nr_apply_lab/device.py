@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Protocol
 
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.topology import LabNode
 
 FAULT_KINDS = (
     "unreachable",  # the listener refuses connections
@@ -304,7 +304,7 @@ class LabDevice(ABC):
         if source is None:
             standalone = getattr(self, "_standalone_traffic", None)
             if standalone is None:
-                from nr_apply.lab.traffic import standalone_model  # the model imports this module
+                from nr_apply_lab.traffic import standalone_model  # the model imports this module
 
                 standalone = self._standalone_traffic = standalone_model(self)
             source = standalone

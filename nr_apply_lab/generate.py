@@ -15,12 +15,12 @@ from typing import Iterator
 
 import yaml
 
-from nr_apply.lab.topology import LAB_LISTEN_ADDRESS
+from nr_apply_lab.topology import LAB_LISTEN_ADDRESS
 from nr_apply.yamlio import parse_yaml
 from nr_apply.platforms.drivers import PLATFORMS, platform
 
 def _bundled_inventory() -> Path:
-    """The repository's inventory/ folder, shipped as `nr_apply/lab/bundled_inventory` (a link
+    """The repository's inventory/ folder, shipped as `nr_apply_lab/bundled_inventory` (a link
     to it in a checkout, package data once installed): a generated fabric carries the bundled
     intent wherever nr-apply runs."""
     return Path(__file__).resolve().parent / "bundled_inventory"

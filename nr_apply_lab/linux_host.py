@@ -30,10 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from nr_apply.lab import LAB_USERNAME
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary
-from nr_apply.lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
-from nr_apply.lab.linux_net import (
+from nr_apply_lab import LAB_USERNAME
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary
+from nr_apply_lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
+from nr_apply_lab.linux_net import (
     MGMT_MTU_RANGE,
     MLX5_MTU_RANGE,
     IpTool,
@@ -43,9 +43,9 @@ from nr_apply.lab.linux_net import (
     factory_link,
     ip_is_write,
 )
-from nr_apply.lab.linux_sysfs import NodeWriteError, SysfsTree, factory_ecn, factory_rdma_cm
-from nr_apply.lab.shell import LinuxShellSession, fire_due_timers, words
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.linux_sysfs import NodeWriteError, SysfsTree, factory_ecn, factory_rdma_cm
+from nr_apply_lab.shell import LinuxShellSession, fire_due_timers, words
+from nr_apply_lab.topology import LabNode
 
 MELLANOX_OUI = "0c:42:a1"
 MLX5_DRIVER = "mlx5_core"

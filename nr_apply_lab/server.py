@@ -23,15 +23,15 @@ from typing import Any, Callable
 
 
 from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab import faults as control
-from nr_apply.lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
-from nr_apply.lab.keys import load_or_create_eapi_cert, load_or_create_host_key
-from nr_apply.lab.platforms import device_class
-from nr_apply.lab.topology import LabNode
-from nr_apply.lab.traffic import StateFileSummaries, TrafficModel
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import faults as control
+from nr_apply_lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
+from nr_apply_lab.keys import load_or_create_eapi_cert, load_or_create_host_key
+from nr_apply_lab.platforms import device_class
+from nr_apply_lab.topology import LabNode
+from nr_apply_lab.traffic import StateFileSummaries, TrafficModel
 
-log = logging.getLogger("nr_apply.lab")
+log = logging.getLogger("nr_apply_lab")
 
 TICK_SECONDS = 0.2
 DeviceFactory = Callable[[str], type[LabDevice]]
@@ -49,7 +49,7 @@ class NodeRuntime:
     device: LabDevice
     ssh_listener: asyncssh.SSHAcceptor | None = None
     http_listener: asyncio.base_events.Server | None = None
-    gnmi_server: Any = None  # grpc.aio.Server of the node's gNMI agent (nr_apply/lab/gnmi.py)
+    gnmi_server: Any = None  # grpc.aio.Server of the node's gNMI agent (nr_apply_lab/gnmi.py)
     # Open client connections (asyncssh connections and HTTP transports); an `unreachable`
     # fault drops them together with the listeners.
     connections: set[Any] = field(default_factory=set)
@@ -554,7 +554,7 @@ class LabServer:
 
     async def _open_gnmi(self, runtime: NodeRuntime) -> None:
         if runtime.node.gnmi_port and runtime.gnmi_server is None:
-            from nr_apply.lab.gnmi import start_agent  # grpc is loaded only by labs that serve gNMI
+            from nr_apply_lab.gnmi import start_agent  # grpc is loaded only by labs that serve gNMI
 
             cert, key = load_or_create_eapi_cert(self.state_dir)
             runtime.gnmi_server = await start_agent(runtime.node, runtime.device,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nr_apply.lab.device import LabDevice
+from nr_apply_lab.device import LabDevice
 from nr_apply.platforms.drivers import platform
 
 

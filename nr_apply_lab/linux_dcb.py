@@ -27,7 +27,7 @@ import re
 from functools import cache
 from typing import Callable
 
-from nr_apply.lab.device import CommandError
+from nr_apply_lab.device import CommandError
 
 PRIORITIES = range(8)
 TSA_NAMES = ("strict", "cbs", "ets", "vendor")

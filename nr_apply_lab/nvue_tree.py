@@ -14,8 +14,8 @@ from typing import Any, Iterator
 
 import yaml
 
-from nr_apply.lab.device import CommandError
-from nr_apply.lab.nvue_schema import (
+from nr_apply_lab.device import CommandError
+from nr_apply_lab.nvue_schema import (
     DEFAULT_RELEASE,
     PRESENCE,
     Path,

@@ -18,7 +18,7 @@ from typing import Protocol
 import jsonpatch
 import jsonpointer
 
-from nr_apply.lab.sonic_yang import TABLES_WITH_YANG, YangError, validate
+from nr_apply_lab.sonic_yang import TABLES_WITH_YANG, YangError, validate
 
 CHECKPOINTS_DIR = "/etc/sonic/checkpoints"
 CHECKPOINT_EXT = ".cp.json"

@@ -14,10 +14,10 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from nr_apply.lab.device import CommandError, Session
+from nr_apply_lab.device import CommandError, Session
 
 if TYPE_CHECKING:
-    from nr_apply.lab.device import LabDevice
+    from nr_apply_lab.device import LabDevice
 
 _HEREDOC = re.compile(r"^(?P<cmd>.*?)<<-?\s*(?P<q>['\"]?)(?P<tag>\w+)(?P=q)\s*$")
 _DEFINITION = re.compile(r"^[A-Za-z_]\w*\(\)\s*\{")

@@ -13,8 +13,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from nr_apply.lab import eos_grammar as g
-from nr_apply.lab.device import CommandError
+from nr_apply_lab import eos_grammar as g
+from nr_apply_lab.device import CommandError
 
 INDENT = "   "
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from nr_apply.lab.device import CommandError
+from nr_apply_lab.device import CommandError
 
 _ECN_ENABLE = re.compile(r"^/sys/class/net/([^/]+)/ecn/(roce_np|roce_rp)/enable/([0-7])$")
 _CNP = re.compile(r"^/sys/class/net/([^/]+)/ecn/roce_np/(cnp_dscp|cnp_802p_prio)$")

@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from nr_apply.lab.nvue_tree import Tree, get
+from nr_apply_lab.nvue_tree import Tree, get
 
 LOSSLESS_MODES = ("lossless", "lossless-single-ipool")
 DEFAULT_MTU = 9216

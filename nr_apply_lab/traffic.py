@@ -61,9 +61,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nr_apply.lab.device import PortCounters, PortSummary
-from nr_apply.lab.faults import burst_window
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.device import PortCounters, PortSummary
+from nr_apply_lab.faults import burst_window
+from nr_apply_lab.topology import LabNode
 from nr_apply.platforms.drivers import platform
 
 ROCE_DSCP = 26

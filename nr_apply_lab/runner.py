@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Iterable
 
 from nr_apply import heap
-from nr_apply.lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.lab import faults as control
-from nr_apply.lab.device import FAULT_KINDS
-from nr_apply.lab.keys import load_or_create_host_key, write_known_hosts
-from nr_apply.lab.platforms import device_class
-from nr_apply.lab.server import DeviceFactory, LabError, LabServer, listeners_of
-from nr_apply.lab.topology import LabNode, load_lab_nodes
+from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
+from nr_apply_lab import faults as control
+from nr_apply_lab.device import FAULT_KINDS
+from nr_apply_lab.keys import load_or_create_host_key, write_known_hosts
+from nr_apply_lab.platforms import device_class
+from nr_apply_lab.server import DeviceFactory, LabError, LabServer, listeners_of
+from nr_apply_lab.topology import LabNode, load_lab_nodes
 
 DEFAULT_INVENTORY = Path("inventory")
 DEFAULT_STATE_DIR = Path(".nr-apply/lab")
@@ -44,7 +44,7 @@ PID_FILE, INFO_FILE, LOG_FILE = "lab.pid", "lab.json", "lab.log"
 DEFAULT_WORKERS = 1
 CONTROL_WAIT_SECONDS = 10.0
 
-log = logging.getLogger("nr_apply.lab")
+log = logging.getLogger("nr_apply_lab")
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def _worker_command(inventory: Path, state_dir: Path, worker: int, workers: int, factory: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "nr_apply.lab.runner", "worker", "--inventory", str(inventory),
+    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "worker", "--inventory", str(inventory),
            "--state-dir", str(state_dir), "--worker", str(worker), "--workers", str(workers)]
     return cmd + (["--device-factory", factory] if factory else [])
 
@@ -324,7 +324,7 @@ def start_detached(
     state_dir.mkdir(parents=True, exist_ok=True)
     # lab.json stays until the new lab writes its own (matched by pid below): a start that fails
     # leaves the state dir describing the fabric it served.
-    cmd = [sys.executable, "-m", "nr_apply.lab.runner", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
+    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
     if device_factory:
         cmd += ["--device-factory", device_factory]
     if workers:
@@ -587,7 +587,7 @@ class RunningLab:
 
 # --- internal entry point (the detached lab and its workers) ------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nr_apply.lab.runner")
+    parser = argparse.ArgumentParser(prog="python -m nr_apply_lab.runner")
     sub = parser.add_subparsers(dest="mode", required=True)
     for mode in ("up", "worker"):
         p = sub.add_parser(mode)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from nr_apply.lab.device import CommandError, PortCounters
-from nr_apply.lab.nvue_effective import PortQos, effective_qos, port_qos, roce_mode
-from nr_apply.lab.nvue_tree import Tree, dump_yaml, get
+from nr_apply_lab.device import CommandError, PortCounters
+from nr_apply_lab.nvue_effective import PortQos, effective_qos, port_qos, roce_mode
+from nr_apply_lab.nvue_tree import Tree, dump_yaml, get
 
 def _size(n: int) -> str:
     """NVUE's human sizes: 150000 -> 146.48 KB, 1500000 -> 1.43 MB."""

@@ -24,11 +24,11 @@ import json
 import time
 from typing import Any
 
-from nr_apply.lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
-from nr_apply.lab.nvue_effective import effective_qos, port_qos
-from nr_apply.lab.nvue_revisions import Revisions, confirm_seconds
-from nr_apply.lab.nvue_schema import DEFAULT_RELEASE, InterfaceKeys, Release, parse_release, release_text
-from nr_apply.lab.nvue_show import (
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.nvue_effective import effective_qos, port_qos
+from nr_apply_lab.nvue_revisions import Revisions, confirm_seconds
+from nr_apply_lab.nvue_schema import DEFAULT_RELEASE, InterfaceKeys, Release, parse_release, release_text
+from nr_apply_lab.nvue_show import (
     congestion_tc_text,
     congestion_text,
     interface_roce_status,
@@ -41,7 +41,7 @@ from nr_apply.lab.nvue_show import (
     roce_view,
     watchdog_view,
 )
-from nr_apply.lab.nvue_tree import (
+from nr_apply_lab.nvue_tree import (
     Tree,
     apply_set_words,
     apply_unset_words,
@@ -53,7 +53,7 @@ from nr_apply.lab.nvue_tree import (
     load_yaml,
     validated,
 )
-from nr_apply.lab.shell import LinuxShellSession, fire_due_timers
+from nr_apply_lab.shell import LinuxShellSession, fire_due_timers
 
 INITIAL_YAML = "/usr/lib/python3/dist-packages/cue_config_v1/initial.yaml"
 HEADER = {"model": "SN5600", "nvue-api-version": "nvue_v1", "rev-id": "1.0.0"}
@@ -544,7 +544,7 @@ def _revision_entry(data: dict[str, Any]) -> dict[str, Any]:
 def _merge_document(base: Tree, document: Any, release: Release) -> Tree:
     """Apply a `nv config show`-style YAML document (a list of header/set/unset items, or a
     bare tree) onto `base`, every value checked by the schema."""
-    from nr_apply.lab.nvue_tree import leaves, set_value, unset_path
+    from nr_apply_lab.nvue_tree import leaves, set_value, unset_path
 
     items = document if isinstance(document, list) else [{"set": document}]
     for item in items:

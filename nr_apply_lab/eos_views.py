@@ -32,8 +32,8 @@ import re
 import zlib
 from typing import Callable
 
-from nr_apply.lab.device import PortCounters, PortSummary
-from nr_apply.lab.eos_config import Node
+from nr_apply_lab.device import PortCounters, PortSummary
+from nr_apply_lab.eos_config import Node
 
 EOS_VERSION = "4.32.2F"
 # From EOS 4.32 a session committed with a timer reads `committed`, and `show configuration

@@ -13,7 +13,7 @@ naming the peer, a VLAN with the host-facing ports as untagged members, a loopba
 
 from __future__ import annotations
 
-from nr_apply.lab.topology import LabNode
+from nr_apply_lab.topology import LabNode
 
 # qos_config.j2: DSCP_TO_TC_MAP|AZURE, every DSCP not listed goes to TC 1 (including 26).
 _AZURE_DSCP_EXCEPTIONS = {3: 3, 4: 4, 5: 2, 8: 0, 46: 5, 48: 6}

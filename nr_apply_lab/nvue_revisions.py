@@ -19,8 +19,8 @@ import copy
 import time
 from typing import Any
 
-from nr_apply.lab.device import CommandError
-from nr_apply.lab.nvue_tree import Tree
+from nr_apply_lab.device import CommandError
+from nr_apply_lab.nvue_tree import Tree
 
 DEFAULT_CONFIRM_SECONDS = 600.0
 REVISION_NAMES = ("applied", "startup", "empty", "pending")

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from nr_apply.lab.device import CommandError
+from nr_apply_lab.device import CommandError
 
 PRESENCE = None  # the value a presence container gets: an empty dict in the tree
 

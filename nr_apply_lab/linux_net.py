@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from nr_apply.lab.device import CommandError, PortCounters
+from nr_apply_lab.device import CommandError, PortCounters
 
 MLX5_MTU_RANGE = (68, 9978)
 MGMT_MTU_RANGE = (68, 1500)
