@@ -1,0 +1,142 @@
+"""Each safety case runs twice per platform of the descriptor: `live` against the lab's
+emulator, and `recorded` from the conversation stored in recordings/<platform>/<case>.json,
+with no lab. NR_APPLY_RECORD=1 makes the live runs write those recordings
+(tests/conformance/README.md)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from conversation import Recording, install
+from fabric_helpers import lab_driver
+
+from nr_apply.inventory import load_fabric
+from nr_apply.platforms.drivers import PLATFORMS
+
+RECORDINGS = Path(__file__).parent / "recordings"
+BUNDLED_INVENTORY = Path(__file__).parents[2] / "inventory"
+MODES = ("live", "recorded")
+RECORD = os.environ.get("NR_APPLY_RECORD") == "1"
+
+
+def first_node(platform: str) -> str:
+    """The bundled fabric's first node of the platform (the lab serves the same fabric)."""
+    for name, node in load_fabric(BUNDLED_INVENTORY).nodes.items():
+        if node.platform == platform:
+            return name
+    raise AssertionError(f"the bundled inventory has no {platform} node: a platform needs one to be tested")
+
+
+PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
+    return report
+
+
+@dataclass
+class Device:
+    """A conformance case's device: its production driver, and the lab's hand on it (faults,
+    waits) that a replay does not need: the recorded answers carry the fault's effect."""
+
+    drv: object
+    lab: object | None
+    name: str
+    connect: Callable[[], object]
+    others: list = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        return self.lab is not None
+
+    def another_driver(self) -> object:
+        """A second driver for the node on its own session (closed with the first)."""
+        drv = self.connect()
+        self.others.append(drv)
+        return drv
+
+    def fault(self, kind: str, clear: bool = False) -> None:
+        if self.lab is not None:
+            self.lab.fault(self.name, kind, clear=clear)
+
+    def clear_faults(self) -> None:
+        if self.lab is not None:
+            self.lab.clear_faults(self.name)
+
+    def wait_until(self, done: Callable[[], bool], seconds: float) -> bool:
+        """Poll `done` as a run would; a replay answers each poll as recorded, at once."""
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            if self.live:
+                time.sleep(0.5)
+        return True
+
+
+# Any key will do for a replay (nothing is dialled); the run only insists that every SSH node
+# it targets has one.
+REPLAY_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPETQa6wjUY22zxNckr+NL4Pud8FYweZW1mag8hl95DB"
+
+
+def _replay_lab(tmp_path: Path) -> SimpleNamespace:
+    """What lab_driver needs of a lab, for a replay: the bundled inventory and a known_hosts."""
+    hosts = yaml.safe_load((BUNDLED_INVENTORY / "hosts.yaml").read_text())
+    known_hosts = tmp_path / "known_hosts"
+    ports = [(host.get("hostname", "127.0.0.1"), port) for host in hosts.values()
+             for port in (host.get("port"), ((host.get("connection_options") or {}).get("netmiko") or {}).get("port"))
+             if port]
+    known_hosts.write_text("".join(f"[{name}]:{port} {REPLAY_HOST_KEY}\n" for name, port in ports))
+    return SimpleNamespace(inventory_dir=BUNDLED_INVENTORY, username="admin", password="recorded",
+                           known_hosts=known_hosts)
+
+
+@pytest.fixture(params=[(mode, p) for mode in MODES for p in PLATFORMS], ids=lambda p: f"{p[0]}-{p[1]}")
+def device(request, tmp_path, monkeypatch) -> Iterator[Device]:
+    mode, platform = request.param
+    name = first_node(platform)
+    # The case's name, and its own parameters' ids (mode and platform are the folder's business).
+    extra = [part for part in request.node.callspec.id.split("-") if part not in (mode, platform)]
+    case = "-".join([request.node.originalname.removeprefix("test_"), *extra])
+    path = RECORDINGS / platform / f"{case}.json"
+    lab = None
+    if mode == "live":
+        lab = request.getfixturevalue("lab")
+        lab.clear_faults(name)
+        lab.reset(name)
+        recording = Recording(path, replay=False) if RECORD else None
+    else:
+        assert path.exists(), f"no recording {path.relative_to(RECORDINGS.parents[1])}: record it (README)"
+        recording = Recording(path, replay=True)
+    if recording is not None:
+        install(monkeypatch, recording)
+    where = lab if lab is not None else _replay_lab(tmp_path)
+    drv = lab_driver(where, name)
+    device = Device(drv, lab, name, lambda: lab_driver(where, name))
+    try:
+        yield device
+    finally:
+        for other in device.others:
+            other.session.close()
+        try:
+            drv.session.close()
+        except Exception:  # the case killed its session (EOS: NAPALM's close then fails too)
+            drv.host.connections.clear()
+        if lab is not None:
+            lab.clear_faults(name)
+    if recording is not None and not recording.replay:
+        if request.node.stash.get(PASSED, False):  # a failed case's conversation is no reference
+            recording.save()
+    elif recording is not None:
+        recording.finished()

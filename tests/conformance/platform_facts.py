@@ -1,0 +1,121 @@
+"""What the safety contract needs to know per platform, beyond the Driver interface: how two
+read-backs are compared as the device's own data, what a failed push may leave behind, the
+device's words for a rejected change, and how nr-apply's staged change looks on it.
+
+Every probe goes through the driver's own connections (the recorded transport seam), never
+around it. A platform registered in nr_apply.platforms.drivers.PLATFORMS without an entry here
+fails every case, naming this file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from nr_apply.platforms.base import Driver
+
+
+@dataclass(frozen=True)
+class Facts:
+    # A read-back as data (key order and formatting aside): restores are compared with it.
+    same: Callable[[Any], Any]
+    # What a failed push may leave on the device (staged lines, an armed timer, a checkpoint):
+    # falsy when nothing is left.
+    leftovers: Callable[[Driver], Any]
+    # A rejected change: the step the DriverError names and the device's words in it.
+    rejected: tuple[str, str]
+    # Stage nr-apply's change as a run killed before its commit leaves it, and read what is
+    # staged; None where nothing outlives the push's own session (one atomic command).
+    stage_own: Callable[[Driver], None] | None = None
+    # Stage a change of someone else's (an operator's) that nr-apply must leave staged.
+    stage_theirs: Callable[[Driver], None] | None = None
+
+
+def _napalm(drv: Driver) -> Any:
+    return drv.host.get_connection("napalm", drv.nornir_config)
+
+
+def _eos_leftovers(drv: Driver) -> list[str]:
+    sessions = _napalm(drv).cli(["show configuration sessions"], encoding="json")
+    data = next(iter(sessions.values())).get("sessions", {})
+    return [name for name, info in data.items() if info.get("state") != "completed"]
+
+
+def _eos_stage_own(drv: Driver) -> None:
+    """A load into nr-apply's own configure session (its name prefix) that was never committed."""
+    _eos_stage(drv, "nr_apply_0badc0ffee", "interface Ethernet1\n   priority-flow-control priority 3 no-drop\n")
+
+
+def _eos_stage_theirs(drv: Driver) -> None:
+    _eos_stage(drv, "operator_maintenance", "hostname staged\n")
+
+
+def _eos_stage(drv: Driver, session: str, config: str) -> None:
+    """Lines loaded into a named configure session and left uncommitted."""
+    conn = _napalm(drv)
+    conn.config_session = session
+    conn.load_merge_candidate(config=config)
+    conn.config_session = None
+
+
+def _nvue_tree(raw: Any) -> Any:
+    return yaml.safe_load(raw)[1]["set"]
+
+
+def _nvue_leftovers(drv: Driver) -> str:
+    return drv.netmiko().send_command("nv config diff").strip()
+
+
+def _nvue_stage_own(drv: Driver) -> None:
+    """What a run killed between staging and `nv config apply` leaves: its patch pending."""
+    from nr_apply.diff import FACET_FIELDS, target_state
+
+    raw = drv.read()
+    current = drv.parse(raw, list(drv.node.ports))
+    target = target_state(drv.node.intent(), current, list(FACET_FIELDS), drv.unsupported)
+    drv._stage("set", drv.plan_change(raw, current, target).payload)
+    drv.host.close_connection("netmiko")
+
+
+def _nvue_stage_theirs(drv: Driver) -> None:
+    drv.netmiko().send_command("nv set system hostname renamed")
+
+
+def _sonic_leftovers(drv: Driver) -> tuple:
+    conn = drv.netmiko()
+    timer = conn.send_command("systemctl is-active nr-apply-revert.timer").strip()
+    checkpoints = json.loads(conn.send_command("config list-checkpoints"))
+    return () if timer == "inactive" and checkpoints == [] else (timer, checkpoints)
+
+
+def _linux_leftovers(drv: Driver) -> str:
+    timer = drv.exec_read("check", "systemctl is-active nr-apply-revert.timer").strip()
+    return "" if timer == "inactive" else timer
+
+
+FACTS: dict[str, Facts] = {
+    # EOS: no stage_own yet. Its Driver.discard_staged is the base's no-op, so a configure session
+    # a killed run loaded stays pending until the next push aborts it (_drop_stale_sessions);
+    # with stage_own=_eos_stage_own the discard case fails until the driver aborts its own
+    # pending sessions there too.
+    "eos": Facts(same=str, leftovers=_eos_leftovers, rejected=("commit", "Failed to commit session"),
+                 stage_theirs=_eos_stage_theirs),
+    "nvue": Facts(same=_nvue_tree, leftovers=_nvue_leftovers,
+                  rejected=("apply", "switchd failed to program the new QoS configuration"),
+                  stage_own=_nvue_stage_own, stage_theirs=_nvue_stage_theirs),
+    "sonic": Facts(same=json.loads, leftovers=_sonic_leftovers,
+                   rejected=("apply-patch", "after applying patch to config, there are still some parts not updated")),
+    "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted")),
+}
+
+
+def facts(platform: str) -> Facts:
+    try:
+        return FACTS[platform]
+    except KeyError:
+        raise AssertionError(f"platform {platform!r} has no entry in tests/conformance/platform_facts.py "
+                             "(see tests/conformance/README.md)") from None
