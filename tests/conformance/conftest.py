@@ -9,31 +9,16 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import yaml
 from conversation import Recording, install
 from fabric_helpers import lab_driver
+from recorded_lab import RECORDINGS, first_node, replay_lab
 
-from nr_apply.inventory import load_fabric
 from nr_apply.platforms.drivers import PLATFORMS
 
-RECORDINGS = Path(__file__).parent / "recordings"
-BUNDLED_INVENTORY = Path(__file__).parents[2] / "inventory"
 MODES = ("live", "recorded")
 RECORD = os.environ.get("NR_APPLY_RECORD") == "1"
-
-
-def first_node(platform: str) -> str:
-    """The bundled fabric's first node of the platform (the lab serves the same fabric)."""
-    for name, node in load_fabric(BUNDLED_INVENTORY).nodes.items():
-        if node.platform == platform:
-            return name
-    raise AssertionError(f"the bundled inventory has no {platform} node: a platform needs one to be tested")
-
-
 PASSED = pytest.StashKey[bool]()
 
 
@@ -85,23 +70,6 @@ class Device:
         return True
 
 
-# Any key will do for a replay (nothing is dialled); the run only insists that every SSH node
-# it targets has one.
-REPLAY_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPETQa6wjUY22zxNckr+NL4Pud8FYweZW1mag8hl95DB"
-
-
-def _replay_lab(tmp_path: Path) -> SimpleNamespace:
-    """What lab_driver needs of a lab, for a replay: the bundled inventory and a known_hosts."""
-    hosts = yaml.safe_load((BUNDLED_INVENTORY / "hosts.yaml").read_text())
-    known_hosts = tmp_path / "known_hosts"
-    ports = [(host.get("hostname", "127.0.0.1"), port) for host in hosts.values()
-             for port in (host.get("port"), ((host.get("connection_options") or {}).get("netmiko") or {}).get("port"))
-             if port]
-    known_hosts.write_text("".join(f"[{name}]:{port} {REPLAY_HOST_KEY}\n" for name, port in ports))
-    return SimpleNamespace(inventory_dir=BUNDLED_INVENTORY, username="admin", password="recorded",
-                           known_hosts=known_hosts)
-
-
 @pytest.fixture(params=[(mode, p) for mode in MODES for p in PLATFORMS], ids=lambda p: f"{p[0]}-{p[1]}")
 def device(request, tmp_path, monkeypatch) -> Iterator[Device]:
     mode, platform = request.param
@@ -121,7 +89,7 @@ def device(request, tmp_path, monkeypatch) -> Iterator[Device]:
         recording = Recording(path, replay=True)
     if recording is not None:
         install(monkeypatch, recording)
-    where = lab if lab is not None else _replay_lab(tmp_path)
+    where = lab if lab is not None else replay_lab(tmp_path)
     drv = lab_driver(where, name)
     device = Device(drv, lab, name, lambda: lab_driver(where, name))
     try:

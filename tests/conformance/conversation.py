@@ -94,9 +94,11 @@ def _raise(error: dict) -> None:
 class Recording:
     """One case's conversation: the ordered requests with their answers, on every connection."""
 
-    def __init__(self, path: Path, replay: bool):
+    def __init__(self, path: Path, replay: bool, entries: list[dict] | None = None):
         self.path, self.replay = path, replay
-        self.entries: list[dict] = json.loads(path.read_text())["conversation"] if replay else []
+        if entries is None:
+            entries = json.loads(path.read_text())["conversation"] if replay else []
+        self.entries: list[dict] = entries
         self.cursor = 0
         self.methods = {e["name"] for e in self.entries if e["op"] == "call"}
         self.generated: dict[str, str] = {}  # recorded driver-made name -> this run's

@@ -28,6 +28,8 @@ class Facts:
     leftovers: Callable[[Driver], Any]
     # A rejected change: the step the DriverError names and the device's words in it.
     rejected: tuple[str, str]
+    # A confirm after the change reverted by itself: the words of its DriverError.
+    too_late: str
     # Stage nr-apply's change as a run killed before its commit leaves it, and read what is
     # staged; None where nothing outlives the push's own session (one atomic command).
     stage_own: Callable[[Driver], None] | None = None
@@ -103,13 +105,17 @@ FACTS: dict[str, Facts] = {
     # with stage_own=_eos_stage_own the discard case fails until the driver aborts its own
     # pending sessions there too.
     "eos": Facts(same=str, leftovers=_eos_leftovers, rejected=("commit", "Failed to commit session"),
+                 too_late="No pending commit-confirm found",
                  stage_theirs=_eos_stage_theirs),
     "nvue": Facts(same=_nvue_tree, leftovers=_nvue_leftovers,
                   rejected=("apply", "switchd failed to program the new QoS configuration"),
+                  too_late="There is no pending confirm",
                   stage_own=_nvue_stage_own, stage_theirs=_nvue_stage_theirs),
     "sonic": Facts(same=json.loads, leftovers=_sonic_leftovers,
-                   rejected=("apply-patch", "after applying patch to config, there are still some parts not updated")),
-    "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted")),
+                   rejected=("apply-patch", "after applying patch to config, there are still some parts not updated"),
+                   too_late="the revert timer is inactive"),
+    "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted"),
+                   too_late="the revert timer is inactive"),
 }
 
 

@@ -58,6 +58,7 @@ def test_an_unconfirmed_push_reverts_by_itself(device):
     with pytest.raises(DriverError) as late:
         drv.confirm()
     assert late.value.step == "confirm"
+    assert facts(drv.platform).too_late in str(late.value)
 
 
 def test_a_rejected_push_raises_in_the_device_words_and_leaves_the_snapshot(device):
