@@ -1,6 +1,7 @@
 """The EOS driver against the lab's EOS leaf (leaf1) through NAPALM `eos` over eAPI: full
 intent pushed with a commit timer, then confirmed; idempotence; unrelated config kept;
-rollback to the snapshot; an unconfirmed push reverting on its own; a rejected commit."""
+rollback to the snapshot; EOS's own session handling. The safety contract every platform keeps
+(self-revert, a rejected commit, exact restore) is in tests/conformance/test_safety_contract.py."""
 
 from __future__ import annotations
 
@@ -120,32 +121,6 @@ def test_rollback_of_a_pending_push_aborts_it(driver, fresh_lab):
     assert driver.read() == snapshot
     assert any(re.fullmatch(r"configure session \S+ abort", e["command"]) for e in fresh_lab.command_log(NODE))
     assert not any(e["command"].startswith("configure replace") for e in fresh_lab.command_log(NODE))
-
-
-def test_unconfirmed_push_reverts_by_itself(driver):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    driver.push(change, revert_in=3)
-    assert left_to_do(driver) == []
-    deadline = time.monotonic() + 10
-    while driver.read() != snapshot and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert driver.read() == snapshot
-    with pytest.raises(DriverError, match="confirm"):
-        driver.confirm()
-
-
-def test_rejected_commit_raises_in_the_switch_words_and_leaves_the_snapshot(driver, fresh_lab):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    fresh_lab.fault(NODE, "reject-commit")
-    with pytest.raises(DriverError) as failure:
-        driver.push(change, revert_in=30)
-    assert failure.value.step == "commit"
-    assert "Failed to commit session" in str(failure.value)
-    assert driver.read() == snapshot
-    sessions = driver._napalm().cli(["show configuration sessions"], encoding="json")
-    assert not [n for n, s in sessions["show configuration sessions"]["sessions"].items() if s["state"] != "completed"]
 
 
 def test_counters_cover_every_port(driver):

@@ -1,5 +1,6 @@
 """LinuxNicDriver against the lab's ConnectX host over real SSH (Netmiko `linux` through
-nornir_netmiko): read, push with a revert armed on the host, confirm, rollback, counters."""
+nornir_netmiko): read, push with a revert armed on the host, confirm, rollback, counters. The
+safety contract every platform keeps is in tests/conformance/test_safety_contract.py."""
 
 from __future__ import annotations
 
@@ -121,22 +122,6 @@ def test_unconfirmed_push_reverts_by_itself(driver, fresh_lab):
     assert unrelated(driver) == before_unrelated
     with pytest.raises(DriverError, match="confirm: the revert timer is inactive"):
         driver.confirm()
-
-
-def test_rejected_change_raises_with_the_tool_text_and_leaves_the_snapshot(driver, fresh_lab):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    fresh_lab.fault(NODE, "reject-commit")
-    try:
-        with pytest.raises(DriverError) as failure:
-            driver.push(change, revert_in=30)
-    finally:
-        fresh_lab.clear_faults(NODE)
-    assert failure.value.step == "push"
-    assert "Operation not permitted" in str(failure.value)
-    assert driver.read() == snapshot
-    conn = driver.netmiko()
-    assert conn.send_command("systemctl is-active nr-apply-revert.timer") == "inactive"
 
 
 def test_counters_per_nic_from_ethtool_are_cumulative(driver):

@@ -1,6 +1,7 @@
 """The SONiC driver against the lab's SONiC leaf (leaf4) over real SSH with Netmiko `linux`:
 full intent pushed with a revert armed, then confirmed; idempotence; unrelated config kept;
-rollback to the snapshot; an unconfirmed push reverting on its own; a rejected patch."""
+rollback to the snapshot, by patch. The safety contract every platform keeps (self-revert, a
+rejected patch, exact restore) is in tests/conformance/test_safety_contract.py."""
 
 from __future__ import annotations
 
@@ -101,15 +102,6 @@ def test_rollback_restores_the_exact_snapshot_and_keeps_unrelated_config(driver,
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
 
 
-def test_rollback_after_confirm_restores_the_snapshot(driver):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    driver.push(change, revert_in=30)
-    driver.confirm()
-    driver.rollback(snapshot)  # the checkpoint is gone; the snapshot's lossless scope is patched back
-    assert json.loads(driver.read()) == json.loads(snapshot)
-
-
 VLAN_PATCH = ('[{"op": "add", "path": "/VLAN/Vlan2000", "value": {"vlanid": "2000"}}, '
               '{"op": "add", "path": "/PORT/Ethernet8/description", "value": "moved to rack 9"}]')
 
@@ -141,33 +133,6 @@ def test_rollback_keeps_a_vlan_added_after_the_push(driver, confirmed):
     expected["VLAN"]["Vlan2000"] = {"vlanid": "2000"}
     expected["PORT"]["Ethernet8"]["description"] = "moved to rack 9"
     assert after == expected
-
-
-def test_unconfirmed_push_reverts_by_itself(driver):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    driver.push(change, revert_in=3)
-    assert left_to_do(driver) == []
-    deadline = time.time() + 10
-    while time.time() < deadline and json.loads(driver.read()) != json.loads(snapshot):
-        time.sleep(0.5)
-    assert json.loads(driver.read()) == json.loads(snapshot)
-    with pytest.raises(DriverError, match="confirm: the revert timer is inactive"):
-        driver.confirm()
-
-
-def test_rejected_patch_raises_with_device_words_and_leaves_the_snapshot(driver, fresh_lab):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    fresh_lab.fault(NODE, "reject-commit")
-    with pytest.raises(DriverError) as failure:
-        driver.push(change, revert_in=30)
-    assert failure.value.step == "apply-patch"
-    assert "after applying patch to config, there are still some parts not updated" in str(failure.value)
-    assert json.loads(driver.read()) == json.loads(snapshot)
-    conn = driver.netmiko()
-    assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
-    assert json.loads(conn.send_command("config list-checkpoints")) == []
 
 
 def test_session_lost_mid_apply_leaves_the_armed_revert_to_restore(driver, fresh_lab):
