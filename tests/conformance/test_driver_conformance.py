@@ -22,9 +22,10 @@ from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Driver
+from nr_apply.platforms.drivers import PLATFORMS as DESCRIBED
 from nr_apply.platforms.rendering import render_node
 
-PLATFORMS = ("eos", "nvue", "sonic", "linux")
+PLATFORMS = tuple(DESCRIBED)  # every registered platform: a new one gets these cases by registering
 FACETS = list(FACET_FIELDS)
 REVERT_IN = 60
 
