@@ -147,17 +147,6 @@ def test_another_process_confirms_after_the_first_closed_its_connection(driver, 
     assert "priority-flow-control priority 3 no-drop" in startup(driver)
 
 
-def test_a_fresh_driver_rolls_back_a_pending_push_it_did_not_make(driver, fresh_lab):
-    snapshot = driver.snapshot()
-    _, change = plan(driver)
-    driver.push(change, revert_in=60)
-    driver.host.close_connections()
-    later = lab_driver(fresh_lab, NODE)
-    later.rollback(snapshot)
-    assert later.read() == snapshot
-    later.session.close()
-
-
 def _stage_session(lab, name: str) -> None:
     node = lab.node(NODE)
     conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
