@@ -34,8 +34,9 @@ SEAM = ("napalm", "netmiko", EXEC)
 # Lifecycle and client internals that are no device conversation: passed through when recording
 # (NAPALM's eAPI keep-alive patching reads `device`), absent when replaying.
 UNRECORDED = {"close", "device"}
-# A driver-made name: a timestamp, or a run of hex after `_`/`-` with at least one digit.
-GENERATED = re.compile(r"\d{8}T\d{6}|(?<=[_-])(?=[a-f]*\d)[0-9a-f]{6,10}(?![0-9a-z])")
+# A driver-made name: a timestamp, or a run of 6-10 hex digits after `_`/`-` (a uuid4 slice:
+# all letters now and then, so no digit is required).
+GENERATED = re.compile(r"\d{8}T\d{6}|(?<=[_-])[0-9a-f]{6,10}(?![0-9a-z])")
 RERECORD = "NR_APPLY_RECORD=1 .venv/bin/pytest tests/conformance -k live"
 
 
@@ -102,6 +103,7 @@ class Recording:
         self.cursor = 0
         self.methods = {e["name"] for e in self.entries if e["op"] == "call"}
         self.generated: dict[str, str] = {}  # recorded driver-made name -> this run's
+        self.failure: ConversationMismatch | None = None
         self.lock = threading.RLock()
 
     # --- recording ------------------------------------------------------------------------
@@ -119,21 +121,28 @@ class Recording:
     def answer(self, request: dict) -> dict:
         """The recorded entry for `request` (the next one), its driver-made names mapped."""
         with self.lock:
+            if self.failure is not None:
+                raise self.failure  # nothing after the first difference lines up
             if self.cursor >= len(self.entries):
-                raise ConversationMismatch(
-                    f"{self.path.name}: the driver sent more than was recorded; next request:\n"
-                    f"{json.dumps(request, indent=1)}\nre-record: {RERECORD}")
+                self._failed(f"{self.path.name}: the driver sent more than was recorded; next request:\n"
+                             f"{json.dumps(request, indent=1)}\nre-record: {RERECORD}")
             entry = self.entries[self.cursor]
             recorded = {k: entry.get(k) for k in request}
-            wanted, got = json.dumps(_timeless(recorded), sort_keys=True), json.dumps(_timeless(request), sort_keys=True)
+            wanted = json.dumps(_timeless(recorded), sort_keys=True)
+            got = json.dumps(_timeless(request), sort_keys=True)
             if GENERATED.sub("<generated>", wanted) != GENERATED.sub("<generated>", got):
-                raise ConversationMismatch(
-                    f"{self.path.name}: request {self.cursor} differs from the recording\n"
-                    f"recorded: {wanted}\nsent:     {got}\nre-record: {RERECORD}")
+                self._failed(f"{self.path.name}: request {self.cursor} differs from the recording\n"
+                             f"recorded: {wanted}\nsent:     {got}\nre-record: {RERECORD}")
             for old, new in zip(GENERATED.findall(wanted), GENERATED.findall(got)):
                 self.generated[old] = new
             self.cursor += 1
             return self._mapped(entry)
+
+    def _failed(self, text: str) -> None:
+        # Kept, and raised again when the case ends: a driver that catches every exception (to
+        # report its own error) cannot swallow a difference from the recording.
+        self.failure = ConversationMismatch(text)
+        raise self.failure
 
     def _mapped(self, entry: dict) -> dict:
         text = json.dumps(entry)
@@ -142,6 +151,8 @@ class Recording:
         return json.loads(text)
 
     def finished(self) -> None:
+        if self.failure is not None:
+            raise self.failure
         if self.replay and self.cursor != len(self.entries):
             raise ConversationMismatch(
                 f"{self.path.name}: the driver stopped after {self.cursor} of {len(self.entries)} recorded "

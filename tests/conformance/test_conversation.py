@@ -72,3 +72,18 @@ def test_driver_made_names_are_matched_and_mapped_into_the_answers():
     assert answer["result"] == {"sessions": {"nr_apply_99ff00aa11": {"state": "pending"}}}
     with pytest.raises(ConversationMismatch, match="more than was recorded"):
         recording.answer({"conn": "napalm", "op": "call", "name": "cli", "args": [], "kwargs": {}})
+
+
+def test_a_difference_the_driver_swallows_still_fails_the_case(monkeypatch, tmp_path):
+    """EOS looks for stale sessions before loading and ignores any error doing so: a changed
+    request there must still fail the case when it ends."""
+    recording, drv = replaying(monkeypatch, tmp_path, "eos")
+    try:
+        recording.failure = None
+        with pytest.raises(ConversationMismatch):
+            recording.answer({"conn": "napalm", "op": "call", "name": "cli", "args": [["show version"]],
+                              "kwargs": {"encoding": "json"}})
+        with pytest.raises(ConversationMismatch, match="differs from the recording"):
+            recording.finished()
+    finally:
+        drv.session.close()
