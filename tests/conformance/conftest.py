@@ -1,7 +1,7 @@
 """Each safety case runs twice per platform of the descriptor: `live` against the lab's
 emulator, and `recorded` from the conversation stored in recordings/<platform>/<case>.json,
-with no lab. NR_APPLY_RECORD=1 makes the live runs write those recordings
-(tests/conformance/README.md)."""
+with no lab. Live runs write their conversation down too (a case may count requests), and
+save it as the recording when NR_APPLY_RECORD=1 (tests/conformance/README.md)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class Device:
     lab: object | None
     name: str
     connect: Callable[[], object]
+    conversation: Recording
     others: list = field(default_factory=list)
 
     @property
@@ -50,6 +51,10 @@ class Device:
         drv = self.connect()
         self.others.append(drv)
         return drv
+
+    def requests(self) -> int:
+        """How many requests the case's drivers have sent the device so far."""
+        return self.conversation.cursor if self.conversation.replay else len(self.conversation.entries)
 
     def fault(self, kind: str, clear: bool = False) -> None:
         if self.lab is not None:
@@ -83,15 +88,15 @@ def device(request, tmp_path, monkeypatch) -> Iterator[Device]:
         lab = request.getfixturevalue("lab")
         lab.clear_faults(name)
         lab.reset(name)
-        recording = Recording(path, replay=False) if RECORD else None
+        # Always written down (the cases count requests), saved only when re-recording.
+        recording = Recording(path, replay=False)
     else:
         assert path.exists(), f"no recording {path.relative_to(RECORDINGS.parents[1])}: record it (README)"
         recording = Recording(path, replay=True)
-    if recording is not None:
-        install(monkeypatch, recording)
+    install(monkeypatch, recording)
     where = lab if lab is not None else replay_lab(tmp_path)
     drv = lab_driver(where, name)
-    device = Device(drv, lab, name, lambda: lab_driver(where, name))
+    device = Device(drv, lab, name, lambda: lab_driver(where, name), recording)
     try:
         yield device
     finally:
@@ -103,8 +108,8 @@ def device(request, tmp_path, monkeypatch) -> Iterator[Device]:
             drv.host.connections.clear()
         if lab is not None:
             lab.clear_faults(name)
-    if recording is not None and not recording.replay:
-        if request.node.stash.get(PASSED, False):  # a failed case's conversation is no reference
+    if not recording.replay:
+        if RECORD and request.node.stash.get(PASSED, False):  # a failed case's conversation is no reference
             recording.save()
-    elif recording is not None:
+    else:
         recording.finished()

@@ -164,3 +164,20 @@ def test_a_new_process_restores_a_push_it_did_not_make(device):
     later.rollback(snapshot)
     assert at_snapshot(later, snapshot)
     assert parsed(later, later.read()) == parsed(later, snapshot)
+
+
+def test_a_node_at_intent_gets_no_request_from_a_push(device):
+    """A converged node: the second plan is empty, and pushing it sends the device nothing at
+    all (no write, no timer armed, not even a read)."""
+    drv = device.drv
+    _, change = plan(drv)
+    drv.push(change, revert_in=60)
+    drv.confirm()
+    raw = drv.read()
+    current = parsed(drv, raw)
+    again = drv.plan_change(raw, current, target_state(drv.node.intent(), current, FACETS, drv.unsupported,
+                                                       drv.compared_whole, drv.dscp_classifies_to_tc))
+    assert again.empty and again.native == []
+    before = device.requests()
+    drv.push(again, revert_in=60)
+    assert device.requests() == before
