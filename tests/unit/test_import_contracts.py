@@ -33,8 +33,8 @@ def test_an_import_of_the_lab_from_the_product_breaks_the_contract(tmp_path):
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
     (contract,) = [c for c in config["contracts"] if c["id"] == "product-never-imports-lab"]
     for package, code in (("nr_apply", ""), ("nr_apply/rehearsal", "def require_lab():\n"
-                                                                   "    from nr_apply_lab.runner import INFO_FILE\n"),
-                          ("nr_apply_lab", ""), ("nr_apply_lab/runner", "INFO_FILE = 'lab.json'\n")):
+                                                                   "    from nr_apply_lab.lifecycle import INFO_FILE\n"),
+                          ("nr_apply_lab", ""), ("nr_apply_lab/lifecycle", "INFO_FILE = 'lab.json'\n")):
         path = tmp_path / "src" / (f"{package}/__init__.py" if "/" not in package else f"{package}.py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(code)
@@ -45,4 +45,4 @@ def test_an_import_of_the_lab_from_the_product_breaks_the_contract(tmp_path):
     result = lint_imports(tmp_path, pythonpath=tmp_path / "src")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "nr_apply never imports nr_apply_lab BROKEN" in result.stdout
-    assert "nr_apply.rehearsal -> nr_apply_lab.runner" in result.stdout
+    assert "nr_apply.rehearsal -> nr_apply_lab.lifecycle" in result.stdout

@@ -179,7 +179,7 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def _worker_command(inventory: Path, state_dir: Path, worker: int, workers: int, factory: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "worker", "--inventory", str(inventory),
+    cmd = [sys.executable, "-m", "nr_apply_lab.lifecycle", "worker", "--inventory", str(inventory),
            "--state-dir", str(state_dir), "--worker", str(worker), "--workers", str(workers)]
     return cmd + (["--device-factory", factory] if factory else [])
 
@@ -305,7 +305,7 @@ def start_detached(
     state_dir.mkdir(parents=True, exist_ok=True)
     # lab.json stays until the new lab writes its own (matched by pid below): a start that fails
     # leaves the state dir describing the fabric it served.
-    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
+    cmd = [sys.executable, "-m", "nr_apply_lab.lifecycle", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
     if device_factory:
         cmd += ["--device-factory", device_factory]
     if workers:
@@ -568,7 +568,7 @@ class RunningLab:
 
 # --- internal entry point (the detached lab and its workers) ------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nr_apply_lab.runner")
+    parser = argparse.ArgumentParser(prog="python -m nr_apply_lab.lifecycle")
     sub = parser.add_subparsers(dest="mode", required=True)
     for mode in ("up", "worker"):
         p = sub.add_parser(mode)
