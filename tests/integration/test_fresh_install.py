@@ -104,3 +104,17 @@ def test_the_product_alone_validates_and_says_how_to_get_the_lab(fresh_install, 
                                            "install the nr-apply-lab distribution (the `lab` extra), from a "
                                            "checkout `pip install ./lab`"]
     assert not (tmp_path / ".nr-apply").exists()
+
+
+def test_the_product_alone_rehearses_against_a_running_lab_by_its_files(fresh_install, fresh_lab, tmp_path):
+    """`--lab` needs no lab code: the product knows a running lab by lab.pid and lab.json."""
+    repo = make_repo(fresh_lab, tmp_path)
+    credentials = {"NR_APPLY_USERNAME": fresh_lab.username, "NR_APPLY_PASSWORD": fresh_lab.password}
+    proc = run(fresh_install, str(repo.plan), "--dry-run", "--lab", str(fresh_lab.state_dir), cwd=tmp_path,
+               extra_env=credentials)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "leaf1" in proc.stdout and library_noise(proc.stderr) == [], proc.stderr
+    refused = run(fresh_install, str(repo.plan), "--dry-run", "--lab", str(tmp_path / "no-lab"), cwd=tmp_path,
+                  extra_env=credentials)
+    assert refused.returncode == 3
+    assert f"no lab is running at {tmp_path / 'no-lab'}" in refused.stderr
