@@ -21,7 +21,7 @@ import asyncssh
 
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # from a checkout, nr-apply not installed
 from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply_lab.runner import load_nodes, raise_file_limit, start_detached, stop_lab
+from nr_apply_lab.lifecycle import load_nodes, raise_file_limit, start_detached, stop_lab
 from nr_apply_lab.generate import generate_inventory
 
 PROMPT_END = re.compile(r"[#$>] ?$")

@@ -1,6 +1,7 @@
-"""`nr-apply`: the command line. Subcommands live in `nr_apply.commands`; `nr-apply PLAN`
-(no subcommand) is short for `nr-apply apply PLAN`, options before the plan included
-(`nr-apply --dry-run PLAN`)."""
+"""`nr-apply`: the command line. Subcommands live in `nr_apply.commands`, and other
+distributions add theirs through the entry-point group `nr_apply.commands` (the lab registers
+`lab` there); `nr-apply PLAN` (no subcommand) is short for `nr-apply apply PLAN`, options before
+the plan included (`nr-apply --dry-run PLAN`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+from importlib.metadata import entry_points
 from typing import Sequence
 
 from nr_apply import __version__, heap
@@ -16,8 +18,17 @@ from nr_apply.lock import FabricLocked
 from nr_apply.report import check_writable, write_input_error, write_refusal
 from nr_apply.report.logfile import route_library_logs
 
-# Order is the order `--help` lists them in.
-SUBCOMMANDS = ("apply", "apply-plan", "check", "watch", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema", "lab")
+# Order is the order `--help` lists them in; commands from entry points follow.
+SUBCOMMANDS = ("apply", "apply-plan", "check", "watch", "validate", "render", "parse", "runs", "rollback", "resume", "unlock", "headroom", "schema")
+# Entry points `name = "module:add_parser"`: add_parser(subparsers) adds the command `name`.
+COMMAND_GROUP = "nr_apply.commands"
+# Commands another distribution of this repository provides: listed by `--help` even when it is
+# not installed, and then saying how to get it (exit 3) instead of "invalid choice".
+OPTIONAL_COMMANDS = {
+    "lab": ("the bundled lab fabric (not installed)",
+            "`nr-apply lab` needs the bundled lab, which is not installed: install the nr-apply-lab "
+            "distribution (the `lab` extra), from a checkout `pip install ./lab`"),
+}
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -54,7 +65,30 @@ def build_parser() -> ArgumentParser:
         module = _command_module(name)
         if module is not None:
             module.add_parser(subparsers)
+    registered = _registered_commands()
+    for name in sorted(registered):
+        registered[name].load()(subparsers)
+    for name, (summary, hint) in OPTIONAL_COMMANDS.items():
+        if name not in registered:
+            _add_missing_command(subparsers, name, summary, hint)
     return parser
+
+
+def _registered_commands() -> dict:
+    """Entry points of other distributions by command name (never shadowing a built-in one)."""
+    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP) if ep.name not in SUBCOMMANDS}
+
+
+def _add_missing_command(subparsers, name: str, summary: str, hint: str) -> None:
+    """`--help` lists a command whose distribution is not installed; main() answers its use."""
+    subparsers.add_parser(name, help=summary, description=hint, add_help=False)
+
+
+def _missing_command(argv: list[str]) -> str | None:
+    """How to get the command argv names, if it is an optional one that is not installed."""
+    if argv and argv[0] in OPTIONAL_COMMANDS and argv[0] not in _registered_commands():
+        return OPTIONAL_COMMANDS[argv[0]][1]
+    return None
 
 
 def _command_module(name: str):
@@ -72,13 +106,18 @@ TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
 def _normalise(argv: list[str]) -> list[str]:
     """`nr-apply PLAN [...]` means `nr-apply apply PLAN [...]`, and so does `nr-apply --dry-run
     PLAN`: an option other than --help/--version before any command is one of apply's."""
-    if argv and argv[0] not in SUBCOMMANDS and argv[0] not in TOP_LEVEL_OPTIONS:
+    commands = {*SUBCOMMANDS, *OPTIONAL_COMMANDS, *_registered_commands()}
+    if argv and argv[0] not in commands and argv[0] not in TOP_LEVEL_OPTIONS:
         return ["apply", *argv]
     return argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = _normalise(list(sys.argv[1:] if argv is None else argv))
+    missing = _missing_command(argv)
+    if missing:  # whatever follows it on the command line: the one thing to say is how to get it
+        print(f"error: {missing}", file=sys.stderr)
+        return ExitCode.INVALID_INPUT
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

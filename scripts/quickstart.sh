@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Install nr-apply into .venv and run the bundled plan against the bundled lab:
+# Install nr-apply and its bundled lab (the `lab` extra, the distribution in lab/) into .venv
+# and run the bundled plan against the bundled lab:
 # lab up (factory state), validate, dry-run, phased apply, dry-run showing no changes, lab down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet .
+.venv/bin/python -m pip install --quiet '.[lab]' ./lab
 nr=.venv/bin/nr-apply
 plan=plans/lossless-rollout.yaml
 

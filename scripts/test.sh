@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install nr-apply with its test dependencies into a fresh virtual environment and run the
-# whole test suite (unit tests and the integration tests against the bundled lab).
+# Install nr-apply with its test dependencies and the bundled lab (the `lab` extra, the
+# distribution in lab/) into a fresh virtual environment, check the import contracts, and run
+# the whole test suite (unit tests and the integration tests against the bundled lab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${NR_APPLY_VENV:-.venv}"
@@ -25,7 +26,8 @@ bash scripts/sot/install.sh &
 SOT_INSTALL=$!
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet ".[test]"
+# The lab is not on PyPI: naming its folder is what satisfies the `lab` extra.
+"$VENV/bin/python" -m pip install --quiet ".[test,lab]" ./lab
 wait "$SOT_INSTALL"
 # The SONiC tests validate CONFIG_DBs against SONiC's YANG models with libyang's yanglint.
 if ! command -v yanglint >/dev/null; then
@@ -40,6 +42,8 @@ if ! command -v chromium >/dev/null; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     chromium chromium-driver >/dev/null
 fi
+# The import contracts ([tool.importlinter] in pyproject.toml): a broken one fails before any test.
+"$VENV/bin/lint-imports" --no-cache
 # The pytest executable, not `python -m pytest`: the latter puts the checkout first on sys.path,
 # so the tests would import the source tree instead of the package that was just installed.
 exec "$VENV/bin/pytest" "$@"

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from nr_apply_lab.generate import copy_with_ports
-from nr_apply_lab.runner import RunningLab
+from nr_apply_lab.lifecycle import RunningLab
 
 BUNDLED_INVENTORY = Path(__file__).parents[1] / "inventory"
 

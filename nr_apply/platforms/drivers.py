@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from nr_apply.headroom import MLX5_MODEL, SPECTRUM_ASICS
 
 if TYPE_CHECKING:
-    from nr_apply_lab.device import LabDevice
     from nr_apply.platforms.base import Driver
 
 
@@ -43,8 +42,6 @@ class Platform:
     napalm_driver: str | None
     netmiko_device_type: str
     limits: PlatformLimits
-    lab_device: str  # "module:Class" of the lab emulator
-    lab_asic: str  # the ASIC a generated lab node of this platform gets
     # The `asic` values a node of this platform may declare (anything else is an input error:
     # an ASIC nr-apply does not know would silently get no headroom).
     asics: tuple[str, ...] = ()
@@ -56,9 +53,6 @@ class Platform:
 
     def driver_class(self) -> type[Driver]:
         return _load(self.driver)
-
-    def lab_device_class(self) -> type[LabDevice]:
-        return _load(self.lab_device)
 
     @property
     def unsupported(self) -> set[str]:
@@ -87,14 +81,14 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
                               watchdog_actions=("drop", "alert")),
-        lab_device="nr_apply_lab.eos:EosDevice", lab_asic="tomahawk-5", asics=BROADCOM_ASICS, gnmi_paths="eos.yaml"),
+        asics=BROADCOM_ASICS, gnmi_paths="eos.yaml"),
     Platform(
         name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        lab_device="nr_apply_lab.nvue:NvueDevice", lab_asic="spectrum-4", asics=SPECTRUM, gnmi_paths="nvue.yaml"),
+        asics=SPECTRUM, gnmi_paths="nvue.yaml"),
     Platform(
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
@@ -104,7 +98,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # Default LOSSLESS_TC is 3,4; PORT mtu 68..9216 in sonic-port.yang.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
-        lab_device="nr_apply_lab.sonic:SonicDevice", lab_asic="spectrum-4", asics=SPECTRUM,
+        asics=SPECTRUM,
         sudo_with_login_password=True, gnmi_paths="sonic.yaml"),
     Platform(
         name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
@@ -112,7 +106,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # mlx5: 8 receive buffers; netdev MTU up to 9978.
         limits=PlatformLimits(max_lossless_priorities=8, mtu_min=68, mtu_max=9978, shared_qos_profile=False,
                               watchdog_actions=()),
-        lab_device="nr_apply_lab.linux_host:LinuxHostDevice", lab_asic="mlx5", asics=(MLX5_MODEL,),
+        asics=(MLX5_MODEL,),
         sudo_with_login_password=True),
 )}
 

@@ -12,7 +12,7 @@ import asyncssh
 import pytest
 from nornir.core.filter import F
 
-from nr_apply_lab.runner import load_nodes
+from nr_apply_lab.lifecycle import load_nodes
 from nr_apply.tasks import lossless_diff
 from test_nornir_native import plain_nornir
 

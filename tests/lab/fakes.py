@@ -1,16 +1,17 @@
-"""Minimal emulators for testing the lab runner itself: just enough of a switch CLI, a Linux
-shell and eAPI to exercise sockets, prompts, echo, errors, disconnects, timers and faults."""
+"""Minimal emulators for testing the lab's process and server side itself: just enough of a
+switch CLI, a Linux shell and eAPI to exercise sockets, prompts, echo, errors, disconnects,
+timers and faults."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, CliSession
 from nr_apply_lab.shell import LinuxShellSession
 
 
-class FakeEosSession(Session):
+class FakeEosSession(CliSession):
     @property
     def prompt(self) -> str:
         return f"{self.device.state['hostname']}#"
@@ -63,7 +64,7 @@ class FakeDevice(LabDevice):
     def factory_state(self) -> dict:
         return {"hostname": self.name, "config": {}, "timers": [], "fired": 0, "files": {}}
 
-    def open_session(self, username: str, session_id: str) -> Session:
+    def open_session(self, username: str, session_id: str) -> CliSession:
         if self.node.platform == "eos":
             return FakeEosSession(self, username, session_id)
         return FakeShellSession(self, username, session_id)

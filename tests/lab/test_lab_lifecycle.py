@@ -13,7 +13,7 @@ import pytest
 
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply.cli import main
-from nr_apply_lab import runner
+from nr_apply_lab import lifecycle
 from nr_apply_lab.generate import copy_with_ports
 from nr_apply_lab.server import LabError
 
@@ -25,7 +25,7 @@ def stopped(tmp_path):
     copy_with_ports(BUNDLED_INVENTORY, inventory, free_ports(200))
     state = tmp_path / "state"
     state.mkdir()
-    info = runner.LabInfo(999999, str(inventory), str(state), 1, str(state / "known_hosts"), [])
+    info = lifecycle.LabInfo(999999, str(inventory), str(state), 1, str(state / "known_hosts"), [])
     info.write(state)
     return inventory, state
 
@@ -35,7 +35,7 @@ def test_down_with_a_stale_pid_file_leaves_an_unrelated_process_alone(stopped, c
     # Another process got the pid; its command line merely contains "lab".
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "lab", "up"])
     try:
-        (state / runner.PID_FILE).write_text(f"{bystander.pid}\n")
+        (state / lifecycle.PID_FILE).write_text(f"{bystander.pid}\n")
         assert main(["lab", "down", "--state-dir", str(state)]) == 0
         assert "no lab running" in capsys.readouterr().out
         time.sleep(0.3)
@@ -47,10 +47,10 @@ def test_down_with_a_stale_pid_file_leaves_an_unrelated_process_alone(stopped, c
 
 def test_a_failed_up_keeps_lab_json(stopped):
     inventory, state = stopped
-    before = (state / runner.INFO_FILE).read_text()
+    before = (state / lifecycle.INFO_FILE).read_text()
     with pytest.raises(LabError):
-        runner.start_detached(inventory, state, device_factory="nr_apply.nosuch:Factory", timeout=60)
-    assert (state / runner.INFO_FILE).read_text() == before
+        lifecycle.start_detached(inventory, state, device_factory="nr_apply.nosuch:Factory", timeout=60)
+    assert (state / lifecycle.INFO_FILE).read_text() == before
 
 
 def test_fault_refuses_when_no_lab_runs_and_writes_nothing(stopped, capsys):

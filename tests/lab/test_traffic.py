@@ -19,7 +19,7 @@ from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply_lab.device import PortCounters, PortSummary
 from nr_apply_lab.generate import copy_with_ports
 from nr_apply_lab.platforms import device_class
-from nr_apply_lab.runner import RunningLab
+from nr_apply_lab.lifecycle import RunningLab
 from nr_apply_lab.topology import LabNode, LabPort, load_lab_nodes
 from nr_apply_lab.traffic import (
     ECN_MARKED_PER_SECOND,

@@ -10,7 +10,7 @@ import yaml
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply_lab.generate import copy_with_ports
 from nr_apply_lab.keys import EAPI_CERT_FILE
-from nr_apply_lab.runner import RunningLab
+from nr_apply_lab.lifecycle import RunningLab
 
 SWITCH_PLATFORMS = ("eos", "nvue", "sonic")
 

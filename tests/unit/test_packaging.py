@@ -1,4 +1,5 @@
-"""What an install carries: tasks, templates, schemas and the bundled inventory."""
+"""What an install carries: tasks, templates, schemas and, in the lab's own distribution
+(lab/, nr-apply-lab), the bundled inventory."""
 
 from __future__ import annotations
 
@@ -11,11 +12,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_packages_are_discovered_not_listed():
-    """Namespace discovery from pyproject takes every folder under nr_apply/ (templates and
-    the bundled inventory included): no hand-kept list to fall out of date."""
-    find = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
-    assert find == {"include": ["nr_apply*", "nr_apply_lab*"], "namespaces": True}
-    assert (REPO / "nr_apply_lab" / "bundled_inventory").resolve() == (REPO / "inventory").resolve()
+    """Namespace discovery from pyproject takes every folder under nr_apply/ (templates
+    included), and under lab/nr_apply_lab/ (the bundled inventory included): no hand-kept list
+    to fall out of date. The product's wheel holds no lab."""
+    product = tomllib.loads((REPO / "pyproject.toml").read_text())
+    lab = tomllib.loads((REPO / "lab" / "pyproject.toml").read_text())
+    assert product["tool"]["setuptools"]["packages"]["find"] == {"include": ["nr_apply", "nr_apply.*"],
+                                                                 "namespaces": True}
+    assert lab["tool"]["setuptools"]["packages"]["find"] == {"include": ["nr_apply_lab*"], "namespaces": True}
+    assert not (REPO / "nr_apply_lab").exists()
+    assert (REPO / "lab" / "nr_apply_lab" / "bundled_inventory").resolve() == (REPO / "inventory").resolve()
+
+
+def test_the_lab_is_the_lab_extra_and_registers_its_command():
+    """One release of the product and its lab, made together: the extra pins the lab's version
+    and the lab pins the product's; `nr-apply lab` comes from the lab's entry point."""
+    product = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lab = tomllib.loads((REPO / "lab" / "pyproject.toml").read_text())["project"]
+    assert lab["name"] == "nr-apply-lab" and lab["version"] == product["version"]
+    assert product["optional-dependencies"]["lab"] == [f"nr-apply-lab=={lab['version']}"]
+    assert f"nr-apply=={product['version']}" in lab["dependencies"]
+    assert lab["entry-points"]["nr_apply.commands"] == {"lab": "nr_apply_lab.cli:add_parser"}
 
 
 def test_installed_package_carries_tasks_and_templates():

@@ -11,7 +11,7 @@ import jsonpatch
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
-from nr_apply_lab.runner import load_nodes
+from nr_apply_lab.lifecycle import load_nodes
 from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_yang import validate
 from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless, StaticHeadroom

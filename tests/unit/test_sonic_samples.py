@@ -95,7 +95,7 @@ def test_bundled_leaf_render_carries_lossless_buffer_pg_sized_by_nr_apply_headro
 
 def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
     from nr_apply.diff import FACET_FIELDS, target_state
-    from nr_apply_lab.runner import load_nodes
+    from nr_apply_lab.lifecycle import load_nodes
     from nr_apply_lab.sonic_factory import factory_config_db
     from nr_apply.platforms.sonic import config_db
     import jsonpatch

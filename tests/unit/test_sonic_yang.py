@@ -14,7 +14,7 @@ import pytest
 
 from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.inventory import load_fabric
-from nr_apply_lab.runner import load_nodes
+from nr_apply_lab.lifecycle import load_nodes
 from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_yang import YangError, validate
 from nr_apply.platforms.sonic import SonicDriver, config_db

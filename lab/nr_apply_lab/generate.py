@@ -17,7 +17,8 @@ import yaml
 
 from nr_apply_lab.topology import LAB_LISTEN_ADDRESS
 from nr_apply.yamlio import parse_yaml
-from nr_apply.platforms.drivers import PLATFORMS, platform
+from nr_apply.platforms.drivers import PLATFORMS
+from nr_apply_lab.platforms import emulator
 
 def _bundled_inventory() -> Path:
     """The repository's inventory/ folder, shipped as `nr_apply_lab/bundled_inventory` (a link
@@ -120,7 +121,7 @@ def _hosts_yaml(nodes: list[_Node], summary: str) -> str:
             f"  platform: {node.platform}",
             f"  groups: [{', '.join(node.groups)}]",
             "  data:",
-            f"    asic: {platform(node.platform).lab_asic}",
+            f"    asic: {emulator(node.platform).asic}",
             "    ports:",
         ]
         for name, p in node.ports.items():

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Iterable
 
 from nr_apply import heap
+# lab.pid and lab.json are the product's file contract with a running lab (`--lab` rehearsals).
+from nr_apply.rehearsal import INFO_FILE, PID_FILE, process_start, running_pid
 from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply_lab import faults as control
 from nr_apply_lab.device import FAULT_KINDS
@@ -37,7 +39,7 @@ from nr_apply_lab.topology import LabNode, load_lab_nodes
 
 DEFAULT_INVENTORY = Path("inventory")
 DEFAULT_STATE_DIR = Path(".nr-apply/lab")
-PID_FILE, INFO_FILE, LOG_FILE = "lab.pid", "lab.json", "lab.log"
+LOG_FILE = "lab.log"
 # One process serves a 1,032-node fabric with 1,032 concurrent PTY logins in ~11 s on 2 cores,
 # as fast as two shards (benchmarks/lab_scale.py): the clients' own handshakes take the other
 # core. So shard only when asked (`--workers`), e.g. on a bigger machine.
@@ -143,30 +145,9 @@ def _node_record(node: LabNode) -> dict:
     }
 
 
-def process_start(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, /proc/PID/stat field 22): with the pid,
-    the identity of one process, which a later process reusing the pid does not share."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def pid_record(pid: int) -> str:
     """The pid file's content: the lab's pid and its start time."""
     return f"{pid} {process_start(pid)}\n"
-
-
-def running_pid(state_dir: Path) -> int | None:
-    """The lab serving from `state_dir`: the pid in its pid file, if that process is alive and
-    started when the file says (a stale file's pid may belong to any process by now)."""
-    try:
-        pid_text, started = (Path(state_dir) / PID_FILE).read_text().split()
-        pid = int(pid_text)
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if started != "None" and process_start(pid) == started else None
 
 
 def prepare_state_dir(state_dir: Path, nodes: list[LabNode]) -> Path:
@@ -198,7 +179,7 @@ def _install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def _worker_command(inventory: Path, state_dir: Path, worker: int, workers: int, factory: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "worker", "--inventory", str(inventory),
+    cmd = [sys.executable, "-m", "nr_apply_lab.lifecycle", "worker", "--inventory", str(inventory),
            "--state-dir", str(state_dir), "--worker", str(worker), "--workers", str(workers)]
     return cmd + (["--device-factory", factory] if factory else [])
 
@@ -324,7 +305,7 @@ def start_detached(
     state_dir.mkdir(parents=True, exist_ok=True)
     # lab.json stays until the new lab writes its own (matched by pid below): a start that fails
     # leaves the state dir describing the fabric it served.
-    cmd = [sys.executable, "-m", "nr_apply_lab.runner", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
+    cmd = [sys.executable, "-m", "nr_apply_lab.lifecycle", "up", "--inventory", str(inventory), "--state-dir", str(state_dir)]
     if device_factory:
         cmd += ["--device-factory", device_factory]
     if workers:
@@ -587,7 +568,7 @@ class RunningLab:
 
 # --- internal entry point (the detached lab and its workers) ------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nr_apply_lab.runner")
+    parser = argparse.ArgumentParser(prog="python -m nr_apply_lab.lifecycle")
     sub = parser.add_subparsers(dest="mode", required=True)
     for mode in ("up", "worker"):
         p = sub.add_parser(mode)

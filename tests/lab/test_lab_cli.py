@@ -14,7 +14,7 @@ from netmiko import ConnectHandler
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply.cli import main
 from nr_apply_lab.generate import copy_with_ports
-from nr_apply_lab.runner import RunningLab, running_pid
+from nr_apply_lab.lifecycle import RunningLab, running_pid
 
 FAKES = f"{Path(__file__).with_name('fakes.py')}:fake_device_class"
 
@@ -180,7 +180,7 @@ def test_an_unknown_key_under_data_lab_is_refused_naming_the_node(tmp_path):
 
     import yaml
 
-    from nr_apply_lab.runner import load_nodes
+    from nr_apply_lab.lifecycle import load_nodes
     from nr_apply_lab.server import LabError
 
     inventory = tmp_path / "inventory"

@@ -1,5 +1,5 @@
-"""The contract between the lab runner (servers, timers, faults, counters) and one emulated
-device. A platform module implements `LabDevice` and a `Session`; the runner owns sockets.
+"""The contract between the lab's server side (servers, timers, faults, counters) and one emulated
+device. A platform module implements `LabDevice` and a `CliSession`; the server owns sockets.
 
 State is native: an EOS device holds running-config text, an NVUE device its YAML revisions,
 a SONiC device its CONFIG_DB, a host its dcb/sysfs state. Nothing here knows nr-apply's
@@ -170,7 +170,7 @@ def read_port_counters(source: Any, device_name: str, port: str) -> PortCounters
     return PortCounters.coerce(fetch(device_name, port))
 
 
-class Session(ABC):
+class CliSession(ABC):
     """One interactive CLI session (SSH shell or eAPI request batch) on a device."""
 
     def __init__(self, device: "LabDevice", username: str, session_id: str):
@@ -283,7 +283,7 @@ class LabDevice(ABC):
 
     # --- sessions -----------------------------------------------------------------------
     @abstractmethod
-    def open_session(self, username: str, session_id: str) -> Session: ...
+    def open_session(self, username: str, session_id: str) -> CliSession: ...
 
     def tick(self, now: float) -> None:
         """Fire every timer whose deadline (wall clock, `time.time()`) has passed."""

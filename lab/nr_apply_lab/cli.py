@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nr_apply.errors import ExitCode, InputError
 from nr_apply_lab import LAB_USERNAME
-from nr_apply_lab import runner
+from nr_apply_lab import lifecycle
 from nr_apply_lab.device import FAULT_KINDS
 from nr_apply_lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
 from nr_apply_lab.sot_seed import SeedClient, seed
@@ -29,15 +29,15 @@ def add_parser(subparsers) -> None:
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", parser_class=type(lab))
 
     def state_dir(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--state-dir", type=Path, default=runner.DEFAULT_STATE_DIR,
-                       help=f"lab state (device config, faults, keys, logs); default {runner.DEFAULT_STATE_DIR}")
+        p.add_argument("--state-dir", type=Path, default=lifecycle.DEFAULT_STATE_DIR,
+                       help=f"lab state (device config, faults, keys, logs); default {lifecycle.DEFAULT_STATE_DIR}")
 
     def inventory(p: argparse.ArgumentParser, help_text: str) -> None:
         p.add_argument("--inventory", type=Path, default=None, help=help_text)
 
     up = sub.add_parser("up", help="start serving every node of an inventory")
-    up.add_argument("--inventory", type=Path, default=runner.DEFAULT_INVENTORY,
-                    help=f"Nornir SimpleInventory directory; default {runner.DEFAULT_INVENTORY}")
+    up.add_argument("--inventory", type=Path, default=lifecycle.DEFAULT_INVENTORY,
+                    help=f"Nornir SimpleInventory directory; default {lifecycle.DEFAULT_INVENTORY}")
     state_dir(up)
     up.add_argument("--detach", action="store_true", help="run in the background; return once every node listens")
     up.add_argument("--workers", type=int, default=None, help="processes to shard the nodes across; default 1")
@@ -102,8 +102,8 @@ def _fail(message: str) -> int:
 def _up(args) -> int:
     try:
         if not args.detach:
-            return runner.run_foreground(args.inventory, args.state_dir, workers=args.workers)
-        info = runner.start_detached(args.inventory, args.state_dir, workers=args.workers)
+            return lifecycle.run_foreground(args.inventory, args.state_dir, workers=args.workers)
+        info = lifecycle.start_detached(args.inventory, args.state_dir, workers=args.workers)
     except LabError as exc:
         return _fail(str(exc))
     print(f"lab up: {len(info.nodes)} nodes, pid {info.pid}, state in {info.state_dir}")
@@ -112,14 +112,14 @@ def _up(args) -> int:
 
 
 def _down(args) -> int:
-    stopped = runner.stop_lab(args.state_dir)
+    stopped = lifecycle.stop_lab(args.state_dir)
     print("lab stopped" if stopped else f"no lab running from {args.state_dir}")
     return ExitCode.OK
 
 
 def _status(args) -> int:
     try:
-        status = runner.lab_status(args.state_dir, args.inventory)
+        status = lifecycle.lab_status(args.state_dir, args.inventory)
     except LabError as exc:
         return _fail(str(exc))
     # Not running is a non-zero exit, so a script can wait on it (`until nr-apply lab status; ...`).
@@ -140,7 +140,7 @@ def _status(args) -> int:
 
 def _reset(args) -> int:
     try:
-        runner.reset_lab(args.state_dir, args.node, args.inventory)
+        lifecycle.reset_lab(args.state_dir, args.node, args.inventory)
     except LabError as exc:
         return _fail(str(exc))
     print(f"{args.node or 'every node'}: factory state")
@@ -149,7 +149,7 @@ def _reset(args) -> int:
 
 def _fault(args) -> int:
     try:
-        applied = runner.set_lab_fault(args.state_dir, args.node, args.kind, args.clear, args.inventory,
+        applied = lifecycle.set_lab_fault(args.state_dir, args.node, args.kind, args.clear, args.inventory,
                                        args.seconds)
     except LabError as exc:
         return _fail(str(exc))

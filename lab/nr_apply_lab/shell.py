@@ -14,7 +14,7 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from nr_apply_lab.device import CommandError, Session
+from nr_apply_lab.device import CommandError, CliSession
 
 if TYPE_CHECKING:
     from nr_apply_lab.device import LabDevice
@@ -24,7 +24,7 @@ _DEFINITION = re.compile(r"^[A-Za-z_]\w*\(\)\s*\{")
 _REDIRECT = re.compile(r"^(?P<cmd>.*?)\s*(?P<op>>>?)\s*(?P<path>\S+)\s*$")
 
 
-class LinuxShellSession(Session):
+class LinuxShellSession(CliSession):
     """Subclasses implement `platform_command` and may override `read_file`/`write_file`."""
 
     home = "~"

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, Session
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, CliSession
 from nr_apply_lab.shell import LinuxShellSession, fire_due_timers
 from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_gcu import GcuFailure, GenericUpdater
@@ -91,7 +91,7 @@ class SonicDevice(LabDevice):
         return GenericUpdater(store, reject_changes="reject-commit" in self.faults)
 
     # --- sessions -----------------------------------------------------------------------------
-    def open_session(self, username: str, session_id: str) -> Session:
+    def open_session(self, username: str, session_id: str) -> CliSession:
         return SonicSession(self, username, session_id)
 
     def tick(self, now: float) -> None:

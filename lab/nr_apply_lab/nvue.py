@@ -24,7 +24,7 @@ import json
 import time
 from typing import Any
 
-from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, CliSession
 from nr_apply_lab.nvue_effective import effective_qos, port_qos
 from nr_apply_lab.nvue_revisions import Revisions, confirm_seconds
 from nr_apply_lab.nvue_schema import DEFAULT_RELEASE, InterfaceKeys, Release, parse_release, release_text
@@ -105,7 +105,7 @@ class NvueDevice(LabDevice):
     def revisions(self) -> Revisions:
         return Revisions(self._state)
 
-    def open_session(self, username: str, session_id: str) -> Session:
+    def open_session(self, username: str, session_id: str) -> CliSession:
         return NvueSession(self, username, session_id)
 
     def next_deadline(self) -> float | None:

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from nr_apply.exec_process import asyncssh  # with cryptography's DSA deprecation filtered
 from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply_lab import faults as control
-from nr_apply_lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, Session
+from nr_apply_lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, CliSession
 from nr_apply_lab.keys import load_or_create_eapi_cert, load_or_create_host_key
 from nr_apply_lab.platforms import device_class
 from nr_apply_lab.topology import LabNode
@@ -110,7 +110,7 @@ class LineReader:
         return lines
 
 
-def _run_line(device: LabDevice, session: Session, line: str) -> str:
+def _run_line(device: LabDevice, session: CliSession, line: str) -> str:
     """One typed line, its commands logged in one write."""
     with device.lock, device.batched_log():
         return session.run(line)
@@ -144,7 +144,7 @@ class _SSHServer(asyncssh.SSHServer):
 
 
 class _SSHSession(asyncssh.SSHServerSession):
-    """Drives one device `Session` from an SSH channel, the way a login shell would: prompt,
+    """Drives one device `CliSession` from an SSH channel, the way a login shell would: prompt,
     echo of each line as it is read (with a PTY), output, prompt again."""
 
     def __init__(self, lab: "LabServer", runtime: NodeRuntime, conn: asyncssh.SSHServerConnection):
@@ -204,12 +204,12 @@ class _SSHSession(asyncssh.SSHServerSession):
     def _newline(self) -> str:
         return "\r\n" if self._pty else "\n"
 
-    async def _open(self) -> Session:
+    async def _open(self) -> CliSession:
         username = self._conn.get_extra_info("username") or LAB_USERNAME
         session_id = self._lab.next_session_id()
         return self._runtime.device.open_session(username, session_id)
 
-    async def _answer(self, session: Session, line: str) -> tuple[str, bool]:
+    async def _answer(self, session: CliSession, line: str) -> tuple[str, bool]:
         """(output, failed) for one line; raises Disconnect to drop the connection."""
         if self._runtime.has_fault("slow") and session.runs_command(line):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
@@ -244,7 +244,7 @@ class _SSHSession(asyncssh.SSHServerSession):
             log.exception("%s: SSH session failed", self._runtime.node.name)
             self._conn.abort()
 
-    async def _exec_line(self, session: Session, line: str, status: int) -> int:
+    async def _exec_line(self, session: CliSession, line: str, status: int) -> int:
         output, failed = await self._answer(session, line)
         if failed and not session.stderr_to_stdout:
             self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())  # type: ignore[union-attr]

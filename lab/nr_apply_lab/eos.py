@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from nr_apply_lab import eos_config as cfg
 from nr_apply_lab import eos_views as views
-from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, Session
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, CliSession
 from nr_apply_lab.eos_grammar import short_interface
 
 _EAPI_IDS = itertools.count(1)
@@ -240,7 +240,7 @@ class EosDevice(LabDevice):
         return time.time() - self.boot_time
 
 
-class EosSession(Session):
+class EosSession(CliSession):
     """One CLI session: exec (`>`), privileged (`#`), `configure` and `configure session`."""
 
     def __init__(self, device: EosDevice, username: str, session_id: str, eapi: bool = False):
