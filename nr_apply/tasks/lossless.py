@@ -39,6 +39,7 @@ from nr_apply.driver_connection import CONNECTION_NAME as DRIVER_CONNECTION
 from nr_apply.errors import (ConfirmFailed, LosslessError, ParseFailed, PlanFailed, PushFailed, ReadFailed,
                              RollbackFailed, VerifyFailed, one_line)
 from nr_apply.fabric import Node
+from nr_apply.inventory import node_from_host
 from nr_apply.plan import FACETS
 from nr_apply.platforms.base import Change, Driver
 
@@ -84,6 +85,10 @@ def attach(host: Any, node: Node | None = None, config: Any = None) -> Driver:
     """The host's driver, opened on first use as the host's `nr_apply_driver` connection and
     kept for later steps until the host's connections close. `node` is nr-apply's view of the
     host (derived from its inventory data when not given)."""
+    opened = host.connections.get(DRIVER_CONNECTION)
+    if opened is not None:
+        return opened.connection
+    node = node or node_from_host(host)  # outside the lock: other hosts' steps need not wait on it
     with _OPENING:
         if DRIVER_CONNECTION not in host.connections:
             host.open_connection(DRIVER_CONNECTION, config, extras={"host": host, "node": node},
