@@ -8,6 +8,8 @@ from typing import Any, Literal
 from nr_apply.diff import FieldChange
 from nr_apply.errors import LosslessError, one_line
 
+__all__ = ["GateResult", "NodeOutcome", "NodeStatus", "one_line"]  # one_line lives in nr_apply.errors; importable from here too
+
 NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
 
 
@@ -61,6 +63,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump()
     return value
-
-
-__all__ = ["GateResult", "NodeOutcome", "NodeStatus", "one_line"]
