@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from nornir.core import Nornir
 
 from nr_apply.fabric import Fabric
-from nr_apply.outcome import NodeOutcome, StepError, one_line
+from nr_apply.errors import ConnectFailed, failure
+from nr_apply.outcome import NodeOutcome
 from nr_apply.platforms.base import Driver
 from nr_apply.tasks.lossless import attach, is_attached, release_host
 from nr_apply.tasks.read import read_and_plan
@@ -68,9 +69,7 @@ class Session:
             if result is not None and result.exception is not None:
                 node = self.fabric.nodes[name]
                 out[name] = NodeOutcome(name=name, platform=node.platform, status="failed",
-                                        error=StepError(getattr(result.exception, "step", "connect"),
-                                                        one_line(str(result.exception))
-                                                        or type(result.exception).__name__))
+                                        error=failure(result.exception, name, ConnectFailed))
             else:
                 out[name] = result.result if result is not None else None
             if isinstance(out[name], NodeOutcome):

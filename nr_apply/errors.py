@@ -75,3 +75,140 @@ def validation_message(err: dict) -> str:
     if err["type"] == "literal_error" and isinstance(err.get("input"), str):
         message += did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected"))))
     return message
+
+
+# --- failures of a step on a node -----------------------------------------------------------
+# One tree, as NAPALM's: catch `LosslessError` for any failure on a node, or a subclass for one
+# step. The platforms raise the causes (`DriverError`: the device refused or failed a step of its
+# own, such as load, commit or apply-patch; `SessionLost`: the session went away under it); the
+# tasks raise the step that failed, from that cause. Every failure carries the node and the step;
+# the rollout keeps it as the node's outcome and every report reads those two attributes.
+
+class LosslessError(Exception):
+    """A step failed on a node. `node` names the node (None until the task that ran the step
+    knows it), `step` the step (the class's own, or a device's finer one), `message` says why
+    in the device's words; `str()` is "step: message"."""
+
+    step: str = "step"
+
+    def __init__(self, message: str, *, node: str | None = None, step: str | None = None):
+        if step is not None:
+            self.step = step
+        self.node = node
+        self.message = message
+        super().__init__(f"{self.step}: {message}")
+
+    @classmethod
+    def caused_by(cls, cause: BaseException, node: str | None, step: str | None = None) -> LosslessError:
+        """This step failed because of `cause` (the cause's text kept as one line; a device's
+        own step name, such as load or apply-patch, kept as the step, else `step` if given)."""
+        if isinstance(cause, LosslessError) and not isinstance(cause, DriverError):
+            if cause.node is None:
+                cause.node = node
+            return cause  # already a failed step (a sub-task's), not a cause of one
+        step = cause.step if isinstance(cause, DriverError) else step
+        kind = PushRejected if cls is PushFailed and isinstance(cause, DriverError) \
+            and not isinstance(cause, SessionLost) else cls
+        return kind(one_line(str(cause)) or type(cause).__name__, node=node, step=step)
+
+
+class ConnectFailed(LosslessError):
+    """The node could not be reached, or its driver not opened."""
+
+    step = "connect"
+
+
+class ReadFailed(LosslessError):
+    step = "read"
+
+
+class ParseFailed(LosslessError):
+    """The read-back could not be understood."""
+
+    step = "parse"
+
+
+class PlanFailed(LosslessError):
+    """No change takes the node from its running state to intent (or the platform cannot express it)."""
+
+    step = "plan"
+
+
+class PushFailed(LosslessError):
+    step = "push"
+
+
+class PushRejected(PushFailed):
+    """The device refused the change: nothing of it took effect beyond what its revert restores."""
+
+
+class VerifyFailed(LosslessError):
+    """The read-back after a push is not at intent (or could not be read)."""
+
+    step = "verify"
+
+
+class GateFailed(LosslessError):
+    """A health gate blamed the node (its own counters or a link peer's)."""
+
+    step = "gate"
+
+
+class ConfirmFailed(LosslessError):
+    step = "confirm"
+
+
+class RollbackFailed(LosslessError):
+    """The restore did not bring the node back. `at` says what the read-back that followed
+    found: "not-snapshot" (readable, not at its snapshot) or "unknown" (unreadable)."""
+
+    step = "rollback"
+
+    def __init__(self, message: str, *, node: str | None = None, at: str = "unknown"):
+        self.at = at
+        super().__init__(message, node=node)
+
+
+class FinalCheckFailed(LosslessError):
+    """A node confirmed at intent earlier was not at intent when the run ended."""
+
+    step = "final-check"
+
+
+class Interrupted(LosslessError):
+    """The run stopped with the node pushed and not confirmed (its device reverts by itself)."""
+
+    step = "interrupted"
+
+
+class DriverError(LosslessError):
+    """The cause: the device refused or failed a step of the driver's (`step` in the driver's
+    words: load, commit, apply-patch, confirm, ...); the message says why, in the device's words."""
+
+    def __init__(self, step: str, message: str, *, node: str | None = None):
+        super().__init__(message, node=node, step=step)
+
+
+class SessionLost(DriverError):
+    """The cause: the connection failed under a step (login refused, dropped, timed out): what
+    the device did of the step is unknown until it is read or logged into again."""
+
+
+def failure(exc: BaseException | None, node: str, kind: type[LosslessError] = LosslessError,
+            step: str | None = None) -> LosslessError:
+    """The failure a failed task ended with, as the node's record: its own LosslessError, or
+    anything else (a library's exception outside any step) as `kind` (at `step`, if given)."""
+    if exc is None:
+        return kind("failed", node=node, step=step)
+    if isinstance(exc, LosslessError) and not isinstance(exc, DriverError):
+        if exc.node is None:
+            exc.node = node
+        return exc
+    return kind.caused_by(exc, node, step)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """A device or library error as one readable line: client libraries put the cause on the
+    lines after a generic first line ("...during connection creation:\\n\\n<cause>")."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -14,7 +14,7 @@ import threading
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Task
 
-from nr_apply.outcome import step_error
+from nr_apply.errors import failure
 
 # task name -> (state when it succeeds, state when it fails)
 STATES = {
@@ -37,7 +37,7 @@ class JournalProcessor:
         ok_state, failed_state = STATES[task.name]
         first = result[0]
         if result.failed:
-            error = step_error(first.exception, task.name)
+            error = failure(first.exception, host.name, step=task.name)
             state, detail = failed_state, f"{error.step}: {error.message}"
         else:
             state, detail = ok_state, str(first.result or "")

@@ -6,21 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nr_apply.diff import FieldChange
+from nr_apply.errors import LosslessError, one_line
+
+__all__ = ["GateResult", "NodeOutcome", "NodeStatus", "one_line"]  # one_line lives in nr_apply.errors; importable from here too
 
 NodeStatus = Literal["unchanged", "changed", "failed", "applied", "rolled_back", "skipped"]
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """A device or library error as one readable line: client libraries put the cause on the
-    lines after a generic first line ("...during connection creation:\n\n<cause>")."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-@dataclass
-class StepError:
-    step: str  # read, parse, plan, push, verify, gate, confirm, rollback, final-check
-    message: str
 
 
 @dataclass
@@ -43,7 +33,7 @@ class NodeOutcome:
     status: NodeStatus
     changes: list[FieldChange] = field(default_factory=list)
     native: list[str] = field(default_factory=list)
-    error: StepError | None = None
+    error: LosslessError | None = None  # the failure the node ended with: its step and the device's words
     phase: str | None = None
     batch: int | None = None
     state_digest: str | None = None  # of the running read-back the changes were computed from
@@ -73,48 +63,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump()
     return value
-
-
-class StepFailed(Exception):
-    """A rollout step failed on one node. Tasks raise it (or a subclass); the rollout records it
-    as that node's `StepError`."""
-
-    step = "step"
-
-    def __init__(self, message: str):
-        self.message = one_line(message) or type(self).__name__
-        super().__init__(f"{self.step}: {self.message}")
-
-
-class PushFailed(StepFailed):
-    step = "push"
-
-
-class VerifyFailed(StepFailed):
-    step = "verify"
-
-
-class ConfirmFailed(StepFailed):
-    step = "confirm"
-
-
-class RollbackFailed(StepFailed):
-    """The restore did not bring the node back. `at` says what the read-back that followed
-    found: "intent-or-partial" (readable, not at its snapshot) or "unknown" (unreadable)."""
-
-    step = "rollback"
-
-    def __init__(self, message: str, at: str):
-        self.at = at
-        super().__init__(message)
-
-
-def step_error(exc: BaseException | None, default: str) -> StepError:
-    """The record of a failed task: its step and the device's words."""
-    if exc is None:
-        return StepError(default, "failed")
-    if isinstance(exc, StepFailed):
-        return StepError(exc.step, exc.message)
-    step = getattr(exc, "step", default)
-    message = one_line(str(exc)) or type(exc).__name__
-    return StepError(step, message.removeprefix(f"{step}: ") if message != f"{step}: " else message)

@@ -12,10 +12,10 @@ from nornir.core.task import Result
 
 from nr_apply.connections import load_credentials
 from nr_apply.engine import dry_run
-from nr_apply.errors import ExitCode, InputError
+from nr_apply.errors import ExitCode, InputError, RollbackFailed, failure
 from nr_apply.inventory import load_fabric
 from nr_apply.journal import Journal
-from nr_apply.outcome import NodeOutcome, step_error
+from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
 from nr_apply.report import emit
 from nr_apply.report.model import BatchRecord, StepSpan
@@ -173,7 +173,7 @@ def rollback_run(args) -> int:
                 outcome = NodeOutcome(n["node"], n["platform"], "failed" if res.failed else "rolled_back",
                                       phase=n["phase"], batch=n["batch"])
                 if res.failed:
-                    outcome.error = step_error(res.exception, "rollback")
+                    outcome.error = failure(res.exception, n["node"], RollbackFailed)
                 outcomes.append(outcome)
             code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
             journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")

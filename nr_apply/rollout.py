@@ -33,11 +33,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from nr_apply.errors import ExitCode
 from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback
 from nr_apply.journal_processor import JournalProcessor
 from nr_apply.kpis import BatchKpis
-from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
+from nr_apply.errors import (ConfirmFailed, ExitCode, FinalCheckFailed, GateFailed, Interrupted, LosslessError,
+                             PushFailed, RollbackFailed, VerifyFailed, failure)
+from nr_apply.outcome import GateResult, NodeOutcome
 from nr_apply.plan import Phase
 from nr_apply.report.model import BatchRecord, StepSpan
 from nr_apply.report.progress import Progress
@@ -413,7 +414,7 @@ class Rollout:
         self.journal.event(self.state.run_id, "batch-refused", phase=batch.phase, batch=batch.index, detail=message)
         return Verdict(ExitCode.FAILED, "failed", message)
 
-    def push(self, batch: Batch) -> dict[str, StepError]:
+    def push(self, batch: Batch) -> dict[str, LosslessError]:
         changes = {n: self.state.outcomes[n].change for n in batch.nodes}
         now = time.time()
         for name in batch.nodes:
@@ -422,19 +423,19 @@ class Rollout:
         results = run_step(self.session, batch.nodes, push_change, self.processors, timings,
                            changes=changes, revert_in=self.revert)
         self.measured(timings)
-        return {n: step_error(r.exception, "push") for n, r in results.items() if r.failed}
+        return {n: failure(r.exception, n, PushFailed) for n, r in results.items() if r.failed}
 
-    def verify(self, names: list[str], failures: dict[str, StepError]) -> None:
+    def verify(self, names: list[str], failures: dict[str, LosslessError]) -> None:
         results = run_step(self.session, names, lossless_verify, self.processors, facets=self.session.facets)
         for name, r in results.items():
-            error = step_error(r.exception, "verify") if r.failed else None
+            error = failure(r.exception, name, VerifyFailed) if r.failed else None
             self.state.gates.append(GateResult("verify", name, not r.failed, error.message if error else "diff empty",
                                                "diff empty"))
             if error:
                 failures[name] = error
 
     def judge(self, batch: Batch, phase: Phase, baseline: Samples, watched: list[str],
-              failures: dict[str, StepError]) -> None:
+              failures: dict[str, LosslessError]) -> None:
         fabric = self.session.fabric
         after = self.sample([n for n in watched if n not in baseline.late], self.post_push_deadline(batch))
         span = (self.soak_started, time.monotonic())
@@ -487,17 +488,17 @@ class Rollout:
                                detail=f"{g.gate}={g.value} (limit {g.threshold})"
                                + ("" if g.source == "cli" else f" [{g.source}]"))
         for name, reasons in blame.items():
-            failures.setdefault(name, StepError("gate", "; ".join(reasons)))
+            failures.setdefault(name, GateFailed("; ".join(reasons), node=name))
         self.progress.step("gates", {n: n not in blame for n in batch.nodes})
 
-    def confirm(self, names: list[str]) -> dict[str, StepError]:
+    def confirm(self, names: list[str]) -> dict[str, LosslessError]:
         timings: dict[str, float] = {}
         results = run_step(self.session, names, lossless_confirm, self.processors, timings)
         self.measured(timings)
         failures = {}
         for name, r in results.items():
             if r.failed:
-                failures[name] = step_error(r.exception, "confirm")
+                failures[name] = failure(r.exception, name, ConfirmFailed)
             else:
                 self.state.pushed_at.pop(name, None)
                 self.state.outcomes[name].status = "applied"
@@ -519,14 +520,14 @@ class Rollout:
             if r.failed:  # still armed (or confirmed) as before: where_is() says which
                 stuck.append(name)
                 outcome.status = "failed"
-                outcome.error = step_error(r.exception, "rollback")
+                outcome.error = failure(r.exception, name, RollbackFailed)
             else:
                 self.state.pushed_at.pop(name, None)
                 outcome.status = "rolled_back"
         return stuck
 
     # --- outcomes -------------------------------------------------------------------------
-    def settle(self, batch: Batch, failures: dict[str, StepError]) -> Verdict | None:
+    def settle(self, batch: Batch, failures: dict[str, LosslessError]) -> Verdict | None:
         """Failed nodes of a batch: tolerated (restored, the run carries on) while the phase
         stays within max_failures, else the phase fails."""
         if not failures:
@@ -546,7 +547,7 @@ class Rollout:
                            f"in phase {batch.phase!r}); carrying on")
         return None
 
-    def fail(self, batch: Batch, failures: dict[str, StepError]) -> Verdict:
+    def fail(self, batch: Batch, failures: dict[str, LosslessError]) -> Verdict:
         policy = self.plan.on_failure.rollback
         targets = list(batch.nodes)  # the failing batch always goes back: it was never confirmed
         if policy == "phase":
@@ -556,8 +557,8 @@ class Rollout:
         targets = [n for n in targets if self.state.outcomes[n].status != "rolled_back"]
         self.progress.note(f"rolling back ({policy}): {', '.join(targets)}")
         stuck = self.restore(targets)
-        name, error = next(iter(failures.items()))
-        message = (f"run {self.state.run_id}: phase {batch.phase!r} batch {batch.index} failed — {name}: "
+        error = next(iter(failures.values()))
+        message = (f"run {self.state.run_id}: phase {batch.phase!r} batch {batch.index} failed — {error.node}: "
                    f"{error.step} failed ({error.message}); rolled back ({policy}): {', '.join(targets)}")
         if stuck:
             message += "; COULD NOT RESTORE: " + "; ".join(self.where_is(n) for n in stuck)
@@ -590,8 +591,8 @@ class Rollout:
         for name, pushed in armed:
             outcome = self.state.outcomes[name]
             outcome.status = "failed"
-            outcome.error = StepError("interrupted", f"pushed, not confirmed: its device reverts by itself to its "
-                                                     f"snapshot at {_clock(pushed + self.revert)}")
+            outcome.error = Interrupted(f"pushed, not confirmed: its device reverts by itself to its "
+                                        f"snapshot at {_clock(pushed + self.revert)}", node=name)
         for name in batch.nodes:
             if name not in self.state.pushed_at and self.state.outcomes[name].status == "changed":
                 self.state.outcomes[name].status = "skipped"
@@ -638,8 +639,8 @@ class Rollout:
                 continue
             outcome = self.state.outcomes[name]
             outcome.status = "failed"
-            outcome.error = StepError("final-check", "not at intent when the run ended, though confirmed at "
-                                                     f"intent earlier: {step_error(r.exception, 'verify').message}")
+            outcome.error = FinalCheckFailed("not at intent when the run ended, though confirmed at intent "
+                                             f"earlier: {failure(r.exception, name, VerifyFailed).message}", node=name)
             self.journal.set_node_state(self.state.run_id, name, "failed", outcome.error.message)
             drifted.append(name)
         return drifted

@@ -21,21 +21,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+# What a driver raises: the causes in nr_apply.errors' one tree, importable from here too.
+from nr_apply.errors import DriverError, SessionLost  # noqa: F401
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
-
-
-class DriverError(Exception):
-    """A step failed on the device; the message says which step and why, in device words."""
-
-    def __init__(self, step: str, message: str):
-        self.step = step
-        super().__init__(f"{step}: {message}")
-
-
-class SessionLost(DriverError):
-    """The SSH connection failed under a step (login refused, dropped, timed out): what the
-    device did of the step is unknown until it is read or logged into again."""
 
 
 @dataclass
@@ -96,7 +85,7 @@ class Driver(ABC):
             try:
                 ensure_host_key_file(self.host)
             except ExecChannelError as exc:  # no known_hosts to verify against: nothing is sent
-                raise DriverError("connect", str(exc)) from None
+                raise DriverError("connect", str(exc), node=self.node.name) from None
         return self.host.get_connection("netmiko", self.nornir_config)
 
     def exec_read(self, step: str, command: str, timeout: float = 60, stdin: str | None = None) -> str:
@@ -118,7 +107,7 @@ class Driver(ABC):
                 # A connection that closed while idle refuses the channel: nothing ran, so
                 # the command goes once more on a fresh login.
                 if attempt == 2 or "ChannelOpenError" not in str(exc):
-                    raise SessionLost(step, str(exc)) from None
+                    raise SessionLost(step, str(exc), node=self.node.name) from None
         raise AssertionError("unreachable")
 
     # --- pure --------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 Public, for any Nornir script: `lossless_diff` and `lossless_apply`, and the steps
 `lossless_apply` is made of (see `nr_apply.tasks.lossless`)."""
 
+from nr_apply.errors import LosslessError
 from nr_apply.tasks.lossless import (
     LosslessDiff,
-    LosslessError,
     lossless_apply,
     lossless_confirm,
     lossless_diff,

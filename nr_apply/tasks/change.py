@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from nr_apply.outcome import RollbackFailed
+from nr_apply.errors import RollbackFailed, one_line
 from nr_apply.platforms.base import Change
 from nr_apply.tasks.lossless import attach, lossless_push, lossless_rollback
 
@@ -36,5 +36,6 @@ def restore_snapshot(task: Task, snapshots: dict[str, object]) -> Result:
         if _at_snapshot(task, snapshot):
             return Result(host=task.host, result=f"at snapshot (the restore itself reported: {problem})")
     except Exception as exc:
-        raise RollbackFailed(f"{problem}; the device could not be read back to check ({exc})", at="unknown") from exc
-    raise RollbackFailed(f"{problem}; read back: not at its snapshot", at="not-snapshot")
+        raise RollbackFailed(one_line(f"{problem}; the device could not be read back to check ({exc})"),
+                             node=task.host.name, at="unknown") from exc
+    raise RollbackFailed(one_line(f"{problem}; read back: not at its snapshot"), node=task.host.name, at="not-snapshot")

@@ -9,15 +9,18 @@
 
 Every task works on the host's lossless intent as the `nr_apply_lossless` transform function
 resolves it, through the host's own Nornir connections (`napalm` for EOS, `netmiko` for the SSH
-platforms; see the platform descriptors). A failing step raises `LosslessError`, which names
+platforms; see the platform descriptors). A failing step raises a `LosslessError` (the tree in
+nr_apply.errors: `ReadFailed`, `PushFailed`, `VerifyFailed`, ...), which carries the node and
 the step; Nornir turns it into a failed Result.
 
 Step tasks (`lossless_push`, `lossless_verify`, `lossless_confirm`, `lossless_rollback`) are the
 pieces `lossless_apply` is made of, for callers that run each step across many hosts at once
 (a phased rollout). A caller that runs those steps as separate `nr.run`s attaches each host
 (`attach(host)`, as the rollout's Session does), so the steps share one driver (an EOS push and
-its confirm share a config session) until `release_host(host)` closes it and the host's
-connections. Unattached, a driver lives for one task.
+its confirm share a config session). The driver is one of the host's Nornir connections
+(`nr_apply_driver`, see nr_apply.driver_connection): `host.close_connections()` (or
+`nr.close_connections()`, or `release_host(host)`) closes it with the others. Unattached, a
+driver lives for one task.
 """
 
 from __future__ import annotations
@@ -32,21 +35,15 @@ from typing import Any, Iterator
 from nornir.core.task import Result, Task
 
 from nr_apply.diff import FieldChange, diff_node, target_state, unexpressed
+from nr_apply.driver_connection import CONNECTION_NAME as DRIVER_CONNECTION
+from nr_apply.errors import (ConfirmFailed, LosslessError, ParseFailed, PlanFailed, PushFailed, ReadFailed,
+                             RollbackFailed, VerifyFailed, one_line)
 from nr_apply.fabric import Node
+from nr_apply.inventory import node_from_host
 from nr_apply.plan import FACETS
 from nr_apply.platforms.base import Change, Driver
-from nr_apply.platforms import drivers
 
 DEFAULT_REVERT_SECONDS = 300
-
-
-class LosslessError(Exception):
-    """A step failed on a host: `step` names it (read, parse, plan, push, verify, confirm,
-    rollback), the message says why in the device's words."""
-
-    def __init__(self, step: str, message: str):
-        self.step = step
-        super().__init__(f"{step}: {message}")
 
 
 @dataclass
@@ -79,36 +76,24 @@ class LosslessDiff:
         return "\n".join(lines)
 
 
-@dataclass
-class _Handle:
-    host: Any
-    node: Node
-    driver: Driver
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_HANDLES: dict[int, _Handle] = {}
-_HANDLES_LOCK = threading.Lock()
+# Opening a host's driver connection is check-then-open; one lock keeps two threads working on
+# the same host (a counter sample beside a step) from opening two drivers.
+_OPENING = threading.Lock()
 
 
 def attach(host: Any, node: Node | None = None, config: Any = None) -> Driver:
-    """The host's driver, created on first use and kept for later steps until `release_host`.
-    `node` is nr-apply's view of the host (derived from its inventory data when not given)."""
-    with _HANDLES_LOCK:
-        handle = _HANDLES.get(id(host))
-        if handle is not None and handle.host is host:
-            return handle.driver
-    if node is None:
-        from nr_apply.inventory import node_from_host
-
-        node = node_from_host(host)
-    driver = drivers.driver_class(node.platform)(node, host)
-    driver.nornir_config = config  # type: ignore[attr-defined]
-    with _HANDLES_LOCK:
-        handle = _HANDLES.setdefault(id(host), _Handle(host, node, driver))
-        if handle.host is not host:  # a dead host's id reused
-            handle = _HANDLES[id(host)] = _Handle(host, node, driver)
-        return handle.driver
+    """The host's driver, opened on first use as the host's `nr_apply_driver` connection and
+    kept for later steps until the host's connections close. `node` is nr-apply's view of the
+    host (derived from its inventory data when not given)."""
+    opened = host.connections.get(DRIVER_CONNECTION)
+    if opened is not None:
+        return opened.connection
+    node = node or node_from_host(host)  # outside the lock: other hosts' steps need not wait on it
+    with _OPENING:
+        if DRIVER_CONNECTION not in host.connections:
+            host.open_connection(DRIVER_CONNECTION, config, extras={"host": host, "node": node},
+                                 default_to_host_attributes=False)
+        return host.connections[DRIVER_CONNECTION].connection
 
 
 @contextmanager
@@ -126,24 +111,18 @@ def _borrowed(task: Task) -> Iterator[tuple[Node, Driver]]:
 
 
 def detach(host: Any) -> None:
-    """Forget the host's driver and close what the driver itself holds (not Nornir's connections)."""
-    with _HANDLES_LOCK:
-        handle = _HANDLES.pop(id(host), None)
-    if handle is not None and handle.host is host:
-        try:
-            handle.driver.close()
-        except Exception:
-            pass
+    """Close the host's driver (what the driver itself holds), not its other Nornir connections."""
+    with _OPENING:
+        if DRIVER_CONNECTION in host.connections:
+            host.close_connection(DRIVER_CONNECTION)
 
 
 def is_attached(host: Any) -> bool:
-    handle = _HANDLES.get(id(host))
-    return handle is not None and handle.host is host
+    return DRIVER_CONNECTION in host.connections
 
 
 def release_host(host: Any) -> None:
     """Close the host's driver and every Nornir connection it holds; the next step reopens."""
-    detach(host)
     try:
         host.close_connections()
     except Exception:
@@ -165,17 +144,17 @@ def diff_host(node: Node, driver: Driver, facets: list[str] | None = None) -> Lo
     try:
         raw = driver.read()
     except Exception as exc:
-        raise LosslessError(getattr(exc, "step", "read"), str(exc) or type(exc).__name__) from exc
+        raise ReadFailed.caused_by(exc, node.name) from exc
     return diff_read_back(node, driver, raw, facets)
 
 
 def diff_read_back(node: Node, driver: Driver, raw: Any, facets: list[str] | None = None) -> LosslessDiff:
     """Parse, diff and plan from one read-back."""
     facets = _facets(facets)
-    step = "parse"
+    step: type[LosslessError] = ParseFailed
     try:
         current = driver.parse(raw, ports=list(node.ports))
-        step = "plan"
+        step = PlanFailed
         desired = node.intent()
         unverified = {facet: "; ".join(f"{f}: {driver.why_unsupported(f)}" for f in fields)
                       for facet, fields in unexpressed(desired, facets, driver.unsupported).items()}
@@ -185,10 +164,8 @@ def diff_read_back(node: Node, driver: Driver, raw: Any, facets: list[str] | Non
             target = target_state(desired, current, facets, driver.unsupported, driver.compared_whole,
                                   driver.dscp_classifies_to_tc)
             change = driver.plan_change(raw, current, target)
-    except LosslessError:
-        raise
     except Exception as exc:
-        raise LosslessError(getattr(exc, "step", step), str(exc) or type(exc).__name__) from exc
+        raise step.caused_by(exc, node.name) from exc
     return LosslessDiff(changes=changes, change=change, raw=raw, state_digest=state_digest(current),
                         unverified=unverified)
 
@@ -217,7 +194,7 @@ def lossless_read(task: Task) -> Result:
         try:
             return Result(host=task.host, result=driver.read())
         except Exception as exc:
-            raise LosslessError(getattr(exc, "step", "read"), str(exc) or type(exc).__name__) from exc
+            raise ReadFailed.caused_by(exc, task.host.name) from exc
 
 
 def lossless_push(task: Task, change: Change, revert_in: int = DEFAULT_REVERT_SECONDS) -> Result:
@@ -227,7 +204,7 @@ def lossless_push(task: Task, change: Change, revert_in: int = DEFAULT_REVERT_SE
         try:
             driver.push(change, int(revert_in))
         except Exception as exc:
-            raise LosslessError(getattr(exc, "step", "push"), str(exc) or type(exc).__name__) from exc
+            raise PushFailed.caused_by(exc, task.host.name) from exc
         return Result(host=task.host, result=f"pushed; reverts in {int(revert_in)}s unless confirmed", changed=True,
                       diff="\n".join(change.native))
 
@@ -238,11 +215,11 @@ def lossless_verify(task: Task, facets: list[str] | None = None) -> Result:
         try:
             current = driver.parse(driver.read(), ports=list(node.ports))
         except Exception as exc:
-            raise LosslessError("verify", str(exc) or type(exc).__name__) from exc
+            raise VerifyFailed(one_line(str(exc)) or type(exc).__name__, node=node.name) from exc
         left = diff_node(node.intent(), current, _facets(facets), driver.unsupported, driver.compared_whole)
         if left:
             shown = "; ".join(str(c) for c in left[:3]) + (f" (+{len(left) - 3} more)" if len(left) > 3 else "")
-            raise LosslessError("verify", f"read-back differs from intent: {shown}")
+            raise VerifyFailed(one_line(f"read-back differs from intent: {shown}"), node=node.name)
         # The digest of what was read back: the state this run leaves on the host.
         return Result(host=task.host, result="at intent", state_digest=state_digest(current))
 
@@ -253,7 +230,7 @@ def lossless_confirm(task: Task) -> Result:
         try:
             driver.confirm()
         except Exception as exc:
-            raise LosslessError(getattr(exc, "step", "confirm"), str(exc) or type(exc).__name__) from exc
+            raise ConfirmFailed.caused_by(exc, task.host.name) from exc
         return Result(host=task.host, result="confirmed", changed=True)
 
 
@@ -269,9 +246,10 @@ def lossless_rollback(task: Task, snapshot: Any) -> Result:
             driver.rollback(snapshot)
             now = driver.parse(driver.read(), ports=list(node.ports))
         except Exception as exc:
-            raise LosslessError("rollback", str(exc) or type(exc).__name__) from exc
+            raise RollbackFailed(one_line(str(exc)) or type(exc).__name__, node=node.name) from exc
         if now != before:
-            raise LosslessError("rollback", "read-back after rollback differs from the snapshot")
+            raise RollbackFailed("read-back after rollback differs from the snapshot", node=node.name,
+                                 at="not-snapshot")
         return Result(host=task.host, result="restored the snapshot", changed=True)
 
 

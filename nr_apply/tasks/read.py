@@ -6,7 +6,8 @@ from __future__ import annotations
 from nornir.core.task import Result, Task
 
 from nr_apply.fabric import Node
-from nr_apply.outcome import NodeOutcome, StepError, one_line
+from nr_apply.errors import ReadFailed, failure
+from nr_apply.outcome import NodeOutcome
 from nr_apply.platforms.base import Driver
 from nr_apply.tasks.lossless import diff_host, state_digest
 
@@ -21,9 +22,7 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
         found = diff_host(node, driver, facets)
     except Exception as exc:
         outcome.status = "failed"
-        cause = exc.__cause__ if exc.__cause__ is not None else exc
-        message = one_line(str(cause)) or type(cause).__name__
-        outcome.error = StepError(getattr(exc, "step", "read"), message)
+        outcome.error = failure(exc, node.name, ReadFailed)
         return Result(host=task.host, result=outcome, failed=True)
     outcome.raw = found.raw
     outcome.state_digest = found.state_digest

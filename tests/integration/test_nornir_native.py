@@ -14,6 +14,7 @@ from nornir.core.filter import F
 from nornir_napalm.plugins.tasks import napalm_get
 from nornir_netmiko.tasks import netmiko_send_command
 
+from nr_apply.errors import PushFailed
 from nr_apply.tasks import lossless_apply, lossless_diff
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +79,9 @@ def test_lossless_diff_and_apply_in_a_plain_nornir_script(fresh_lab):
         assert not any(multi.failed for multi in again.values())
     finally:
         nr.close_connections()
+    # Nothing of the run stays open: no driver, no device session, on any host.
+    assert {name: list(host.connections) for name, host in nr.inventory.hosts.items()} == \
+        {name: [] for name in nr.inventory.hosts}
 
 
 def test_lossless_apply_fails_and_leaves_the_snapshot_when_a_step_fails(fresh_lab):
@@ -92,6 +96,7 @@ def test_lossless_apply_fails_and_leaves_the_snapshot_when_a_step_fails(fresh_la
         fresh_lab.fault("leaf4", "reject-commit", clear=True)
         nr.close_connections()
     assert result.failed
+    assert isinstance(result[0].exception, PushFailed) and result[0].exception.node == "leaf4"
     assert "push" in str(result[0].result) and "rolled back" in str(result[0].result)
     check = plain_nornir(fresh_lab).filter(name="leaf4")
     try:

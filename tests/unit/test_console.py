@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from nr_apply.outcome import GateResult, NodeOutcome, StepError
+from nr_apply.errors import PushRejected
+from nr_apply.outcome import GateResult, NodeOutcome
 from nr_apply.platforms.base import DriverError
 from nr_apply.report.console import View, _print_run
 from nr_apply.report.model import build_report
@@ -30,7 +31,7 @@ def test_device_error_text_with_markup_is_shown_verbatim(fake, capsys, monkeypat
 
 def test_styled_console_shows_markup_like_device_text_verbatim_too():
     buffer = io.StringIO()
-    report = build_report(LOADED, [NodeOutcome("leaf1", "eos", "failed", error=StepError("push", DEVICE_TEXT))],
+    report = build_report(LOADED, [NodeOutcome("leaf1", "eos", "failed", error=PushRejected(DEVICE_TEXT, node="leaf1"))],
                           dry_run=False, exit_code=1)
     _print_run(View(Console(file=buffer, force_terminal=True, color_system="truecolor", width=300)), report,
                verbose=False, quiet=False, show_diff=False)

@@ -89,3 +89,50 @@ def test_apply_rolls_back_and_fails_when_verify_finds_the_device_elsewhere(devic
     assert "rolled back" in str(result[0].result)
     assert "confirm" not in device.log and device.log[-2:] == ["rollback", "read"]
     assert device.state == NodeState()  # the snapshot read before the push
+
+
+def test_a_failed_step_names_the_node_and_the_devices_step_on_the_result(device, monkeypatch):
+    from nr_apply.errors import LosslessError, PushRejected
+    from nr_apply.platforms.base import DriverError
+
+    def refuse(self, change, revert_in):
+        raise DriverError("commit", "commit rejected: PFC on a lossy class")
+
+    monkeypatch.setattr(FakeDriver, "push", refuse)
+    result = leaf1().run(task=lossless_apply, revert_in=90)["leaf1"]
+    assert result.failed
+    failure = result[0].exception
+    assert isinstance(failure, PushRejected) and isinstance(failure, LosslessError)
+    assert (failure.node, failure.step) == ("leaf1", "commit")
+    assert "commit rejected: PFC on a lossy class" in failure.message
+    assert "rolled back" in str(result[0].result) and device.state == NodeState()
+
+
+def test_the_driver_is_a_host_connection_and_close_connections_closes_it(device, monkeypatch):
+    """Steps run as separate `nr.run`s share the host's driver (an EOS push and its confirm share a
+    config session); `nr.close_connections()` closes it like any other Nornir connection, and
+    nothing of it is left anywhere."""
+    from nr_apply.tasks import lossless_confirm, lossless_push, lossless_verify
+    from nr_apply.tasks.lossless import attach
+
+    closed: list[FakeDriver] = []
+    monkeypatch.setattr(FakeDriver, "close", lambda self: closed.append(self))
+    nr = leaf1()
+    host = nr.inventory.hosts["leaf1"]
+    driver = attach(host, config=nr.config)
+    assert host.connections["nr_apply_driver"].connection is driver
+    change = nr.run(task=lossless_diff)["leaf1"][0].result.change
+    for step, kwargs in ((lossless_push, {"change": change, "revert_in": 90}), (lossless_verify, {}),
+                         (lossless_confirm, {})):
+        assert not nr.run(task=step, **kwargs)["leaf1"].failed
+        assert attach(host, config=nr.config) is driver  # one driver across the steps
+    nr.close_connections()
+    assert closed == [driver] and host.connections == {}
+    assert attach(host, config=nr.config) is not driver  # the next step opens a new one
+    nr.close_connections()
+
+
+def test_an_unattached_task_leaves_no_driver_open(device):
+    nr = leaf1()
+    assert not nr.run(task=lossless_apply, revert_in=90)["leaf1"].failed
+    assert "nr_apply_driver" not in nr.inventory.hosts["leaf1"].connections

@@ -141,3 +141,26 @@ def test_rollback_writes_its_reports_too(fake, capsys, tmp_path):  # noqa: F811
     jsonschema.validate(document, shipped("report"))
     assert document["run_id"] == run_id and document["exit_code"] == 0 and document["summary"]["rolled_back"] == 2
     assert {c.get("name") for c in ET.parse(junit).getroot().iter("testcase")} == {"leaf1", "leaf2"}
+
+
+def test_every_format_names_the_failed_node_and_the_step_its_failure_carries(fake, tmp_path, capsys,  # noqa: F811
+                                                                            monkeypatch):
+    """The device refused leaf1's commit: JSON, JUnit, Markdown and the console name leaf1 and the
+    step the failure carries (the device's own, `commit`), with the device's words."""
+    from test_rollout import FakeDriver
+
+    from nr_apply.platforms.base import DriverError
+
+    def refuse(self, change, revert_in):
+        raise DriverError("commit", "% PFC on a lossy class")
+
+    monkeypatch.setattr(FakeDriver, "push", refuse)
+    files = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "junit", "markdown")}
+    code = run(fake, "--yes", "--limit", "leaf1", *[a for f, p in files.items() for a in ("--report", f"{f}:{p}")])
+    assert code == 1
+    leaf1 = next(n for n in json.loads(files["json"].read_text())["nodes"] if n["name"] == "leaf1")
+    assert leaf1["error"]["step"] == "commit" and "% PFC on a lossy class" in leaf1["error"]["message"]
+    junit = {c.get("name"): c.find("failure") for c in ET.fromstring(files["junit"].read_text()).iter("testcase")}
+    assert junit["leaf1"].get("message").startswith("commit: ")
+    assert "**leaf1** (eos) rolled_back: commit failed — commit: % PFC on a lossy class" in files["markdown"].read_text()
+    assert "commit failed: commit: % PFC on a lossy class" in capsys.readouterr().out
