@@ -256,7 +256,7 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         # is shared by every host of the group.
         optional_args = dict((napalm.extras or {}).get("optional_args") or {})
         if descriptor.napalm_driver == "eos":  # eAPI's TLS trust: an EOS quirk, kept in its module
-            from nr_apply.platforms.eos import PlainHttpRefused, eapi_tls_args, refuse_plain_http
+            from nr_apply.platforms.eos.transport import PlainHttpRefused, eapi_tls_args, refuse_plain_http
 
             try:
                 optional_args = refuse_plain_http(optional_args, napalm.hostname or host.hostname)

@@ -80,7 +80,7 @@ SPECTRUM = tuple(SPECTRUM_ASICS)
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(
-        name="eos", kind="switch", driver="nr_apply.platforms.eos:EosDriver",
+        name="eos", kind="switch", driver="nr_apply.platforms.eos.driver:EosDriver",
         connection="napalm", napalm_driver="eos", netmiko_device_type="arista_eos",
         # `mtu <68-9214>`; the DSCP map is the global `qos map dscp` (rule P2 checks it
         # separately), everything else is per interface. The lossless-PG limit is not
@@ -89,7 +89,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
                               watchdog_actions=("drop", "alert")),
         lab_device="nr_apply_lab.eos:EosDevice", lab_asic="tomahawk-5", asics=BROADCOM_ASICS, gnmi_paths="eos.yaml"),
     Platform(
-        name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
+        name="nvue", kind="switch", driver="nr_apply.platforms.nvue.driver:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
@@ -99,7 +99,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
         # which only Enterprise SONiC has).
-        name="sonic", kind="switch", driver="nr_apply.platforms.sonic:SonicDriver",
+        name="sonic", kind="switch", driver="nr_apply.platforms.sonic.driver:SonicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
         # Default LOSSLESS_TC is 3,4; PORT mtu 68..9216 in sonic-port.yang.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
@@ -107,7 +107,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         lab_device="nr_apply_lab.sonic:SonicDevice", lab_asic="spectrum-4", asics=SPECTRUM,
         sudo_with_login_password=True, gnmi_paths="sonic.yaml"),
     Platform(
-        name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
+        name="linux", kind="host", driver="nr_apply.platforms.linux.driver:LinuxNicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
         # mlx5: 8 receive buffers; netdev MTU up to 9978.
         limits=PlatformLimits(max_lossless_priorities=8, mtu_min=68, mtu_max=9978, shared_qos_profile=False,

@@ -15,7 +15,7 @@ from fabric_helpers import lab_driver
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.eos import EosDriver
+from nr_apply.platforms.eos.driver import EosDriver
 
 NODE = "leaf1"
 FACETS = list(FACET_FIELDS)
@@ -210,7 +210,8 @@ def test_someone_elses_pending_session_is_respected(driver, fresh_lab):
 def scope_paths(text: str, ports: list[str]) -> set[tuple[str, ...]]:
     from hier_config import get_hconfig
 
-    from nr_apply.platforms.eos import hconfig_driver, lossless_scope
+    from nr_apply.platforms.eos.native import hconfig_driver
+    from nr_apply.platforms.eos.plan import lossless_scope
 
     tree = get_hconfig(hconfig_driver(), lossless_scope(text, ports))
     return {tuple(c.path()) for c in tree.all_children()}

@@ -12,7 +12,10 @@ from nr_apply.diff import diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import Ets, NicLossless, NodeState
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.linux import BundleError, LinuxNicDriver, NicRaw, nic_change, parse_counters
+from nr_apply.platforms.linux.counters import parse_counters
+from nr_apply.platforms.linux.driver import LinuxNicDriver
+from nr_apply.platforms.linux.native import BundleError, NicRaw
+from nr_apply.platforms.linux.plan import nic_change
 from nr_apply.platforms.rendering import render_node
 
 ROOT = Path(__file__).parents[2]
@@ -309,7 +312,8 @@ def test_counters_come_from_mlx5_ethtool_names():
 
 
 def test_counter_reads_of_many_nics_stay_under_the_terminal_line_limit():
-    from nr_apply.platforms.linux import MAX_LINE, counters_lines
+    from nr_apply.platforms.linux.counters import counters_lines
+    from nr_apply.platforms.linux.native import MAX_LINE
     nics = {f"ens{i}f0np0": f"mlx5_{i}" for i in range(8)}
     lines = counters_lines(nics)
     assert len(lines) > 1 and all(len(line) <= MAX_LINE for line in lines)

@@ -19,15 +19,10 @@ from nr_apply_lab.nvue import NvueDevice
 from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.nvue import (
-    STAGED_FILE,
-    NvueDriver,
-    diff_commands,
-    load_tree,
-    port_counters,
-    scope_of,
-    staging_of,
-)
+from nr_apply.platforms.nvue.counters import port_counters
+from nr_apply.platforms.nvue.driver import NvueDriver
+from nr_apply.platforms.nvue.native import STAGED_FILE, load_tree, staging_of
+from nr_apply.platforms.nvue.plan import diff_commands, scope_of
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/nvue"

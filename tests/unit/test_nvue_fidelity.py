@@ -16,7 +16,9 @@ from nr_apply_lab.nvue import NvueDevice
 from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.model import NodeState, PfcWatchdog
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.nvue import NvueDriver, release_of, render
+from nr_apply.platforms.nvue.driver import NvueDriver
+from nr_apply.platforms.nvue.native import release_of
+from nr_apply.platforms.nvue.plan import render
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "tests/fixtures/vectors"
