@@ -89,6 +89,8 @@ class Driver(ABC):
     def netmiko(self) -> Any:
         """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
         with the device's own known_hosts file written just before."""
+        # Deferred: connections and exec_channel pull in paramiko and asyncssh, which parse,
+        # render and validate (they load driver classes) never need.
         from nr_apply.connections import ensure_host_key_file
         from nr_apply.exec_channel import ExecChannelError
 
@@ -105,7 +107,7 @@ class Driver(ABC):
         transport of reads and write scripts on SSH platforms (no terminal, no prompt to find;
         see nr_apply.exec_channel). A failed exec raises `SessionLost` and forgets the
         connection, so the next one logs in again."""
-        from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError
+        from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError  # deferred: asyncssh, as above
 
         for attempt in (1, 2):
             try:

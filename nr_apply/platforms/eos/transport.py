@@ -9,10 +9,14 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+from nr_apply.platforms.drivers import OptionRefused
+
 
 # --- transport security -------------------------------------------------------------------
-class PlainHttpRefused(ValueError):
+class PlainHttpRefused(OptionRefused):
     """eAPI over plain HTTP to a switch that is not on loopback, without the inventory's opt-in."""
+
+    key = "transport"
 
 
 def _loopback(hostname: str | None) -> bool:
@@ -94,3 +98,8 @@ def keep_alive(conn: Any) -> None:
     napalm_close = conn.close
     conn.close = close_with_session
 
+
+def napalm_optional_args(optional_args: dict, hostname: str | None, base_dir: Path) -> dict:
+    """The inventory's NAPALM `eos` optional_args as nr-apply connects with them (the
+    descriptor's hook): plain HTTP refused off loopback, then the TLS trust made explicit."""
+    return eapi_tls_args(refuse_plain_http(optional_args, hostname), base_dir)

@@ -69,7 +69,6 @@ READ_COMMAND = "show runningconfiguration all"
 class SonicDriver(Driver):
     platform = "sonic"
     unsupported = UNSUPPORTED
-    pushes_headroom = True  # lossless BUFFER_PG profiles, computed by nr_apply.headroom
     # DWRR weights are relative: a TC weight intent does not declare would take a share of the
     # declared ones, so a port's ETS is replaced whole and the diff shows the shares removed.
     compared_whole = frozenset({"ets"})
