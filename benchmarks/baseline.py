@@ -31,7 +31,7 @@ from nr_apply.inventory import load_fabric
 from nr_apply.platforms.linux.native import read_lines as linux_read_lines
 from nr_apply.platforms.sonic.driver import READ_COMMAND as SONIC_READ_COMMAND
 from nr_apply.platforms.drivers import PLATFORMS
-from nr_apply.platforms.rendering import render_node
+from nr_apply.platforms.drivers import driver_class
 
 USERNAME, PASSWORD = "admin", "Lossless!Lab42"
 
@@ -80,7 +80,8 @@ def main() -> int:
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
         host.connection_options[EXEC] = ConnectionOptions(
             port=ssh_port, extras={"known_hosts": str(known_hosts)})
-    configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
+    nodes = [fabric.nodes[n] for n in nr.inventory.hosts] if mode == "configure" else []
+    configs = {node.name: driver_class(node.platform).render(node, node.intent()) for node in nodes}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
                 if mode.startswith("read") and h.platform != "eos"}
 

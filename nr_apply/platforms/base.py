@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
 
@@ -130,10 +131,26 @@ class Driver(ABC):
         """Running state from a read-back (`read()` output, or a saved file's content)."""
 
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        """The whole of `state` in native form (`nr-apply render`): exactly what `plan_change`
-        converges a device to, so one encoding serves both."""
+    def factory(cls, node: Node, state: NodeState) -> Any:
+        """The read-back of this node fresh from the factory, with the ports of `state` and
+        nothing lossless configured: what `render` plans from."""
         raise NotImplementedError(f"{cls.platform} does not render")
+
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        """The whole of `state` in native form (`nr-apply render`): the plan from a factory
+        device to `state`, so what is rendered is exactly what a push converges to."""
+        raw = cls.factory(node, state)
+        current = cls.parse(raw, list(state.ports))
+        target = target_state(state, current, list(FACET_FIELDS), cls.unsupported, cls.compared_whole,
+                              cls.dscp_classifies_to_tc)
+        return cls.rendered(raw, cls(node, None).plan_change(raw, current, target))
+
+    @classmethod
+    def rendered(cls, factory: Any, change: Change) -> str:
+        """How `render` shows the plan from `factory`: its reviewed lines, unless the platform's
+        native form reads better another way."""
+        return "".join(f"{line}\n" for line in change.native)
 
     @abstractmethod
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:

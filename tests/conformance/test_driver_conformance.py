@@ -22,7 +22,6 @@ from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Driver
-from nr_apply.platforms.rendering import render_node
 
 PLATFORMS = ("eos", "nvue", "sonic", "linux")
 FACETS = list(FACET_FIELDS)
@@ -42,7 +41,7 @@ def _run_on_host(drv: Driver, commands: list[str]) -> None:
 
 def rendered_state(drv: Driver) -> NodeState:
     """The state the node's render describes, as its driver parses it."""
-    text = render_node(drv.node)
+    text = drv.render(drv.node, drv.node.intent())
     if drv.platform != "linux":
         return drv.parse(text, list(drv.node.ports))
     # A host's render is the commands that take a NIC fresh from boot to intent.

@@ -218,13 +218,12 @@ def scope_paths(text: str, ports: list[str]) -> set[tuple[str, ...]]:
 
 
 def test_render_shows_exactly_what_plan_change_converges_to(driver):
-    from nr_apply.platforms.rendering import render_node
 
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     driver.confirm()
     ports = list(driver.node.ports)
-    assert scope_paths(driver.read(), ports) == scope_paths(render_node(driver.node), ports)
+    assert scope_paths(driver.read(), ports) == scope_paths(driver.render(driver.node, driver.node.intent()), ports)
 
 
 def test_read_push_confirm_and_counters_share_one_eapi_connection(driver, fresh_lab):

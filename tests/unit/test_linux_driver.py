@@ -16,7 +16,6 @@ from nr_apply.platforms.linux.counters import parse_counters
 from nr_apply.platforms.linux.driver import LinuxNicDriver
 from nr_apply.platforms.linux.native import BundleError, NicRaw
 from nr_apply.platforms.linux.plan import nic_change
-from nr_apply.platforms.rendering import render_node
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "linux"
@@ -221,7 +220,7 @@ def test_a_converged_host_without_the_boot_unit_plans_only_the_boot_unit(driver,
 def test_the_boot_script_is_the_render_of_the_converged_state(fabric):
     raw = bundle("host1-converged.bundle")
     boot = raw[raw.index("### boot "):].splitlines()[3:]
-    rendered = [line for line in render_node(fabric.nodes["host1"]).splitlines() if not line.startswith("#")]
+    rendered = [line for line in LinuxNicDriver.render(fabric.nodes["host1"], fabric.nodes["host1"].intent()).splitlines() if not line.startswith("#")]
     assert "; ".join(boot).split("; ") == rendered
 
 
@@ -242,7 +241,7 @@ def test_mlx5_host_commands_never_carry_dcb_apptrust(driver, fabric):
     for name in ("host1-factory.bundle", "upstream-mlx5.bundle"):
         change = plan(driver, bundle(name), fabric.nodes["host1"].intent())
         assert not [c for c in change.native if "apptrust" in c]
-    assert "apptrust" not in render_node(fabric.nodes["host1"])
+    assert "apptrust" not in LinuxNicDriver.render(fabric.nodes["host1"], fabric.nodes["host1"].intent())
 
 
 def test_pcp_trust_on_mlx5_is_planned_as_deleting_the_dscp_app_entries(driver):

@@ -79,10 +79,9 @@ def _bundled_leaf4():
 
 def test_bundled_leaf_render_carries_lossless_buffer_pg_sized_by_nr_apply_headroom(capsys):
     from nr_apply.cli import main
-    from nr_apply.platforms.rendering import render_node
 
     leaf4 = _bundled_leaf4()
-    db = json.loads(render_node(leaf4))
+    db = json.loads(SonicDriver.render(leaf4, leaf4.intent()))
     for name, port in leaf4.ports.items():
         assert main(["headroom", "--model", leaf4.asic, "--speed", str(port.speed_mbps), "--cable",
                      f"{port.cable_m:g}m", "--mtu", str(port.intent.mtu), "--format", "json"]) == 0

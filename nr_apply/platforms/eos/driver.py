@@ -39,7 +39,7 @@ from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
 from nr_apply.platforms.eos.counters import COUNTER_COMMANDS, parse_counters
 from nr_apply.platforms.eos.model import UNSUPPORTED, parse_config
-from nr_apply.platforms.eos.plan import lossless_scope, outside_scope, plan_lines, render, restore_lines
+from nr_apply.platforms.eos.plan import lossless_scope, outside_scope, plan_lines, restore_lines
 from nr_apply.platforms.eos.transport import PlainHttpRefused, keep_alive, refuse_plain_http
 
 
@@ -58,8 +58,10 @@ class EosDriver(Driver):
 
     # --- pure ----------------------------------------------------------------------------
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        return render(state)
+    def factory(cls, node: Node, state: NodeState) -> str:
+        """A switch at its defaults: every port present, nothing lossless configured (EOS
+        defaults, such as strict queues, MTU 1500 and link pause off, stay unwritten)."""
+        return "".join(f"interface {name}\n" for name in state.ports)
 
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:

@@ -8,9 +8,8 @@ from typing import Any
 
 from hier_config import HConfig
 
-from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.model import Ets, NodeState, PortLossless
-from nr_apply.platforms.eos.model import UNSUPPORTED, parse_config, port_context, port_state, queue_lines
+from nr_apply.platforms.eos.model import port_context, port_state, queue_lines
 from nr_apply.platforms.eos.native import (
     EOS_DEFAULT_MTU,
     GlobalQos,
@@ -20,18 +19,6 @@ from nr_apply.platforms.eos.native import (
     queue_keyword,
 )
 from nr_apply.render import render_context
-
-
-def render(state: NodeState) -> str:
-    """The full lossless configuration of `state`: the change `plan_change` makes on a switch
-    at its defaults (every port present, nothing lossless configured). One encoding: what
-    `render` shows is what a push converges to, with EOS defaults (strict queues, MTU 1500,
-    link pause off) left unwritten as the switch leaves them unshown."""
-    factory = "".join(f"interface {name}\n" for name in state.ports)
-    current = parse_config(factory)
-    target = target_state(state, current, list(FACET_FIELDS), UNSUPPORTED)
-    lines = plan_lines(factory, current, target)
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- planning: which settings differ, and their lines on both sides -----------------------

@@ -55,7 +55,7 @@ from nr_apply.fabric import Node
 from nr_apply.model import NicLossless, NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
 from nr_apply.platforms.linux.counters import counters_lines, parse_counters
-from nr_apply.platforms.linux.model import TrustError, UNSUPPORTED, apply_model, to_model
+from nr_apply.platforms.linux.model import TrustError, UNSUPPORTED, apply_model, factory_bundle, to_model
 from nr_apply.platforms.linux.native import (
     BOOT_SCRIPT,
     BUNDLE_HEADER,
@@ -65,7 +65,7 @@ from nr_apply.platforms.linux.native import (
     read_lines,
     split_bundle,
 )
-from nr_apply.platforms.linux.plan import nic_change, render
+from nr_apply.platforms.linux.plan import nic_change
 from nr_apply.platforms.linux.scripts import (
     BOOT_UNIT,
     RESULT,
@@ -79,6 +79,7 @@ from nr_apply.platforms.linux.scripts import (
     restore_script,
     script_result,
 )
+from nr_apply.render import render_context
 
 
 def _device_words(output: str) -> str:
@@ -109,8 +110,17 @@ class LinuxNicDriver(Driver):
 
     # --- pure ----------------------------------------------------------------------------
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        return render(state, {name: p.rdma_device for name, p in node.ports.items()})
+    def factory(cls, node: Node, state: NodeState) -> str:
+        """The host's NICs fresh from boot (`factory_bundle`)."""
+        return factory_bundle(list(state.ports))
+
+    @classmethod
+    def rendered(cls, factory: str, change: Change) -> str:
+        """The plan's host commands under a `# <netdev>` header per NIC, then its boot unit."""
+        nics = [{"name": name, "commands": nic_change(before, after)}
+                for name, (before, after) in change.payload["nics"].items()]
+        boot = change.native[len(change.payload["commands"]):]  # what the plan adds after the commands
+        return render_context("linux_nic/lossless.j2", {"nics": nics}) + "".join(f"{line}\n" for line in boot)
 
     @classmethod
     def parse(cls, raw: str, ports: list[str] | None = None) -> NodeState:

@@ -3,11 +3,12 @@ them, and what an mlx5 NIC reads right after its driver loaded."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 from nr_apply.model import Ets, NicLossless
-from nr_apply.platforms.linux.native import MLX5, NicRaw
+from nr_apply.platforms.linux.native import BUNDLE_HEADER, MLX5, NicRaw
 
 
 # What a ConnectX host cannot express, and why (validate and the reports show these).
@@ -41,6 +42,21 @@ def boot_defaults(nic: NicRaw) -> NicRaw:
         fresh.pause = (True, True)  # ConnectX ports come up with 802.3x pause on both ways
     return fresh
     # Any other header (a newer bundle's extra section) is not ours to interpret.
+
+
+def factory_bundle(netdevs: list[str]) -> str:
+    """The read-back of mlx5 NICs fresh from boot, as far as `boot_defaults` knows it (driver,
+    ETS, willing bit, 802.3x pause): what `render` plans from. Every other field is left
+    unread, so the plan writes it."""
+    sections = []
+    for netdev in netdevs:
+        nic = boot_defaults(NicRaw(netdev, driver=MLX5))
+        ets = {"willing": nic.willing, "tc_tsa": nic.tc_tsa, "tc_bw": nic.tc_bw, "prio_tc": nic.prio_tc}
+        rx, tx = ("on" if way else "off" for way in nic.pause or (False, False))
+        sections += [f"{BUNDLE_HEADER}ethtool -i {netdev}\ndriver: {nic.driver}\n",
+                     f"{BUNDLE_HEADER}dcb -j ets show dev {netdev}\n{json.dumps(ets)}\n",
+                     f"{BUNDLE_HEADER}ethtool -a {netdev}\nRX: {rx}\nTX: {tx}\n"]
+    return "".join(sections)
 
 
 # --- model <-> native ----------------------------------------------------------------------

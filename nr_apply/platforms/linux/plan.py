@@ -5,21 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from nr_apply.model import NicLossless, NodeState
-from nr_apply.platforms.linux.model import apply_model, boot_defaults
-from nr_apply.platforms.linux.native import ECN_POINTS, MLX5, NicRaw, cnp_path, ecn_path, tos_dir, tos_path
-from nr_apply.render import render_context
-
-
-def render(state: NodeState, rdma_devices: dict[str, str | None]) -> str:
-    """The host commands that put an mlx5 NIC fresh from boot at `state`: the same encoding
-    `plan_change` uses (`apply_model` then `nic_change`), from the driver's defaults."""
-    nics = []
-    for name, nic in state.ports.items():
-        if isinstance(nic, NicLossless):
-            fresh = boot_defaults(NicRaw(name, rdma_device=rdma_devices.get(name), driver=MLX5))
-            nics.append({"name": name, "commands": nic_change(fresh, apply_model(fresh, nic))})
-    return render_context("linux_nic/lossless.j2", {"nics": nics})
+from nr_apply.platforms.linux.native import ECN_POINTS, NicRaw, cnp_path, ecn_path, tos_dir, tos_path
 
 
 def _compact(values: list, default: object) -> str:

@@ -85,7 +85,6 @@ from nr_apply.platforms.nvue.plan import (
     _unset_line,
     diff_commands,
     refuse_unsupported,
-    render,
     scope_of,
 )
 
@@ -119,8 +118,9 @@ class NvueDriver(Driver):
 
     # --- pure --------------------------------------------------------------------------------
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        return render(state)
+    def factory(cls, node: Node, state: NodeState) -> Tree:
+        """A switch at its defaults: an empty applied tree."""
+        return {}
 
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:

@@ -8,7 +8,6 @@ import copy
 import re
 from typing import Any
 
-from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.model import NodeState, PortLossless
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.nvue.model import (
@@ -19,16 +18,14 @@ from nr_apply.platforms.nvue.model import (
     PROFILE_KINDS,
     TRUST,
     TRUST_READ,
-    UNSUPPORTED,
     _defaults,
     _effective,
     _no_drop,
     _profile_of,
     _watchdog_detection_ms,
-    parse_tree,
     roce_mode,
 )
-from nr_apply.platforms.nvue.native import Path, Release, Tree, _get, _leaves, _put, _show_release, load_tree
+from nr_apply.platforms.nvue.native import Path, Release, Tree, _get, _leaves, _put, _show_release
 
 
 # The first Cumulus Linux release whose NVUE has what a change writes (NVUE command
@@ -38,15 +35,6 @@ QOS_PROFILE_RELEASE = (5, 3)
 
 
 # === rendering (nr-apply render) ==========================================================
-def render(state: NodeState) -> str:
-    """The lossless scope a plan from a factory switch converges to, as `nv set` lines: the
-    same encoding `plan_change` uses, so what is reviewed is what a push converges to."""
-    factory = parse_tree(load_tree({}), list(state.ports))
-    target = target_state(state, factory, list(FACET_FIELDS), set(UNSUPPORTED))
-    new = _desired_tree({}, factory, target)
-    return "".join(f"{line}\n" for line in sorted(diff_commands({}, scope_of(new)), key=_rank))
-
-
 # === planning =============================================================================
 def _desired_tree(tree: Tree, current: NodeState, target: NodeState) -> Tree:
     """`tree` with the lossless scope changed so that it runs as `target` (only what differs

@@ -2,10 +2,10 @@
 Generic Config Updater (`config apply-patch`), over SSH with Netmiko `linux`.
 
 Quirks kept here:
-- One encoding: `config_db()` cuts each port's rows into groups, one per piece of the model
-  (MTU, DSCP map, dot1p map, PFC, each TC's scheduler and WRED profile, the TC->queue map,
-  the watchdog, the headroom). `render` shows every group; `plan_change` rewrites, from the
-  same functions, exactly the groups whose model value differs between running and target.
+- One encoding: each port's rows are cut into groups, one per piece of the model (MTU, DSCP
+  map, dot1p map, PFC, each TC's scheduler and WRED profile, the TC->queue map, the watchdog,
+  the headroom). `plan_change` rewrites exactly the groups whose model value differs between
+  running and target; `render` shows the rows that plan leaves from a factory switch.
 - DSCP maps straight to a traffic class (DSCP_TO_TC_MAP); PFC priorities are TCs on the
   queue side, so the model's DSCP->priority->TC chain is composed on the way out. On the way
   in it is decomposed: a DSCP's priority is its TC when the dot1p map sends that priority to
@@ -43,6 +43,8 @@ import time
 import uuid
 from typing import Any
 
+import jsonpatch
+
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
@@ -56,9 +58,10 @@ from nr_apply.platforms.sonic.counters import (
     parse_pfcwd_stats,
     parse_queue_drops,
 )
-from nr_apply.platforms.sonic.model import UNSUPPORTED, parse_config_db, render
+from nr_apply.platforms.sonic.model import UNSUPPORTED, parse_config_db
 from nr_apply.platforms.sonic.native import load_config_db, patch_file_text, patch_lines
 from nr_apply.platforms.sonic.plan import _tables, owned_view, plan_patch, restore_patch, restore_view
+from nr_apply.render import render_context
 
 
 REVERT_UNIT = "nr-apply-revert"
@@ -81,8 +84,18 @@ class SonicDriver(Driver):
 
     # --- pure -----------------------------------------------------------------------------------
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        return render(state)
+    def factory(cls, node: Node, state: NodeState) -> dict:
+        """A switch at its defaults: its ports' PORT rows, nothing lossless configured."""
+        return {"PORT": {name: {} for name in state.ports}}
+
+    @classmethod
+    def rendered(cls, factory: dict, change: Change) -> str:
+        """The CONFIG_DB rows the plan from `factory` leaves in nr-apply's scope (the patch
+        applied to the owned view), rather than the patch itself: CONFIG_DB is SONiC's
+        configuration, the patch only the way there."""
+        view = jsonpatch.apply_patch(owned_view(factory), change.payload)
+        db = {table: {key: row for key, row in rows.items() if row} for table, rows in view.items()}
+        return render_context("sonic/config_db.json.j2", {"config_db": {t: rows for t, rows in db.items() if rows}})
 
     @classmethod
     def parse(cls, raw: Any, ports: list[str] | None = None) -> NodeState:

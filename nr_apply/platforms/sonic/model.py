@@ -1,6 +1,6 @@
 """CONFIG_DB <-> the model. One encoding: each port's rows are cut into groups, one per piece of
-the model they encode; `render` is every group of every port plus the ROCE objects they name,
-and `plan` rewrites exactly the groups whose model value differs. Reading decomposes the rows
+the model they encode, and `plan` rewrites exactly the groups whose model value differs (from a
+factory switch, every group of every port: what `render` shows). Reading decomposes the rows
 back into `PortLossless`."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from nr_apply.platforms.sonic.native import PORT_FIELDS, REFERENCES, load_config_db, referenced_name
-from nr_apply.render import render_context
 
 
 MAP_NAME = "ROCE"
@@ -38,9 +37,9 @@ def buffer_profile_name(h: StaticHeadroom) -> str:
 
 
 # --- the one encoding: model -> CONFIG_DB rows --------------------------------------------------
-# Each port's rows are cut into groups, one per piece of the model they encode. `render` is all
-# groups of every port plus the ROCE objects they name; `plan_change` rewrites exactly the groups
-# whose model value differs between running and target, from the same functions.
+# Each port's rows are cut into groups, one per piece of the model they encode. `plan_change`
+# rewrites exactly the groups whose model value differs between running and target, plus the ROCE
+# objects they name; from a factory switch that is every group of every port (`render`).
 Rows = dict[str, dict[str, "dict[str, str] | None"]]  # table -> row -> owned fields (None: no row)
 
 
@@ -180,7 +179,8 @@ def _objects(state: NodeState) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def config_db(state: NodeState) -> dict:
-    """The CONFIG_DB rows that carry this node's lossless state (what `render` shows)."""
+    """The CONFIG_DB rows that carry this node's lossless state: every group of every port and
+    the objects they name (what `render`, the plan from a factory switch, leaves in scope)."""
     db: dict[str, dict] = {}
     for name, port in state.ports.items():
         for group in _port_groups(name, port):
@@ -204,10 +204,6 @@ def _referenced_names(db: dict) -> dict[str, set[str]]:
                 if isinstance(row, dict) and field in row:
                     names.setdefault(target, set()).add(referenced_name(row[field]))
     return names
-
-
-def render(state: NodeState) -> str:
-    return render_context("sonic/config_db.json.j2", {"config_db": config_db(state)})
 
 
 def _priorities(value: Any) -> list[int]:
