@@ -24,7 +24,7 @@ from nr_apply.platforms.sonic.counters import (
     parse_queue_drops,
 )
 from nr_apply.platforms.sonic.driver import SonicDriver
-from nr_apply.platforms.sonic.model import config_db
+from nr_apply.platforms.sonic.plan import config_db
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "vectors"

@@ -97,7 +97,7 @@ def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
     from nr_apply.diff import FACET_FIELDS, target_state
     from nr_apply_lab.runner import load_nodes
     from nr_apply_lab.sonic_factory import factory_config_db
-    from nr_apply.platforms.sonic.model import config_db
+    from nr_apply.platforms.sonic.plan import config_db
     import jsonpatch
 
     leaf4 = _bundled_leaf4()

@@ -21,6 +21,25 @@ from nr_apply.platforms.eos.native import (
 from nr_apply.render import render_context
 
 
+# --- the managed scope, as data ---------------------------------------------------------------
+# Global lines nr-apply owns, by prefix: the DSCP and CoS maps and the PFC switch it writes (the
+# TC->queue map beside them counts with them: an abort of a pending commit may take it back).
+SCOPE_GLOBAL = ("qos map ", "priority-flow-control all off")
+# Interface lines nr-apply owns, by aspect: exactly the shapes the renderer writes, so a line the
+# renderer would never write (a description, `random-detect ecn count`) is never removed.
+ASPECT_LINES = {
+    "mtu": re.compile(r"mtu \d+$"),
+    "trust": re.compile(r"qos trust (dscp|cos)$|no qos trust$"),
+    "pause": re.compile(r"flowcontrol (receive|send) (on|off|desired)$"),
+    "pfc": re.compile(r"priority-flow-control on$|priority-flow-control priority \d no-drop$"),
+    "watchdog": re.compile(r"priority-flow-control pause watchdog(?: port (?:action|timer) .+)?$"),
+    "sched": re.compile(r"no priority$|priority strict$|bandwidth (?:guaranteed )?percent \d+$"),
+    "ecn": re.compile(r"random-detect ecn minimum-threshold .+$"),
+    "wred": re.compile(r"random-detect drop .+$"),
+}
+QUEUE_ASPECTS = ("sched", "ecn", "wred")  # the aspects inside a queue block; the others are flat
+
+
 # --- planning: which settings differ, and their lines on both sides -----------------------
 def _watchdog_key(p: PortLossless) -> tuple | None:
     wd = p.pfc_watchdog
@@ -42,21 +61,6 @@ def port_aspects(p: PortLossless) -> dict[tuple, Any]:
         aspects[("queue", tc, "wred")] = (bool(p.wred_drop.get(tc)),
                                           ecn.model_dump() if ecn and p.wred_drop.get(tc) else None)
     return aspects
-
-
-QUEUE_ASPECTS = ("sched", "ecn", "wred")
-# Running lines that belong to one aspect: exactly the shapes the renderer writes, so a line
-# the renderer would never write (a description, `random-detect ecn count`) is never removed.
-ASPECT_LINES = {
-    "mtu": re.compile(r"mtu \d+$"),
-    "trust": re.compile(r"qos trust (dscp|cos)$|no qos trust$"),
-    "pause": re.compile(r"flowcontrol (receive|send) (on|off|desired)$"),
-    "pfc": re.compile(r"priority-flow-control on$|priority-flow-control priority \d no-drop$"),
-    "watchdog": re.compile(r"priority-flow-control pause watchdog(?: port (?:action|timer) .+)?$"),
-    "sched": re.compile(r"no priority$|priority strict$|bandwidth (?:guaranteed )?percent \d+$"),
-    "ecn": re.compile(r"random-detect ecn minimum-threshold .+$"),
-    "wred": re.compile(r"random-detect drop .+$"),
-}
 
 
 def _scoped_running(tree: HConfig, changed: dict[str, list[tuple]], glob: GlobalQos) -> str:
@@ -119,7 +123,7 @@ def outside_scope(text: str, ports: list[str]) -> set[tuple[str, ...]]:
     an ACL), as hier_config paths: what an abort of a pending commit would take back too."""
     scope = {tuple(c.path()) for c in load_tree(lossless_scope(text, ports)).all_children()}
     return {path for path in (tuple(c.path()) for c in load_tree(text).all_children())
-            if path not in scope and not path[0].startswith(("qos map ", "priority-flow-control all off"))}
+            if path not in scope and not path[0].startswith(SCOPE_GLOBAL)}
 
 
 def restore_lines(snapshot: str, running: str, ports: list[str]) -> list[str]:

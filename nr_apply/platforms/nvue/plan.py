@@ -262,10 +262,18 @@ def _rank(line: str) -> int:
     return next((rank for rank, marker in enumerate(_ORDER) if marker.match(body)), len(_ORDER))
 
 
+# The managed scope, as data: the tree paths nr-apply owns, as prefixes of a leaf's path (`*`:
+# any one key), so a change or a restore never touches anything else on the switch.
+SCOPE: tuple[tuple[str, ...], ...] = (
+    ("qos",),  # the switch's QoS: maps, profiles, buffers, ROCE
+    ("interface", "*", "qos", "*"),  # each interface's QoS settings
+    ("interface", "*", "link", "mtu"),
+)
+
+
 def _in_scope(path: Path) -> bool:
-    if path[:1] == ("qos",):
-        return True
-    return len(path) >= 4 and path[0] == "interface" and (path[2] == "qos" or path[2:4] == ("link", "mtu"))
+    return any(len(path) >= len(prefix) and all(want in ("*", have) for want, have in zip(prefix, path))
+               for prefix in SCOPE)
 
 
 def scope_of(tree: Tree) -> Tree:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
-from nr_apply.platforms.sonic.native import PORT_FIELDS, REFERENCES, load_config_db, referenced_name
+from nr_apply.platforms.sonic.native import load_config_db, referenced_name
 
 
 MAP_NAME = "ROCE"
@@ -176,34 +176,6 @@ def _objects(state: NodeState) -> dict[str, dict[str, dict[str, str]]]:
                 "pool": LOSSLESS_POOL, "xon": str(headroom.xon), "xoff": str(headroom.xoff),
                 "size": str(headroom.size), "dynamic_th": "0"}
     return objects
-
-
-def config_db(state: NodeState) -> dict:
-    """The CONFIG_DB rows that carry this node's lossless state: every group of every port and
-    the objects they name (what `render`, the plan from a factory switch, leaves in scope)."""
-    db: dict[str, dict] = {}
-    for name, port in state.ports.items():
-        for group in _port_groups(name, port):
-            for table, rows in group.rows.items():
-                for row, fields in rows.items():
-                    if fields:
-                        db.setdefault(table, {}).setdefault(row, {}).update(fields)
-    referenced = _referenced_names(db)
-    for table, rows in _objects(state).items():
-        used = {k: v for k, v in rows.items() if k in referenced.get(table, set())}
-        if used:
-            db[table] = used
-    return db
-
-
-def _referenced_names(db: dict) -> dict[str, set[str]]:
-    names: dict[str, set[str]] = {}
-    for table in PORT_FIELDS:
-        for row in db.get(table, {}).values():
-            for field, target in REFERENCES.items():
-                if isinstance(row, dict) and field in row:
-                    names.setdefault(target, set()).add(referenced_name(row[field]))
-    return names
 
 
 def _priorities(value: Any) -> list[int]:

@@ -8,16 +8,6 @@ import re
 from typing import Any
 
 
-# Tables whose ROCE* rows nr-apply owns whole; they must exist before anything refers to them.
-OBJECT_TABLES = ("DSCP_TO_TC_MAP", "DOT1P_TO_TC_MAP", "TC_TO_QUEUE_MAP", "TC_TO_PRIORITY_GROUP_MAP",
-                 "MAP_PFC_PRIORITY_TO_QUEUE", "SCHEDULER", "WRED_PROFILE", "BUFFER_PROFILE")
-# Tables of shared rows where nr-apply owns only some fields.
-PORT_FIELDS = {"PORT": ("mtu",),
-               "PORT_QOS_MAP": ("dscp_to_tc_map", "dot1p_to_tc_map", "tc_to_queue_map", "tc_to_pg_map",
-                                "pfc_to_queue_map", "pfc_enable", "pfcwd_sw_enable"),
-               "QUEUE": ("scheduler", "wred_profile"),
-               "PFC_WD": ("action", "detection_time", "restoration_time"),
-               "BUFFER_PG": ("profile",)}
 # Reference field -> the object table it names a row of.
 REFERENCES = {"dscp_to_tc_map": "DSCP_TO_TC_MAP", "dot1p_to_tc_map": "DOT1P_TO_TC_MAP",
               "tc_to_queue_map": "TC_TO_QUEUE_MAP", "tc_to_pg_map": "TC_TO_PRIORITY_GROUP_MAP",

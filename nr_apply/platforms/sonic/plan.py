@@ -4,16 +4,56 @@ nr-apply owns (`OBJECT_TABLES` whole, `PORT_FIELDS` by field), and the patch res
 from __future__ import annotations
 
 import copy
-import jsonpointer
 
 import jsonpatch
+import jsonpointer
 
 from nr_apply.model import NodeState, PortLossless
-from nr_apply.platforms.sonic.model import _Group, _index_range, _objects, _port_groups, _referenced_names
-from nr_apply.platforms.sonic.native import OBJECT_TABLES, PORT_FIELDS, referenced_name
+from nr_apply.platforms.sonic.model import _Group, _index_range, _objects, _port_groups
+from nr_apply.platforms.sonic.native import REFERENCES, referenced_name
 
 
-OWNED_PREFIX = "ROCE"
+# --- the managed scope, as data -----------------------------------------------------------------
+OWNED_PREFIX = "ROCE"  # object rows nr-apply names (and so owns)
+# Tables whose ROCE* rows nr-apply owns whole; they must exist before anything refers to them.
+OBJECT_TABLES = ("DSCP_TO_TC_MAP", "DOT1P_TO_TC_MAP", "TC_TO_QUEUE_MAP", "TC_TO_PRIORITY_GROUP_MAP",
+                 "MAP_PFC_PRIORITY_TO_QUEUE", "SCHEDULER", "WRED_PROFILE", "BUFFER_PROFILE")
+# Tables of shared rows where nr-apply owns only some fields.
+PORT_FIELDS = {"PORT": ("mtu",),
+               "PORT_QOS_MAP": ("dscp_to_tc_map", "dot1p_to_tc_map", "tc_to_queue_map", "tc_to_pg_map",
+                                "pfc_to_queue_map", "pfc_enable", "pfcwd_sw_enable"),
+               "QUEUE": ("scheduler", "wred_profile"),
+               "PFC_WD": ("action", "detection_time", "restoration_time"),
+               "BUFFER_PG": ("profile",)}
+
+
+# --- the rendered rows ----------------------------------------------------------------------------
+def config_db(state: NodeState) -> dict:
+    """The CONFIG_DB rows that carry this node's lossless state: every group of every port and
+    the objects they name (what `render`, the plan from a factory switch, leaves in scope)."""
+    db: dict[str, dict] = {}
+    for name, port in state.ports.items():
+        for group in _port_groups(name, port):
+            for table, rows in group.rows.items():
+                for row, fields in rows.items():
+                    if fields:
+                        db.setdefault(table, {}).setdefault(row, {}).update(fields)
+    referenced = _referenced_names(db)
+    for table, rows in _objects(state).items():
+        used = {k: v for k, v in rows.items() if k in referenced.get(table, set())}
+        if used:
+            db[table] = used
+    return db
+
+
+def _referenced_names(db: dict) -> dict[str, set[str]]:
+    names: dict[str, set[str]] = {}
+    for table in PORT_FIELDS:
+        for row in db.get(table, {}).values():
+            for field, target in REFERENCES.items():
+                if isinstance(row, dict) and field in row:
+                    names.setdefault(target, set()).add(referenced_name(row[field]))
+    return names
 
 
 # --- planning: the JSON Patch over the rows and fields nr-apply owns ----------------------------
