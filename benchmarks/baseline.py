@@ -28,9 +28,10 @@ from nornir_netmiko.tasks import netmiko_send_command
 from nr_apply.connections import HostKeyFiles
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC
 from nr_apply.inventory import load_fabric
-from nr_apply.platforms import linux, nvue, sonic
+from nr_apply.platforms.linux.native import read_lines as linux_read_lines
+from nr_apply.platforms.sonic.driver import READ_COMMAND as SONIC_READ_COMMAND
 from nr_apply.platforms.drivers import PLATFORMS
-from nr_apply.platforms.rendering import render_node
+from nr_apply.platforms.drivers import driver_class
 
 USERNAME, PASSWORD = "admin", "Lossless!Lab42"
 
@@ -38,9 +39,9 @@ USERNAME, PASSWORD = "admin", "Lossless!Lab42"
 def read_commands(node) -> list[str]:
     """What nr-apply's driver sends to read this node (its one read round)."""
     if node.platform == "linux":
-        return linux.read_lines({name: getattr(p, "rdma_device", None) for name, p in node.ports.items()})
+        return linux_read_lines({name: getattr(p, "rdma_device", None) for name, p in node.ports.items()})
     if node.platform == "sonic":
-        return [sonic.READ_COMMAND]
+        return [SONIC_READ_COMMAND]
     if node.platform == "nvue":
         return ["nv config show -o yaml"]
     raise ValueError(node.platform)
@@ -79,7 +80,8 @@ def main() -> int:
             platform="eos", extras={"optional_args": {"transport": "http", "port": host.port}})
         host.connection_options[EXEC] = ConnectionOptions(
             port=ssh_port, extras={"known_hosts": str(known_hosts)})
-    configs = {n: render_node(fabric.nodes[n]) for n in nr.inventory.hosts if mode == "configure"}
+    nodes = [fabric.nodes[n] for n in nr.inventory.hosts] if mode == "configure" else []
+    configs = {node.name: driver_class(node.platform).render(node, node.intent()) for node in nodes}
     commands = {n: read_commands(fabric.nodes[n]) for n, h in nr.inventory.hosts.items()
                 if mode.startswith("read") and h.platform != "eos"}
 

@@ -32,7 +32,7 @@ from nr_apply.exec_channel import CONNECTION_NAME as EXEC_CONNECTION
 from nr_apply.exec_channel import known_hosts_path
 from nr_apply.exec_channel import start as start_exec_channels
 from nr_apply.fabric import Fabric
-from nr_apply.platforms.drivers import platform
+from nr_apply.platforms.drivers import OptionRefused, platform
 from nr_apply.yamlio import load_mapping
 
 DEFAULT_CREDENTIALS = Path("~/.config/nr-apply/credentials.yaml")
@@ -255,15 +255,13 @@ def prepare_host(host: Host, credentials: Credentials, policy: HostKeyPolicy,
         # A copy per host: nornir_napalm writes the port into optional_args, and a group's dict
         # is shared by every host of the group.
         optional_args = dict((napalm.extras or {}).get("optional_args") or {})
-        if descriptor.napalm_driver == "eos":  # eAPI's TLS trust: an EOS quirk, kept in its module
-            from nr_apply.platforms.eos import PlainHttpRefused, eapi_tls_args, refuse_plain_http
-
+        complete = descriptor.napalm_optional_args_hook()  # the platform's own checks (EOS: eAPI TLS trust)
+        if complete is not None:
             try:
-                optional_args = refuse_plain_http(optional_args, napalm.hostname or host.hostname)
-            except PlainHttpRefused as exc:
+                optional_args = complete(optional_args, napalm.hostname or host.hostname, inventory_dir)
+            except OptionRefused as exc:
                 raise InputError(str(exc), field=f"{host.name}.connection_options.napalm.extras.optional_args"
-                                 ".transport") from None
-            optional_args = eapi_tls_args(optional_args, inventory_dir)
+                                 f".{exc.key}") from None
         optional_args.setdefault("port", napalm.port)
         host.connection_options["napalm"] = ConnectionOptions(
             hostname=napalm.hostname, port=napalm.port, platform=descriptor.napalm_driver,

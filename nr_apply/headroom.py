@@ -10,7 +10,7 @@ nr-apply is the value the device would compute itself:
   (`drivers/net/ethernet/mellanox/mlx5/core/en/port_buffer.c`).
 
 Pure functions, no I/O. `with_required_headroom` puts the result into a port's intent where
-the platform pushes headroom (its driver's `pushes_headroom`).
+the platform pushes headroom (its descriptor's `pushes_headroom`).
 """
 
 from __future__ import annotations
@@ -277,9 +277,9 @@ def headroom(
 
 @lru_cache(maxsize=None)
 def _pushes_headroom(platform: str) -> bool:
-    from nr_apply.platforms.drivers import driver_class
+    from nr_apply.platforms.drivers import platform as descriptor
 
-    return bool(getattr(driver_class(platform), "pushes_headroom", False))
+    return descriptor(platform).pushes_headroom
 
 
 def required_headroom(node: "Node", port: "Port") -> StaticHeadroom | None:

@@ -402,7 +402,7 @@ def host_asic(host: Any) -> str | None:
 
     asic, known = _inherited(host, "asic"), PLATFORMS[host.platform].asics
     if asic is None:
-        if getattr(PLATFORMS[host.platform].driver_class(), "pushes_headroom", False):
+        if PLATFORMS[host.platform].pushes_headroom:
             raise IntentError(f"missing: platform {host.platform} computes PFC headroom from the ASIC (one of: "
                               f"{', '.join(known)})", "host", host.name, "data.asic")
         return None

@@ -9,16 +9,11 @@ from pathlib import Path
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.platforms.drivers import PLATFORMS, platform
 
-FORMS = {"eos": "`show running-config` text", "nvue": "`nv config show -o yaml` text",
-         "sonic": "CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)",
-         "linux": "a host read-back bundle (see nr_apply/platforms/linux.py)"}
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "parse", help="normalize a saved read-back into the lossless model",
         description="Parse a saved read-back into nr-apply's vendor-neutral lossless model. Inputs: "
-        + "; ".join(f"{k}: {v}" for k, v in FORMS.items()) + ".")
+        + "; ".join(f"{name}: {p.read_back_form}" for name, p in PLATFORMS.items()) + ".")
     p.add_argument("--platform", required=True, choices=sorted(PLATFORMS))
     p.add_argument("file", help="saved read-back")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 # What a driver raises: the causes in nr_apply.errors' one tree, importable from here too.
 from nr_apply.errors import DriverError, SessionLost  # noqa: F401
+from nr_apply.diff import FACET_FIELDS, target_state
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
 
@@ -78,6 +79,8 @@ class Driver(ABC):
     def netmiko(self) -> Any:
         """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
         with the device's own known_hosts file written just before."""
+        # Deferred: connections and exec_channel pull in paramiko and asyncssh, which parse,
+        # render and validate (they load driver classes) never need.
         from nr_apply.connections import ensure_host_key_file
         from nr_apply.exec_channel import ExecChannelError
 
@@ -94,7 +97,7 @@ class Driver(ABC):
         transport of reads and write scripts on SSH platforms (no terminal, no prompt to find;
         see nr_apply.exec_channel). A failed exec raises `SessionLost` and forgets the
         connection, so the next one logs in again."""
-        from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError
+        from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError  # deferred: asyncssh, as above
 
         for attempt in (1, 2):
             try:
@@ -117,10 +120,26 @@ class Driver(ABC):
         """Running state from a read-back (`read()` output, or a saved file's content)."""
 
     @classmethod
-    def render(cls, node: Node, state: NodeState) -> str:
-        """The whole of `state` in native form (`nr-apply render`): exactly what `plan_change`
-        converges a device to, so one encoding serves both."""
+    def factory(cls, node: Node, state: NodeState) -> Any:
+        """The read-back of this node fresh from the factory, with the ports of `state` and
+        nothing lossless configured: what `render` plans from."""
         raise NotImplementedError(f"{cls.platform} does not render")
+
+    @classmethod
+    def render(cls, node: Node, state: NodeState) -> str:
+        """The whole of `state` in native form (`nr-apply render`): the plan from a factory
+        device to `state`, so what is rendered is exactly what a push converges to."""
+        raw = cls.factory(node, state)
+        current = cls.parse(raw, list(state.ports))
+        target = target_state(state, current, list(FACET_FIELDS), cls.unsupported, cls.compared_whole,
+                              cls.dscp_classifies_to_tc)
+        return cls.rendered(raw, cls(node, None).plan_change(raw, current, target))
+
+    @classmethod
+    def rendered(cls, factory: Any, change: Change) -> str:
+        """How `render` shows the plan from `factory`: its reviewed lines, unless the platform's
+        native form reads better another way."""
+        return "".join(f"{line}\n" for line in change.native)
 
     @abstractmethod
     def plan_change(self, raw: Any, current: NodeState, target: NodeState) -> Change:

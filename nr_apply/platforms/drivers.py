@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from nr_apply.headroom import MLX5_MODEL, SPECTRUM_ASICS
 
 if TYPE_CHECKING:
     from nr_apply.platforms.base import Driver
+
+
+class OptionRefused(ValueError):
+    """A connection option a platform refuses to use (its descriptor's `napalm_optional_args`
+    hook raises it); `key` names the option."""
+
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,9 @@ class PlatformLimits:
     mtu_max: int
     shared_qos_profile: bool  # trust/maps/PFC/ETS/ECN are one per device, not per port
     watchdog_actions: tuple[str, ...]  # model actions the platform can express
+    # The DSCP and priority maps are one per device even where the rest is per port (EOS's
+    # global `qos map dscp|cos`): rule P2 holds them equal on every lossless port.
+    global_maps: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,9 +61,21 @@ class Platform:
     # Its gNMI path table (nr_apply/telemetry/paths/<file>, with its sources); None: no gNMI,
     # its gates are judged from CLI samples.
     gnmi_paths: str | None = None
+    # It writes each lossless port's PFC headroom, computed by nr_apply.headroom from the ASIC,
+    # speed, cable and MTU (so a node of it must name its ASIC).
+    pushes_headroom: bool = False
+    # "module:function" completing (and checking) the inventory's NAPALM optional_args before
+    # anything connects: (optional_args, hostname, inventory_dir) -> optional_args; it raises
+    # OptionRefused for options that must not be used.
+    napalm_optional_args: str | None = None
+    # The form `nr-apply parse` reads for this platform (what `read()` returns, saved to a file).
+    read_back_form: str = ""
 
     def driver_class(self) -> type[Driver]:
         return _load(self.driver)
+
+    def napalm_optional_args_hook(self) -> Callable[[dict, str | None, Path], dict] | None:
+        return _load(self.napalm_optional_args) if self.napalm_optional_args else None
 
     @property
     def unsupported(self) -> set[str]:
@@ -74,40 +97,46 @@ SPECTRUM = tuple(SPECTRUM_ASICS)
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(
-        name="eos", kind="switch", driver="nr_apply.platforms.eos:EosDriver",
+        name="eos", kind="switch", driver="nr_apply.platforms.eos.driver:EosDriver",
         connection="napalm", napalm_driver="eos", netmiko_device_type="arista_eos",
         # `mtu <68-9214>`; the DSCP map is the global `qos map dscp` (rule P2 checks it
         # separately), everything else is per interface. The lossless-PG limit is not
         # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
-                              watchdog_actions=("drop", "alert")),
-        asics=BROADCOM_ASICS, gnmi_paths="eos.yaml"),
+                              watchdog_actions=("drop", "alert"), global_maps=True),
+        asics=BROADCOM_ASICS, gnmi_paths="eos.yaml",
+        napalm_optional_args="nr_apply.platforms.eos.transport:napalm_optional_args",
+        read_back_form="`show running-config` text"),
     Platform(
-        name="nvue", kind="switch", driver="nr_apply.platforms.nvue:NvueDriver",
+        name="nvue", kind="switch", driver="nr_apply.platforms.nvue.driver:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        asics=SPECTRUM, gnmi_paths="nvue.yaml"),
+        asics=SPECTRUM, gnmi_paths="nvue.yaml",
+        read_back_form="`nv config show -o yaml` text"),
     Platform(
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
         # which only Enterprise SONiC has).
-        name="sonic", kind="switch", driver="nr_apply.platforms.sonic:SonicDriver",
+        name="sonic", kind="switch", driver="nr_apply.platforms.sonic.driver:SonicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
         # Default LOSSLESS_TC is 3,4; PORT mtu 68..9216 in sonic-port.yang.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
         asics=SPECTRUM,
-        sudo_with_login_password=True, gnmi_paths="sonic.yaml"),
+        sudo_with_login_password=True, gnmi_paths="sonic.yaml",
+        pushes_headroom=True,  # lossless BUFFER_PG profiles, computed by nr_apply.headroom
+        read_back_form="CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)"),
     Platform(
-        name="linux", kind="host", driver="nr_apply.platforms.linux:LinuxNicDriver",
+        name="linux", kind="host", driver="nr_apply.platforms.linux.driver:LinuxNicDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="linux",
         # mlx5: 8 receive buffers; netdev MTU up to 9978.
         limits=PlatformLimits(max_lossless_priorities=8, mtu_min=68, mtu_max=9978, shared_qos_profile=False,
                               watchdog_actions=()),
         asics=(MLX5_MODEL,),
-        sudo_with_login_password=True),
+        sudo_with_login_password=True,
+        read_back_form="a host read-back bundle (see nr_apply/platforms/linux/native.py)"),
 )}
 
 

@@ -1,5 +1,5 @@
 """A gNMI client over grpcio (the protos and stubs pygnmi ships): Capabilities, Get and
-Subscribe STREAM/SAMPLE, with TLS trusted the way eAPI is (platforms/eos.py
+Subscribe STREAM/SAMPLE, with TLS trusted the way eAPI is (platforms/eos/transport.py
 `eapi_tls_args`): per fabric in the inventory's `gnmi` connection extras, `tls_ca: FILE`
 (a CA bundle; the switch's name or address is checked against its certificate),
 `tls_pin: FILE` (the switch's own certificate, trusted alone), or `tls_verify: false` (the

@@ -388,7 +388,7 @@ def p2_shared_profile(fabric: Fabric) -> Iterator[Finding]:
     for node in fabric.nodes.values():
         limits = platform_descriptor(node.platform).limits
         fields = SHARED_FIELDS if limits.shared_qos_profile else ("dscp_to_priority", "priority_to_tc") \
-            if node.platform == "eos" else ()
+            if limits.global_maps else ()
         lossless = [p for p in node.ports.values() if p.roce and p.intent.no_drop_priorities]
         for field in fields:
             values = {repr(getattr(p.intent, field)): p for p in lossless}

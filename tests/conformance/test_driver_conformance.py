@@ -23,7 +23,6 @@ from nr_apply.inventory import load_fabric
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Driver
 from nr_apply.platforms.drivers import PLATFORMS as DESCRIBED
-from nr_apply.platforms.rendering import render_node
 
 PLATFORMS = tuple(DESCRIBED)  # every registered platform: a new one gets these cases by registering
 FACETS = list(FACET_FIELDS)
@@ -43,7 +42,7 @@ def _run_on_host(drv: Driver, commands: list[str]) -> None:
 
 def rendered_state(drv: Driver) -> NodeState:
     """The state the node's render describes, as its driver parses it."""
-    text = render_node(drv.node)
+    text = drv.render(drv.node, drv.node.intent())
     if drv.platform != "linux":
         return drv.parse(text, list(drv.node.ports))
     # A host's render is the commands that take a NIC fresh from boot to intent.

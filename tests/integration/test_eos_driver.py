@@ -16,7 +16,7 @@ from fabric_helpers import lab_driver
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.eos import EosDriver
+from nr_apply.platforms.eos.driver import EosDriver
 
 NODE = "leaf1"
 FACETS = list(FACET_FIELDS)
@@ -174,20 +174,20 @@ def test_someone_elses_pending_session_is_respected(driver, fresh_lab):
 def scope_paths(text: str, ports: list[str]) -> set[tuple[str, ...]]:
     from hier_config import get_hconfig
 
-    from nr_apply.platforms.eos import hconfig_driver, lossless_scope
+    from nr_apply.platforms.eos.native import hconfig_driver
+    from nr_apply.platforms.eos.plan import lossless_scope
 
     tree = get_hconfig(hconfig_driver(), lossless_scope(text, ports))
     return {tuple(c.path()) for c in tree.all_children()}
 
 
 def test_render_shows_exactly_what_plan_change_converges_to(driver):
-    from nr_apply.platforms.rendering import render_node
 
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     driver.confirm()
     ports = list(driver.node.ports)
-    assert scope_paths(driver.read(), ports) == scope_paths(render_node(driver.node), ports)
+    assert scope_paths(driver.read(), ports) == scope_paths(driver.render(driver.node, driver.node.intent()), ports)
 
 
 def test_read_push_confirm_and_counters_share_one_eapi_connection(driver, fresh_lab):

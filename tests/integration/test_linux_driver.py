@@ -13,7 +13,7 @@ from fabric_helpers import lab_driver
 from nr_apply.diff import diff_node, target_state
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.linux import LinuxNicDriver
+from nr_apply.platforms.linux.driver import LinuxNicDriver
 
 NODE = "host1"
 FACETS = ("trust", "dscp_map", "pfc", "ets", "mtu", "dcbx", "roce")

@@ -14,7 +14,8 @@ import yaml
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.nvue import NvueDriver, staging_of
+from nr_apply.platforms.nvue.driver import NvueDriver
+from nr_apply.platforms.nvue.native import staging_of
 
 NODE = "leaf3"
 FACETS = list(FACET_FIELDS)

@@ -15,7 +15,7 @@ from fabric_helpers import lab_driver
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.sonic import SonicDriver
+from nr_apply.platforms.sonic.driver import SonicDriver
 
 NODE = "leaf4"
 FACETS = list(FACET_FIELDS)

@@ -53,7 +53,7 @@ def test_pfc_qos_and_single_interface_shows_answer(napalm_eos):
 
 
 def test_running_config_all_spells_out_defaults_and_reads_as_running_config(napalm_eos):
-    from nr_apply.platforms.eos import EosDriver
+    from nr_apply.platforms.eos.driver import EosDriver
 
     napalm_eos.load_merge_candidate(config="interface Ethernet31\n   flowcontrol receive on\n")
     napalm_eos.commit_config()

@@ -11,7 +11,7 @@ import pytest
 from napalm import get_network_driver
 
 from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
-from nr_apply.platforms.eos import EosDriver
+from nr_apply.platforms.eos.driver import EosDriver
 from test_eos_napalm import OneSwitchLab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))

@@ -16,7 +16,7 @@ from in_process import InProcessLab, free_port
 from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply_lab.keys import load_or_create_eapi_cert
 from nr_apply_lab.topology import LabNode, LabPort
-from nr_apply.platforms.eos import eapi_tls_args
+from nr_apply.platforms.eos.transport import eapi_tls_args
 
 
 class TlsSwitchLab(InProcessLab):

@@ -460,7 +460,7 @@ def _real_show(index: int) -> str:
 
 
 def test_show_interfaces_status_is_intfutils_table(shell):
-    from nr_apply.platforms.sonic import parse_interface_status
+    from nr_apply.platforms.sonic.counters import parse_interface_status
 
     out = shell.run("show interfaces status")
     assert out.splitlines()[0].split() == _real_show(0).splitlines()[0].split()
@@ -469,7 +469,7 @@ def test_show_interfaces_status_is_intfutils_table(shell):
 
 
 def test_show_queue_wredcounters_is_queuestats_table(device, shell):
-    from nr_apply.platforms.sonic import parse_ecn_marked
+    from nr_apply.platforms.sonic.counters import parse_ecn_marked
 
     out = shell.run("show queue wredcounters")
     assert out.splitlines()[0].split() == _real_show(1).splitlines()[0].split()

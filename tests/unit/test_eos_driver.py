@@ -12,7 +12,8 @@ from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog, PortLossless
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.eos import EosDriver, decompose_dscp_map
+from nr_apply.platforms.eos.driver import EosDriver
+from nr_apply.platforms.eos.model import decompose_dscp_map
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/eos"
@@ -282,7 +283,7 @@ def test_watchdog_action_errdisable_is_read_as_errdisable_not_drop():
 
 
 def test_restore_is_the_scoped_difference_only(leaf1):
-    from nr_apply.platforms.eos import lossless_scope, restore_lines
+    from nr_apply.platforms.eos.plan import lossless_scope, restore_lines
 
     snapshot = (FIXTURES / "leaf1-factory.txt").read_text()
     running = converged_config(leaf1).replace("end\n", "vlan 42\n   name storage\nend\n").replace(

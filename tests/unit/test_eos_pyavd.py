@@ -11,7 +11,7 @@ from pathlib import Path
 import pyavd
 import pytest
 
-from nr_apply.platforms.eos import EosDriver
+from nr_apply.platforms.eos.driver import EosDriver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "eos"))
 from avd_structured_configs import CASES  # noqa: E402

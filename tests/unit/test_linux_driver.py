@@ -12,8 +12,10 @@ from nr_apply.diff import diff_node, target_state
 from nr_apply.inventory import load_fabric
 from nr_apply.model import Ets, NicLossless, NodeState
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.linux import BundleError, LinuxNicDriver, NicRaw, nic_change, parse_counters
-from nr_apply.platforms.rendering import render_node
+from nr_apply.platforms.linux.counters import parse_counters
+from nr_apply.platforms.linux.driver import LinuxNicDriver
+from nr_apply.platforms.linux.native import BundleError, NicRaw
+from nr_apply.platforms.linux.plan import nic_change
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "linux"
@@ -218,7 +220,7 @@ def test_a_converged_host_without_the_boot_unit_plans_only_the_boot_unit(driver,
 def test_the_boot_script_is_the_render_of_the_converged_state(fabric):
     raw = bundle("host1-converged.bundle")
     boot = raw[raw.index("### boot "):].splitlines()[3:]
-    rendered = [line for line in render_node(fabric.nodes["host1"]).splitlines() if not line.startswith("#")]
+    rendered = [line for line in LinuxNicDriver.render(fabric.nodes["host1"], fabric.nodes["host1"].intent()).splitlines() if not line.startswith("#")]
     assert "; ".join(boot).split("; ") == rendered
 
 
@@ -239,7 +241,7 @@ def test_mlx5_host_commands_never_carry_dcb_apptrust(driver, fabric):
     for name in ("host1-factory.bundle", "upstream-mlx5.bundle"):
         change = plan(driver, bundle(name), fabric.nodes["host1"].intent())
         assert not [c for c in change.native if "apptrust" in c]
-    assert "apptrust" not in render_node(fabric.nodes["host1"])
+    assert "apptrust" not in LinuxNicDriver.render(fabric.nodes["host1"], fabric.nodes["host1"].intent())
 
 
 def test_pcp_trust_on_mlx5_is_planned_as_deleting_the_dscp_app_entries(driver):
@@ -309,7 +311,8 @@ def test_counters_come_from_mlx5_ethtool_names():
 
 
 def test_counter_reads_of_many_nics_stay_under_the_terminal_line_limit():
-    from nr_apply.platforms.linux import MAX_LINE, counters_lines
+    from nr_apply.platforms.linux.counters import counters_lines
+    from nr_apply.platforms.linux.native import MAX_LINE
     nics = {f"ens{i}f0np0": f"mlx5_{i}" for i in range(8)}
     lines = counters_lines(nics)
     assert len(lines) > 1 and all(len(line) <= MAX_LINE for line in lines)

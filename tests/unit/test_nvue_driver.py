@@ -19,15 +19,10 @@ from nr_apply_lab.nvue import NvueDevice
 from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.model import EcnThreshold, Ets, NodeState, PfcWatchdog
 from nr_apply.platforms.base import Change, DriverError
-from nr_apply.platforms.nvue import (
-    STAGED_FILE,
-    NvueDriver,
-    diff_commands,
-    load_tree,
-    port_counters,
-    scope_of,
-    staging_of,
-)
+from nr_apply.platforms.nvue.counters import port_counters
+from nr_apply.platforms.nvue.driver import NvueDriver
+from nr_apply.platforms.nvue.native import STAGED_FILE, load_tree, staging_of
+from nr_apply.platforms.nvue.plan import diff_commands, scope_of
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/fixtures/nvue"
@@ -381,3 +376,14 @@ def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):
     with pytest.raises(DriverError, match="^prepare: the switch holds pending changes that nr-apply did not stage"):
         drv.push(Change(native=["nv set qos roce"], payload=staging_of(["nv set qos roce"])), 5)
     assert switch.sent == ["nv config diff", f"cat {STAGED_FILE}"]
+
+
+def test_the_managed_scope_is_qos_each_interface_qos_and_its_mtu():
+    """What a restore diffs and an apply may touch: nothing else of the switch (a description,
+    the link speed, the hostname) is in scope."""
+    tree = {"qos": {"roce": {"enable": "on"}},
+            "interface": {"swp1": {"qos": {"pfc": {"profile": "lossless"}}, "link": {"mtu": 9216, "speed": "100G"},
+                                   "description": "uplink"}},
+            "system": {"hostname": "leaf3"}}
+    assert scope_of(tree) == {"qos": {"roce": {"enable": "on"}},
+                              "interface": {"swp1": {"qos": {"pfc": {"profile": "lossless"}}, "link": {"mtu": 9216}}}}

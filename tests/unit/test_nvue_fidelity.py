@@ -16,7 +16,8 @@ from nr_apply_lab.nvue import NvueDevice
 from nr_apply_lab.topology import LabNode, LabPort
 from nr_apply.model import NodeState, PfcWatchdog
 from nr_apply.platforms.base import DriverError
-from nr_apply.platforms.nvue import NvueDriver, release_of, render
+from nr_apply.platforms.nvue.driver import NvueDriver
+from nr_apply.platforms.nvue.native import release_of
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "tests/fixtures/vectors"
@@ -148,7 +149,7 @@ def test_render_is_what_a_plan_converges_to_from_factory(leaf3, tmp_path):
 
     rendered = _switch(tmp_path / "b")
     nv2 = rendered.open_session("admin", "s1").run
-    for line in render(leaf3.intent()).splitlines():
+    for line in NvueDriver.render(leaf3, leaf3.intent()).splitlines():
         assert nv2(line) == "", line
     nv2("nv config apply -y")
     assert nv2("nv config show -o yaml") == nv("nv config show -o yaml")

@@ -16,15 +16,15 @@ from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_yang import validate
 from nr_apply.model import EcnThreshold, NodeState, PfcWatchdog, PortLossless, StaticHeadroom
 from vectors import sonic_vector_document
-from nr_apply.platforms.sonic import (
-    SonicDriver,
-    config_db,
+from nr_apply.platforms.sonic.counters import (
     parse_ecn_marked,
     parse_interface_status,
     parse_pfc_counters,
     parse_pfcwd_stats,
     parse_queue_drops,
 )
+from nr_apply.platforms.sonic.driver import SonicDriver
+from nr_apply.platforms.sonic.plan import config_db
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "vectors"
@@ -316,7 +316,7 @@ def test_the_same_change_is_planned_identically_across_processes():
     code = (
         "import sys; from pathlib import Path\n"
         "from nr_apply.inventory import load_fabric\n"
-        "from nr_apply.platforms.sonic import SonicDriver\n"
+        "from nr_apply.platforms.sonic.driver import SonicDriver\n"
         "from nr_apply.diff import target_state\n"
         "from nr_apply.plan import FACETS\n"
         f"raw = Path({str(sorted(fixture)[0])!r}).read_text()\n"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nr_apply.model import EcnThreshold, StaticHeadroom
-from nr_apply.platforms.sonic import NotConfigDb, SonicDriver, load_config_db
+from nr_apply.platforms.sonic.driver import SonicDriver
+from nr_apply.platforms.sonic.native import NotConfigDb, load_config_db
 from vectors import sonic_vector_document
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "sonic" / "sample_output"
@@ -78,10 +79,9 @@ def _bundled_leaf4():
 
 def test_bundled_leaf_render_carries_lossless_buffer_pg_sized_by_nr_apply_headroom(capsys):
     from nr_apply.cli import main
-    from nr_apply.platforms.rendering import render_node
 
     leaf4 = _bundled_leaf4()
-    db = json.loads(render_node(leaf4))
+    db = json.loads(SonicDriver.render(leaf4, leaf4.intent()))
     for name, port in leaf4.ports.items():
         assert main(["headroom", "--model", leaf4.asic, "--speed", str(port.speed_mbps), "--cable",
                      f"{port.cable_m:g}m", "--mtu", str(port.intent.mtu), "--format", "json"]) == 0
@@ -97,7 +97,7 @@ def test_plan_on_the_factory_leaf_converges_to_exactly_the_render():
     from nr_apply.diff import FACET_FIELDS, target_state
     from nr_apply_lab.lifecycle import load_nodes
     from nr_apply_lab.sonic_factory import factory_config_db
-    from nr_apply.platforms.sonic import config_db
+    from nr_apply.platforms.sonic.plan import config_db
     import jsonpatch
 
     leaf4 = _bundled_leaf4()
@@ -122,7 +122,7 @@ def _show_samples() -> list[str]:
 
 
 def test_link_state_from_intfutils_own_output():
-    from nr_apply.platforms.sonic import parse_interface_status
+    from nr_apply.platforms.sonic.counters import parse_interface_status
 
     status = parse_interface_status(_show_samples()[0])
     assert status["Ethernet0"] == 0 and status["Ethernet16"] == 1 and status["Ethernet124"] == 1
@@ -130,7 +130,7 @@ def test_link_state_from_intfutils_own_output():
 
 
 def test_ecn_marks_from_queuestats_own_wred_output():
-    from nr_apply.platforms.sonic import parse_ecn_marked
+    from nr_apply.platforms.sonic.counters import parse_ecn_marked
 
     assert parse_ecn_marked(_show_samples()[1], {"Ethernet0": {3, 4}}) == {"Ethernet0": 19 + 12}
 

@@ -17,7 +17,8 @@ from nr_apply.inventory import load_fabric
 from nr_apply_lab.lifecycle import load_nodes
 from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_yang import YangError, validate
-from nr_apply.platforms.sonic import SonicDriver, config_db
+from nr_apply.platforms.sonic.driver import SonicDriver
+from nr_apply.platforms.sonic.plan import config_db
 from sonic_real_yang import tables, yang_errors
 
 ROOT = Path(__file__).parents[2]
