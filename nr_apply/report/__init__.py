@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nr_apply import owner_only
 from nr_apply.errors import InputError
+from nr_apply.report.scrubbing import scrub
 from nr_apply.report.model import (InputProblem, RunReport, ValidationDocument, build_report, report_command,
                                    summarise)
 
@@ -74,14 +75,6 @@ def check_writable(args) -> None:
             raise InputError(f"folder {folder} does not exist", field=option)
         if not os.access(path if path.exists() else folder, os.W_OK):
             raise InputError(f"{path} is not writable", field=option)
-
-
-def scrub(text: str, secrets: set[str]) -> str:
-    """Defence in depth: no password reaches any output, even inside a device's error text."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False,

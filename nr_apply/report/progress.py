@@ -9,7 +9,6 @@ one `step`, named by `labels` (task name -> how the step reads)."""
 
 from __future__ import annotations
 
-import atexit
 import sys
 import time
 
@@ -19,24 +18,12 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Task
 from rich.text import Text
 
+from nr_apply.report import live as live_view
 from nr_apply.report.console import View, console, styled
+from nr_apply.report.live import finish
 
 # After a step passes on a node, the step it is in next.
 NEXT_STEP = {"pre-flight": "push", "push": "verify", "verify": "soak and gates", "gates": "confirm", "confirm": "confirmed"}
-
-_live: Live | None = None
-
-
-def finish() -> None:
-    """Stop the live view (before a final report is printed, and at exit)."""
-    global _live
-    if _live is not None:
-        _live.stop()
-        _live = None
-
-
-atexit.register(finish)
-
 
 class Progress:
     def __init__(self, enabled: bool, live: bool | None = None, phases: list[str] | None = None,
@@ -74,14 +61,12 @@ class Progress:
         return table
 
     def _refresh(self) -> None:
-        global _live
         if not (self.enabled and self.live):
             return
-        if _live is None:
-            _live = Live(get_renderable=self._render, console=self.view.out, refresh_per_second=4,
-                         transient=False, redirect_stdout=False, redirect_stderr=False)
-            _live.start()
-        _live.refresh()
+        view = live_view.current() or live_view.show(
+            Live(get_renderable=self._render, console=self.view.out, refresh_per_second=4, transient=False,
+                 redirect_stdout=False, redirect_stderr=False))
+        view.refresh()
 
     # --- hooks ----------------------------------------------------------------------------
     def batch(self, phase: str, index: int, total: int, nodes: list[str]) -> None:
