@@ -78,7 +78,8 @@ def run_watch(args) -> int:
     from nr_apply.inventory import load_fabric
     from nr_apply.plan import load_plan
     from nr_apply.rollout import run_step
-    from nr_apply.runner import RunOptions, check_limit, open_session
+    from nr_apply.run.context import open_session
+    from nr_apply.run.options import RunOptions, check_limit
     from nr_apply.selection import limit_nodes
     from nr_apply.tasks.counters import sample_counters
     from nr_apply.telemetry.collector import Collector, gnmi_plan

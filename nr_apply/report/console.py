@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from nr_apply.change_text import grouped_by_port
 from nr_apply.report.kpis import COLUMNS, console_rows
 from nr_apply.report.live import finish
 from nr_apply.report.markdown import MARGINAL, RULES_DOC
 from nr_apply.report.model import RunReport, ValidationDocument
 from nr_apply.report.scrubbing import scrub
-from nr_apply.report.values import grouped_by_port
 from nr_apply.validation.findings import group_findings, tally
 
 Piece = str | tuple[str, str]  # plain text, or (text, style)

@@ -5,6 +5,7 @@ reads and the schema it checks it against cannot drift apart."""
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections import Counter
 from typing import Any, Literal
@@ -255,8 +256,6 @@ def report_command(command: str, dry_run: bool) -> str:
 
 
 def operator() -> str | None:
-    import getpass
-
     try:
         return getpass.getuser()
     except Exception:  # no user name in the environment nor the password database
