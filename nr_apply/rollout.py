@@ -41,7 +41,8 @@ from nr_apply.outcome import GateResult, NodeOutcome, StepError, step_error
 from nr_apply.plan import Phase, Plan
 from nr_apply.report.model import BatchRecord, StepSpan
 from nr_apply.tasks.counters import Sampler, Samples
-from nr_apply.tasks.steps import CONFIRM, GATES, PREFLIGHT, PUSH, ROLLBACK, VERIFY, Processors, RolloutProcessor
+from nr_apply.tasks.steps import (CONFIRM, GATES, PREFLIGHT, PUSH, ROLLBACK, SOAK, VERIFY, Processors,
+                                  RolloutProcessor)
 from nr_apply.telemetry.gates import Telemetry
 from nr_apply.validation.plan_rules import phase_nodes
 
@@ -300,16 +301,16 @@ class Rollout:
         work = BatchWork(batch, phase, batch.nodes + link_peers(self.session.fabric, batch.nodes))
         self.telemetry.start(work.watched)  # gNMI streams where a node has them, until the batch ends
         # A phase without a soak goes from its baseline sample straight to its gates.
-        steps = [("pre-flight", self.preflight_step), ("push", self.push_step), ("verify", self.verify_step),
-                 *([("soak", self.soak_step), ("gates", self.gates_step)] if phase.soak else
-                   [("gates", lambda w: self.soak_step(w) or self.gates_step(w))]),
-                 ("confirm", self.confirm_step)]
-        for name, step in steps:
-            verdict = step(work)
+        steps = [(PREFLIGHT, self.preflight_step), (PUSH, self.push_step), (VERIFY, self.verify_step),
+                 *([(SOAK, self.soak_step), (GATES, self.gates_step)] if phase.soak else
+                   [(GATES, lambda w: self.soak_step(w) or self.gates_step(w))]),
+                 (CONFIRM, self.confirm_step)]
+        for step, run in steps:
+            verdict = run(work)
             if verdict is not None:
                 return verdict
             if self.stop:
-                return self.interrupted(batch, name)
+                return self.interrupted(batch, step.name)
         return None
 
     def preflight_step(self, work: BatchWork) -> Verdict | None:
@@ -328,7 +329,7 @@ class Rollout:
     def soak_step(self, work: BatchWork) -> None:
         # The gates' window starts once the batch is at its new intent: it judges the change,
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
-        with self.timed("soak"):
+        with self.timed(SOAK.name):
             work.baseline = self.sample(work.watched, self.post_push_deadline(work.batch))
             self.soak_started = time.monotonic()
             if work.phase.soak:
@@ -412,7 +413,7 @@ class Rollout:
         anywhere else on a peer is a fabric the change must not be added to."""
         fabric = self.session.fabric
         started = time.monotonic()
-        with self.timed("pre-flight", watched) as span:
+        with self.timed(PREFLIGHT.name, watched) as span:
             first = self.sample(watched)
             # The window is the time between the two samples, not sampling time on top of it.
             newest = max((c.taken_at for c in first.counters.values() if c is not None), default=time.monotonic())
