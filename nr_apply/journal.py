@@ -17,7 +17,6 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from nr_apply.errors import InputError
@@ -107,11 +106,7 @@ def migrate(db: Database) -> None:
 
 
 class Journal:
-    def __init__(self, db: Database | Path | str, secrets: set[str] | None = None):
-        if isinstance(db, (Path, str)):  # a state directory: the embedded store
-            from nr_apply.state.sqlite import SqliteDatabase
-
-            db = SqliteDatabase(Path(db))
+    def __init__(self, db: Database, secrets: set[str] | None = None):
         self.db = db
         self.secrets = set(secrets or ())
         migrate(db)

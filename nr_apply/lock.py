@@ -19,6 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from nr_apply.errors import InputError
 from nr_apply.journal import Journal
 
 
@@ -131,8 +132,6 @@ class FabricLock(ABC):
         """`nr-apply unlock`: remove the record of a holder that is gone, readable or not (with
         `force`, of a live holder on another host too, where the store allows it). Returns what was found:
         ("free", None), ("removed", holder or None when unreadable) or ("held", holder)."""
-        from nr_apply.errors import InputError
-
         if self._take():
             try:
                 try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nr_apply.diff import FieldChange
-from nr_apply.errors import LosslessError, one_line
+from nr_apply.errors import ExitCode, LosslessError, one_line
 
 __all__ = ["GateResult", "NodeOutcome", "NodeStatus", "one_line"]  # one_line lives in nr_apply.errors; importable from here too
 
@@ -57,6 +57,16 @@ class NodeOutcome:
             "unverified": self.unverified,
             "error": None if self.error is None else {"step": self.error.step, "message": self.error.message},
         }
+
+
+def read_exit_code(outcomes: list[NodeOutcome]) -> ExitCode:
+    """The exit code of a read round (dry-run, check): 1 when a node could not be read or
+    planned, 2 when a change is pending, 0 when every node is at intent."""
+    if any(o.status == "failed" for o in outcomes):
+        return ExitCode.FAILED
+    if any(o.status == "changed" for o in outcomes):
+        return ExitCode.PENDING
+    return ExitCode.OK
 
 
 def _plain(value: Any) -> Any:

@@ -19,13 +19,14 @@ how to resume or roll back. If nr-apply dies anywhere, unconfirmed devices rever
 themselves when their timer fires; the journal says which nodes were confirmed, so
 `nr-apply rollback RUN` can finish the job.
 
-Device steps are Nornir tasks (nr_apply/tasks); the journal and the progress lines follow
-them as Nornir processors.
+Device steps are Nornir tasks (nr_apply/tasks), named once in the step table
+(nr_apply/tasks/steps.py). The rollout says what happens only to its processors (the journal,
+the progress view): it writes no journal and prints no report itself; the run
+(nr_apply/run) that started it does both.
 """
 
 from __future__ import annotations
 
-import shlex
 import signal
 import sys
 import threading
@@ -34,17 +35,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from nr_apply.gates import PEER_GATES, PREFLIGHT_GATES, ecn_feedback
-from nr_apply.journal_processor import JournalProcessor
 from nr_apply.kpis import BatchKpis
 from nr_apply.errors import (ConfirmFailed, ExitCode, FinalCheckFailed, GateFailed, Interrupted, LosslessError,
                              PushFailed, RollbackFailed, VerifyFailed, failure)
 from nr_apply.outcome import GateResult, NodeOutcome
-from nr_apply.plan import Phase
+from nr_apply.plan import Phase, Plan
 from nr_apply.report.model import BatchRecord, StepSpan
-from nr_apply.report.progress import Progress
-from nr_apply.tasks.change import push_change, restore_snapshot
 from nr_apply.tasks.counters import Sampler, Samples
-from nr_apply.tasks.lossless import lossless_confirm, lossless_verify
+from nr_apply.tasks.steps import (CONFIRM, GATES, PREFLIGHT, PUSH, ROLLBACK, SOAK, VERIFY, Processors,
+                                  RolloutProcessor)
 from nr_apply.telemetry.gates import Telemetry
 from nr_apply.validation.plan_rules import phase_nodes
 
@@ -75,6 +74,18 @@ class BatchTrace:
 
 
 @dataclass
+class BatchWork:
+    """A batch in flight, as its steps hand it on: the nodes watched (the batch and its link
+    peers), the nodes failed so far, and the counter baseline its gates judge from."""
+
+    batch: Batch
+    phase: Phase
+    watched: list[str]
+    failures: dict[str, LosslessError] = field(default_factory=dict)
+    baseline: Samples | None = None
+
+
+@dataclass
 class Verdict:
     code: int
     status: str  # the run's journal status: succeeded, failed, interrupted
@@ -98,10 +109,23 @@ class RolloutState:
     kpis: list[dict] = field(default_factory=list)  # telemetry KPI records (telemetry/gates.py `record`)
 
 
-def batches(loaded, session, changed: set[str]) -> list[Batch]:
+@dataclass(frozen=True)
+class FollowUp:
+    """What the operator types next for a run (`rollback`, `resume`): the flags that reach its
+    store and its devices from where the operator stands. The command that started the run
+    knows them; the rollout only prints them."""
+
+    run_id: str
+    flags: tuple[str, ...] = ()
+
+    def command(self, verb: str) -> str:
+        return " ".join(["nr-apply", verb, self.run_id, *self.flags])
+
+
+def batches(plan: Plan, fabric, changed: set[str]) -> list[Batch]:
     out: list[Batch] = []
-    for phase in loaded.plan.phases:
-        members = [n.name for n in phase_nodes(phase, session.fabric)]
+    for phase in plan.phases:
+        members = [n.name for n in phase_nodes(phase, fabric)]
         todo = [n for n in members if n in changed]
         size = phase.batch_size(len(members))
         for i in range(0, len(todo), size):
@@ -177,6 +201,24 @@ def run_step(session, names: list[str], task, processors: list, timings: dict[st
     return {name: results[name][0] for name in names}
 
 
+def restore(session, names: list[str], snapshots: dict[str, object], outcomes: dict[str, NodeOutcome],
+            processors: list) -> list[str]:
+    """Roll `names` back to their snapshots, each proven by read-back: the rollback of a run
+    (`nr-apply rollback RUN`) and the rollback in a run (a failed batch, `on_failure`) alike.
+    Each node's outcome says `rolled_back`, or `failed` with why; returns the nodes not restored."""
+    results = run_step(session, names, ROLLBACK.task, processors, snapshots=snapshots)
+    stuck = []
+    for name, r in results.items():
+        outcome = outcomes[name]
+        if r.failed:
+            stuck.append(name)
+            outcome.status = "failed"
+            outcome.error = failure(r.exception, name, RollbackFailed)
+        else:
+            outcome.status = "rolled_back"
+    return stuck
+
+
 def _only(sample, ports: set[str]):
     """A counter sample narrowed to `ports`."""
     if sample is None:
@@ -189,17 +231,16 @@ def _clock(ts: float) -> str:
 
 
 class Rollout:
-    def __init__(self, options, loaded, session, journal, state: RolloutState, plan_batches: list[Batch],
-                 still_held=lambda: True):
-        self.options, self.plan, self.session, self.journal = options, loaded.plan, session, journal
+    def __init__(self, plan: Plan, session, state: RolloutState, plan_batches: list[Batch],
+                 processors: list[RolloutProcessor], follow_up: FollowUp, still_held=lambda: True):
+        self.plan, self.session = plan, session
         self.still_held = still_held  # whether the run still holds the fabric lock
         self.state, self.batches = state, plan_batches
         self.phases: dict[str, Phase] = {p.name: p for p in self.plan.phases}
         self.revert = int(self.plan.timed_revert)
-        self.progress = Progress.for_options(options, [p.name for p in self.plan.phases], labels={
-            "push_change": f"push (revert in {self.plan.timed_revert:g}s)", "lossless_verify": "verify",
-            "lossless_confirm": "confirm", "restore_snapshot": "rollback"})
-        self.processors = [JournalProcessor(journal, state.run_id), self.progress]
+        self.processors = list(processors)  # Nornir's, for the device steps
+        self.hooks = Processors(processors)  # the same, for the rollout's own events
+        self.follow_up = follow_up
         self.stop = StopRequest()
         self.trace: BatchTrace | None = None
         self.telemetry = Telemetry(session, self.plan.gates, state.kpis)
@@ -227,9 +268,7 @@ class Rollout:
                 if not self.still_held():
                     self.skip(self.batches[n:])
                     return self.lock_lost(batch)
-                self.journal.event(self.state.run_id, "batch-started", phase=batch.phase, batch=batch.index,
-                                   detail=", ".join(batch.nodes))
-                self.progress.batch(batch.phase, batch.index, per_phase[batch.phase], batch.nodes)
+                self.hooks.batch_started(batch, per_phase[batch.phase])
                 self.trace = BatchTrace(batch, BatchKpis(self.plan.gates))
                 self.state.traces.append(self.trace)
                 try:
@@ -257,45 +296,58 @@ class Rollout:
         self.telemetry.record(batch.phase, batch.index, "after", (started, time.monotonic()))
 
     def run_batch(self, batch: Batch) -> Verdict | None:
+        """The batch's steps in order. A step that ends the batch returns its verdict; between
+        steps, and only there, a stop request (SIGINT/SIGTERM) interrupts the run."""
         phase = self.phases[batch.phase]
-        watched = batch.nodes + link_peers(self.session.fabric, batch.nodes)
-        self.telemetry.start(watched)  # gNMI streams where a node has them, until the batch ends
-        refused = self.preflight(batch, watched) or self.fits_revert(batch, phase)
-        if refused is not None:
-            return refused
-        if self.stop:
-            return self.interrupted(batch, "pre-flight")
-        with self.timed("push") as span:
-            failures = self.push(batch)
-            span.failed = list(failures)
-        if self.stop:
-            return self.interrupted(batch, "push")
-        with self.timed("verify") as span:
-            self.verify([n for n in batch.nodes if n not in failures], failures)
-            span.failed = [n for n in failures if n not in span.failed]
-        if self.stop:
-            return self.interrupted(batch, "verify")
+        work = BatchWork(batch, phase, batch.nodes + link_peers(self.session.fabric, batch.nodes))
+        self.telemetry.start(work.watched)  # gNMI streams where a node has them, until the batch ends
+        # A phase without a soak goes from its baseline sample straight to its gates.
+        steps = [(PREFLIGHT, self.preflight_step), (PUSH, self.push_step), (VERIFY, self.verify_step),
+                 *([(SOAK, self.soak_step), (GATES, self.gates_step)] if phase.soak else
+                   [(GATES, lambda w: self.soak_step(w) or self.gates_step(w))]),
+                 (CONFIRM, self.confirm_step)]
+        for step, run in steps:
+            verdict = run(work)
+            if verdict is not None:
+                return verdict
+            if self.stop:
+                return self.interrupted(batch, step.name)
+        return None
+
+    def preflight_step(self, work: BatchWork) -> Verdict | None:
+        return self.preflight(work.batch, work.watched) or self.fits_revert(work.batch, work.phase)
+
+    def push_step(self, work: BatchWork) -> None:
+        with self.timed(PUSH.name) as span:
+            work.failures.update(self.push(work.batch))
+            span.failed = list(work.failures)
+
+    def verify_step(self, work: BatchWork) -> None:
+        with self.timed(VERIFY.name) as span:
+            self.verify([n for n in work.batch.nodes if n not in work.failures], work.failures)
+            span.failed = [n for n in work.failures if n not in span.failed]
+
+    def soak_step(self, work: BatchWork) -> None:
         # The gates' window starts once the batch is at its new intent: it judges the change,
         # not what the fabric did before it (a repair must not fail on the fault it repairs).
-        with self.timed("soak"):
-            baseline = self.sample(watched, self.post_push_deadline(batch))
+        with self.timed(SOAK.name):
+            work.baseline = self.sample(work.watched, self.post_push_deadline(work.batch))
             self.soak_started = time.monotonic()
-            if phase.soak:
-                self.progress.note(f"soak {phase.soak:g}s")
-                self.telemetry.wait(phase.soak, self.stop, self.sample)
-        if phase.soak and self.stop:
-            return self.interrupted(batch, "soak")
-        with self.timed("gates") as span:
-            before = set(failures)
-            self.judge(batch, phase, baseline, watched, failures)
-            span.failed = [n for n in failures if n not in before]
-        verdict = self.settle(batch, failures)
-        if verdict is not None:
-            return verdict
-        if self.stop:
-            return self.interrupted(batch, "gates")
-        survivors = [n for n in batch.nodes if n not in failures]
-        with self.timed("confirm") as span:
+            if work.phase.soak:
+                self.hooks.note(f"soak {work.phase.soak:g}s")
+                self.telemetry.wait(work.phase.soak, self.stop, self.sample)
+
+    def gates_step(self, work: BatchWork) -> Verdict | None:
+        with self.timed(GATES.name) as span:
+            before = set(work.failures)
+            self.judge(work.batch, work.phase, work.baseline, work.watched, work.failures)
+            span.failed = [n for n in work.failures if n not in before]
+        return self.settle(work.batch, work.failures)
+
+    def confirm_step(self, work: BatchWork) -> Verdict | None:
+        batch = work.batch
+        survivors = [n for n in batch.nodes if n not in work.failures]
+        with self.timed(CONFIRM.name) as span:
             confirm_failures = self.confirm(survivors)
             span.failed = list(confirm_failures)
         verdict = self.settle(batch, confirm_failures)
@@ -303,9 +355,7 @@ class Rollout:
             return verdict
         self.state.confirmed.append(Batch(batch.phase, batch.index,
                                           [n for n in survivors if n not in confirm_failures]))
-        self.journal.event(self.state.run_id, "batch-confirmed", phase=batch.phase, batch=batch.index)
-        if self.stop:
-            return self.interrupted(batch, "confirm")
+        self.hooks.event("batch-confirmed", batch)
         return None
 
     # --- the steps ------------------------------------------------------------------------
@@ -346,7 +396,7 @@ class Rollout:
                    f"confirm take about {needed:.0f} s here (soak {phase.soak:g} s; {slowest} takes "
                    f"{self.step_s.get(slowest, 0.0):.1f} s per step). Nothing in this batch was changed; raise "
                    "`timed_revert` or leave the slow node out with --limit.")
-        self.journal.event(self.state.run_id, "batch-refused", phase=batch.phase, batch=batch.index, detail=message)
+        self.hooks.event("batch-refused", batch, detail=message)
         return Verdict(ExitCode.FAILED, "failed", message)
 
     def not_judged(self, names: set[str], samples: list[Samples], what: str) -> list[GateResult]:
@@ -364,7 +414,7 @@ class Rollout:
         anywhere else on a peer is a fabric the change must not be added to."""
         fabric = self.session.fabric
         started = time.monotonic()
-        with self.timed("pre-flight", watched) as span:
+        with self.timed(PREFLIGHT.name, watched) as span:
             first = self.sample(watched)
             # The window is the time between the two samples, not sampling time on top of it.
             newest = max((c.taken_at for c in first.counters.values() if c is not None), default=time.monotonic())
@@ -382,7 +432,7 @@ class Rollout:
         skipped = self.not_judged(set(watched) - inside, [second], "pre-flight ")
         self.state.gates.extend(skipped)
         if skipped:
-            self.progress.note(f"pre-flight: {', '.join(g.node for g in skipped)} not sampled within "
+            self.hooks.note(f"pre-flight: {', '.join(g.node for g in skipped)} not sampled within "
                                f"{second.deadline_s:g} s: not judged")
         for name in watched:
             if name in inside or name in second.late:
@@ -391,10 +441,10 @@ class Rollout:
             unhealthy += [g for g in self.telemetry.verdicts(window, name, _only(first.get(name), away),
                                                              _only(second.get(name), away), self.plan.gates,
                                                              PREFLIGHT_GATES, ports=away) if not g.passed]
-        self.progress.step("pre-flight", {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
-                                          for n in batch.nodes})
+        self.hooks.step_done(PREFLIGHT, {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
+                                         for n in batch.nodes})
         if not unhealthy:
-            self.journal.event(self.state.run_id, "preflight-passed", phase=batch.phase, batch=batch.index)
+            self.hooks.event("preflight-passed", batch)
             return None
         span.failed = list(dict.fromkeys(g.node for g in unhealthy))
         if self.trace is not None:
@@ -402,8 +452,8 @@ class Rollout:
         for g in unhealthy:
             self.state.gates.append(GateResult(f"pre-flight {g.gate}", g.node, False, g.value, g.threshold, g.detail,
                                                g.source))
-            self.journal.event(self.state.run_id, "gate-fail", node=g.node, phase=batch.phase, batch=batch.index,
-                               detail=f"pre-flight {g.gate}={g.value} (limit {g.threshold}) {g.detail}".strip())
+            self.hooks.event("gate-fail", batch, node=g.node,
+                             detail=f"pre-flight {g.gate}={g.value} (limit {g.threshold}) {g.detail}".strip())
         found = "; ".join(f"{g.node}{'' if g.node in batch.nodes else ' (link peer)'}: {g.gate} {g.value} "
                           f"(limit {g.threshold}{', ' + g.detail if g.detail else ''})" for g in unhealthy)
         kept = (" Batches already confirmed stay at intent (their gates passed); "
@@ -411,7 +461,7 @@ class Rollout:
         message = (f"run {self.state.run_id}: pre-flight refused phase {batch.phase!r} batch {batch.index} "
                    f"({', '.join(batch.nodes)}) before any change: already unhealthy — {found}. Nothing in "
                    f"this batch was changed.{kept}")
-        self.journal.event(self.state.run_id, "batch-refused", phase=batch.phase, batch=batch.index, detail=message)
+        self.hooks.event("batch-refused", batch, detail=message)
         return Verdict(ExitCode.FAILED, "failed", message)
 
     def push(self, batch: Batch) -> dict[str, LosslessError]:
@@ -420,13 +470,13 @@ class Rollout:
         for name in batch.nodes:
             self.state.pushed_at[name] = now  # a push that fails part-way may have armed its revert too
         timings: dict[str, float] = {}
-        results = run_step(self.session, batch.nodes, push_change, self.processors, timings,
+        results = run_step(self.session, batch.nodes, PUSH.task, self.processors, timings,
                            changes=changes, revert_in=self.revert)
         self.measured(timings)
         return {n: failure(r.exception, n, PushFailed) for n, r in results.items() if r.failed}
 
     def verify(self, names: list[str], failures: dict[str, LosslessError]) -> None:
-        results = run_step(self.session, names, lossless_verify, self.processors, facets=self.session.facets)
+        results = run_step(self.session, names, VERIFY.task, self.processors, facets=self.session.facets)
         for name, r in results.items():
             error = failure(r.exception, name, VerifyFailed) if r.failed else None
             self.state.gates.append(GateResult("verify", name, not r.failed, error.message if error else "diff empty",
@@ -483,17 +533,16 @@ class Rollout:
                             blame.setdefault(name, []).append(f"ecn_feedback {g.value} ({g.detail})")
         self.state.gates.extend(verdicts)
         for g in verdicts:
-            self.journal.event(self.state.run_id, "gate-pass" if g.passed else "gate-fail", node=g.node,
-                               phase=batch.phase, batch=batch.index,
-                               detail=f"{g.gate}={g.value} (limit {g.threshold})"
+            self.hooks.event("gate-pass" if g.passed else "gate-fail", batch, node=g.node,
+                             detail=f"{g.gate}={g.value} (limit {g.threshold})"
                                + ("" if g.source == "cli" else f" [{g.source}]"))
         for name, reasons in blame.items():
             failures.setdefault(name, GateFailed("; ".join(reasons), node=name))
-        self.progress.step("gates", {n: n not in blame for n in batch.nodes})
+        self.hooks.step_done(GATES, {n: n not in blame for n in batch.nodes})
 
     def confirm(self, names: list[str]) -> dict[str, LosslessError]:
         timings: dict[str, float] = {}
-        results = run_step(self.session, names, lossless_confirm, self.processors, timings)
+        results = run_step(self.session, names, CONFIRM.task, self.processors, timings)
         self.measured(timings)
         failures = {}
         for name, r in results.items():
@@ -510,20 +559,12 @@ class Rollout:
 
     def restore(self, names: list[str]) -> list[str]:
         """Roll `names` back to their snapshots (proven by read-back); the ones that are not."""
-        with self.timed("rollback", names) as span:
-            results = run_step(self.session, names, restore_snapshot, self.processors,
-                               snapshots=self.state.snapshots)
-            span.failed = [n for n, r in results.items() if r.failed]
-        stuck = []
-        for name, r in results.items():
-            outcome = self.state.outcomes[name]
-            if r.failed:  # still armed (or confirmed) as before: where_is() says which
-                stuck.append(name)
-                outcome.status = "failed"
-                outcome.error = failure(r.exception, name, RollbackFailed)
-            else:
+        with self.timed(ROLLBACK.name, names) as span:
+            stuck = restore(self.session, names, self.state.snapshots, self.state.outcomes, self.processors)
+            span.failed = list(stuck)
+        for name in names:  # one not restored is still armed (or confirmed) as before: where_is() says which
+            if name not in stuck:
                 self.state.pushed_at.pop(name, None)
-                outcome.status = "rolled_back"
         return stuck
 
     # --- outcomes -------------------------------------------------------------------------
@@ -543,7 +584,7 @@ class Rollout:
         if stuck:
             return self.fail(batch, failures)
         self.state.tolerated.extend(failures)
-        self.progress.note(f"{', '.join(failures)} failed and restored ({len(failed)} of max_failures {limit} "
+        self.hooks.note(f"{', '.join(failures)} failed and restored ({len(failed)} of max_failures {limit} "
                            f"in phase {batch.phase!r}); carrying on")
         return None
 
@@ -555,14 +596,14 @@ class Rollout:
         elif policy == "all":
             targets += [n for b in self.state.confirmed for n in b.nodes]
         targets = [n for n in targets if self.state.outcomes[n].status != "rolled_back"]
-        self.progress.note(f"rolling back ({policy}): {', '.join(targets)}")
+        self.hooks.note(f"rolling back ({policy}): {', '.join(targets)}")
         stuck = self.restore(targets)
         error = next(iter(failures.values()))
         message = (f"run {self.state.run_id}: phase {batch.phase!r} batch {batch.index} failed — {error.node}: "
                    f"{error.step} failed ({error.message}); rolled back ({policy}): {', '.join(targets)}")
         if stuck:
             message += "; COULD NOT RESTORE: " + "; ".join(self.where_is(n) for n in stuck)
-        self.journal.event(self.state.run_id, "batch-failed", phase=batch.phase, batch=batch.index, detail=message)
+        self.hooks.event("batch-failed", batch, detail=message)
         return Verdict(ExitCode.FAILED, "failed", message)
 
     def where_is(self, name: str) -> str:
@@ -584,7 +625,7 @@ class Rollout:
             for name in batch.nodes:
                 if self.state.outcomes[name].status == "changed":
                     self.state.outcomes[name].status = "skipped"
-                    self.journal.set_node_state(self.state.run_id, name, "skipped", "its batch never started")
+                    self.hooks.node_state(name, "skipped", "its batch never started")
 
     def interrupted(self, batch: Batch, after: str) -> Verdict:
         armed = sorted(self.state.pushed_at.items(), key=lambda kv: kv[1])
@@ -596,7 +637,7 @@ class Rollout:
         for name in batch.nodes:
             if name not in self.state.pushed_at and self.state.outcomes[name].status == "changed":
                 self.state.outcomes[name].status = "skipped"
-                self.journal.set_node_state(self.state.run_id, name, "skipped", "interrupted before its push")
+                self.hooks.node_state(name, "skipped", "interrupted before its push")
         lines = [f"run {self.state.run_id} interrupted ({self.stop.signal}) after {after} of phase "
                  f"{batch.phase!r} batch {batch.index}."]
         if armed:
@@ -607,8 +648,7 @@ class Rollout:
         lines.append(f"Restore every node the run touched: {self.command('rollback')}")
         lines.append(f"Carry on from this batch:          {self.command('resume')}")
         message = "\n".join(lines)
-        self.journal.event(self.state.run_id, "run-interrupted", phase=batch.phase, batch=batch.index,
-                           detail=message)
+        self.hooks.event("run-interrupted", batch, detail=message)
         return Verdict(ExitCode.FAILED, "interrupted", message)
 
     def lock_lost(self, batch: Batch) -> Verdict:
@@ -619,7 +659,7 @@ class Rollout:
                    "lock was removed while it ran (`nr-apply unlock --force`), so another run may hold the "
                    f"fabric now. Batches confirmed: {done}; later batches were not started. Once the fabric is "
                    f"free, carry on with: {self.command('resume')}")
-        self.journal.event(self.state.run_id, "lock-lost", phase=batch.phase, batch=batch.index, detail=message)
+        self.hooks.event("lock-lost", batch, detail=message)
         return Verdict(ExitCode.FAILED, "stopped", message)
 
     def recheck_last_batch(self) -> list[str]:
@@ -630,7 +670,7 @@ class Rollout:
             return []
         last = self.state.confirmed[-1].nodes
         try:
-            results = run_step(self.session, last, lossless_verify, [], facets=self.session.facets)
+            results = run_step(self.session, last, VERIFY.task, [], facets=self.session.facets)
         finally:
             self.session.release(last + link_peers(self.session.fabric, last))
         drifted = []
@@ -641,7 +681,7 @@ class Rollout:
             outcome.status = "failed"
             outcome.error = FinalCheckFailed("not at intent when the run ended, though confirmed at intent "
                                              f"earlier: {failure(r.exception, name, VerifyFailed).message}", node=name)
-            self.journal.set_node_state(self.state.run_id, name, "failed", outcome.error.message)
+            self.hooks.node_state(name, "failed", outcome.error.message)
             drifted.append(name)
         return drifted
 
@@ -661,92 +701,4 @@ class Rollout:
 
     def command(self, verb: str) -> str:
         """The exact command an operator runs next for this run."""
-        o = self.options
-        words = ["nr-apply", verb, self.state.run_id]
-        # From where the operator stands: the store is named unless the default found from the
-        # working directory is that store already.
-        from nr_apply.state import state_option_for_here
-
-        state = o.state or (state_option_for_here(o.state_location) if o.state_location else None)
-        if state:
-            words += ["--state", shlex.quote(state)]
-        if o.known_hosts:
-            words += ["--known-hosts", o.known_hosts]
-        if not o.verify_host_keys:
-            words.append("--no-host-key-check")
-        return " ".join(words)
-
-
-# --- apply and resume -----------------------------------------------------------------------
-def confirm_with_operator(options, outcomes: list[NodeOutcome]) -> str | None:
-    """None when cleared to go; otherwise the reason to stop."""
-    if options.yes:
-        return None
-    if not sys.stdin.isatty():
-        return "refusing to apply without a terminal to confirm at; review a dry-run and pass --yes"
-    changed = [o for o in outcomes if o.status == "changed"]
-    fields = sum(len(o.changes) for o in changed)
-    answer = input(f"Apply {fields} change(s) on {len(changed)} node(s)? Type 'yes' to continue: ")
-    return None if answer.strip().lower() == "yes" else "not confirmed; nothing was changed"
-
-
-def apply_plan(options, loaded, session, outcomes: list[NodeOutcome], secrets: set[str], claim) -> int:
-    """Roll out `outcomes`; `claim` (nr_apply.state.Claim) holds the fabric for this run."""
-    from nr_apply.report import emit
-    from nr_apply.state import plan_path_in_checkout
-
-    if any(o.status == "failed" for o in outcomes):
-        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.FAILED, fabric=session.fabric,
-             message="some nodes could not be read; nothing was changed")
-        return ExitCode.FAILED
-    if not any(o.status == "changed" for o in outcomes):
-        emit(options, loaded, outcomes, secrets, exit_code=ExitCode.OK, fabric=session.fabric,
-             message="fabric already at intent")
-        return ExitCode.OK
-    if options.format == "text" and not options.quiet:
-        from nr_apply.report.console import print_run
-        from nr_apply.report.model import build_report
-
-        preview = build_report(loaded, outcomes, dry_run=True)  # what the operator confirms: changes shown
-        print_run(preview.model_copy(update={"command": options.command}), secrets=secrets)
-    refusal = confirm_with_operator(options, outcomes)
-    if refusal:
-        print(f"error: {refusal}", file=sys.stderr)
-        return ExitCode.INVALID_INPUT
-    journal, run_id = claim.journal, claim.run_id
-    journal.secrets |= secrets
-    journal.start_run(run_id, claim.fabric, loaded.plan.name, str(loaded.file), plan_path_in_checkout(loaded.file),
-                      loaded.digest, str(loaded.inventory_dir), loaded.plan.timed_revert)
-    return roll_out(options, loaded, session, journal, run_id, outcomes, secrets, still_held=claim.still_held)
-
-
-def roll_out(options, loaded, session, journal, run_id: str, outcomes: list[NodeOutcome], secrets: set[str],
-             still_held=lambda: True) -> int:
-    """What apply and resume share once the fabric is locked and read: journal every changed
-    node with its snapshot, run the batches, finish the run in the journal, report."""
-    from nr_apply.report import emit
-
-    by_name = {o.name: o for o in outcomes}
-    changed = {o.name for o in outcomes if o.status == "changed"}
-    state = RolloutState(run_id, by_name, {n: by_name[n].raw for n in changed})
-    plan_batches = batches(loaded, session, changed)
-    for batch in plan_batches:
-        for name in batch.nodes:
-            journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index, state.snapshots[name])
-            by_name[name].phase, by_name[name].batch = batch.phase, batch.index
-    try:
-        verdict = Rollout(options, loaded, session, journal, state, plan_batches, still_held).run()
-    except BaseException as exc:  # a crash must not leave the run `running` in the journal
-        journal.finish_run(run_id, "crashed", ExitCode.FAILED)
-        journal.event(run_id, "run-crashed", detail=f"{type(exc).__name__}: {exc}")
-        raise
-    journal.finish_run(run_id, verdict.status, verdict.code)
-    from nr_apply.sot.writeback import write_back  # opt-in: a journal entry per touched device in the SoT
-
-    write_back(loaded, session.fabric, run_id, list(by_name.values()))
-    if verdict.status == "interrupted":
-        print(verdict.message, file=sys.stderr)
-    emit(options, loaded, list(by_name.values()), secrets, exit_code=verdict.code, gates=state.gates,
-         run_id=run_id, message=verdict.message, fabric=session.fabric, batches=state.batch_records(),
-         kpis=state.kpis)
-    return verdict.code
+        return self.follow_up.command(verb)

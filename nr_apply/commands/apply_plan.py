@@ -6,14 +6,15 @@ import argparse
 
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.commands._state import add_state_option
-from nr_apply.connections import load_credentials
-from nr_apply.engine import dry_run
-from nr_apply.errors import ExitCode, InputError
+from nr_apply.errors import InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.plan import load_plan
 from nr_apply.report import add_output_options
-from nr_apply.runner import RunOptions, open_session
+from nr_apply.run.apply import apply
+from nr_apply.run.context import opened
+from nr_apply.run.options import RunOptions
 from nr_apply.saved_plan import load, mismatches
+from nr_apply.state import find_plan, locate, open_store
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +32,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     saved = load(args.saved)
-    from nr_apply.state import find_plan
-
     loaded = load_plan(find_plan(saved.get("plan_path"), saved["plan_file"], args.saved))
     if loaded.digest != saved["plan_digest"]:
         raise InputError("the plan file changed since this plan was saved; run a new dry-run", file=loaded.file)
@@ -46,19 +45,10 @@ def run(args: argparse.Namespace) -> int:
                          verify_host_keys=not args.no_host_key_check, state=args.state,
                          quiet=args.quiet, verbose=args.verbose, reports=args.reports, docs_url=args.docs_url,
                          command="apply-plan")
-    credentials = load_credentials()
-    from nr_apply.rollout import apply_plan
-    from nr_apply.state import locate, open_store
-
     # The lock before the first read: the state checked against the saved plan is the state changed.
-    with open_store(locate(args.state, loaded)) as store, store.claim(loaded.fabric, str(loaded.file)) as claim:
-        session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
-        try:
-            outcomes = dry_run(session, names)
-            stale = mismatches(saved, outcomes)
-            if stale:  # an input error: every requested report is written, saying so (exit 3)
-                raise InputError(f"the live state of {', '.join(stale)} no longer matches the saved plan; "
-                                 "nothing was changed — run a new dry-run and review it", file=args.saved)
-            return apply_plan(options, loaded, session, outcomes, credentials.secrets(), claim)
-        finally:
-            session.close()
+    with open_store(locate(args.state, loaded)) as store, opened(options, loaded, fabric, names, store) as run:
+        stale = mismatches(saved, run.outcomes)
+        if stale:  # an input error: every requested report is written, saying so (exit 3)
+            raise InputError(f"the live state of {', '.join(stale)} no longer matches the saved plan; "
+                             "nothing was changed — run a new dry-run and review it", file=args.saved)
+        return apply(run)

@@ -9,7 +9,8 @@ import argparse
 
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.report import add_output_options
-from nr_apply.runner import RunOptions, run_plan
+from nr_apply.run.apply import run_plan
+from nr_apply.run.options import RunOptions
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

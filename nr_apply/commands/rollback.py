@@ -6,7 +6,7 @@ import argparse
 
 from nr_apply.commands._connect import add_connection_options
 from nr_apply.commands._state import add_state_option
-from nr_apply.recovery import rollback_run
+from nr_apply.run.recovery import rollback_run
 from nr_apply.report import add_output_options
 
 

@@ -11,8 +11,22 @@ import argparse
 import json
 import time
 
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
 from nr_apply.commands._connect import add_connection_options
+from nr_apply.connections import load_credentials
 from nr_apply.errors import ExitCode
+from nr_apply.inventory import load_fabric
+from nr_apply.plan import load_plan
+from nr_apply.rollout import run_step
+from nr_apply.run.context import open_session
+from nr_apply.run.options import RunOptions, check_limit
+from nr_apply.selection import limit_nodes
+from nr_apply.tasks.counters import sample_counters
+from nr_apply.telemetry.collector import Collector, gnmi_plan
+from nr_apply.telemetry.series import interval_rows, kpis
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +43,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _rows(collector, nodes: list[str], last: int | None = None) -> list[dict]:
-    from nr_apply.telemetry.series import interval_rows, kpis
-
     out = []
     for name in nodes:
         series = collector.series.get(name)
@@ -49,8 +61,6 @@ COLUMNS = ("pause_pps_max", "pause_pps_p99", "pause_us", "ecn_marked", "lossless
 
 
 def _table(rows: list[dict], title: str):
-    from rich.table import Table
-
     table = Table(title=title, title_justify="left")
     table.add_column("node")
     table.add_column("source")
@@ -74,15 +84,6 @@ def breaches(rows: list[dict], gates) -> list[str]:
 
 
 def run_watch(args) -> int:
-    from nr_apply.connections import load_credentials
-    from nr_apply.inventory import load_fabric
-    from nr_apply.plan import load_plan
-    from nr_apply.rollout import run_step
-    from nr_apply.runner import RunOptions, check_limit, open_session
-    from nr_apply.selection import limit_nodes
-    from nr_apply.tasks.counters import sample_counters
-    from nr_apply.telemetry.collector import Collector, gnmi_plan
-
     check_limit(args.limit)
     loaded = load_plan(args.plan)
     fabric = load_fabric(loaded.inventory)
@@ -123,15 +124,11 @@ def run_watch(args) -> int:
                 print(json.dumps({"plan": loaded.plan.name, "seconds": seconds, "interval": interval,
                                   "nodes": rows, "breaches": found}, indent=2))
             else:
-                from rich.console import Console
-
                 console = Console()
                 console.print(_table(rows, f"fabric KPIs over {seconds:g}s ({interval:g}s intervals)"))
                 for line in found:
                     console.print(f"[red]beyond the plan's gates:[/red] {line}")
             return ExitCode.FAILED if found else ExitCode.OK
-        from rich.live import Live
-
         window = max(2, int(round(gates.window / interval)) * 10)
         with Live(_table([], "fabric KPIs"), refresh_per_second=2, transient=False) as live:
             while True:

@@ -6,15 +6,24 @@ to open, not a stream to read."""
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from nr_apply import owner_only
 from nr_apply.errors import InputError
-from nr_apply.report.model import (InputProblem, RunReport, ValidationDocument, build_report, report_command,
-                                   summarise)
+from nr_apply.report.console import print_run, print_validation
+from nr_apply.report.html import to_html
+from nr_apply.report.json_report import to_json
+from nr_apply.report.junit import to_junit, validation_junit
+from nr_apply.report.markdown import to_markdown, validation_markdown
+from nr_apply.report.model import (InputProblem, RunReport, ValidationDocument, build_report, operator,
+                                   report_command, summarise, topology, validation_document)
+from nr_apply.report.scrubbing import scrub
 
 __all__ = ["RunReport", "ValidationDocument", "build_report", "emit", "emit_invalid", "ReportTarget"]
 
@@ -33,8 +42,6 @@ class ReportTarget:
         """argparse type of `--report FORMAT:FILE`."""
         fmt, sep, path = text.partition(":")
         if not sep or not path or fmt not in REPORT_FORMATS:
-            import argparse
-
             raise argparse.ArgumentTypeError(f"expected FORMAT:FILE with FORMAT one of {', '.join(REPORT_FORMATS)}, "
                                              f"got {text!r}")
         return cls(fmt, Path(path))
@@ -76,39 +83,19 @@ def check_writable(args) -> None:
             raise InputError(f"{path} is not writable", field=option)
 
 
-def scrub(text: str, secrets: set[str]) -> str:
-    """Defence in depth: no password reaches any output, even inside a device's error text."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False,
            docs_url: str | None = None) -> str:
     if fmt == "json":
-        from nr_apply.report.json_report import to_json
-
         return to_json(document)
     if fmt == "markdown":
-        from nr_apply.report.markdown import to_markdown, validation_markdown
-
         if isinstance(document, ValidationDocument):
             return validation_markdown(document, docs_url=docs_url)
         return to_markdown(document, docs_url=docs_url)
     if fmt == "junit":
-        from nr_apply.report.junit import to_junit, validation_junit
-
         return validation_junit(document) if isinstance(document, ValidationDocument) else to_junit(document)
     if fmt == "html":
-        from nr_apply.report.html import to_html
-
         return to_html(document)
     if fmt == "text":
-        import io
-
-        from nr_apply.report.console import print_run, print_validation
-
         buffer = io.StringIO()
         if isinstance(document, ValidationDocument):
             print_validation(document, quiet=quiet, file=buffer)
@@ -122,8 +109,6 @@ def publish(document: RunReport | ValidationDocument, options, secrets: set[str]
     """The main output (console, or --format/--output), then every --report file."""
     quiet, verbose = getattr(options, "quiet", False), getattr(options, "verbose", False)
     if options.format == "text" and not options.output:
-        from nr_apply.report.console import print_run, print_validation
-
         if isinstance(document, ValidationDocument):
             print_validation(document, quiet=quiet)
         else:
@@ -155,11 +140,6 @@ def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra)
 def emit_invalid(options, loaded, validation, fabric) -> RunReport:
     """The fabric failed validation: findings on standard error, and every requested report
     written with them (exit 3, nothing touched)."""
-    import time
-
-    from nr_apply.report.console import print_validation
-    from nr_apply.report.model import operator, topology, validation_document
-
     print_validation(validation_document(validation, str(loaded.file), list(fabric.nodes)),
                      title=f"{options.plan} (nothing was touched)", stderr=True)
     report = RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,

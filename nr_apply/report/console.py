@@ -18,9 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from nr_apply.change_text import grouped_by_port
+from nr_apply.report.kpis import COLUMNS, console_rows
+from nr_apply.report.live import finish
 from nr_apply.report.markdown import MARGINAL, RULES_DOC
 from nr_apply.report.model import RunReport, ValidationDocument
-from nr_apply.report.values import grouped_by_port
+from nr_apply.report.scrubbing import scrub
 from nr_apply.validation.findings import group_findings, tally
 
 Piece = str | tuple[str, str]  # plain text, or (text, style)
@@ -47,8 +50,6 @@ class View:
         self.secrets = secrets or set()
 
     def line(self, *pieces: Piece) -> None:
-        from nr_apply.report import scrub
-
         text = Text()
         for piece in pieces:
             value, style = (piece, "") if isinstance(piece, str) else piece
@@ -74,8 +75,6 @@ def print_run(report: RunReport, verbose: bool = False, quiet: bool = False, sec
     """`diff`: show every node's changes (default: for a dry-run; an apply already showed them
     before its confirmation, so its final report has statuses and gates only)."""
     show_diff = (report.mode == "dry-run") if diff is None else diff
-    from nr_apply.report.progress import finish
-
     finish()  # a live progress view ends before the report
     _print_run(View(console(file=file), secrets), report, verbose, quiet, show_diff)
 
@@ -105,8 +104,6 @@ def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_d
                     view.line(f"    {native}")
     _print_gates(view, report, quiet)
     if report.kpis and not quiet:
-        from nr_apply.report.kpis import COLUMNS, console_rows
-
         view.table("Fabric KPIs", ["phase", "stage", *(c.replace("_", " ") for c in COLUMNS)],
                    console_rows(report.kpis), right={c.replace("_", " ") for c in COLUMNS})
     if report.findings and not quiet:

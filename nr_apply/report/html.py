@@ -23,8 +23,8 @@ from typing import Any
 from jinja2 import Environment
 
 from nr_apply import __version__
+from nr_apply.change_text import grouped_by_port
 from nr_apply.report.model import RunReport, ValidationDocument
-from nr_apply.report.values import grouped_by_port
 from nr_apply.validation.catalogue import CATALOGUE
 from nr_apply.validation.findings import group_findings
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from nr_apply.change_text import all_lines
 from nr_apply.report.kpis import junit_properties
 from nr_apply.report.model import InputProblem, RunReport, ValidationDocument
-from nr_apply.report.values import all_lines
 
 FAILING = {"failed", "rolled_back"}
 

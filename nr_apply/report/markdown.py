@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from nr_apply.change_text import all_lines, grouped_by_port, port_ranges
 from nr_apply.report.model import NodeEntry, RunReport, ValidationDocument
-from nr_apply.report.values import all_lines, grouped_by_port, port_ranges
 from nr_apply.validation.findings import group_findings, tally
 
 LIMIT = 65_536  # a GitHub comment

@@ -5,13 +5,14 @@ reads and the schema it checks it against cannot drift apart."""
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nr_apply.outcome import GateResult, NodeOutcome
+from nr_apply.outcome import GateResult, NodeOutcome, read_exit_code
 from nr_apply.report.kpis import StageKpis, build as build_kpis
 from nr_apply.validation.findings import Finding, PortHeadroom, ValidationReport
 
@@ -255,8 +256,6 @@ def report_command(command: str, dry_run: bool) -> str:
 
 
 def operator() -> str | None:
-    import getpass
-
     try:
         return getpass.getuser()
     except Exception:  # no user name in the environment nor the password database
@@ -275,9 +274,7 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: st
                  started_at: float | None = None, batches: list[BatchRecord] | None = None,
                  kpis: list[dict] | None = None) -> RunReport:
     if exit_code is None:
-        from nr_apply.runner import dry_run_exit_code
-
-        exit_code = dry_run_exit_code(outcomes)
+        exit_code = read_exit_code(outcomes)
     nodes = [_node_entry(o) for o in outcomes]
     return RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
                      mode="dry-run" if dry_run else "apply", command=report_command(command, dry_run),

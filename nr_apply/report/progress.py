@@ -1,15 +1,14 @@
 """Live progress of a rollout for people: which phase and batch is running and which step every
 node of it is in, with its elapsed time. At a terminal (with styles allowed) a live Rich view
 redrawn in place; elsewhere plain lines (CI logs keep them); nothing with -q or when a machine
-format goes to standard output. The engine calls the hooks (`batch`, `step`, `note`); this
-module only decides how they look.
+format goes to standard output. The rollout's events (a batch started, a step done, a note)
+come to it as to any rollout processor; this module only decides how they look.
 
-`Progress` is also a Nornir processor: each rollout device task that completes on a batch is
-one `step`, named by `labels` (task name -> how the step reads)."""
+Each rollout device task that completes on a batch is one step; the step table
+(nr_apply/tasks/steps.py) says how it reads and where a node that passed it is next."""
 
 from __future__ import annotations
 
-import atexit
 import sys
 import time
 
@@ -19,30 +18,16 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Task
 from rich.text import Text
 
+from nr_apply.report import live as live_view
 from nr_apply.report.console import View, console, styled
+from nr_apply.report.live import finish
+from nr_apply.tasks.steps import BY_TASK, CONFIRM, PUSH, RolloutProcessor, Step
 
-# After a step passes on a node, the step it is in next.
-NEXT_STEP = {"pre-flight": "push", "push": "verify", "verify": "soak and gates", "gates": "confirm", "confirm": "confirmed"}
-
-_live: Live | None = None
-
-
-def finish() -> None:
-    """Stop the live view (before a final report is printed, and at exit)."""
-    global _live
-    if _live is not None:
-        _live.stop()
-        _live = None
-
-
-atexit.register(finish)
-
-
-class Progress:
+class Progress(RolloutProcessor):
     def __init__(self, enabled: bool, live: bool | None = None, phases: list[str] | None = None,
-                 labels: dict[str, str] | None = None):
+                 revert: float = 0.0):
         self.enabled = enabled
-        self.labels = labels or {}
+        self.revert = revert  # the plan's timed revert, which the push step's label shows
         self.view = View(console(stderr=True))
         self.live = styled(sys.stderr) if live is None else live
         self.started = time.monotonic()
@@ -51,10 +36,9 @@ class Progress:
         self.nodes: dict[str, tuple[str, str, float]] = {}  # name -> (step, style, since)
 
     @classmethod
-    def for_options(cls, options, phases: list[str] | None = None,
-                    labels: dict[str, str] | None = None) -> "Progress":
+    def for_options(cls, options, phases: list[str] | None = None, revert: float = 0.0) -> "Progress":
         machine_on_stdout = options.format != "text" and not options.output
-        return cls(enabled=not options.quiet and not machine_on_stdout, phases=phases, labels=labels)
+        return cls(enabled=not options.quiet and not machine_on_stdout, phases=phases, revert=revert)
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:6.1f}s"
@@ -74,16 +58,20 @@ class Progress:
         return table
 
     def _refresh(self) -> None:
-        global _live
         if not (self.enabled and self.live):
             return
-        if _live is None:
-            _live = Live(get_renderable=self._render, console=self.view.out, refresh_per_second=4,
-                         transient=False, redirect_stdout=False, redirect_stderr=False)
-            _live.start()
-        _live.refresh()
+        view = live_view.current() or live_view.show(
+            Live(get_renderable=self._render, console=self.view.out, refresh_per_second=4, transient=False,
+                 redirect_stdout=False, redirect_stderr=False))
+        view.refresh()
 
-    # --- hooks ----------------------------------------------------------------------------
+    # --- the rollout's events --------------------------------------------------------------
+    def batch_started(self, batch, total: int) -> None:
+        self.batch(batch.phase, batch.index, total, batch.nodes)
+
+    def step_done(self, step: Step, results: dict[str, bool]) -> None:
+        self.step(step, results)
+
     def batch(self, phase: str, index: int, total: int, nodes: list[str]) -> None:
         if phase not in self.phases:
             self.phases.append(phase)
@@ -91,28 +79,28 @@ class Progress:
         self.title = f"{where}, batch {index}/{total}"
         finish()
         now = time.monotonic()
-        self.nodes = {n: ("push", "", now) for n in nodes}
+        self.nodes = {n: (PUSH.name, "", now) for n in nodes}
         self._say((where, "bold"), f" batch {index}/{total}: {', '.join(nodes)}")
         self._refresh()
 
-    def step(self, step: str, results: dict[str, bool]) -> None:
+    def step(self, step: Step, results: dict[str, bool]) -> None:
         """One step done on every node of the batch: which nodes passed it."""
         if not results:
             return
         failed = [n for n, ok in results.items() if not ok]
-        name = step.split()[0]
         for node, ok in results.items():
-            self._advance(node, name, ok)
-        self._say(f"  {step:<10} ", ("ok", "green") if not failed else (f"failed on {', '.join(failed)}", "red"))
+            self._advance(node, step, ok)
+        label = step.label.format(revert=self.revert)
+        self._say(f"  {label:<10} ", ("ok", "green") if not failed else (f"failed on {', '.join(failed)}", "red"))
         self._refresh()
-        if name == "confirm":
+        if step is CONFIRM:
             finish()
 
-    def _advance(self, node: str, step: str, ok: bool) -> None:
+    def _advance(self, node: str, step: Step, ok: bool) -> None:
         """`node` is done with `step`: its row shows the step it is in next (or the failure)."""
         since = self.nodes.get(node, ("", "", time.monotonic()))[2]
-        self.nodes[node] = ((NEXT_STEP.get(step, "done"), "green" if step == "confirm" else "") if ok
-                            else (f"{step} failed", "red")) + (since,)
+        self.nodes[node] = ((step.next, "green" if step is CONFIRM else "") if ok
+                            else (f"{step.name} failed", "red")) + (since,)
 
     def note(self, text: str) -> None:
         if self.live and self.enabled:
@@ -125,24 +113,12 @@ class Progress:
 
     # --- nornir.core.processor.Processor ----------------------------------------------------
     def task_completed(self, task: Task, result: AggregatedResult) -> None:
-        if task.name in self.labels:
-            self.step(self.labels[task.name], {host: not multi.failed for host, multi in result.items()})
-
-    def task_started(self, task: Task) -> None:
-        pass
-
-    def task_instance_started(self, task: Task, host: Host) -> None:
-        pass
+        if task.name in BY_TASK:
+            self.step(BY_TASK[task.name], {host: not multi.failed for host, multi in result.items()})
 
     def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
         """A node finished a step: its row moves on at once, while the batch's slower nodes are
         still at it (the plain line for the step comes when every node is done)."""
-        if task.name in self.labels and host.name in self.nodes:
-            self._advance(host.name, self.labels[task.name].split()[0], not result.failed)
+        if task.name in BY_TASK and host.name in self.nodes:
+            self._advance(host.name, BY_TASK[task.name], not result.failed)
             self._refresh()
-
-    def subtask_instance_started(self, task: Task, host: Host) -> None:
-        pass
-
-    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        pass

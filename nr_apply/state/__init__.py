@@ -25,6 +25,7 @@ from nr_apply.errors import InputError
 from nr_apply.journal import Journal, new_run_id
 from nr_apply.lock import FabricLock
 from nr_apply.state import postgres
+from nr_apply.state.sqlite import FileLock, SqliteDatabase, check_state_dir
 
 ENV = "NR_APPLY_STATE"
 DEFAULT_DIR = ".nr-apply"
@@ -144,8 +145,6 @@ class Store:
             self.where = self.db.where
             self.secrets = {s for s in (postgres.password_of(location),) if s}
         else:
-            from nr_apply.state.sqlite import SqliteDatabase
-
             self.dir = Path(location)
             self.db = SqliteDatabase(self.dir)
             self.where = str(self.dir)
@@ -155,8 +154,6 @@ class Store:
     def lock(self, fabric: str) -> FabricLock:
         if isinstance(self.db, postgres.PostgresDatabase):
             return postgres.AdvisoryLock(fabric, self.journal, self.db)
-        from nr_apply.state.sqlite import FileLock
-
         return FileLock(fabric, self.journal, self.dir, machine_wide=isinstance(self.location, DefaultLocation))
 
     @contextmanager
@@ -188,8 +185,6 @@ def open_store(location: str) -> Store:
 def existing_store(location: str) -> Store | None:
     """The store at `location` if there is one: reading commands do not create a directory."""
     if not postgres.is_url(location) and not (Path(location) / "journal.sqlite").exists():
-        from nr_apply.state.sqlite import check_state_dir
-
         check_state_dir(Path(location))
         return None
     return Store(location)

@@ -51,7 +51,7 @@ def redact(url: str) -> str:
 
 def _connect(url: str):
     try:
-        import psycopg
+        import psycopg  # deferred: an optional extra ([postgres]), needed only for a postgresql:// store
     except ImportError:
         raise InputError("a postgresql:// state needs psycopg: pip install 'nr-apply[postgres]'",
                          field="state") from None
@@ -83,7 +83,7 @@ class PostgresDatabase:
     @contextmanager
     def migrating(self):
         """One transaction, one migrating process at a time across every machine."""
-        import psycopg
+        import psycopg  # deferred: the optional [postgres] extra
 
         try:
             with self.conn.transaction():

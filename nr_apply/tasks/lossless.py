@@ -34,6 +34,7 @@ from typing import Any, Iterator
 
 from nornir.core.task import Result, Task
 
+from nr_apply.change_text import grouped_by_port
 from nr_apply.diff import FieldChange, diff_node, target_state, unexpressed
 from nr_apply.driver_connection import CONNECTION_NAME as DRIVER_CONNECTION
 from nr_apply.errors import (ConfirmFailed, LosslessError, ParseFailed, PlanFailed, PushFailed, ReadFailed,
@@ -61,8 +62,6 @@ class LosslessDiff:
 
     def __repr__(self) -> str:
         """The semantic diff, the same change on several ports once (what print_result shows)."""
-        from nr_apply.report.values import grouped_by_port
-
         return "\n".join(f"{line.port} {line.text()}" for _, line in grouped_by_port(self.changes)) or "at intent"
 
     @property

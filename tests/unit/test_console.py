@@ -88,9 +88,9 @@ def test_the_live_view_moves_each_node_on_as_soon_as_its_own_step_is_done():
 
     from nr_apply.report.progress import Progress
 
-    progress = Progress(enabled=True, live=False, labels={"lossless_push": "push"})
+    progress = Progress(enabled=True, live=False)
     progress.batch("leaves", 1, 1, ["leaf1", "leaf2"])
-    push = SimpleNamespace(name="lossless_push")
+    push = SimpleNamespace(name="push_change")
     progress.task_instance_completed(push, SimpleNamespace(name="leaf1"), SimpleNamespace(failed=False))
     rows = {name: step for name, (step, _, _) in progress.nodes.items()}
     assert rows == {"leaf1": "verify", "leaf2": "push"}

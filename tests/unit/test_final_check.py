@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from nr_apply.cli import main
-from nr_apply.journal import Journal
+from nr_apply.state import open_store
 from nr_apply.model import NodeState
 from test_rollout import FakeDriver, fake, run  # noqa: F401  (fixture)
 
@@ -29,5 +29,5 @@ def test_a_node_of_the_last_batch_changed_after_its_confirm_is_not_reported_appl
     assert "not at intent when the run ended" in status["host8"]["error"]["message"]
     assert status["host7"]["status"] == "applied" and status["leaf1"]["status"] == "applied"
     assert "host8" in report["message"]
-    states = {n["node"]: n["state"] for n in Journal(fake.state_dir).nodes(report["run_id"])}
+    states = {n["node"]: n["state"] for n in open_store(str(fake.state_dir)).journal.nodes(report["run_id"])}
     assert states["host8"] == "failed"

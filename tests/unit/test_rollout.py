@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nr_apply.cli import main
-from nr_apply.journal import Journal
+from nr_apply.state import open_store
 from nr_apply.model import NodeState
 from nr_apply.platforms import drivers
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError
@@ -168,7 +168,7 @@ def test_gate_failure_in_second_phase_rolls_back_that_phase_only(fake, capsys):
     assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] == "pause_rate"
     assert "phase 'pod-b-leaves' batch 1 failed" in report["message"]
     assert fake.state["leaf3"] == NodeState()  # back at its snapshot
-    journal = Journal(fake.state_dir)
+    journal = open_store(str(fake.state_dir)).journal
     run_id = report["run_id"]
     states = {n["node"]: n["state"] for n in journal.nodes(run_id)}
     assert states["leaf3"] == "rolled_back" and states["leaf1"] == "confirmed"
@@ -189,8 +189,7 @@ def test_push_failure_with_policy_all_restores_earlier_phases(fake, capsys):
 
 def test_second_concurrent_apply_exits_4_naming_the_holder_before_reading_any_device(fake, capsys):
     from nr_apply.plan import load_plan
-    from nr_apply.state import open_store
-
+    
     with open_store(str(fake.state_dir)) as store, store.claim(load_plan(fake.plan).fabric, "plans/other.yaml") as held:
         code = run(fake, "--yes")
     err = capsys.readouterr().err
@@ -266,7 +265,7 @@ def test_progress_names_each_batch_and_step_on_stderr(fake, capsys):
 
 
 def journal_run(fake, run_id: str):
-    journal = Journal(fake.state_dir)
+    journal = open_store(str(fake.state_dir)).journal
     try:
         return journal.run(run_id), {n["node"]: n["state"] for n in journal.nodes(run_id)}
     finally:
@@ -347,7 +346,7 @@ def test_a_killed_run_rolled_back_is_no_longer_running(fake, capsys):
     from nr_apply.journal import new_run_id
 
     loaded = load_plan(fake.plan)
-    journal = Journal(fake.state_dir)
+    journal = open_store(str(fake.state_dir)).journal
     run_id = journal.start_run(new_run_id(), loaded.fabric, loaded.plan.name, str(loaded.file), None, loaded.digest,
                                str(loaded.inventory_dir), 120)
     journal.add_node(run_id, "leaf1", "eos", "pod-a-leaves", 1, NodeState().model_dump_json())

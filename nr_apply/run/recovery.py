@@ -6,21 +6,25 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from nornir.core.task import Result
 
-from nr_apply.connections import load_credentials
-from nr_apply.engine import dry_run
-from nr_apply.errors import ExitCode, InputError, RollbackFailed, failure
+from nr_apply.errors import ExitCode, InputError
 from nr_apply.inventory import load_fabric
 from nr_apply.journal import Journal
+from nr_apply.journal_processor import JournalProcessor
 from nr_apply.outcome import NodeOutcome
 from nr_apply.plan import load_plan
+from nr_apply.platforms import drivers
 from nr_apply.report import emit
 from nr_apply.report.model import BatchRecord, StepSpan
-from nr_apply.runner import RunOptions, open_session
+from nr_apply.rollout import restore
+from nr_apply.run.apply import roll_out
+from nr_apply.run.context import opened
+from nr_apply.run.options import RunOptions
 from nr_apply.state import Store, existing_store, find_plan, locate
+from nr_apply.tasks.lossless import state_digest
+from nr_apply.tasks.steps import ROLLBACK
 
 TOUCHED = ("armed", "verified", "confirmed", "failed", "rollback_failed")
 
@@ -75,22 +79,14 @@ def _wait_for_armed_reverts(journal: Journal, record, nodes: list[dict]) -> None
 
 
 @contextmanager
-def _recovery_session(args, store: Store, loaded, names: list[str], before_connect=None):
-    """Lock the fabric for this run's recovery and open device sessions to `names`.
-    Raises FabricLocked when another live run holds the fabric."""
+def _recovery(args, store: Store, loaded, names: list[str], before_connect=None, read: bool = True):
+    """The run context of this run's recovery: the fabric locked for it, sessions to `names`,
+    read (with `read`). Raises FabricLocked when another live run holds the fabric."""
     options = _options(args)
     options.state_location = store.location
-    credentials = load_credentials()
-    store.journal.secrets |= credentials.secrets()
-    fabric = load_fabric(loaded.inventory)
-    with store.claim(loaded.fabric, str(loaded.file), recovering=args.run_id) as claim:
-        if before_connect:
-            before_connect()
-        session = open_session(options, loaded, fabric, names, credentials, watch_peers=True)
-        try:
-            yield options, credentials, session, claim
-        finally:
-            session.close()
+    with opened(options, loaded, load_fabric(loaded.inventory), names, store, recovering=args.run_id,
+                before_connect=before_connect, read=read) as run:
+        yield run
 
 
 def _discard_staged(task, node, driver) -> Result:
@@ -98,23 +94,20 @@ def _discard_staged(task, node, driver) -> Result:
     return Result(host=task.host, result={"ok": True})
 
 
-def _changed_since(session, record, nodes: list[dict], later: dict[str, tuple[str, str]]) -> dict[str, str]:
+def _changed_since(run, record, nodes: list[dict], later: dict[str, tuple[str, str]]) -> dict[str, str]:
     """node -> why it is no longer as the run left it: a later run that changed it, or a live
     state that is neither what the run verified there nor the node's snapshot (out of band).
     A node that cannot be read is left to the restore, which reports it."""
-    from nr_apply.platforms import drivers
-    from nr_apply.tasks.lossless import state_digest
-
     why = {node: f"changed by later run {run_id} ({status})" for node, (run_id, status) in later.items()}
     checked = [n for n in nodes if n["left_digest"] and n["node"] not in why]
     if not checked:
         return why
-    live = {o.name: o for o in dry_run(session, [n["node"] for n in checked])}
+    live = {o.name: o for o in run.read([n["node"] for n in checked])}
     for n in checked:
         outcome = live[n["node"]]
         if outcome.state_digest is None or outcome.state_digest == n["left_digest"]:
             continue
-        ports = list(session.fabric.nodes[n["node"]].ports)
+        ports = list(run.fabric.nodes[n["node"]].ports)
         snapshot = drivers.driver_class(n["platform"]).parse(n["snapshot"], ports=ports)
         if outcome.state_digest != state_digest(snapshot):  # back at its snapshot already: nothing undone
             why[n["node"]] = "changed outside nr-apply since the run verified it"
@@ -129,10 +122,6 @@ def _refuse_undoing(run_id: str, why: dict[str, str]) -> InputError:
 
 
 def rollback_run(args) -> int:
-    from nr_apply.journal_processor import JournalProcessor
-    from nr_apply.rollout import run_step
-    from nr_apply.tasks.change import restore_snapshot
-
     force = getattr(args, "force", False)
     with _open_run_store(args) as store:
         journal = store.journal
@@ -148,9 +137,9 @@ def rollback_run(args) -> int:
         if later and not force:  # known from the journal alone: refused before any device is read
             raise _refuse_undoing(args.run_id, {node: f"changed by later run {run_id} ({status})"
                                                 for node, (run_id, status) in later.items()})
-        with _recovery_session(args, store, loaded, [n["node"] for n in nodes] + staged) as (
-                options, credentials, session, _):
-            why = _changed_since(session, record, nodes, later)
+        with _recovery(args, store, loaded, [n["node"] for n in nodes] + staged, read=False) as run:
+            session = run.session
+            why = _changed_since(run, record, nodes, later)
             if why and not force:
                 raise _refuse_undoing(args.run_id, why)
             for later_run in sorted({run_id for run_id, _ in later.values()}):
@@ -162,33 +151,24 @@ def rollback_run(args) -> int:
                 print(f"run {args.run_id} left no node changed; nothing to roll back")
                 return ExitCode.OK
             snapshots = {n["node"]: n["snapshot"] for n in nodes}
+            outcomes = [NodeOutcome(n["node"], n["platform"], "changed", phase=n["phase"], batch=n["batch"])
+                        for n in nodes]
             started = time.time()
-            results = run_step(session, list(snapshots), restore_snapshot, [JournalProcessor(journal, args.run_id)],
-                               snapshots=snapshots)
-            span = StepSpan(step="rollback", start=started, end=time.time(),
-                            failed=[n for n, r in results.items() if r.failed])
-            outcomes = []
-            for n in nodes:
-                res = results[n["node"]]
-                outcome = NodeOutcome(n["node"], n["platform"], "failed" if res.failed else "rolled_back",
-                                      phase=n["phase"], batch=n["batch"])
-                if res.failed:
-                    outcome.error = failure(res.exception, n["node"], RollbackFailed)
-                outcomes.append(outcome)
+            stuck = restore(session, list(snapshots), snapshots, {o.name: o for o in outcomes},
+                            [JournalProcessor(journal, args.run_id)])
+            span = StepSpan(step=ROLLBACK.name, start=started, end=time.time(), failed=stuck)
             code = ExitCode.OK if all(o.status == "rolled_back" for o in outcomes) else ExitCode.FAILED
             journal.event(args.run_id, "run-rolled-back", detail=f"exit {code}")
             journal.finish_run(args.run_id, "rolled_back" if code == ExitCode.OK else "rollback_failed", code)
             restored = BatchRecord(phase="rollback", batch=1, nodes=list(snapshots), steps=[span],
                                    status="rolled_back" if code == ExitCode.OK else "failed")
-            emit(options, loaded, outcomes, credentials.secrets(), exit_code=code, run_id=args.run_id,
+            emit(run.options, loaded, outcomes, run.secrets, exit_code=code, run_id=args.run_id,
                  message=f"run {args.run_id}: {'every touched node restored' if code == 0 else 'some nodes NOT restored'}",
                  fabric=session.fabric, batches=[restored])
             return code
 
 
 def resume_run(args) -> int:
-    from nr_apply.rollout import roll_out
-
     with _open_run_store(args) as store:
         journal = store.journal
         record, loaded = _load_run(journal, args.run_id)
@@ -200,16 +180,14 @@ def resume_run(args) -> int:
         remaining = [n["node"] for n in nodes if n["node"] not in done]
         # The wait happens holding the lock, so no other run slips in while the reverts fire.
         wait = lambda: _wait_for_armed_reverts(journal, record, nodes)  # noqa: E731
-        with _recovery_session(args, store, loaded, remaining, before_connect=wait) as (
-                options, credentials, session, claim):
-            outcomes = dry_run(session, remaining)  # re-check live state
+        with _recovery(args, store, loaded, remaining, before_connect=wait) as run:
+            outcomes = run.outcomes  # the live state, read again
             if any(o.status == "failed" for o in outcomes):
                 journal.finish_run(record.id, "failed", ExitCode.FAILED)
-                emit(options, loaded, outcomes, credentials.secrets(), exit_code=ExitCode.FAILED, run_id=args.run_id,
-                     fabric=session.fabric,
+                emit(run.options, loaded, outcomes, run.secrets, exit_code=ExitCode.FAILED, run_id=args.run_id,
+                     fabric=run.fabric,
                      message="some nodes could not be read; nothing was changed")
                 return ExitCode.FAILED
             changed = sorted(o.name for o in outcomes if o.status == "changed")
             journal.event(args.run_id, "run-resumed", detail=", ".join(changed) or "nothing left to change")
-            return roll_out(options, loaded, session, journal, args.run_id, outcomes, credentials.secrets(),
-                            still_held=claim.still_held)
+            return roll_out(run, outcomes)

@@ -1,13 +1,21 @@
 """Values as people read them: `ecn.3.min_bytes: 1048576 → 150000`, not a Python repr of a
-whole settings dict when one key changed. Every text format shows changes through here."""
+whole settings dict when one key changed. Every text format shows changes through here, and
+so does a task result printed in a Nornir script."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple, Protocol
 
-from nr_apply.report.model import ChangeEntry
+
+class ChangeEntry(Protocol):
+    """A field change as the diff (nr_apply.diff.FieldChange) and the reports' documents hold it."""
+
+    port: str
+    field: str
+    before: Any
+    after: Any
 
 NONE = "(none)"
 
