@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nr_apply.headroom import with_required_headroom
 from nr_apply.model import NicLossless, NodeState, PortLossless
 
 ROLES = ("spine", "leaf", "host_nic")
@@ -69,6 +70,9 @@ class Node:
     asic: str | None
     ports: dict[str, Port] = field(default_factory=dict)
     segment: str | None = None
+    # The platform pushes the buffer headroom the calculator gives (its descriptor's
+    # `pushes_headroom`), copied here by the inventory so headroom needs no platform table.
+    pushes_headroom: bool = False
 
     @property
     def is_host(self) -> bool:
@@ -76,8 +80,6 @@ class Node:
 
     def intent(self) -> NodeState:
         """Declared intent, with the headroom the port needs where the platform pushes it."""
-        from nr_apply.headroom import with_required_headroom  # headroom.py reads Node/Port
-
         return NodeState(ports={name: with_required_headroom(self, p) for name, p in self.ports.items()})
 
 

@@ -10,7 +10,7 @@ nr-apply is the value the device would compute itself:
   (`drivers/net/ethernet/mellanox/mlx5/core/en/port_buffer.c`).
 
 Pure functions, no I/O. `with_required_headroom` puts the result into a port's intent where
-the platform pushes headroom (its descriptor's `pushes_headroom`).
+the platform pushes headroom (its descriptor's `pushes_headroom`, on the node).
 """
 
 from __future__ import annotations
@@ -18,13 +18,23 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from nr_apply.model import NicLossless, PortLossless, StaticHeadroom
 
-if TYPE_CHECKING:
-    from nr_apply.fabric import Node, Port
+
+# What the calculator reads of a fabric node and port (nr_apply.fabric's Node and Port, whose
+# intent() calls in here: named by shape, so neither module imports the other).
+class Node(Protocol):
+    asic: str | None
+    pushes_headroom: bool
+
+
+class Port(Protocol):
+    speed_mbps: int
+    cable_m: float
+    roce: bool
+    intent: PortLossless | NicLossless
 
 
 @dataclass(frozen=True)
@@ -275,14 +285,7 @@ def headroom(
     raise ValueError(f"unknown model {model!r}; supported: {', '.join(SUPPORTED_MODELS)}")
 
 
-@lru_cache(maxsize=None)
-def _pushes_headroom(platform: str) -> bool:
-    from nr_apply.platforms.drivers import platform as descriptor
-
-    return descriptor(platform).pushes_headroom
-
-
-def required_headroom(node: "Node", port: "Port") -> StaticHeadroom | None:
+def required_headroom(node: Node, port: Port) -> StaticHeadroom | None:
     """The headroom a lossless port of a Spectrum switch needs (what `nr-apply headroom`
     prints for its speed, cable and MTU), or None where there is nothing to compute."""
     intent = port.intent
@@ -293,10 +296,10 @@ def required_headroom(node: "Node", port: "Port") -> StaticHeadroom | None:
     return StaticHeadroom(xon=need.xon, xoff=need.xoff, size=need.size)
 
 
-def with_required_headroom(node: "Node", port: "Port") -> PortLossless | NicLossless:
+def with_required_headroom(node: Node, port: Port) -> PortLossless | NicLossless:
     """The port's intent with its headroom filled in from the calculator where the platform
     pushes headroom; a declared static value wins field by field."""
-    if node.asic not in SPECTRUM_ASICS or not _pushes_headroom(node.platform):
+    if node.asic not in SPECTRUM_ASICS or not node.pushes_headroom:
         return port.intent
     need = required_headroom(node, port)
     if need is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -82,9 +83,7 @@ class InventorySource:
             files = [Path(v) for k, v in options.items() if k.endswith("file") and isinstance(v, str)]
             folder = files[0].parent if files else base
             if value["plugin"] in SOT_PLUGINS:  # its files are a token and a CA, not the fabric
-                from nr_apply.sot.mapping import parse_options
-
-                parse_options(options, plan_file)
+                sot_plugin(value["plugin"]).check_options(options, plan_file)
                 folder = base
             return cls(value["plugin"], options, value.get("transform_function"),
                        value.get("transform_function_options"), folder, plan_file)
@@ -398,8 +397,6 @@ def host_role(host: Any) -> str:
 def host_asic(host: Any) -> str | None:
     """The node's `asic`, one its platform knows. An ASIC nr-apply does not know is an error,
     not a node without headroom; so is none where the platform's headroom is computed from it."""
-    from nr_apply.platforms.drivers import PLATFORMS
-
     asic, known = _inherited(host, "asic"), PLATFORMS[host.platform].asics
     if asic is None:
         if PLATFORMS[host.platform].pushes_headroom:
@@ -522,7 +519,8 @@ def node_from_host(host: Any) -> Node:
     intent = resolve_intent(host)
     node = Node(name=host.name, platform=host.platform, role=role, hostname=host.hostname or host.name,
                 port=host.port, groups=[g.name for g in host.extended_groups()],
-                asic=host_asic(host), segment=_inherited(host, "segment"))
+                asic=host_asic(host), segment=_inherited(host, "segment"),
+                pushes_headroom=PLATFORMS[host.platform].pushes_headroom)
     for name, raw in (_inherited(host, "ports") or {}).items():
         try:
             peer = PortRef.parse(str(raw["peer"]))
@@ -555,14 +553,18 @@ def _check_loaded(inventory: Any, source: InventorySource) -> None:
             _check_port(element.port, where, f"{label}.port")
 
 
-def register_sot_plugins() -> None:
-    from importlib import import_module
+def sot_plugin(name: str) -> Any:
+    """The SoT inventory plugin class `name`, loaded by its path as Nornir loads a plugin (the
+    SoT package builds on this module, so this module names it and never imports it)."""
+    module, _, attr = SOT_PLUGINS[name].partition(":")
+    return getattr(import_module(module), attr)
 
+
+def register_sot_plugins() -> None:
     from nornir.core.plugins.inventory import InventoryPluginRegister
 
-    for name, target in SOT_PLUGINS.items():
-        module, _, attr = target.partition(":")
-        InventoryPluginRegister.register(name, getattr(import_module(module), attr))
+    for name in SOT_PLUGINS:
+        InventoryPluginRegister.register(name, sot_plugin(name))
 
 
 def load_nornir(source: InventorySource, workers: int = 32):

@@ -79,9 +79,9 @@ class Driver(ABC):
     def netmiko(self) -> Any:
         """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
         with the device's own known_hosts file written just before."""
-        # Deferred: connections and exec_channel pull in paramiko and asyncssh, which parse,
+        # Deferred: host_keys and exec_channel pull in paramiko and asyncssh, which parse,
         # render and validate (they load driver classes) never need.
-        from nr_apply.connections import ensure_host_key_file
+        from nr_apply.host_keys import ensure_host_key_file
         from nr_apply.exec_channel import ExecChannelError
 
         if "netmiko" not in self.host.connections:

@@ -21,6 +21,12 @@ class SotInventory:
     def __init__(self, **options: Any):
         self.options: SotOptions = parse_options(options)
 
+    @classmethod
+    def check_options(cls, options: dict, where: Any) -> None:
+        """A plan's `inventory.options` checked when the plan loads (exit 3 naming `where`),
+        before anything connects: the loader asks the plugin, knowing no plugin's options."""
+        parse_options(options, where)
+
     def authorization(self, token: str) -> str:
         return "Token"
 
