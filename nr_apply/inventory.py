@@ -22,6 +22,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Iterator
 
+from nornir import InitNornir
+from nornir.core.inventory import Defaults, Groups, Hosts, Inventory, ParentGroups
+from nornir.core.plugins.inventory import InventoryPluginRegister, TransformFunctionRegister
+from nornir.plugins.inventory.simple import Group, Host, _get_defaults, _get_inventory_element
 from pydantic import BaseModel, ValidationError
 
 from nr_apply.errors import InputError, InputErrors, unknown_value, validation_message
@@ -220,9 +224,6 @@ class ParsedSimpleInventory:
         self.layers = layers
 
     def load(self):
-        from nornir.core.inventory import Defaults, Groups, Hosts, Inventory, ParentGroups
-        from nornir.plugins.inventory.simple import Group, Host, _get_defaults, _get_inventory_element
-
         defaults_data = self.layers.get("defaults_file") or {}
         defaults = _get_defaults(defaults_data) if defaults_data else Defaults()
         hosts = Hosts({name: _get_inventory_element(Host, spec or {}, name, defaults)
@@ -246,8 +247,6 @@ def every_intent_error(source: InventorySource, first: "IntentError") -> InputEr
     host its transform function refuses, so the inventory is loaded again without it and every
     host is checked. An error written once in a shared layer (defaults, a group) is reported
     once, however many hosts inherit it."""
-    from nornir import InitNornir
-
     located: list[InputError] = []
     own = source.transform_function == TRANSFORM_FUNCTION
     try:
@@ -561,24 +560,17 @@ def sot_plugin(name: str) -> Any:
 
 
 def register_sot_plugins() -> None:
-    from nornir.core.plugins.inventory import InventoryPluginRegister
-
     for name in SOT_PLUGINS:
         InventoryPluginRegister.register(name, sot_plugin(name))
 
 
 def load_nornir(source: InventorySource, workers: int = 32):
     """`InitNornir` over the source, with `nr_apply_lossless` applied to every host."""
-    from nornir import InitNornir
-    from nornir.core.plugins.inventory import TransformFunctionRegister
-
     TransformFunctionRegister.register(TRANSFORM_FUNCTION, nr_apply_lossless)  # also from a bare checkout
     inventory = source.nornir_inventory()
     if source.plugin in SOT_PLUGINS:
         register_sot_plugins()
     if source.is_simple:
-        from nornir.core.plugins.inventory import InventoryPluginRegister
-
         InventoryPluginRegister.register(PARSED_SIMPLE_INVENTORY, ParsedSimpleInventory)
         inventory = {**inventory, "plugin": PARSED_SIMPLE_INVENTORY,
                      "options": {**inventory["options"], "layers": check_simple_inventory(source)}}

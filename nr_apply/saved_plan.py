@@ -16,6 +16,7 @@ from pathlib import Path
 from nr_apply import owner_only
 from nr_apply.errors import InputError
 from nr_apply.outcome import NodeOutcome
+from nr_apply.state import plan_path_in_checkout
 
 SCHEMA = "nr-apply.saved-plan/v1"
 
@@ -28,8 +29,6 @@ def unsaveable(outcomes: list[NodeOutcome]) -> str | None:
 
 
 def save(path: str, loaded, outcomes: list[NodeOutcome]) -> None:
-    from nr_apply.state import plan_path_in_checkout
-
     refused = unsaveable(outcomes)
     if refused:
         raise InputError(f"not saving the plan: {refused}", file=path)

@@ -8,6 +8,9 @@ import math
 import sys
 from typing import Any, Callable, TypeVar
 
+from rich.console import Console
+from rich.table import Table
+
 from nr_apply.errors import ExitCode, InputError, unknown_value
 from nr_apply.headroom import (
     MLX5_MAX_CABLE_M,
@@ -155,9 +158,6 @@ def _print_table(model: str, speed: int, cable: float, mtu: int, result: Headroo
     title = f"{model} {speed // 1000 if speed % 1000 == 0 else speed / 1000:g}G, {cable:g}m cable, MTU {mtu}"
     rows = [(name, f"{value:,} B", f"{value / 1024:g} KiB") for name, value in _as_dict(result).items()]
     if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
         table = Table(title=title)
         for column in ("field", "bytes", "KiB"):
             table.add_column(column, justify="left" if column == "field" else "right")

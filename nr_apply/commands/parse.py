@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
+
 from nr_apply.errors import ExitCode, InputError
 from nr_apply.platforms.drivers import PLATFORMS, platform
 
@@ -32,7 +34,5 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2, default=str))
     else:
-        import yaml
-
         print(yaml.safe_dump(data, sort_keys=False), end="")
     return ExitCode.OK

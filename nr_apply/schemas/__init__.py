@@ -11,12 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from nr_apply.model import LosslessDefaults
+from nr_apply.plan import Plan
+from nr_apply.report.model import RunReport, ValidationDocument
+
 
 def documents() -> dict[str, type[BaseModel]]:
-    from nr_apply.model import LosslessDefaults
-    from nr_apply.plan import Plan
-    from nr_apply.report.model import RunReport, ValidationDocument
-
     return {"intent": LosslessDefaults, "plan": Plan, "report": RunReport, "validation": ValidationDocument}
 
 

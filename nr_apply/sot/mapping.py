@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from typing import Annotated, Any, Literal
 
+from nornir.core.inventory import ConnectionOptions, Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nr_apply.errors import InputError, InputErrors
@@ -160,8 +161,6 @@ def _written_by(snapshot: Snapshot, device: SotDevice, path: list[str]) -> str:
 
 
 def _connection_options(facts: NodeFacts) -> dict:
-    from nornir.core.inventory import ConnectionOptions
-
     return {name: ConnectionOptions(hostname=c.hostname, port=c.port, platform=c.platform, extras=c.extras)
             for name, c in facts.connection_options.items()}
 
@@ -383,8 +382,6 @@ def _intent_message(snapshot: Snapshot, device: SotDevice, host: Any, problem: I
 def load_inventory(snapshot: Snapshot, options: SotOptions):
     """The Nornir `Inventory` of a snapshot: hosts, their groups (no data of their own: the SoT
     merged everything already) and empty defaults."""
-    from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory, ParentGroups
-
     hosts = build_hosts(snapshot, options)
     defaults = Defaults()
     groups = Groups({name: Group(name=name, defaults=defaults)

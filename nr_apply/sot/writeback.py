@@ -10,7 +10,10 @@ import json
 import sys
 from typing import Any
 
+from nornir.core.plugins.inventory import InventoryPluginRegister
+
 from nr_apply.errors import InputError
+from nr_apply.inventory import SOT_PLUGINS, register_sot_plugins
 
 # Outcome status -> (journal kind, what happened), for the nodes the run touched.
 WRITTEN = {"applied": ("success", "applied: the device is at the new intent"),
@@ -31,8 +34,6 @@ def entry_text(run_id: str, plan: str, status: str, digest: str) -> str:
 
 def write_back(loaded: Any, fabric: Any, run_id: str, outcomes: list) -> int:
     """Journal entries for the run's touched nodes, in bulk; how many were written."""
-    from nr_apply.inventory import SOT_PLUGINS, register_sot_plugins
-
     source = loaded.inventory
     if source.plugin not in SOT_PLUGINS or not (source.options or {}).get("write_back"):
         return 0
@@ -40,8 +41,6 @@ def write_back(loaded: Any, fabric: Any, run_id: str, outcomes: list) -> int:
     if not touched:
         return 0
     register_sot_plugins()
-    from nornir.core.plugins.inventory import InventoryPluginRegister
-
     plugin = InventoryPluginRegister.get_plugin(source.plugin)(**source.options)
     entries = []
     for outcome in touched:

@@ -30,7 +30,7 @@ class Telemetry:
         """Watch `watched` (streams where they stream); True when any node streams."""
         self.stop()
         self.watched = list(watched)
-        from nr_apply.telemetry.collector import Collector, gnmi_plan  # grpc loads only when a node streams
+        from nr_apply.telemetry.collector import Collector, gnmi_plan  # deferred: grpc loads only when a node streams
 
         streamed = gnmi_plan(self.session.nornir, self.session.fabric, self.watched)
         if streamed:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from nr_apply.platforms.drivers import platform as descriptor
+
 _DIR = Path(__file__).with_name("paths")
 
 
@@ -45,8 +47,6 @@ def _release_key(release: str) -> tuple[int, ...]:
 def path_table(platform: str, release: str | None = None) -> PathTable | None:
     """The table the platform's descriptor names (for its release, where tables vary by
     release); None: no gNMI there."""
-    from nr_apply.platforms.drivers import platform as descriptor
-
     try:
         name = descriptor(platform).gnmi_paths
     except (KeyError, ValueError):
