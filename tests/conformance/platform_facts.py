@@ -104,13 +104,9 @@ def _linux_leftovers(drv: Driver) -> str:
 
 
 FACTS: dict[str, Facts] = {
-    # EOS: no stage_own yet. Its Driver.discard_staged is the base's no-op, so a configure session
-    # a killed run loaded stays pending until the next push aborts it (_drop_stale_sessions);
-    # with stage_own=_eos_stage_own the discard case fails until the driver aborts its own
-    # pending sessions there too.
     "eos": Facts(same=str, leftovers=_eos_leftovers, rejected=("commit", "Failed to commit session"),
                  too_late="No pending commit-confirm found",
-                 stage_theirs=_eos_stage_theirs),
+                 stage_own=_eos_stage_own, stage_theirs=_eos_stage_theirs),
     "nvue": Facts(same=_nvue_tree, leftovers=_nvue_leftovers,
                   rejected=("apply", "switchd failed to program the new QoS configuration"),
                   too_late="There is no pending confirm",

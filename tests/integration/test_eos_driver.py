@@ -203,3 +203,28 @@ def test_read_push_confirm_and_counters_share_one_eapi_connection(driver, fresh_
     # eapi-<connection>-<request>: NAPALM's open() makes its first request before the driver
     # has the connection; every later one shares the next.
     assert len({s.split("-")[1] for s in sessions}) == 2
+
+
+def pending_sessions(lab) -> dict:
+    node = lab.node(NODE)
+    conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
+                                 username=lab.username, password=lab.password)
+    out = pyeapi.client.Node(conn).run_commands(["show configuration sessions"])[0]
+    return {n: s["state"] for n, s in out["sessions"].items() if s["state"] != "completed"}
+
+
+def test_the_driver_that_lost_its_session_mid_commit_reads_restores_and_closes(driver, fresh_lab):
+    """The lab's `disconnect-mid-commit`: the commit takes effect with its timer armed and the
+    connection drops under the push. The run's own driver then goes on (the in-batch rollback):
+    it reads, restores the snapshot with nothing left pending, and its close raises nothing."""
+    snapshot = driver.snapshot()
+    _, change = plan(driver)
+    fresh_lab.fault(NODE, "disconnect-mid-commit")
+    with pytest.raises(DriverError) as lost:
+        driver.push(change, revert_in=30)
+    fresh_lab.fault(NODE, "disconnect-mid-commit", clear=True)
+    assert lost.value.step == "commit" and "Remote end closed connection" in str(lost.value)
+    driver.rollback(snapshot)
+    assert driver.read() == snapshot
+    assert pending_sessions(fresh_lab) == {}
+    driver.host.close_connections()

@@ -329,3 +329,32 @@ def test_eos_4_32_with_no_timer_pending_is_not_confirmed(mocker):
     with pytest.raises(DriverError, match="expected one pending commit timer, found none"):
         driver_on(mocker, conn).confirm()
     conn.confirm_commit.assert_not_called()
+
+
+def test_closing_the_session_of_an_unreachable_switch_raises_nothing(mocker):
+    """A push whose session dropped leaves NAPALM naming its configure session, and NAPALM's
+    close then tries to abort it: with the switch gone that fails, and the close must not (the
+    commit timer reverts on the switch; a run closes every node's connections in turn)."""
+    import socket
+
+    import pyeapi
+    from pyeapi.eapilib import ConnectionError as EapiConnectionError
+
+    from nr_apply.platforms.eos.transport import keep_alive
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    eapi = pyeapi.client.connect(transport="http", host="127.0.0.1", port=port, username="u", password="p")
+    conn = mocker.Mock(spec=["device", "close"])
+    conn.device.connection = eapi
+
+    def napalm_close():  # NAPALM's close: `configure session X abort` first
+        eapi.execute(["configure session nr_apply_0badc0ffee abort"])
+
+    conn.close.side_effect = napalm_close
+    keep_alive(conn)
+    with pytest.raises(EapiConnectionError):  # the switch is unreachable indeed
+        eapi.execute(["show version"])
+    conn.close()
+    assert eapi.transport.sock is None

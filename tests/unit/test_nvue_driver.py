@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
+from nr_apply.errors import ConfirmFailed, PushFailed, SessionLost
 from nr_apply.inventory import load_fabric
 from nr_apply_lab.nvue import NvueDevice
 from nr_apply_lab.topology import LabNode, LabPort
@@ -367,6 +368,18 @@ def test_a_session_dropped_during_confirm_fails_at_once(leaf3):
     with pytest.raises(DriverError, match="^confirm: the switch closed the session"):
         drv.confirm()
     assert time.monotonic() - started < 5
+
+
+def test_a_session_dropped_during_confirm_is_reported_as_lost_not_as_refused(leaf3):
+    """The run's report tells a lost session (the switch's revert decides) from a refusal:
+    that takes the one exception tree's SessionLost, which a run and `nr-apply resume` catch."""
+    switch = _ScriptedSwitch({}, drops=("nv config apply --confirm-yes",))
+    drv = NvueDriver(leaf3, _Host(switch))
+    with pytest.raises(SessionLost) as lost:
+        drv.confirm()
+    failed = ConfirmFailed.caused_by(lost.value, "leaf3")
+    assert (failed.step, failed.message) == ("confirm", "confirm: the switch closed the session")
+    assert type(PushFailed.caused_by(lost.value, "leaf3")) is PushFailed  # not PushRejected
 
 
 def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):

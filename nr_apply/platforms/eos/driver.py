@@ -120,21 +120,30 @@ class EosDriver(Driver):
         self._pending_session, conn.config_session = conn.config_session, None
 
     def _drop_stale_sessions(self, conn: Any) -> None:
-        """A run killed between `configure session` and `commit` leaves a staged, uncommitted
-        session, and NAPALM refuses to load while any session is pending. Staged sessions of
-        nr-apply (by name) changed nothing and are aborted; anyone else's, and any session with a
-        commit timer armed (it reverts by itself), are left alone."""
+        """NAPALM refuses to load while any configure session is pending, so what a killed run of
+        nr-apply left staged goes first (see discard_staged)."""
         try:
-            sessions = conn.cli(["show configuration sessions"], encoding="json")
-            data = next(iter(sessions.values())).get("sessions", {})
+            self._abort_own_staged(conn)
         except Exception:
-            return  # the load itself will say what is wrong
+            pass  # the load itself will say what is wrong
+
+    def discard_staged(self) -> None:
+        conn = self._napalm()
+        try:
+            self._abort_own_staged(conn)
+        except Exception as exc:
+            raise DriverError("recover", str(exc)) from exc
+
+    @staticmethod
+    def _abort_own_staged(conn: Any) -> None:
+        """A run killed between `configure session` and `commit` leaves a staged, uncommitted
+        session. Staged sessions of nr-apply (by name) changed nothing and are aborted; anyone
+        else's, and any session with a commit timer armed (it reverts by itself), are left alone."""
+        sessions = conn.cli(["show configuration sessions"], encoding="json")
+        data = next(iter(sessions.values())).get("sessions", {})
         for name, info in data.items():
             if name.startswith(SESSION_PREFIX) and info.get("state") == "pending":
-                try:
-                    conn.cli([f"configure session {name} abort"])
-                except Exception:
-                    pass
+                conn.cli([f"configure session {name} abort"])
 
     def _abort(self, conn: Any) -> None:
         try:

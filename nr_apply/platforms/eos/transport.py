@@ -70,31 +70,63 @@ def eapi_tls_args(optional_args: dict, base_dir: Path) -> dict:
 
 
 # --- the driver -------------------------------------------------------------------------
+class _KeptOpen:
+    """A node's HTTP(S) connection as pyeapi sees it: pyeapi closes it after every request, and
+    that close alone is skipped. Everything else reaches the connection itself, so http.client's
+    own close when an exchange breaks off still resets it (a connection left mid-exchange
+    refuses every later request with `CannotSendRequest: Request-sent`)."""
+
+    def __init__(self, http: Any) -> None:
+        object.__setattr__(self, "_http", http)
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._http, name, value)
+
+
 def keep_alive(conn: Any) -> None:
     """One eAPI connection per node across its steps. pyeapi closes its HTTP(S) connection after
     every request, so each call would pay a TCP and TLS handshake: here the close after a
-    request is skipped, the connection is closed with the NAPALM session, and one the switch
-    closed while idle is reopened before the next request (never retried after sending)."""
-    transport = getattr(getattr(getattr(conn, "device", None), "connection", None), "transport", None)
-    if transport is None or getattr(transport, "nr_apply_kept", False):
+    request is skipped, the connection is closed with the NAPALM session, one the switch closed
+    while idle is reopened before the next request (never retried after sending), and one whose
+    request broke off (dropped, timed out) is closed, so the next request connects afresh."""
+    eapi = getattr(getattr(conn, "device", None), "connection", None)
+    http = getattr(eapi, "transport", None)
+    if http is None or getattr(eapi, "nr_apply_kept", False):
         return
-    close, request = transport.close, transport.request
+    # deferred: pyeapi comes with NAPALM's eos driver, loaded once a node has connected
+    from pyeapi.eapilib import CommandError
 
-    def request_on_open(*args: Any, **kwargs: Any) -> Any:
-        sock = transport.sock
+    send = eapi.send
+
+    def send_on_open(data: Any) -> Any:
+        sock = http.sock
         if sock is not None and select.select([sock], [], [], 0)[0]:
-            close()  # readable while idle: the switch hung up (EOF, TLS close_notify)
-        return request(*args, **kwargs)
+            http.close()  # readable while idle: the switch hung up (EOF, TLS close_notify)
+        try:
+            return send(data)
+        except CommandError:
+            raise  # a whole exchange: the switch answered with an error
+        except BaseException:
+            http.close()
+            raise
 
     def close_with_session() -> None:
         try:
-            napalm_close()
+            napalm_close()  # aborts a configure session NAPALM still names
+        except Exception:
+            pass  # the switch is unreachable: an armed commit timer reverts on the switch itself
         finally:
-            close()
+            http.close()
 
-    transport.close = lambda: None  # pyeapi's close after each request
-    transport.request = request_on_open
-    transport.nr_apply_kept = True
+    eapi.transport = _KeptOpen(http)
+    eapi.send = send_on_open
+    eapi.nr_apply_kept = True
     napalm_close = conn.close
     conn.close = close_with_session
 

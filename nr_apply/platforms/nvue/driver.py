@@ -61,7 +61,7 @@ from typing import Any
 
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
-from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
 from nr_apply.platforms.nvue.counters import counter_commands, parse_counters
 from nr_apply.platforms.nvue.model import UNSUPPORTED, parse_tree, switch_ports
 from nr_apply.platforms.nvue.native import (
@@ -98,12 +98,6 @@ def _alive(conn: Any) -> bool:
         return True
     transport = channel.get_transport() if hasattr(channel, "get_transport") else None
     return not (channel.closed or channel.eof_received or (transport is not None and not transport.is_active()))
-
-
-class SessionLost(DriverError):
-    def __init__(self, step: str, reason: str):
-        self.reason = reason
-        super().__init__(step, reason)
 
 
 # === the driver ===========================================================================
@@ -198,7 +192,7 @@ class NvueDriver(Driver):
             output = self._run_watched("apply", f"nv config apply --confirm {int(revert_in)}s -y",
                                        min(APPLY_TIMEOUT_S, max(int(revert_in), 1)))
         except SessionLost as lost:
-            raise DriverError("apply", f"{lost.reason}; whatever the switch applied reverts by itself within "
+            raise DriverError("apply", f"{lost.message}; whatever the switch applied reverts by itself within "
                                        f"{int(revert_in)} s unless confirmed") from None
         except DriverError:
             self._discard_pending()
