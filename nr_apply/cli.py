@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from importlib.metadata import entry_points
@@ -75,8 +76,18 @@ def build_parser() -> ArgumentParser:
 
 
 def _registered_commands() -> dict:
-    """Entry points of other distributions by command name (never shadowing a built-in one)."""
-    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP) if ep.name not in SUBCOMMANDS}
+    """Entry points of other distributions by command name (never shadowing a built-in one).
+    One whose code this interpreter cannot import (metadata seen through another venv's path, a
+    half-removed install) counts as not installed, so it cannot break every other command."""
+    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)
+            if ep.name not in SUBCOMMANDS and _importable(ep.module)}
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is missing
+        return False
 
 
 def _add_missing_command(subparsers, name: str, summary: str, hint: str) -> None:
