@@ -87,14 +87,9 @@ def _nvue_stage_theirs(drv: Driver) -> None:
     drv.netmiko().send_command("nv set system hostname renamed")
 
 
-# SONiC: a driver that did not make the push (a new process) knows no checkpoint name. Its
-# rollback restores the snapshot and stops the revert timer but leaves the push's checkpoint
-# in `config list-checkpoints`, and its confirm returns without stopping the timer (a run
-# confirms with the driver that pushed, so runs are not affected today).
 def _sonic_leftovers(drv: Driver) -> tuple:
-    conn = drv.netmiko()
-    timer = conn.send_command("systemctl is-active nr-apply-revert.timer").strip()
-    checkpoints = json.loads(conn.send_command("config list-checkpoints"))
+    timer = drv.exec_read("check", "systemctl is-active nr-apply-revert.timer").strip()
+    checkpoints = json.loads(drv.exec_read("check", "config list-checkpoints"))
     return () if timer == "inactive" and checkpoints == [] else (timer, checkpoints)
 
 
