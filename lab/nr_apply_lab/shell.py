@@ -493,7 +493,7 @@ def _filter(stage: str, text: str) -> str:
         kept = [l for l in lines if bool(regex.search(l)) != invert]
         if not kept:
             raise CommandError("")  # grep exits 1 with no output
-        return "\n".join(kept)
+        return "" if any("q" in f for f in flags) else "\n".join(kept)
     if argv and argv[0] in ("head", "tail"):
         count = 10
         if "-n" in argv:
