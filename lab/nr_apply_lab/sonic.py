@@ -59,7 +59,8 @@ class SonicDevice(LabDevice):
         config = factory_config_db(self.node)
         return {
             "config_db": config,
-            # The login's sudo needs no password (what `sudo -n bash -s` needs; README, "SONiC").
+            # The login's sudo needs no password: what `sudo -n bash -s` needs (README, "Inventory
+            # and intent").
             "files": {SAVED_CONFIG: _config_json(config),
                       f"{SUDOERS_DIR}/90-{LAB_USERNAME}": f"{LAB_USERNAME} ALL=(ALL) NOPASSWD: ALL\n"},
             "timers": {},

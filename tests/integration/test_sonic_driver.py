@@ -256,7 +256,7 @@ def test_a_rejected_patch_rolls_back_in_the_same_exec(driver, fresh_lab):
 
 def test_a_login_without_nopasswd_sudo_is_refused_naming_it_and_nothing_changes(driver, fresh_lab):
     """`sudo -n` never prompts: a switch without a NOPASSWD rule for the login answers "sudo: a
-    password is required" and runs nothing (README, "SONiC": the sudoers line it needs)."""
+    password is required" and runs nothing (README, "Inventory and intent": the sudoers line it needs)."""
     snapshot = driver.snapshot()
     conn = driver.netmiko()
     conn.send_command("sudo rm -f /etc/sudoers.d/90-admin")

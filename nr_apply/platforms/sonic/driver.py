@@ -267,7 +267,7 @@ def _refused(output: str) -> str:
     """A root script that never ran: sudo's words, and what the login needs."""
     words = _device_words(output)
     if "password is required" in words:
-        return f"{ROOT_SHELL}: {words} (the login needs NOPASSWD sudo on the switch; README, \"SONiC\")"
+        return f"{ROOT_SHELL}: {words} (the login needs NOPASSWD sudo on the switch; README, \"Inventory and intent\")"
     return f"{ROOT_SHELL}: {words}"
 
 
