@@ -369,3 +369,30 @@ def test_the_managed_scope_is_qos_each_interface_qos_and_its_mtu():
             "system": {"hostname": "leaf3"}}
     assert scope_of(tree) == {"qos": {"roce": {"enable": "on"}},
                               "interface": {"swp1": {"qos": {"pfc": {"profile": "lossless"}}, "link": {"mtu": 9216}}}}
+
+
+class _RestoringSwitch:
+    """Answers a restore's two execs: the state read (nothing pending, `applied` applied), then
+    the restore script, whose `### read-back` section is `read_back`."""
+
+    def __init__(self, applied: str, read_back: str):
+        self.applied, self.read_back, self.sent = applied, read_back, []
+
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
+        self.sent.append(stdin)
+        if "echo '### diff'" in stdin:
+            return f"### diff\n### staged\n### applied\n{self.applied}### pending\n{self.applied}"
+        return f"### apply\napplied [rev_id: 9]\n### read-back\n{self.read_back}### nr-apply result ok\n"
+
+
+def test_a_restore_whose_read_back_is_not_the_snapshot_fails_naming_what_is_left(leaf3):
+    tuned, factory = (FIXTURES / "tuned.yaml").read_text(), (FIXTURES / "factory.yaml").read_text()
+    switch = _RestoringSwitch(applied=tuned, read_back=tuned)  # the apply changed nothing
+    with pytest.raises(DriverError, match="^rollback: the lossless scope did not read back as the snapshot; still to do"):
+        NvueDriver(leaf3, _Host(switch)).rollback(factory)
+    assert "nv config apply -y || fail" in switch.sent[1]
+
+
+def test_a_restore_that_reads_back_as_the_snapshot_passes(leaf3):
+    tuned, factory = (FIXTURES / "tuned.yaml").read_text(), (FIXTURES / "factory.yaml").read_text()
+    NvueDriver(leaf3, _Host(_RestoringSwitch(applied=tuned, read_back=factory))).rollback(factory)
