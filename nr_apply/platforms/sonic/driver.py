@@ -157,8 +157,9 @@ class SonicDriver(Driver):
             raise DriverError("apply-patch", f"the revert timer ({int(revert_in)} s) fired before the patch was in; "
                                              f"the switch is back at checkpoint {CHECKPOINT} (give it more time)")
         if result == "restore-failed":
-            raise DriverError("apply-patch", f"the patch failed and so did the rollback to checkpoint {CHECKPOINT}: "
-                                             f"{_device_words(rest)}")
+            raise DriverError("apply-patch", f"the patch failed and so did the rollback to checkpoint {CHECKPOINT} "
+                                             f"({_device_words(rest)}); the armed revert tries again within "
+                                             f"{int(revert_in)} s")
         raise DriverError("apply-patch", f"{_device_words(rest)} (rolled back to checkpoint {CHECKPOINT} at once)")
 
     def _revert_after_loss(self, revert_in: int) -> str:

@@ -30,9 +30,9 @@ def push_script(patch_text: str, revert_in: int) -> str:
     """Checkpoint, arm the rollback to it, apply the patch; any failure undoes the patch at once.
     A timer still armed from an earlier unconfirmed push is left to do its work (result
     `pending`): this push would overwrite the checkpoint it rolls back to."""
-    undo = (f"systemctl stop {REVERT_UNIT}.timer; config rollback {CHECKPOINT} {QUIET} || "
-            f"{{ {result_line('restore-failed')}; exit 1; }}; config delete-checkpoint {CHECKPOINT} {QUIET}; "
-            f"rm -f {PATCH_FILE}")
+    # The timer stops only once the rollback is done: if it fails, the armed unit tries again.
+    undo = (f"config rollback {CHECKPOINT} {QUIET} || {{ {result_line('restore-failed')}; exit 1; }}; "
+            f"systemctl stop {REVERT_UNIT}.timer; config delete-checkpoint {CHECKPOINT} {QUIET}; rm -f {PATCH_FILE}")
     lines = [
         f"undo() {{ {undo}; }}",
         f"fail() {{ undo; {result_line('failed')}; exit 1; }}",
@@ -56,9 +56,8 @@ def push_script(patch_text: str, revert_in: int) -> str:
 def revert_script() -> str:
     """Return to the checkpoint now (a push whose session died): nothing if none was taken."""
     return "\n".join([
-        f"systemctl stop {REVERT_UNIT}.timer",
         f"config rollback {CHECKPOINT} {QUIET} || {{ {result_line('not-reverted')}; exit 1; }}",
-        f"config delete-checkpoint {CHECKPOINT} {QUIET}; rm -f {PATCH_FILE}",
+        f"systemctl stop {REVERT_UNIT}.timer; config delete-checkpoint {CHECKPOINT} {QUIET}; rm -f {PATCH_FILE}",
         result_line("ok"),
     ]) + "\n"
 
