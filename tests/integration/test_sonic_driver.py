@@ -136,7 +136,7 @@ def test_rollback_keeps_a_vlan_added_after_the_push(driver, confirmed):
     assert after == expected
 
 
-def test_session_lost_mid_apply_leaves_the_armed_revert_to_restore(driver, fresh_lab):
+def test_a_session_lost_mid_apply_is_logged_into_again_and_rolled_back_at_once(driver, fresh_lab):
     snapshot = driver.snapshot()
     _, change = plan(driver)
     fresh_lab.fault(NODE, "disconnect-mid-commit")
