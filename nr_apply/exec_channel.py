@@ -3,9 +3,9 @@ platforms.
 
 A read is one command line with no dialogue, so it needs neither a terminal nor prompt
 detection: `ssh node 'command'` is exactly what the device's own shell runs, and the answer is
-complete when the channel closes. A host write step is one exec too: its script goes on the
-channel's stdin (`sudo -n bash -s`). Netmiko stays the client for the NVUE and SONiC changes
-(prompts); everything else goes through this Nornir connection plugin (`nr_apply_exec`).
+complete when the channel closes. A write step is one exec too: its script goes on the channel's
+stdin (`sudo -n bash -s` on hosts and SONiC, the login's `bash -s` on NVUE). Every step of the
+SSH platforms goes through this Nornir connection plugin (`nr_apply_exec`).
 
 Every connection of a run is an asyncssh connection on one event loop, so a thousand reads
 cost a thousand sockets, not a thousand transport threads polling: the cost that made Paramiko

@@ -26,7 +26,6 @@ import re
 import shlex
 import time
 import zlib
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +43,7 @@ from nr_apply_lab.linux_net import (
     ip_is_write,
 )
 from nr_apply_lab.linux_sysfs import NodeWriteError, SysfsTree, factory_ecn, factory_rdma_cm
-from nr_apply_lab.shell import LinuxShellSession, fire_due_timers, words
+from nr_apply_lab.shell import _ECHO_TEE, SUDOERS_DIR, LinuxShellSession, fire_due_timers
 from nr_apply_lab.topology import LabNode
 
 MELLANOX_OUI = "0c:42:a1"
@@ -52,17 +51,7 @@ MLX5_DRIVER = "mlx5_core"
 KERNEL_RELEASE = "6.8.0-45-generic"  # an upstream kernel: mlx5 without apptrust
 
 _ECHO_REDIRECT = re.compile(r"^echo\s+(?P<args>.*?)\s*(?P<op>>>?)\s*(?P<path>/\S+)$")
-_ECHO_TEE = re.compile(
-    r"^echo\s+(?P<args>.*?)\s*\|\s*(?:sudo\s+)?tee\s+(?P<append>-a\s+)?(?P<path>\S+)"
-    r"(?P<quiet>\s*>\s*/dev/null)?$"
-)
-_QUIET = re.compile(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null")  # stdout discarded
-_DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
-_SUDO_OPTIONS = {"-n", "-E", "-H"}
-_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\(\)\s*\{\s+(?P<body>.*?);?\s*\}$")
 _CAT_REDIRECT = re.compile(r"^cat\s+(?P<src>/\S+)\s*(?P<op>>>?)\s*(?P<dst>/\S+)$")
-SUDOERS_DIR = "/etc/sudoers.d"
-_DEVNULL_ERRORS = re.compile(r"(?:2|&)>\s*/dev/null")
 _UNIT_CHANGES = {"stop", "enable", "disable"}
 _HW_COUNTER = re.compile(r"^/sys/class/infiniband/([^/]+)/ports/1/hw_counters/([^/]+)$")
 # The per-port RDMA counters mlx5_ib registers (drivers/infiniband/hw/mlx5/counters.c:
@@ -82,12 +71,8 @@ class HostSession(LinuxShellSession):
     def __init__(self, device: "LinuxHostDevice", username: str, session_id: str, internal: bool = False):
         super().__init__(device, username, session_id)
         self.host = device
-        self.login_user = username
         self.internal = internal  # the host's own timer runner: faults do not apply
         self._line = ""
-        self.functions: dict[str, str] = {}  # shell functions defined by the script
-        self.reads_stdin = False  # `bash -s` ran: the exec's stdin is the script
-        self.exit_status: int | None = None
 
     # --- configuration changes ------------------------------------------------------------
     def _commit(self, mutation: Callable[[], None], refused: str) -> None:
@@ -108,122 +93,8 @@ class HostSession(LinuxShellSession):
             raise Disconnect()
 
     # --- dispatch -------------------------------------------------------------------------
-    def run(self, line: str) -> str:
-        """One line as bash parses it: `;` lists, then `||`, then `&&` (the base shell), with
-        one-line functions and `{ ...; }` groups for scripts read from stdin."""
-        if self._heredoc is not None:
-            return super().run(line)
-        line = line.strip()
-        if line.startswith("#"):
-            return ""
-        if m := _FUNCTION.match(line):  # `name() { body; }` on one line
-            self.functions[m.group("name")] = m.group("body")
-            return ""
-        if line.startswith("{ ") and line.endswith("}") and _matching_brace(line) == len(line) - 1:
-            return self.run(line[2:-1].strip().rstrip(";"))
-        segments = _split_top(line, ";") if ";" in line else ()
-        if len(segments) > 1:
-            return self._run_list(segments)
-        either = _split_or(line)
-        if either is None:
-            return super().run(line)
-        # `A || B`: B runs when A fails; A's error text shows first unless sent to /dev/null.
-        try:
-            return self.run(either[0])
-        except CommandError as exc:
-            said = "" if _DEVNULL_ERRORS.search(either[0]) else str(exc)
-        if self.closed:
-            raise CommandError(said)
-        output = self.run(either[1])
-        return "\n".join(o for o in (said, output) if o)
-
-    def _run_list(self, segments: tuple[str, ...]) -> str:
-        # `A; B` runs B whatever A did, as bash does; the error text of A stays in the output
-        # (stderr shares the terminal). The line fails only if its last command failed.
-        outputs: list[str] = []
-        for index, segment in enumerate(segments):
-            if self.closed:  # `exit` ends the script here
-                break
-            try:
-                output = self.run(segment)
-            except CommandError as exc:
-                if index == len(segments) - 1:
-                    raise CommandError("\n".join([*outputs, str(exc)])) from None
-                output = str(exc)
-            if output:
-                outputs.append(output)
-        return "\n".join(outputs)
-
-    def run_one(self, line: str) -> str:
-        line = _strip_comment(line).strip()
-        if not line:
-            return ""
-        if "||" in line:
-            first, _, rest = line.partition("||")
-            try:
-                return self.run_one(first)
-            except CommandError:
-                return self.run_one(rest)
-        if "/dev/null" in line or "2>&1" in line:  # most lines have neither: skip both patterns
-            quiet = bool(_QUIET.search(line))
-            if _DEVNULL_ERRORS.search(line) or re.search(r">\s*/dev/null\s+2>&1", line):
-                try:  # errors discarded too: a failure shows nothing
-                    output = self.run_one(_DEVNULL.sub("", line).strip())
-                except CommandError:
-                    raise CommandError("") from None
-                return "" if quiet else output
-            line = _DEVNULL.sub("", line).strip()
-        else:
-            quiet = False
-        stages = _split_pipe(line)
-        if len(stages) > 1 and not _ECHO_TEE.match(line.removeprefix("sudo ").strip()):
-            output = self._run_simple(stages[0])
-            for stage in stages[1:]:
-                output = _filter(stage, output)
-        else:
-            output = self._run_simple(line)
-        return "" if quiet else output
-
-    def _run_simple(self, line: str) -> str:
-        try:
-            argv = words(line)
-        except ValueError:
-            return super().run_one(line)
-        body = line
-        if argv and argv[0] == "sudo":
-            argv = argv[1:]
-            body = line.split("sudo", 1)[1].strip()
-            options = set()
-            while argv and argv[0] in _SUDO_OPTIONS:
-                options.add(argv[0])
-                body = body.split(argv.pop(0), 1)[1].strip()
-            # `-n` never prompts: without a NOPASSWD rule for the login, sudo refuses (exit 1).
-            if "-n" in options and self.username != "root" and not self._nopasswd():
-                self._log(line, write=False)
-                raise CommandError("sudo: a password is required")
-            if not argv:
-                return ""
-            if argv[:2] == ["bash", "-s"]:
-                self._log(line, write=False)
-                self.username, self.reads_stdin = "root", True
-                return ""
-            if argv[0] in ("-s", "-i") or argv[0] == "su":
-                self._log(line, write=False)
-                self.username = "root"
-                return ""
-        if argv[:2] == ["bash", "-s"]:
-            self._log(line, write=False)
-            self.reads_stdin = True
-            return ""
-        if argv[0] == "exit" and self.reads_stdin:  # the end of the script read from stdin
-            self.closed, self.exit_status = True, int(argv[1]) if len(argv) > 1 else 0
-            return ""
-        if argv[0] in self.functions:
-            return self.run(self.functions[argv[0]])
-        if argv[0] in ("exit", "logout") and self.username != self.login_user:
-            self._log(line, write=False)
-            self.username = self.login_user  # leave the root shell, keep the login
-            return ""
+    def run_command(self, argv: list[str], line: str, body: str) -> str:
+        """A simple command after the shared grammar (shell.py): the host's own writes."""
         self._line = line
         if m := _CAT_REDIRECT.match(body):  # a file copied in (a saved value put back)
             self._write(m.group("dst"), self.read_file(m.group("src")), append=m.group("op") == ">>")
@@ -239,7 +110,7 @@ class HostSession(LinuxShellSession):
             output = self.builtin(argv)
             self._log(line, write=True)  # arming or cancelling a revert is part of a change
             return output
-        return super().run_one(body)
+        return super().run_command(argv, line, body)
 
     def _write(self, path: str, content: str, append: bool) -> None:
         if not SysfsTree.owns(path):
@@ -252,17 +123,6 @@ class HostSession(LinuxShellSession):
             raise CommandError(f"-bash: echo: write error: {exc}") from None
         self._commit(mutation, "-bash: echo: write error: Operation not permitted")
         self._log(self._line, write=True)
-
-    def _nopasswd(self) -> bool:
-        """A sudoers rule `<login> ALL=(ALL) NOPASSWD: ALL` in /etc/sudoers.d (what `sudo -n`
-        needs on a real host)."""
-        for path, text in self.host.state.get("files", {}).items():
-            if path.startswith(SUDOERS_DIR + "/"):
-                for rule in text.splitlines():
-                    words = rule.split()
-                    if words[:1] == [self.login_user] and "NOPASSWD:" in words and words[-1] == "ALL":
-                        return True
-        return False
 
     def platform_command(self, argv: list[str], line: str) -> str | None:
         cmd = argv[0]
@@ -497,109 +357,6 @@ class HostSession(LinuxShellSession):
                     entries = [path]
             out.append("\n".join(entries))
         return "\n".join(o for o in out if o)
-
-
-@lru_cache(maxsize=4096)
-def _strip_comment(line: str) -> str:
-    """Drop a `# comment` that starts a word outside quotes."""
-    quote = None
-    for i, c in enumerate(line):
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i]
-    return line
-
-
-def _split_pipe(line: str) -> tuple[str, ...]:
-    """Split on `|` outside quotes (`||` was handled before)."""
-    return _split_top(line, "|")
-
-
-def _braces(line: str) -> list[int]:
-    """The `{ ... }` group depth before each character (quotes honoured)."""
-    depth, quote, out = 0, None, []
-    for i, c in enumerate(line):
-        out.append(depth)
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == "{" and (i == 0 or line[i - 1].isspace()) and line[i + 1:i + 2] in (" ", ""):
-            depth += 1
-        elif c == "}" and (i == 0 or line[i - 1] in " ;") and depth:
-            depth -= 1
-    return out
-
-
-def _matching_brace(line: str) -> int:
-    """Where the group opened by the `{` at 0 closes (-1: it does not)."""
-    depths = _braces(line + " ")
-    return next((i for i in range(1, len(line)) if line[i] == "}" and depths[i + 1] == 0), -1)
-
-
-@lru_cache(maxsize=4096)
-def _split_or(line: str) -> tuple[str, str] | None:
-    """`A || B` at the top level (outside quotes and groups), split at the last `||`."""
-    if "||" not in line:
-        return None
-    depths, quote, found = _braces(line), None, None
-    for i, c in enumerate(line):
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif line.startswith("||", i) and depths[i] == 0 and not line.startswith("||", i + 1) and (
-                i == 0 or line[i - 1] != "|"):
-            found = i
-    return None if found is None else (line[:found].strip(), line[found + 2:].strip())
-
-
-@lru_cache(maxsize=4096)
-def _split_top(line: str, separator: str) -> tuple[str, ...]:
-    """Split on one separator character outside quotes and `{ }` groups; empty parts are
-    dropped for `;`."""
-    parts, buf, quote = [], [], None
-    depths = _braces(line) if "{" in line else None
-    for i, c in enumerate(line):
-        if quote:
-            quote = None if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == separator and (depths is None or depths[i] == 0):
-            parts.append("".join(buf).strip())
-            buf = []
-            continue
-        buf.append(c)
-    parts.append("".join(buf).strip())
-    return tuple(p for p in parts if p) if separator == ";" else tuple(parts)
-
-
-def _filter(stage: str, text: str) -> str:
-    """The few text filters a driver pipes read-back through: grep, head, tail, wc -l."""
-    argv = shlex.split(stage)
-    lines = text.splitlines()
-    if argv and argv[0] in ("grep", "egrep"):
-        flags = [a for a in argv[1:] if a.startswith("-")]
-        pattern = next(a for a in argv[1:] if not a.startswith("-"))
-        regex = re.compile(pattern, re.IGNORECASE if any("i" in f for f in flags) else 0)
-        invert = any("v" in f for f in flags)
-        kept = [l for l in lines if bool(regex.search(l)) != invert]
-        if not kept:
-            raise CommandError("")  # grep exits 1 with no output
-        return "\n".join(kept)
-    if argv and argv[0] in ("head", "tail"):
-        count = 10
-        if "-n" in argv:
-            count = int(argv[argv.index("-n") + 1])
-        elif len(argv) > 1 and argv[1].startswith("-") and argv[1][1:].isdigit():
-            count = int(argv[1][1:])
-        return "\n".join(lines[:count] if argv[0] == "head" else lines[-count:])
-    if argv[:2] == ["wc", "-l"]:
-        return str(len(lines))
-    raise CommandError(f"-bash: {argv[0] if argv else ''}: command not found")
 
 
 def _echo_content(args: str) -> str:

@@ -143,6 +143,10 @@ class _SSHServer(asyncssh.SSHServer):
         return _SSHSession(self._lab, self._runtime, self._conn)
 
 
+class _BrokenPipe(Exception):
+    """An exec's shell wrote to a channel its client had closed."""
+
+
 class _SSHSession(asyncssh.SSHServerSession):
     """Drives one device `CliSession` from an SSH channel, the way a login shell would: prompt,
     echo of each line as it is read (with a PTY), output, prompt again."""
@@ -246,6 +250,10 @@ class _SSHSession(asyncssh.SSHServerSession):
 
     async def _exec_line(self, session: CliSession, line: str, status: int) -> int:
         output, failed = await self._answer(session, line)
+        if output.strip() and self._chan is not None and self._chan.is_closing():
+            # The client went away: the shell's next write to the closed channel kills it
+            # (SIGPIPE), as on a real box; the script's lines after this one never run.
+            raise _BrokenPipe()
         if failed and not session.stderr_to_stdout:
             self._chan.write_stderr((output.rstrip("\n") + self._newline()).encode())  # type: ignore[union-attr]
         elif output:
@@ -269,6 +277,8 @@ class _SSHSession(asyncssh.SSHServerSession):
                     status = await self._exec_line(session, script_line, status)
             exit_status = getattr(session, "exit_status", None)
             self._chan.exit(status if exit_status is None else exit_status)
+        except _BrokenPipe:
+            pass
         except Disconnect:
             self._conn.abort()
         except Exception:

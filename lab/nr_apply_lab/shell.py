@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 _HEREDOC = re.compile(r"^(?P<cmd>.*?)<<-?\s*(?P<q>['\"]?)(?P<tag>\w+)(?P=q)\s*$")
 _DEFINITION = re.compile(r"^[A-Za-z_]\w*\(\)\s*\{")
 _REDIRECT = re.compile(r"^(?P<cmd>.*?)\s*(?P<op>>>?)\s*(?P<path>\S+)\s*$")
+_FUNCTION = re.compile(r"^(?P<name>[A-Za-z_]\w*)\(\)\s*\{\s+(?P<body>.*?);?\s*\}$")
+_ECHO_TEE = re.compile(
+    r"^echo\s+(?P<args>.*?)\s*\|\s*(?:sudo\s+)?tee\s+(?P<append>-a\s+)?(?P<path>\S+)"
+    r"(?P<quiet>\s*>\s*/dev/null)?$"
+)
+_QUIET = re.compile(r"(?<![2&])>\s*/dev/null|&>\s*/dev/null")  # stdout discarded
+_DEVNULL = re.compile(r"\s+(?:2>&1|[12]?>\s*/dev/null|&>\s*/dev/null)(?=\s|$)")
+_DEVNULL_ERRORS = re.compile(r"(?:2|&)>\s*/dev/null")
+_SUDO_OPTIONS = {"-n", "-E", "-H"}
+SUDOERS_DIR = "/etc/sudoers.d"
 
 
 class LinuxShellSession(CliSession):
@@ -32,6 +42,10 @@ class LinuxShellSession(CliSession):
     def __init__(self, device: "LabDevice", username: str, session_id: str):
         super().__init__(device, username, session_id)
         self._heredoc: tuple[str, str, list[str]] | None = None  # (command, tag, lines)
+        self.login_user = username
+        self.functions: dict[str, str] = {}  # shell functions defined by the script
+        self.reads_stdin = False  # `bash -s` ran: the exec's stdin is the script
+        self.exit_status: int | None = None
 
     # --- hooks ------------------------------------------------------------------------
     def platform_command(self, argv: list[str], line: str) -> str | None:
@@ -73,7 +87,9 @@ class LinuxShellSession(CliSession):
         text = line.strip()
         return bool(text) and self._heredoc is None and not _HEREDOC.match(text) and not _DEFINITION.match(text)
 
-    def run(self, line: str) -> str:
+    def _run_and(self, line: str) -> str:
+        """One line of `&&`-joined commands (the part of bash below `;` and `||`), or a line
+        of a heredoc being read."""
         with self.device.lock:
             if self._heredoc is not None:
                 return self._heredoc_line(line)
@@ -109,19 +125,140 @@ class LinuxShellSession(CliSession):
         self.write_file(m.group("path"), content, append=m.group("op") == ">>")
         return ""
 
+    # --- bash: the grammar of scripts read by `bash -s` -----------------------------------
+    def run(self, line: str) -> str:
+        """One line as bash parses it: `;` lists, then `||`, then `&&` (the base shell), with
+        one-line functions and `{ ...; }` groups for scripts read from stdin."""
+        if self._heredoc is not None:
+            return self._run_and(line)
+        line = line.strip()
+        if line.startswith("#"):
+            return ""
+        if m := _FUNCTION.match(line):  # `name() { body; }` on one line
+            self.functions[m.group("name")] = m.group("body")
+            return ""
+        if line.startswith("{ ") and line.endswith("}") and _matching_brace(line) == len(line) - 1:
+            return self.run(line[2:-1].strip().rstrip(";"))
+        segments = _split_top(line, ";") if ";" in line else ()
+        if len(segments) > 1:
+            return self._run_list(segments)
+        either = _split_or(line)
+        if either is None:
+            return self._run_and(line)
+        # `A || B`: B runs when A fails; A's error text shows first unless sent to /dev/null.
+        try:
+            return self.run(either[0])
+        except CommandError as exc:
+            said = "" if _DEVNULL_ERRORS.search(either[0]) else str(exc)
+        if self.closed:
+            raise CommandError(said)
+        output = self.run(either[1])
+        return "\n".join(o for o in (said, output) if o)
+
+    def _run_list(self, segments: tuple[str, ...]) -> str:
+        # `A; B` runs B whatever A did, as bash does; the error text of A stays in the output
+        # (stderr shares the terminal). The line fails only if its last command failed.
+        outputs: list[str] = []
+        for index, segment in enumerate(segments):
+            if self.closed:  # `exit` ends the script here
+                break
+            try:
+                output = self.run(segment)
+            except CommandError as exc:
+                if index == len(segments) - 1:
+                    raise CommandError("\n".join([*outputs, str(exc)])) from None
+                output = str(exc)
+            if output:
+                outputs.append(output)
+        return "\n".join(outputs)
+
     def run_one(self, line: str) -> str:
-        """One simple command (no `&&`)."""
+        line = _strip_comment(line).strip()
+        if not line:
+            return ""
+        if "||" in line:
+            first, _, rest = line.partition("||")
+            try:
+                return self.run_one(first)
+            except CommandError:
+                return self.run_one(rest)
+        if "/dev/null" in line or "2>&1" in line:  # most lines have neither: skip both patterns
+            quiet = bool(_QUIET.search(line))
+            if _DEVNULL_ERRORS.search(line) or re.search(r">\s*/dev/null\s+2>&1", line):
+                try:  # errors discarded too: a failure shows nothing
+                    output = self.run_one(_DEVNULL.sub("", line).strip())
+                except CommandError:
+                    raise CommandError("") from None
+                return "" if quiet else output
+            line = _DEVNULL.sub("", line).strip()
+        else:
+            quiet = False
+        stages = _split_pipe(line)
+        if len(stages) > 1 and not _ECHO_TEE.match(line.removeprefix("sudo ").strip()):
+            output = self._run_simple(stages[0])
+            for stage in stages[1:]:
+                output = _filter(stage, output)
+        else:
+            output = self._run_simple(line)
+        return "" if quiet else output
+
+    def _run_simple(self, line: str) -> str:
         try:
             argv = words(line)
         except ValueError as exc:
             raise CommandError(f"-bash: syntax error: {exc}") from None
-        if not argv:
-            return ""
-        if argv[0] == "sudo":
+        body = line
+        if argv and argv[0] == "sudo":
             argv = argv[1:]
-            line = line.split("sudo", 1)[1].strip()
-            if argv and argv[0] in ("-s", "-i", "su"):
+            body = line.split("sudo", 1)[1].strip()
+            options = set()
+            while argv and argv[0] in _SUDO_OPTIONS:
+                options.add(argv[0])
+                body = body.split(argv.pop(0), 1)[1].strip()
+            # `-n` never prompts: without a NOPASSWD rule for the login, sudo refuses (exit 1).
+            if "-n" in options and self.username != "root" and not self._nopasswd():
+                self._log(line, write=False)
+                raise CommandError("sudo: a password is required")
+            if not argv:
                 return ""
+            if argv[:2] == ["bash", "-s"]:
+                self._log(line, write=False)
+                self.username, self.reads_stdin = "root", True
+                return ""
+            if argv[0] in ("-s", "-i") or argv[0] == "su":
+                self._log(line, write=False)
+                self.username = "root"
+                return ""
+        if argv[:2] == ["bash", "-s"]:
+            self._log(line, write=False)
+            self.reads_stdin = True
+            return ""
+        if argv[0] == "exit" and self.reads_stdin:  # the end of the script read from stdin
+            self.closed, self.exit_status = True, int(argv[1]) if len(argv) > 1 else 0
+            return ""
+        if argv[0] in self.functions:
+            return self.run(self.functions[argv[0]])
+        if argv[0] in ("exit", "logout") and self.username != self.login_user:
+            self._log(line, write=False)
+            self.username = self.login_user  # leave the root shell, keep the login
+            return ""
+        return self.run_command(argv, line, body)
+
+    def _nopasswd(self) -> bool:
+        """A sudoers rule `<login> ALL=(ALL) NOPASSWD: ALL` in /etc/sudoers.d (what `sudo -n`
+        needs on a real host)."""
+        for path, text in self.device.state.get("files", {}).items():
+            if path.startswith(SUDOERS_DIR + "/"):
+                for rule in text.splitlines():
+                    words = rule.split()
+                    if words[:1] == [self.login_user] and "NOPASSWD:" in words and words[-1] == "ALL":
+                        return True
+        return False
+
+    def run_command(self, argv: list[str], line: str, body: str) -> str:
+        """One simple command, `sudo` and its options already taken off (`body`; `line` is
+        what was typed): a file written with `echo`, a platform command, a builtin."""
+        line = body
         redirect = _REDIRECT.match(line) if ">" in line and argv[0] == "echo" else None
         if redirect:
             self._log(line, write=False)
@@ -264,3 +401,106 @@ def _seconds(text: str) -> float:
         raise CommandError(f"systemd-run: failed to parse timer value: {text}")
     value = float(m.group(1))
     return value * {"s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
+
+
+@lru_cache(maxsize=4096)
+def _strip_comment(line: str) -> str:
+    """Drop a `# comment` that starts a word outside quotes."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
+
+
+def _split_pipe(line: str) -> tuple[str, ...]:
+    """Split on `|` outside quotes (`||` was handled before)."""
+    return _split_top(line, "|")
+
+
+def _braces(line: str) -> list[int]:
+    """The `{ ... }` group depth before each character (quotes honoured)."""
+    depth, quote, out = 0, None, []
+    for i, c in enumerate(line):
+        out.append(depth)
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "{" and (i == 0 or line[i - 1].isspace()) and line[i + 1:i + 2] in (" ", ""):
+            depth += 1
+        elif c == "}" and (i == 0 or line[i - 1] in " ;") and depth:
+            depth -= 1
+    return out
+
+
+def _matching_brace(line: str) -> int:
+    """Where the group opened by the `{` at 0 closes (-1: it does not)."""
+    depths = _braces(line + " ")
+    return next((i for i in range(1, len(line)) if line[i] == "}" and depths[i + 1] == 0), -1)
+
+
+@lru_cache(maxsize=4096)
+def _split_or(line: str) -> tuple[str, str] | None:
+    """`A || B` at the top level (outside quotes and groups), split at the last `||`."""
+    if "||" not in line:
+        return None
+    depths, quote, found = _braces(line), None, None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif line.startswith("||", i) and depths[i] == 0 and not line.startswith("||", i + 1) and (
+                i == 0 or line[i - 1] != "|"):
+            found = i
+    return None if found is None else (line[:found].strip(), line[found + 2:].strip())
+
+
+@lru_cache(maxsize=4096)
+def _split_top(line: str, separator: str) -> tuple[str, ...]:
+    """Split on one separator character outside quotes and `{ }` groups; empty parts are
+    dropped for `;`."""
+    parts, buf, quote = [], [], None
+    depths = _braces(line) if "{" in line else None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == separator and (depths is None or depths[i] == 0):
+            parts.append("".join(buf).strip())
+            buf = []
+            continue
+        buf.append(c)
+    parts.append("".join(buf).strip())
+    return tuple(p for p in parts if p) if separator == ";" else tuple(parts)
+
+
+def _filter(stage: str, text: str) -> str:
+    """The few text filters a driver pipes read-back through: grep, head, tail, wc -l."""
+    argv = shlex.split(stage)
+    lines = text.splitlines()
+    if argv and argv[0] in ("grep", "egrep"):
+        flags = [a for a in argv[1:] if a.startswith("-")]
+        pattern = next(a for a in argv[1:] if not a.startswith("-"))
+        regex = re.compile(pattern, re.IGNORECASE if any("i" in f for f in flags) else 0)
+        invert = any("v" in f for f in flags)
+        kept = [l for l in lines if bool(regex.search(l)) != invert]
+        if not kept:
+            raise CommandError("")  # grep exits 1 with no output
+        return "" if any("q" in f for f in flags) else "\n".join(kept)
+    if argv and argv[0] in ("head", "tail"):
+        count = 10
+        if "-n" in argv:
+            count = int(argv[argv.index("-n") + 1])
+        elif len(argv) > 1 and argv[1].startswith("-") and argv[1][1:].isdigit():
+            count = int(argv[1][1:])
+        return "\n".join(lines[:count] if argv[0] == "head" else lines[-count:])
+    if argv[:2] == ["wc", "-l"]:
+        return str(len(lines))
+    raise CommandError(f"-bash: {argv[0] if argv else ''}: command not found")

@@ -1,6 +1,8 @@
 """The lab's SONiC switch: CONFIG_DB as JSON, changed only through the Generic Config
 Updater (`config apply-patch|replace|rollback|checkpoint`), read back with `show ...` and
-`sonic-cfggen -d --print-data`, over an `admin@<hostname>:~$` Linux shell.
+`sonic-cfggen -d --print-data`, over an `admin@<hostname>:~$` Linux shell: a login shell, or
+an exec of `sudo -n bash -s` with a script on stdin (the login has a NOPASSWD sudo rule in
+/etc/sudoers.d; without one `sudo -n` refuses, as on a real box).
 
 SONiC has no commit-confirm, so nr-apply arms `systemd-run --on-active=S ... config rollback
 <checkpoint>` before a change and stops the unit on confirm; those timers really fire from
@@ -17,7 +19,8 @@ import time
 from pathlib import Path
 
 from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary, CliSession
-from nr_apply_lab.shell import LinuxShellSession, fire_due_timers
+from nr_apply_lab import LAB_USERNAME
+from nr_apply_lab.shell import SUDOERS_DIR, LinuxShellSession, fire_due_timers
 from nr_apply_lab.sonic_factory import factory_config_db
 from nr_apply_lab.sonic_gcu import GcuFailure, GenericUpdater
 from nr_apply_lab.sonic_show import (
@@ -56,7 +59,10 @@ class SonicDevice(LabDevice):
         config = factory_config_db(self.node)
         return {
             "config_db": config,
-            "files": {SAVED_CONFIG: _config_json(config)},
+            # The login's sudo needs no password: what `sudo -n bash -s` needs (README, "Inventory
+            # and intent").
+            "files": {SAVED_CONFIG: _config_json(config),
+                      f"{SUDOERS_DIR}/90-{LAB_USERNAME}": f"{LAB_USERNAME} ALL=(ALL) NOPASSWD: ALL\n"},
             "timers": {},
         }
 

@@ -235,7 +235,7 @@ class GenericUpdater:
         console.log(title, f"{SCOPE}: applying {n} change{s} in order{colon}")
         for op in changes:
             console.log(title, f"  * {json.dumps([op])}")
-        if self.reject_changes:
+        if self.reject_changes and changes:  # nothing to write (a rollback to where it is): nothing to refuse
             raise _UpdaterError(NOT_UPDATED)
         if not dry_run:
             self.store.write_config_db(target)

@@ -69,32 +69,28 @@ def _nvue_tree(raw: Any) -> Any:
 
 
 def _nvue_leftovers(drv: Driver) -> str:
-    return drv.netmiko().send_command("nv config diff").strip()
+    return drv.exec_read("check", "nv config diff").strip()
 
 
 def _nvue_stage_own(drv: Driver) -> None:
     """What a run killed between staging and `nv config apply` leaves: its patch pending."""
     from nr_apply.diff import FACET_FIELDS, target_state
+    from nr_apply.platforms.nvue.scripts import stage_script
 
     raw = drv.read()
     current = drv.parse(raw, list(drv.node.ports))
     target = target_state(drv.node.intent(), current, list(FACET_FIELDS), drv.unsupported)
-    drv._stage("set", drv.plan_change(raw, current, target).payload)
-    drv.host.close_connection("netmiko")
+    drv._script("set", stage_script(drv.plan_change(raw, current, target).payload))
+    drv.host.close_connections()
 
 
 def _nvue_stage_theirs(drv: Driver) -> None:
-    drv.netmiko().send_command("nv set system hostname renamed")
+    drv.exec_read("stage", "nv set system hostname renamed")
 
 
-# SONiC: a driver that did not make the push (a new process) knows no checkpoint name. Its
-# rollback restores the snapshot and stops the revert timer but leaves the push's checkpoint
-# in `config list-checkpoints`, and its confirm returns without stopping the timer (a run
-# confirms with the driver that pushed, so runs are not affected today).
 def _sonic_leftovers(drv: Driver) -> tuple:
-    conn = drv.netmiko()
-    timer = conn.send_command("systemctl is-active nr-apply-revert.timer").strip()
-    checkpoints = json.loads(conn.send_command("config list-checkpoints"))
+    timer = drv.exec_read("check", "systemctl is-active nr-apply-revert.timer").strip()
+    checkpoints = json.loads(drv.exec_read("check", "config list-checkpoints"))
     return () if timer == "inactive" and checkpoints == [] else (timer, checkpoints)
 
 

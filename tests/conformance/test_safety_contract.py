@@ -159,11 +159,10 @@ def _pushed_by_a_process_that_went_away(device) -> tuple[object, NodeState, obje
 def test_a_new_process_restores_a_push_it_did_not_make(device):
     """`nr-apply rollback RUN` after the run went away: its pending change is restored exactly."""
     later, _, snapshot = _pushed_by_a_process_that_went_away(device)
-    # (Not asserted: what the push left besides. SONiC keeps the push's checkpoint file when a
-    # driver that did not push restores; see platform_facts.py.)
     later.rollback(snapshot)
     assert at_snapshot(later, snapshot)
     assert parsed(later, later.read()) == parsed(later, snapshot)
+    assert not facts(later.platform).leftovers(later), "the restore left something staged or armed"
 
 
 def test_a_node_at_intent_gets_no_request_from_a_push(device):

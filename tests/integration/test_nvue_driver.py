@@ -1,6 +1,6 @@
-"""NVUE driver against the lab's Cumulus switch (leaf3) over real SSH through Nornir and
-Netmiko `cumulus_linux`: push with the revert armed on the switch, confirm, idempotence,
-rollback, a rejected set, a lost session and staged changes. The safety contract every platform
+"""NVUE driver against the lab's Cumulus switch (leaf3) over real SSH through Nornir, each write
+step one exec of a script on the login's `bash -s`: push with the revert armed on the switch,
+confirm, idempotence, rollback, a rejected set, a lost session, a slow switch and staged changes. The safety contract every platform
 keeps (self-revert, a rejected apply, exact restore) is in tests/conformance/test_safety_contract.py."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.nvue.driver import NvueDriver
 from nr_apply.platforms.nvue.native import staging_of
+from nr_apply.platforms.nvue.scripts import stage_script
 
 NODE = "leaf3"
 FACETS = list(FACET_FIELDS)
@@ -122,8 +123,9 @@ def test_a_session_lost_mid_apply_is_not_waited_on_and_the_next_step_logs_in_aga
 def _killed_mid_push(driver) -> None:
     """What a run killed (kill -9) between staging its change and the apply leaves behind:
     the change pending on the switch, and the session gone."""
-    driver._stage("set", _plan(driver).payload)
-    driver.host.close_connection("netmiko")
+    result, _ = driver._script("set", stage_script(_plan(driver).payload))
+    assert result == "ok"
+    driver.host.close_connections()
 
 
 def test_resume_after_a_kill_mid_push_detaches_what_nr_apply_staged_and_converges(fresh_lab):
@@ -159,3 +161,50 @@ def test_pending_changes_someone_else_staged_are_refused_and_kept(driver):
         driver.push(_plan(driver), revert_in=30)
     assert "hostname: renamed" in str(refused.value)
     assert "hostname: renamed" in conn.send_command("nv config diff")
+
+
+# --- the write steps over one exec each ----------------------------------------------------------
+def _exec_sessions(lab, since: float) -> set[str]:
+    """The lab sessions (one per SSH exec channel) that ran commands since `since`."""
+    return {e["session"] for e in lab.command_log(NODE) if e["ts"] >= since}
+
+
+def test_one_push_is_one_round_trip_and_so_is_its_confirm(driver, fresh_lab):
+    change = _plan(driver)
+    assert len(change.native) > 20
+    since = time.time()
+    driver.push(change, revert_in=30)
+    assert len(_exec_sessions(fresh_lab, since)) == 1
+    since = time.time()
+    driver.confirm()
+    assert len(_exec_sessions(fresh_lab, since)) == 1
+    assert diff_node(driver.node.intent(), driver.parse(driver.read(), _ports(driver)), FACETS, U) == []
+
+
+def test_the_revert_is_armed_with_the_first_write_and_still_armed_after_the_push(driver, fresh_lab):
+    """NVUE arms the revert with the apply itself (`--confirm`): staging changes nothing
+    applied, and the apply is the first write to the applied configuration."""
+    snapshot = driver.snapshot()
+    since = time.time()
+    driver.push(_plan(driver), revert_in=30)
+    writes = _writes(fresh_lab, since)
+    applies = [w for w in writes if w.startswith("nv config apply")]
+    assert applies == ["nv config apply --confirm 30s -y"], writes
+    assert all(w.startswith(("nv set", "nv unset", "nv config patch")) for w in writes[:writes.index(applies[0])])
+    assert "Confirm pending" in driver.exec_read("check", "nv config apply --confirm-status")
+    driver.rollback(snapshot)
+    assert _tree(driver.read()) == _tree(snapshot)
+    assert driver.exec_read("check", "nv config diff").strip() == ""
+
+
+def test_a_slow_switch_takes_the_whole_push_in_one_exec(driver, fresh_lab):
+    change = _plan(driver)
+    fresh_lab.fault(NODE, "slow")  # every command answers 2 s late
+    since = time.time()
+    try:
+        driver.push(change, revert_in=120)
+    finally:
+        fresh_lab.clear_faults(NODE)
+    assert len(_exec_sessions(fresh_lab, since)) == 1
+    driver.confirm()
+    assert diff_node(driver.node.intent(), driver.parse(driver.read(), _ports(driver)), FACETS, U) == []

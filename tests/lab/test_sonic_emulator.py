@@ -306,16 +306,24 @@ def test_stopped_timer_never_fires(device, shell):
 
 # --- faults and the command log ------------------------------------------------------------------
 def test_reject_commit_fails_every_change_and_changes_nothing(device, shell):
+    place(shell, "/tmp/full.json", running(shell))
     shell.run("config checkpoint cp1")
     place(shell, "/tmp/p.json", [{"op": "add", "path": "/PORT_QOS_MAP/Ethernet0/pfc_enable", "value": "3"}])
     shell.run("config apply-patch /tmp/p.json")
     changed = running(shell)
-    place(shell, "/tmp/full.json", changed)
     device.faults.add("reject-commit")
     for command in ("config apply-patch /tmp/p.json", "config rollback cp1", "config replace /tmp/full.json"):
         with pytest.raises(CommandError, match="there are still some parts not updated"):
             shell.run(command)
         assert running(shell) == changed
+
+
+def test_reject_commit_has_nothing_to_refuse_in_a_rollback_to_where_the_switch_is(device, shell):
+    """GCU verifies that CONFIG_DB reads back as its target after writing the changes: with no
+    change to write (a failed push's rollback to the checkpoint it never left) it succeeds."""
+    shell.run("config checkpoint cp1")
+    device.faults.add("reject-commit")
+    assert "Config rolled back successfully." in shell.run("config rollback cp1")
 
 
 def test_disconnect_mid_commit_applies_then_drops(device, shell):

@@ -293,80 +293,60 @@ def test_counters_map_the_roce_and_watchdog_views():
     assert port_counters({}, {}, {"link": {"state": "down"}})["link_up"] == 0
 
 
-# --- device verbs on a scripted connection ------------------------------------------------------
-class _Channel:
-    """A paramiko channel as Netmiko holds it; `closed` once the switch dropped the session."""
-
-    def __init__(self):
-        self.closed = self.eof_received = False
-
-
+# --- device verbs on a scripted exec connection ----------------------------------------------
 class _ScriptedSwitch:
-    """Answers Netmiko's send_command (and a command written to the channel) from a table;
-    records what was sent. A command in `drops` closes the session instead of answering."""
-
-    base_prompt = "admin@leaf9:mgmt:~"
+    """Answers an exec (a command, or `bash -s` with a script on stdin) from a table keyed by
+    the command, or by the script's first line; records (command, script) of each exec. A key in
+    `drops` fails the exec as a dropped session does."""
 
     def __init__(self, answers: dict[str, str], drops: tuple[str, ...] = ()):
         self.answers, self.drops, self.sent = answers, drops, []
-        self.remote_conn, self._unread = _Channel(), ""
 
-    def send_command(self, command: str, read_timeout: float = 10) -> str:
-        self.sent.append(command)
-        return self.answers.get(command, "")
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
+        from nr_apply.exec_channel import ExecChannelError
 
-    def run(self, command: str, timeout: float = 60) -> str:  # an exec-channel read
-        return self.send_command(command)
+        self.sent.append((command, stdin))
+        key = command if stdin is None else stdin.splitlines()[0]
+        if key in self.drops:
+            raise ExecChannelError("Connection lost")
+        return self.answers.get(key, "")
 
-    def normalize_cmd(self, command: str) -> str:
-        return command + "\n"
-
-    def write_channel(self, text: str) -> None:
-        command = text.strip()
-        self.sent.append(command)
-        if command in self.drops:
-            self.remote_conn.closed = True
-        else:
-            self._unread = f"{command}\n{self.answers.get(command, '')}\n{self.base_prompt}$ "
-
-    def read_channel(self) -> str:
-        out, self._unread = self._unread, ""
-        return out
-
-    def strip_command(self, command: str, output: str) -> str:
-        return output.split("\n", 1)[1] if output.startswith(command) else output
-
-    def strip_prompt(self, output: str) -> str:
-        return output.rsplit("\n", 1)[0]
+    def close(self) -> None:
+        pass
 
 
 class _Host:
     def __init__(self, conn):
-        self.conn, self.connections = conn, {"netmiko": conn}
+        self.conn, self.connections = conn, {}
 
     def get_connection(self, kind, config):
-        assert kind in ("netmiko", "nr_apply_exec")  # changes over Netmiko, reads over exec
+        assert kind == "nr_apply_exec"  # every step is an exec: no Netmiko session
+        self.connections[kind] = self.conn
         return self.conn
 
-    def close_connection(self, kind):
-        self.connections.pop(kind, None)
 
-
-def test_confirm_saves_when_auto_save_is_off(leaf3):
+def test_confirm_saves_when_auto_save_is_off_in_the_same_exec(leaf3):
     tuned = (FIXTURES / "tuned.yaml").read_text()  # system config auto-save state disabled
-    switch = _ScriptedSwitch({"nv config show -o yaml": tuned, "nv config apply --confirm-yes": "confirmed [rev_id: 7]"})
+    switch = _ScriptedSwitch({"nv config show -o yaml": tuned,
+                              "nv config apply --confirm-yes || { echo '### nr-apply result failed'; exit 1; }":
+                              "confirmed [rev_id: 7]\n### nr-apply result ok"})
     drv = NvueDriver(leaf3, _Host(switch))
     drv.read()
     drv.confirm()
-    assert switch.sent == ["nv config show -o yaml", "nv config apply --confirm-yes", "nv config save"]
+    assert [command for command, _ in switch.sent] == ["nv config show -o yaml", "bash -s"]
+    assert "nv config save" in switch.sent[1][1]
 
 
 def test_a_session_dropped_during_confirm_fails_at_once(leaf3):
-    switch = _ScriptedSwitch({}, drops=("nv config apply --confirm-yes",))
+    tuned = (FIXTURES / "tuned.yaml").read_text()
+    switch = _ScriptedSwitch({"nv config show -o yaml": tuned},
+                             drops=("nv config apply --confirm-yes || { echo '### nr-apply result failed'; exit 1; }",))
     drv = NvueDriver(leaf3, _Host(switch))
+    drv.read()
     started = time.monotonic()
-    with pytest.raises(DriverError, match="^confirm: the switch closed the session"):
+    with pytest.raises(DriverError) as lost:
         drv.confirm()
+    assert lost.value.step == "confirm" and "Connection lost" in str(lost.value)
     assert time.monotonic() - started < 5
 
 
@@ -383,12 +363,14 @@ def test_a_session_dropped_during_confirm_is_reported_as_lost_not_as_refused(lea
 
 
 def test_push_refuses_to_apply_someone_elses_pending_changes(leaf3):
-    switch = _ScriptedSwitch({"nv config diff": "- set:\n    system:\n      hostname: other",
-                              f"cat {STAGED_FILE}": f"cat: {STAGED_FILE}: No such file or directory"})
+    state = ("### diff\n- set:\n    system:\n      hostname: other\n### staged\n### applied\n{}\n"
+             "### pending\n- set:\n    system:\n      hostname: other\n")
+    switch = _ScriptedSwitch({"pending() { echo '### nr-apply result pending'; exit 1; }": "### nr-apply result pending",
+                              "echo '### diff'": state})
     drv = NvueDriver(leaf3, _Host(switch))
     with pytest.raises(DriverError, match="^prepare: the switch holds pending changes that nr-apply did not stage"):
         drv.push(Change(native=["nv set qos roce"], payload=staging_of(["nv set qos roce"])), 5)
-    assert switch.sent == ["nv config diff", f"cat {STAGED_FILE}"]
+    assert len(switch.sent) == 2  # the push script, then one read of what is pending: nothing applied
 
 
 def test_the_managed_scope_is_qos_each_interface_qos_and_its_mtu():
@@ -400,3 +382,30 @@ def test_the_managed_scope_is_qos_each_interface_qos_and_its_mtu():
             "system": {"hostname": "leaf3"}}
     assert scope_of(tree) == {"qos": {"roce": {"enable": "on"}},
                               "interface": {"swp1": {"qos": {"pfc": {"profile": "lossless"}}, "link": {"mtu": 9216}}}}
+
+
+class _RestoringSwitch:
+    """Answers a restore's two execs: the state read (nothing pending, `applied` applied), then
+    the restore script, whose `### read-back` section is `read_back`."""
+
+    def __init__(self, applied: str, read_back: str):
+        self.applied, self.read_back, self.sent = applied, read_back, []
+
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
+        self.sent.append(stdin)
+        if "echo '### diff'" in stdin:
+            return f"### diff\n### staged\n### applied\n{self.applied}### pending\n{self.applied}"
+        return f"### apply\napplied [rev_id: 9]\n### read-back\n{self.read_back}### nr-apply result ok\n"
+
+
+def test_a_restore_whose_read_back_is_not_the_snapshot_fails_naming_what_is_left(leaf3):
+    tuned, factory = (FIXTURES / "tuned.yaml").read_text(), (FIXTURES / "factory.yaml").read_text()
+    switch = _RestoringSwitch(applied=tuned, read_back=tuned)  # the apply changed nothing
+    with pytest.raises(DriverError, match="^rollback: the lossless scope did not read back as the snapshot; still to do"):
+        NvueDriver(leaf3, _Host(switch)).rollback(factory)
+    assert "nv config apply -y || fail" in switch.sent[1]
+
+
+def test_a_restore_that_reads_back_as_the_snapshot_passes(leaf3):
+    tuned, factory = (FIXTURES / "tuned.yaml").read_text(), (FIXTURES / "factory.yaml").read_text()
+    NvueDriver(leaf3, _Host(_RestoringSwitch(applied=tuned, read_back=factory))).rollback(factory)

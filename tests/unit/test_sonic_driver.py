@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import jsonpatch
+import pytest
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
@@ -23,6 +24,7 @@ from nr_apply.platforms.sonic.counters import (
     parse_pfcwd_stats,
     parse_queue_drops,
 )
+from nr_apply.platforms.base import DriverError
 from nr_apply.platforms.sonic.driver import SonicDriver
 from nr_apply.platforms.sonic.plan import config_db
 
@@ -372,3 +374,42 @@ def test_the_diff_names_the_factory_tc_shares_sonic_removes():
     target = target_state(LEAF4.intent(), current, FACETS, SonicDriver.unsupported, SonicDriver.compared_whole,
                           SonicDriver.dscp_classifies_to_tc)
     assert target.ports["Ethernet0"].ets == LEAF4.intent().ports["Ethernet0"].ets
+
+
+# --- the restore is verified by its read-back ------------------------------------------------------
+class _Box:
+    """An exec connection answering the restore's two execs: the running config read with the
+    timer stopped, then the restore script, whose `### read-back` section is `read_back`."""
+
+    def __init__(self, running: dict, read_back: dict):
+        self.running, self.read_back, self.sent = running, read_back, []
+
+    def run(self, command: str, timeout: float = 60, stdin: str | None = None) -> str:
+        self.sent.append(stdin)
+        if stdin.startswith("systemctl stop nr-apply-revert.timer\n"):
+            return json.dumps(self.running)
+        return f"### read-back\n{json.dumps(self.read_back)}\n### nr-apply result ok\n"
+
+
+class _Host:
+    def __init__(self, conn):
+        self.conn, self.connections = conn, {}
+
+    def get_connection(self, kind, config):
+        assert kind == "nr_apply_exec"
+        return self.conn
+
+
+def test_a_restore_whose_read_back_is_not_the_snapshot_fails_naming_what_is_left():
+    snapshot = factory()
+    changed = applied(snapshot, plan(snapshot).payload)
+    box = _Box(changed, read_back=changed)  # the switch took the restore patch but did not change
+    with pytest.raises(DriverError, match="^rollback: the lossless scope did not read back as the snapshot; still to do"):
+        SonicDriver(LEAF4, _Host(box)).rollback(json.dumps(snapshot))
+    assert "config apply-patch /tmp/nr-apply.json-patch" in box.sent[1]
+
+
+def test_a_restore_that_reads_back_as_the_snapshot_passes():
+    snapshot = factory()
+    changed = applied(snapshot, plan(snapshot).payload)
+    SonicDriver(LEAF4, _Host(_Box(changed, read_back=snapshot))).rollback(json.dumps(snapshot))

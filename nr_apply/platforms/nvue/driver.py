@@ -33,24 +33,25 @@ Quirks kept here:
 One encoding: `plan_change` computes the configuration tree the switch should end with and
 diffs it against the running one; `render` is that plan from a factory switch.
 
-Change model (vendors.md 2.4), over Netmiko `cumulus_linux` (every output is checked for an
-error):
+Change model (vendors.md 2.4), over SSH exec channels, each write step one script on the
+login's `bash -s` (`nvue/scripts.py`; every output is checked for an error):
 - read: `nv config show -o yaml`, the applied tree, in one command. Defaults are supplied by
   the parser as above rather than read with `--all`, so a saved file parses the same.
-- push: pending changes nr-apply itself staged in a run that died are detached; anyone else's
-  are refused (they would ride along). Then the `nv unset` lines, the `nv set` lines as one
-  `nv config patch` document (STAGED_FILE, which marks the pending change as ours until it
-  is applied), and `nv config apply --confirm <n>s -y` (the unit is explicit: the docs
-  disagree on what a bare number means). The apply is waited for at most the revert window,
-  watching the session: a session the switch dropped fails the push at once and the next
-  step logs in again. On any other error `nv config detach` stashes the staged change as a
-  revision, so nothing stays pending and the applied tree is unchanged.
+- push: refused in the script when anything is pending; pending changes nr-apply itself staged
+  in a run that died are then detached and the push runs again, anyone else's are refused (they
+  would ride along). Then the `nv unset` lines, the `nv set` lines as one `nv config patch`
+  document (STAGED_FILE, which marks the pending change as ours until it is applied), and `nv
+  config apply --confirm <n>s -y` (the unit is explicit: the docs disagree on what a bare number
+  means), all in one exec. A session the switch dropped fails the push at once and the next step
+  logs in again. On any other error `nv config detach` stashes the staged change as a revision
+  in the same exec, so nothing stays pending and the applied tree is unchanged.
 - confirm: `nv config apply --confirm-yes`, then `nv config save` if auto-save is disabled.
 - snapshot: the read-back. rollback: the lossless scope (`qos`, each interface's `qos` and
   `link mtu`) of the running tree is diffed against the snapshot's and applied. Unlike
   `nv config apply <rev>` or `nv config replace`, this restores the scope exactly without
   undoing a change someone made elsewhere on the switch since the snapshot, and needs no
-  revision that NVUE may have pruned (NVUE_MAX_REVISIONS)."""
+  revision that NVUE may have pruned (NVUE_MAX_REVISIONS). The restore is read back in its own
+  exec and checked against the snapshot's scope."""
 
 from __future__ import annotations
 
@@ -62,14 +63,23 @@ from typing import Any
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
+from nr_apply.platforms.nvue.scripts import (
+    APPLY,
+    READ_BACK,
+    READ_COMMAND,
+    confirm_script,
+    detach_script,
+    push_script,
+    restore_script,
+    state_script,
+)
+from nr_apply.platforms.root_script import LOGIN_SHELL, SECTION, script_result, sections
 from nr_apply.platforms.nvue.counters import counter_commands, parse_counters
 from nr_apply.platforms.nvue.model import UNSUPPORTED, parse_tree, switch_ports
 from nr_apply.platforms.nvue.native import (
     Release,
     STAGED_FILE,
-    _ERROR,
     _answered,
-    Staging,
     Tree,
     _get,
     _is_staging,
@@ -90,14 +100,6 @@ from nr_apply.platforms.nvue.plan import (
 
 
 APPLY_TIMEOUT_S = 180  # an apply reloads switchd for QoS; give it time
-
-
-def _alive(conn: Any) -> bool:
-    channel = getattr(conn, "remote_conn", None)
-    if channel is None or not hasattr(channel, "closed"):
-        return True
-    transport = channel.get_transport() if hasattr(channel, "get_transport") else None
-    return not (channel.closed or channel.eof_received or (transport is not None and not transport.is_active()))
 
 
 # === the driver ===========================================================================
@@ -129,51 +131,8 @@ class NvueDriver(Driver):
         return Change(native=lines, payload=staging_of(lines))
 
     # --- device ------------------------------------------------------------------------------
-    def _conn(self) -> Any:
-        """The host's session, logged in again if the last one died (a dropped session is
-        never reused: Netmiko would wait on the dead socket until its read timeout)."""
-        conn = self.netmiko()
-        if not _alive(conn):
-            self._drop_connection()
-            conn = self.netmiko()
-        return conn
-
-    def _drop_connection(self) -> None:
-        try:
-            self.host.close_connection("netmiko")
-        except Exception:
-            self.host.connections.pop("netmiko", None)
-
-    def _run(self, step: str, command: str, timeout: float = 60) -> str:
-        return _answered(step, self._conn().send_command(command, read_timeout=timeout))
-
-    def _run_watched(self, step: str, command: str, timeout: float) -> str:
-        """`command` answered within `timeout`, watching the session while waiting: a session
-        the switch dropped fails at once (and is forgotten) instead of being read until the
-        timeout, and no answer within `timeout` is a lost session too."""
-        conn = self._conn()
-        conn.write_channel(conn.normalize_cmd(command))
-        prompt = re.compile(re.escape(conn.base_prompt) + r"\S*\s*[$#]\s*$")
-        output, deadline = "", time.monotonic() + timeout
-        while not prompt.search(output):
-            chunk = conn.read_channel()
-            output += chunk
-            if chunk:
-                continue
-            if not _alive(conn):
-                self._drop_connection()
-                raise SessionLost(step, "the switch closed the session")
-            if time.monotonic() > deadline:
-                self._drop_connection()
-                raise SessionLost(step, f"no answer within {int(timeout)} s")
-            time.sleep(0.05)
-        output = conn.strip_prompt(conn.strip_command(command, output))
-        if _ERROR.search(output):
-            raise DriverError(step, output.strip())
-        return output
-
     def read(self) -> str:
-        raw = self._read("nv config show -o yaml")
+        raw = self._read(READ_COMMAND)
         self._last_tree = load_tree(raw)
         if release_of(raw) is None and self._release is None:
             self._release = show_release(self._read("nv show system -o json"))
@@ -182,40 +141,39 @@ class NvueDriver(Driver):
     def _read(self, command: str) -> str:
         return _answered("read", self.exec_read("read", command))
 
+    def _script(self, step: str, script: str, timeout: float = 60) -> tuple[str | None, str]:
+        """`script` run by the login's shell in one exec: (its result word, or None when it
+        never said; the rest of its output). A lost session raises `SessionLost`."""
+        return script_result(self.exec_read(step, LOGIN_SHELL, timeout=timeout, stdin=script))
+
     def push(self, change: Change, revert_in: int) -> None:
         if change.empty:
             return
-        self._refuse_pending("prepare")
+        # Waiting longer than the revert window is pointless: the switch undoes the apply then.
+        timeout = min(APPLY_TIMEOUT_S, max(int(revert_in), 1)) + 60
+        script = push_script(change.payload, revert_in)
         try:
-            self._stage("set", change.payload)
-            # Waiting longer than the revert window is pointless: the switch undoes the apply then.
-            output = self._run_watched("apply", f"nv config apply --confirm {int(revert_in)}s -y",
-                                       min(APPLY_TIMEOUT_S, max(int(revert_in), 1)))
+            result, rest = self._script("apply", script, timeout)
+            if result == "pending":  # what nr-apply itself left staged goes; anyone else's is refused
+                self._refuse_pending("prepare")
+                result, rest = self._script("apply", script, timeout)
         except SessionLost as lost:
             raise DriverError("apply", f"{lost.message}; whatever the switch applied reverts by itself within "
                                        f"{int(revert_in)} s unless confirmed") from None
-        except DriverError:
-            self._discard_pending()
-            raise
+        output = sections(rest).get(APPLY, "")
+        if result == "pending":
+            raise DriverError("prepare", "pending changes appeared while nr-apply staged its own; apply or detach them first")
+        if result == "set-failed":
+            raise DriverError("set", _device_words(rest))
+        if result != "ok":
+            raise DriverError("apply", _device_words(rest))
         if "applied" not in output and not ("Warning" in output and "no pending changes" in output):
             self._discard_pending()
             raise DriverError("apply", output.strip() or "no answer from nv config apply")
-        self._run("apply", f"rm -f {STAGED_FILE}")
 
-    def _stage(self, step: str, staging: Staging) -> None:
-        """Stage a change as pending: its unsets, then its sets as one `nv config patch`
-        document. The document stays at STAGED_FILE until the change is applied or detached,
-        marking the pending changes as nr-apply's own if the run dies in between."""
-        self._place(STAGED_FILE, staging.patch)
-        for line in staging.unsets:
-            self._run(step, line)
-        if staging.sets:
-            self._run(step, f"nv config patch {STAGED_FILE}")
-
-    def _place(self, path: str, text: str) -> None:
-        """Write a one-line file on the switch (the patch document is JSON, which NVUE's YAML
-        reader takes as it is): one command, however large the change."""
-        self._run("stage", f"echo '{text}' > {path}")
+    def _state(self, step: str, end_confirm: bool = False) -> dict[str, str]:
+        """The switch's pending and applied state in one exec (`scripts.state_script`)."""
+        return sections(self.exec_read(step, LOGIN_SHELL, stdin=state_script(end_confirm)))
 
     def _refuse_pending(self, step: str) -> None:
         """Detach pending changes nr-apply itself staged (a run that died before its apply);
@@ -225,21 +183,25 @@ class NvueDriver(Driver):
             raise DriverError(step, "the switch holds pending changes that nr-apply did not stage (another user or "
                                     f"tool); apply or detach them first:\n{pending}")
 
-    def _detach_own_staged(self, step: str) -> str:
-        """Detach what nr-apply staged and never applied: STAGED_FILE holds its patch document
-        and nothing outside the lossless scope is pending. Returns the pending changes that
-        are someone else's (empty when none)."""
-        pending = self._run(step, "nv config diff").strip()
-        ours = bool(pending) and _is_staging(self._conn().send_command(f"cat {STAGED_FILE}", read_timeout=30))
+    @staticmethod
+    def _pending(state: dict[str, str]) -> tuple[str, bool]:
+        """(the pending changes, whether they are nr-apply's own): STAGED_FILE holds its patch
+        document and nothing outside the lossless scope is pending."""
+        pending = _answered("prepare", state.get("diff", "")).strip()
+        ours = bool(pending) and _is_staging(state.get("staged", ""))
         if ours:
-            applied = load_tree(self._run(step, "nv config show -o yaml"))
-            staged = load_tree(self._run(step, "nv config show -r pending -o yaml"))
-            ours = _outside_scope(applied) == _outside_scope(staged)
+            ours = _outside_scope(load_tree(state["applied"])) == _outside_scope(load_tree(state["pending"]))
+        return pending, ours
+
+    def _detach_own_staged(self, step: str) -> str:
+        """Detach what nr-apply staged and never applied. Returns the pending changes that are
+        someone else's (empty when none)."""
+        state = self._state(step)
+        pending, ours = self._pending(state)
         if pending and not ours:
             return pending
-        if ours:
-            self._run(step, "nv config detach")
-        self._run(step, f"rm -f {STAGED_FILE}")
+        if ours or state.get("staged", "").strip():  # a patch document left with nothing pending goes too
+            self._script(step, detach_script() if ours else f"rm -f {STAGED_FILE}\n")
         return ""
 
     def discard_staged(self) -> None:
@@ -248,46 +210,63 @@ class NvueDriver(Driver):
     def _discard_pending(self) -> None:
         """Stash whatever was staged as a detached revision, so nothing stays pending."""
         try:
-            self._conn().send_command("nv config detach", read_timeout=60)
-            self._conn().send_command(f"rm -f {STAGED_FILE}", read_timeout=30)
-        except Exception:  # the push error is the one to report
+            self._script("apply", detach_script())
+        except DriverError:  # the push error is the one to report
             pass
 
     def confirm(self) -> None:
-        self._run_watched("confirm", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
-        self._save_unless_auto_saved()
+        result, rest = self._retried("confirm", confirm_script(save=self._auto_save_off()))
+        if result == "not-saved":
+            raise DriverError("save", _device_words(rest))
+        if result != "ok":
+            raise DriverError("confirm", _device_words(rest))
 
-    def _save_unless_auto_saved(self) -> None:
+    def _retried(self, step: str, script: str) -> tuple[str | None, str]:
+        """A step that is safe to run twice: once more on a fresh login if the session was lost."""
+        try:
+            return self._script(step, script, APPLY_TIMEOUT_S)
+        except SessionLost:
+            return self._script(step, script, APPLY_TIMEOUT_S)
+
+    def _auto_save_off(self) -> bool:
         tree = self._last_tree if self._last_tree is not None else load_tree(self.read())
-        if _get(tree, ("system", "config", "auto-save", "state")) == "disabled":
-            self._run("save", "nv config save")
+        return _get(tree, ("system", "config", "auto-save", "state")) == "disabled"
 
     def rollback(self, snapshot: Any) -> None:
         """Restore the snapshot's lossless scope exactly, leaving the rest of the switch as it
-        is now: the scope of the running tree is diffed against the snapshot's and applied."""
+        is now: the scope of the running tree is diffed against the snapshot's and applied, then
+        read back. A commit-confirm still waiting is ended first (NVUE refuses an apply while
+        one waits)."""
         wanted = load_tree(snapshot)
-        if _confirm_pending(self._run("rollback", "nv config revision -o json")):
-            # A revert is armed: end it so the restore below can be applied (NVUE refuses an
-            # apply while a commit-confirm waits).
-            self._run_watched("rollback", "nv config apply --confirm-yes", APPLY_TIMEOUT_S)
-        self._refuse_pending("rollback")
-        running = load_tree(self.read())
+        state = self._state("rollback", end_confirm=True)
+        pending, ours = self._pending(state)
+        if pending and not ours:
+            raise DriverError("rollback", "the switch holds pending changes that nr-apply did not stage (another user "
+                                          f"or tool); apply or detach them first:\n{pending}")
+        running = load_tree(_answered("rollback", state.get("applied", "")))
+        self._last_tree = running
         lines = diff_commands(scope_of(running), scope_of(wanted))
         lines += self._interfaces_created_since(running, wanted)
-        if not lines:
+        staging = staging_of(sorted(lines, key=_rank)) if lines else None
+        if staging is None and not ours:
             return
+        script = restore_script(ours, staging, save=staging is not None and self._auto_save_off())
         try:
-            self._stage("rollback", staging_of(sorted(lines, key=_rank)))
-            output = self._run_watched("rollback", "nv config apply -y", APPLY_TIMEOUT_S)
-        except DriverError:
-            self._discard_pending()
-            raise
-        if "applied" not in output:
-            self._discard_pending()
-            raise DriverError("rollback", output.strip())
-        self._run("rollback", f"rm -f {STAGED_FILE}")
-        self._last_tree = wanted
-        self._save_unless_auto_saved()
+            result, rest = self._script("rollback", script, APPLY_TIMEOUT_S + 60)
+        except SessionLost as lost:
+            raise DriverError("rollback", lost.message) from None
+        if result == "not-saved":
+            raise DriverError("save", _device_words(rest))
+        if result is None:
+            raise DriverError("rollback", f"{LOGIN_SHELL}: {_device_words(rest)}")
+        if result != "ok":
+            raise DriverError("rollback", _device_words(rest))
+        after = load_tree(sections(rest).get(READ_BACK, ""))
+        self._last_tree = after
+        if scope_of(after) != scope_of(wanted):
+            left = diff_commands(scope_of(after), scope_of(wanted))
+            raise DriverError("rollback", "the lossless scope did not read back as the snapshot; still to do: "
+                                          + "; ".join(left[:5]))
 
     @staticmethod
     def _interfaces_created_since(running: Tree, wanted: Tree) -> list[str]:
@@ -312,6 +291,13 @@ class NvueDriver(Driver):
         commands = counter_commands(names)
         raw = self.exec_read("counters", "\n".join(f"echo '### {c}'\n{c}" for c in commands))
         return parse_counters(raw, names, time.monotonic())
+
+
+def _device_words(output: str) -> str:
+    """What a failed script said: NVUE's own lines, without the script's section headers."""
+    kept = [line.strip() for line in output.splitlines()
+            if line.strip() and not line.startswith(SECTION)]
+    return "; ".join(kept[-6:]) or "no output"
 
 
 def _confirm_pending(revisions_json: str) -> bool:

@@ -1,5 +1,6 @@
 """SONiC: lossless settings as CONFIG_DB tables, changed by RFC 6902 JSON Patch through the
-Generic Config Updater (`config apply-patch`), over SSH with Netmiko `linux`.
+Generic Config Updater (`config apply-patch`), over SSH exec channels: reads as one command,
+each write step as one root script (`sonic/scripts.py`).
 
 Quirks kept here:
 - One encoding: each port's rows are cut into groups, one per piece of the model (MTU, DSCP
@@ -33,21 +34,22 @@ Quirks kept here:
   (xon/xoff/size) in the ingress lossless pool (the traditional buffer model).
 - A port without an `mtu` runs SONiC's default 9100.
 - GCU has no commit-confirm: push takes a checkpoint and arms an on-box timer
-  (`systemd-run --on-active=S`) that rolls back to it unless confirm stops the timer first.
+  (`systemd-run --on-active=S`) that rolls back to it unless confirm stops the timer first
+  (`scripts.py`: one exec per step, the login needs NOPASSWD sudo).
   `rollback` (in a run, or `nr-apply rollback RUN`) instead patches the snapshot's lossless
   scope back and reads it back, so changes outside that scope made since survive."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import jsonpatch
 
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
-from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
+from nr_apply.platforms.root_script import ROOT_SHELL, script_result, sections
 from nr_apply.platforms.sonic.counters import (
     COUNTER_COMMANDS,
     SECTION,
@@ -61,11 +63,18 @@ from nr_apply.platforms.sonic.counters import (
 from nr_apply.platforms.sonic.model import UNSUPPORTED, parse_config_db
 from nr_apply.platforms.sonic.native import load_config_db, patch_file_text, patch_lines
 from nr_apply.platforms.sonic.plan import _tables, owned_view, plan_patch, restore_patch, restore_view
+from nr_apply.platforms.sonic.scripts import (
+    CHECKPOINT,
+    READ_BACK,
+    READ_COMMAND,
+    REVERT_UNIT,
+    confirm_script,
+    push_script,
+    restore_script,
+    revert_script,
+    stop_and_read_script,
+)
 from nr_apply.render import render_context
-
-
-REVERT_UNIT = "nr-apply-revert"
-READ_COMMAND = "show runningconfiguration all"
 
 
 # --- the driver -------------------------------------------------------------------------------
@@ -80,7 +89,7 @@ class SonicDriver(Driver):
 
     def __init__(self, node, host):
         super().__init__(node, host)
-        self._checkpoint: str | None = None  # taken by push, until confirm or rollback
+        self._armed = False  # this driver pushed and has not confirmed or restored since
 
     # --- pure -----------------------------------------------------------------------------------
     @classmethod
@@ -105,126 +114,115 @@ class SonicDriver(Driver):
         ops = plan_patch(load_config_db(raw), current, target)
         return Change(native=patch_lines(ops), payload=ops)
 
-    # --- transport ------------------------------------------------------------------------------
-    def _conn(self):
-        return self.netmiko()
-
-    def _run(self, command: str, read_timeout: float = 60) -> str:
-        return self._conn().send_command(command, read_timeout=read_timeout)
-
-    def _drop_connection(self) -> None:
-        """Forget a dead session so the next call logs in again."""
-        try:
-            self.host.close_connection("netmiko")
-        except Exception:
-            self.host.connections.pop("netmiko", None)
-
-    def _round_trip(self) -> float:
-        """Seconds the box takes to answer one shell line over this session."""
-        started = time.monotonic()
-        self._run("echo nr-apply")
-        return time.monotonic() - started
-
-    def _place(self, path: str, text: str) -> None:
-        """Write a file on the box with a quoted heredoc sent in one go; the shell answers
-        each line with its `> ` continuation prompt and the real prompt after the tag. The
-        wait is sized to the payload and the link: every line costs one measured round trip
-        (twice over, for margin), on top of a floor for the transfer itself."""
-        lines = text.count("\n") + 2
-        timeout = 30 + 2 * lines * self._round_trip() + len(text) / 10_000
-        conn = self._conn()
-        tag = "NR_APPLY_EOF"
-        conn.write_channel(f"cat > {path} <<'{tag}'\n{text.rstrip(chr(10))}\n{tag}\n")
-        conn.read_until_prompt(read_timeout=timeout)
-
     # --- device ---------------------------------------------------------------------------------
     def read(self) -> str:
         return self.exec_read("read", READ_COMMAND)
+
+    def _root_script(self, step: str, script: str, timeout: float = 60) -> tuple[str | None, str]:
+        """`script` run as root in one exec: (its result word, or None when it never said; the
+        rest of its output). A lost session raises `SessionLost`."""
+        return script_result(self.exec_read(step, ROOT_SHELL, timeout=timeout, stdin=script))
 
     def push(self, change: Change, revert_in: int) -> None:
         ops = change.payload if change.payload is not None else []
         if not ops:
             return
-        before = load_config_db(self.read())
-        name = f"nr-apply-{self.host.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        out = self._run(f"sudo config checkpoint {name}")
-        if "Checkpoint created successfully." not in out:
-            raise DriverError("checkpoint", _device_words(out))
-        self._checkpoint = name
-        patch_path = f"/tmp/{name}.json-patch"
-        self._place(patch_path, patch_file_text(ops))
-        out = self._run(f"sudo systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} "
-                        f"sudo config rollback {name}")
-        if "Running timer as unit" not in out:
-            self._forget_checkpoint()
-            raise DriverError("arm revert", _device_words(out))
+        script = push_script(patch_file_text(ops), revert_in)
+        self._armed = True  # from here until confirmed or restored, a rollback may be pending
         try:
-            # Waiting longer than the revert window is pointless: the timer undoes the patch then.
-            out = self._run(f"sudo config apply-patch {patch_path}", read_timeout=max(int(revert_in), 1))
-        except Exception as exc:  # the session died: the armed timer is what restores the box now
-            self._drop_connection()
-            reason = (str(exc).strip().splitlines() or [""])[0]
-            raise DriverError("apply-patch", f"lost the session ({type(exc).__name__}: {reason}); the device "
-                                             f"rolls back to checkpoint {name} within {int(revert_in)} s "
-                                             "unless confirmed") from exc
-        if "Patch applied successfully." not in out:
-            self._undo_failed_push(before)
-            raise DriverError("apply-patch", _device_words(out))
-        self._run(f"rm -f {patch_path}")
+            # Waiting longer than the revert window and the patch's own time is pointless: the
+            # timer undoes the patch then.
+            result, rest = self._root_script("push", script, timeout=max(60, int(revert_in) + 30))
+        except SessionLost as exc:
+            # The session died somewhere in the script: log in again at once and return to the
+            # checkpoint, instead of leaving the box changed until its timer fires.
+            raise DriverError("apply-patch", f"lost the session ({exc.args[0].removeprefix('push: ')}); "
+                                             f"{self._revert_after_loss(revert_in)}") from None
+        if result == "ok":
+            return
+        self._armed = False
+        if result is None:
+            if "Running timer as unit" not in rest:  # refused before anything ran (sudo)
+                raise DriverError("push", _refused(rest))
+            raise DriverError("apply-patch", f"{ROOT_SHELL} ended without a result ({_device_words(rest)}); "
+                                             f"{self._revert_after_loss(revert_in)}")
+        if result == "pending":
+            raise DriverError("arm revert", f"a revert ({REVERT_UNIT}.timer) of an earlier, unconfirmed push is "
+                                            "still armed; confirm or roll that back first")
+        if result == "no-checkpoint":
+            raise DriverError("checkpoint", _device_words(rest))
+        if result == "not-armed":
+            raise DriverError("arm revert", _device_words(rest))
+        if result == "timer-fired":
+            raise DriverError("apply-patch", f"the revert timer ({int(revert_in)} s) fired before the patch was in; "
+                                             f"the switch is back at checkpoint {CHECKPOINT} (give it more time)")
+        if result == "restore-failed":
+            raise DriverError("apply-patch", f"the patch failed and so did the rollback to checkpoint {CHECKPOINT} "
+                                             f"({_device_words(rest)}); the armed revert tries again within "
+                                             f"{int(revert_in)} s")
+        raise DriverError("apply-patch", f"{_device_words(rest)} (rolled back to checkpoint {CHECKPOINT} at once)")
 
-    def _undo_failed_push(self, before: dict) -> None:
-        """GCU applies nothing when it refuses a patch, but a patch that failed half way may
-        have written some of it: return to the checkpoint if the box moved, then disarm."""
-        self._run(f"sudo systemctl stop {REVERT_UNIT}.timer")
-        if load_config_db(self.read()) != before:
-            out = self._run(f"sudo config rollback {self._checkpoint}", read_timeout=180)
-            if "Config rolled back successfully." not in out:
-                raise DriverError("apply-patch", "the patch failed and so did the rollback to checkpoint "
-                                                 f"{self._checkpoint}: {_device_words(out)}")
-        self._forget_checkpoint()
+    def _revert_after_loss(self, revert_in: int) -> str:
+        """Log in again and return to the checkpoint now: what happened, in a few words."""
+        try:
+            result, rest = self._root_script("revert", revert_script())
+        except SessionLost as exc:
+            return (f"logging in again failed ({exc}): the device rolls back to checkpoint {CHECKPOINT} "
+                    f"within {int(revert_in)} s unless confirmed")
+        if result != "ok":
+            return (f"the rollback did not run ({_device_words(rest)}): the device rolls back to checkpoint "
+                    f"{CHECKPOINT} within {int(revert_in)} s unless confirmed")
+        self._armed = False
+        return f"logged in again and rolled back to checkpoint {CHECKPOINT} at once"
 
-    def _forget_checkpoint(self) -> None:
-        if self._checkpoint:
-            self._run(f"sudo config delete-checkpoint {self._checkpoint}")
-        self._checkpoint = None
+    def _retried(self, step: str, script: str) -> tuple[str | None, str]:
+        """A step that is safe to run twice (confirm, restore): once more on a fresh login if
+        the session was lost under it."""
+        try:
+            return self._root_script(step, script)
+        except SessionLost:
+            return self._root_script(step, script)
 
     def confirm(self) -> None:
-        if self._checkpoint is None:
-            return  # nothing was pushed
-        state = self._run(f"systemctl is-active {REVERT_UNIT}.timer").strip()
-        if state.splitlines()[-1:] != ["active"]:
-            raise DriverError("confirm", f"the revert timer is {state or 'gone'}: the device already "
-                                         f"rolled back to checkpoint {self._checkpoint}")
-        self._run(f"sudo systemctl stop {REVERT_UNIT}.timer")
-        out = self._run("sudo config save -y", read_timeout=120)
-        if "Aborted" in out or not _served(out):
-            raise DriverError("config save", _device_words(out))
-        self._forget_checkpoint()
+        """Stop the revert, save, drop the checkpoint: also for a push another process made."""
+        result, rest = self._retried("confirm", confirm_script())
+        if result is None:
+            raise DriverError("confirm", _refused(rest))
+        if result == "no-timer" and self._armed:
+            self._armed = False
+            raise DriverError("confirm", f"the revert timer is inactive: the device already rolled back to "
+                                         f"checkpoint {CHECKPOINT}")
+        if result == "not-saved":
+            raise DriverError("config save", _device_words(rest))
+        self._armed = False
 
     def rollback(self, snapshot: Any) -> None:
         """Put the snapshot's lossless scope back with one patch, leaving whatever else changed
         since (a VLAN, a description) as it is, then read the scope back. A checkpoint rollback
         or `config replace` would restore the whole CONFIG_DB and erase those changes."""
         wanted = load_config_db(snapshot)
-        self._run(f"sudo systemctl stop {REVERT_UNIT}.timer")
-        running = load_config_db(self.read())
+        # The timer stops with the read the patch is planned from, so no revert fires under it.
+        running = load_config_db(self._retried_read("rollback", stop_and_read_script()))
         ops = restore_patch(running, wanted)
-        if ops:
-            path = f"/tmp/nr-apply-{self.host.name}-{uuid.uuid4().hex[:6]}-restore.json-patch"
-            self._place(path, patch_file_text(ops))
-            out = self._run(f"sudo config apply-patch {path}", read_timeout=180)
-            self._run(f"rm -f {path}")
-            if "Patch applied successfully." not in out:
-                raise DriverError("rollback", _device_words(out))
-        after = load_config_db(self.read())
+        result, rest = self._retried("rollback", restore_script(patch_file_text(ops) if ops else None))
+        if result is None:
+            raise DriverError("rollback", _refused(rest))
+        if result == "not-saved":
+            raise DriverError("config save", _device_words(rest))
+        if result != "ok":
+            raise DriverError("rollback", _device_words(rest))
+        self._armed = False
+        after = load_config_db(sections(rest).get(READ_BACK, ""))
         if _tables(owned_view(after)) != _tables(restore_view(running, wanted)):
             left = patch_lines(restore_patch(after, wanted))
             raise DriverError("rollback", "the lossless scope did not read back as the snapshot; still to do: "
                                           + "; ".join(left[:5]))
-        out = self._run("sudo config save -y", read_timeout=120)
-        if "Aborted" in out or not _served(out):
-            raise DriverError("config save", _device_words(out))
-        self._forget_checkpoint()
+
+    def _retried_read(self, step: str, script: str) -> str:
+        try:
+            return self.exec_read(step, ROOT_SHELL, stdin=script)
+        except SessionLost:
+            return self.exec_read(step, ROOT_SHELL, stdin=script)
 
     def counters(self) -> Counters:
         taken = time.monotonic()
@@ -264,6 +262,14 @@ class SonicDriver(Driver):
                 if port in result:
                     result[port]["link_up"] = up
         return Counters(taken_at=taken, ports=result)
+
+
+def _refused(output: str) -> str:
+    """A root script that never ran: sudo's words, and what the login needs."""
+    words = _device_words(output)
+    if "password is required" in words:
+        return f"{ROOT_SHELL}: {words} (the login needs NOPASSWD sudo on the switch; README, \"Inventory and intent\")"
+    return f"{ROOT_SHELL}: {words}"
 
 
 def _device_words(output: str) -> str:
