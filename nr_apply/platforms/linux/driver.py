@@ -68,17 +68,15 @@ from nr_apply.platforms.linux.native import (
 from nr_apply.platforms.linux.plan import nic_change
 from nr_apply.platforms.linux.scripts import (
     BOOT_UNIT,
-    RESULT,
     REVERT_SCRIPT,
     REVERT_UNIT,
-    ROOT_SHELL,
     boot_script,
     confirm_script,
     push_script,
     read_boot_script,
     restore_script,
-    script_result,
 )
+from nr_apply.platforms.root_script import RESULT, ROOT_SHELL, script_result
 from nr_apply.render import render_context
 
 

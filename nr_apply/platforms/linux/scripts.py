@@ -1,7 +1,7 @@
 """The write steps on a host, each ONE exec: a script sent on stdin to `sudo -n bash -s`,
 answered when the channel closes. No terminal, no prompt, no typed heredocs: one round trip
-per step however many commands. `sudo -n` never prompts: the login needs NOPASSWD sudo
-(README, "Hosts"), and without it the step fails with sudo's own "a password is required".
+per step however many commands. `sudo -n` never prompts: the login needs passwordless sudo
+(README, "Inventory and intent"), and without it the step fails with sudo's own "a password is required".
 
 dcbnl, sysfs and configfs settings are runtime state: a reboot (or a driver reload) brings a
 ConnectX NIC back to its defaults. A oneshot unit re-applies the lossless settings at boot;
@@ -21,6 +21,7 @@ from nr_apply.platforms.linux.native import (
     tos_path,
 )
 from nr_apply.platforms.linux.plan import nic_change
+from nr_apply.platforms.root_script import RESULT, heredoc
 
 
 REVERT_UNIT = "nr-apply-revert"
@@ -69,18 +70,8 @@ def boot_restore_lines(boot: str | None) -> list[str]:
 
 
 # --- the write steps -------------------------------------------------------------------------
-# Each write step (push, confirm, rollback) is ONE exec: a script sent on stdin to `sudo -n bash
-# -s`, answered when the channel closes. No terminal, no prompt, no typed heredocs: one round trip
-# per step however many commands. `sudo -n` never prompts: the login needs NOPASSWD sudo (README,
-# "Hosts"), and without it the step fails with sudo's own "a password is required".
-ROOT_SHELL = "sudo -n bash -s"
-RESULT = "### nr-apply result "  # the last line of every write script: ok, or what went wrong
+# Each write step (push, confirm, rollback) is ONE exec (nr_apply.platforms.root_script).
 TOS_SAVED = "/var/tmp/nr-apply-tos."  # + rdma device: the ToS behind a group the push made
-HEREDOC_TAG = "NR_APPLY_EOF"
-
-
-def _heredoc(path: str, text: str) -> list[str]:
-    return [f"cat > {path} <<'{HEREDOC_TAG}'", *text.rstrip("\n").splitlines(), HEREDOC_TAG]
 
 
 def _guarded(commands: list[str]) -> list[str]:
@@ -92,8 +83,8 @@ def _boot_install(script: str | None, netdevs: list[str]) -> list[str]:
     """Lines putting the boot script (None: no boot unit at all) and its unit in place."""
     if script is None:
         return _guarded(boot_restore_lines(None))
-    return [*_guarded([f"mkdir -p {BOOT_SCRIPT.rsplit('/', 1)[0]}"]), *_heredoc(BOOT_SCRIPT, script),
-            *_heredoc(BOOT_UNIT_PATH, boot_unit(netdevs)),
+    return [*_guarded([f"mkdir -p {BOOT_SCRIPT.rsplit('/', 1)[0]}"]), *heredoc(BOOT_SCRIPT, script),
+            *heredoc(BOOT_UNIT_PATH, boot_unit(netdevs)),
             *_guarded(["systemctl daemon-reload", f"systemctl enable --quiet {BOOT_UNIT}"])]
 
 
@@ -127,7 +118,7 @@ def push_script(plan: dict[str, tuple[NicRaw, NicRaw]], commands: list[str], boo
         f"fail() {{ {revert_now}; echo '{RESULT}failed'; exit 1; }}",
         f"still_armed() {{ systemctl is-active --quiet {REVERT_UNIT}.timer || {{ {revert_now}; "
         f"echo '{RESULT}timer-fired'; exit 1; }}; }}",
-        *_heredoc(REVERT_SCRIPT, "\n".join(revert_lines(plan, boot))),
+        *heredoc(REVERT_SCRIPT, "\n".join(revert_lines(plan, boot))),
         # The revert is armed before the first write of any kind (an rdma_cm group made to
         # learn its hidden ToS included), so a host is never left half-changed.
         f"systemd-run --on-active={int(revert_in)} --unit {REVERT_UNIT} bash {REVERT_SCRIPT} "
@@ -162,11 +153,3 @@ def restore_script(commands: list[str], boot_change: tuple | None, netdevs: list
         lines += _boot_install(boot_change[1], netdevs)
     lines += [f"rm -f {REVERT_SCRIPT}", f"echo '{RESULT}ok'"]
     return "\n".join(lines) + "\n"
-
-
-def script_result(output: str) -> tuple[str | None, str]:
-    """(the result word or None when the script never got to say, the rest of the output)."""
-    lines = output.rstrip("\n").splitlines()
-    if lines and lines[-1].startswith(RESULT):
-        return lines[-1][len(RESULT):].strip(), "\n".join(lines[:-1])
-    return None, "\n".join(lines)
