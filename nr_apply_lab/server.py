@@ -56,7 +56,7 @@ class NodeRuntime:
 
     @property
     def serves_eapi(self) -> bool:
-        return self.node.platform == "eos"
+        return self.node.platform == "eos" or _http_path(self.device) is not None
 
     @property
     def listening(self) -> bool:
@@ -71,9 +71,16 @@ def listeners_of(node: LabNode) -> list[tuple[str, int, str]]:
     found = [(node.hostname, node.ssh_port, "ssh")]
     if node.platform == "eos":
         found.insert(0, (node.hostname, node.port, "eapi"))
+    elif getattr(device_class(node.platform), "http_path", None):
+        found.insert(0, (node.hostname, node.port, "https"))
     if node.gnmi_port:
         found.append((node.hostname, node.gnmi_port, "gnmi"))
     return found
+
+
+def _http_path(device: LabDevice) -> str | None:
+    """The HTTPS API path of an emulator that serves one besides eAPI (NX-API: `/ins`)."""
+    return getattr(device, "http_path", None)
 
 
 def _valid_login(runtime: NodeRuntime, username: str, password: str) -> bool:
@@ -371,7 +378,7 @@ class _EapiHandler:
 
     async def _respond(self, request: _HttpRequest, connection: str = "") -> bytes:
         keep = request.keep_alive
-        if request.path.split("?")[0] != "/command-api":
+        if request.path.split("?")[0] != (_http_path(self._runtime.device) or "/command-api"):
             return _http_response(HTTPStatus.NOT_FOUND, b'{"error": "not found"}', keep)
         if request.method != "POST":
             return _http_response(HTTPStatus.METHOD_NOT_ALLOWED, b'{"error": "use POST"}', keep, {"Allow": "POST"})
@@ -383,14 +390,15 @@ class _EapiHandler:
             payload = json.loads(request.body or b"null")
         except ValueError as exc:
             return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32700, f"Parse error: {exc}"), keep)
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) and not (isinstance(payload, list) and _http_path(self._runtime.device)):
             return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32600, "Invalid request"), keep)
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            answer = self._runtime.device.eapi(payload, credentials[0], connection)
+            device = self._runtime.device
+            answer = (device.http_request if _http_path(device) else device.eapi)(payload, credentials[0], connection)
         except CommandError as exc:
-            body = _jsonrpc_error(payload.get("id"), 1002, str(exc))
+            body = _jsonrpc_error(payload.get("id") if isinstance(payload, dict) else None, 1002, str(exc))
         except Disconnect:
             raise
         except Exception as exc:  # an emulator bug must show up as a server error, not a hang
@@ -534,8 +542,8 @@ class LabServer:
         try:
             if runtime.serves_eapi:
                 runtime.http_listener = await asyncio.start_server(
-                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128, ssl=self._eapi_ssl
-                )
+                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128,
+                    ssl=self._https_ssl() if _http_path(runtime.device) else self._eapi_ssl)
             runtime.ssh_listener = await asyncssh.create_server(
                 lambda: _SSHServer(self, runtime),
                 node.hostname,
@@ -551,6 +559,16 @@ class LabServer:
         except OSError as exc:
             await self._close_listeners(runtime)
             raise LabError(f"{node.name}: cannot listen on {node.hostname} ({exc.strerror or exc})") from None
+
+    def _https_ssl(self) -> ssl.SSLContext:
+        """NX-API is HTTPS only: the lab's own certificate, whatever eAPI serves."""
+        import ssl  # as the eAPI context above: only labs that serve HTTPS load it
+
+        if getattr(self, "_nxapi_ssl", None) is None:
+            cert, key = load_or_create_eapi_cert(self.state_dir)
+            self._nxapi_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._nxapi_ssl.load_cert_chain(cert, key)
+        return self._nxapi_ssl
 
     async def _open_gnmi(self, runtime: NodeRuntime) -> None:
         if runtime.node.gnmi_port and runtime.gnmi_server is None:

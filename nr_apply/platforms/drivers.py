@@ -77,6 +77,8 @@ BROADCOM_ASICS = ("jericho-2", "jericho-2c", "jericho-3", "tomahawk-3", "tomahaw
 # Spectrum switches: the ASICs whose headroom nr_apply.headroom computes as SONiC does. A SONiC
 # switch on another ASIC would get Spectrum headroom, so SONiC takes these only.
 SPECTRUM = tuple(SPECTRUM_ASICS)
+# Cisco Nexus 9000 Cloud Scale ASIC generations; NX-OS carves headroom itself.
+CLOUD_SCALE_ASICS = ("cloud-scale-lse", "cloud-scale-gx", "cloud-scale-gx2")
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(
@@ -114,6 +116,15 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
                               watchdog_actions=()),
         lab_device="nr_apply_lab.linux_host:LinuxHostDevice", lab_asic="mlx5", asics=(MLX5_MODEL,),
         sudo_with_login_password=True),
+    Platform(
+        # NX-API (JSON-RPC over HTTPS) through NAPALM's `nxos` driver for every step.
+        name="nxos", kind="switch", driver="nr_apply.platforms.nxos.driver:NxosDriver",
+        connection="napalm", napalm_driver="nxos", netmiko_device_type="cisco_nxos",
+        # `system qos` carries classification, pause, queuing and the watchdog for every port;
+        # interface `mtu <576-9216>`; the 8q template has room for three no-drop classes.
+        limits=PlatformLimits(max_lossless_priorities=3, mtu_min=576, mtu_max=9216, shared_qos_profile=True,
+                              watchdog_actions=("drop",)),
+        lab_device="nr_apply_lab.nxos:NxosDevice", lab_asic="cloud-scale-gx2", asics=CLOUD_SCALE_ASICS),
 )}
 
 
