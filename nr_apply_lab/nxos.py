@@ -99,7 +99,7 @@ class NxosDevice(LabDevice):
             config.append([f"interface {name}", [[f"description to {port.peer_node} {port.peer_port}", []],
                                                  ["no shutdown", []]]])
         config.append(["interface mgmt0", [["vrf member management", []]]])
-        return {"boot_time": time.time(), "release": RELEASE, "running": config, "startup": config,
+        return {"boot_time": time.time(), "release": str(self.node.lab.get("release", RELEASE)), "running": config, "startup": config,
                 "checkpoints": {}}
 
     @property
@@ -114,6 +114,24 @@ class NxosDevice(LabDevice):
     @property
     def running(self) -> list:
         return self._state["running"]
+
+    def load_config(self, text: str) -> None:
+        """Set the running config from config text (a lab test's starting point, e.g. a
+        published reference config)."""
+        tree: list = []
+        stack: list[tuple[int, list]] = [(-1, tree)]
+        for line in text.splitlines():
+            if not line.strip() or line.strip()[0] in "!#":
+                continue
+            indent = len(line) - len(line.lstrip())
+            while stack[-1][0] >= indent:
+                stack.pop()
+            node = [" ".join(line.split()), []]
+            stack[-1][1].append(node)
+            stack.append((indent, node[1]))
+        with self.lock:
+            self._state["running"] = tree
+            self.save()
 
     def running_text(self) -> str:
         head = ["!Command: show running-config", f"!Time: {time.strftime('%a %b %d %H:%M:%S %Y')}", "",
@@ -592,22 +610,30 @@ class NxosSession(Session):
         c = dev.port_counters(port)
         rows = ["", "slot  1", "=======", "", f"Egress Queuing for {port} [System]"]
         for g in TEMPLATE_GROUPS:
-            rows += ["+" + "-" * 61 + "+", f"|{'QOS GROUP ' + str(g):^61}|", "+" + "-" * 61 + "+",
-                     f"|{'':>30}|  Unicast       |Multicast       |", "+" + "-" * 61 + "+"]
+            rows += ["+" + "-" * 67 + "+", f"|{'QOS GROUP ' + str(g):^67}|", "+" + "-" * 67 + "+",
+                     f"|{'':>16}|  Unicast       | OOBFC Unicast  |  Multicast     |", "+" + "-" * 67 + "+"]
             for label, value in (("Tx Pkts", c.tx_packets[g]), ("Tx Byts", c.tx_bytes[g]),
-                                 ("WRED/AFD & Tail Drop Pkts", c.tx_drops[g] + c.lossless_drops[g]),
-                                 ("WRED/AFD & Tail Drop Byts", c.tx_dropped_bytes[g]),
+                                 ("Dropped Pkts", c.tx_drops[g] + c.lossless_drops[g]),
                                  ("ECN Pkts", c.ecn_marked[g])):
-                rows.append(f"|{label:>30}|{value:>16}|{0:>16}|")
+                rows.append(f"|{label:>16}|{value:>16}|{0:>16}|{0:>16}|")
+        rows += ["+" + "-" * 67 + "+", "Port Egress Statistics", "-" * 56,
+                 f"WRED Drop Pkts{sum(c.tx_drops):>30}"]
         return "\n".join(rows) + "\n"
 
     def _show_pfc_queue(self) -> str:
         dev = self.device
         rows = ["slot  1", "======="]
+        enabled = _find(dev.running, "priority-flow-control watch-dog-interval on") is not None
         for name in sorted(dev.node.ports, key=_port_key):
             c = dev.port_counters(name)
-            rows += [f"{name}", f"    Shutdown Events  : {sum(c.watchdog_deadlocks)}",
-                     f"    Restore Events   : {sum(c.watchdog_restorations)}"]
+            rows += [f"{name} Interface PFC watchdog: [{'Enabled' if enabled else 'Disabled'}]",
+                     "Disable-action                     : No"]
+            for g in sorted(dev.port_summary()[name].no_drop_priorities):
+                state = "Shutdown" if g in c.watchdog_stormed else "Active"
+                rows += ["+" + "-" * 52 + "+", f"| QOS GROUP {g} [{state}] PFC [YES] PFC-COS [{g}]",
+                         "+" + "-" * 52 + "+", f"|{'':31}|  Stats{'':13}|", "+" + "-" * 52 + "+",
+                         f"|{'Shutdown':>31}|{c.watchdog_deadlocks[g]:>20}|",
+                         f"|{'Restored':>31}|{c.watchdog_restorations[g]:>20}|", "+" + "-" * 52 + "+"]
         return "\n".join(rows) + "\n"
 
 

@@ -56,7 +56,7 @@ class NodeRuntime:
 
     @property
     def serves_eapi(self) -> bool:
-        return self.node.platform == "eos" or _http_path(self.device) is not None
+        return self.node.platform == "eos" or _serves_https(self.node)
 
     @property
     def listening(self) -> bool:
@@ -71,11 +71,16 @@ def listeners_of(node: LabNode) -> list[tuple[str, int, str]]:
     found = [(node.hostname, node.ssh_port, "ssh")]
     if node.platform == "eos":
         found.insert(0, (node.hostname, node.port, "eapi"))
-    elif getattr(device_class(node.platform), "http_path", None):
+    elif _serves_https(node):
         found.insert(0, (node.hostname, node.port, "https"))
     if node.gnmi_port:
         found.append((node.hostname, node.gnmi_port, "gnmi"))
     return found
+
+
+def _serves_https(node: LabNode) -> bool:
+    """The node's emulator serves an HTTPS API besides eAPI (NX-API)."""
+    return getattr(device_class(node.platform), "http_path", None) is not None
 
 
 def _http_path(device: LabDevice) -> str | None:
@@ -543,7 +548,7 @@ class LabServer:
             if runtime.serves_eapi:
                 runtime.http_listener = await asyncio.start_server(
                     _EapiHandler(self, runtime), node.hostname, node.port, backlog=128,
-                    ssl=self._https_ssl() if _http_path(runtime.device) else self._eapi_ssl)
+                    ssl=self._https_ssl() if _serves_https(node) else self._eapi_ssl)
             runtime.ssh_listener = await asyncssh.create_server(
                 lambda: _SSHServer(self, runtime),
                 node.hostname,

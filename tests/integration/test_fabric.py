@@ -28,7 +28,7 @@ def test_fresh_lab_dry_run_apply_converge_and_no_write_on_second_run(repo):
 
     applied = repo.nr(str(repo.plan), "--yes", "--format", "json")
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert json.loads(applied.stdout)["summary"]["applied"] == 14
+    assert json.loads(applied.stdout)["summary"]["applied"] == 15
 
     code, report = repo.dry_run_json()
     assert code == 0 and all(n["status"] == "unchanged" for n in report["nodes"])

@@ -44,7 +44,7 @@ def test_plain_nornir_plugins_reach_every_lab_device(lab):
         shells = nr.filter(~F(platform="eos"))
         results = {**switches_eos.run(task=netmiko_send_command, command_string="show hostname"),
                    **shells.run(task=netmiko_send_command, command_string="hostname")}
-        assert sorted(results) == sorted(nr.inventory.hosts) and len(results) == 14
+        assert sorted(results) == sorted(nr.inventory.hosts) and len(results) == 15
         for name, multi in results.items():
             assert not multi.failed, f"{name}: {multi[0].exception}"
             assert name in multi[0].result
@@ -61,7 +61,7 @@ def test_lossless_diff_and_apply_in_a_plain_nornir_script(fresh_lab):
     nr = plain_nornir(fresh_lab)
     try:
         drift = nr.run(task=lossless_diff)
-        assert len(drift) == 14
+        assert len(drift) == 15
         for name, multi in drift.items():
             assert not multi.failed, f"{name}: {multi[0].exception}"
             assert multi[0].changed and multi[0].diff.strip(), name
@@ -111,7 +111,7 @@ def _example(lab, script: str, *args: str) -> subprocess.CompletedProcess:
 def test_example_scripts_report_drift_and_apply_one_node(fresh_lab):
     report = _example(fresh_lab, "drift_report.py", str(fresh_lab.inventory_dir))
     assert report.returncode == 2, report.stderr
-    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 14
+    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 15
 
     applied = _example(fresh_lab, "apply_one.py", str(fresh_lab.inventory_dir), "leaf3", "--revert-in", "60")
     assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -29,6 +29,25 @@ def parse_pfc(text: str) -> dict[str, dict[str, float]]:
     return out
 
 
+DROP_LABELS = ("Dropped Pkts", "WRED/AFD & Tail Drop Pkts", "Tail Drop Pkts")
+ECN_LABELS = ("ECN Pkts", "ECN Marked Pkts", "WRED/ECN Marked Pkts")
+
+
+def _pairs(line: str) -> list[tuple[str, int]]:
+    """`| Tx Pkts | 12| 22| 34|` -> [("Tx Pkts", 12)]: each label with the first number after it
+    (the unicast column); a row may hold two label/value pairs."""
+    pairs: list[tuple[str, int]] = []
+    label: str | None = None
+    for cell in (c.strip() for c in line.strip().strip("|").split("|")):
+        if cell.isdigit():
+            if label is not None:
+                pairs.append((label, int(cell)))
+                label = None
+        elif cell:
+            label = cell
+    return pairs
+
+
 def parse_queuing(text: str) -> dict[int, dict[str, int]]:
     """`show queuing interface <port>`: qos-group -> {"drops", "ecn"} (unicast column)."""
     groups: dict[int, dict[str, int]] = {}
@@ -39,21 +58,23 @@ def parse_queuing(text: str) -> dict[int, dict[str, int]]:
             group = int(m.group(1))
             groups[group] = {"drops": 0, "ecn": 0}
             continue
-        if group is None or not line.strip().startswith("|"):
+        if not line.strip().startswith("|"):
+            if line.strip() and not line.strip().startswith("+"):
+                group = None  # past the per-group tables (port statistics follow)
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or not cells[1].isdigit():
+        if group is None:
             continue
-        label, unicast = cells[0], int(cells[1])
-        if label.startswith("WRED/AFD & Tail Drop Pkts") or label == "Tail Drop Pkts":
-            groups[group]["drops"] += unicast
-        elif label.startswith("ECN Pkts") or label.startswith("WRED/ECN Marked Pkts") or label == "ECN Marked Pkts":
-            groups[group]["ecn"] += unicast
+        for label, value in _pairs(line):
+            if label in DROP_LABELS:
+                groups[group]["drops"] += value
+            elif label in ECN_LABELS:
+                groups[group]["ecn"] += value
     return groups
 
 
 def parse_watchdog(text: str) -> dict[str, float]:
-    """`show queuing pfc-queue detail`: port -> watchdog shutdown events (all its queues)."""
+    """`show queuing pfc-queue [interface X] detail`: port -> watchdog shutdown events (all its
+    qos-groups)."""
     out: dict[str, float] = {}
     port: str | None = None
     for line in text.splitlines():
@@ -62,7 +83,8 @@ def parse_watchdog(text: str) -> dict[str, float]:
             port = m.group(1)
             out.setdefault(port, 0.0)
             continue
-        m = re.search(r"Shutdown Events\s*[:|]?\s*\|?\s*(\d+)", line, re.IGNORECASE)
-        if port and m:
-            out[port] += float(m.group(1))
+        if port and line.strip().startswith("|"):
+            for label, value in _pairs(line):
+                if label == "Shutdown":
+                    out[port] += float(value)
     return out

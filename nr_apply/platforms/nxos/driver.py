@@ -163,8 +163,12 @@ class NxosDriver(Driver):
             self._timer = None
 
     def _revert_unconfirmed(self) -> None:
+        """The armed revert: back to the checkpoint, which then goes (a late confirm finds no
+        pending change and says so, instead of confirming a change no longer there)."""
         try:
-            self._rollback_to_checkpoint(self._napalm())
+            conn = self._napalm()
+            self._rollback_to_checkpoint(conn)
+            self._show_text(conn, "rollback", f"no checkpoint {CHECKPOINT}")
         except DriverError:
             pass  # the run's own rollback (or `nr-apply rollback`) restores from the checkpoint
 

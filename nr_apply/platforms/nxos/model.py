@@ -13,6 +13,8 @@ Defaults a read-back shows by the absence of a line (so the diff is exact):
 - no qos policy on a port: trust none (NX-OS puts everything in qos-group 0) and no CoS map.
 - the watchdog: off (`priority-flow-control watch-dog-interval off`); when on, the interval
   is 100 ms, the shutdown multiplier 1 and the restore multiplier 10 unless configured.
+- `bandwidth percent` (a guaranteed minimum, as the Azure Local policy gives its CNP queue)
+  is not an ETS share: only `bandwidth remaining percent` is read as one.
 - random-detect units: bytes, kbytes (1024 bytes), mbytes (1024 kbytes); the `ecn` keyword
   makes the class mark instead of drop.
 """
@@ -156,8 +158,8 @@ def port_state(tree: Block, qos: Qos, name: str) -> PortLossless:
         cls = out.get(out_class(g)) or QueuingClass()
         if cls.priority:
             strict.append(g)
-        elif cls.remaining or cls.percent:
-            bandwidth[g] = cls.remaining or cls.percent or 0
+        elif cls.remaining:
+            bandwidth[g] = cls.remaining
         threshold = ecn_threshold(cls.ecn_line)
         if threshold:
             ecn[g] = threshold

@@ -84,6 +84,7 @@ def _classification_lines(tree: Block, qos: Qos, target: NodeState) -> tuple[lis
     classes = dict(qos.qos_policies.get(policy, {}))  # class -> group
     by_group = {g: c for c, g in classes.items()}
     policy_lines: list[str] = []
+    removals: list[str] = []  # after the additions: a qos-group stays set while its class is swapped
     groups = sorted(set(want) | set(cos) | set(by_group))
     for g in groups:
         matches = ([f"match dscp {_ranges(want[g])}"] if want.get(g) else []) + \
@@ -97,16 +98,25 @@ def _classification_lines(tree: Block, qos: Qos, target: NodeState) -> tuple[lis
             name = f"{CLASS_PREFIX}{g}"
             policy_lines += [f"  class {name}", f"    set qos-group {g}"]
         elif not matches:
-            policy_lines += [f"  no class {name}"]
+            removals.append(f"  no class {name}")
             continue
         have = qos.class_maps.get(name)
+        header = next((c.text for c in tree.children if c.text.startswith("class-map type qos ")
+                       and c.text.split()[-1] == name), "")
+        if have is not None and len(matches) > 1 and "match-any" not in header and sorted(have) != sorted(matches):
+            # A match-all class would need every criterion at once: the group gets a match-any
+            # class of its own in the same policy.
+            removals.append(f"  no class {name}")
+            name = f"{CLASS_PREFIX}{g}"
+            policy_lines += [f"  class {name}", f"    set qos-group {g}"]
+            have = qos.class_maps.get(name)
         if have is None:
             lines += [f"class-map type qos match-any {name}"] + [f"  {m}" for m in matches]
         elif sorted(have) != sorted(matches):
-            header = next(c.text for c in tree.children if c.text.startswith("class-map type qos ")
-                          and c.text.split()[-1] == name)
-            lines += [header] + [f"  no {m}" for m in have if m not in matches] + \
+            lines += [next(c.text for c in tree.children if c.text.startswith("class-map type qos ")
+                           and c.text.split()[-1] == name)] + [f"  no {m}" for m in have if m not in matches] + \
                      [f"  {m}" for m in matches if m not in have]
+    policy_lines += removals
     if policy_lines or policy not in qos.qos_policies:
         lines += [f"policy-map type qos {policy}"] + policy_lines
     return lines, policy
@@ -180,7 +190,7 @@ def _queue_body(have: QueuingClass | None, p: PortLossless, g: int) -> list[str]
             if have.priority:
                 lines.append("no priority level 1")
             share = ets.bandwidth.get(g, 0)
-            if have.remaining != share or have.priority:
+            if (have.remaining or 0) != share or have.priority:
                 lines.append(f"bandwidth remaining percent {share}")
     want_ecn = _ecn_line(p, g)
     if want_ecn != have.ecn_line:
