@@ -11,7 +11,8 @@ from nr_apply.platforms.drivers import PLATFORMS, platform
 
 FORMS = {"eos": "`show running-config` text", "nvue": "`nv config show -o yaml` text",
          "sonic": "CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)",
-         "linux": "a host read-back bundle (see nr_apply/platforms/linux.py)"}
+         "linux": "a host read-back bundle (see nr_apply/platforms/linux.py)",
+         "nxos": "`show running-config` text (or `show running-config ipqos` with the interfaces)"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
