@@ -253,13 +253,21 @@ class NxosSession(Session):
         super().__init__(device, username, session_id)
         self.device: NxosDevice = device
         self.modes: list[tuple[str, list]] = []  # (kind, node) innermost last
+        self.in_config = False  # the SSH CLI after `configure terminal` (NX-API needs no mode)
 
     @property
     def prompt(self) -> str:
-        return f"{self.device.name}#"
+        mode = {"top": "config", "interface": "config-if", "system-qos": "config-sys-qos"}
+        if not self.modes:
+            return f"{self.device.name}(config)#" if self.in_config else f"{self.device.name}#"
+        return f"{self.device.name}({mode.get(self.modes[-1][0], 'config-pmap')})#"
 
     def run(self, line: str) -> str:
-        body = self.execute(line, text=True)
+        """One line typed on the SSH CLI; `show ...` output as text, config lines applied."""
+        try:
+            body = self.execute(line, text=True)
+        except NxosError as exc:
+            raise CommandError(str(exc)) from None
         return body if isinstance(body, str) else ""
 
     # --- dispatch ------------------------------------------------------------------------
@@ -276,8 +284,20 @@ class NxosSession(Session):
 
     def _exec_or_config(self, line: str) -> Any:
         dev = self.device
-        if line in ("terminal dont-ask", "no terminal dont-ask", "configure terminal", "configure", "end"):
-            self.modes = [] if line == "end" else self.modes
+        if line in ("terminal dont-ask", "no terminal dont-ask", "configure terminal", "configure", "end") or \
+                re.fullmatch(r"terminal (length|width) \d+|terminal session-timeout \d+", line):
+            if line == "end":
+                self.modes, self.in_config = [], False
+            elif line.startswith("configure"):
+                self.in_config = True
+            return None
+        if line in ("exit", "quit"):
+            if self.modes:
+                self.modes.pop()
+            elif self.in_config:
+                self.in_config = False
+            else:
+                self.closed = True
             return None
         m = re.fullmatch(r"(no )?checkpoint (\S+)", line)
         if m:

@@ -87,3 +87,23 @@ def test_a_confirmed_push_is_saved_and_its_checkpoint_dropped(drv, lab):
     drv.confirm()
     assert change(drv).empty
     assert "nr_apply_pending" not in drv._show_text(drv._napalm(), "t", "show checkpoint summary")
+
+
+def test_the_switch_answers_netmiko_over_ssh(lab):
+    # Netmiko's `cisco_nxos` session setup (terminal length/width, prompt) and a show command.
+    from fabric_helpers import ssh
+
+    assert "NXOS: version 10.3(4a)" in ssh(lab, NODE, "cisco_nxos", "show version")
+
+
+def test_a_config_set_over_ssh_lands_in_the_running_config(lab):
+    from netmiko import ConnectHandler
+
+    lab.reset(NODE)
+    node = lab.node(NODE)
+    with ConnectHandler(device_type="cisco_nxos", host=node.hostname, port=node.ssh_port, username=lab.username,
+                        password=lab.password, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                        alt_key_file=str(lab.known_hosts)) as conn:
+        conn.send_config_set(["interface Ethernet1/49", "mtu 9216"])
+    assert "interface Ethernet1/49\n  description to spine1 Ethernet5\n  no shutdown\n  mtu 9216" in \
+        nxos_running_config(lab, NODE)
