@@ -573,6 +573,13 @@ class NxosSession(Session):
             else:
                 _set_line(children, "service-policy type qos input ", line)
             return True
+        m = re.fullmatch(r"(no )?priority-flow-control watch-dog-interval (on|off)", line)
+        if m:
+            if m.group(1):
+                _remove(children, "priority-flow-control watch-dog-interval")
+            else:
+                _set_line(children, "priority-flow-control watch-dog-interval ", line.removeprefix("no "))
+            return True
         m = re.fullmatch(r"flowcontrol (receive|send) (on|off)", line)
         if m:
             if m.group(2) == "off":

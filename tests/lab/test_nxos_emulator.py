@@ -130,3 +130,17 @@ def test_counters_render_in_the_shapes_the_driver_parses(dev):
     text = dev.http_request({"jsonrpc": "2.0", "method": "cli_ascii",
                              "params": {"cmd": "show queuing interface Ethernet1/17"}, "id": 1}, "admin")
     assert set(counters.parse_queuing(text["result"]["msg"])) == set(range(8))
+
+
+def test_a_port_that_turned_the_watchdog_off_is_turned_back_on_by_the_plan(dev):
+    dev.load_config("interface Ethernet1/17\n  priority-flow-control watch-dog-interval off\n"
+                    "interface Ethernet1/49\n")
+    intent = NodeState(ports={"Ethernet1/17": PortLossless.model_validate(DEFAULTS["data"]["lossless"]["switch"])})
+    raw = running(dev)
+    current = NxosDriver.parse(raw, ["Ethernet1/17"])
+    target = target_state(intent, current, list(FACET_FIELDS), set(NxosDriver.unsupported), frozenset(), True)
+    lines = [ln.strip() for ln in plan_lines(raw, current, target)]
+    assert "no priority-flow-control watch-dog-interval off" in lines
+    assert error_of(conf(dev, *lines)) is None
+    assert NxosDriver.parse(running(dev), ["Ethernet1/17"]).ports["Ethernet1/17"].pfc_watchdog == \
+        intent.ports["Ethernet1/17"].pfc_watchdog

@@ -136,3 +136,15 @@ def test_a_release_below_9_3_1_is_refused_before_anything_is_sent(release, refus
     else:
         driver._check_release(_Conn(release))
         assert driver._checked_release
+
+
+def test_a_port_can_turn_the_global_watchdog_off_for_itself():
+    # `priority-flow-control watch-dog-interval on|off` exists globally and per interface
+    # (vendors.md 4.1, seen in independent configs).
+    text = ("priority-flow-control watch-dog-interval on\n"
+            "interface Ethernet1/1\n  priority-flow-control watch-dog-interval off\n"
+            "interface Ethernet1/2\n")
+    state = NxosDriver.parse(text)
+    assert state.ports["Ethernet1/1"].pfc_watchdog is None
+    assert state.ports["Ethernet1/2"].pfc_watchdog.detection_ms == 100  # interval 100 ms x multiplier 1
+    assert state.ports["Ethernet1/2"].pfc_watchdog.restoration_ms == 1000  # x restore multiplier 10

@@ -176,7 +176,18 @@ def port_state(tree: Block, qos: Qos, name: str) -> PortLossless:
                      for c in (tree.child(f"interface {name}") or Block("")).children)
     return PortLossless(trust=trust, dscp_to_priority=via, dscp_to_tc=direct, no_drop_priorities=no_drop,
                         priority_to_tc=prio_to_tc, ets=Ets(bandwidth=bandwidth, strict=strict), ecn=ecn,
-                        wred_drop=wred, pfc_watchdog=watchdog(qos), mtu=mtu, link_pause=link_pause)
+                        wred_drop=wred, pfc_watchdog=port_watchdog(qos, iface), mtu=mtu, link_pause=link_pause)
+
+
+def port_watchdog(qos: Qos, iface: Interface) -> PfcWatchdog | None:
+    """The global watchdog, unless the port turns it on or off for itself (the timers stay
+    global)."""
+    if iface.watchdog is None:
+        return watchdog(qos)
+    if not iface.watchdog:
+        return None
+    on = Qos(**{**qos.__dict__, "watchdog": type(qos.watchdog)(**{**qos.watchdog.__dict__, "enabled": True})})
+    return watchdog(on)
 
 
 def parse(text: str, ports: list[str] | None = None) -> NodeState:

@@ -105,6 +105,7 @@ class Interface:
     mtu: int | None = None
     pfc_mode: str | None = None  # on | auto | off; absent: auto (NX-OS default)
     qos_input: str | None = None  # `service-policy type qos input`
+    watchdog: bool | None = None  # `priority-flow-control watch-dog-interval on|off` on the port
 
 
 @dataclass
@@ -208,6 +209,9 @@ def read(root: Block) -> Qos:
                 pm = re.fullmatch(r"priority-flow-control mode (on|auto|off)(?: send-tlv)?", c.text)
                 if pm:
                     iface.pfc_mode = pm.group(1)
+                wm = re.fullmatch(r"priority-flow-control watch-dog-interval (on|off)", c.text)
+                if wm:
+                    iface.watchdog = wm.group(1) == "on"
                 qm = re.fullmatch(r"service-policy type qos input (\S+)", c.text)
                 if qm:
                     iface.qos_input = qm.group(1)

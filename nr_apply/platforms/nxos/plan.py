@@ -41,6 +41,7 @@ class Scope:
                                      "priority-flow-control watch-dog shutdown-multiplier ",
                                      "priority-flow-control fixed-restore-multiplier ")
     interface_lines: tuple[str, ...] = ("mtu ", "priority-flow-control mode ", "service-policy type qos input ",
+                                        "priority-flow-control watch-dog-interval ",
                                         "flowcontrol receive ", "flowcontrol send ")
 
 
@@ -244,6 +245,9 @@ def _interface_lines(tree: Block, qos: Qos, current: NodeState, target: NodeStat
             body.append("priority-flow-control mode on")
         elif not want.no_drop_priorities and mode == "on":
             body.append("no priority-flow-control mode on")
+        want_wd = bool(want.pfc_watchdog and want.pfc_watchdog.enabled)
+        if iface is not None and iface.watchdog is not None and iface.watchdog != want_wd:
+            body.append(f"no priority-flow-control watch-dog-interval {'on' if iface.watchdog else 'off'}")
         attached = iface.qos_input if iface else None
         if policy and attached != policy and qos.system.get("qos input") != policy:
             body.append(f"service-policy type qos input {policy}")
