@@ -198,6 +198,23 @@ class NxosDevice(LabDevice):
                             groups.add(int(m.group(1)))
         return groups
 
+    def dscp_groups(self, policy: str | None) -> dict[int, int]:
+        """DSCP -> qos-group of a type qos policy (what the traffic model classifies by)."""
+        qos = self.policy("qos", policy) if policy else None
+        out: dict[int, int] = {}
+        for cls_line, body in (qos[1] if qos else []):
+            group = next((int(t.split()[-1]) for t, _ in body if t.startswith("set qos-group ")), None)
+            cmap = next((c for c in self.running if c[0].startswith("class-map type qos ")
+                         and c[0].split()[-1] == cls_line.split()[-1]), None)
+            if group is None or cmap is None:
+                continue
+            for text, _ in cmap[1]:
+                m = re.fullmatch(r"match dscp ([\d,\- ]+)", text)
+                if m:
+                    for d in _values(m.group(1)):
+                        out.setdefault(d, group)
+        return out
+
     def policy(self, kind: str, name: str) -> list | None:
         return _find(self.running, f"policy-map type {kind} {name}")
 
@@ -230,15 +247,19 @@ class NxosDevice(LabDevice):
             ecn = {OUT_CLASSES[c.split()[-1]] for c, body in (out[1] if out else [])
                    if c.split()[-1] in OUT_CLASSES and any(t.endswith(" ecn") for t, _ in body)}
             watchdog = _find(self.running, "priority-flow-control watch-dog-interval on") is not None
+            system = _find(self.running, "system qos")
+            system_input = _find_prefix(system[1], "service-policy type qos input ") if system else None
             summary = {}
             for name in self.node.ports:
                 iface = _find(self.running, f"interface {name}")
                 lines = [t for t, _ in iface[1]] if iface else []
                 mtu = next((int(t.split()[1]) for t in lines if re.fullmatch(r"mtu \d+", t)), 1500)
                 on = any(t.startswith("priority-flow-control mode on") for t in lines)
+                policy = next((t.split()[-1] for t in lines if t.startswith("service-policy type qos input ")),
+                              system_input[0].split()[-1] if system_input else None)
                 summary[name] = PortSummary(no_drop_priorities=frozenset(pause if on else ()),
                                             ecn_traffic_classes=frozenset(ecn), watchdog=watchdog, mtu=mtu,
-                                            up="shutdown" not in lines)
+                                            dscp_to_tc=self.dscp_groups(policy), up="shutdown" not in lines)
             return summary
 
 
@@ -596,6 +617,9 @@ class NxosSession(Session):
         dev = self.device
         if line in ("show running-config", "show running-config all", "show running-config ipqos"):
             return dev.running_text()
+        if line == "show startup-config":
+            return "\n".join(["!Command: show startup-config", f"version {dev.state['release']} Bios:version"]
+                             + _render(dev.state["startup"])) + "\n"
         if line == "show hostname":
             return f"{dev.name}\n" if text else {"hostname": dev.name}
         if line == "show version":

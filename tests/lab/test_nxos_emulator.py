@@ -144,3 +144,12 @@ def test_a_port_that_turned_the_watchdog_off_is_turned_back_on_by_the_plan(dev):
     assert error_of(conf(dev, *lines)) is None
     assert NxosDriver.parse(running(dev), ["Ethernet1/17"]).ports["Ethernet1/17"].pfc_watchdog == \
         intent.ports["Ethernet1/17"].pfc_watchdog
+
+
+def test_the_traffic_model_sees_the_dscp_classification_and_no_drop_set(dev):
+    intent = NodeState(ports={"Ethernet1/17": PortLossless.model_validate(DEFAULTS["data"]["lossless"]["switch"])})
+    conf(dev, *[ln.strip() for ln in render(intent).splitlines()])
+    summary = dev.port_summary()["Ethernet1/17"]
+    assert summary.dscp_to_tc == {26: 3, 48: 6} and summary.no_drop_priorities == {3}
+    assert summary.ecn_traffic_classes == {3} and summary.watchdog and summary.mtu == 9216
+    assert dev.port_summary()["Ethernet1/49"].no_drop_priorities == frozenset()  # pfc mode not on there
