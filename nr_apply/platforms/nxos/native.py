@@ -69,16 +69,12 @@ def load(text: str) -> Block:
             stack.pop()
         parent = stack[-1][1]
         line = " ".join(stripped.split())
-        node = parent.child(line) if parent is not root or not _repeatable(line) else None
+        node = parent.child(line)
         if node is None:
             node = Block(line)
             parent.children.append(node)
         stack.append((indent, node))
     return root
-
-
-def _repeatable(line: str) -> bool:
-    return False
 
 
 def dump(root: Block) -> str:
