@@ -81,6 +81,9 @@ def add_parser(subparsers) -> None:
     gen.add_argument("--hosts-per-leaf", type=int, help="dual-NIC hosts per pod")
     gen.add_argument("--out", type=Path, help="directory to write hosts/groups/defaults.yaml to (required without --sot)")
     gen.add_argument("--base-port", type=int, default=17001, help="first management port; default 17001")
+    gen.add_argument("--leaf-platforms", default="eos,eos,nvue,sonic", metavar="P,P,...",
+                     help="platforms the leaves take in turn; default eos,eos,nvue,sonic (nxos adds NX-OS leaves)")
+    gen.add_argument("--spine-platform", default="eos", help="the spines' platform; default eos")
     source = gen.add_mutually_exclusive_group()
     source.add_argument("--inventory", type=Path, metavar="DIR", help="with --sot: seed this SimpleInventory")
     source.add_argument("--bundled", action="store_true", help="with --sot: seed the bundled lab fabric")
@@ -179,7 +182,9 @@ def _generate(args) -> int:
             folder = existing
             if folder is None:
                 folder = args.out or Path(scratch)
-                names = generate_inventory(folder, args.spines, args.leaves, args.hosts_per_leaf, args.base_port)
+                names = generate_inventory(folder, args.spines, args.leaves, args.hosts_per_leaf, args.base_port,
+                                           leaf_platforms=tuple(args.leaf_platforms.split(",")),
+                                           spine_platform=args.spine_platform)
                 if args.out:
                     print(f"wrote {len(names)} nodes to {args.out}")
             if client is not None:

@@ -103,6 +103,14 @@ def _linux_leftovers(drv: Driver) -> str:
     return "" if timer == "inactive" else timer
 
 
+# NX-OS: the revert is armed by the driver (a timer in its process) over the checkpoint it takes
+# before the change; a pending change shows as that checkpoint, or the timer still armed.
+def _nxos_leftovers(drv: Driver) -> list[str]:
+    summary = _napalm(drv).cli(["show checkpoint summary"])["show checkpoint summary"]
+    left = [name for name in ("nr_apply_pending",) if name in summary]
+    return left + (["revert timer armed"] if getattr(drv, "_timer", None) is not None else [])
+
+
 FACTS: dict[str, Facts] = {
     # EOS: no stage_own yet. Its Driver.discard_staged is the base's no-op, so a configure session
     # a killed run loaded stays pending until the next push aborts it (_drop_stale_sessions);
@@ -120,6 +128,8 @@ FACTS: dict[str, Facts] = {
                    too_late="the revert timer is inactive"),
     "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted"),
                    too_late="the revert timer is inactive"),
+    "nxos": Facts(same=str, leftovers=_nxos_leftovers, rejected=("commit", "Configuration rejected"),
+                  too_late="checkpoint nr_apply_pending is gone"),
 }
 
 
