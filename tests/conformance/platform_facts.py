@@ -103,6 +103,11 @@ def _linux_leftovers(drv: Driver) -> str:
     return "" if timer == "inactive" else timer
 
 
+def _nxos_config(raw: Any) -> list[str]:
+    """The running-config without its `!Time:` header (NX-OS stamps every show with the time)."""
+    return [line for line in str(raw).splitlines() if not line.startswith("!Time:")]
+
+
 # NX-OS: the revert is armed by the driver (a timer in its process) over the checkpoint it takes
 # before the change; a pending change shows as that checkpoint, or the timer still armed.
 def _nxos_leftovers(drv: Driver) -> list[str]:
@@ -128,7 +133,7 @@ FACTS: dict[str, Facts] = {
                    too_late="the revert timer is inactive"),
     "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted"),
                    too_late="the revert timer is inactive"),
-    "nxos": Facts(same=str, leftovers=_nxos_leftovers, rejected=("commit", "Configuration rejected"),
+    "nxos": Facts(same=_nxos_config, leftovers=_nxos_leftovers, rejected=("commit", "Configuration rejected"),
                   too_late="checkpoint nr_apply_pending is gone"),
 }
 

@@ -104,13 +104,13 @@ class NxosDriver(Driver):
         try:
             return str(conn.cli([command])[command] or "")
         except Exception as exc:
-            raise _failure(step, f"{command}: {getattr(exc, 'message', exc)}", exc) from exc
+            raise _failure(step, f"{command}: {_words(exc)}", exc) from exc
 
     def _config(self, conn: Any, step: str, lines: list[str]) -> None:
         try:
             conn._send_config(lines)
         except Exception as exc:
-            raise _failure(step, str(getattr(exc, "message", exc)), exc) from exc
+            raise _failure(step, _words(exc), exc) from exc
 
     # --- device --------------------------------------------------------------------------
     def read(self) -> str:
@@ -217,6 +217,13 @@ class NxosDriver(Driver):
 
     def close(self) -> None:
         self._disarm()
+
+
+def _words(exc: BaseException) -> str:
+    """The switch's words: NX-API's error message, else the exception's first argument (an
+    NXAPICommandError's str() needs attributes an exception rebuilt from its text lacks)."""
+    message = getattr(exc, "message", None)
+    return str(message if message is not None else (exc.args[0] if exc.args else type(exc).__name__))
 
 
 def _failure(step: str, message: str, exc: BaseException) -> DriverError:
