@@ -135,7 +135,9 @@ class NxosDevice(LabDevice):
     def running_text(self) -> str:
         head = ["!Command: show running-config", f"!Time: {time.strftime('%a %b %d %H:%M:%S %Y')}", "",
                 f"version {self._state['release']} Bios:version"]
-        return "\n".join(head + _render(self.running)) + "\n"
+        # Like the switch, an empty `system qos` (every policy back to the default) is not shown.
+        shown = [c for c in self.running if c != ["system qos", []]]
+        return "\n".join(head + _render(shown)) + "\n"
 
     def open_session(self, username: str, session_id: str) -> "NxosSession":
         return NxosSession(self, username, session_id)

@@ -11,7 +11,7 @@ import yaml
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.model import NodeState, PortLossless
 from nr_apply.platforms.nxos.driver import NxosDriver
-from nr_apply.platforms.nxos.plan import plan_lines
+from nr_apply.platforms.nxos.plan import plan_lines, restore_lines
 from nr_apply_lab.nxos import NxosDevice
 from nr_apply_lab.topology import LabNode, LabPort
 
@@ -159,3 +159,22 @@ def test_the_traffic_model_sees_the_dscp_classification_and_no_drop_set(dev):
     assert summary.dscp_to_tc == {26: 3, 48: 6} and summary.no_drop_priorities == {3}
     assert summary.ecn_traffic_classes == {3} and summary.watchdog and summary.mtu == 9216
     assert dev.port_summary()["Ethernet1/49"].no_drop_priorities == frozenset()  # pfc mode not on there
+
+
+def test_a_confirmed_change_is_restored_to_the_snapshot_text_without_a_checkpoint(dev):
+    """After confirm no checkpoint is left: the semantic plan brings the model back, and the
+    restore lines take nr-apply's own policies and global watchdog lines off, so the running
+    config is the snapshot's again, line for line."""
+    def without_time(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("!Time:")]
+
+    snapshot = running(dev)
+    ports = ["Ethernet1/17", "Ethernet1/49"]
+    intent = NodeState(ports={p: PortLossless.model_validate(DEFAULTS["data"]["lossless"]["switch"]) for p in ports})
+    assert error_of(conf(dev, *[ln.strip() for ln in render(intent).splitlines()])) is None
+    changed = running(dev)
+    want = NxosDriver.parse(snapshot, ports)
+    assert error_of(conf(dev, *[ln.strip() for ln in plan_lines(changed, NxosDriver.parse(changed, ports), want)])) is None
+    assert NxosDriver.parse(running(dev), ports) == want and without_time(running(dev)) != without_time(snapshot)
+    assert error_of(conf(dev, *[ln.strip() for ln in restore_lines(running(dev), snapshot)])) is None
+    assert without_time(running(dev)) == without_time(snapshot)

@@ -121,13 +121,17 @@ def test_watchdog_shutdowns_from_show_queuing_pfc_queue_detail():
 
 # --- release floor ---------------------------------------------------------------------------
 class _Conn:
+    """NAPALM's nxos connection as the driver uses it: `cli([command])` answers in text. The
+    `show version` lines are in the shape NX-OS prints them (`Software` / `BIOS: version` /
+    `NXOS: version`; ntc-templates' cisco_nxos show_version captures)."""
+
     def __init__(self, release: str):
-        self.device = self
         self.release = release
 
-    def show(self, command, raw_text=False):
-        assert command == "show version"
-        return {"nxos_ver_str": self.release}
+    def cli(self, commands):
+        assert commands == ["show version"]
+        return {"show version": f"Software\n  BIOS: version 07.69\n  NXOS: version {self.release}\n"
+                                f"  BIOS compile time:  04/08/2021\n"}
 
 
 @pytest.mark.parametrize("release, refused", [("9.2(3)", True), ("7.0(3)I7(9)", True), ("9.3(1)", False),

@@ -31,7 +31,7 @@ from nr_apply.platforms.base import Change, Counters, Driver, DriverError, Sessi
 from nr_apply.platforms.nxos import counters as nxos_counters
 from nr_apply.platforms.nxos.model import parse
 from nr_apply.platforms.nxos.native import load, read
-from nr_apply.platforms.nxos.plan import plan_lines, scoped
+from nr_apply.platforms.nxos.plan import plan_lines, restore_lines, scoped
 
 CHECKPOINT = "nr_apply_pending"
 RELEASE_FLOOR = (9, 3, 1)
@@ -188,6 +188,10 @@ class NxosDriver(Driver):
         if self.parse(running, ports) != want:
             lines = plan_lines(running, self.parse(running, ports), want)
             self._config(conn, "rollback", [ln.strip() for ln in lines])
+            running = self.read()
+        exact = restore_lines(running, str(snapshot))
+        if exact:
+            self._config(conn, "rollback", [ln.strip() for ln in exact])
         if pending:
             self._show_text(conn, "rollback", f"no checkpoint {CHECKPOINT}")
         self._show_text(conn, "rollback", "copy running-config startup-config")

@@ -282,6 +282,40 @@ def plan_lines(raw: str, current: NodeState, target: NodeState) -> list[str]:
     return lines
 
 
+def restore_lines(raw: str, snapshot: str) -> list[str]:
+    """After the semantic change has brought the model back: the lines that take the managed
+    scope's text back to `snapshot` too, so a restore is exact. nr-apply's own policies and
+    class-maps the snapshot did not have are detached and removed, the snapshot's `system qos`
+    attachments and global watchdog lines come back as they were."""
+    have = {b.text: b for b in load(raw).children}
+    want = {b.text: b for b in load(snapshot).children}
+    system_have = [c.text for c in have["system qos"].children] if "system qos" in have else []
+    system_want = [c.text for c in want["system qos"].children] if "system qos" in want else []
+    system: list[str] = []
+    for line in system_have:
+        if line not in system_want:
+            kind = line.rsplit(" ", 1)[0]  # `service-policy type queuing output`
+            again = [w for w in system_want if w.rsplit(" ", 1)[0] == kind]
+            system += [f"  {again[0]}" if again else f"  no {line}"]
+    system += [f"  {line}" for line in system_want if line not in system_have
+               and not any(line.rsplit(" ", 1)[0] == h.rsplit(" ", 1)[0] for h in system_have)]
+    out = ["system qos", *system] if system else []
+    # Policies before the class-maps they use; the qos policy is off the ports by now.
+    extra = [text for text in have if text.startswith(SCOPE.blocks) and text != "system qos" and text not in want]
+    out += [_removal(text) for text in sorted(extra, key=lambda t: t.startswith("class-map"))]
+    out += [f"no {text}" for text in have if text.startswith(SCOPE.global_lines) and text not in want]
+    out += [text for text in want if text.startswith(SCOPE.global_lines) and text not in have]
+    return out
+
+
+def _removal(header: str) -> str:
+    """`no policy-map type queuing P`; a class-map goes by its name alone
+    (`no class-map type qos NAME`, whatever its match-any/match-all)."""
+    if header.startswith("class-map type qos "):
+        return f"no class-map type qos {header.split()[-1]}"
+    return f"no {header}"
+
+
 def scoped(text: str, ports: list[str]) -> str:
     """The managed scope of a whole config, as config text (what a rollback restores)."""
     tree = load(text)
