@@ -147,7 +147,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # interface `mtu <576-9216>`; the 8q template has room for three no-drop classes.
         limits=PlatformLimits(max_lossless_priorities=3, mtu_min=576, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        asics=CLOUD_SCALE_ASICS,
+        asics=CLOUD_SCALE_ASICS, gnmi_paths="nxos.yaml",
         read_back_form="`show running-config` text (or `show running-config ipqos` with the interfaces)"),
 )}
 
