@@ -670,6 +670,17 @@ class NxosSession(CliSession):
                 rows.append(f"|{label:>16}|{value:>16}|{0:>16}|{0:>16}|")
         rows += ["+" + "-" * 67 + "+", "Port Egress Statistics", "-" * 56,
                  f"WRED Drop Pkts{sum(c.tx_drops):>30}"]
+        # Cloud Scale's ingress part: the port's PFC totals, then one row per COS
+        no_drop = dev.port_summary()[port].no_drop_priorities
+        rows += [f"Ingress Queuing for {port}", "Port Ingress Statistics", "-" * 56,
+                 f"Ingress MMU Drop Pkts {sum(c.lossless_drops)}", "PFC Statistics", "-" * 76,
+                 f"TxPPP: {sum(c.tx_pause):>21}, RxPPP: {sum(c.rx_pause):>21}", "-" * 76,
+                 "COS QOS Group        PG   TxPause   TxCount         RxPause         RxCount"]
+        for cos in range(8):
+            group, active = (str(cos), "Active") if cos in no_drop else ("-", "Inactive")
+            rows.append(f"{cos:>4}{group:>10}{group:>10}  {active:<9}{c.tx_pause[cos]:>8}"
+                        f"        {active:<9}{c.rx_pause[cos]:>14}")
+        rows.append("-" * 76)
         return "\n".join(rows) + "\n"
 
     def _show_pfc_queue(self) -> str:

@@ -136,6 +136,7 @@ def test_counters_render_in_the_shapes_the_driver_parses(dev):
     text = dev.http_request({"jsonrpc": "2.0", "method": "cli_ascii",
                              "params": {"cmd": "show queuing interface Ethernet1/17"}, "id": 1}, "admin")
     assert set(counters.parse_queuing(text["result"]["msg"])) == set(range(8))
+    assert set(counters.parse_pfc_per_cos(text["result"]["msg"])) == set(range(8))  # every COS, always
 
 
 def test_a_port_that_turned_the_watchdog_off_is_turned_back_on_by_the_plan(dev):

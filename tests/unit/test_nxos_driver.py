@@ -114,6 +114,17 @@ def test_queue_drops_per_qos_group_from_show_queuing_interface():
     assert groups == {0: {"drops": 1, "ecn": 0}, 3: {"drops": 6, "ecn": 0}}
 
 
+def test_per_priority_pause_from_the_pfc_statistics_of_show_queuing_interface():
+    # the per-COS rows after the port totals (TxPPP 11, RxPPP 12): COS 3 sent 7, received 8
+    text = (FIXTURES / "nxos" / "show_queuing_interface.txt").read_text()
+    assert counters.parse_pfc_per_cos(text) == {0: {"tx": 0.0, "rx": 0.0}, 3: {"tx": 7.0, "rx": 8.0}}
+    assert counters.parse_queuing(text)[3] == {"drops": 6, "ecn": 0}  # the ingress part ends the groups
+
+
+def test_a_release_without_per_cos_rows_keeps_the_port_totals():
+    assert counters.parse_pfc_per_cos("Egress Queuing for Ethernet1/1 [System]\n") == {}
+
+
 def test_watchdog_shutdowns_from_show_queuing_pfc_queue_detail():
     text = (FIXTURES / "nxos" / "show_queuing_pfc-queue_detail.txt").read_text()
     assert counters.parse_watchdog(text) == {"Ethernet1/23": 1.0}

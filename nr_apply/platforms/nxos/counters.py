@@ -4,7 +4,8 @@
   (RxPPP) and sent (TxPPP), summed over priorities (NX-OS counts them per port here, so the
   keys are `pause_rx.roce`/`pause_tx.roce`);
 - `show queuing interface`: per port and qos-group, the unicast tail/WRED drops and the
-  ECN-marked packets;
+  ECN-marked packets; where the release prints them (Cloud Scale), its PFC Statistics give the
+  pause frames per COS (TxCount/RxCount), and then the keys are `pause_rx.<p>`/`pause_tx.<p>`;
 - `show queuing pfc-queue detail`: per port, the PFC watchdog's shutdown (stuck queue) events.
 
 Text is parsed rather than `| json`: the JSON shapes of these commands are not published, and
@@ -70,6 +71,26 @@ def parse_queuing(text: str) -> dict[int, dict[str, int]]:
             elif label in ECN_LABELS:
                 groups[group]["ecn"] += value
     return groups
+
+
+PFC_COS_ROW = re.compile(r"^\s*([0-7])\s+\S+\s+\S+\s+(?:Active|Inactive)\s+(\d+)\s+(?:Active|Inactive)\s+(\d+)\s*$",
+                         re.IGNORECASE)
+
+
+def parse_pfc_per_cos(text: str) -> dict[int, dict[str, float]]:
+    """The PFC Statistics of `show queuing interface <port>`: COS -> {"tx", "rx"} pause frames
+    (the `COS QOS Group PG TxPause TxCount RxPause RxCount` rows); empty where the release
+    prints no such section."""
+    out: dict[int, dict[str, float]] = {}
+    seen = False
+    for line in text.splitlines():
+        if line.strip() == "PFC Statistics":
+            seen = True
+            continue
+        m = PFC_COS_ROW.match(line) if seen else None
+        if m:
+            out[int(m.group(1))] = {"tx": float(m.group(2)), "rx": float(m.group(3))}
+    return out
 
 
 def parse_watchdog(text: str) -> dict[str, float]:

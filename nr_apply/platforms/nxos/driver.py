@@ -206,12 +206,16 @@ class NxosDriver(Driver):
         intent = self.node.intent()
         ports: dict[str, dict[str, float]] = {}
         for name in self.node.ports:
-            queues = nxos_counters.parse_queuing(
-                self._show_text(conn, "counters", f"show queuing interface {name}"))
+            text = self._show_text(conn, "counters", f"show queuing interface {name}")
+            queues = nxos_counters.parse_queuing(text)
+            per_cos = nxos_counters.parse_pfc_per_cos(text)
             port_intent = intent.ports.get(name)
             lossless = port_intent.lossless_tcs() if port_intent else set()
             row = pfc.get(name)
-            values = dict(row) if row else {"pause_rx.roce": 0.0, "pause_tx.roce": 0.0}
+            if per_cos:  # per priority, all eight (the keys never depend on what is configured)
+                values = {f"pause_{d}.{p}": per_cos.get(p, {}).get(d, 0.0) for d in ("rx", "tx") for p in range(8)}
+            else:
+                values = dict(row) if row else {"pause_rx.roce": 0.0, "pause_tx.roce": 0.0}
             values["lossless_drops"] = float(sum(q["drops"] for g, q in queues.items() if g in lossless))
             values["ecn_marked"] = float(sum(q["ecn"] for q in queues.values()))
             values["watchdog_events"] = watchdog.get(name, 0.0)
