@@ -12,7 +12,7 @@ from nr_apply.errors import ExitCode, InputError
 from nr_apply_lab import LAB_USERNAME
 from nr_apply_lab import lifecycle
 from nr_apply_lab.device import FAULT_KINDS
-from nr_apply_lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
+from nr_apply_lab.generate import BUNDLED_INVENTORY, LEAF_PLATFORMS, SWITCH_PLATFORMS, GenerateError, generate_inventory
 from nr_apply_lab.sot_seed import SeedClient, seed
 from nr_apply_lab.server import LabError
 from nr_apply.sot.client import Connection, read_token, tls_verify
@@ -81,8 +81,9 @@ def add_parser(subparsers) -> None:
     gen.add_argument("--hosts-per-leaf", type=int, help="dual-NIC hosts per pod")
     gen.add_argument("--out", type=Path, help="directory to write hosts/groups/defaults.yaml to (required without --sot)")
     gen.add_argument("--base-port", type=int, default=17001, help="first management port; default 17001")
-    gen.add_argument("--leaf-platforms", default="eos,eos,nvue,sonic", metavar="P,P,...",
-                     help="platforms the leaves take in turn; default eos,eos,nvue,sonic (nxos adds NX-OS leaves)")
+    gen.add_argument("--leaf-platforms", default=",".join(LEAF_PLATFORMS), metavar="P,P,...",
+                     help=f"platforms the leaves take in turn, of {', '.join(SWITCH_PLATFORMS)}; "
+                          f"default {','.join(LEAF_PLATFORMS)}")
     gen.add_argument("--spine-platform", default="eos", help="the spines' platform; default eos")
     source = gen.add_mutually_exclusive_group()
     source.add_argument("--inventory", type=Path, metavar="DIR", help="with --sot: seed this SimpleInventory")
