@@ -58,7 +58,7 @@ def test_the_bundled_fabric_in_the_sot_dry_runs_as_its_yaml(seeded, tmp_path):
     shown = repo.nr("validate", str(repo.plan))
     assert shown.returncode == 0, shown.stderr
     label = "NetBox" if server.kind == "netbox" else "Nautobot"
-    assert f"fabric from {label} {server.url}: 14 devices, 48 ports, 24 cables" in shown.stdout
+    assert f"fabric from {label} {server.url}: 15 devices, 52 ports, 26 cables" in shown.stdout
     assert f"  leaf1            {server.url}/dcim/devices/" in shown.stdout
     document = json.loads(repo.nr("validate", str(repo.plan), "--format", "json").stdout)
     assert [o["node"] for o in document["source"]["objects"]][:3] == ["host1", "host2", "host3"]
