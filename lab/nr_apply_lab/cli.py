@@ -12,7 +12,7 @@ from nr_apply.errors import ExitCode, InputError
 from nr_apply_lab import LAB_USERNAME
 from nr_apply_lab import lifecycle
 from nr_apply_lab.device import FAULT_KINDS
-from nr_apply_lab.generate import BUNDLED_INVENTORY, GenerateError, generate_inventory
+from nr_apply_lab.generate import BUNDLED_INVENTORY, LEAF_PLATFORMS, SWITCH_PLATFORMS, GenerateError, generate_inventory
 from nr_apply_lab.sot_seed import SeedClient, seed
 from nr_apply_lab.server import LabError
 from nr_apply.sot.client import Connection, read_token, tls_verify
@@ -81,6 +81,10 @@ def add_parser(subparsers) -> None:
     gen.add_argument("--hosts-per-leaf", type=int, help="dual-NIC hosts per pod")
     gen.add_argument("--out", type=Path, help="directory to write hosts/groups/defaults.yaml to (required without --sot)")
     gen.add_argument("--base-port", type=int, default=17001, help="first management port; default 17001")
+    gen.add_argument("--leaf-platforms", default=",".join(LEAF_PLATFORMS), metavar="P,P,...",
+                     help=f"platforms the leaves take in turn, of {', '.join(SWITCH_PLATFORMS)}; "
+                          f"default {','.join(LEAF_PLATFORMS)}")
+    gen.add_argument("--spine-platform", default="eos", help="the spines' platform; default eos")
     source = gen.add_mutually_exclusive_group()
     source.add_argument("--inventory", type=Path, metavar="DIR", help="with --sot: seed this SimpleInventory")
     source.add_argument("--bundled", action="store_true", help="with --sot: seed the bundled lab fabric")
@@ -179,7 +183,9 @@ def _generate(args) -> int:
             folder = existing
             if folder is None:
                 folder = args.out or Path(scratch)
-                names = generate_inventory(folder, args.spines, args.leaves, args.hosts_per_leaf, args.base_port)
+                names = generate_inventory(folder, args.spines, args.leaves, args.hosts_per_leaf, args.base_port,
+                                           leaf_platforms=tuple(args.leaf_platforms.split(",")),
+                                           spine_platform=args.spine_platform)
                 if args.out:
                     print(f"wrote {len(names)} nodes to {args.out}")
             if client is not None:

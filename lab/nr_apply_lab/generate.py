@@ -18,7 +18,7 @@ import yaml
 from nr_apply_lab.topology import LAB_LISTEN_ADDRESS
 from nr_apply.yamlio import parse_yaml
 from nr_apply.platforms.drivers import PLATFORMS
-from nr_apply_lab.platforms import emulator
+from nr_apply_lab.platforms import EMULATORS, emulator
 
 def _bundled_inventory() -> Path:
     """The repository's inventory/ folder, shipped as `nr_apply_lab/bundled_inventory` (a link
@@ -28,7 +28,9 @@ def _bundled_inventory() -> Path:
 
 
 BUNDLED_INVENTORY = _bundled_inventory()
-LEAF_PLATFORMS = ("eos", "eos", "nvue", "sonic")
+LEAF_PLATFORMS = ("eos", "eos", "nvue", "sonic")  # leaf j gets LEAF_PLATFORMS[j % len]
+# The switches the lab emulates: what a leaf or spine may run (never a host).
+SWITCH_PLATFORMS = tuple(name for name in EMULATORS if PLATFORMS[name].kind == "switch")
 HOST_NICS = (("ens1f0np0", "mlx5_0"), ("ens2f0np0", "mlx5_1"))
 FABRIC_CABLE, HOST_CABLE, SPEED = "30m", "3m", "400G"
 MAX_PORT = 65535
@@ -44,7 +46,7 @@ class _Node:
     platform: str
     groups: list[str]
     port: int = 0
-    ssh_port: int | None = None  # EOS only: SSH beside eAPI
+    ssh_port: int | None = None  # NAPALM platforms (EOS, NX-OS): SSH beside their HTTP API
     ports: dict[str, dict] = field(default_factory=dict)
 
 
@@ -54,6 +56,8 @@ def _host_port_name(platform: str, index: int) -> str:
         return f"swp{index + 1}"
     if platform == "sonic":
         return f"Ethernet{index * 8}"  # SONiC names lanes: 8 per 400G port
+    if platform == "nxos":
+        return f"Ethernet1/{index + 1}"  # NX-OS names slot/port
     return f"Ethernet{index + 1}"
 
 
@@ -71,23 +75,28 @@ def _link(a: _Node, a_port: str, b: _Node, b_port: str, cable: str, rdma: str | 
 
 
 def build_fabric(
-    spines: int, leaves: int, hosts_per_leaf: int, base_port: int = 17001, platform_groups: frozenset[str] = frozenset()
+    spines: int, leaves: int, hosts_per_leaf: int, base_port: int = 17001, platform_groups: frozenset[str] = frozenset(),
+    leaf_platforms: tuple[str, ...] = LEAF_PLATFORMS, spine_platform: str = "eos",
 ) -> list[_Node]:
     """`platform_groups`: template groups named after a platform (e.g. `eos`), which every node
-    of that platform joins, as in the bundled inventory."""
+    of that platform joins, as in the bundled inventory. Leaf j runs `leaf_platforms[j % len]`."""
+    for name in (*leaf_platforms, spine_platform):
+        if name not in SWITCH_PLATFORMS:
+            raise GenerateError(f"a switch of the lab runs one of {', '.join(SWITCH_PLATFORMS)} (got {name!r})")
     if spines < 1 or leaves < 2 or hosts_per_leaf < 0:
         raise GenerateError("need at least 1 spine, 2 leaves and 0 hosts per leaf")
     if leaves % 2:
         raise GenerateError(f"--leaves must be even: hosts attach to the 2 leaves of a pod (got {leaves})")
-    spine_nodes = [_Node(f"spine{i + 1}", "eos", ["spine"]) for i in range(spines)]
+    spine_nodes = [_Node(f"spine{i + 1}", spine_platform, ["spine"]) for i in range(spines)]
     leaf_nodes = [
-        _Node(f"leaf{j + 1}", LEAF_PLATFORMS[j % len(LEAF_PLATFORMS)], ["leaf", f"pod-{j // 2 + 1}"])
+        _Node(f"leaf{j + 1}", leaf_platforms[j % len(leaf_platforms)], ["leaf", f"pod-{j // 2 + 1}"])
         for j in range(leaves)
     ]
     host_nodes: list[_Node] = []
     for j, leaf in enumerate(leaf_nodes):
         for i, spine in enumerate(spine_nodes):
-            _link(leaf, _uplink_port_name(leaf.platform, hosts_per_leaf, i), spine, f"Ethernet{j + 1}", FABRIC_CABLE)
+            _link(leaf, _uplink_port_name(leaf.platform, hosts_per_leaf, i), spine,
+                  _host_port_name(spine.platform, j), FABRIC_CABLE)
     for pod in range(leaves // 2):
         pod_leaves = leaf_nodes[2 * pod : 2 * pod + 2]
         for h in range(hosts_per_leaf):
@@ -103,7 +112,7 @@ def build_fabric(
     ssh_offset = max(100, -(-len(nodes) // 100) * 100)
     for i, node in enumerate(nodes):
         node.port = base_port + i
-        if node.platform == "eos":
+        if PLATFORMS[node.platform].connection == "napalm":
             node.ssh_port = base_port + ssh_offset + i
     highest = max(n.ssh_port or n.port for n in nodes)
     if base_port < 1 or highest > MAX_PORT:
@@ -128,8 +137,11 @@ def _hosts_yaml(nodes: list[_Node], summary: str) -> str:
             rdma = f", rdma_device: {p['rdma_device']}" if "rdma_device" in p else ""
             out.append(f"      {name}: {{peer: '{p['peer']}', speed: {p['speed']}, cable: {p['cable']}{rdma}}}")
         if node.ssh_port is not None:
-            out += ["  connection_options:", f"    netmiko: {{port: {node.ssh_port}}}",
-                    "    napalm: {extras: {optional_args: {transport: http}}}"]
+            out += ["  connection_options:", f"    netmiko: {{port: {node.ssh_port}}}"]
+            args = emulator(node.platform).napalm_optional_args  # eAPI: plain HTTP; NX-API: HTTPS
+            if args:
+                pairs = ", ".join(f"{k}: {v}" for k, v in args)
+                out.append(f"    napalm: {{extras: {{optional_args: {{{pairs}}}}}}}")
     return "\n".join(out) + "\n"
 
 
@@ -150,6 +162,8 @@ def generate_inventory(
     hosts_per_leaf: int,
     base_port: int = 17001,
     template_dir: Path = BUNDLED_INVENTORY,
+    leaf_platforms: tuple[str, ...] = LEAF_PLATFORMS,
+    spine_platform: str = "eos",
 ) -> list[str]:
     """Write hosts.yaml, groups.yaml and defaults.yaml to `out_dir`; returns the node names."""
     template_dir = Path(template_dir)
@@ -158,7 +172,7 @@ def generate_inventory(
             raise GenerateError(f"template inventory has no {name}: {template_dir}")
     template_groups = yaml.safe_load((template_dir / "groups.yaml").read_text()) or {}
     platform_groups = frozenset(name for name in template_groups if name in PLATFORMS)
-    nodes = build_fabric(spines, leaves, hosts_per_leaf, base_port, platform_groups)
+    nodes = build_fabric(spines, leaves, hosts_per_leaf, base_port, platform_groups, leaf_platforms, spine_platform)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = f"{spines} spines, {leaves} leaves, {hosts_per_leaf} hosts per leaf ({len(nodes)} nodes)"

@@ -82,6 +82,8 @@ def render(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2
         path = parse_path(sub.path)
         out.append((path, gnmi_pb2.TypedValue(json_ietf_val=json.dumps(table).encode())))
         return out
+    if sub.shape == "nxos-device-queuing":
+        return _nxos_queuing(sub, ports, counters)
     # openconfig leaves: one update per leaf, keys filled in
     base = parse_path(sub.path, "")
     for port in ports:
@@ -108,6 +110,29 @@ def render(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2
                 else:
                     value = gnmi_pb2.TypedValue(uint_val=int(_device_value(c, key)))
                 out.append((path, value))
+    return out
+
+
+def _nxos_queuing(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]]:
+    """NX-OS's device model: one QueuingStats-list entry per port (named `eth1/1`, as the
+    device model names it) and queuing class of the 8q template, leaf by leaf."""
+    out = []
+    base = parse_path(sub.path, "")
+    for port in ports:
+        c = counters(port)
+        for i in range(8):
+            cmap = "c-out-8q-q-default" if i == 0 else f"c-out-8q-q{i}"
+            for device_field, neutral in _fields(sub):
+                _, key = _expand(device_field, neutral, str(i))
+                path = gnmi_pb2.Path()
+                path.CopyFrom(base)
+                for elem in path.elem:
+                    if elem.name == "If-list":
+                        elem.key["name"] = "eth" + port.removeprefix("Ethernet")
+                    elif elem.name == "QueuingStats-list":
+                        elem.key["cmapName"], elem.key["statType"] = cmap, "queuing"
+                path.elem.add(name=device_field)
+                out.append((path, gnmi_pb2.TypedValue(uint_val=int(_device_value(c, key)))))
     return out
 
 

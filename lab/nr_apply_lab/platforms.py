@@ -11,9 +11,29 @@ from nr_apply_lab.device import LabDevice
 
 
 @dataclass(frozen=True)
+class HttpApi:
+    """A JSON-RPC API an emulator serves over HTTP(S) beside SSH, where the real device does."""
+
+    protocol: str  # the listener's name in lab.json
+    path: str  # the URL path the real device answers on
+    handler: str  # the emulator's method answering one request: (payload, username, connection)
+    # NX-API is HTTPS only; the lab's eAPI is plain HTTP on loopback unless the lab serves TLS.
+    https_only: bool = False
+    batch: bool = False  # a JSON-RPC batch (a list of requests) is one request
+
+
+EAPI = HttpApi("eapi", "/command-api", "eapi")
+NXAPI = HttpApi("nxapi", "/ins", "http_request", https_only=True, batch=True)
+
+
+@dataclass(frozen=True)
 class Emulator:
     device: str  # "module:Class" of the emulator, loaded only when a node of it is served
     asic: str  # the ASIC a generated lab node of this platform gets
+    http_api: HttpApi | None = None  # None: SSH only
+    # The NAPALM optional_args a generated inventory gives a node of it (the lab's eAPI is
+    # plain HTTP; NX-API keeps NAPALM's HTTPS default).
+    napalm_optional_args: tuple[tuple[str, str], ...] = ()
 
     def device_class(self) -> type[LabDevice]:
         module_name, _, class_name = self.device.partition(":")
@@ -21,10 +41,12 @@ class Emulator:
 
 
 EMULATORS: dict[str, Emulator] = {
-    "eos": Emulator("nr_apply_lab.eos:EosDevice", asic="tomahawk-5"),
+    "eos": Emulator("nr_apply_lab.eos:EosDevice", asic="tomahawk-5", http_api=EAPI,
+                    napalm_optional_args=(("transport", "http"),)),
     "nvue": Emulator("nr_apply_lab.nvue:NvueDevice", asic="spectrum-4"),
     "sonic": Emulator("nr_apply_lab.sonic:SonicDevice", asic="spectrum-4"),
     "linux": Emulator("nr_apply_lab.linux_host:LinuxHostDevice", asic="mlx5"),
+    "nxos": Emulator("nr_apply_lab.nxos:NxosDevice", asic="cloud-scale-gx2", http_api=NXAPI),
 }
 
 

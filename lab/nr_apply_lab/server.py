@@ -27,7 +27,7 @@ from nr_apply_lab import LAB_PASSWORD, LAB_USERNAME
 from nr_apply_lab import faults as control
 from nr_apply_lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, CliSession
 from nr_apply_lab.keys import load_or_create_eapi_cert, load_or_create_host_key
-from nr_apply_lab.platforms import device_class
+from nr_apply_lab.platforms import HttpApi, device_class, emulator
 from nr_apply_lab.topology import LabNode
 from nr_apply_lab.traffic import StateFileSummaries, TrafficModel
 
@@ -55,8 +55,8 @@ class NodeRuntime:
     connections: set[Any] = field(default_factory=set)
 
     @property
-    def serves_eapi(self) -> bool:
-        return self.node.platform == "eos"
+    def http_api(self) -> HttpApi | None:
+        return emulator(self.node.platform).http_api
 
     @property
     def listening(self) -> bool:
@@ -69,8 +69,9 @@ class NodeRuntime:
 def listeners_of(node: LabNode) -> list[tuple[str, int, str]]:
     """(host, port, protocol) for every socket a node listens on."""
     found = [(node.hostname, node.ssh_port, "ssh")]
-    if node.platform == "eos":
-        found.insert(0, (node.hostname, node.port, "eapi"))
+    api = emulator(node.platform).http_api
+    if api is not None:
+        found.insert(0, (node.hostname, node.port, api.protocol))
     if node.gnmi_port:
         found.append((node.hostname, node.gnmi_port, "gnmi"))
     return found
@@ -348,12 +349,14 @@ def _jsonrpc_error(request_id: Any, code: int, message: str) -> bytes:
 _EAPI_CONNECTIONS = itertools.count(1)
 
 
-class _EapiHandler:
-    """POST /command-api on an EOS node: Basic auth, then `device.eapi(request, username)`."""
+class _HttpApiHandler:
+    """POST to the node's JSON-RPC API (eAPI's /command-api, NX-API's /ins): Basic auth, then
+    the emulator's handler for that API (`device.eapi(request, username)` on EOS)."""
 
-    def __init__(self, lab: "LabServer", runtime: NodeRuntime):
+    def __init__(self, lab: "LabServer", runtime: NodeRuntime, api: HttpApi):
         self._lab = lab
         self._runtime = runtime
+        self._api = api
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         transport = writer.transport
@@ -381,7 +384,7 @@ class _EapiHandler:
 
     async def _respond(self, request: _HttpRequest, connection: str = "") -> bytes:
         keep = request.keep_alive
-        if request.path.split("?")[0] != "/command-api":
+        if request.path.split("?")[0] != self._api.path:
             return _http_response(HTTPStatus.NOT_FOUND, b'{"error": "not found"}', keep)
         if request.method != "POST":
             return _http_response(HTTPStatus.METHOD_NOT_ALLOWED, b'{"error": "use POST"}', keep, {"Allow": "POST"})
@@ -393,19 +396,19 @@ class _EapiHandler:
             payload = json.loads(request.body or b"null")
         except ValueError as exc:
             return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32700, f"Parse error: {exc}"), keep)
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) and not (isinstance(payload, list) and self._api.batch):
             return _http_response(HTTPStatus.OK, _jsonrpc_error(None, -32600, "Invalid request"), keep)
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            answer = self._runtime.device.eapi(payload, credentials[0], connection)
+            answer = getattr(self._runtime.device, self._api.handler)(payload, credentials[0], connection)
         except CommandError as exc:
-            body = _jsonrpc_error(payload.get("id"), 1002, str(exc))
+            body = _jsonrpc_error(payload.get("id") if isinstance(payload, dict) else None, 1002, str(exc))
         except Disconnect:
             raise
         except Exception as exc:  # an emulator bug must show up as a server error, not a hang
-            log.exception("%s: eAPI request failed", self._runtime.node.name)
-            body = _jsonrpc_error(payload.get("id"), -32603, f"Internal error: {exc}")
+            log.exception("%s: %s request failed", self._runtime.node.name, self._api.protocol)
+            body = _jsonrpc_error(payload.get("id") if isinstance(payload, dict) else None, -32603, f"Internal error: {exc}")
             return _http_response(HTTPStatus.INTERNAL_SERVER_ERROR, body, keep)
         else:
             body = json.dumps(answer).encode()
@@ -436,6 +439,7 @@ class LabServer:
         self.worker = worker
         # eAPI over HTTPS with the lab's own self-signed certificate (keys.EAPI_CERT_FILE)
         self._eapi_ssl = None
+        self._https_only_ssl = None
         if eapi_tls:
             import ssl
 
@@ -542,10 +546,11 @@ class LabServer:
     async def _open_listeners(self, runtime: NodeRuntime) -> None:
         node = runtime.node
         try:
-            if runtime.serves_eapi:
+            api = runtime.http_api
+            if api is not None:
                 runtime.http_listener = await asyncio.start_server(
-                    _EapiHandler(self, runtime), node.hostname, node.port, backlog=128, ssl=self._eapi_ssl
-                )
+                    _HttpApiHandler(self, runtime, api), node.hostname, node.port, backlog=128,
+                    ssl=self._https_ssl() if api.https_only else self._eapi_ssl)
             runtime.ssh_listener = await asyncssh.create_server(
                 lambda: _SSHServer(self, runtime),
                 node.hostname,
@@ -561,6 +566,16 @@ class LabServer:
         except OSError as exc:
             await self._close_listeners(runtime)
             raise LabError(f"{node.name}: cannot listen on {node.hostname} ({exc.strerror or exc})") from None
+
+    def _https_ssl(self) -> ssl.SSLContext:
+        """An HTTPS-only API (NX-API): the lab's own certificate, whether or not eAPI serves TLS."""
+        import ssl  # deferred: as the eAPI context above, only labs that serve HTTPS load it
+
+        if self._https_only_ssl is None:
+            cert, key = load_or_create_eapi_cert(self.state_dir)
+            self._https_only_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._https_only_ssl.load_cert_chain(cert, key)
+        return self._https_only_ssl
 
     async def _open_gnmi(self, runtime: NodeRuntime) -> None:
         if runtime.node.gnmi_port and runtime.gnmi_server is None:

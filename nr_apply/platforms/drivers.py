@@ -94,6 +94,8 @@ BROADCOM_ASICS = ("jericho-2", "jericho-2c", "jericho-3", "tomahawk-3", "tomahaw
 # Spectrum switches: the ASICs whose headroom nr_apply.headroom computes as SONiC does. A SONiC
 # switch on another ASIC would get Spectrum headroom, so SONiC takes these only.
 SPECTRUM = tuple(SPECTRUM_ASICS)
+# Cisco Nexus 9000 Cloud Scale ASIC generations; NX-OS carves headroom itself.
+CLOUD_SCALE_ASICS = ("cloud-scale-lse", "cloud-scale-gx", "cloud-scale-gx2")
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform(
@@ -137,6 +139,16 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         asics=(MLX5_MODEL,),
         sudo_with_login_password=True,
         read_back_form="a host read-back bundle (see nr_apply/platforms/linux/native.py)"),
+    Platform(
+        # NX-API (JSON-RPC over HTTPS) through NAPALM's `nxos` driver for every step.
+        name="nxos", kind="switch", driver="nr_apply.platforms.nxos.driver:NxosDriver",
+        connection="napalm", napalm_driver="nxos", netmiko_device_type="cisco_nxos",
+        # `system qos` carries classification, pause, queuing and the watchdog for every port;
+        # interface `mtu <576-9216>`; the 8q template has room for three no-drop classes.
+        limits=PlatformLimits(max_lossless_priorities=3, mtu_min=576, mtu_max=9216, shared_qos_profile=True,
+                              watchdog_actions=("drop",)),
+        asics=CLOUD_SCALE_ASICS, gnmi_paths="nxos.yaml",
+        read_back_form="`show running-config` text (or `show running-config ipqos` with the interfaces)"),
 )}
 
 

@@ -26,7 +26,7 @@ DEFAULT_ROLES: dict[str, str] = {"spine": "spine", "leaf": "leaf", "host-nic": "
                                  "gpu-server": "host_nic", "gpu-host": "host_nic"}
 DEFAULT_PLATFORMS: dict[str, str] = {"eos": "eos", "arista-eos": "eos", "nvue": "nvue", "cumulus": "nvue",
                                      "cumulus-linux": "nvue", "nvidia-cumulus-linux": "nvue", "sonic": "sonic",
-                                     "linux": "linux", "ubuntu": "linux"}
+                                     "linux": "linux", "ubuntu": "linux", "nxos": "nxos", "cisco-nxos": "nxos"}
 METRES_PER_UNIT = {"km": 1000.0, "m": 1.0, "cm": 0.01, "mi": 1609.344, "ft": 0.3048, "in": 0.0254}
 INTENT_KEY, FACTS_KEY = "lossless", "nr_apply"
 

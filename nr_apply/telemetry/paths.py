@@ -132,6 +132,21 @@ def decode(sub: Subscription, elems: list[tuple[str, dict[str, str]]], value) ->
                 _put(out, port, fields, "/".join([*tail, leaf]) if tail else leaf, raw, index)
         else:
             _put(out, port, fields, "/".join(tail), value, index)
+    elif sub.shape == "nxos-device-queuing":
+        # .../If-list[name=eth1/1]/queCmap-items/QueuingStats-list[cmapName=c-out-8q-q3][statType=queuing]
+        # then a leaf (pfcRxPpp), or the list entry answered whole as one JSON object
+        port = next((_cli_port(k["name"]) for n, k in elems if n == "If-list" and k.get("name")), None)
+        cmap = next((k.get("cmapName", "") for n, k in elems if n == "QueuingStats-list"), "")
+        queue = _queuing_class(cmap)
+        if port is None or queue is None:
+            return out
+        index = {"p": queue, "q": queue}
+        leaf = elems[-1][0] if elems and elems[-1][0] != "QueuingStats-list" else ""
+        if isinstance(value, dict):
+            for name, raw in _flatten(value).items():
+                _put(out, port, fields, name, raw, index)
+        elif leaf:
+            _put(out, port, fields, leaf, value, index)
     elif sub.shape == "sonic-port-table":
         # {"Ethernet0": {"SAI_...": "12", ...}, ...} (a wildcard) or one port's fields
         for port, table in (value or {}).items():
@@ -157,6 +172,17 @@ def decode(sub: Subscription, elems: list[tuple[str, dict[str, str]]], value) ->
     else:
         raise ValueError(f"unknown path-table shape {sub.shape!r}")
     return out
+
+
+def _cli_port(name: str) -> str:
+    """The device model's `eth1/1` as the CLI and the inventory name it, `Ethernet1/1`."""
+    return "Ethernet" + name[3:] if name.lower().startswith("eth") and not name.startswith("Ethernet") else name
+
+
+def _queuing_class(cmap: str) -> str | None:
+    """The queue of an 8-queue template class: `c-out-8q-q3` -> "3", `c-out-8q-q-default` -> "0"."""
+    m = re.fullmatch(r"c-out-8q-q(\d|-default)", cmap)
+    return None if m is None else ("0" if m.group(1) == "-default" else m.group(1))
 
 
 def _flatten(value: dict, prefix: str = "") -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Device conversations recorded at the transport seam, and replayed without the lab.
 
-Drivers reach a device only through Nornir connection plugins: `napalm` (EOS over eAPI),
+Drivers reach a device only through Nornir connection plugins: `napalm` (EOS over eAPI, NX-OS over NX-API),
 `netmiko` (prompts: NVUE and SONiC changes) and `nr_apply_exec` (SSH exec reads and host write
 scripts). Nornir looks each plugin up by name (`ConnectionPluginRegister.get_plugin`) when a
 host opens it, so the suite swaps that one lookup, and no product code knows:
@@ -92,6 +92,17 @@ def _raise(error: dict) -> None:
     raise exc
 
 
+# A request the driver's own thread (an armed revert timer) sends is marked so: a replay serves
+# it to that thread only, and the case's thread waits for it where it was recorded, as the
+# case waited for the timer live (so a driver-side timer replays in its recorded place).
+BACKGROUND = "background"
+BACKGROUND_WAIT_S = 60
+
+
+def _thread() -> str | None:
+    return None if threading.current_thread() is threading.main_thread() else BACKGROUND
+
+
 class Recording:
     """One case's conversation: the ordered requests with their answers, on every connection."""
 
@@ -105,11 +116,13 @@ class Recording:
         self.generated: dict[str, str] = {}  # recorded driver-made name -> this run's
         self.failure: ConversationMismatch | None = None
         self.lock = threading.RLock()
+        self.turn = threading.Condition(self.lock)
 
     # --- recording ------------------------------------------------------------------------
     def write(self, entry: dict) -> None:
         with self.lock:
-            self.entries.append(entry)
+            thread = _thread()
+            self.entries.append({**entry, "thread": thread} if thread else entry)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +133,10 @@ class Recording:
     # --- replaying ------------------------------------------------------------------------
     def answer(self, request: dict) -> dict:
         """The recorded entry for `request` (the next one), its driver-made names mapped."""
-        with self.lock:
+        with self.turn:
+            mine = _thread()
+            self.turn.wait_for(lambda: self.failure is not None or self.cursor >= len(self.entries)
+                               or self.entries[self.cursor].get("thread") == mine, BACKGROUND_WAIT_S)
             if self.failure is not None:
                 raise self.failure  # nothing after the first difference lines up
             if self.cursor >= len(self.entries):
@@ -136,6 +152,7 @@ class Recording:
             for old, new in zip(GENERATED.findall(wanted), GENERATED.findall(got)):
                 self.generated[old] = new
             self.cursor += 1
+            self.turn.notify_all()
             return self._mapped(entry)
 
     def _failed(self, text: str) -> None:

@@ -99,6 +99,19 @@ def _linux_leftovers(drv: Driver) -> str:
     return "" if timer == "inactive" else timer
 
 
+def _nxos_config(raw: Any) -> list[str]:
+    """The running-config without its `!Time:` header (NX-OS stamps every show with the time)."""
+    return [line for line in str(raw).splitlines() if not line.startswith("!Time:")]
+
+
+# NX-OS: the revert is armed by the driver (a timer in its process) over the checkpoint it takes
+# before the change; a pending change shows as that checkpoint, or the timer still armed.
+def _nxos_leftovers(drv: Driver) -> list[str]:
+    summary = _napalm(drv).cli(["show checkpoint summary"])["show checkpoint summary"]
+    left = [name for name in ("nr_apply_pending",) if name in summary]
+    return left + (["revert timer armed"] if getattr(drv, "_timer", None) is not None else [])
+
+
 FACTS: dict[str, Facts] = {
     "eos": Facts(same=str, leftovers=_eos_leftovers, rejected=("commit", "Failed to commit session"),
                  too_late="No pending commit-confirm found",
@@ -112,6 +125,8 @@ FACTS: dict[str, Facts] = {
                    too_late="the revert timer is inactive"),
     "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted"),
                    too_late="the revert timer is inactive"),
+    "nxos": Facts(same=_nxos_config, leftovers=_nxos_leftovers, rejected=("commit", "Configuration rejected"),
+                  too_late="checkpoint nr_apply_pending is gone"),
 }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 import yaml
-from fabric_helpers import eos_running_config, lab_driver, nvue_config, sonic_config_db, ssh
+from fabric_helpers import eos_running_config, lab_driver, nvue_config, nxos_running_config, sonic_config_db, ssh
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
@@ -71,8 +71,14 @@ def _linux_unrelated(lab, drv: Driver) -> object:
                  for command in ("hostname", "cat /etc/hosts", "ip -j link show dev eth0"))
 
 
+def _nxos_unrelated(lab, drv: Driver) -> object:
+    keep = re.compile(r"^(hostname|feature|vlan|  name|  description|interface mgmt0|  vrf member)")
+    return [line for line in nxos_running_config(lab, drv.node.name).splitlines() if keep.match(line)]
+
+
 UNRELATED: dict[str, Callable[[object, Driver], object]] = {
-    "eos": _eos_unrelated, "nvue": _nvue_unrelated, "sonic": _sonic_unrelated, "linux": _linux_unrelated}
+    "eos": _eos_unrelated, "nvue": _nvue_unrelated, "sonic": _sonic_unrelated, "linux": _linux_unrelated,
+    "nxos": _nxos_unrelated}
 
 
 # --- fixtures ------------------------------------------------------------------------------

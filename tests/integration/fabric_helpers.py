@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyeapi
+import requests
 from netmiko import ConnectHandler
 
 from nr_apply.connections import Credentials, HostKeyPolicy, run_nornir
 from nr_apply.diff import FACET_FIELDS
 from nr_apply.engine import Session
 from nr_apply.inventory import load_fabric
+from nr_apply_lab.keys import EAPI_CERT_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +77,16 @@ def eos_running_config(lab, name: str) -> str:
     conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port,
                                  username=lab.username, password=lab.password)
     return pyeapi.client.Node(conn).run_commands(["show running-config"], encoding="text")[0]["output"]
+
+
+def nxos_running_config(lab, name: str) -> str:
+    """`show running-config` over NX-API JSON-RPC (HTTPS, the lab's own certificate pinned)."""
+    node = lab.node(name)
+    response = requests.post(f"https://{node.hostname}:{node.port}/ins", auth=(lab.username, lab.password),
+                             json=[{"jsonrpc": "2.0", "method": "cli_ascii", "params": {"cmd": "show running-config",
+                                                                                         "version": 1}, "id": 1}],
+                             verify=str(lab.state_dir / EAPI_CERT_FILE), timeout=30)
+    return response.json()[0]["result"]["msg"]
 
 
 def ssh(lab, name: str, device_type: str, command: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from fabric_helpers import eos_running_config, host_pfc, make_repo, nvue_config, sonic_config_db, ssh, writes
 
-NODES = {"spine1", "spine2", "leaf1", "leaf2", "leaf3", "leaf4", *(f"host{i}" for i in range(1, 9))}
+NODES = {"spine1", "spine2", "leaf1", "leaf2", "leaf3", "leaf4", "leaf5", *(f"host{i}" for i in range(1, 9))}
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_fresh_lab_dry_run_apply_converge_and_no_write_on_second_run(repo):
 
     applied = repo.nr(str(repo.plan), "--yes", "--format", "json")
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert json.loads(applied.stdout)["summary"]["applied"] == 14
+    assert json.loads(applied.stdout)["summary"]["applied"] == 15
 
     code, report = repo.dry_run_json()
     assert code == 0 and all(n["status"] == "unchanged" for n in report["nodes"])
@@ -93,7 +93,7 @@ def test_unreachable_node_fails_alone_and_the_rest_are_reported(repo):
     status = {n["name"]: n for n in report["nodes"]}
     assert status["leaf4"]["status"] == "failed" and status["leaf4"]["error"]["step"]
     assert "leaf4" not in [n for n, v in status.items() if v["status"] == "changed"]
-    assert sum(v["status"] == "changed" for v in status.values()) == 13
+    assert sum(v["status"] == "changed" for v in status.values()) == 14
 
 
 def test_apply_with_an_unreachable_node_changes_nothing(repo):

@@ -77,7 +77,7 @@ def test_each_page_loads_clean_fetches_nothing_and_maps_every_node(browser, page
     assert "<script src" not in html and "<link" not in html and "@import" not in html
     names = page.page.evaluate("nrReport.cy.nodes('.fabric-node').map(n => n.id()).sort()")
     expected = sorted(n["name"] for n in report["topology"]["nodes"])
-    assert names == expected and len(names) == 14  # the bundled fabric, one element per node
+    assert names == expected and len(names) == 15  # the bundled fabric, one element per node
     charts = page.page.evaluate("nrReport.charts.map(c => c.getOption().series.map(s => s.data.length))")
     assert charts and all(sum(c) > 0 for c in charts), charts  # every chart drawn has data
     footer = page.page.inner_text("footer")

@@ -66,7 +66,7 @@ def test_the_ansible_inventory_is_the_bundled_fabric():
 def test_plugin_mappings_dry_run_validate_and_apply_like_the_folder(fresh_lab, tmp_path):
     folder = make_repo(fresh_lab, tmp_path / "folder")
     code, expected = folder.dry_run_json()
-    assert code == 2 and len(expected["nodes"]) == 14
+    assert code == 2 and len(expected["nodes"]) == 15
 
     simple = make_repo(fresh_lab, tmp_path / "simple")
     inventory = fresh_lab.inventory_dir

@@ -28,7 +28,7 @@ def lab_known_hosts(lab, monkeypatch):
 
 def plain_nornir(lab, transform: str | None = "nr_apply_lossless"):
     inventory = lab.inventory_dir
-    nr = InitNornir(runner={"plugin": "threaded", "options": {"num_workers": 14}}, logging={"enabled": False},
+    nr = InitNornir(runner={"plugin": "threaded", "options": {"num_workers": 15}}, logging={"enabled": False},
                     inventory={"plugin": "SimpleInventory", "transform_function": transform,
                                "options": {"host_file": str(inventory / "hosts.yaml"),
                                            "group_file": str(inventory / "groups.yaml"),
@@ -41,16 +41,16 @@ def plain_nornir(lab, transform: str | None = "nr_apply_lossless"):
 def test_plain_nornir_plugins_reach_every_lab_device(lab):
     nr = plain_nornir(lab, transform=None)
     try:
-        switches_eos = nr.filter(platform="eos")
-        shells = nr.filter(~F(platform="eos"))
+        switches_eos = nr.filter(F(platform="eos") | F(platform="nxos"))  # the NAPALM platforms
+        shells = nr.filter(~F(platform="eos") & ~F(platform="nxos"))
         results = {**switches_eos.run(task=netmiko_send_command, command_string="show hostname"),
                    **shells.run(task=netmiko_send_command, command_string="hostname")}
-        assert sorted(results) == sorted(nr.inventory.hosts) and len(results) == 14
+        assert sorted(results) == sorted(nr.inventory.hosts) and len(results) == 15
         for name, multi in results.items():
             assert not multi.failed, f"{name}: {multi[0].exception}"
             assert name in multi[0].result
         facts = switches_eos.run(task=napalm_get, getters=["config"])
-        assert len(facts) == 4
+        assert len(facts) == 5
         for name, multi in facts.items():
             assert not multi.failed, f"{name}: {multi[0].exception}"
             assert "hostname" in multi[0].result["config"]["running"]
@@ -62,7 +62,7 @@ def test_lossless_diff_and_apply_in_a_plain_nornir_script(fresh_lab):
     nr = plain_nornir(fresh_lab)
     try:
         drift = nr.run(task=lossless_diff)
-        assert len(drift) == 14
+        assert len(drift) == 15
         for name, multi in drift.items():
             assert not multi.failed, f"{name}: {multi[0].exception}"
             assert multi[0].changed and multi[0].diff.strip(), name
@@ -116,7 +116,7 @@ def _example(lab, script: str, *args: str) -> subprocess.CompletedProcess:
 def test_example_scripts_report_drift_and_apply_one_node(fresh_lab):
     report = _example(fresh_lab, "drift_report.py", str(fresh_lab.inventory_dir))
     assert report.returncode == 2, report.stderr
-    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 14
+    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 15
 
     applied = _example(fresh_lab, "apply_one.py", str(fresh_lab.inventory_dir), "leaf3", "--revert-in", "60")
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -125,7 +125,7 @@ def test_example_scripts_report_drift_and_apply_one_node(fresh_lab):
     report = _example(fresh_lab, "drift_report.py", str(fresh_lab.inventory_dir))
     assert report.returncode == 2
     assert "leaf3: at intent" in report.stdout.splitlines()
-    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 13
+    assert sum(line.endswith(": drift") for line in report.stdout.splitlines()) == 14
 
 
 def test_print_result_shows_the_semantic_diff_and_keeps_read_backs_at_debug(fresh_lab, capsys, monkeypatch):

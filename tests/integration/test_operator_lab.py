@@ -64,4 +64,4 @@ def test_a_device_whose_host_key_does_not_match_is_refused(repo, tmp_path):
     assert code == 1
     assert status["leaf3"]["status"] == "failed"
     assert "key" in status["leaf3"]["error"]["message"].lower()
-    assert sum(n["status"] == "changed" for n in report["nodes"]) == 13
+    assert sum(n["status"] == "changed" for n in report["nodes"]) == 14

@@ -33,7 +33,7 @@ def test_a_rehearsal_against_the_running_lab_runs(fresh_lab, tmp_path):
     repo = make_repo(fresh_lab, tmp_path)
     proc = repo.nr(str(repo.plan), "--lab", str(fresh_lab.state_dir), "--dry-run", "--format", "json")
     assert proc.returncode == 2, proc.stderr
-    assert len(json.loads(proc.stdout)["nodes"]) == 14
+    assert len(json.loads(proc.stdout)["nodes"]) == 15
 
 
 def test_a_rehearsal_of_a_plan_whose_nodes_are_not_the_lab_s_is_refused_before_any_connection(fresh_lab, tmp_path):

@@ -89,8 +89,8 @@ def test_dry_run_holds_at_most_workers_sessions_and_none_after(fresh_lab):
     finally:
         sampler.done.set()
         sampler.join()
-    assert [o.status for o in outcomes] == ["changed"] * 14
-    # Sessions per worker at most, all 14 before. On the wire: one connection per worker, plus
+    assert [o.status for o in outcomes] == ["changed"] * 15
+    # Sessions per worker at most, all 15 before. On the wire: one connection per worker, plus
     # one closing while its worker's next opens (and slack for a loaded machine's scheduling).
     assert 1 <= sampler.peak_nodes <= workers, sampler.peak_nodes
     names = {p: n for n in fabric.nodes for p in (fresh_lab.node(n).port, fresh_lab.node(n).ssh_port)}

@@ -72,9 +72,34 @@ def test_the_bundled_shape_reproduces_the_bundled_fabric(tmp_path):
     generate_inventory(tmp_path, spines=2, leaves=4, hosts_per_leaf=4)
     generated = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
     bundled = yaml.safe_load((BUNDLED_INVENTORY / "hosts.yaml").read_text())
+    # The bundled fabric is that shape plus one NX-OS leaf on the spines' fifth ports (no hosts:
+    # a pod has two leaves), which shows the fifth platform in the quick start.
+    nxos_leaf = bundled.pop("leaf5")
+    assert nxos_leaf["platform"] == "nxos" and nxos_leaf["data"]["ports"] == {
+        "Ethernet1/49": {"peer": "spine1:Ethernet5", "speed": "400G", "cable": "30m"},
+        "Ethernet1/50": {"peer": "spine2:Ethernet5", "speed": "400G", "cable": "30m"}}
+    for spine, port in (("spine1", "Ethernet1/49"), ("spine2", "Ethernet1/50")):
+        assert bundled[spine]["data"]["ports"].pop("Ethernet5")["peer"] == f"leaf5:{port}"
     for spec in (*generated.values(), *bundled.values()):  # segment names differ: pod-1 vs pod-a
         spec["groups"] = [g for g in spec["groups"] if not g.startswith("pod-")]
     assert generated == bundled
+
+
+def test_nxos_leaves_and_spines_are_generated_with_nxos_port_names(tmp_path):
+    generate_inventory(tmp_path, spines=2, leaves=2, hosts_per_leaf=1, leaf_platforms=("nxos", "eos"),
+                       spine_platform="nxos")
+    hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
+    assert [hosts[n]["platform"] for n in ("spine1", "spine2", "leaf1", "leaf2")] == ["nxos", "nxos", "nxos", "eos"]
+    assert hosts["leaf1"]["data"]["ports"]["Ethernet1/31"]["peer"] == "spine1:Ethernet1/1"
+    assert hosts["leaf1"]["data"]["ports"]["Ethernet1/1"]["peer"] == "host1:ens1f0np0"
+    assert hosts["spine2"]["data"]["asic"] == "cloud-scale-gx2"
+    # NX-API is the management port, SSH a second listener, as for EOS's eAPI
+    assert hosts["spine1"]["connection_options"] == {"netmiko": {"port": hosts["spine1"]["port"] + 100}}
+
+
+def test_a_host_platform_cannot_be_a_switch():
+    with pytest.raises(GenerateError, match="a switch of the lab runs one of"):
+        generate_inventory(Path("/nonexistent"), spines=1, leaves=2, hosts_per_leaf=1, spine_platform="linux")
 
 
 def test_odd_leaf_count_is_refused():

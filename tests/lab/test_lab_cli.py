@@ -51,7 +51,7 @@ def _login(lab: RunningLab, name: str, device_type: str = "linux"):
 def test_detached_lab_serves_every_node_and_status_probes_them(fake_lab, capsys):
     status = _status(capsys, fake_lab)
     assert status["running"] and status["pid"] == running_pid(fake_lab.state_dir)
-    assert len(status["nodes"]) == 14
+    assert len(status["nodes"]) == 15
     assert {n["state"] for n in status["nodes"]} == {"up"}
     leaf1 = next(n for n in status["nodes"] if n["name"] == "leaf1")
     assert [l["protocol"] for l in leaf1["listeners"]] == ["eapi", "ssh"]

@@ -16,7 +16,7 @@ import yaml
 
 from nr_apply_lab.sot_seed import json_keys
 
-PLATFORM_GROUPS = ("eos", "nvue", "sonic", "linux")
+PLATFORM_GROUPS = ("eos", "nvue", "sonic", "linux", "nxos")
 ROLE_SLUGS = {"spine": "spine", "leaf": "leaf", "host_nic": "host-nic"}
 IFACE_TYPE = "400gbase-x-qsfpdd"
 

@@ -91,8 +91,8 @@ def test_the_bundled_fabric_seeds_every_device_port_cable_and_context_once(sot_s
     assert f"{expected['devices']} devices ({expected['devices']} new)" in done.stdout
     assert sot_server.token.split(".")[-1] not in done.stdout + done.stderr
     # Contexts: the defaults' lossless block, and one per platform group with intent or
-    # connection options (eos, nvue, sonic, linux in the bundled groups.yaml).
-    assert counts(sot_server) == {**expected, "config_contexts": 5}
+    # connection options (eos, nvue, sonic, linux, nxos in the bundled groups.yaml).
+    assert counts(sot_server) == {**expected, "config_contexts": 6}
     assert cable_lengths(sot_server) == [(3.0, "m"), (30.0, "m")]
 
     leaf1 = rendered_context(sot_server, "leaf1")
@@ -121,7 +121,7 @@ def test_the_bundled_fabric_seeds_every_device_port_cable_and_context_once(sot_s
     again = generate(sot_server, "--bundled")
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(0 new)") == 3, again.stdout
-    assert counts(sot_server) == {**expected, "config_contexts": 5}
+    assert counts(sot_server) == {**expected, "config_contexts": 6}
 
 
 def test_a_generated_fabric_is_seeded(fresh_netbox: SotServer):

@@ -48,7 +48,7 @@ def seeded(sot_server, fresh_lab, bundled_in_sot):
 def test_the_bundled_fabric_in_the_sot_dry_runs_as_its_yaml(seeded, tmp_path):
     server, _, lab = seeded
     code, expected = make_repo(lab, tmp_path / "yaml").dry_run_json()
-    assert code == 2 and len(expected["nodes"]) == 14
+    assert code == 2 and len(expected["nodes"]) == 15
     repo = sot_repo(lab, server, tmp_path / "sot")
     code, report = repo.dry_run_json()
     assert code == 2, report
@@ -58,7 +58,7 @@ def test_the_bundled_fabric_in_the_sot_dry_runs_as_its_yaml(seeded, tmp_path):
     shown = repo.nr("validate", str(repo.plan))
     assert shown.returncode == 0, shown.stderr
     label = "NetBox" if server.kind == "netbox" else "Nautobot"
-    assert f"fabric from {label} {server.url}: 14 devices, 48 ports, 24 cables" in shown.stdout
+    assert f"fabric from {label} {server.url}: 15 devices, 52 ports, 26 cables" in shown.stdout
     assert f"  leaf1            {server.url}/dcim/devices/" in shown.stdout
     document = json.loads(repo.nr("validate", str(repo.plan), "--format", "json").stdout)
     assert [o["node"] for o in document["source"]["objects"]][:3] == ["host1", "host2", "host3"]
@@ -82,7 +82,7 @@ def test_an_apply_from_netbox_converges_the_lab_and_writes_back_only_after_an_ap
     assert sum(len(n["changes"]) for n in report["nodes"]) == 0
 
     entries = api.all("extras/journal-entries")
-    assert len(entries) == 14
+    assert len(entries) == 15
     leaf1 = next(e for e in entries if e["assigned_object_id"] == seeded.devices["leaf1"])
     assert leaf1["kind"]["value"] == "success"
     assert leaf1["comments"].startswith(f"nr-apply run {run_id} (plan lossless-rollout): applied")
@@ -223,7 +223,7 @@ def test_plain_nornir_loads_the_sot_fabric_with_the_transform_function(seeded, m
                                "options": {"url": server.url, "token_env": "SOT_TEST_TOKEN",
                                            "filter": KIND_FILTER[server.kind]}},
                     runner={"plugin": "serial"}, logging={"enabled": False})
-    assert len(nr.inventory.hosts) == 14
+    assert len(nr.inventory.hosts) == 15
     leaf1 = nr.inventory.hosts["leaf1"]
     assert leaf1.hostname == "127.0.0.1" and leaf1.port == lab.node("leaf1").port
     assert leaf1.connection_options["netmiko"].port == lab.node("leaf1").ssh_port

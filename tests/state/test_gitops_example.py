@@ -204,7 +204,7 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
     assert "](https://github.com/example/fabric/blob/0123abc/docs/rules.md#" in comment
     assert "| field | before | after | ports |" in comment and "leaf1" in comment
     cases = list(ET.parse(review / "dry-run.xml").getroot().iter("testcase"))
-    assert len([c for c in cases if c.get("classname").endswith(".nodes")]) == 14
+    assert len([c for c in cases if c.get("classname").endswith(".nodes")]) == 15
     assert json.loads((review / "dry-run.json").read_text())["exit_code"] == 2
     assert reviewed and set(reviewed) <= {n["name"] for n in json.loads((review / "dry-run.json").read_text())["nodes"]}
     with psycopg.connect(pg_url) as conn:  # a dry-run does not even open the store
@@ -222,7 +222,7 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
                                                                          "plans/lossless-rollout.yaml")]
     assert applied == set(reviewed)  # exactly the reviewed nodes, from the merge job's checkout
     applied_report = ET.parse(merged / "apply.xml").getroot()
-    assert applied_report.get("failures") == "0" and int(applied_report.get("tests")) > 14  # nodes and gates
+    assert applied_report.get("failures") == "0" and int(applied_report.get("tests")) > 15  # nodes and gates
     # Each job keeps its HTML report as an artifact (the page is checked in a browser elsewhere).
     for artifact in ("dry-run-report/dry-run.html", "apply-report/apply.html"):
         page = (runner.artifacts / artifact).read_text()

@@ -176,4 +176,4 @@ def test_a_saved_plan_applies_from_another_checkout_of_the_fabric(checkout, tmp_
     monkeypatch.chdir(clone)
     assert main(["apply-plan", str(saved), "--yes", *NO_KEYS]) == 0
     assert (clone / ".nr-apply" / "journal.sqlite").is_file()
-    assert len([s for _, s in checkout.log if s == "push"]) == 14
+    assert len([s for _, s in checkout.log if s == "push"]) == 15

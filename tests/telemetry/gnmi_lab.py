@@ -12,7 +12,7 @@ from nr_apply_lab.generate import copy_with_ports
 from nr_apply_lab.keys import EAPI_CERT_FILE
 from nr_apply_lab.lifecycle import RunningLab
 
-SWITCH_PLATFORMS = ("eos", "nvue", "sonic")
+SWITCH_PLATFORMS = ("eos", "nvue", "sonic", "nxos")
 
 
 def gnmi_inventory(template: Path, out: Path, state: Path, without: tuple[str, ...] = ()) -> Path:

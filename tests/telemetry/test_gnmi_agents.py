@@ -84,6 +84,31 @@ def test_eos_agent_streams_openconfig_queues_and_cli_origin_pfc(gnmi_lab):
     assert "watchdog_events" not in values
 
 
+def test_nxos_agent_streams_device_model_queuing_stats_and_openconfig_status(gnmi_lab):
+    # PFC pause, drops, ECN marks and watchdog shutdowns per queuing class from the device
+    # model (Cisco-NX-OS-device ipqos_QueuingStats-group), status from openconfig-interfaces
+    state = _stream(gnmi_lab, "leaf5", "nxos")
+    port = sorted(state)[0]
+    assert port.startswith("Ethernet1/")  # the device model's `eth1/1`, named as the CLI names it
+    values = neutral(state[port], {3})
+    assert {"pause_rx.3", "pause_tx.3", "lossless_drops", "ecn_marked", "watchdog_events", "link_up"} <= set(values)
+    assert values["link_up"] == 1.0
+
+
+def test_nxos_queuing_stats_decode_per_class_leaf_by_leaf_or_whole():
+    sub = path_table("nxos").subscriptions[0]
+    keys = {"cmapName": "c-out-8q-q3", "statType": "queuing"}
+    elems = [("System", {}), ("ipqos-items", {}), ("queuing-items", {}), ("policy-items", {}), ("out-items", {}),
+             ("intf-items", {}), ("If-list", {"name": "eth1/17"}), ("queCmap-items", {}), ("QueuingStats-list", keys)]
+    assert decode(sub, [*elems, ("pfcRxPpp", {})], 12) == {"Ethernet1/17": {"pause_rx.3": 12.0}}
+    whole = decode(sub, elems, {"pfcTxPpp": "4", "dropPackets": "0", "randEcnMarkedPackets": "9",
+                                "pfcwdShutdownCount": "1", "cmapName": "c-out-8q-q3"})
+    assert whole == {"Ethernet1/17": {"pause_tx.3": 4.0, "queue_drops.3": 0.0, "ecn_marked.3": 9.0,
+                                      "watchdog.3": 1.0}}
+    default = [*elems[:-1], ("QueuingStats-list", {**keys, "cmapName": "c-out-8q-q-default"}), ("dropPackets", {})]
+    assert decode(sub, default, 5) == {"Ethernet1/17": {"queue_drops.0": 5.0}}
+
+
 def test_a_wrong_password_is_refused_and_never_echoed(gnmi_lab):
     secret = "s3cret-not-the-lab-one"
     with pytest.raises(GnmiError) as caught:

@@ -34,7 +34,7 @@ def bundled_snapshot(folder: Path, source: str = "NetBox http://sot.test") -> Sn
                                  json_keys({"lossless": defaults["data"]["lossless"]}))]
     platform_context = {}
     for name, group in groups.items():
-        if name in ("eos", "nvue", "sonic", "linux"):
+        if name in ("eos", "nvue", "sonic", "linux", "nxos"):
             data = {}
             if (group.get("data") or {}).get("lossless"):
                 data["lossless"] = group["data"]["lossless"]

@@ -57,7 +57,7 @@ def test_fabric_is_derived_from_the_nornir_inventory_it_loaded():
     assert sorted(fabric.nornir.inventory.hosts) == sorted(fabric.nodes)
     assert fabric.nodes["leaf1"].groups == ["leaf", "pod-a", "eos"]
     assert fabric.nodes["leaf1"].ports["Ethernet1"].intent.mtu == 9214
-    assert len(fabric.links) == 24
+    assert len(fabric.links) == 26
 
 
 def test_the_inventory_a_run_loads_is_the_one_nornirs_simpleinventory_loads():

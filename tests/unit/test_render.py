@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests/golden"
 
 
-@pytest.mark.parametrize("node", ["spine1", "leaf1", "leaf3", "leaf4", "host1"])
+@pytest.mark.parametrize("node", ["spine1", "leaf1", "leaf3", "leaf4", "leaf5", "host1"])
 def test_render_matches_golden(node, capsys):
     assert main(["render", str(REPO / "plans/lossless-rollout.yaml"), "--node", node]) == 0
     out = capsys.readouterr().out

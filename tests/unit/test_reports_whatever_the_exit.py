@@ -39,7 +39,7 @@ def test_a_dry_run_that_cannot_save_its_plan_still_writes_its_report(fake, tmp_p
     assert not saved.exists()
     report = json.loads(out.read_text())
     status = {n["name"]: n["status"] for n in report["nodes"]}
-    assert status["leaf3"] == "failed" and sum(s == "changed" for s in status.values()) == 13
+    assert status["leaf3"] == "failed" and sum(s == "changed" for s in status.values()) == 14
 
 
 def test_a_text_dry_run_that_cannot_save_its_plan_still_prints_it(fake, tmp_path, capsys):  # noqa: F811

@@ -119,7 +119,7 @@ def test_dry_run_exit_2_lists_every_node_with_changes(fake, capsys):
     code = run(fake, "--dry-run", "--format", "json")
     report = json.loads(capsys.readouterr().out)
     assert code == 2
-    assert len(report["nodes"]) == 14 and all(n["status"] == "changed" for n in report["nodes"])
+    assert len(report["nodes"]) == 15 and all(n["status"] == "changed" for n in report["nodes"])
     leaf1 = next(n for n in report["nodes"] if n["name"] == "leaf1")
     assert {"port": "Ethernet1", "path": "Ethernet1.no_drop_priorities", "field": "no_drop_priorities",
             "before": None, "after": [3]} in leaf1["changes"]
@@ -134,18 +134,18 @@ def test_unreadable_node_fails_alone_and_exit_is_1(fake, capsys):
     leaf3 = next(n for n in report["nodes"] if n["name"] == "leaf3")
     assert leaf3["status"] == "failed"
     assert leaf3["error"] == {"step": "read", "message": "read: connection refused"}
-    assert sum(n["status"] == "changed" for n in report["nodes"]) == 13
+    assert sum(n["status"] == "changed" for n in report["nodes"]) == 14
 
 
 def test_apply_runs_phases_in_order_then_converges(fake, capsys):
     assert run(fake, "--yes", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["summary"]["applied"] == 14
+    assert report["summary"]["applied"] == 15
     pushes = [n for n, step in fake.log if step == "push"]
     # switches first (pod by pod, then spines), then the NICs pod by pod; one leaf per batch
-    assert pushes[:6] == ["leaf1", "leaf2", "leaf3", "leaf4", "spine1", "spine2"]
-    assert set(pushes[6:10]) == {"host1", "host2", "host3", "host4"}
-    assert set(pushes[10:]) == {"host5", "host6", "host7", "host8"}
+    assert pushes[:7] == ["leaf1", "leaf2", "leaf3", "leaf4", "leaf5", "spine1", "spine2"]
+    assert set(pushes[7:11]) == {"host1", "host2", "host3", "host4"}
+    assert set(pushes[11:]) == {"host5", "host6", "host7", "host8"}
     assert all(g["passed"] for g in report["gates"])
     fake.log.clear()
     assert run(fake, "--dry-run") == 0  # converged
@@ -163,7 +163,7 @@ def test_gate_failure_in_second_phase_rolls_back_that_phase_only(fake, capsys):
     assert status["leaf3"] == "rolled_back"
     assert status["leaf4"] == status["spine1"] == status["host1"] == "skipped"  # their batches never started
     assert report["summary"] == {"unchanged": 0, "changed": 0, "applied": 2, "failed": 0, "rolled_back": 1,
-                                 "skipped": 11}
+                                 "skipped": 12}
     failing = [g for g in report["gates"] if not g["passed"]]
     assert failing and failing[0]["node"] == "leaf3" and failing[0]["gate"] == "pause_rate"
     assert "phase 'pod-b-leaves' batch 1 failed" in report["message"]
@@ -225,7 +225,7 @@ def test_saved_plan_applies_when_nothing_moved(fake, capsys, tmp_path):
     saved = tmp_path / "plan.json"
     assert run(fake, "--dry-run", "--save-plan", str(saved)) == 2
     assert main(["apply-plan", str(saved), "--yes", "--no-host-key-check", "--state-dir", str(fake.state_dir)]) == 0
-    assert len([s for _, s in fake.log if s == "push"]) == 14
+    assert len([s for _, s in fake.log if s == "push"]) == 15
 
 
 def test_saved_plan_refuses_after_out_of_band_change(fake, capsys, tmp_path):
@@ -299,7 +299,7 @@ def test_a_node_restored_within_max_failures_still_fails_the_run(fake, capsys):
     status = {n["name"]: n["status"] for n in report["nodes"]}
     assert status.pop("host1") == "rolled_back"
     assert set(status.values()) == {"applied"}  # the run carried on
-    assert report["summary"]["applied"] == 13 and report["summary"]["rolled_back"] == 1
+    assert report["summary"]["applied"] == 14 and report["summary"]["rolled_back"] == 1
     assert "host1 failed and were restored" in report["message"]
 
 

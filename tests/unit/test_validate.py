@@ -137,12 +137,12 @@ def test_validate_markdown_and_junit_outputs(fabric_repo, tmp_path):
     assert {"leaf1", "host1"} <= failing and "spine1" not in failing
     nodes = [c for c in suite.iter("testcase") if c.get("classname") == "nr-apply.validate.nodes"]
     findings = [c for c in suite.iter("testcase") if c.get("classname").startswith("nr-apply.validate.findings")]
-    assert len(nodes) == 14 and any(c.get("name").startswith("C1 ") and "leaf1:Ethernet1" in c.get("name") for c in findings)
+    assert len(nodes) == 15 and any(c.get("name").startswith("C1 ") and "leaf1:Ethernet1" in c.get("name") for c in findings)
     assert int(suite.get("tests")) == len(nodes) + len(findings)
 
 
 def test_one_real_finding_is_not_buried_under_the_bundled_plan_s_warnings(fabric_repo, capsys):
-    # The bundled plan carries 21 warnings (P4 x16, P5 x1, PH-1 x4): an error comes first, and
+    # The bundled plan carries 23 warnings (P4 x18, P5 x1, PH-1 x4): an error comes first, and
     # the last line counts the warnings by rule.
     spine1 = yaml.safe_load((fabric_repo / "inventory/hosts.yaml").read_text())["spine1"]
     assert spine1["data"]["ports"]["Ethernet1"]["peer"] == "leaf1:Ethernet31"
@@ -153,7 +153,7 @@ def test_one_real_finding_is_not_buried_under_the_bundled_plan_s_warnings(fabric
     assert code == 3
     severities = [line.split()[0] for line in lines if line.startswith(("error", "warning"))]
     assert severities[0] == "error" and "error" not in severities[severities.index("warning"):]
-    assert lines[-1].endswith("invalid (1 error, 21 warnings: P4 ×16, P5 ×1, PH-1 ×4)"), lines[-1]
+    assert lines[-1].endswith("invalid (1 error, 23 warnings: P4 ×18, P5 ×1, PH-1 ×4)"), lines[-1]
 
 
 def test_sonic_ets_compared_whole_warns_naming_the_tcs_and_dscps_that_lose_their_scheduler(fabric_repo, capsys):

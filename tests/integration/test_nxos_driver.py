@@ -1,0 +1,109 @@
+"""The NX-OS driver against the lab's NX-OS over NX-API (HTTPS): the safety contract as NX-OS
+gives it (checkpoint, a revert armed by nr-apply, rollback to the checkpoint)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fabric_helpers import lab_driver, nxos_running_config
+
+from nr_apply.diff import FACET_FIELDS, target_state
+from nr_apply.platforms.base import DriverError
+
+NODE = "leaf5"
+
+
+@pytest.fixture
+def drv(lab):
+    lab.clear_faults(NODE)
+    lab.reset(NODE)
+    driver = lab_driver(lab, NODE)
+    yield driver
+    driver.close()
+    driver.session.close()
+
+
+def change(drv):
+    raw = drv.read()
+    current = drv.parse(raw, list(drv.node.ports))
+    target = target_state(drv.node.intent(), current, list(FACET_FIELDS), set(drv.unsupported), frozenset(),
+                          drv.dscp_classifies_to_tc)
+    return drv.plan_change(raw, current, target)
+
+
+def lossless(drv, text: str):
+    return drv.parse(text, list(drv.node.ports))
+
+
+def test_a_rejected_commit_leaves_the_snapshot(drv, lab):
+    snapshot = drv.snapshot()
+    planned = change(drv)
+    lab.fault(NODE, "reject-commit")
+    with pytest.raises(DriverError, match="commit: ERROR: Configuration rejected"):
+        drv.push(planned, revert_in=60)
+    lab.fault(NODE, "reject-commit", clear=True)
+    assert lossless(drv, nxos_running_config(lab, NODE)) == lossless(drv, snapshot)
+
+
+def test_a_line_nxos_refuses_midway_takes_the_switch_back_to_the_checkpoint(drv, lab):
+    snapshot = drv.snapshot()
+    planned = change(drv)
+    planned.payload = planned.payload + ["policy-map type network-qos NR_LOSSLESS_NQ",
+                                         "class type network-qos c-nq3"]  # not an 8q template class
+    with pytest.raises(DriverError, match="not part of the active network-qos template"):
+        drv.push(planned, revert_in=60)
+    assert nxos_running_config(lab, NODE).split("\n", 3)[3] == snapshot.split("\n", 3)[3]
+
+
+def test_an_unconfirmed_push_reverts_to_the_snapshot(drv, lab):
+    snapshot = drv.snapshot()
+    drv.push(change(drv), revert_in=1)
+    assert lossless(drv, nxos_running_config(lab, NODE)) != lossless(drv, snapshot)
+    deadline = time.monotonic() + 15
+    while lossless(drv, nxos_running_config(lab, NODE)) != lossless(drv, snapshot):
+        assert time.monotonic() < deadline, "the armed revert did not run"
+        time.sleep(0.2)
+    with pytest.raises(DriverError, match="confirm: no pending change"):
+        drv.confirm()
+
+
+def test_after_nr_apply_died_a_new_driver_rolls_back_through_the_checkpoint(drv, lab):
+    snapshot = drv.snapshot()
+    drv.push(change(drv), revert_in=3600)
+    drv._disarm()  # the pushing process is gone: nothing reverts on the switch by itself
+    fresh = lab_driver(lab, NODE)
+    try:
+        assert "nr_apply_pending" in fresh._show_text(fresh._napalm(), "t", "show checkpoint summary")
+        fresh.rollback(snapshot)
+        assert lossless(fresh, fresh.read()) == lossless(fresh, snapshot)
+        assert "nr_apply_pending" not in fresh._show_text(fresh._napalm(), "t", "show checkpoint summary")
+    finally:
+        fresh.session.close()
+
+
+def test_a_confirmed_push_is_saved_and_its_checkpoint_dropped(drv, lab):
+    drv.push(change(drv), revert_in=60)
+    drv.confirm()
+    assert change(drv).empty
+    assert "nr_apply_pending" not in drv._show_text(drv._napalm(), "t", "show checkpoint summary")
+
+
+def test_the_switch_answers_netmiko_over_ssh(lab):
+    # Netmiko's `cisco_nxos` session setup (terminal length/width, prompt) and a show command.
+    from fabric_helpers import ssh
+
+    assert "NXOS: version 10.3(4a)" in ssh(lab, NODE, "cisco_nxos", "show version")
+
+
+def test_a_config_set_over_ssh_lands_in_the_running_config(lab):
+    from netmiko import ConnectHandler
+
+    lab.reset(NODE)
+    node = lab.node(NODE)
+    with ConnectHandler(device_type="cisco_nxos", host=node.hostname, port=node.ssh_port, username=lab.username,
+                        password=lab.password, ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                        alt_key_file=str(lab.known_hosts)) as conn:
+        conn.send_config_set(["interface Ethernet1/49", "mtu 9216"])
+    assert "interface Ethernet1/49\n  description to spine1 Ethernet5\n  no shutdown\n  mtu 9216" in \
+        nxos_running_config(lab, NODE)
