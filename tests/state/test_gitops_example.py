@@ -229,7 +229,7 @@ def test_pull_request_then_merge_applies_exactly_the_reviewed_plan(fresh_lab, tm
         assert page.startswith("<!DOCTYPE html>") and 'id="report-data"' in page
         assert fresh_lab.password not in page
     converged = (merged / "converged.md").read_text()
-    assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 14 |" in converged
+    assert "— nothing pending" in converged and "| unchanged |\n|---:|\n| 15 |" in converged
     assert all(postgres.password not in text and fresh_lab.password not in text for text in runner.transcript)
     assert postgres.password not in everything
 
