@@ -79,16 +79,6 @@ class EosDevice(LabDevice):
         }
 
     @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-        # The emulated switch stays up across lab restarts: uptime counts from its boot.
-        self.boot_time = value.get("boot_time", self.boot_time)
-
-    @property
     def running(self) -> cfg.Node:
         return cfg.Node.from_json(self._state["running"])
 

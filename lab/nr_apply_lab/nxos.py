@@ -102,15 +102,6 @@ class NxosDevice(LabDevice):
                 "checkpoints": {}}
 
     @property
-    def state(self) -> dict:
-        return self._state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self._state = value
-        self.boot_time = value.get("boot_time", self.boot_time)
-
-    @property
     def running(self) -> list:
         return self._state["running"]
 
