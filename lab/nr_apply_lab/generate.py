@@ -51,14 +51,8 @@ class _Node:
 
 
 def _host_port_name(platform: str, index: int) -> str:
-    """Name of a leaf's `index`-th (0-based) host-facing port."""
-    if platform == "nvue":
-        return f"swp{index + 1}"
-    if platform == "sonic":
-        return f"Ethernet{index * 8}"  # SONiC names lanes: 8 per 400G port
-    if platform == "nxos":
-        return f"Ethernet1/{index + 1}"  # NX-OS names slot/port
-    return f"Ethernet{index + 1}"
+    """Name of a leaf's `index`-th (0-based) host-facing port, as its platform names ports."""
+    return emulator(platform).port_name(index)
 
 
 def _uplink_port_name(platform: str, hosts_per_leaf: int, spine_index: int) -> str:

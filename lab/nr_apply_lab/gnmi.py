@@ -1,6 +1,6 @@
 """The lab's gNMI agents: one grpc.aio server per switch that has a `gnmi` connection in the
 inventory, over TLS with the lab's certificate (keys.load_or_create_eapi_cert), serving the
-real paths of its platform (nr_apply/telemetry/paths/*.yaml) from the lab's traffic model.
+real paths of its platform (the path table in the platform's package, `gnmi.yaml`) from the lab's traffic model.
 
 As on the real agents: every call needs the lab's credentials (`username`/`password`
 metadata); Subscribe takes STREAM with SAMPLE subscriptions and answers every interval, with
@@ -11,9 +11,7 @@ stops listening."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from typing import Any
 
 import os
 
@@ -22,76 +20,32 @@ os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC's C core logs connectio
 import grpc  # noqa: E402
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nr_apply_lab.device import LabDevice, PortCounters
-from nr_apply_lab.eos_views import show_pfc_counters, show_pfc_watchdog_counters
+from nr_apply.platforms.gnmi import OPENCONFIG
 from nr_apply.telemetry.client import parse_path
 from nr_apply.telemetry.paths import PathTable, Subscription, path_table
+from nr_apply_lab.device import LabDevice
+from nr_apply_lab.gnmi_values import device_value, expand
+from nr_apply_lab.platforms import shape_renderer
 
 
 MIN_INTERVAL_NS = 100_000_000  # agents refuse sampling faster than they poll their counters
 
 
-def _device_value(c: PortCounters, key: str) -> Any:
-    """A device-level key of the path tables (pause_rx.3, queue_drops.3, ...) read from the
-    platform-neutral counters every emulator renders."""
-    if key == "link_up":
-        return c.link_up
-    family, _, index = key.partition(".")
-    i = int(index)
-    return {"pause_rx": c.rx_pause, "pause_tx": c.tx_pause, "pause_us": c.rx_pause_us,
-            "queue_drops": tuple(a + b for a, b in zip(c.tx_drops, c.lossless_drops)),
-            "prio_drops": c.lossless_drops, "ecn_marked": c.ecn_marked,
-            "watchdog": c.watchdog_deadlocks,
-            "watchdog_stormed": tuple(int(q in c.watchdog_stormed) for q in range(8))}[family][i]
-
-
-def _fields(sub: Subscription) -> list[tuple[str, str]]:
-    return list(sub.fields.items())
-
-
-def _expand(device_field: str, neutral: str, index: str) -> tuple[str, str]:
-    return device_field.replace("{p}", index).replace("{q}", index), neutral.replace("{p}", index).replace("{q}", index)
-
-
-def render(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]]:
-    """Updates answering one subscription now, in the shape the platform's agent uses."""
-    out: list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]] = []
-    if sub.shape == "eos-cli-pfc":
-        doc = show_pfc_counters(ports, counters)
-    elif sub.shape == "eos-cli-watchdog":
-        doc = show_pfc_watchdog_counters(ports, counters)
-    if sub.shape.startswith("eos-cli"):
-        out.append((parse_path(sub.path, "cli"), gnmi_pb2.TypedValue(json_ietf_val=json.dumps(doc).encode())))
-        return out
-    if sub.shape in ("sonic-port-table", "sonic-queue-table"):
-        table: dict[str, dict[str, str]] = {}
-        for port in ports:
-            c = counters(port)
-            for device_field, neutral in _fields(sub):
-                if neutral == "link_up":
-                    table.setdefault(port, {})[device_field] = "up" if c.link_up else "down"
-                    continue
-                for i in range(8):
-                    name, key = _expand(device_field, neutral, str(i))
-                    row = port if sub.shape == "sonic-port-table" else f"{port}:{i}"
-                    value = _device_value(c, key)
-                    if key.startswith("watchdog_stormed."):
-                        value = "stormed" if value else "operational"
-                    # COUNTERS_DB holds every value as a string
-                    table.setdefault(row, {})[name] = str(value)
-        path = parse_path(sub.path)
-        out.append((path, gnmi_pb2.TypedValue(json_ietf_val=json.dumps(table).encode())))
-        return out
-    if sub.shape == "nxos-device-queuing":
-        return _nxos_queuing(sub, ports, counters)
+def render(platform: str, sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]]:
+    """Updates answering one subscription now, in the shape the platform's agent uses:
+    OpenConfig here, any other shape by the function of that name in the emulator's own
+    gNMI module (the registry's `gnmi_shapes`)."""
+    if sub.shape != OPENCONFIG:
+        return shape_renderer(platform, sub.shape)(sub, ports, counters)
     # openconfig leaves: one update per leaf, keys filled in
+    out: list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]] = []
     base = parse_path(sub.path, "")
     for port in ports:
         c = counters(port)
-        for device_field, neutral in _fields(sub):
+        for device_field, neutral in sub.fields.items():
             indexes = [""] if "{" not in neutral else [str(i) for i in range(8)]
             for index in indexes:
-                name, key = _expand(device_field, neutral, index)
+                name, key = expand(device_field, neutral, index)
                 path = gnmi_pb2.Path()
                 path.CopyFrom(base)
                 for elem in path.elem:
@@ -108,31 +62,8 @@ def render(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2
                 if key == "link_up":
                     value = gnmi_pb2.TypedValue(string_val="UP" if c.link_up else "DOWN")
                 else:
-                    value = gnmi_pb2.TypedValue(uint_val=int(_device_value(c, key)))
+                    value = gnmi_pb2.TypedValue(uint_val=int(device_value(c, key)))
                 out.append((path, value))
-    return out
-
-
-def _nxos_queuing(sub: Subscription, ports: list[str], counters) -> list[tuple[gnmi_pb2.Path, gnmi_pb2.TypedValue]]:
-    """NX-OS's device model: one QueuingStats-list entry per port (named `eth1/1`, as the
-    device model names it) and queuing class of the 8q template, leaf by leaf."""
-    out = []
-    base = parse_path(sub.path, "")
-    for port in ports:
-        c = counters(port)
-        for i in range(8):
-            cmap = "c-out-8q-q-default" if i == 0 else f"c-out-8q-q{i}"
-            for device_field, neutral in _fields(sub):
-                _, key = _expand(device_field, neutral, str(i))
-                path = gnmi_pb2.Path()
-                path.CopyFrom(base)
-                for elem in path.elem:
-                    if elem.name == "If-list":
-                        elem.key["name"] = "eth" + port.removeprefix("Ethernet")
-                    elif elem.name == "QueuingStats-list":
-                        elem.key["cmapName"], elem.key["statType"] = cmap, "queuing"
-                path.elem.add(name=device_field)
-                out.append((path, gnmi_pb2.TypedValue(uint_val=int(_device_value(c, key)))))
     return out
 
 
@@ -169,7 +100,7 @@ class GnmiAgent(gnmi_pb2_grpc.gNMIServicer):
     def _notification(self, subs: list[Subscription], prefix: gnmi_pb2.Path) -> gnmi_pb2.Notification:
         note = gnmi_pb2.Notification(timestamp=time.time_ns(), prefix=prefix)
         for sub in subs:
-            for path, value in render(sub, self.ports, self.device.port_counters):
+            for path, value in render(self.table.platform, sub, self.ports, self.device.port_counters):
                 path.origin = sub.origin if sub.origin not in ("", "openconfig") else ""
                 note.update.add(path=path, val=value)
         return note

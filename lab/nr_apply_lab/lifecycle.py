@@ -63,9 +63,12 @@ def load_nodes(inventory_dir: Path) -> list[LabNode]:
         raise LabError(f"{hosts}: no nodes")
     seen: dict[tuple[str, int], str] = {}
     for node in nodes:
-        for host, port, _ in listeners_of(node):
+        sockets = [(host, port) for host, port, _ in listeners_of(node)]
+        for host, port in sockets:
+            if sockets.count((host, port)) > 1:  # an HTTP API and SSH on one port
+                raise LabError(f"{hosts}: {node.name} listens on {host}:{port} twice")
             other = seen.setdefault((host, port), node.name)
-            if other != node.name or (node.platform == "eos" and node.port == node.ssh_port):
+            if other != node.name:
                 raise LabError(f"{hosts}: {node.name} and {other} both listen on {host}:{port}")
     return nodes
 

@@ -34,6 +34,16 @@ class Emulator:
     # The NAPALM optional_args a generated inventory gives a node of it (the lab's eAPI is
     # plain HTTP; NX-API keeps NAPALM's HTTPS default).
     napalm_optional_args: tuple[tuple[str, str], ...] = ()
+    # The module answering the platform's gNMI shapes beyond OpenConfig (a function per shape,
+    # named as the path table names it, dashes as underscores).
+    gnmi_shapes: str = ""
+    # How the platform names a switch's front-panel ports: {n} counts from 1, {lane} is the
+    # port's first lane (8 lanes per 400G port).
+    port_names: str = "Ethernet{n}"
+
+    def port_name(self, index: int) -> str:
+        """The `index`-th (0-based) front-panel port's name."""
+        return self.port_names.format(n=index + 1, lane=index * 8)
 
     def device_class(self) -> type[LabDevice]:
         module_name, _, class_name = self.device.partition(":")
@@ -42,11 +52,14 @@ class Emulator:
 
 EMULATORS: dict[str, Emulator] = {
     "eos": Emulator("nr_apply_lab.eos:EosDevice", asic="tomahawk-5", http_api=EAPI,
-                    napalm_optional_args=(("transport", "http"),)),
-    "nvue": Emulator("nr_apply_lab.nvue:NvueDevice", asic="spectrum-4"),
-    "sonic": Emulator("nr_apply_lab.sonic:SonicDevice", asic="spectrum-4"),
+                    napalm_optional_args=(("transport", "http"),), gnmi_shapes="nr_apply_lab.eos_gnmi"),
+    "nvue": Emulator("nr_apply_lab.nvue:NvueDevice", asic="spectrum-4", port_names="swp{n}"),
+    # SONiC names ports by their first lane
+    "sonic": Emulator("nr_apply_lab.sonic:SonicDevice", asic="spectrum-4", gnmi_shapes="nr_apply_lab.sonic_gnmi",
+                      port_names="Ethernet{lane}"),
     "linux": Emulator("nr_apply_lab.linux_host:LinuxHostDevice", asic="mlx5"),
-    "nxos": Emulator("nr_apply_lab.nxos:NxosDevice", asic="cloud-scale-gx2", http_api=NXAPI),
+    "nxos": Emulator("nr_apply_lab.nxos:NxosDevice", asic="cloud-scale-gx2", http_api=NXAPI,
+                     gnmi_shapes="nr_apply_lab.nxos_gnmi", port_names="Ethernet1/{n}"),  # slot/port
 }
 
 
@@ -59,3 +72,12 @@ def emulator(name: str) -> Emulator:
 
 def device_class(name: str) -> type[LabDevice]:
     return emulator(name).device_class()
+
+
+def shape_renderer(platform: str, shape: str):
+    """The function answering `platform`'s gNMI subscriptions of a shape beyond OpenConfig,
+    from the module its emulator names (one function per shape)."""
+    module = emulator(platform).gnmi_shapes
+    if not module:
+        raise ValueError(f"the lab's {platform} emulator serves no gNMI shape {shape!r}")
+    return getattr(importlib.import_module(module), shape.replace("-", "_"))

@@ -58,8 +58,9 @@ class Platform:
     asics: tuple[str, ...] = ()
     # sudo on the box asks for the login password (Netmiko's `secret`)
     sudo_with_login_password: bool = False
-    # Its gNMI path table (nr_apply/telemetry/paths/<file>, with its sources); None: no gNMI,
-    # its gates are judged from CLI samples.
+    # Its gNMI path table, "package:file" (data in its own package, citing its sources; shapes
+    # beyond OpenConfig decoded by the package's `gnmi` module); None: no gNMI, its gates are
+    # judged from CLI samples.
     gnmi_paths: str | None = None
     # It writes each lossless port's PFC headroom, computed by nr_apply.headroom from the ASIC,
     # speed, cable and MTU (so a node of it must name its ASIC).
@@ -70,6 +71,9 @@ class Platform:
     napalm_optional_args: str | None = None
     # The form `nr-apply parse` reads for this platform (what `read()` returns, saved to a file).
     read_back_form: str = ""
+    # Other names a NetBox or Nautobot platform of it goes by, normalised (lower case, dashes);
+    # its own name is always one (docs/sot.md, platform table).
+    sot_names: tuple[str, ...] = ()
 
     def driver_class(self) -> type[Driver]:
         return _load(self.driver)
@@ -106,17 +110,18 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # published for every EOS platform; 2 matches the common Trident/Tomahawk profiles.
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9214, shared_qos_profile=False,
                               watchdog_actions=("drop", "alert"), global_maps=True),
-        asics=BROADCOM_ASICS, gnmi_paths="eos.yaml",
+        asics=BROADCOM_ASICS, gnmi_paths="nr_apply.platforms.eos:gnmi.yaml",
         napalm_optional_args="nr_apply.platforms.eos.transport:napalm_optional_args",
-        read_back_form="`show running-config` text"),
+        read_back_form="`show running-config` text", sot_names=("arista-eos",)),
     Platform(
         name="nvue", kind="switch", driver="nr_apply.platforms.nvue.driver:NvueDriver",
         connection="netmiko", napalm_driver=None, netmiko_device_type="cumulus_linux",
         # Cumulus: "only ONE LOSSLESS PG configured per port"; `link mtu <552-9216>`.
         limits=PlatformLimits(max_lossless_priorities=1, mtu_min=552, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        asics=SPECTRUM, gnmi_paths="nvue.yaml",
-        read_back_form="`nv config show -o yaml` text"),
+        asics=SPECTRUM, gnmi_paths="nr_apply.platforms.nvue:gnmi.yaml",
+        read_back_form="`nv config show -o yaml` text",
+        sot_names=("cumulus", "cumulus-linux", "nvidia-cumulus-linux")),
     Platform(
         # Community SONiC has no CLI mode of its own: its shell is bash with `show`/`config`
         # on the PATH, which Netmiko's `linux` driver speaks (`dell_sonic` enters sonic-cli,
@@ -127,7 +132,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         limits=PlatformLimits(max_lossless_priorities=2, mtu_min=68, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop", "forward", "alert")),
         asics=SPECTRUM,
-        sudo_with_login_password=True, gnmi_paths="sonic.yaml",
+        sudo_with_login_password=True, gnmi_paths="nr_apply.platforms.sonic:gnmi.yaml",
         pushes_headroom=True,  # lossless BUFFER_PG profiles, computed by nr_apply.headroom
         read_back_form="CONFIG_DB JSON (`show runningconfiguration all`, config_db.json, or TABLE|key form)"),
     Platform(
@@ -138,7 +143,7 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
                               watchdog_actions=()),
         asics=(MLX5_MODEL,),
         sudo_with_login_password=True,
-        read_back_form="a host read-back bundle (see nr_apply/platforms/linux/native.py)"),
+        read_back_form="a host read-back bundle (see nr_apply/platforms/linux/native.py)", sot_names=("ubuntu",)),
     Platform(
         # NX-API (JSON-RPC over HTTPS) through NAPALM's `nxos` driver for every step.
         name="nxos", kind="switch", driver="nr_apply.platforms.nxos.driver:NxosDriver",
@@ -147,8 +152,9 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
         # interface `mtu <576-9216>`; the 8q template has room for three no-drop classes.
         limits=PlatformLimits(max_lossless_priorities=3, mtu_min=576, mtu_max=9216, shared_qos_profile=True,
                               watchdog_actions=("drop",)),
-        asics=CLOUD_SCALE_ASICS, gnmi_paths="nxos.yaml",
-        read_back_form="`show running-config` text (or `show running-config ipqos` with the interfaces)"),
+        asics=CLOUD_SCALE_ASICS, gnmi_paths="nr_apply.platforms.nxos:gnmi.yaml",
+        read_back_form="`show running-config` text (or `show running-config ipqos` with the interfaces)",
+        sot_names=("cisco-nxos",)),
 )}
 
 

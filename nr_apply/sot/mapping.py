@@ -24,9 +24,8 @@ from nr_apply.sot.records import Snapshot, SotCable, SotDevice, SotInterface, na
 # docs/sot.md "Role table" and "Platform table": normalised SoT name -> nr-apply name.
 DEFAULT_ROLES: dict[str, str] = {"spine": "spine", "leaf": "leaf", "host-nic": "host_nic",
                                  "gpu-server": "host_nic", "gpu-host": "host_nic"}
-DEFAULT_PLATFORMS: dict[str, str] = {"eos": "eos", "arista-eos": "eos", "nvue": "nvue", "cumulus": "nvue",
-                                     "cumulus-linux": "nvue", "nvidia-cumulus-linux": "nvue", "sonic": "sonic",
-                                     "linux": "linux", "ubuntu": "linux", "nxos": "nxos", "cisco-nxos": "nxos"}
+# Each platform by its own name and by the names its descriptor says sources of truth use.
+DEFAULT_PLATFORMS: dict[str, str] = {alias: p.name for p in PLATFORMS.values() for alias in (p.name, *p.sot_names)}
 METRES_PER_UNIT = {"km": 1000.0, "m": 1.0, "cm": 0.01, "mi": 1609.344, "ft": 0.3048, "in": 0.0254}
 INTENT_KEY, FACTS_KEY = "lossless", "nr_apply"
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import BUNDLED_INVENTORY, free_ports
 from nr_apply.cli import main
@@ -70,3 +71,14 @@ def test_status_exits_non_zero_when_the_lab_is_down(stopped, capsys):
     assert code == 1
     assert main(["lab", "status", "--state-dir", str(state)]) == 1
     assert "not running" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["spine1", "leaf5"])  # EOS's eAPI, NX-OS's NX-API
+def test_a_switch_whose_http_api_and_ssh_share_a_port_is_refused_before_anything_listens(tmp_path, name):
+    inventory = tmp_path / "inventory"
+    copy_with_ports(BUNDLED_INVENTORY, inventory, free_ports(200))
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    hosts[name]["connection_options"]["netmiko"]["port"] = hosts[name]["port"]
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    with pytest.raises(LabError, match=rf"{name} listens on 127\.0\.0\.1:{hosts[name]['port']} twice"):
+        lifecycle.load_nodes(inventory)

@@ -14,7 +14,9 @@ import yaml
 from gnmi_lab import start_gnmi_lab
 from nr_apply_lab.keys import load_or_create_eapi_cert
 from nr_apply.telemetry.client import Client, GnmiError, GnmiTarget, TlsTrust, parse_path
-from nr_apply.telemetry.paths import _DIR, decode, neutral, path_table
+import importlib.resources
+
+from nr_apply.telemetry.paths import decode, neutral, path_table
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +137,10 @@ def test_every_switch_descriptor_names_a_path_table_that_cites_its_sources():
 
     switches = [p for p in PLATFORMS.values() if p.kind == "switch"]
     assert switches and all(p.gnmi_paths for p in switches)
-    for file in (_DIR / p.gnmi_paths for p in switches):
+    for p in switches:
+        package, _, name = p.gnmi_paths.partition(":")
+        assert package == f"nr_apply.platforms.{p.name}", p.gnmi_paths  # the table lives with its platform
+        file = importlib.resources.files(package).joinpath(name)
         text = file.read_text()
         assert "# Sources:" in text, file.name
         assert any(s in text for s in ("github", "docs.nvidia.com", "sonic-net/", "openconfig/")), file.name
@@ -148,3 +153,27 @@ def test_sonic_watchdog_counters_and_status_decode_from_the_pfcwd_virtual_path()
                       "Ethernet0:4": {"PFC_WD_QUEUE_STATS_DEADLOCK_DETECTED": "0", "PFC_WD_STATUS": "operational"}})
     values = neutral(decoded["Ethernet0"], {3, 4})
     assert values["watchdog_events"] == 4 and values["watchdog_stormed"] == 1
+
+
+def test_every_shape_beyond_openconfig_is_decoded_in_its_platform_and_served_by_its_emulator():
+    # A new vendor shape is one function in the platform's package and one in its emulator's
+    # gNMI module; the shared decoding and the lab's agent know no vendor.
+    import importlib
+
+    from nr_apply.platforms.drivers import PLATFORMS
+    from nr_apply.platforms.gnmi import OPENCONFIG
+    from nr_apply_lab.platforms import shape_renderer
+
+    vendor_shapes = 0
+    for p in PLATFORMS.values():
+        table = path_table(p.name)
+        for sub in table.subscriptions if table else ():
+            if sub.shape == OPENCONFIG:
+                assert not sub.decoder
+                continue
+            vendor_shapes += 1
+            module, _, function = sub.decoder.partition(":")
+            assert module == f"nr_apply.platforms.{p.name}.gnmi", sub.decoder
+            assert callable(getattr(importlib.import_module(module), function))
+            assert callable(shape_renderer(p.name, sub.shape))
+    assert vendor_shapes >= 5  # EOS's CLI origin, SONiC's two tables, NX-OS's device model

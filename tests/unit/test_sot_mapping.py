@@ -5,6 +5,7 @@ its SimpleInventory, and each kind of bad SoT input is refused naming the SoT ob
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from sot_records import bundled_snapshot
@@ -209,3 +210,17 @@ def test_plugin_options_are_checked_naming_the_option():
         parse_options({"url": "http://x", "platforms": {"mx": "junos"}})
     with pytest.raises(InputError, match=r"inventory.options.tokn: unknown option"):
         parse_options({"url": "http://x", "tokn": "x"})
+
+
+def test_the_platform_table_in_docs_is_the_one_the_descriptors_give():
+    # docs/sot.md "Platform table": every row, and nothing else, is a name a SoT platform maps from
+    from nr_apply.sot.mapping import DEFAULT_PLATFORMS
+
+    section = (Path(__file__).parents[2] / "docs" / "sot.md").read_text().split("### Platform table", 1)[1]
+    documented = {}
+    for line in section.split("###", 1)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`"):
+            for alias in cells[0].replace("`", "").split(","):
+                documented[alias.strip()] = cells[1]
+    assert documented == DEFAULT_PLATFORMS
