@@ -240,7 +240,7 @@ class LabDevice(ABC):
     @state.setter
     def state(self, value: dict) -> None:
         self._state = value
-        # A device whose state records its boot (EOS, NX-OS) stays up across lab restarts: its
+        # A device whose state records its boot stays up across lab restarts: its
         # uptime counts from that boot.
         self.boot_time = value.get("boot_time", self.boot_time)
 

@@ -46,7 +46,7 @@ class _Node:
     platform: str
     groups: list[str]
     port: int = 0
-    ssh_port: int | None = None  # NAPALM platforms (EOS, NX-OS): SSH beside their HTTP API
+    ssh_port: int | None = None  # platforms with an HTTP API (the registry's http_api): SSH beside it
     ports: dict[str, dict] = field(default_factory=dict)
 
 
