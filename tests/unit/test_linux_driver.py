@@ -317,3 +317,16 @@ def test_counter_reads_of_many_nics_stay_under_the_terminal_line_limit():
     lines = counters_lines(nics)
     assert len(lines) > 1 and all(len(line) <= MAX_LINE for line in lines)
     assert sum(line.count("### hw_counter ") for line in lines) == 8 * 4
+
+
+def test_every_nic_setting_read_back_is_in_the_managed_scope_table():
+    # A NicRaw field that no SCOPE rule writes would be read and snapshotted but never changed
+    # or restored; the identity fields (which NIC, which driver) are the only ones outside it.
+    import dataclasses
+
+    from nr_apply.platforms.linux.native import NicRaw
+    from nr_apply.platforms.linux.plan import SCOPE
+
+    scoped = [f for fields, _ in SCOPE for f in fields]
+    assert len(scoped) == len(set(scoped))
+    assert {f.name for f in dataclasses.fields(NicRaw)} - set(scoped) == {"netdev", "rdma_device", "driver"}

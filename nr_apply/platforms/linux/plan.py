@@ -4,6 +4,7 @@ only what differs."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from nr_apply.platforms.linux.native import ECN_POINTS, NicRaw, cnp_path, ecn_path, tos_dir, tos_path
 
@@ -56,38 +57,78 @@ def _ets_command(a: NicRaw, b: NicRaw) -> list[str]:
     return [f"dcb ets set dev {b.netdev} " + " ".join(words)]
 
 
-def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
-    """Host commands taking one NIC from native state `a` to `b`: only what differs. Trust is
-    an apptrust order only where the NIC answers apptrust (on mlx5 the APP rules are the trust)."""
-    dev = b.netdev
-    cmds = _app_commands(a, b)
+def _apptrust(a: NicRaw, b: NicRaw) -> list[str]:
+    # Only where the NIC answers apptrust (on mlx5 without it, the APP rules are the trust).
     if b.apptrust is not None and a.apptrust is not None and b.apptrust != a.apptrust:
-        cmds.append(f"dcb apptrust set dev {dev} order {' '.join(b.apptrust)}".rstrip())
+        return [f"dcb apptrust set dev {b.netdev} order {' '.join(b.apptrust)}".rstrip()]
+    return []
+
+
+def _pfc(a: NicRaw, b: NicRaw) -> list[str]:
     if b.prio_pfc is not None and b.prio_pfc != a.prio_pfc:
-        cmds.append(f"dcb pfc set dev {dev} prio-pfc " + _compact(["on" if e else "off" for e in b.prio_pfc], "off"))
-    cmds += _ets_command(a, b)
+        return [f"dcb pfc set dev {b.netdev} prio-pfc " + _compact(["on" if e else "off" for e in b.prio_pfc], "off")]
+    return []
+
+
+def _ecn(a: NicRaw, b: NicRaw) -> list[str]:
+    cmds = []
     for point in ECN_POINTS:
         want, have = b.ecn.get(point), a.ecn.get(point) or [None] * 8
         if want is not None:
-            cmds += [f"echo {v} > {ecn_path(dev, point, p)}" for p, v in enumerate(want) if have[p] != v]
+            cmds += [f"echo {v} > {ecn_path(b.netdev, point, p)}" for p, v in enumerate(want) if have[p] != v]
+    return cmds
+
+
+def _cnp(a: NicRaw, b: NicRaw) -> list[str]:
+    cmds = []
     if b.cnp_dscp is not None and b.cnp_dscp != a.cnp_dscp:
-        cmds.append(f"echo {b.cnp_dscp} > {cnp_path(dev, 'cnp_dscp')}")
+        cmds.append(f"echo {b.cnp_dscp} > {cnp_path(b.netdev, 'cnp_dscp')}")
     if b.cnp_prio is not None and b.cnp_prio != a.cnp_prio:
-        cmds.append(f"echo {b.cnp_prio} > {cnp_path(dev, 'cnp_802p_prio')}")
+        cmds.append(f"echo {b.cnp_prio} > {cnp_path(b.netdev, 'cnp_802p_prio')}")
+    return cmds
+
+
+def _roce_tos(a: NicRaw, b: NicRaw) -> list[str]:
     rdma = b.rdma_device or a.rdma_device
-    if rdma and b.roce_tos != a.roce_tos:
-        if b.roce_tos is not None:
-            if a.roce_tos is None:
-                cmds.append(f"mkdir -p {tos_dir(rdma)}")
-            cmds.append(f"echo {b.roce_tos} > {tos_path(rdma)}")
-        else:
-            # Back to an unmade group: put the ToS that was behind it back (rdma_cm starts a
-            # device at 0), then remove the group so the read-back is the snapshot's again.
-            cmds.append(f"echo {b.tos_hidden or 0} > {tos_path(rdma)}")
-            cmds.append(f"rmdir {tos_dir(rdma)}")
-    if b.mtu is not None and b.mtu != a.mtu:
-        cmds.append(f"ip link set dev {dev} mtu {b.mtu}")
+    if not rdma or b.roce_tos == a.roce_tos:
+        return []
+    if b.roce_tos is not None:
+        return [*([f"mkdir -p {tos_dir(rdma)}"] if a.roce_tos is None else []), f"echo {b.roce_tos} > {tos_path(rdma)}"]
+    # Back to an unmade group: put the ToS that was behind it back (rdma_cm starts a device at
+    # 0), then remove the group so the read-back is the snapshot's again.
+    return [f"echo {b.tos_hidden or 0} > {tos_path(rdma)}", f"rmdir {tos_dir(rdma)}"]
+
+
+def _mtu(a: NicRaw, b: NicRaw) -> list[str]:
+    return [f"ip link set dev {b.netdev} mtu {b.mtu}"] if b.mtu is not None and b.mtu != a.mtu else []
+
+
+def _pause(a: NicRaw, b: NicRaw) -> list[str]:
     if b.pause is not None and b.pause != a.pause:
         rx, tx = ("on" if on else "off" for on in b.pause)
-        cmds.append(f"ethtool -A {dev} rx {rx} tx {tx}")
-    return cmds
+        return [f"ethtool -A {b.netdev} rx {rx} tx {tx}"]
+    return []
+
+
+# --- the managed scope, as data ---------------------------------------------------------------
+# Every setting nr-apply manages on a NIC, in the order a change writes them: the NicRaw fields
+# that hold it (what a read-back records and a restore reproduces) and the rule writing the
+# difference. Nothing else on the host is read or written, apart from the boot unit that
+# replays the same commands (scripts.py).
+SCOPE: tuple[tuple[tuple[str, ...], Callable[[NicRaw, NicRaw], list[str]]], ...] = (
+    (("dscp_prio",), _app_commands),  # dcb app dscp-prio
+    (("apptrust",), _apptrust),  # dcb apptrust
+    (("prio_pfc",), _pfc),  # dcb pfc prio-pfc
+    (("willing", "prio_tc", "tc_tsa", "tc_bw"), _ets_command),  # dcb ets
+    (("ecn",), _ecn),  # sysfs ecn/<point>/enable/<priority>
+    (("cnp_dscp", "cnp_prio"), _cnp),  # sysfs ecn/roce_np/cnp_dscp, cnp_802p_prio
+    (("roce_tos", "tos_hidden"), _roce_tos),  # rdma_cm configfs default_roce_tos
+    (("mtu",), _mtu),  # ip link mtu
+    (("pause",), _pause),  # ethtool -A (802.3x)
+)
+
+
+def nic_change(a: NicRaw, b: NicRaw) -> list[str]:
+    """Host commands taking one NIC from native state `a` to `b`: only what differs, setting by
+    setting of the managed scope."""
+    return [cmd for _, rule in SCOPE for cmd in rule(a, b)]
