@@ -31,9 +31,13 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nr_apply.exec_channel import CONNECTION_NAME as EXEC
 
 SEAM = ("napalm", "netmiko", EXEC)
-# Lifecycle and client internals that are no device conversation: passed through when recording
-# (NAPALM's eAPI keep-alive patching reads `device`), absent when replaying.
-UNRECORDED = {"close", "device"}
+# Lifecycle that is no device conversation: passed through when recording, absent when replaying.
+UNRECORDED = {"close"}
+# NAPALM's client object (`device`: pyeapi's node, NX-API's client). Calls through it are
+# requests and are recorded (NX-OS sends configuration with `device.config_list`); its other
+# attributes are client internals (the eAPI keep-alive patches `device.connection`): passed
+# through when recording, absent when replaying.
+CLIENT = "device"
 # A driver-made name: a timestamp, or a run of 6-10 hex digits after `_`/`-` (a uuid4 slice:
 # all letters now and then, so no digit is required).
 GENERATED = re.compile(r"\d{8}T\d{6}|(?<=[_-])[0-9a-f]{6,10}(?![0-9a-z])")
@@ -189,8 +193,12 @@ class _Recorder:
         if name in UNRECORDED or name.startswith("__"):
             return value
         where = f"{path}{name}"
+        if name == CLIENT and not path:
+            return _CallRecorder(value, recording, conn, f"{where}.")
         if callable(value):
             return lambda *args, **kwargs: self._call(value, where, args, kwargs)
+        if isinstance(self, _CallRecorder):
+            return value
         return self._answer({"conn": conn, "op": "get", "name": where}, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -220,11 +228,16 @@ class _Recorder:
         return _Recorder(value, recording, conn, where)
 
 
+class _CallRecorder(_Recorder):
+    """NAPALM's client object: its calls recorded, its other attributes passed through."""
+
+
 class _Replayer:
     """The connection object as recorded: each request answered from the recording."""
 
-    def __init__(self, recording: Recording, conn: str, path: str):
+    def __init__(self, recording: Recording, conn: str, path: str, calls_only: bool = False):
         object.__setattr__(self, "_where", (recording, conn, path))
+        object.__setattr__(self, "_calls_only", calls_only)
 
     def __getattr__(self, name: str) -> Any:
         recording, conn, path = self._where
@@ -235,8 +248,12 @@ class _Replayer:
         if name in UNRECORDED:
             raise AttributeError(name)
         where = f"{path}{name}"
+        if name == CLIENT and not path:
+            return _Replayer(recording, conn, f"{where}.", calls_only=True)
         if where in recording.methods:  # looked up now, maybe called later (after its arguments)
             return lambda *args, **kwargs: self._call(where, args, kwargs)
+        if self._calls_only:
+            raise AttributeError(name)  # a client internal: not part of the conversation
         return self._result(recording.answer({"conn": conn, "op": "get", "name": where}))
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -97,9 +97,11 @@ class NxosDriver(Driver):
                               "supports; nothing was sent")
         self._checked_release = True
 
-    # NAPALM's public `cli` for every command (NX-API `cli_ascii`, text answers) and its
-    # `_send_config` for configuration lines (NX-API `cli` batch): the whole conversation goes
-    # through the NAPALM connection object, none of it around it.
+    # NAPALM's public `cli` for every command (NX-API `cli_ascii`, text answers), and for
+    # configuration lines its NX-API client's `config_list` (NAPALM's `device`, from
+    # napalm.nxapi_plumbing: one NX-API JSON-RPC batch): the whole conversation goes through the
+    # NAPALM connection, none of it around it. NAPALM's own load/commit would replace the whole
+    # running config from a file; nr-apply sends only the lossless lines.
     def _show_text(self, conn: Any, step: str, command: str) -> str:
         try:
             return str(conn.cli([command])[command] or "")
@@ -108,7 +110,7 @@ class NxosDriver(Driver):
 
     def _config(self, conn: Any, step: str, lines: list[str]) -> None:
         try:
-            conn._send_config(lines)
+            conn.device.config_list(lines)
         except Exception as exc:
             raise _failure(step, _words(exc), exc) from exc
 
