@@ -624,6 +624,8 @@ class NxosSession(CliSession):
             return "User Checkpoint Summary\n" + "-" * 70 + "\n" + "\n".join(rows)
         if line == "show interface priority-flow-control":
             return self._show_pfc()
+        if line == "show interface priority-flow-control detail":
+            return self._show_pfc_detail()
         m = re.fullmatch(r"show queuing interface (\S+)", line)
         if m:
             return self._show_queuing(m.group(1))
@@ -646,32 +648,62 @@ class NxosSession(CliSession):
             rows.append(f"{name:<18} {mode:<5} {oper:<15} {sum(c.rx_pause):<12} {sum(c.tx_pause):<12}")
         return "\n".join(rows) + "\n"
 
+    def _show_pfc_detail(self) -> str:
+        """The per-priority shape of a Nexus 93180FX2 (tests/fixtures/nxos/n93180fx2_*)."""
+        dev = self.device
+        summary = dev.port_summary()
+        rule = "    " + "-" * 117
+        rows: list[str] = []
+        for name in sorted(dev.node.ports, key=_port_key):
+            c = dev.port_counters(name)
+            iface = _find(dev.running, f"interface {name}")
+            lines = [t for t, _ in iface[1]] if iface else []
+            on = any(t.startswith("priority-flow-control mode on") for t in lines)
+            bmap = sum(1 << p for p in summary[name].no_drop_priorities) if on else 0
+            rows += [name, f"    Admin Mode: {'On' if on else 'Auto'}", f"    Oper Mode: {'On' if bmap else 'Off'}",
+                     f"    VL bitmap: ({bmap:x})", f"    Total Rx PFC Frames: {sum(c.rx_pause)}",
+                     f"    Total Tx PFC Frames: {sum(c.tx_pause)}", rule,
+                     "        |" + "|".join(f"  Priority{p}  " for p in range(8)) + "|", rule,
+                     "    Rx  |" + "|".join(f"{c.rx_pause[p]:<13}" for p in range(8)).rstrip(), rule,
+                     "    Tx  |" + "|".join(f"{c.tx_pause[p]:<13}" for p in range(8)).rstrip()]
+        return "\n".join(rows) + "\n"
+
     def _show_queuing(self, port: str) -> str:
+        """The Cloud Scale shape of a Nexus 93180FX2 (tests/fixtures/nxos/n93180fx2_*), plus
+        `ECN Pkts`/`ECN Byts` rows: NX-API's `ECN` stat type in the rows' `<type> <units>` form
+        (no capture with ECN rows was found)."""
         dev = self.device
         if port not in dev.node.ports:
             raise NxosError("Invalid interface format at '^' marker.")
         c = dev.port_counters(port)
+        rule = "+" + "-" * 61 + "+"
         rows = ["", "slot  1", "=======", "", f"Egress Queuing for {port} [System]"]
         for g in TEMPLATE_GROUPS:
-            rows += ["+" + "-" * 67 + "+", f"|{'QOS GROUP ' + str(g):^67}|", "+" + "-" * 67 + "+",
-                     f"|{'':>16}|  Unicast       | OOBFC Unicast  |  Multicast     |", "+" + "-" * 67 + "+"]
+            drops = c.tx_drops[g] + c.lossless_drops[g]
+            rows += [rule, f"|{'':30}QOS GROUP {g}{'':20}|", rule,
+                     f"|{'':27}|  Unicast       |Multicast       |", rule]
             for label, value in (("Tx Pkts", c.tx_packets[g]), ("Tx Byts", c.tx_bytes[g]),
-                                 ("Dropped Pkts", c.tx_drops[g] + c.lossless_drops[g]),
-                                 ("ECN Pkts", c.ecn_marked[g])):
-                rows.append(f"|{label:>16}|{value:>16}|{0:>16}|{0:>16}|")
-        rows += ["+" + "-" * 67 + "+", "Port Egress Statistics", "-" * 56,
-                 f"WRED Drop Pkts{sum(c.tx_drops):>30}"]
-        # Cloud Scale's ingress part: the port's PFC totals, then one row per COS
+                                 ("WRED/AFD & Tail Drop Pkts", drops), ("WRED/AFD & Tail Drop Byts", 0),
+                                 ("ECN Pkts", c.ecn_marked[g]), ("ECN Byts", 0),
+                                 ("Q Depth Byts", 0), ("WD & Tail Drop Pkts", 0)):
+                rows.append(f"|{label:>26} |{value:>16}|{0:>16}|")
+        rows.append(rule)
         no_drop = dev.port_summary()[port].no_drop_priorities
-        rows += [f"Ingress Queuing for {port}", "Port Ingress Statistics", "-" * 56,
-                 f"Ingress MMU Drop Pkts {sum(c.lossless_drops)}", "PFC Statistics", "-" * 76,
-                 f"TxPPP: {sum(c.tx_pause):>21}, RxPPP: {sum(c.rx_pause):>21}", "-" * 76,
-                 "COS QOS Group        PG   TxPause   TxCount         RxPause         RxCount"]
+        rule53, rule56, rule78 = "-" * 53, "-" * 56, "-" * 78
+        rows += [f"Ingress Queuing for {port}", rule53,
+                 "QoS-Group#                 Pause           Buff Size       Pause Th      Resume Th", rule53]
+        rows += [f"{g:>7}{'-':>15}{'-':>13}{'-':>13}" for g in range(7, -1, -1)]
+        rows += ["Per Port Ingress Statistics", rule56,
+                 f"{'Hi Priority Drop Pkts':>26}{0:>28}", f"{'Low Priority Drop Pkts':>26}{0:>28}",
+                 f"{'Ingress Overflow Drop Pkts':>26}{sum(c.lossless_drops):>28}", rule56,
+                 "Per Slice Ingress Statistics", rule56, f"{'Ingress Overflow Drop Pkts':>26}{sum(c.lossless_drops):>28}",
+                 "PFC Statistics", rule78,
+                 f"TxPPP: {sum(c.tx_pause):>20},   RxPPP: {sum(c.rx_pause):>20}", rule78,
+                 "PFC_COS QOS_Group   TxPause             TxCount   RxPause             RxCount"]
         for cos in range(8):
-            group, active = (str(cos), "Active") if cos in no_drop else ("-", "Inactive")
-            rows.append(f"{cos:>4}{group:>10}{group:>10}  {active:<9}{c.tx_pause[cos]:>8}"
-                        f"        {active:<9}{c.rx_pause[cos]:>14}")
-        rows.append("-" * 76)
+            group = cos if cos in no_drop else 0
+            rows.append(f"{cos:>7}{group:>10}  {'Inactive':<8}{c.tx_pause[cos]:>20}  {'Inactive':<8}{c.rx_pause[cos]:>20}")
+        rows.append(rule78)
         return "\n".join(rows) + "\n"
 
     def _show_pfc_queue(self) -> str:

@@ -107,3 +107,16 @@ def test_a_config_set_over_ssh_lands_in_the_running_config(lab):
         conn.send_config_set(["interface Ethernet1/49", "mtu 9216"])
     assert "interface Ethernet1/49\n  description to spine1 Ethernet5\n  no shutdown\n  mtu 9216" in \
         nxos_running_config(lab, NODE)
+
+
+def test_a_pfc_storm_shows_as_pause_frames_on_the_no_drop_priority(drv, lab):
+    drv.push(change(drv), revert_in=60)
+    drv.confirm()
+    lab.fault(NODE, "pfc-storm")
+    try:
+        ports = drv.counters().ports
+    finally:
+        lab.fault(NODE, "pfc-storm", clear=True)
+    port = ports[next(iter(drv.node.ports))]
+    assert port["pause_rx.3"] > 0 and port["pause_rx.0"] == 0  # per priority, from the PFC detail rows
+    assert port["link_up"] == 1.0

@@ -3,6 +3,7 @@ rejections NX-OS makes (the lab must refuse what the switch refuses)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -127,16 +128,59 @@ def test_render_applies_on_a_factory_switch(dev):
     assert error_of(conf(dev, *[ln.strip() for ln in render(intent).splitlines()])) is None
 
 
+def show(dev: NxosDevice, command: str) -> str:
+    reply = dev.http_request({"jsonrpc": "2.0", "method": "cli_ascii", "params": {"cmd": command}, "id": 1}, "admin")
+    return reply["result"]["msg"]
+
+
+def shape(text: str) -> list[str]:
+    """The lines of a CLI table with every number (and the blanks padding it) as `N`."""
+    return [re.sub(r" *\d+ *", "N", line) for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def in_order(wanted: list[str], lines: list[str]) -> bool:
+    it = iter(lines)
+    return all(any(w == line for line in it) for w in wanted)
+
+
+def real(name: str) -> str:
+    return (FIXTURES / "nxos" / f"n93180fx2_{name}.txt").read_text()
+
+
+def test_pfc_detail_prints_as_a_real_nexus_93180fx2_does(dev):
+    intent = NodeState(ports={"Ethernet1/17": PortLossless.model_validate(DEFAULTS["data"]["lossless"]["switch"])})
+    assert error_of(conf(dev, *[ln.strip() for ln in render(intent).splitlines()])) is None  # PFC on, a no-drop class
+    lab = show(dev, "show interface priority-flow-control detail")
+    one_port = shape(real("show_interface_priority-flow-control_detail"))[:12]  # Ethernet1/51's block
+    assert shape(lab)[:12] == one_port
+    from nr_apply.platforms.nxos import counters
+
+    assert set(counters.parse_pfc_detail(lab)) == {"Ethernet1/17", "Ethernet1/49"}
+
+
+def test_show_queuing_interface_prints_as_a_real_nexus_93180fx2_does(dev):
+    lab = shape(show(dev, "show queuing interface Ethernet1/17"))
+    assert in_order(shape(real("show_queuing_interface_egress"))[:-2], lab)  # QOS GROUP 5's table
+    ingress = shape(real("show_queuing_interface_ingress"))
+    assert in_order([ln for ln in ingress if not ln.startswith("N")], lab)  # the rows of values aside
+    assert len([ln for ln in lab if ln.startswith("N")]) == 16  # the pause table's and PFC's 8 rows each
+    assert {ln for ln in lab if ln.startswith("N")} <= {ln for ln in ingress if ln.startswith("N")}
+
+
+def test_right_aligned_counters_keep_the_real_column_widths(dev):
+    lab = show(dev, "show queuing interface Ethernet1/17").splitlines()
+    counted = re.compile(r"(Drop Pkts|Inactive|TxPPP|Tx Pkts|Tx Byts) .*\d$|\|$")
+    widths = {ln.strip()[:8]: len(ln) for ln in real("show_queuing_interface_ingress").splitlines()
+              + real("show_queuing_interface_egress").splitlines() if counted.search(ln)}
+    assert widths and all(len(ln) == widths[ln.strip()[:8]] for ln in lab
+                          if counted.search(ln) and ln.strip()[:8] in widths)
+
+
 def test_counters_render_in_the_shapes_the_driver_parses(dev):
     from nr_apply.platforms.nxos import counters
 
-    text = dev.http_request({"jsonrpc": "2.0", "method": "cli_ascii",
-                             "params": {"cmd": "show interface priority-flow-control"}, "id": 1}, "admin")
-    assert set(counters.parse_pfc(text["result"]["msg"])) == {"Ethernet1/17", "Ethernet1/49"}
-    text = dev.http_request({"jsonrpc": "2.0", "method": "cli_ascii",
-                             "params": {"cmd": "show queuing interface Ethernet1/17"}, "id": 1}, "admin")
-    assert set(counters.parse_queuing(text["result"]["msg"])) == set(range(8))
-    assert set(counters.parse_pfc_per_cos(text["result"]["msg"])) == set(range(8))  # every COS, always
+    assert set(counters.parse_queuing(show(dev, "show queuing interface Ethernet1/17"))) == set(range(8))
+    assert set(counters.parse_watchdog(show(dev, "show queuing pfc-queue detail"))) == {"Ethernet1/17", "Ethernet1/49"}
 
 
 def test_a_port_that_turned_the_watchdog_off_is_turned_back_on_by_the_plan(dev):

@@ -93,39 +93,43 @@ def test_what_nxos_cannot_express_is_declared_with_its_reason():
 
 
 # --- counters: real captures ----------------------------------------------------------------
-def test_pfc_counters_from_a_real_show_interface_priority_flow_control():
-    # A Nexus 5K capture published with a PFC/FCoE troubleshooting write-up.
-    rows = counters.parse_pfc((FIXTURES / "nxos" / "show_interface_priority-flow-control.txt").read_text())
-    assert rows["Ethernet1/47"] == {"pause_rx.roce": 7316.0, "pause_tx.roce": 762946.0}
-    assert set(rows) == {"Ethernet1/47", "Ethernet1/48", "Ethernet4/15", "Ethernet4/16"}
+# A Nexus 93180FX2 (Cloud Scale) in a RoCEv2 write-up (zartbot, 2021; the address is in each
+# fixture's header): qos-group 5 lossless, pause pfc-cos 5, on Ethernet1/51-54.
+N93180FX2 = FIXTURES / "nxos" / "n93180fx2_{}.txt"
 
 
-def test_pfc_counters_with_an_operational_bitmap():
-    # OpenTelemetry Collector's Cisco receiver test sample: `On   (9)` in the Oper column.
-    text = ("Port               Mode Oper(VL bmap)  RxPPP      TxPPP\n"
-            "Ethernet1/2        Auto On   (9)       4088353    1890\n"
-            "Ethernet1/5        On   On   (0)       0          12\n")
-    assert counters.parse_pfc(text) == {"Ethernet1/2": {"pause_rx.roce": 4088353.0, "pause_tx.roce": 1890.0},
-                                        "Ethernet1/5": {"pause_rx.roce": 0.0, "pause_tx.roce": 12.0}}
+def test_per_priority_pause_from_a_real_show_interface_priority_flow_control_detail():
+    ports = counters.parse_pfc_detail(Path(str(N93180FX2).format("show_interface_priority-flow-control_detail"))
+                                      .read_text())
+    assert set(ports) == {"Ethernet1/51", "Ethernet1/52", "Ethernet1/53", "Ethernet1/54"}
+    quiet = {f"pause_{d}.{p}": 0.0 for d in ("rx", "tx") for p in range(8)}
+    assert ports["Ethernet1/51"] == {**quiet, "pause_tx.5": 150.0}  # `Total Tx PFC Frames: 150`, all on priority 5
+    assert ports["Ethernet1/54"] == {**quiet, "pause_tx.5": 4.0}
 
 
-def test_queue_drops_per_qos_group_from_show_queuing_interface():
+def test_queue_drops_from_a_real_cloud_scale_egress_block():
+    text = Path(str(N93180FX2).format("show_queuing_interface_egress")).read_text()
+    assert counters.parse_queuing(text) == {5: {"drops": 0, "ecn": 0}, 6: {"drops": 0, "ecn": 0}}
+    # the same block as it reads once the queue has dropped (its unicast drop cell set to 7)
+    dropped = text.replace("| WRED/AFD & Tail Drop Pkts |               0|", "| WRED/AFD & Tail Drop Pkts |               7|")
+    assert counters.parse_queuing(dropped)[5] == {"drops": 7, "ecn": 0}
+
+
+def test_the_ingress_part_of_a_real_show_queuing_interface_holds_no_queue_counters():
+    # its pause table and PFC Statistics rows (COS 5 sent the same 150 pause frames) are not egress queues
+    text = Path(str(N93180FX2).format("show_queuing_interface_ingress")).read_text()
+    assert counters.parse_queuing(text) == {}
+
+
+def test_queue_drops_in_the_dropped_pkts_shape():
+    # The shape the OpenTelemetry Collector's Cisco receiver tests use (`Dropped Pkts`, an OOBFC
+    # column); not a verbatim capture, see the fixture's header.
     groups = counters.parse_queuing((FIXTURES / "nxos" / "show_queuing_interface.txt").read_text())
     assert groups == {0: {"drops": 1, "ecn": 0}, 3: {"drops": 6, "ecn": 0}}
 
 
-def test_per_priority_pause_from_the_pfc_statistics_of_show_queuing_interface():
-    # the per-COS rows after the port totals (TxPPP 11, RxPPP 12): COS 3 sent 7, received 8
-    text = (FIXTURES / "nxos" / "show_queuing_interface.txt").read_text()
-    assert counters.parse_pfc_per_cos(text) == {0: {"tx": 0.0, "rx": 0.0}, 3: {"tx": 7.0, "rx": 8.0}}
-    assert counters.parse_queuing(text)[3] == {"drops": 6, "ecn": 0}  # the ingress part ends the groups
-
-
-def test_a_release_without_per_cos_rows_keeps_the_port_totals():
-    assert counters.parse_pfc_per_cos("Egress Queuing for Ethernet1/1 [System]\n") == {}
-
-
 def test_watchdog_shutdowns_from_show_queuing_pfc_queue_detail():
+    # The OpenTelemetry Collector's Cisco receiver test sample (no verbatim capture was found).
     text = (FIXTURES / "nxos" / "show_queuing_pfc-queue_detail.txt").read_text()
     assert counters.parse_watchdog(text) == {"Ethernet1/23": 1.0}
 

@@ -1,37 +1,50 @@
 """The counters the rollout gates read on NX-OS, parsed from the CLI text of
 
-- `show interface priority-flow-control`: per port, the PFC mode and the pause frames received
-  (RxPPP) and sent (TxPPP), summed over priorities (NX-OS counts them per port here, so the
-  keys are `pause_rx.roce`/`pause_tx.roce`);
-- `show queuing interface`: per port and qos-group, the unicast tail/WRED drops and the
-  ECN-marked packets; where the release prints them (Cloud Scale), its PFC Statistics give the
-  pause frames per COS (TxCount/RxCount), and then the keys are `pause_rx.<p>`/`pause_tx.<p>`;
+- `show interface priority-flow-control detail`: per port, the PFC pause frames received (`Rx`)
+  and sent (`Tx`) on each of the eight priorities (`pause_rx.<p>`/`pause_tx.<p>`);
+- `show queuing interface <port>`: per qos-group, the unicast drops (`WRED/AFD & Tail Drop
+  Pkts` on 9.3 Cloud Scale, `Dropped Pkts` elsewhere) and the ECN-marked packets (`ECN Pkts`);
 - `show queuing pfc-queue detail`: per port, the PFC watchdog's shutdown (stuck queue) events.
 
-Text is parsed rather than `| json`: the JSON shapes of these commands are not published, and
-the key names would have to be guessed.
+Text is parsed rather than `| json`: Cisco's show-command reference documents the JSON keys
+(`TABLE_qosgrp_egress_stats`, `eq-stat-type`, ...), but no real JSON capture of these commands
+was found to show how the values and row types read, while the text is known from real
+captures (see docs/nxos.md#counters).
 """
 
 from __future__ import annotations
 
 import re
 
-PFC_ROW = re.compile(r"^(Ethernet\S+|port-channel\S+)\s+(On|Off|Auto)\s+(On|Off)(?:\s*\(\S+\))?\s+(\d+)\s+(\d+)\s*$",
-                     re.IGNORECASE)
+# `Ethernet1/51` alone on its line starts a port's block; `Rx  |0 |0 |...` and `Tx  |...` hold
+# the pause frames of Priority0..Priority7, in that order.
+PORT_LINE = re.compile(r"^(Ethernet\S+|port-channel\S+)\s*$")
+PAUSE_ROW = re.compile(r"^\s*(Rx|Tx)\s*\|(.*)$")
 
 
-def parse_pfc(text: str) -> dict[str, dict[str, float]]:
-    """`show interface priority-flow-control`: port -> pause_rx.roce/pause_tx.roce."""
+def parse_pfc_detail(text: str) -> dict[str, dict[str, float]]:
+    """`show interface priority-flow-control detail`: port -> pause_rx.<p>/pause_tx.<p>."""
     out: dict[str, dict[str, float]] = {}
+    port: str | None = None
     for line in text.splitlines():
-        m = PFC_ROW.match(line.strip())
+        m = PORT_LINE.match(line)
         if m:
-            out[m.group(1)] = {"pause_rx.roce": float(m.group(4)), "pause_tx.roce": float(m.group(5))}
+            port = m.group(1)
+            out[port] = {f"pause_{d}.{p}": 0.0 for d in ("rx", "tx") for p in range(8)}
+            continue
+        m = PAUSE_ROW.match(line) if port else None
+        if m:
+            cells = [c.strip() for c in m.group(2).split("|")]
+            for p, cell in enumerate(cells[:8]):
+                if cell.isdigit():
+                    out[port][f"pause_{m.group(1).lower()}.{p}"] = float(cell)
     return out
 
 
-DROP_LABELS = ("Dropped Pkts", "WRED/AFD & Tail Drop Pkts", "Tail Drop Pkts")
-ECN_LABELS = ("ECN Pkts", "ECN Marked Pkts", "WRED/ECN Marked Pkts")
+DROP_LABELS = ("Dropped Pkts", "WRED/AFD & Tail Drop Pkts")
+# `ECN Pkts`: the text of NX-API's `eq-stat-type` "ECN" with its `eq-stat-units` "Pkts", as the
+# other rows read (`Tx` + `Pkts`); no capture with an ECN row was found.
+ECN_LABELS = ("ECN Pkts",)
 
 
 def _pairs(line: str) -> list[tuple[str, int]]:
@@ -50,7 +63,8 @@ def _pairs(line: str) -> list[tuple[str, int]]:
 
 
 def parse_queuing(text: str) -> dict[int, dict[str, int]]:
-    """`show queuing interface <port>`: qos-group -> {"drops", "ecn"} (unicast column)."""
+    """`show queuing interface <port>`: qos-group -> {"drops", "ecn"} (unicast column) of the
+    egress queues; the ingress part that follows them holds none."""
     groups: dict[int, dict[str, int]] = {}
     group: int | None = None
     for line in text.splitlines():
@@ -71,26 +85,6 @@ def parse_queuing(text: str) -> dict[int, dict[str, int]]:
             elif label in ECN_LABELS:
                 groups[group]["ecn"] += value
     return groups
-
-
-PFC_COS_ROW = re.compile(r"^\s*([0-7])\s+\S+\s+\S+\s+(?:Active|Inactive)\s+(\d+)\s+(?:Active|Inactive)\s+(\d+)\s*$",
-                         re.IGNORECASE)
-
-
-def parse_pfc_per_cos(text: str) -> dict[int, dict[str, float]]:
-    """The PFC Statistics of `show queuing interface <port>`: COS -> {"tx", "rx"} pause frames
-    (the `COS QOS Group PG TxPause TxCount RxPause RxCount` rows); empty where the release
-    prints no such section."""
-    out: dict[int, dict[str, float]] = {}
-    seen = False
-    for line in text.splitlines():
-        if line.strip() == "PFC Statistics":
-            seen = True
-            continue
-        m = PFC_COS_ROW.match(line) if seen else None
-        if m:
-            out[int(m.group(1))] = {"tx": float(m.group(2)), "rx": float(m.group(3))}
-    return out
 
 
 def parse_watchdog(text: str) -> dict[str, float]:

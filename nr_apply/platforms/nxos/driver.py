@@ -202,22 +202,18 @@ class NxosDriver(Driver):
 
     def counters(self) -> Counters:
         conn = self._napalm()
-        pfc = nxos_counters.parse_pfc(self._show_text(conn, "counters", "show interface priority-flow-control"))
+        pause = nxos_counters.parse_pfc_detail(
+            self._show_text(conn, "counters", "show interface priority-flow-control detail"))
         watchdog = nxos_counters.parse_watchdog(self._show_text(conn, "counters", "show queuing pfc-queue detail"))
         taken = time.monotonic()
         intent = self.node.intent()
         ports: dict[str, dict[str, float]] = {}
         for name in self.node.ports:
-            text = self._show_text(conn, "counters", f"show queuing interface {name}")
-            queues = nxos_counters.parse_queuing(text)
-            per_cos = nxos_counters.parse_pfc_per_cos(text)
+            queues = nxos_counters.parse_queuing(self._show_text(conn, "counters", f"show queuing interface {name}"))
             port_intent = intent.ports.get(name)
             lossless = port_intent.lossless_tcs() if port_intent else set()
-            row = pfc.get(name)
-            if per_cos:  # per priority, all eight (the keys never depend on what is configured)
-                values = {f"pause_{d}.{p}": per_cos.get(p, {}).get(d, 0.0) for d in ("rx", "tx") for p in range(8)}
-            else:
-                values = dict(row) if row else {"pause_rx.roce": 0.0, "pause_tx.roce": 0.0}
+            row = pause.get(name)  # all eight priorities (the keys never depend on what is configured)
+            values = dict(row) if row else {f"pause_{d}.{p}": 0.0 for d in ("rx", "tx") for p in range(8)}
             values["lossless_drops"] = float(sum(q["drops"] for g, q in queues.items() if g in lossless))
             values["ecn_marked"] = float(sum(q["ecn"] for q in queues.values()))
             values["watchdog_events"] = watchdog.get(name, 0.0)
