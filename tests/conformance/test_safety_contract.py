@@ -14,7 +14,7 @@ from platform_facts import facts
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.model import NodeState
-from nr_apply.platforms.base import Change, Driver, DriverError
+from nr_apply.platforms.base import Change, Driver, DriverError, SessionLost
 
 FACETS = list(FACET_FIELDS)
 SELF_REVERT_S = 3
@@ -93,14 +93,15 @@ def test_a_restore_returns_exactly_the_snapshot(device, confirmed):
 
 def test_a_session_dead_mid_push_leaves_no_half_changed_node(device):
     """The lab's `disconnect-mid-commit`: the change takes effect with its revert armed and the
-    session drops. The push fails, and every read-back from then on is whole: the new intent
-    (until the revert) or the snapshot, which it reaches without any further step."""
+    session drops. The push fails as a lost session (what the device did is unknown until it is
+    read again; never reported as a refusal), and every read-back from then on is whole: the new
+    intent (until the revert) or the snapshot, which it reaches without any further step."""
     drv = device.drv
     snapshot = drv.snapshot()
     target, change = plan(drv)
     before = parsed(drv, snapshot)
     device.fault("disconnect-mid-commit")
-    with pytest.raises(DriverError):
+    with pytest.raises(SessionLost):
         drv.push(change, revert_in=SELF_REVERT_S)
     device.clear_faults()
     # Read back by a driver that never saw the dead session, as `nr-apply resume` would.

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from nr_apply.fabric import Node
 from nr_apply.model import NodeState
-from nr_apply.platforms.base import Change, Counters, Driver, DriverError
+from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
 from nr_apply.platforms.eos.counters import COUNTER_COMMANDS, parse_counters
 from nr_apply.platforms.eos.model import UNSUPPORTED, parse_config
 from nr_apply.platforms.eos.plan import lossless_scope, outside_scope, plan_lines, restore_lines
@@ -113,6 +113,12 @@ class EosDriver(Driver):
             self._abort(conn)
             if isinstance(exc, DriverError):
                 raise
+            # deferred: pyeapi comes with NAPALM's eos driver, loaded once a node has connected
+            from pyeapi.eapilib import ConnectionError as EapiConnectionError
+
+            if isinstance(exc, (OSError, EapiConnectionError)):
+                # whether the commit (and its timer) took is unknown until the switch is read again
+                raise SessionLost("commit", str(exc)) from exc
             raise DriverError("commit", str(exc)) from exc
         # NAPALM aborts its session when the connection closes; an orderly close before the
         # confirm must not revert early, so the switch's timer alone decides (the session

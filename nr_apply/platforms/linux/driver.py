@@ -198,7 +198,7 @@ class LinuxNicDriver(Driver):
         except SessionLost as exc:
             # The session died somewhere in the script: log in again at once and run the armed
             # revert, instead of leaving the host half-changed until its timer fires.
-            raise DriverError("push", f"{exc.args[0].removeprefix('push: ')}; {self._revert_after_loss()}") from None
+            raise SessionLost("push", f"{exc.args[0].removeprefix('push: ')}; {self._revert_after_loss()}") from None
         if result is None:
             self._armed = False
             if "Running timer as unit" not in rest:  # refused before anything ran (sudo)

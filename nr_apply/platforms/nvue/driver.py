@@ -158,7 +158,7 @@ class NvueDriver(Driver):
                 self._refuse_pending("prepare")
                 result, rest = self._script("apply", script, timeout)
         except SessionLost as lost:
-            raise DriverError("apply", f"{lost.message}; whatever the switch applied reverts by itself within "
+            raise SessionLost("apply", f"{lost.message}; whatever the switch applied reverts by itself within "
                                        f"{int(revert_in)} s unless confirmed") from None
         output = sections(rest).get(APPLY, "")
         if result == "pending":

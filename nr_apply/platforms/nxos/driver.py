@@ -30,7 +30,7 @@ from nr_apply.model import NodeState
 from nr_apply.platforms.base import Change, Counters, Driver, DriverError, SessionLost
 from nr_apply.platforms.nxos import counters as nxos_counters
 from nr_apply.platforms.nxos.model import parse
-from nr_apply.platforms.nxos.native import load, read
+from nr_apply.platforms.nxos.native import load
 from nr_apply.platforms.nxos.plan import plan_lines, restore_lines, scoped
 
 CHECKPOINT = "nr_apply_pending"
@@ -233,9 +233,13 @@ def _words(exc: BaseException) -> str:
 
 
 def _failure(step: str, message: str, exc: BaseException) -> DriverError:
-    """A dropped or refused connection (requests' errors are OSErrors) loses the session;
-    anything else is the switch's refusal."""
-    return SessionLost(step, message) if isinstance(exc, OSError) else DriverError(step, message)
+    """A dropped or refused connection (requests' errors are OSErrors; NAPALM's NX-API client
+    wraps them as NXAPIConnectionError) loses the session; anything else is the switch's refusal."""
+    # deferred: napalm's NX-API client is loaded once a node has connected
+    from napalm.nxapi_plumbing.errors import NXAPIConnectionError
+
+    lost = isinstance(exc, (OSError, NXAPIConnectionError))
+    return SessionLost(step, message) if lost else DriverError(step, message)
 
 
 def _outside(text: str, ports: list[str]) -> str:

@@ -136,7 +136,7 @@ class SonicDriver(Driver):
         except SessionLost as exc:
             # The session died somewhere in the script: log in again at once and return to the
             # checkpoint, instead of leaving the box changed until its timer fires.
-            raise DriverError("apply-patch", f"lost the session ({exc.args[0].removeprefix('push: ')}); "
+            raise SessionLost("apply-patch", f"lost the session ({exc.args[0].removeprefix('push: ')}); "
                                              f"{self._revert_after_loss(revert_in)}") from None
         if result == "ok":
             return
