@@ -52,7 +52,8 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(registered: dict | None = None) -> ArgumentParser:
+    """The whole CLI; `registered`: the other distributions' commands (read here when not given)."""
     parser = ArgumentParser(
         prog="nr-apply",
         description="Lossless RoCEv2 fabric intent (PFC, ECN, ETS, DSCP, MTU, watchdog, headroom): "
@@ -66,7 +67,7 @@ def build_parser() -> ArgumentParser:
         module = _command_module(name)
         if module is not None:
             module.add_parser(subparsers)
-    registered = _registered_commands()
+    registered = _registered_commands() if registered is None else registered
     for name in sorted(registered):
         registered[name].load()(subparsers)
     for name, (summary, hint) in OPTIONAL_COMMANDS.items():
@@ -95,9 +96,9 @@ def _add_missing_command(subparsers, name: str, summary: str, hint: str) -> None
     subparsers.add_parser(name, help=summary, description=hint, add_help=False)
 
 
-def _missing_command(argv: list[str]) -> str | None:
+def _missing_command(argv: list[str], registered: dict) -> str | None:
     """How to get the command argv names, if it is an optional one that is not installed."""
-    if argv and argv[0] in OPTIONAL_COMMANDS and argv[0] not in _registered_commands():
+    if argv and argv[0] in OPTIONAL_COMMANDS and argv[0] not in registered:
         return OPTIONAL_COMMANDS[argv[0]][1]
     return None
 
@@ -114,22 +115,23 @@ def _command_module(name: str):
 TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
 
 
-def _normalise(argv: list[str]) -> list[str]:
+def _normalise(argv: list[str], registered: dict) -> list[str]:
     """`nr-apply PLAN [...]` means `nr-apply apply PLAN [...]`, and so does `nr-apply --dry-run
     PLAN`: an option other than --help/--version before any command is one of apply's."""
-    commands = {*SUBCOMMANDS, *OPTIONAL_COMMANDS, *_registered_commands()}
+    commands = {*SUBCOMMANDS, *OPTIONAL_COMMANDS, *registered}
     if argv and argv[0] not in commands and argv[0] not in TOP_LEVEL_OPTIONS:
         return ["apply", *argv]
     return argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
-    missing = _missing_command(argv)
+    registered = _registered_commands()  # entry points are read once per start
+    argv = _normalise(list(sys.argv[1:] if argv is None else argv), registered)
+    missing = _missing_command(argv, registered)
     if missing:  # whatever follows it on the command line: the one thing to say is how to get it
         print(f"error: {missing}", file=sys.stderr)
         return ExitCode.INVALID_INPUT
-    parser = build_parser()
+    parser = build_parser(registered)
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:

@@ -76,21 +76,6 @@ class Driver(ABC):
         self.host = host  # nornir.core.inventory.Host
         self.nornir_config: Any = None  # the run's Nornir configuration, set by the task
 
-    def netmiko(self) -> Any:
-        """The host's Netmiko session (changes, confirms, rollbacks), logged in on first use
-        with the device's own known_hosts file written just before."""
-        # Deferred: host_keys and exec_channel pull in paramiko and asyncssh (~300 ms), which parse,
-        # render and validate (they load driver classes) never need.
-        from nr_apply.host_keys import ensure_host_key_file
-        from nr_apply.exec_channel import ExecChannelError
-
-        if "netmiko" not in self.host.connections:
-            try:
-                ensure_host_key_file(self.host)
-            except ExecChannelError as exc:  # no known_hosts to verify against: nothing is sent
-                raise DriverError("connect", str(exc), node=self.node.name) from None
-        return self.host.get_connection("netmiko", self.nornir_config)
-
     def exec_read(self, step: str, command: str, timeout: float = 60, stdin: str | None = None) -> str:
         """`command` (one or more lines) run by the device's login shell over an SSH exec
         channel, its whole output (`stdin`: a script for the command to read, sent with it): the

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 import yaml
-from fabric_helpers import eos_running_config, lab_driver, nvue_config, nxos_running_config, sonic_config_db, ssh
+from fabric_helpers import eos_running_config, lab_driver, netmiko_session, nvue_config, nxos_running_config, sonic_config_db, ssh
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.inventory import load_fabric
@@ -31,7 +31,7 @@ REVERT_IN = 60
 
 # --- per platform --------------------------------------------------------------------------
 def _run_on_host(drv: Driver, commands: list[str]) -> None:
-    conn = drv.netmiko()
+    conn = netmiko_session(drv)
     conn.enable()
     try:
         for command in commands:

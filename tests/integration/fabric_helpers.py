@@ -17,6 +17,7 @@ from netmiko import ConnectHandler
 from nr_apply.connections import Credentials, HostKeyPolicy, run_nornir
 from nr_apply.diff import FACET_FIELDS
 from nr_apply.engine import Session
+from nr_apply.host_keys import ensure_host_key_file
 from nr_apply.inventory import load_fabric
 from nr_apply_lab.keys import EAPI_CERT_FILE
 
@@ -111,3 +112,10 @@ def host_pfc(lab, name: str, dev: str) -> dict:
 
 def writes(lab, name: str) -> list[str]:
     return [e["command"] for e in lab.command_log(name) if e["write"]]
+
+
+def netmiko_session(driver):
+    """A Netmiko session to the driver's node, an independent client beside the driver (which
+    writes over exec channels), with the node's known_hosts file written first."""
+    ensure_host_key_file(driver.host)
+    return driver.host.get_connection("netmiko", driver.nornir_config)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fabric_helpers import lab_driver
+from fabric_helpers import lab_driver, netmiko_session
 
 from nr_apply.diff import diff_node, target_state
 from nr_apply.model import NodeState
@@ -40,7 +40,7 @@ def drift(drv) -> list:
 
 
 def unrelated(drv) -> tuple[str, str, str]:
-    conn = drv.netmiko()
+    conn = netmiko_session(drv)
     eth0 = conn.send_command("ip -j link show dev eth0")
     return conn.send_command("hostname"), conn.send_command("cat /etc/hosts"), eth0
 
@@ -103,7 +103,7 @@ def test_rollback_from_a_configured_host_back_to_its_earlier_state(driver):
     driver.push(change, revert_in=30)
     driver.confirm()
     configured = driver.snapshot()
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command("sudo dcb app add dev ens1f0np0 dscp-prio 10:1")
     conn.send_command("sudo dcb pfc set dev ens1f0np0 prio-pfc all:off 3:on 4:on")
     conn.send_command("sudo ip link set dev ens2f0np0 mtu 4200")
@@ -129,7 +129,7 @@ def test_counters_per_nic_from_ethtool_are_cumulative(driver):
     driver.push(change, revert_in=30)
     driver.confirm()
     first = driver.counters()
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     ethtool = conn.send_command("ethtool -S ens1f0np0")
     second = driver.counters()
     assert set(first.ports) == {"ens1f0np0", "ens2f0np0"} and second.taken_at > first.taken_at
@@ -185,7 +185,7 @@ def test_a_slow_host_whose_revert_fires_mid_push_ends_whole_at_its_snapshot(driv
 def reboot(lab, drv) -> None:
     """`sudo reboot` over SSH: the session drops, the host comes back with runtime state at its
     driver defaults and its enabled units run."""
-    conn = drv.netmiko()
+    conn = netmiko_session(drv)
     conn.enable()
     try:
         conn.send_command("reboot", read_timeout=5)
@@ -195,7 +195,7 @@ def reboot(lab, drv) -> None:
 
 
 def boot_files(drv) -> tuple[str, str]:
-    conn = drv.netmiko()
+    conn = netmiko_session(drv)
     return (conn.send_command("cat /etc/nr-apply/lossless.sh 2>/dev/null || echo absent"),
             conn.send_command("systemctl is-enabled nr-apply-lossless.service 2>/dev/null || echo absent"))
 
@@ -219,7 +219,7 @@ def test_settings_survive_a_reboot_and_a_rollback_removes_the_boot_unit(driver, 
 
 def test_a_runtime_only_host_is_lossy_again_after_a_reboot(driver, fresh_lab):
     # The defect the boot unit fixes: dcb/sysfs settings alone are gone after a reboot.
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command("sudo dcb pfc set dev ens1f0np0 prio-pfc all:off 3:on")
     reboot(fresh_lab, driver)
     assert LinuxNicDriver.parse(driver.read()).ports["ens1f0np0"].no_drop_priorities == []
@@ -243,7 +243,7 @@ def test_link_pause_turned_on_out_of_band_shows_as_drift_and_converges_back(driv
     assert "ethtool -A ens1f0np0 rx off tx off" in change.native
     driver.push(change, revert_in=30)
     driver.confirm()
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command("sudo ethtool -A ens2f0np0 rx on tx off")
     left = diff_node(intent, LinuxNicDriver.parse(driver.read()), FACETS + ("link_pause",), set())
     assert [(c.port, c.field) for c in left] == [("ens2f0np0", "link_pause")]
@@ -271,7 +271,7 @@ def test_a_login_without_nopasswd_sudo_is_refused_in_sudos_words_and_nothing_cha
     """`sudo -n` never prompts: a real host without a NOPASSWD rule for the login answers
     "sudo: a password is required" and runs nothing (README: the sudoers line hosts need)."""
     snapshot = driver.snapshot()
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.enable()
     conn.send_command("rm -f /etc/sudoers.d/90-admin")
     conn.exit_enable_mode()

@@ -75,8 +75,8 @@ def test_the_inventory_turns_verification_off_explicitly(fresh_lab, tmp_path, mo
     assert not result.failed, result[0].exception
 
 
-def test_the_netmiko_session_of_a_plain_script_verifies_the_host_key(fresh_lab, tmp_path, monkeypatch):
-    """Changes go over Netmiko: its session is refused too, before it logs in."""
+def test_a_write_step_of_a_plain_script_verifies_the_host_key(fresh_lab, tmp_path, monkeypatch):
+    """Writes go over the same exec channels as reads: a confirm is refused before it logs in."""
     from nr_apply.tasks.lossless import attach, detach
 
     monkeypatch.setenv("NR_APPLY_KNOWN_HOSTS", str(wrong_keys(fresh_lab, tmp_path / "known_hosts")))
@@ -86,7 +86,7 @@ def test_the_netmiko_session_of_a_plain_script_verifies_the_host_key(fresh_lab, 
     before = len(fresh_lab.command_log("host1"))
     try:
         with pytest.raises(Exception) as refused:
-            driver.netmiko()
+            driver.confirm()
     finally:
         detach(host)
         nr.close_connections()

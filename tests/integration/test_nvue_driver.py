@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fabric_helpers import lab_driver
+from fabric_helpers import lab_driver, netmiko_session
 import yaml
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
@@ -88,7 +88,7 @@ def test_a_rejected_set_names_the_command_and_stages_nothing(driver):
     change.payload = staging_of(change.native[:2] + ["nv set interface swp1 link mtu 99999"] + change.native[2:])
     with pytest.raises(DriverError, match=r"^set: Error: .*9216"):
         driver.push(change, revert_in=30)
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     assert conn.send_command("nv config diff").strip() == ""
     assert _tree(driver.read()) == _tree(snapshot)
 
@@ -134,7 +134,7 @@ def test_resume_after_a_kill_mid_push_detaches_what_nr_apply_staged_and_converge
     first.session.close()
     resumed = lab_driver(fresh_lab, NODE)
     try:
-        conn = resumed.netmiko()
+        conn = netmiko_session(resumed)
         assert conn.send_command("nv config diff").strip()  # the dead run's change is pending
         resumed.push(_plan(resumed), revert_in=30)
         resumed.confirm()
@@ -149,13 +149,13 @@ def test_rollback_after_a_kill_mid_push_detaches_what_nr_apply_staged(driver):
     snapshot = driver.snapshot()
     _killed_mid_push(driver)
     driver.rollback(snapshot)
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     assert conn.send_command("nv config diff").strip() == ""
     assert _tree(driver.read()) == _tree(snapshot)
 
 
 def test_pending_changes_someone_else_staged_are_refused_and_kept(driver):
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command("nv set system hostname renamed")
     with pytest.raises(DriverError, match="pending changes that nr-apply did not stage") as refused:
         driver.push(_plan(driver), revert_in=30)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fabric_helpers import lab_driver
+from fabric_helpers import lab_driver, netmiko_session
 
 from nr_apply.diff import FACET_FIELDS, diff_node, target_state
 from nr_apply.platforms.base import DriverError
@@ -71,7 +71,7 @@ def test_full_intent_push_confirm_converges_and_second_run_writes_nothing(driver
     assert left_to_do(driver) == []
     assert unrelated(after) == unrelated(raw)
     # confirm persisted the change and left no timer or checkpoint behind
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     assert json.loads(conn.send_command("cat /etc/sonic/config_db.json", read_timeout=30)) == config_db_of(after)
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "inactive"
     assert json.loads(conn.send_command("config list-checkpoints")) == []
@@ -89,7 +89,7 @@ def test_rollback_restores_the_exact_snapshot_and_keeps_unrelated_config(driver,
     _, change = plan(driver)
     driver.push(change, revert_in=30)
     assert left_to_do(driver) == []
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     assert conn.send_command("systemctl is-active nr-apply-revert.timer").strip() == "active"
     log_mark = len(fresh_lab.command_log(NODE))
     driver.rollback(snapshot)
@@ -109,7 +109,7 @@ VLAN_PATCH = ('[{"op": "add", "path": "/VLAN/Vlan2000", "value": {"vlanid": "200
 
 def _operator_adds_a_vlan(driver) -> None:
     """Someone changes configuration outside the lossless scope with GCU, as operators do."""
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command(f"echo '{VLAN_PATCH}' > /tmp/vlan.json-patch")
     assert "Patch applied successfully." in conn.send_command("sudo config apply-patch /tmp/vlan.json-patch",
                                                               read_timeout=60)
@@ -159,7 +159,7 @@ def test_counters_per_port_from_show_commands(driver):
     assert {f"pause_rx.{p}" for p in range(8)} <= set(ethernet0)
     assert {f"pause_tx.{p}" for p in range(8)} <= set(ethernet0)
     # Lossless drops are the drops of the intent's lossless queue (TC 3), as the device counts them.
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     queues = json.loads(conn.send_command("show queue counters Ethernet0 --json"))["Ethernet0"]
     assert ethernet0["lossless_drops"] <= float(queues["UC3"]["droppacket"])
     assert ethernet0["lossless_drops"] >= 0
@@ -258,7 +258,7 @@ def test_a_login_without_nopasswd_sudo_is_refused_naming_it_and_nothing_changes(
     """`sudo -n` never prompts: a switch without a NOPASSWD rule for the login answers "sudo: a
     password is required" and runs nothing (README, "Inventory and intent": the sudoers line it needs)."""
     snapshot = driver.snapshot()
-    conn = driver.netmiko()
+    conn = netmiko_session(driver)
     conn.send_command("sudo rm -f /etc/sudoers.d/90-admin")
     _, change = plan(driver)
     since = len(fresh_lab.command_log(NODE))
@@ -300,7 +300,7 @@ def test_a_new_process_restores_a_push_it_did_not_make_and_leaves_nothing(driver
 KILLED_PUSH = """
 import sys, types
 sys.path.insert(0, {tests!r})
-from fabric_helpers import lab_driver
+from fabric_helpers import lab_driver, netmiko_session
 from test_sonic_driver import plan
 lab = types.SimpleNamespace(inventory_dir={inventory!r}, username={username!r}, password={password!r},
                             known_hosts={known_hosts!r})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nr_apply.cli import UsageError, _normalise, build_parser
+from nr_apply.cli import UsageError, _normalise, _registered_commands, build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "runbooks").glob("*.md"))]
@@ -39,6 +39,6 @@ def test_documented_command_parses(doc, line):
     argv = shlex.split(line)[1:]
     parser = build_parser()
     try:
-        parser.parse_args(_normalise(argv))
+        parser.parse_args(_normalise(argv, _registered_commands()))
     except UsageError as exc:
         pytest.fail(f"{doc}: `{line}` does not parse: {exc}")
