@@ -373,9 +373,21 @@ class LinuxHostDevice(LabDevice):
 
     def __init__(self, node: LabNode, state_dir: Path):
         self.link_dropped = False  # `disconnect-mid-commit` has dropped the link since injected
+        self._faults: set[str] = set()
         self._state: dict = {}
         super().__init__(node, state_dir)
         self._timer_session = HostSession(self, "root", f"{self.name}-systemd", internal=True)
+
+    @property
+    def faults(self) -> set[str]:
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: set[str]) -> None:
+        # A fresh injection of `disconnect-mid-commit` drops the link once more.
+        if "disconnect-mid-commit" not in self._faults:
+            self.link_dropped = False
+        self._faults = value
 
     # --- state ----------------------------------------------------------------------------
     def factory_state(self) -> dict:

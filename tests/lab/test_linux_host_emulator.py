@@ -345,3 +345,16 @@ def test_ethtool_pause_is_on_at_factory_and_set_without_autoneg(host, sh):
     assert [e["write"] for e in host.command_log() if e["command"].startswith("ethtool -A")] == [True]
     with pytest.raises(CommandError, match="Operation not supported"):
         sh.run("ethtool -a eth0")
+
+
+def test_each_injection_of_disconnect_mid_commit_drops_the_link_once(host, sh):
+    # as the lab's server sets faults: a new set per change
+    host.faults = {"disconnect-mid-commit"}
+    with pytest.raises(Disconnect):
+        sh.run(f"dcb pfc set dev {NIC} prio-pfc 3:on")
+    again = host.open_session("admin", "s2")
+    again.run(f"dcb pfc set dev {NIC} prio-pfc 4:on")  # dropped once: a new login works
+    host.faults = set()
+    host.faults = {"disconnect-mid-commit"}  # injected again, nothing written in between
+    with pytest.raises(Disconnect):
+        host.open_session("admin", "s3").run(f"dcb pfc set dev {NIC} prio-pfc 5:on")
