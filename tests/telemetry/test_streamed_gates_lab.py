@@ -243,7 +243,9 @@ def test_watch_live_shows_the_kpis_until_interrupted(gnmi_lab, tmp_path):
     env.pop("NR_APPLY_CREDENTIALS", None)
     proc = subprocess.Popen([sys.executable, "-m", "nr_apply.cli", "watch", str(plan), "--limit", "leaf3"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # start-up (imports, sessions) and a few intervals, even on a loaded machine
+    # Live output reaches a pipe only when the watch ends, so there is nothing to wait for but
+    # time: start-up (imports, sessions) and a few intervals, even on a loaded machine.
+    time.sleep(15)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, out + err
