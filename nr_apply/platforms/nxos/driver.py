@@ -4,9 +4,10 @@
 so no step needs SSH.
 
 Timed revert: NX-OS's own confirm timer is `configure replace bootflash:<file> commit-timeout`,
-which needs the whole target configuration as a file on bootflash (NX-API cannot write one;
-NAPALM copies it over SCP) and whose exact syntax the Cisco guides consulted do not confirm.
-nr-apply therefore uses the documented checkpoint and rollback instead:
+which replaces the whole running configuration with a file on bootflash (a full configuration
+as the switch prints it, never a partial one; NX-API cannot write the file, NAPALM copies it
+over SCP): nr-apply would be writing outside its lossless scope (docs/nxos.md). It uses the
+documented checkpoint and rollback instead:
 `checkpoint nr_apply_pending` before the change, the change, and a revert armed by nr-apply
 (a timer in this process) that runs `rollback running-config checkpoint nr_apply_pending`
 unless `confirm` comes first. If nr-apply dies before confirming, the switch keeps the change
