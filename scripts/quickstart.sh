@@ -19,7 +19,7 @@ else
   step() { printf '\n== %s\n' "$*"; }
 fi
 
-step "Start the lab fabric (15 emulated devices on 127.0.0.1) from factory state"
+step "Start the lab fabric (every device of inventory/, emulated on 127.0.0.1) from factory state"
 $nr lab up --detach
 trap '$nr lab down >/dev/null' EXIT
 $nr lab reset
