@@ -265,6 +265,25 @@ class LabDevice(ABC):
                 if self._dirty:
                     self.save()
 
+    def saves_until(self, schedule: Callable[[Callable[[], None]], object]) -> None:
+        """Coalesce the saves from now until `schedule` runs the callback it is given into one
+        write. The server passes its event loop's `call_soon`: the lines of a script that run
+        in one turn of the loop (a host's push is a line per command, each a change) are saved
+        once, when the turn ends, before another session on the loop runs. What the device
+        answers is unchanged (its state is in memory); its state file, which the traffic model
+        and the timer ticker go by, follows within the turn."""
+        with self.lock:
+            if self._deferred:
+                return
+            self._deferred = True
+        schedule(self._flush)
+
+    def _flush(self) -> None:
+        with self.lock:
+            self._deferred = False
+            if self._dirty:
+                self.save()
+
     def save(self) -> None:
         with self.lock:
             if getattr(self, "_deferred", False):

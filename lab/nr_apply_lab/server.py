@@ -218,6 +218,7 @@ class _SSHSession(asyncssh.SSHServerSession):
         """(output, failed) for one line; raises Disconnect to drop the connection."""
         if self._runtime.has_fault("slow") and session.runs_command(line):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
+        self._runtime.device.saves_until(asyncio.get_running_loop().call_soon)
         try:
             return _run_line(self._runtime.device, session, line), False
         except CommandError as exc:
