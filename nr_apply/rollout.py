@@ -594,10 +594,9 @@ class Rollout:
             if not g.passed:
                 blame.setdefault(name, []).append(f"ecn_feedback {g.value} ({g.detail})")
         self.state.gates.extend(verdicts)
-        for g in verdicts:
-            self.hooks.event("gate-pass" if g.passed else "gate-fail", batch, node=g.node,
-                             detail=f"{g.gate}={g.value} (limit {g.threshold})"
-                               + ("" if g.source == "cli" else f" [{g.source}]"))
+        self.hooks.events(batch, [("gate-pass" if g.passed else "gate-fail", g.node,
+                                   f"{g.gate}={g.value} (limit {g.threshold})"
+                                   + ("" if g.source == "cli" else f" [{g.source}]")) for g in verdicts])
         for name, reasons in blame.items():
             failures.setdefault(name, GateFailed("; ".join(reasons), node=name))
         self.hooks.step_done(GATES, {n: n not in blame for n in batch.nodes})

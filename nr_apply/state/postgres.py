@@ -77,6 +77,11 @@ class PostgresDatabase:
         cur = self.conn.execute(sql.replace("?", "%s"), params)
         return cur.fetchall() if cur.description else []
 
+    def execute_many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+
     def table_exists(self, name: str) -> bool:
         return self.execute("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0]
 

@@ -43,6 +43,7 @@ class SqliteDatabase:
         # One connection, shared by Nornir's worker threads under SQLite's own lock.
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._tx = threading.local()
+        self._many = threading.Lock()  # one explicit transaction at a time on the shared connection
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
@@ -52,6 +53,18 @@ class SqliteDatabase:
                 raise InputError(f"not a readable nr-apply journal ({exc})", file=self.path,
                                  field="journal") from None
             raise
+
+    def execute_many(self, sql: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        with self._many:
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany(sql, rows)
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.execute("COMMIT")
 
     def table_exists(self, name: str) -> bool:
         return bool(self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))
