@@ -214,6 +214,7 @@ class LabDevice(ABC):
         self.state_dir = Path(state_dir)
         self.lock = threading.RLock()
         self._deferred = self._dirty = False
+        self._instant = threading.local()  # a request's counters, per port (`one_instant`)
         self.faults: set[str] = set()
         self._log_path = self.state_dir / "logs" / f"{self.name}.jsonl"
         self._log_batch: list[str] | None = None
@@ -285,6 +286,7 @@ class LabDevice(ABC):
                 self.save()
 
     def save(self) -> None:
+        self._instant.ports = None if getattr(self._instant, "ports", None) is None else {}  # a change: a new instant
         with self.lock:
             if getattr(self, "_deferred", False):
                 self._dirty = True
@@ -320,8 +322,30 @@ class LabDevice(ABC):
     @abstractmethod
     def port_summary(self) -> dict[str, PortSummary]: ...
 
+    @contextmanager
+    def one_instant(self) -> Iterator[None]:
+        """The counter reads of one request (an eAPI batch of show commands, a host's line of
+        `ethtool -S` and RDMA hw_counter files) see one instant, as reads microseconds apart
+        on a device do: a port's counters are computed once, and again after a change."""
+        if getattr(self._instant, "ports", None) is not None:
+            yield
+            return
+        self._instant.ports = {}
+        try:
+            yield
+        finally:
+            self._instant.ports = None
+
     def port_counters(self, port: str) -> PortCounters:
         """What every counter command of the platform renders for `port`."""
+        taken = getattr(self._instant, "ports", None)
+        if taken is not None:
+            if port not in taken:
+                taken[port] = self._port_counters(port)
+            return taken[port]
+        return self._port_counters(port)
+
+    def _port_counters(self, port: str) -> PortCounters:
         source = self.counter_source
         if source is None:
             standalone = getattr(self, "_standalone_traffic", None)

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import threading
 import time
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from nr_apply_lab import LAB_USERNAME
-from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortCounters, PortSummary
+from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary
 from nr_apply_lab.linux_dcb import DcbTool, dcb_is_write, dscp_prio_map, factory_nic_dcb
 from nr_apply_lab.linux_net import (
     MGMT_MTU_RANGE,
@@ -76,10 +74,6 @@ class HostSession(LinuxShellSession):
         self.internal = internal  # the host's own timer runner: faults do not apply
         self._line = ""
 
-    def run(self, line: str) -> str:
-        with self.host.one_instant():
-            return super().run(line)
-
     # --- configuration changes ------------------------------------------------------------
     def _commit(self, mutation: Callable[[], None], refused: str) -> None:
         """Apply one configuration change under the device's faults."""
@@ -88,7 +82,6 @@ class HostSession(LinuxShellSession):
             self._log(self._line, write=True)
             raise CommandError(refused)
         mutation()
-        self.host.instant_passed()
         self.host.save()
         if "disconnect-mid-commit" not in faults:
             self.host.link_dropped = False
@@ -383,7 +376,6 @@ class LinuxHostDevice(LabDevice):
         self._state: dict = {}
         super().__init__(node, state_dir)
         self._timer_session = HostSession(self, "root", f"{self.name}-systemd", internal=True)
-        self._instant = threading.local()  # a command line's counters, per port (`one_instant`)
 
     # --- state ----------------------------------------------------------------------------
     def factory_state(self) -> dict:
@@ -457,32 +449,6 @@ class LinuxHostDevice(LabDevice):
                             pass  # a failed unit is failed; the host boots on
 
     # --- counters -------------------------------------------------------------------------
-    @contextmanager
-    def one_instant(self) -> Iterator[None]:
-        """The counter reads of one command line (`ethtool -S` of each NIC, each RDMA
-        hw_counter file) see one instant, as reads microseconds apart on a host do: a port's
-        counters are computed once per line, and again after a change in it."""
-        if getattr(self._instant, "ports", None) is not None:
-            yield
-            return
-        self._instant.ports = {}
-        try:
-            yield
-        finally:
-            self._instant.ports = None
-
-    def instant_passed(self) -> None:
-        if getattr(self._instant, "ports", None):
-            self._instant.ports = {}
-
-    def port_counters(self, port: str) -> PortCounters:
-        taken = getattr(self._instant, "ports", None)
-        if taken is None:
-            return super().port_counters(port)
-        if port not in taken:
-            taken[port] = super().port_counters(port)
-        return taken[port]
-
     def counters(self, ifname: str) -> dict[str, int]:
         """`ethtool -S` values of one netdev, from `port_counters` (the lab's traffic model),
         limited to the names the driver registers (per-priority pause counters exist only for
