@@ -43,7 +43,7 @@ class SqliteDatabase:
         # One connection, shared by Nornir's worker threads under SQLite's own lock.
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._tx = threading.local()
-        self._many = threading.Lock()  # one explicit transaction at a time on the shared connection
+        self._together = threading.Lock()  # one explicit transaction at a time on the shared connection
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
@@ -54,13 +54,14 @@ class SqliteDatabase:
                                  field="journal") from None
             raise
 
-    def execute_many(self, sql: str, rows: list[tuple]) -> None:
-        if not rows:
+    def execute_together(self, statements: list[tuple[str, tuple]]) -> None:
+        if not statements:
             return
-        with self._many:
+        with self._together:
             self.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.executemany(sql, rows)
+                for sql, params in statements:
+                    self.conn.execute(sql, params)
             except BaseException:
                 self.conn.rollback()
                 raise
