@@ -493,9 +493,9 @@ class Rollout:
 
     def clean(self, work: BatchWork, window: tuple[float, float], first: Samples, second: Samples) -> set[str]:
         """The watched nodes on which every gate of the batch passed over the pre-flight
-        window (the gates judged after the soak, on the same ports). The two ends of a link
-        judged for ECN feedback share their baseline: CE marks and the CNPs answering them are
-        counted over the same window, so trouble at either end makes both take a fresh one."""
+        window (the gates judged after the soak, on the same ports). CE marks and the CNPs
+        answering them are counted over the same window: trouble at either end of a link judged
+        for ECN feedback gives both ends a fresh baseline."""
         samples = {n: (first.get(n), second.get(n)) for n in work.watched}
         troubled = set(second.late)
         for name in work.watched:
@@ -503,10 +503,15 @@ class Rollout:
                 results, _ = self.node_verdicts(work, name, window, *samples[name])
                 if not all(g.passed for g in results):
                     troubled.add(name)
-        linked = set(troubled)
         for g, ends, _ in self.ecn_verdicts(work, samples):
-            if not g.passed or linked & set(ends):
+            if not g.passed:
                 troubled.update(ends)
+        # Not transitively: a switch taking a fresh baseline for one NIC's sake only shortens
+        # its marks' window against its other NICs' CNPs, which cannot fail them falsely.
+        either = set(troubled)
+        for switch, _, nic, _, _ in self.ecn_links(work):
+            if switch in either or nic in either:
+                troubled.update((switch, nic))
         return {n for n in work.watched if n not in troubled}
 
     def node_verdicts(self, work: BatchWork, name: str, span: tuple[float, float], before, after
@@ -525,9 +530,9 @@ class Rollout:
                                         link_ports=facing),
                 {p.peer.node for p in node.ports.values() if p.peer.node in inside})
 
-    def ecn_verdicts(self, work: BatchWork, samples: dict[str, tuple]) -> list[tuple[GateResult, tuple[str, str], str]]:
-        """ECN feedback (rules.md G4) on every switch-to-NIC link of the batch: each verdict
-        with the link's two nodes and the batch node it blames."""
+    def ecn_links(self, work: BatchWork) -> list[tuple[str, str, str, str, str]]:
+        """The batch's switch-to-NIC links that ECN feedback judges: `(switch, its port, NIC
+        node, its port, the batch node)` each."""
         if work.phase.gates is not None and "ecn_feedback" not in work.phase.gates:
             return []
         fabric = self.session.fabric
@@ -540,9 +545,17 @@ class Rollout:
                 switch, nic = sorted(ends, key=lambda e: fabric.nodes[e[0]].is_host)
                 if fabric.nodes[switch[0]].is_host or not fabric.nodes[nic[0]].is_host:
                     continue
-                g = ecn_feedback(switch[0], switch[1], nic[0], nic[1], samples)
-                if g is not None:
-                    out.append((g, (switch[0], nic[0]), name))
+                out.append((switch[0], switch[1], nic[0], nic[1], name))
+        return out
+
+    def ecn_verdicts(self, work: BatchWork, samples: dict[str, tuple]) -> list[tuple[GateResult, tuple[str, str], str]]:
+        """ECN feedback (rules.md G4) on every switch-to-NIC link of the batch: each verdict
+        with the link's two nodes and the batch node it blames."""
+        out = []
+        for switch, switch_port, nic, nic_port, name in self.ecn_links(work):
+            g = ecn_feedback(switch, switch_port, nic, nic_port, samples)
+            if g is not None:
+                out.append((g, (switch, nic), name))
         return out
 
     def push(self, batch: Batch) -> dict[str, LosslessError]:

@@ -93,6 +93,8 @@ class FakeDriver(Driver):
         now = time.monotonic()
         dropped = {p: int(1000 * self.devices.pushed_at.get(port.peer.node, now))
                    for p, port in self.node.ports.items() if port.peer.node in broken}
+        if self._fails("drops-until-push"):  # its own configuration drops until its push replaces it
+            dropped = {p: int(1000 * self.devices.pushed_at.get(self.node.name, now)) for p in self.node.ports}
         # "drops-at-push": its push drops a few lossless packets once, while it lands (a fault that
         # starts and ends between the pre-flight and the verify read-back).
         burst = 5 if self._fails("drops-at-push") and writes[-1:] == ["push"] else 0
@@ -469,6 +471,21 @@ def test_a_healthy_batch_reads_each_watched_node_three_times(fake, capsys):
     assert reads["leaf1"] == reads["leaf2"] == 3
     assert reads["spine1"] == reads["spine2"] == 6  # watched in both batches
     assert set(reads.values()) <= {3, 6}
+
+
+def test_a_node_in_trouble_before_its_change_and_the_switches_it_faces_are_judged_from_after_verify(fake, capsys):
+    """host1 drops lossless traffic until its own push repairs it: it is read again after
+    verify and judged from there (so the repair passes), and so are the leaves at the other
+    end of its links (ECN feedback counts their marks and its CNPs over one window); the
+    other watched nodes keep the pre-flight's second sample."""
+    fake.fail["host1"] = "drops-until-push"
+    assert run(fake, "--yes", "--format", "json", "--limit", "host1") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"host1": "applied"}
+    host1 = {g["gate"]: g for g in report["gates"] if g["node"] == "host1"}
+    assert host1["lossless_drops"]["passed"] and host1["lossless_drops"]["value"] == 0
+    reads = {n: fake.sampled.count(n) for n in set(fake.sampled)}
+    assert reads == {"host1": 4, "leaf1": 4, "leaf2": 4}
 
 
 def test_drops_while_a_push_lands_on_a_clean_node_fail_its_gates_and_roll_it_back(fake, capsys):
