@@ -61,6 +61,7 @@ class Database(Protocol):
     where: str  # for messages: a path, or a URL without its password
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]: ...
+    def execute_together(self, statements: list[tuple[str, tuple]]) -> None: ...  # one transaction
     def table_exists(self, name: str) -> bool: ...
     def migrating(self): ...  # context manager: one writer at a time, one transaction
     def close(self) -> None: ...
@@ -154,13 +155,15 @@ class Journal:
     def set_node_state(self, run_id: str, node: str, state: str, detail: str = "",
                        left_digest: str | None = None) -> None:
         """`left_digest`: the digest of the lossless state read back from the node (verify)."""
+        now = time.time()
         if left_digest is None:
-            self.db.execute("UPDATE nodes SET state=?, updated_at=? WHERE run_id=? AND node=?",
-                            (state, time.time(), run_id, node))
+            update = ("UPDATE nodes SET state=?, updated_at=? WHERE run_id=? AND node=?", (state, now, run_id, node))
         else:
-            self.db.execute("UPDATE nodes SET state=?, updated_at=?, left_digest=? WHERE run_id=? AND node=?",
-                            (state, time.time(), left_digest, run_id, node))
-        self.event(run_id, state, node=node, detail=detail)
+            update = ("UPDATE nodes SET state=?, updated_at=?, left_digest=? WHERE run_id=? AND node=?",
+                      (state, now, left_digest, run_id, node))
+        # The state and its event in one transaction: one disk flush per node and step.
+        self.db.execute_together([update, (self.INSERT_EVENT, (run_id, now, node, None, None, state,
+                                                              self._clean(detail)))])
 
     def supersede(self, run_id: str, by: str) -> None:
         """A later run's changes undone by `rollback --force` of an earlier run: it is no longer
@@ -168,10 +171,20 @@ class Journal:
         self.db.execute("UPDATE runs SET status='superseded' WHERE id=?", (run_id,))
         self.event(run_id, "superseded", detail=f"its nodes were restored by `rollback {by} --force`")
 
+    INSERT_EVENT = "INSERT INTO events (run_id, ts, node, phase, batch, event, detail) VALUES (?,?,?,?,?,?,?)"
+
     def event(self, run_id: str, event: str, node: str | None = None, phase: str | None = None,
               batch: int | None = None, detail: str = "") -> None:
-        self.db.execute("INSERT INTO events (run_id, ts, node, phase, batch, event, detail) VALUES (?,?,?,?,?,?,?)",
-                        (run_id, time.time(), node, phase, batch, event, self._clean(detail)))
+        self.db.execute(self.INSERT_EVENT, (run_id, time.time(), node, phase, batch, event, self._clean(detail)))
+
+    def events_at_once(self, run_id: str, events: list[tuple[str, str | None, str | None, int | None, str]]) -> None:
+        """Many events known at the same moment (a batch's gate verdicts: `(event, node, phase,
+        batch, detail)` each), written in one transaction: a commit per event would cost the
+        run a disk flush per gate of every watched node."""
+        now = time.time()  # a microsecond apart, so that reading them by time keeps their order
+        self.db.execute_together([(self.INSERT_EVENT, (run_id, now + i * 1e-6, node, phase, batch, event,
+                                                       self._clean(detail)))
+                                  for i, (event, node, phase, batch, detail) in enumerate(events)])
 
     # --- reads ----------------------------------------------------------------------------
     def runs(self, fabric: str | None = None) -> list[RunRecord]:

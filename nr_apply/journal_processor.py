@@ -46,5 +46,9 @@ class JournalProcessor(RolloutProcessor):
         where = {} if batch is None else {"phase": batch.phase, "batch": batch.index}
         self.journal.event(self.run_id, event, node=node, detail=detail or "", **where)
 
+    def events(self, batch, events: list[tuple[str, str | None, str | None]]) -> None:
+        self.journal.events_at_once(self.run_id, [(event, node, batch.phase, batch.index, detail or "")
+                                                  for event, node, detail in events])
+
     def node_state(self, node: str, state: str, detail: str) -> None:
         self.journal.set_node_state(self.run_id, node, state, detail)

@@ -97,7 +97,7 @@ class Phase(Strict):
 
 
 class Gates(Strict):
-    """Health-gate thresholds, compared with counter deltas over the soak window."""
+    """Health-gate thresholds, compared with counter deltas over each node's gate window (from its baseline to the end of the soak)."""
 
     max_pause_rate_pps: float = Field(default=1000.0, ge=0,
                                       description="PFC pause frames per second per priority")

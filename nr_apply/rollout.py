@@ -1,12 +1,18 @@
 """Phased rollout: phases in order, batch by batch. Each batch is the same six steps:
 
-    pre-flight  sample the batch's link peers twice; refuse to start on top of a fabric that is
-                already unhealthy (pause storm, watchdog events, drops)
+    pre-flight  sample the batch and its link peers twice; refuse to start on top of a fabric
+                that is already unhealthy (pause storm, watchdog events, drops)
     push        with a timed revert armed on every device of the batch
     verify      read back: the device is at intent
     soak        the batch runs at the new intent for the phase's soak
-    gates       counter deltas over the soak on the batch's nodes and their link peers
+    gates       counter deltas on the batch's nodes and their link peers, from their baseline
+                to the end of the soak
     confirm     cancel the armed reverts
+
+A node's gate baseline is the pre-flight's second sample when every gate judged on it passed
+over the pre-flight window: its gates then judge everything since, the push included. A node
+with trouble anywhere in that window (or not sampled then) is sampled again after verify and
+judged from there, so a change that repairs a fault is not failed on the fault it repairs.
 
 A node that fails any step is a failed node. A phase tolerates `max_failures` of them (each
 is restored to its snapshot and the run carries on); one more fails the phase, and the plan's
@@ -76,13 +82,18 @@ class BatchTrace:
 @dataclass
 class BatchWork:
     """A batch in flight, as its steps hand it on: the nodes watched (the batch and its link
-    peers), the nodes failed so far, and the counter baseline its gates judge from."""
+    peers), the nodes failed so far, and the counter baseline its gates judge from: the
+    pre-flight's second sample of the nodes that were clean over the pre-flight window
+    (`clean`), a sample after verify of the others. `since`: when each node's gate window
+    starts (monotonic), for its streamed series."""
 
     batch: Batch
     phase: Phase
     watched: list[str]
     failures: dict[str, LosslessError] = field(default_factory=dict)
     baseline: Samples | None = None
+    clean: set[str] = field(default_factory=set)
+    since: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -315,7 +326,7 @@ class Rollout:
         return None
 
     def preflight_step(self, work: BatchWork) -> Verdict | None:
-        return self.preflight(work.batch, work.watched) or self.fits_revert(work.batch, work.phase)
+        return self.preflight(work) or self.fits_revert(work.batch, work.phase)
 
     def push_step(self, work: BatchWork) -> None:
         with self.timed(PUSH.name) as span:
@@ -328,10 +339,19 @@ class Rollout:
             span.failed = [n for n in work.failures if n not in span.failed]
 
     def soak_step(self, work: BatchWork) -> None:
-        # The gates' window starts once the batch is at its new intent: it judges the change,
-        # not what the fabric did before it (a repair must not fail on the fault it repairs).
+        # A node with trouble before the change gets a baseline once the batch is at its new
+        # intent: its gates judge the change, not the fault it may repair. A clean node keeps
+        # the pre-flight's second sample, so trouble starting during the push counts too.
         with self.timed(SOAK.name):
-            work.baseline = self.sample(work.watched, self.post_push_deadline(work.batch))
+            again = [n for n in work.watched if n not in work.clean]
+            if again:
+                fresh = self.sample(again, self.post_push_deadline(work.batch))
+                now = time.monotonic()
+                work.baseline.counters.update(fresh.counters)
+                work.baseline.seconds.update(fresh.seconds)
+                work.baseline.late = set(fresh.late)
+                work.baseline.deadline_s = fresh.deadline_s
+                work.since.update((n, now) for n in again)
             self.soak_started = time.monotonic()
             if work.phase.soak:
                 self.hooks.note(f"soak {work.phase.soak:g}s")
@@ -340,7 +360,7 @@ class Rollout:
     def gates_step(self, work: BatchWork) -> Verdict | None:
         with self.timed(GATES.name) as span:
             before = set(work.failures)
-            self.judge(work.batch, work.phase, work.baseline, work.watched, work.failures)
+            self.judge(work, work.baseline)
             span.failed = [n for n in work.failures if n not in before]
         return self.settle(work.batch, work.failures)
 
@@ -407,11 +427,14 @@ class Rollout:
                            f"link peer not sampled within {deadline:g} s: its side of the batch's links is not "
                            "judged") for name in late]
 
-    def preflight(self, batch: Batch, watched: list[str]) -> Verdict | None:
+    def preflight(self, work: BatchWork) -> Verdict | None:
         """Two samples `gates.preflight_window` apart, judged on the link peers' ports that do
         not face the batch: trouble on the links into the batch is the batch's current state,
         which its change is about to replace (and its own gates judge after the soak); trouble
-        anywhere else on a peer is a fabric the change must not be added to."""
+        anywhere else on a peer is a fabric the change must not be added to. The batch's own
+        gates are judged over the window too, refusing nothing: the nodes they all pass on
+        keep the second sample as their gate baseline (`BatchWork`)."""
+        batch, watched = work.batch, work.watched
         fabric = self.session.fabric
         started = time.monotonic()
         with self.timed(PREFLIGHT.name, watched) as span:
@@ -444,6 +467,10 @@ class Rollout:
         self.hooks.step_done(PREFLIGHT, {n: not any(g.node in (n, *link_peers(fabric, [n])) for g in unhealthy)
                                          for n in batch.nodes})
         if not unhealthy:
+            work.clean = self.clean(work, window, first, second)
+            work.baseline = Samples(second.deadline_s, {n: second.get(n) for n in work.clean},
+                                    seconds={n: second.seconds[n] for n in work.clean if n in second.seconds})
+            work.since = {n: window[1] for n in work.clean}
             self.hooks.event("preflight-passed", batch)
             return None
         span.failed = list(dict.fromkeys(g.node for g in unhealthy))
@@ -463,6 +490,73 @@ class Rollout:
                    f"this batch was changed.{kept}")
         self.hooks.event("batch-refused", batch, detail=message)
         return Verdict(ExitCode.FAILED, "failed", message)
+
+    def clean(self, work: BatchWork, window: tuple[float, float], first: Samples, second: Samples) -> set[str]:
+        """The watched nodes on which every gate of the batch passed over the pre-flight
+        window (the gates judged after the soak, on the same ports). CE marks and the CNPs
+        answering them are counted over the same window: trouble at either end of a link judged
+        for ECN feedback gives both ends a fresh baseline."""
+        samples = {n: (first.get(n), second.get(n)) for n in work.watched}
+        troubled = set(second.late)
+        for name in work.watched:
+            if name not in troubled:
+                results, _ = self.node_verdicts(work, name, window, *samples[name])
+                if not all(g.passed for g in results):
+                    troubled.add(name)
+        for g, ends, _ in self.ecn_verdicts(work, samples):
+            if not g.passed:
+                troubled.update(ends)
+        # Not transitively: a switch taking a fresh baseline for one NIC's sake only shortens
+        # its marks' window against its other NICs' CNPs, which cannot fail them falsely.
+        either = set(troubled)
+        for switch, _, nic, _, _ in self.ecn_links(work):
+            if switch in either or nic in either:
+                troubled.update((switch, nic))
+        return {n for n in work.watched if n not in troubled}
+
+    def node_verdicts(self, work: BatchWork, name: str, span: tuple[float, float], before, after
+                      ) -> tuple[list[GateResult], set[str]]:
+        """One watched node's gate verdicts over `span`, and the batch nodes a failure of them
+        blames: a batch node is judged on every gate of its phase, a link peer on what a
+        change can do to it (`PEER_GATES`), link state on its ports facing the batch only."""
+        node = self.session.fabric.nodes[name]
+        inside = set(work.batch.nodes)
+        if name in inside:
+            return (self.telemetry.verdicts(span, name, before, after, self.plan.gates, work.phase.gates,
+                                            marks_ecn=not node.is_host), {name})
+        selected = [g for g in PEER_GATES if work.phase.gates is None or g in work.phase.gates]
+        facing = [p.name for p in node.ports.values() if p.peer.node in inside]
+        return (self.telemetry.verdicts(span, name, before, after, self.plan.gates, selected, marks_ecn=False,
+                                        link_ports=facing),
+                {p.peer.node for p in node.ports.values() if p.peer.node in inside})
+
+    def ecn_links(self, work: BatchWork) -> list[tuple[str, str, str, str, str]]:
+        """The batch's switch-to-NIC links that ECN feedback judges: `(switch, its port, NIC
+        node, its port, the batch node)` each."""
+        if work.phase.gates is not None and "ecn_feedback" not in work.phase.gates:
+            return []
+        fabric = self.session.fabric
+        out = []
+        for name in work.batch.nodes:
+            for port in fabric.nodes[name].ports.values():
+                ends = [(name, port.name), (port.peer.node, port.peer.port)]
+                if port.peer.node not in fabric.nodes:
+                    continue
+                switch, nic = sorted(ends, key=lambda e: fabric.nodes[e[0]].is_host)
+                if fabric.nodes[switch[0]].is_host or not fabric.nodes[nic[0]].is_host:
+                    continue
+                out.append((switch[0], switch[1], nic[0], nic[1], name))
+        return out
+
+    def ecn_verdicts(self, work: BatchWork, samples: dict[str, tuple]) -> list[tuple[GateResult, tuple[str, str], str]]:
+        """ECN feedback (rules.md G4) on every switch-to-NIC link of the batch: each verdict
+        with the link's two nodes and the batch node it blames."""
+        out = []
+        for switch, switch_port, nic, nic_port, name in self.ecn_links(work):
+            g = ecn_feedback(switch, switch_port, nic, nic_port, samples)
+            if g is not None:
+                out.append((g, (switch, nic), name))
+        return out
 
     def push(self, batch: Batch) -> dict[str, LosslessError]:
         changes = {n: self.state.outcomes[n].change for n in batch.nodes}
@@ -484,11 +578,11 @@ class Rollout:
             if error:
                 failures[name] = error
 
-    def judge(self, batch: Batch, phase: Phase, baseline: Samples, watched: list[str],
-              failures: dict[str, LosslessError]) -> None:
-        fabric = self.session.fabric
+    def judge(self, work: BatchWork, baseline: Samples) -> None:
+        batch, watched, failures = work.batch, work.watched, work.failures
         after = self.sample([n for n in watched if n not in baseline.late], self.post_push_deadline(batch))
-        span = (self.soak_started, time.monotonic())
+        now = time.monotonic()
+        span = (self.soak_started, now)
         streamed = self.telemetry.record(batch.phase, batch.index, "during", span, baseline.counters,
                                          after.counters)
         if self.trace is not None:
@@ -499,43 +593,23 @@ class Rollout:
         for name in watched:
             if name not in inside and (name in baseline.late or name in after.late):
                 continue  # not sampled in time: said above, not judged
-            node = fabric.nodes[name]
-            if name in inside:
-                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
-                                                  phase.gates, marks_ecn=not node.is_host)
-                culprits = {name}
-            else:
-                selected = [g for g in PEER_GATES if phase.gates is None or g in phase.gates]
-                facing = [p.name for p in node.ports.values() if p.peer.node in inside]
-                results = self.telemetry.verdicts(span, name, baseline.get(name), after.get(name), self.plan.gates,
-                                                  selected, marks_ecn=False, link_ports=facing)
-                culprits = {p.peer.node for p in node.ports.values() if p.peer.node in inside}
+            results, culprits = self.node_verdicts(work, name, (work.since.get(name, self.soak_started), now),
+                                                   baseline.get(name), after.get(name))
             verdicts.extend(results)
             for g in results:
                 if not g.passed:
                     for culprit in culprits:
                         peer = "" if culprit == name else f" on link peer {name}"
                         blame.setdefault(culprit, []).append(f"{g.gate} {g.value} > {g.threshold}{peer}")
-        if phase.gates is None or "ecn_feedback" in phase.gates:
-            samples = {n: (baseline.get(n), after.get(n)) for n in watched}  # late: (None, None), not judged
-            for name in batch.nodes:
-                for port in fabric.nodes[name].ports.values():
-                    ends = [(name, port.name), (port.peer.node, port.peer.port)]
-                    if port.peer.node not in fabric.nodes:
-                        continue
-                    switch, nic = sorted(ends, key=lambda e: fabric.nodes[e[0]].is_host)
-                    if fabric.nodes[switch[0]].is_host or not fabric.nodes[nic[0]].is_host:
-                        continue
-                    g = ecn_feedback(switch[0], switch[1], nic[0], nic[1], samples)
-                    if g is not None:
-                        verdicts.append(g)
-                        if not g.passed:
-                            blame.setdefault(name, []).append(f"ecn_feedback {g.value} ({g.detail})")
+        samples = {n: (baseline.get(n), after.get(n)) for n in watched}  # late: (None, None), not judged
+        for g, _, name in self.ecn_verdicts(work, samples):
+            verdicts.append(g)
+            if not g.passed:
+                blame.setdefault(name, []).append(f"ecn_feedback {g.value} ({g.detail})")
         self.state.gates.extend(verdicts)
-        for g in verdicts:
-            self.hooks.event("gate-pass" if g.passed else "gate-fail", batch, node=g.node,
-                             detail=f"{g.gate}={g.value} (limit {g.threshold})"
-                               + ("" if g.source == "cli" else f" [{g.source}]"))
+        self.hooks.events(batch, [("gate-pass" if g.passed else "gate-fail", g.node,
+                                   f"{g.gate}={g.value} (limit {g.threshold})"
+                                   + ("" if g.source == "cli" else f" [{g.source}]")) for g in verdicts])
         for name, reasons in blame.items():
             failures.setdefault(name, GateFailed("; ".join(reasons), node=name))
         self.hooks.step_done(GATES, {n: n not in blame for n in batch.nodes})

@@ -214,6 +214,7 @@ class LabDevice(ABC):
         self.state_dir = Path(state_dir)
         self.lock = threading.RLock()
         self._deferred = self._dirty = False
+        self._instant = threading.local()  # a request's counters, per port (`one_instant`)
         self.faults: set[str] = set()
         self._log_path = self.state_dir / "logs" / f"{self.name}.jsonl"
         self._log_batch: list[str] | None = None
@@ -265,7 +266,27 @@ class LabDevice(ABC):
                 if self._dirty:
                     self.save()
 
+    def saves_until(self, schedule: Callable[[Callable[[], None]], object]) -> None:
+        """Coalesce the saves from now until `schedule` runs the callback it is given into one
+        write. The server passes its event loop's `call_soon`: the lines of a script that run
+        in one turn of the loop (a host's push is a line per command, each a change) are saved
+        once, when the turn ends, before another session on the loop runs. What the device
+        answers is unchanged (its state is in memory); its state file, which the traffic model
+        and the timer ticker go by, follows within the turn."""
+        with self.lock:
+            if self._deferred:
+                return
+            self._deferred = True
+        schedule(self._flush)
+
+    def _flush(self) -> None:
+        with self.lock:
+            self._deferred = False
+            if self._dirty:
+                self.save()
+
     def save(self) -> None:
+        self._instant.ports = None if getattr(self._instant, "ports", None) is None else {}  # a change: a new instant
         with self.lock:
             if getattr(self, "_deferred", False):
                 self._dirty = True
@@ -301,8 +322,30 @@ class LabDevice(ABC):
     @abstractmethod
     def port_summary(self) -> dict[str, PortSummary]: ...
 
+    @contextmanager
+    def one_instant(self) -> Iterator[None]:
+        """The counter reads of one request (an eAPI batch of show commands, a host's line of
+        `ethtool -S` and RDMA hw_counter files) see one instant, as reads microseconds apart
+        on a device do: a port's counters are computed once, and again after a change."""
+        if getattr(self._instant, "ports", None) is not None:
+            yield
+            return
+        self._instant.ports = {}
+        try:
+            yield
+        finally:
+            self._instant.ports = None
+
     def port_counters(self, port: str) -> PortCounters:
         """What every counter command of the platform renders for `port`."""
+        taken = getattr(self._instant, "ports", None)
+        if taken is not None:
+            if port not in taken:
+                taken[port] = self._port_counters(port)
+            return taken[port]
+        return self._port_counters(port)
+
+    def _port_counters(self, port: str) -> PortCounters:
         source = self.counter_source
         if source is None:
             standalone = getattr(self, "_standalone_traffic", None)

@@ -113,7 +113,7 @@ class LineReader:
 
 def _run_line(device: LabDevice, session: CliSession, line: str) -> str:
     """One typed line, its commands logged in one write."""
-    with device.lock, device.batched_log():
+    with device.lock, device.batched_log(), device.one_instant():
         return session.run(line)
 
 
@@ -218,6 +218,7 @@ class _SSHSession(asyncssh.SSHServerSession):
         """(output, failed) for one line; raises Disconnect to drop the connection."""
         if self._runtime.has_fault("slow") and session.runs_command(line):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
+        self._runtime.device.saves_until(asyncio.get_running_loop().call_soon)
         try:
             return _run_line(self._runtime.device, session, line), False
         except CommandError as exc:
@@ -401,7 +402,8 @@ class _HttpApiHandler:
         if self._runtime.has_fault("slow"):
             await asyncio.sleep(SLOW_FAULT_SECONDS)
         try:
-            answer = getattr(self._runtime.device, self._api.handler)(payload, credentials[0], connection)
+            with self._runtime.device.one_instant():
+                answer = getattr(self._runtime.device, self._api.handler)(payload, credentials[0], connection)
         except CommandError as exc:
             body = _jsonrpc_error(payload.get("id") if isinstance(payload, dict) else None, 1002, str(exc))
         except Disconnect:

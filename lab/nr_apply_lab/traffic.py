@@ -245,11 +245,16 @@ class _Meter:
         self.rates, self.epoch = rates, at
 
     def counters(self, now: float) -> PortCounters:
+        # `value` of every counter, with the lookups done once per name (a switch's counters
+        # request computes this for each of its ports).
+        elapsed = max(0.0, now - self.epoch)
+        base, rates = self.base.values, self.rates.values
         out: dict[str, Any] = {}
         for name in _PER_PRIORITY:
-            out[name] = tuple(int(self.value(name, i, now)) for i in range(8))
+            b, r = base[name], rates[name]
+            out[name] = tuple(int(b[i] + r[i] * elapsed) for i in range(8))
         for name in _SCALARS:
-            out[name] = int(self.value(name, 0, now))
+            out[name] = int(base[name][0] + rates[name][0] * elapsed)
         stormed = self.rates.stormed
         out["watchdog_restorations"] = tuple(
             max(0, d - (1 if p in stormed else 0)) for p, d in enumerate(out["watchdog_deadlocks"]))

@@ -11,6 +11,7 @@ that reaches a message.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -72,10 +73,17 @@ class PostgresDatabase:
         self.where = redact(url)
         # psycopg serialises the threads that share a connection (Nornir's workers do).
         self.conn = _connect(url)
+        self._together = threading.Lock()  # one explicit transaction at a time on the shared connection
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         cur = self.conn.execute(sql.replace("?", "%s"), params)
         return cur.fetchall() if cur.description else []
+
+    def execute_together(self, statements: list[tuple[str, tuple]]) -> None:
+        if statements:
+            with self._together, self.conn.transaction(), self.conn.cursor() as cur:
+                for sql, params in statements:
+                    cur.execute(sql.replace("?", "%s"), params)
 
     def table_exists(self, name: str) -> bool:
         return self.execute("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0]

@@ -43,6 +43,7 @@ class SqliteDatabase:
         # One connection, shared by Nornir's worker threads under SQLite's own lock.
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._tx = threading.local()
+        self._together = threading.Lock()  # one explicit transaction at a time on the shared connection
 
     def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
@@ -52,6 +53,19 @@ class SqliteDatabase:
                 raise InputError(f"not a readable nr-apply journal ({exc})", file=self.path,
                                  field="journal") from None
             raise
+
+    def execute_together(self, statements: list[tuple[str, tuple]]) -> None:
+        if not statements:
+            return
+        with self._together:
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self.conn.execute(sql, params)
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.execute("COMMIT")
 
     def table_exists(self, name: str) -> bool:
         return bool(self.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)))

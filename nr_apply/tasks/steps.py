@@ -62,6 +62,11 @@ class RolloutProcessor:
     def event(self, event: str, batch=None, node: str | None = None, detail: str | None = None) -> None:
         """Something the journal keeps: batch-confirmed, gate-fail, run-interrupted, ..."""
 
+    def events(self, batch, events: list[tuple[str, str | None, str | None]]) -> None:
+        """Many events of `batch` at one moment, `(event, node, detail)` each (its gate verdicts)."""
+        for event, node, detail in events:
+            self.event(event, batch, node, detail)
+
     def node_state(self, node: str, state: str, detail: str) -> None:
         """A node's journal state set by the rollout itself (skipped, or failed its final check)."""
 
@@ -106,6 +111,10 @@ class Processors:
     def event(self, event: str, batch=None, node: str | None = None, detail: str | None = None) -> None:
         for p in self.all:
             p.event(event, batch, node, detail)
+
+    def events(self, batch, events: list[tuple[str, str | None, str | None]]) -> None:
+        for p in self.all:
+            p.events(batch, events)
 
     def node_state(self, node: str, state: str, detail: str) -> None:
         for p in self.all:

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import time
 
+import pyeapi
 import pytest
 
 from fabric_helpers import eos_running_config, make_repo, nvue_config, writes
@@ -101,6 +102,31 @@ def test_a_storm_on_a_spine_before_the_run_refuses_the_first_leaf_batch_in_pre_f
     assert set(status.values()) == {"skipped"}
     assert {n: len(writes(lab, n)) for n in written} == written  # no device written
     assert eos_running_config(lab, "leaf1") == leaf1_before
+
+
+def test_a_change_that_repairs_a_leaf_pausing_hard_is_confirmed(repo):
+    """leaf1 pauses hard before its change (ECN turned off by hand on its lossless queue, so PFC
+    does ECN's job); the change turns ECN back on. Its gates judge the change from a baseline
+    taken once it is at intent, not from before: the repair is not failed on the fault it
+    repairs, and the batch is confirmed."""
+    lab = repo.lab
+    converged = repo.nr(str(repo.plan), "--yes")  # RoCE is lossless end to end once hosts mark it
+    assert converged.returncode == 0, converged.stdout + converged.stderr
+    node = lab.node("leaf1")
+    conn = pyeapi.client.connect(transport="http", host=node.hostname, port=node.port, username=lab.username,
+                                 password=lab.password)
+    ports = ["Ethernet1", "Ethernet2", "Ethernet3", "Ethernet4", "Ethernet31", "Ethernet32"]
+    pyeapi.client.Node(conn).config([line for port in ports
+                                     for line in (f"interface {port}", "tx-queue 3", "no random-detect ecn")])
+    watched = repo.nr("watch", str(repo.plan), "--once", "--limit", "leaf1", "--seconds", "2", "--format", "json")
+    assert watched.returncode == 1, watched.stdout + watched.stderr  # pausing beyond the gate
+    proc = repo.nr(str(repo.plan), "--yes", "--format", "json", "--limit", "leaf1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert statuses(report) == {"leaf1": "applied"}
+    leaf1 = {g["gate"]: g for g in report["gates"] if g["node"] == "leaf1"}
+    assert leaf1["pause_rate"]["passed"] and leaf1["ecn_before_pfc"]["passed"]
+    assert "random-detect ecn minimum-threshold" in eos_running_config(lab, "leaf1")
 
 
 @pytest.mark.parametrize("fault,node", [("reject-commit", "leaf4"), ("disconnect-mid-commit", "leaf2")])

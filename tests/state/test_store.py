@@ -144,6 +144,24 @@ def test_runs_and_snapshots_are_shared_by_every_store_opened_on_the_location(loc
         assert b.journal.runs("other-fabric") == []
 
 
+def test_events_written_at_once_are_read_back_in_their_order_beside_single_ones(location):
+    """A batch's gate verdicts go to the journal in one transaction; `runs show` reads them
+    back in the order they were judged, between the events before and after them."""
+    with open_store(location) as a:
+        a.journal.start_run("r2", "fab1", "rollout", "/c1/plans/p.yaml", "plans/p.yaml", "d1", "/c1/inv", 60)
+        a.journal.event("r2", "batch-started", phase="p1", batch=1)
+        verdicts = [("gate-pass" if i % 7 else "gate-fail", f"host{i}", "p1", 1, f"pause_rate={i} (limit 1000)")
+                    for i in range(50)]
+        a.journal.events_at_once("r2", verdicts)
+        a.journal.event("r2", "batch-confirmed", phase="p1", batch=1)
+    with open_store(location) as b:
+        events = b.journal.events("r2")
+        assert [e["event"] for e in events] == ["run-started", "batch-started", *(v[0] for v in verdicts),
+                                                "batch-confirmed"]
+        assert [e["node"] for e in events[2:-1]] == [f"host{i}" for i in range(50)]
+        assert {(e["phase"], e["batch"]) for e in events[1:]} == {("p1", 1)}
+
+
 def test_a_journal_from_before_schema_versions_is_migrated_in_place(tmp_path):
     state = tmp_path / "state"
     state.mkdir()

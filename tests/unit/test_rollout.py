@@ -29,6 +29,8 @@ class FakeFabric:
         self.state: dict[str, NodeState] = {}
         self.log: list[tuple[str, str]] = []
         self.fail: dict[str, str] = {}  # node -> steps that fail, "+"-joined ("push+rollback", "storm")
+        self.sampled: list[str] = []  # one entry per counter read, naming the node
+        self.pushed_at: dict[str, float] = {}  # node -> when its first push landed (monotonic)
 
 
 class FakeDriver(Driver):
@@ -59,6 +61,7 @@ class FakeDriver(Driver):
         if self._fails("push"):
             raise DriverError("push", "% commit rejected")
         self.devices.log.append((self.node.name, "push"))
+        self.devices.pushed_at.setdefault(self.node.name, time.monotonic())
         self.devices.state[self.node.name] = change.payload
 
     def confirm(self):
@@ -73,6 +76,7 @@ class FakeDriver(Driver):
         self.devices.state[self.node.name] = NodeState.model_validate(json.loads(snapshot))
 
     def counters(self):
+        self.devices.sampled.append(self.node.name)
         if self._fails("slow-counters"):  # a link peer whose counters take seconds to read
             time.sleep(self.devices.slow_seconds)
         # "storm": the change makes the node storm until it is rolled back; "storming": already.
@@ -82,15 +86,22 @@ class FakeDriver(Driver):
                       if f.startswith("stormed-by-")]:  # a link peer's change makes this node storm
             storm = storm or [s for n, s in self.devices.log if n == cause and s in ("push", "rollback")][-1:] == ["push"]
         # "drops-toward-X": this node drops lossless traffic on its ports facing X until X's
-        # (mismatched) configuration is replaced by a push.
+        # (mismatched) configuration is replaced by a push; the count is cumulative and stops
+        # growing when the push lands.
         broken = [f[len("drops-toward-"):] for f in self.devices.fail.get(self.node.name, "").split("+")
                   if f.startswith("drops-toward-")]
-        dropping = {p for p, port in self.node.ports.items() if port.peer.node in broken and
-                    "push" not in [s for n, s in self.devices.log if n == port.peer.node]}
+        now = time.monotonic()
+        dropped = {p: int(1000 * self.devices.pushed_at.get(port.peer.node, now))
+                   for p, port in self.node.ports.items() if port.peer.node in broken}
+        if self._fails("drops-until-push"):  # its own configuration drops until its push replaces it
+            dropped = {p: int(1000 * self.devices.pushed_at.get(self.node.name, now)) for p in self.node.ports}
+        # "drops-at-push": its push drops a few lossless packets once, while it lands (a fault that
+        # starts and ends between the pre-flight and the verify read-back).
+        burst = 5 if self._fails("drops-at-push") and writes[-1:] == ["push"] else 0
         rate = 50000 if storm else 10
         return Counters(taken_at=time.monotonic(),
                         ports={p: {"pause_rx.3": rate * time.monotonic(), "link_up": 1,
-                                   "lossless_drops": int(1000 * time.monotonic()) if p in dropping else 0}
+                                   "lossless_drops": dropped.get(p, burst)}
                                for p in self.node.ports})
 
 
@@ -447,6 +458,48 @@ def test_drops_on_the_links_into_a_batch_do_not_refuse_the_change_that_repairs_t
     assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "applied"}
     spine1 = {g["gate"]: g for g in report["gates"] if g["node"] == "spine1"}
     assert spine1["lossless_drops"]["passed"]  # judged from the new intent on
+
+
+def test_a_healthy_batch_reads_each_watched_node_three_times(fake, capsys):
+    """Pre-flight reads the batch and its link peers twice; where all was clean over that
+    window its second read is the gates' baseline, so the gates read each node once more."""
+    assert run(fake, "--yes", "--format", "json", "--limit", "leaf1,leaf2") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "applied", "leaf2": "applied"}
+    reads = {n: fake.sampled.count(n) for n in set(fake.sampled)}
+    # leaf1 and leaf2 are batches of their own (phase pod-a-leaves, batch 1); both face the spines.
+    assert reads["leaf1"] == reads["leaf2"] == 3
+    assert reads["spine1"] == reads["spine2"] == 6  # watched in both batches
+    assert set(reads.values()) <= {3, 6}
+
+
+def test_a_node_in_trouble_before_its_change_and_the_switches_it_faces_are_judged_from_after_verify(fake, capsys):
+    """host1 drops lossless traffic until its own push repairs it: it is read again after
+    verify and judged from there (so the repair passes), and so are the leaves at the other
+    end of its links (ECN feedback counts their marks and its CNPs over one window); the
+    other watched nodes keep the pre-flight's second sample."""
+    fake.fail["host1"] = "drops-until-push"
+    assert run(fake, "--yes", "--format", "json", "--limit", "host1") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"host1": "applied"}
+    host1 = {g["gate"]: g for g in report["gates"] if g["node"] == "host1"}
+    assert host1["lossless_drops"]["passed"] and host1["lossless_drops"]["value"] == 0
+    reads = {n: fake.sampled.count(n) for n in set(fake.sampled)}
+    assert reads == {"host1": 4, "leaf1": 4, "leaf2": 4}
+
+
+def test_drops_while_a_push_lands_on_a_clean_node_fail_its_gates_and_roll_it_back(fake, capsys):
+    """A node clean through pre-flight is judged from then on: lossless drops during its own
+    push count, though they stopped before the read-back."""
+    fake.fail["leaf1"] = "drops-at-push"
+    code = run(fake, "--yes", "--format", "json", "--limit", "leaf1")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {n["name"]: n["status"] for n in report["nodes"]} == {"leaf1": "rolled_back"}
+    drops = next(g for g in report["gates"] if g["node"] == "leaf1" and g["gate"] == "lossless_drops")
+    assert not drops["passed"] and drops["value"] > 0
+    assert "leaf1: gate failed (lossless_drops" in report["message"]
+    assert fake.state["leaf1"] == NodeState()  # back at its snapshot
 
 
 # --- slow nodes: sampling deadlines and the revert window --------------------------------------
