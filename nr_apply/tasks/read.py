@@ -1,5 +1,6 @@
 """Task: the dry-run step of a run. `lossless_diff`'s read, parse, diff and plan, kept as the
-node's outcome (status, changes, native change, snapshot) for reports and the rollout."""
+node's outcome (status, changes, native change; and, where there is a change, the snapshot and
+the driver's change) for reports and the rollout."""
 
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
         outcome.status = "failed"
         outcome.error = failure(exc, node.name, ReadFailed)
         return Result(host=task.host, result=outcome, failed=True)
-    outcome.raw = found.raw
     outcome.state_digest = found.state_digest
     outcome.unverified = found.unverified
     outcome.changes = found.changes
     if found.changes:
         outcome.status = "changed"
+        # The read-back is the snapshot a rollout journals and restores, and the change is what
+        # it pushes: both only of a node with something to change (at 10,000 nodes the
+        # read-backs of the others would be held for nothing until the run ends).
+        outcome.raw = found.raw
         outcome.change = found.change
         outcome.native = found.native
     return Result(host=task.host, result=outcome)

@@ -1,0 +1,50 @@
+"""What a run keeps of each node's read round until it ends: the read-back (the snapshot a
+rollback restores) and the driver's change (what is pushed) of a node with a change to roll
+out, and nothing of the others; a dry-run pushes nothing and keeps neither. Fake drivers at the
+device boundary (tests/unit/test_rollout.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nr_apply.run import apply as run_apply
+from nr_apply.state import open_store
+from test_rollout import fake, run  # noqa: F401  (fixture reuse; tests/unit is on sys.path)
+
+
+@pytest.fixture
+def reported(monkeypatch):
+    """The outcomes each report of a run was written from."""
+    seen: list[dict] = []
+    emit = run_apply.emit
+
+    def capture(options, loaded, outcomes, *args, **kwargs):
+        seen.append({o.name: o for o in outcomes})
+        return emit(options, loaded, outcomes, *args, **kwargs)
+
+    monkeypatch.setattr(run_apply, "emit", capture)
+    return seen
+
+
+def test_a_dry_run_reports_without_holding_read_backs_or_payloads(fake, reported, capsys):  # noqa: F811
+    assert run(fake, "--dry-run", "--format", "json") == 2
+    outcomes = reported[-1]
+    assert outcomes and all(o.status == "changed" for o in outcomes.values())
+    assert all(o.raw is None and o.change is None for o in outcomes.values())
+    shown = json.loads(capsys.readouterr().out)
+    assert all(n["native"] for n in shown["nodes"])  # the native change is still reported
+
+
+def test_an_apply_keeps_the_read_back_only_of_the_nodes_it_changes_and_journals_it(fake, reported):  # noqa: F811
+    assert run(fake, "--yes", "-q", "--limit", "leaf1") == 0
+    assert run(fake, "--yes", "-q", "--limit", "leaf1,leaf2") == 0
+    outcomes = reported[-1]
+    assert outcomes["leaf1"].status == "unchanged" and outcomes["leaf1"].raw is None
+    assert outcomes["leaf1"].change is None
+    assert outcomes["leaf2"].status == "applied" and outcomes["leaf2"].raw is not None
+    journal = open_store(str(fake.state_dir)).journal
+    run_id = journal.runs()[0].id
+    snapshots = {n["node"]: n["snapshot"] for n in journal.nodes(run_id)}
+    assert snapshots == {"leaf2": outcomes["leaf2"].raw}  # the snapshot a rollback restores is the read-back
