@@ -68,8 +68,6 @@ def planned_batches(run: RunContext, outcomes: list[NodeOutcome]) -> list[BatchR
 
 def _dry_run(run: RunContext, validation) -> int:
     options, outcomes = run.options, run.outcomes
-    for outcome in outcomes:  # nothing is pushed: read-backs and payloads go before the report is written
-        outcome.raw = outcome.change = None
     code = read_exit_code(outcomes)
     # The report first: a plan that cannot be saved (unreadable nodes) still shows why.
     emit(options, run.loaded, outcomes, secrets=run.secrets, exit_code=code, validation=validation,

@@ -15,9 +15,10 @@ from nr_apply.tasks.lossless import diff_host, state_digest
 __all__ = ["read_and_plan", "state_digest"]
 
 
-def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> Result:
+def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str], for_rollout: bool = True) -> Result:
     """One read round; everything else is computed locally. Every failure is reported on the
-    node's outcome (others carry on)."""
+    node's outcome (others carry on). Without `for_rollout` (a read that no push follows: a
+    dry-run, a check) the snapshot and the driver's change are not kept."""
     outcome = NodeOutcome(name=node.name, platform=node.platform, status="unchanged")
     try:
         found = diff_host(node, driver, facets)
@@ -30,10 +31,11 @@ def read_and_plan(task: Task, node: Node, driver: Driver, facets: list[str]) -> 
     outcome.changes = found.changes
     if found.changes:
         outcome.status = "changed"
-        # The read-back is the snapshot a rollout journals and restores, and the change is what
-        # it pushes: both only of a node with something to change (at 10,000 nodes the
-        # read-backs of the others would be held for nothing until the run ends).
-        outcome.raw = found.raw
-        outcome.change = found.change
         outcome.native = found.native
+        if for_rollout:
+            # The read-back is the snapshot a rollout journals and restores, and the change is
+            # what it pushes: both only of a node with something to change (held until the run
+            # ends, the others' would be most of a 10,000-node read round's memory).
+            outcome.raw = found.raw
+            outcome.change = found.change
     return Result(host=task.host, result=outcome)

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from nr_apply.run import apply as run_apply
+from nr_apply.run import apply as run_apply, context
 from nr_apply.state import open_store
 from test_rollout import fake, run  # noqa: F401  (fixture reuse; tests/unit is on sys.path)
 
@@ -28,8 +28,24 @@ def reported(monkeypatch):
     return seen
 
 
-def test_a_dry_run_reports_without_holding_read_backs_or_payloads(fake, reported, capsys):  # noqa: F811
+@pytest.fixture
+def read_rounds(monkeypatch):
+    """Each read round's outcomes, as the round ends (before anything else runs)."""
+    rounds: list[list[tuple[str, bool, bool]]] = []
+    read = context.dry_run
+
+    def capture(*args, **kwargs):
+        outcomes = read(*args, **kwargs)
+        rounds.append([(o.name, o.raw is not None, o.change is not None) for o in outcomes])
+        return outcomes
+
+    monkeypatch.setattr(context, "dry_run", capture)
+    return rounds
+
+
+def test_a_dry_run_reports_without_holding_read_backs_or_payloads(fake, reported, read_rounds, capsys):  # noqa: F811
     assert run(fake, "--dry-run", "--format", "json") == 2
+    assert read_rounds and not any(kept for _, *held in read_rounds[0] for kept in held)  # not even while reading
     outcomes = reported[-1]
     assert outcomes and all(o.status == "changed" for o in outcomes.values())
     assert all(o.raw is None and o.change is None for o in outcomes.values())
@@ -37,9 +53,11 @@ def test_a_dry_run_reports_without_holding_read_backs_or_payloads(fake, reported
     assert all(n["native"] for n in shown["nodes"])  # the native change is still reported
 
 
-def test_an_apply_keeps_the_read_back_only_of_the_nodes_it_changes_and_journals_it(fake, reported):  # noqa: F811
+def test_an_apply_keeps_the_read_back_only_of_the_nodes_it_changes_and_journals_it(fake, reported, read_rounds):  # noqa: F811
     assert run(fake, "--yes", "-q", "--limit", "leaf1") == 0
     assert run(fake, "--yes", "-q", "--limit", "leaf1,leaf2") == 0
+    held = {name: kept for name, *kept in read_rounds[-1]}
+    assert held["leaf2"] == [True, True] and held["leaf1"] == [False, False]
     outcomes = reported[-1]
     assert outcomes["leaf1"].status == "unchanged" and outcomes["leaf1"].raw is None
     assert outcomes["leaf1"].change is None
