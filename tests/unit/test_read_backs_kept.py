@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from nr_apply.model import NodeState
 from nr_apply.run import apply as run_apply, context
 from nr_apply.state import open_store
 from test_rollout import fake, run  # noqa: F401  (fixture reuse; tests/unit is on sys.path)
@@ -53,16 +54,26 @@ def test_a_dry_run_reports_without_holding_read_backs_or_payloads(fake, reported
     assert all(n["native"] for n in shown["nodes"])  # the native change is still reported
 
 
-def test_an_apply_keeps_the_read_back_only_of_the_nodes_it_changes_and_journals_it(fake, reported, read_rounds):  # noqa: F811
+def test_an_apply_journals_the_read_back_of_the_nodes_it_changes_and_holds_none(fake, reported, read_rounds):  # noqa: F811
     assert run(fake, "--yes", "-q", "--limit", "leaf1") == 0
     assert run(fake, "--yes", "-q", "--limit", "leaf1,leaf2") == 0
     held = {name: kept for name, *kept in read_rounds[-1]}
-    assert held["leaf2"] == [True, True] and held["leaf1"] == [False, False]
+    assert held["leaf2"] == [True, True] and held["leaf1"] == [False, False]  # as the read round ends
     outcomes = reported[-1]
-    assert outcomes["leaf1"].status == "unchanged" and outcomes["leaf1"].raw is None
-    assert outcomes["leaf1"].change is None
-    assert outcomes["leaf2"].status == "applied" and outcomes["leaf2"].raw is not None
+    assert outcomes["leaf1"].status == "unchanged" and outcomes["leaf2"].status == "applied"
+    assert outcomes["leaf2"].raw is None  # journaled before the rollout, not held through it
     journal = open_store(str(fake.state_dir)).journal
     run_id = journal.runs()[0].id
     snapshots = {n["node"]: n["snapshot"] for n in journal.nodes(run_id)}
-    assert snapshots == {"leaf2": outcomes["leaf2"].raw}  # the snapshot a rollback restores is the read-back
+    assert list(snapshots) == ["leaf2"] and json.loads(snapshots["leaf2"]) == {"ports": {}}  # factory state
+    assert dict(journal.snapshots(run_id)) == snapshots
+
+
+def test_a_rollback_in_the_run_restores_the_journaled_snapshot_exactly(fake, capsys):  # noqa: F811
+    fake.fail["leaf3"] = "storm"
+    fake.state["leaf3"] = NodeState.model_validate({"ports": {"Ethernet9": {"mtu": 9100}}})  # not factory
+    before = fake.state["leaf3"].model_dump_json()
+    assert run(fake, "--yes", "-q", "--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {n["name"]: n["status"] for n in report["nodes"]}["leaf3"] == "rolled_back"
+    assert fake.state["leaf3"].model_dump_json() == before
