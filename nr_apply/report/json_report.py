@@ -3,16 +3,20 @@ nr_apply/schemas (generated from the same models); `schema` names document type 
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from pydantic import BaseModel
 
-from nr_apply.report.model import NodeEntries
+from nr_apply.report.model import RunReport
 
-# A run report's node list as pydantic writes the document with no nodes: top-level keys are the
-# only ones indented by two spaces, so this line is the document's own `nodes`.
-NO_NODES = '\n  "nodes": [],\n'
-NODE_INDENT = " " * 4  # a node's object inside the document's `nodes` list
+# A run report's lists that grow with the fabric: nodes, and an apply's gate results, KPIs and
+# batches (every node of a batch and its link peers in each).
+STREAMED = ("nodes", "gates", "kpis", "batches")
+# Such a list, emptied, as pydantic writes it: top-level keys are the only ones indented by two
+# spaces, so this line is the document's own.
+EMPTIED = re.compile(r'\n  "(%s)": \[\],(?=\n)' % "|".join(STREAMED))
+ITEM_INDENT = " " * 4  # an item's object inside a top-level list
 
 
 def to_json(document: BaseModel) -> str:
@@ -21,26 +25,33 @@ def to_json(document: BaseModel) -> str:
 
 def json_chunks(document: BaseModel) -> Iterator[str]:
     """The document as pydantic's own serialiser writes it (`model_dump_json(by_alias=True,
-    indent=2)`, then a newline), in pieces: a run report's nodes one at a time. Whole, a
-    10,000-node report was hundreds of MB of text, built beside every node's entry, at the
-    run's peak memory; here each node's entry is built, written and let go."""
-    nodes = getattr(document, "nodes", None)
-    # pydantic's serialiser: the same document as json.dumps(model_dump()), without building it
-    # twice (a 10,000-node report took seconds in the pure-Python encoder).
-    if not isinstance(nodes, NodeEntries):
+    indent=2)`, then a newline), in pieces: a run report's long lists an item at a time. Whole,
+    a 10,000-node report was hundreds of MB of text, built beside every node's entry, at the
+    run's peak memory; here each node's entry (nr_apply.report.model.NodeEntries) is built,
+    written and let go."""
+    if not isinstance(document, RunReport):
+        # pydantic's serialiser: the same document as json.dumps(model_dump()), without
+        # building it twice (a 10,000-node report took seconds in the pure-Python encoder).
         yield document.model_dump_json(by_alias=True, indent=2) + "\n"
         return
-    text = document.model_copy(update={"nodes": []}).model_dump_json(by_alias=True, indent=2)
-    if not nodes:
-        yield text + "\n"
-        return
-    head, found, tail = text.partition(NO_NODES)
-    if not found:
-        raise AssertionError("a run report without its top-level nodes list")
-    yield head + '\n  "nodes": [\n'
-    separator = ""
-    for entry in nodes:
-        # JSON text has no raw newline inside a string: every newline is the serialiser's own.
-        yield separator + NODE_INDENT + entry.model_dump_json(by_alias=True, indent=2).replace("\n", "\n" + NODE_INDENT)
-        separator = ",\n"
-    yield "\n  ],\n" + tail + "\n"
+    lists = {key: getattr(document, key) for key in STREAMED}
+    text = document.model_copy(update={key: [] for key in STREAMED}).model_dump_json(by_alias=True, indent=2)
+    pieces = EMPTIED.split(text)  # text, key, text, key, ..., text
+    if tuple(pieces[1::2]) != STREAMED:
+        raise AssertionError(f"a run report's lists not where pydantic writes them: {pieces[1::2]}")
+    yield pieces[0]
+    for key, after in zip(pieces[1::2], pieces[2::2]):
+        items = lists[key]
+        if not items:
+            yield f'\n  "{key}": [],'
+        else:
+            yield f'\n  "{key}": [\n'
+            separator = ""
+            for item in items:
+                # JSON text has no raw newline inside a string: every newline is the serialiser's.
+                yield separator + ITEM_INDENT + item.model_dump_json(by_alias=True, indent=2).replace(
+                    "\n", "\n" + ITEM_INDENT)
+                separator = ",\n"
+            yield "\n  ],"
+        yield after
+    yield "\n"

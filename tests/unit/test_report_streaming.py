@@ -54,8 +54,11 @@ def report(dry_run: bool = False) -> RunReport:
     gates = [GateResult("pause_rate", "leaf3", False, 1200.5, 1000, detail="worst at Ethernet0"),
              GateResult("ecn", "leaf1", True, "83 marks, 262 CNPs", "n/a", source="gnmi")]
     batches = [BatchRecord(phase="switches", batch=1, nodes=["leaf1", "leaf2"], status="failed")]
+    row = {"pause_pps": 12.5, "pause_us": 3.0, "ecn_marked": 83.0, "t": 10.0, "seconds": 5.0}
+    kpis = [{"phase": "switches", "batch": 1, "stage": stage, "node": node, "source": "cli", "kpis": {},
+             "intervals": [row]} for stage in ("before", "during") for node in ("leaf1", "leaf2")]
     return build_report(LOADED, outcomes(), dry_run=dry_run, exit_code=1, gates=gates, run_id="r1",
-                        message="phase switches rolled back", batches=batches, started_at=1.5)
+                        message="phase switches rolled back", batches=batches, started_at=1.5, kpis=kpis)
 
 
 def whole(document: RunReport) -> str:
@@ -73,7 +76,9 @@ def test_the_streamed_json_is_the_whole_document_pydantic_writes_byte_for_byte()
     streamed = to_json(document)
     assert streamed == whole(document)
     jsonschema.validate(json.loads(streamed), shipped("report"))
-    assert len(list(json_chunks(document))) == len(outcomes()) + 2  # head, one piece per node, tail
+    pieces = list(json_chunks(document))
+    items = len(document.nodes) + len(document.gates) + len(document.kpis) + len(document.batches)
+    assert document.kpis and sum(piece.startswith(("    {", ",\n    {")) for piece in pieces) == items  # one by one
 
 
 def test_a_report_without_nodes_is_written_whole():
