@@ -27,8 +27,8 @@ def json_chunks(document: BaseModel) -> Iterator[str]:
     """The document as pydantic's own serialiser writes it (`model_dump_json(by_alias=True,
     indent=2)`, then a newline), in pieces: a run report's long lists an item at a time. Whole,
     a 10,000-node report was hundreds of MB of text, built beside every node's entry, at the
-    run's peak memory; here each node's entry (nr_apply.report.model.NodeEntries) is built,
-    written and let go."""
+    run's peak memory; here each node's entry and gate result (nr_apply.report.model.Entries)
+    is built, written and let go."""
     if not isinstance(document, RunReport):
         # pydantic's serialiser: the same document as json.dumps(model_dump()), without
         # building it twice (a 10,000-node report took seconds in the pure-Python encoder).

@@ -1,6 +1,7 @@
 """Reports written a node at a time: the JSON is the document pydantic writes whole, byte for
-byte; the console and Markdown say what they said from a list of entries; and no format holds
-every node's entry at once while it writes (at 10,000 nodes that was most of a run's memory)."""
+byte; the console and Markdown say what they said from lists of entries; and no format holds
+every node's entry (nor every gate result's) at once while it writes (at 10,000 nodes that was
+most of a run's memory)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from nr_apply.report import ReportTarget, write_reports
 from nr_apply.report.console import print_run
 from nr_apply.report.json_report import json_chunks, to_json
 from nr_apply.report.markdown import to_markdown
-from nr_apply.report.model import BatchRecord, NodeEntries, NodeEntry, RunReport, build_report
+from nr_apply.report.model import BatchRecord, Entries, NodeEntries, NodeEntry, RunReport, build_report
 from nr_apply.schemas import shipped
 from test_report_formats import big_fabric, factory_dry_run  # noqa: F401  (fixture reuse; tests/unit is on sys.path)
 
@@ -72,7 +73,7 @@ def whole(document: RunReport) -> str:
 
 def test_the_streamed_json_is_the_whole_document_pydantic_writes_byte_for_byte():
     document = report()
-    assert isinstance(document.nodes, NodeEntries)
+    assert isinstance(document.nodes, NodeEntries) and isinstance(document.gates, Entries)
     streamed = to_json(document)
     assert streamed == whole(document)
     jsonschema.validate(json.loads(streamed), shipped("report"))
