@@ -36,7 +36,7 @@ KEYED_FIELDS = ("dscp_to_priority", "priority_to_tc", "dscp_to_tc", "ecn", "wred
 KEYED_DEFAULT = {"wred_drop": False}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 10,000-node factory dry-run holds about a million
 class FieldChange:
     port: str
     field: str  # e.g. "no_drop_priorities", "ecn.3", "ets.bandwidth.0"

@@ -112,7 +112,8 @@ def spread(names: list[str], fabric: Fabric) -> list[str]:
     return [next(bigs) if i in slots else next(smalls) for i in range(len(names))]
 
 
-def dry_run(session: Session, names: list[str]) -> list[NodeOutcome]:
-    """Read, diff and plan every node; each node's sessions close when its own read is done."""
-    results = session.run(names, read_and_plan, release=True, facets=session.facets)
+def dry_run(session: Session, names: list[str], for_rollout: bool = True) -> list[NodeOutcome]:
+    """Read, diff and plan every node; each node's sessions close when its own read is done.
+    `for_rollout`: keep each changed node's snapshot and change, for a push that may follow."""
+    results = session.run(names, read_and_plan, release=True, facets=session.facets, for_rollout=for_rollout)
     return [results[n] for n in names]  # type: ignore[misc]

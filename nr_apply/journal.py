@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -201,6 +202,16 @@ class Journal:
                                "ORDER BY added_at, node", (run_id,))
         return [dict(zip(NODE_COLUMNS, r)) for r in rows]
 
+    def snapshot(self, run_id: str, node: str) -> str:
+        """The node's snapshot as the run journaled it (KeyError: the run journaled no such node)."""
+        rows = self.db.execute("SELECT snapshot FROM nodes WHERE run_id=? AND node=?", (run_id, node))
+        if not rows:
+            raise KeyError(node)
+        return rows[0][0]
+
+    def snapshots(self, run_id: str) -> "Snapshots":
+        return Snapshots(self, run_id)
+
     def events(self, run_id: str) -> list[dict]:
         rows = self.db.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE run_id=? ORDER BY ts",
                                (run_id,))
@@ -235,3 +246,21 @@ class Journal:
 
     def close(self) -> None:
         self.db.close()
+
+
+class Snapshots(Mapping[str, str]):
+    """A run's node snapshots, read from its journal when a restore needs one (as `nr-apply
+    rollback RUN` reads them), rather than every changed node's whole read-back held in memory
+    for the length of the rollout. Exact: a snapshot is journaled as the read-back's text."""
+
+    def __init__(self, journal: Journal, run_id: str):
+        self.journal, self.run_id = journal, run_id
+
+    def __getitem__(self, node: str) -> str:
+        return self.journal.snapshot(self.run_id, node)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n["node"] for n in self.journal.nodes(self.run_id))
+
+    def __len__(self) -> int:
+        return len(self.journal.nodes(self.run_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Iterable
 
 
 def make_dir(path: Path) -> None:
@@ -38,6 +39,12 @@ CHUNK = 1 << 20  # characters encoded at a time
 def write_text(path: str | Path, text: str) -> None:
     """Written a slice at a time: a report of 10,000 nodes is hundreds of MB of text, and
     encoding it whole would hold a second copy of it at the run's peak memory."""
+    write_pieces(path, [text])
+
+
+def write_pieces(path: str | Path, pieces: Iterable[str]) -> None:
+    """Text that comes in pieces (a report rendered a node at a time), written as they come."""
     with open_text(path) as fh:
-        for start in range(0, len(text), CHUNK):
-            fh.write(text[start:start + CHUNK])
+        for text in pieces:
+            for start in range(0, len(text), CHUNK):
+                fh.write(text[start:start + CHUNK])

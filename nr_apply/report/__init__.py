@@ -13,12 +13,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from nr_apply import owner_only
 from nr_apply.errors import InputError
 from nr_apply.report.console import print_run, print_validation
 from nr_apply.report.html import to_html
-from nr_apply.report.json_report import to_json
+from nr_apply.report.json_report import json_chunks
 from nr_apply.report.junit import to_junit, validation_junit
 from nr_apply.report.markdown import to_markdown, validation_markdown
 from nr_apply.report.model import (InputProblem, RunReport, ValidationDocument, build_report, operator,
@@ -85,8 +86,20 @@ def check_writable(args) -> None:
 
 def render(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False,
            docs_url: str | None = None) -> str:
-    if fmt == "json":
-        return to_json(document)
+    return "".join(rendered(document, fmt, quiet, verbose, docs_url))
+
+
+def rendered(document: RunReport | ValidationDocument, fmt: str, quiet: bool = False, verbose: bool = False,
+             docs_url: str | None = None, secrets: set[str] = frozenset()) -> Iterator[str]:
+    """The document in `fmt`, in pieces to write one after another (JSON: a node at a time),
+    with `secrets` scrubbed from each."""
+    pieces = json_chunks(document) if fmt == "json" else [_whole(document, fmt, quiet, verbose, docs_url)]
+    for piece in pieces:
+        yield scrub(piece, set(secrets))
+
+
+def _whole(document: RunReport | ValidationDocument, fmt: str, quiet: bool, verbose: bool,
+           docs_url: str | None) -> str:
     if fmt == "markdown":
         if isinstance(document, ValidationDocument):
             return validation_markdown(document, docs_url=docs_url)
@@ -114,19 +127,19 @@ def publish(document: RunReport | ValidationDocument, options, secrets: set[str]
         else:
             print_run(document, verbose=verbose, quiet=quiet, secrets=set(secrets))
     else:
-        text = scrub(render(document, options.format, quiet, verbose, getattr(options, "docs_url", None)),
-                     set(secrets))
+        pieces = rendered(document, options.format, quiet, verbose, getattr(options, "docs_url", None), secrets)
         if options.output:
-            owner_only.write_text(options.output, text)
+            owner_only.write_pieces(options.output, pieces)
         else:
-            sys.stdout.write(text)
+            for piece in pieces:
+                sys.stdout.write(piece)
     write_reports(document, getattr(options, "reports", None) or [], secrets, getattr(options, "docs_url", None))
 
 
 def write_reports(document, targets: list[ReportTarget], secrets: set[str] = frozenset(),
                   docs_url: str | None = None) -> None:
     for target in targets:
-        owner_only.write_text(target.path, scrub(render(document, target.format, docs_url=docs_url), set(secrets)))
+        owner_only.write_pieces(target.path, rendered(document, target.format, docs_url=docs_url, secrets=secrets))
 
 
 def emit(options, loaded, outcomes, secrets: set[str], validation=None, **extra) -> RunReport:

@@ -22,7 +22,7 @@ from nr_apply.change_text import grouped_by_port
 from nr_apply.report.kpis import COLUMNS, console_rows
 from nr_apply.report.live import finish
 from nr_apply.report.markdown import MARGINAL, RULES_DOC
-from nr_apply.report.model import RunReport, ValidationDocument
+from nr_apply.report.model import STATUSES, RunReport, ValidationDocument, names_with_status, with_status
 from nr_apply.report.scrubbing import scrub
 from nr_apply.validation.findings import group_findings, tally
 
@@ -81,14 +81,12 @@ def print_run(report: RunReport, verbose: bool = False, quiet: bool = False, sec
 
 def _print_run(view: View, report: RunReport, verbose: bool, quiet: bool, show_diff: bool) -> None:
     if not show_diff and not quiet:
-        applied = [n.name for n in report.nodes if n.status == "applied"]
+        applied = names_with_status(report.nodes, "applied")
         if applied:
             view.line(("applied", STATUS_STYLE["applied"]), f" ({len(applied)}): ", ", ".join(applied))
-    for node in report.nodes:
-        if quiet and node.status not in FAILING:
-            continue
-        if node.status == "unchanged" or (not show_diff and node.status == "applied"):
-            continue  # counted in the summary
+    # Unchanged nodes (and applied ones, named above) are counted in the summary.
+    shown = FAILING if quiet else [s for s in STATUSES if s != "unchanged" and (show_diff or s != "applied")]
+    for node in with_status(report.nodes, shown):
         view.line((node.name, "bold"), f" ({node.platform}): ", (node.status, STATUS_STYLE.get(node.status, "")))
         if node.error:
             view.line("  ", (f"{node.error.step} failed:", "red"), " ", node.error.message)

@@ -226,6 +226,7 @@ ARTIFACT = "The full report is in the JSON and JUnit artifacts of this run (`--r
 
 def to_markdown(report: RunReport, limit: int = BUDGET, docs_url: str | None = None) -> str:
     budget = Budget(limit)
+    nodes = list(report.nodes)  # built once: the sections below each go through them
     s = report.summary.model_dump()
     verdict = {0: "nothing pending", 1: "**failed**", 2: "changes pending", 3: "**invalid input**",
                4: "**fabric locked**"}[report.exit_code]
@@ -238,16 +239,16 @@ def to_markdown(report: RunReport, limit: int = BUDGET, docs_url: str | None = N
              "| " + " | ".join(str(s[c]) for c in columns) + " |", "", ""]
     header = budget.take(["\n".join(head)], "header")
     # Taken by importance; shown in reading order.
-    failures = budget.take(failure_blocks(report.nodes), "node failures")
+    failures = budget.take(failure_blocks(nodes), "node failures")
     gates = budget.take(gate_section(report), "gate tables")
     kpi_tables = budget.take(kpi_markdown(report.kpis), "KPI tables")
     headroom = budget.take(headroom_section(report.headroom), "headroom summaries")
-    changes = budget.take(change_blocks(report.nodes), "change groups")
-    unverified = budget.take(unverified_section(report.nodes), "not-verified tables")
+    changes = budget.take(change_blocks(nodes), "change groups")
+    unverified = budget.take(unverified_section(nodes), "not-verified tables")
     findings = finding_sections(report.findings, budget, docs_url)
-    unchanged = [n.name for n in report.nodes if n.status == "unchanged"]
+    unchanged = [n.name for n in nodes if n.status == "unchanged"]
     tail = budget.take([f"Unchanged: {node_list(unchanged)}\n\n"] if unchanged else [], "unchanged-node lists")
-    details = node_detail_blocks(report.nodes)
+    details = node_detail_blocks(nodes)
     kept_details = budget.take(details, "per-node details")
     parts = [*header]
     if failures:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import getpass
 import time
 from collections import Counter
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,7 @@ from nr_apply.outcome import GateResult, NodeOutcome, read_exit_code
 from nr_apply.report.kpis import StageKpis, build as build_kpis
 from nr_apply.validation.findings import Finding, PortHeadroom, ValidationReport
 
+E = TypeVar("E")
 SCHEMA_VERSION = "nr-apply.report/v1"
 VALIDATION_SCHEMA_VERSION = "nr-apply.validation/v1"
 
@@ -198,6 +200,18 @@ class RunReport(Document):
     batches: list[BatchRecord] = Field(default_factory=list, description="the rollout's batches as they ran")
     topology: Topology | None = Field(default=None, description="the fabric's nodes and links")
 
+    def model_dump(self, **options: Any) -> dict[str, Any]:
+        return super(RunReport, self._listed()).model_dump(**options)
+
+    def model_dump_json(self, **options: Any) -> str:
+        """The whole document at once (every node's entry built); the JSON report writes it a
+        node at a time instead (nr_apply.report.json_report)."""
+        return super(RunReport, self._listed()).model_dump_json(**options)
+
+    def _listed(self) -> "RunReport":
+        built = {k: list(v) for k, v in self.__dict__.items() if isinstance(v, Entries)}
+        return self.model_copy(update=built) if built else self
+
 
 class SourceObject(Document):
     node: str
@@ -245,6 +259,69 @@ def _node_entry(outcome: NodeOutcome) -> NodeEntry:
     return NodeEntry.model_validate(data)
 
 
+class Entries(Sequence[E]):
+    """A run report's list whose entries are built from the run's own records (`build`)
+    whenever it is read, and not kept. As report models, the changes of a 10,000-node factory
+    dry-run (about a million) took more memory than the rest of the run, and an apply's gate
+    results grow with the fabric the same way; a format that goes through them once now holds
+    one entry at a time (the JSON report writes it and lets it go)."""
+
+    def __init__(self, records: Iterable[Any], build: Callable[[Any], E]):
+        self._records, self._build = list(records), build
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> E: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[E]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._build(r) for r in self._records[index]]
+        return self._build(self._records[index])
+
+    def __iter__(self) -> Iterator[E]:
+        return (self._build(r) for r in self._records)
+
+
+class NodeEntries(Entries[NodeEntry]):
+    """A run report's `nodes`, from the run's outcomes."""
+
+    def __init__(self, outcomes: Iterable[NodeOutcome]):
+        super().__init__(outcomes, _node_entry)
+
+    def with_status(self, statuses: Iterable[str]) -> Iterator[NodeEntry]:
+        wanted = set(statuses)
+        return (_node_entry(o) for o in self._records if o.status in wanted)
+
+    def names_with_status(self, status: str) -> list[str]:
+        return [o.name for o in self._records if o.status == status]
+
+
+def _gate_entry(g: GateResult) -> GateEntry:
+    return GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value, threshold=g.threshold,
+                     detail=g.detail, source=g.source)
+
+
+def with_status(nodes: Sequence[NodeEntry], statuses: Iterable[str]) -> Iterator[NodeEntry]:
+    """The entries of `nodes` whose status is one of `statuses`, in order (NodeEntries builds
+    only those)."""
+    if isinstance(nodes, NodeEntries):
+        return nodes.with_status(statuses)
+    wanted = set(statuses)
+    return (n for n in nodes if n.status in wanted)
+
+
+def names_with_status(nodes: Sequence[NodeEntry], status: str) -> list[str]:
+    """The names of the nodes with `status`, in order, without building their entries."""
+    if isinstance(nodes, NodeEntries):
+        return nodes.names_with_status(status)
+    return [n.name for n in nodes if n.status == status]
+
+
 def summarise(statuses) -> Summary:
     counts = Counter(statuses)
     return Summary(**{status: counts.get(status, 0) for status in STATUSES})
@@ -275,20 +352,20 @@ def build_report(loaded, outcomes: list[NodeOutcome], dry_run: bool, command: st
                  kpis: list[dict] | None = None) -> RunReport:
     if exit_code is None:
         exit_code = read_exit_code(outcomes)
-    nodes = [_node_entry(o) for o in outcomes]
-    return RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
-                     mode="dry-run" if dry_run else "apply", command=report_command(command, dry_run),
-                     exit_code=int(exit_code),
-                     summary=summarise(n.status for n in nodes), nodes=nodes,
-                     gates=[GateEntry(gate=g.gate, node=g.node, passed=g.passed, value=g.value,
-                                      threshold=g.threshold, detail=g.detail, source=g.source)
-                            for g in gates or []],
-                     run_id=run_id, message=message, kpis=build_kpis(kpis or []),
-                     findings=list(validation.findings) if validation else [],
-                     headroom=list(validation.headroom) if validation else [],
-                     fabric=getattr(loaded, "fabric", None), operator=operator(), started_at=started_at,
-                     finished_at=time.time(),
-                     batches=list(batches or []), topology=topology(fabric) if fabric is not None else None)
+    report = RunReport(plan=loaded.plan.name, plan_file=str(loaded.file), plan_digest=loaded.digest,
+                       mode="dry-run" if dry_run else "apply", command=report_command(command, dry_run),
+                       exit_code=int(exit_code),
+                       summary=summarise(o.status for o in outcomes),
+                       run_id=run_id, message=message, kpis=build_kpis(kpis or []),
+                       findings=list(validation.findings) if validation else [],
+                       headroom=list(validation.headroom) if validation else [],
+                       fabric=getattr(loaded, "fabric", None), operator=operator(), started_at=started_at,
+                       finished_at=time.time(),
+                       batches=list(batches or []), topology=topology(fabric) if fabric is not None else None)
+    # Set after validation, which would build every entry at once: each is validated as it is read.
+    report.nodes = NodeEntries(outcomes)  # type: ignore[assignment]
+    report.gates = Entries(gates or [], _gate_entry)  # type: ignore[assignment]
+    return report
 
 
 def validation_document(report: ValidationReport, plan: str, nodes: list[str], fabric=None,

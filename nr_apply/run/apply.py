@@ -126,12 +126,15 @@ def roll_out(run: RunContext, outcomes: list[NodeOutcome]) -> int:
     journal, run_id = run.claim.journal, run.claim.run_id
     by_name = {o.name: o for o in outcomes}
     changed = {o.name for o in outcomes if o.status == "changed"}
-    state = RolloutState(run_id, by_name, {n: by_name[n].raw for n in changed})
+    # Each snapshot is journaled before anything is pushed, and a restore reads it back from there.
+    state = RolloutState(run_id, by_name, journal.snapshots(run_id))
     plan_batches = batches(plan, run.fabric, changed)
     for batch in plan_batches:
         for name in batch.nodes:
-            journal.add_node(run_id, name, by_name[name].platform, batch.phase, batch.index, state.snapshots[name])
-            by_name[name].phase, by_name[name].batch = batch.phase, batch.index
+            outcome = by_name[name]
+            journal.add_node(run_id, name, outcome.platform, batch.phase, batch.index, outcome.raw)
+            outcome.raw = None
+            outcome.phase, outcome.batch = batch.phase, batch.index
     processors = [JournalProcessor(journal, run_id),
                   Progress.for_options(options, [p.name for p in plan.phases], revert=plan.timed_revert)]
     rollout = Rollout(plan, session, state, plan_batches, processors, follow_up(options, run_id),

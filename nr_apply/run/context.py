@@ -34,8 +34,10 @@ class RunContext:
         return self.credentials.secrets()
 
     def read(self, names: list[str]) -> list[NodeOutcome]:
-        """Read, diff and plan `names`; each node's sessions close when its own read is done."""
-        return dry_run(self.session, names)
+        """Read, diff and plan `names`; each node's sessions close when its own read is done.
+        Only a run holding the fabric can push what it read: a read without the lock (a
+        dry-run) keeps no snapshots or driver changes."""
+        return dry_run(self.session, names, for_rollout=self.claim is not None)
 
 
 def open_session(options: RunOptions, loaded, fabric: Fabric, names: list[str], credentials: Credentials,
