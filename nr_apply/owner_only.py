@@ -43,8 +43,24 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_pieces(path: str | Path, pieces: Iterable[str]) -> None:
-    """Text that comes in pieces (a report rendered a node at a time), written as they come."""
-    with open_text(path) as fh:
-        for text in pieces:
-            for start in range(0, len(text), CHUNK):
-                fh.write(text[start:start + CHUNK])
+    """Text that comes in pieces (a report rendered a node at a time), written as they come:
+    into a file beside `path` that replaces it once whole, so a failure while rendering leaves
+    the previous file as it was, never half a report. A device or a pipe is written directly."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        with open_text(path) as fh:
+            _write(fh, pieces)
+        return
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open_text(partial) as fh:
+            _write(fh, pieces)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write(fh, pieces: Iterable[str]) -> None:
+    for text in pieces:
+        for start in range(0, len(text), CHUNK):
+            fh.write(text[start:start + CHUNK])

@@ -130,3 +130,21 @@ def test_writing_the_json_report_holds_one_node_entry_at_a_time(big_fabric, tmp_
     alive = [entries() - before for i, _ in enumerate(json_chunks(document)) if i % 250 == 1]
     assert len(alive) == 5 and max(alive) <= 1  # while a node's piece is being written
     assert entries() == before  # and the document keeps none
+
+
+def test_a_report_that_fails_while_rendering_leaves_the_previous_file_whole(tmp_path):
+    from nr_apply.owner_only import write_pieces
+
+    report = tmp_path / "report.json"
+    report.write_text('{"previous": true}\n')
+
+    def pieces():
+        yield '{"nodes": ['
+        raise RuntimeError("rendering failed")
+
+    with pytest.raises(RuntimeError):
+        write_pieces(report, pieces())
+    assert report.read_text() == '{"previous": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    write_pieces(report, iter(['{"nodes": []}\n']))
+    assert report.read_text() == '{"nodes": []}\n' and oct(report.stat().st_mode & 0o777) == "0o600"
