@@ -71,6 +71,11 @@ def main() -> int:
         for node in report.get("nodes", []):
             statuses[node.get("status")] += 1
         print("  nodes: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+        if first.code != 0:  # a figure of a failed apply says why it failed
+            print(f"  the run's message: {report.get('message')}")
+            for gate in [g for g in report.get("gates", []) if not g.get("passed")][:10]:
+                print(f"  failed gate: {gate.get('node')} {gate.get('gate')} {gate.get('value')} "
+                      f"(limit {gate.get('threshold')}) {gate.get('detail') or ''}")
         run_id = report.get("run_id")
         if run_id:
             shown = harness.run([*harness.NR, "runs", "show", run_id, "--format", "json",

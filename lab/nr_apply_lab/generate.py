@@ -50,15 +50,15 @@ class _Node:
     ports: dict[str, dict] = field(default_factory=dict)
 
 
-def _host_port_name(platform: str, index: int) -> str:
-    """Name of a leaf's `index`-th (0-based) host-facing port, as its platform names ports."""
-    return emulator(platform).port_name(index)
+def _host_port_name(platform: str, index: int, needed: int) -> str:
+    """Name of a switch's `index`-th (0-based) port, as its platform names ports on a switch
+    that needs `needed` of them."""
+    return emulator(platform).port_name(index, needed)
 
 
-def _uplink_port_name(platform: str, hosts_per_leaf: int, spine_index: int) -> str:
+def _first_uplink(hosts_per_leaf: int) -> int:
     """Uplinks sit after the host ports, from port 31 on as in the bundled fabric."""
-    first = max(30, hosts_per_leaf)
-    return _host_port_name(platform, first + spine_index)
+    return max(30, hosts_per_leaf)
 
 
 def _link(a: _Node, a_port: str, b: _Node, b_port: str, cable: str, rdma: str | None = None) -> None:
@@ -87,16 +87,18 @@ def build_fabric(
         for j in range(leaves)
     ]
     host_nodes: list[_Node] = []
+    first_uplink = _first_uplink(hosts_per_leaf)
+    leaf_ports, spine_ports = first_uplink + spines, leaves  # the ports each switch needs
     for j, leaf in enumerate(leaf_nodes):
         for i, spine in enumerate(spine_nodes):
-            _link(leaf, _uplink_port_name(leaf.platform, hosts_per_leaf, i), spine,
-                  _host_port_name(spine.platform, j), FABRIC_CABLE)
+            _link(leaf, _host_port_name(leaf.platform, first_uplink + i, leaf_ports), spine,
+                  _host_port_name(spine.platform, j, spine_ports), FABRIC_CABLE)
     for pod in range(leaves // 2):
         pod_leaves = leaf_nodes[2 * pod : 2 * pod + 2]
         for h in range(hosts_per_leaf):
             host = _Node(f"host{len(host_nodes) + 1}", "linux", ["host_nic", f"pod-{pod + 1}"])
             for leaf, (nic, rdma) in zip(pod_leaves, HOST_NICS):
-                _link(leaf, _host_port_name(leaf.platform, h), host, nic, HOST_CABLE, rdma)
+                _link(leaf, _host_port_name(leaf.platform, h, leaf_ports), host, nic, HOST_CABLE, rdma)
             host_nodes.append(host)
     nodes = spine_nodes + leaf_nodes + host_nodes
     for node in nodes:

@@ -40,9 +40,16 @@ class Emulator:
     # How the platform names a switch's front-panel ports: {n} counts from 1, {lane} is the
     # port's first lane (8 lanes per 400G port).
     port_names: str = "Ethernet{n}"
+    # Where the emulated switch has a fixed front panel: its port count, and how a port split
+    # in two is named ({n}: the front-panel port, {s}: 0 or 1), for switches that need more.
+    front_panel: int | None = None
+    breakout_names: str = ""
 
-    def port_name(self, index: int) -> str:
-        """The `index`-th (0-based) front-panel port's name."""
+    def port_name(self, index: int, needed: int = 0) -> str:
+        """The `index`-th (0-based) port's name on a switch that needs `needed` ports: past
+        its front panel, every port is a breakout half."""
+        if self.front_panel and needed > self.front_panel:
+            return self.breakout_names.format(n=index // 2 + 1, s=index % 2)
         return self.port_names.format(n=index + 1, lane=index * 8)
 
     def device_class(self) -> type[LabDevice]:
@@ -53,7 +60,9 @@ class Emulator:
 EMULATORS: dict[str, Emulator] = {
     "eos": Emulator("nr_apply_lab.eos:EosDevice", asic="tomahawk-5", http_api=EAPI,
                     napalm_optional_args=(("transport", "http"),), gnmi_shapes="nr_apply_lab.eos_gnmi"),
-    "nvue": Emulator("nr_apply_lab.nvue:NvueDevice", asic="spectrum-4", port_names="swp{n}"),
+    # Spectrum-4 (SN5600): 64 front-panel ports, each split into two 400G ports where more are needed
+    "nvue": Emulator("nr_apply_lab.nvue:NvueDevice", asic="spectrum-4", port_names="swp{n}", front_panel=64,
+                     breakout_names="swp{n}s{s}"),
     # SONiC names ports by their first lane
     "sonic": Emulator("nr_apply_lab.sonic:SonicDevice", asic="spectrum-4", gnmi_shapes="nr_apply_lab.sonic_gnmi",
                       port_names="Ethernet{lane}"),

@@ -114,3 +114,23 @@ def test_cli_generates_a_large_fabric_and_rejects_ports_past_65535(tmp_path, cap
     assert main(["lab", "generate", "--spines", "2", "--leaves", "4", "--hosts-per-leaf", "4",
                  "--out", str(tmp_path / "high"), "--base-port", "65530"]) == 3
     assert "lower --base-port" in capsys.readouterr().err
+
+
+def test_a_leaf_with_more_ports_than_its_front_panel_gets_names_the_switch_accepts(tmp_path):
+    # The 10,000-node benchmark's leaves have 118 ports (102 hosts, 16 spines). A Spectrum
+    # switch under NVUE has 64 front-panel ports (swp1-swp64) and refuses swp65 and above
+    # ("Interface 'swp103' does not exist on this platform"); past 64, every port is a 2x400G
+    # breakout, swp1s0 ... swp64s1, as NVUE names split ports.
+    from nr_apply_lab.nvue_schema import InterfaceKeys
+
+    names = generate_inventory(tmp_path, spines=2, leaves=4, hosts_per_leaf=102, leaf_platforms=("nvue",))
+    hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
+    leaves = [n for n in names if hosts[n]["platform"] == "nvue"]
+    assert len(leaves) == 4 and all(len(hosts[n]["data"]["ports"]) == 102 + 2 for n in leaves)
+    ports = [p for n in leaves for p in hosts[n]["data"]["ports"]]
+    for port in ports:
+        assert InterfaceKeys().expand(port) == [port]
+    assert {"swp1s0", "swp1s1", "swp52s1"} <= set(ports)
+    small = generate_inventory(tmp_path / "small", spines=2, leaves=2, hosts_per_leaf=4, leaf_platforms=("nvue",))
+    small_hosts = yaml.safe_load((tmp_path / "small" / "hosts.yaml").read_text())
+    assert "swp1" in small_hosts[small[2]]["data"]["ports"]  # within the front panel: unsplit names
