@@ -3,7 +3,7 @@ rate, pause duration, ECN marks, lossless drops, CNPs and watchdog events per no
 interval, from gNMI streams where a switch has them and CLI samples (the hosts' hw_counters
 over exec channels) elsewhere. Changes nothing and takes no lock: the look before a change
 window. `--once` watches for `--seconds` and prints one summary (exit 1 when a KPI is beyond
-the plan's gate thresholds, 0 otherwise)."""
+the plan's gate thresholds or a node's counters could not be read, 0 otherwise)."""
 
 from __future__ import annotations
 
@@ -72,8 +72,13 @@ def _table(rows: list[dict], title: str):
 
 
 def breaches(rows: list[dict], gates) -> list[str]:
+    """What a pipeline must hear about: a node beyond the plan's gates, or one whose counters
+    were never read over two samples (its zeros would prove nothing)."""
     out = []
     for r in rows:
+        if not r["intervals"]:
+            out.append(f"{r['node']}: no counters could be read over the window, so its health is unknown")
+            continue
         if r["pause_pps_max"] > gates.max_pause_rate_pps:
             out.append(f"{r['node']}: pause rate {r['pause_pps_max']:g}/s > {gates.max_pause_rate_pps:g}")
         if r["lossless_drops"] > gates.max_lossless_drops:
