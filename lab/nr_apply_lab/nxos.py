@@ -461,15 +461,19 @@ class NxosSession(CliSession):
             _set_line(node[1], "set qos-group ", f"set qos-group {m.group(2)}")
         return True
 
-    def _mode_policy_network_qos(self, node: list, line: str) -> bool:
-        m = re.fullmatch(r"class type network-qos (\S+)", line)
+    def _enter_template_class(self, node: list, line: str, kind: str, classes, mode: str, members: str) -> bool:
+        """`class type <kind> NAME` in a policy: only a class of the active 8q template."""
+        m = re.fullmatch(rf"class type {kind} (\S+)", line)
         if not m:
             return False
-        if m.group(1) not in NQ_CLASSES:
-            raise NxosError(f"ERROR: class-map {m.group(1)} is not part of the active network-qos template "
-                            "(8q: c-8q-nq1..7, c-8q-nq-default)")
-        self._enter("nq-class", node[1], line)
+        if m.group(1) not in classes:
+            raise NxosError(f"ERROR: class-map {m.group(1)} is not part of the active {kind} template (8q: {members})")
+        self._enter(mode, node[1], line)
         return True
+
+    def _mode_policy_network_qos(self, node: list, line: str) -> bool:
+        return self._enter_template_class(node, line, "network-qos", NQ_CLASSES, "nq-class",
+                                          "c-8q-nq1..7, c-8q-nq-default")
 
     def _mode_nq_class(self, node: list, line: str) -> bool:
         group = NQ_CLASSES[node[0].split()[-1]]
@@ -498,14 +502,8 @@ class NxosSession(CliSession):
         return False
 
     def _mode_policy_queuing(self, node: list, line: str) -> bool:
-        m = re.fullmatch(r"class type queuing (\S+)", line)
-        if not m:
-            return False
-        if m.group(1) not in OUT_CLASSES:
-            raise NxosError(f"ERROR: class-map {m.group(1)} is not part of the active queuing template "
-                            "(8q: c-out-8q-q1..7, c-out-8q-q-default)")
-        self._enter("queue-class", node[1], line)
-        return True
+        return self._enter_template_class(node, line, "queuing", OUT_CLASSES, "queue-class",
+                                          "c-out-8q-q1..7, c-out-8q-q-default")
 
     def _mode_queue_class(self, node: list, line: str) -> bool:
         policy = self.modes[-2][1]
