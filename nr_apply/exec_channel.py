@@ -213,6 +213,11 @@ class ExecSession:
         stdin, then EOF: a script for `bash -s` is one exec, one round trip."""
         return HELPER.call("run", (self._id, command, timeout, stdin), timeout, on=self._process)[0]
 
+    def put(self, path: str, data: str, timeout: float = 60) -> None:
+        """Write `data` to the device's file `path` over SCP (`scp -t PATH`, as a switch's SCP
+        server takes a file: NX-OS's bootflash), from memory."""
+        HELPER.call("put", (self._id, path, data.encode(), timeout), timeout, on=self._process)
+
     def close(self) -> None:
         """Close without waiting for the goodbye: the socket is released in the helper."""
         HELPER.tell("close", (self._id,), on=self._process)

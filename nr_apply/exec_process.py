@@ -12,7 +12,9 @@ Frames both ways are a 4-byte big-endian length and a `marshal`-ed tuple of plai
 requests `(request_id, op, args)`, answers `(request_id, ok, value)` where a failure's value is
 the transport's own words. Ops: `open (conn_id, host, port, username, password, known_hosts
 path or None, timeout)`, `run (conn_id, command, timeout, stdin)` -> the output text (`stdin`:
-text sent on the channel's stdin, then EOF; None sends nothing), `close (conn_id)` (no answer). The process ends when its stdin does.
+text sent on the channel's stdin, then EOF; None sends nothing), `put (conn_id, path, data,
+timeout)` (one file written on the device over SCP, from memory), `close (conn_id)` (no
+answer). The process ends when its stdin does.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class Server:
 
     async def _answer(self, request_id: int, op: str, args: tuple) -> None:
         try:
-            value = await (self._open(*args) if op == "open" else self._run(*args))
+            value = await {"open": self._open, "run": self._run, "put": self._put}[op](*args)
             answer: tuple = (request_id, True, value)
         except Exception as exc:  # noqa: BLE001 -- every failure is the node's, in the transport's words
             answer = (request_id, False, words(exc))
@@ -136,6 +138,12 @@ class Server:
         # terminal would show it); asyncssh decodes UTF-8.
         return await asyncio.wait_for(self._output(connection, f"exec 2>&1\n{command}", stdin), timeout)
 
+    async def _put(self, conn_id: int, path: str, data: bytes, timeout: float) -> None:
+        connection = self._connections.get(conn_id)
+        if connection is None:
+            raise ConnectionError("the connection is closed")
+        await asyncio.wait_for(_scp_sink(connection, path, data), timeout)
+
     @staticmethod
     async def _output(connection: asyncssh.SSHClientConnection, command: str, stdin: str | None) -> str:
         process = await connection.create_process(command, stderr=asyncssh.STDOUT)
@@ -154,6 +162,34 @@ class Server:
             return output
         finally:
             process.close()
+
+
+async def _scp_sink(connection: asyncssh.SSHClientConnection, path: str, data: bytes) -> None:
+    """Write one file to the device: `scp -t PATH` on it (the SCP sink), fed from memory."""
+    writer, reader, _ = await connection.open_session(f"scp -t {path}", encoding=None)
+    try:
+        await scp_send(reader, writer, path, data)
+    finally:
+        writer.close()
+
+
+async def scp_send(reader: Any, writer: Any, path: str, data: bytes) -> None:
+    """The SCP source's side of one file: the sink acknowledges the start, the file's header
+    line and its bytes with a NUL each, or refuses with 1 or 2 and its reason on one line.
+    Nothing touches the disk here."""
+
+    async def acknowledged() -> None:
+        code = await reader.read(1)
+        if code != b"\0":
+            reason = (await reader.readline()).decode("utf-8", "replace").strip() if code else ""
+            raise OSError(f"scp to {path} refused: {reason or 'the device closed the channel'}")
+
+    await acknowledged()
+    writer.write(f"C0644 {len(data)} {os.path.basename(path.split(':')[-1])}\n".encode())
+    await acknowledged()
+    writer.write(data + b"\0")
+    await acknowledged()
+    writer.write_eof()
 
 
 async def serve() -> None:

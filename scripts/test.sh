@@ -42,6 +42,13 @@ if ! command -v chromium >/dev/null; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     chromium chromium-driver >/dev/null
 fi
+# NX-OS's replace file goes over SCP: nr-apply's sender is tested against OpenSSH's own sink
+# (`scp -t`, Debian's openssh-client).
+if ! command -v scp >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    openssh-client >/dev/null
+fi
 # The import contracts ([tool.importlinter] in pyproject.toml): a broken one fails before any test.
 "$VENV/bin/lint-imports" --no-cache
 # The pytest executable, not `python -m pytest`: the latter puts the checkout first on sys.path,

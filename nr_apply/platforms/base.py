@@ -65,6 +65,9 @@ class Driver(ABC):
     # The DSCP map classifies straight into a traffic class (not into a priority): a DSCP intent
     # does not map keeps its TC in the target, whatever the priority map becomes.
     dscp_classifies_to_tc: ClassVar[bool] = False
+    # The seconds the device's own revert timer takes, where it has a range (validation rule
+    # P6); None: any whole number of seconds.
+    revert_seconds: ClassVar[tuple[int, int] | None] = None
 
     @classmethod
     def why_unsupported(cls, field: str) -> str:
@@ -82,12 +85,20 @@ class Driver(ABC):
         transport of reads and write scripts on SSH platforms (no terminal, no prompt to find;
         see nr_apply.exec_channel). A failed exec raises `SessionLost` and forgets the
         connection, so the next one logs in again."""
+        return self._on_exec_channel(step, lambda session: session.run(command, timeout) if stdin is None
+                                     else session.run(command, timeout, stdin))
+
+    def exec_put(self, step: str, path: str, data: str, timeout: float = 60) -> None:
+        """Write the device file `path` over SCP on the same SSH connection (a switch whose
+        change goes in as a file: NX-OS's `configure replace`). Fails as `exec_read` does."""
+        self._on_exec_channel(step, lambda session: session.put(path, data, timeout))
+
+    def _on_exec_channel(self, step: str, call: Any) -> Any:
         from nr_apply.exec_channel import CONNECTION_NAME, ExecChannelError  # deferred: asyncssh, as above
 
         for attempt in (1, 2):
             try:
-                session = self.host.get_connection(CONNECTION_NAME, self.nornir_config)
-                return session.run(command, timeout) if stdin is None else session.run(command, timeout, stdin)
+                return call(self.host.get_connection(CONNECTION_NAME, self.nornir_config))
             except ExecChannelError as exc:
                 plugin = self.host.connections.pop(CONNECTION_NAME, None)
                 if plugin is not None:
