@@ -3,7 +3,8 @@ express (rule P4): a plan that manages a facet which intent declares on a node w
 has no setting for it would otherwise look "at intent" there while nothing was compared or
 pushed; 802.3x link pause on a lossless port is the classic case: invisible, it stalls a fabric.
 ETS replaced whole (rule P5): a platform whose ETS is one relation of every TC removes the
-schedulers of the TCs intent does not list, and the traffic landing there goes unscheduled."""
+schedulers of the TCs intent does not list, and the traffic landing there goes unscheduled.
+The timed revert (rule P6): it is the device's own timer, so it must be a value the device takes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from nr_apply.diff import unexpressed
 from nr_apply.fabric import Fabric
 from nr_apply.plan import Plan
+from nr_apply.platforms import drivers
 from nr_apply.platforms.drivers import driver_class
 from nr_apply.validation.findings import Finding
 
@@ -58,3 +60,18 @@ def check_ets_replaced_whole(plan: Plan, fabric: Fabric) -> Iterator[Finding]:
                       f"{mapped}; a DSCP the intent does not map keeps the device's own class (SONiC's default "
                       "map sends most DSCPs to TC 1). List every TC that carries traffic in ets.bandwidth or "
                       "ets.strict.")
+
+
+def check_revert_timers(plan: Plan, fabric: Fabric, nodes: list[str]) -> Iterator[Finding]:
+    """`timed_revert` within the range of the timer each targeted node's driver arms."""
+    out_of_range: dict[str, list[str]] = {}
+    for name in nodes:
+        node = fabric.nodes[name]
+        limits = drivers.driver_class(node.platform).revert_seconds  # the driver a run would use
+        if limits is not None and not limits[0] <= plan.timed_revert <= limits[1]:
+            out_of_range.setdefault(node.platform, []).append(name)
+    for platform, names in out_of_range.items():
+        low, high = drivers.driver_class(platform).revert_seconds
+        yield Finding(rule="P6", severity="error", nodes=names,
+                      message=f"timed_revert {plan.timed_revert:g}s is outside {low}-{high}s, the range of the "
+                      f"revert timer {platform} arms on the device ({', '.join(names)}); set timed_revert within it.")

@@ -160,6 +160,13 @@ CATALOGUE: tuple[RuleDoc, ...] = (
             "Traffic still lands in those classes (a DSCP the intent does not map keeps the device's own class; "
             "SONiC's default map sends most DSCPs to TC 1) and is left without its share.",
             "The drivers' `compared_whole` facets; SONiC QUEUE and SCHEDULER tables."),
+    RuleDoc("P6", "The timed revert fits every device's timer",
+            "`timed_revert` is within the range of the revert timer each targeted platform arms on the device "
+            "(NX-OS: `configure replace ... commit-timeout`, 30-3600 s).",
+            "The revert that restores an unconfirmed change is the device's own timer; a value the device "
+            "refuses would leave those nodes without one.",
+            "Cisco Nexus 9000 NX-OS System Management Configuration Guide, \"Performing Configuration Replace\"; "
+            "the drivers' `revert_seconds`."),
     # --- the plan -------------------------------------------------------------------------
     RuleDoc("PLAN-1", "Phase targets exist",
             "Every group and node a phase names exists, and every phase selects at least one node.",

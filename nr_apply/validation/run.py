@@ -6,8 +6,8 @@ from nr_apply.fabric import Fabric
 from nr_apply.plan import Plan
 from nr_apply.validation.findings import ValidationReport
 from nr_apply.validation.headroom_check import check_headroom
-from nr_apply.validation.capabilities import check_capabilities, check_ets_replaced_whole
-from nr_apply.validation.plan_rules import check_plan
+from nr_apply.validation.capabilities import check_capabilities, check_ets_replaced_whole, check_revert_timers
+from nr_apply.validation.plan_rules import check_plan, phase_nodes
 from nr_apply.validation.rules import RULES
 
 
@@ -22,6 +22,8 @@ def validate_fabric(fabric: Fabric, plan: Plan | None = None) -> ValidationRepor
         report.findings.extend(check_plan(plan, fabric))
         report.findings.extend(check_capabilities(plan, fabric))
         report.findings.extend(check_ets_replaced_whole(plan, fabric))
+        targeted = list(dict.fromkeys(n.name for phase in plan.phases for n in phase_nodes(phase, fabric)))
+        report.findings.extend(check_revert_timers(plan, fabric, targeted))
     # Errors first, then by rule, so the first lines of the output are the ones that block.
     report.findings.sort(key=lambda f: (f.severity != "error", f.rule, f.ports, f.nodes))
     return report

@@ -104,12 +104,27 @@ def _nxos_config(raw: Any) -> list[str]:
     return [line for line in str(raw).splitlines() if not line.startswith("!Time:")]
 
 
-# NX-OS: the revert is armed by the driver (a timer in its process) over the checkpoint it takes
-# before the change; a pending change shows as that checkpoint, or the timer still armed.
+# NX-OS: the change goes in as `configure replace` of a file on bootflash, with the switch's
+# commit timer and a checkpoint taken before it; a pending change shows as the running timer,
+# the file or the checkpoint.
+NXOS_TARGET = "bootflash:nr_apply_target.cfg"
+
+
 def _nxos_leftovers(drv: Driver) -> list[str]:
-    summary = _napalm(drv).cli(["show checkpoint summary"])["show checkpoint summary"]
-    left = [name for name in ("nr_apply_pending",) if name in summary]
-    return left + (["revert timer armed"] if getattr(drv, "_timer", None) is not None else [])
+    cli = _napalm(drv).cli
+    left = ["checkpoint nr_apply_pending"] if "nr_apply_pending" in cli(["show checkpoint summary"])[
+        "show checkpoint summary"] else []
+    if "No such file" not in cli([f"dir {NXOS_TARGET}"])[f"dir {NXOS_TARGET}"]:
+        left.append(NXOS_TARGET)
+    status = cli(["show config-replace status"])["show config-replace status"]
+    return left + (["configure replace waiting for its commit"] if "commit-timeout" in status.lower() else [])
+
+
+def _nxos_stage_own(drv: Driver) -> None:
+    """A push killed after its file reached bootflash and its checkpoint was taken, before the
+    replace."""
+    drv.exec_put("upload", NXOS_TARGET, drv.read())
+    _napalm(drv).cli(["checkpoint nr_apply_pending"])
 
 
 FACTS: dict[str, Facts] = {
@@ -126,7 +141,7 @@ FACTS: dict[str, Facts] = {
     "linux": Facts(same=str, leftovers=_linux_leftovers, rejected=("push", "Operation not permitted"),
                    too_late="the revert timer is inactive"),
     "nxos": Facts(same=_nxos_config, leftovers=_nxos_leftovers, rejected=("commit", "Configuration rejected"),
-                  too_late="checkpoint nr_apply_pending is gone"),
+                  too_late="the configure replace commit timer has run out", stage_own=_nxos_stage_own),
 }
 
 

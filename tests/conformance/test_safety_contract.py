@@ -21,6 +21,12 @@ SELF_REVERT_S = 3
 REVERT_WAIT_S = 20
 
 
+def self_revert_s(drv: Driver) -> int:
+    """A short revert the device's timer takes: 3 s, or its shortest (NX-OS: 30 s)."""
+    limits = drv.revert_seconds
+    return max(SELF_REVERT_S, limits[0]) if limits else SELF_REVERT_S
+
+
 def parsed(drv: Driver, raw) -> NodeState:
     return drv.parse(raw, list(drv.node.ports))
 
@@ -50,9 +56,10 @@ def test_an_unconfirmed_push_reverts_by_itself(device):
     drv = device.drv
     snapshot = drv.snapshot()
     target, change = plan(drv)
-    drv.push(change, revert_in=SELF_REVERT_S)
+    revert = self_revert_s(drv)
+    drv.push(change, revert_in=revert)
     assert left_to_do(drv, target) == []  # the change is in while the revert waits
-    assert device.wait_until(lambda: at_snapshot(drv, snapshot), REVERT_WAIT_S), "no revert on its own"
+    assert device.wait_until(lambda: at_snapshot(drv, snapshot), revert + REVERT_WAIT_S), "no revert on its own"
     assert parsed(drv, drv.read()) == parsed(drv, snapshot)
     # Too late to keep it: the confirm fails instead of reporting a change that is gone.
     with pytest.raises(DriverError) as late:
@@ -101,8 +108,9 @@ def test_a_session_dead_mid_push_leaves_no_half_changed_node(device):
     target, change = plan(drv)
     before = parsed(drv, snapshot)
     device.fault("disconnect-mid-commit")
+    revert = self_revert_s(drv)
     with pytest.raises(SessionLost):
-        drv.push(change, revert_in=SELF_REVERT_S)
+        drv.push(change, revert_in=revert)
     device.clear_faults()
     # Read back by a driver that never saw the dead session, as `nr-apply resume` would.
     drv = device.another_driver()
@@ -114,7 +122,7 @@ def test_a_session_dead_mid_push_leaves_no_half_changed_node(device):
         assert state == before or changed, f"half-changed: {diff_node(target, state, FACETS, drv.unsupported)}"
         return facts(drv.platform).same(raw) == facts(drv.platform).same(snapshot)
 
-    assert device.wait_until(whole_and_back, REVERT_WAIT_S), "the node did not return to its snapshot"
+    assert device.wait_until(whole_and_back, revert + REVERT_WAIT_S), "the node did not return to its snapshot"
 
 
 def test_discard_staged_drops_only_what_nr_apply_staged(device):

@@ -1,5 +1,6 @@
-"""The NX-OS driver against the lab's NX-OS over NX-API (HTTPS): the safety contract as NX-OS
-gives it (checkpoint, a revert armed by nr-apply, rollback to the checkpoint)."""
+"""The NX-OS driver against the lab's NX-OS over NX-API (HTTPS) and SSH (the replace file over
+SCP): the safety contract as NX-OS gives it (`configure replace ... commit-timeout` with the
+switch's own timer, a checkpoint for an immediate rollback)."""
 
 from __future__ import annotations
 
@@ -46,47 +47,70 @@ def test_a_rejected_commit_leaves_the_snapshot(drv, lab):
     assert lossless(drv, nxos_running_config(lab, NODE)) == lossless(drv, snapshot)
 
 
-def test_a_line_nxos_refuses_midway_takes_the_switch_back_to_the_checkpoint(drv, lab):
+def test_a_replace_nxos_refuses_leaves_the_switch_as_it_was_and_nothing_staged(drv, lab):
     snapshot = drv.snapshot()
     planned = change(drv)
-    planned.payload = planned.payload + ["policy-map type network-qos NR_LOSSLESS_NQ",
-                                         "class type network-qos c-nq3"]  # not an 8q template class
+    planned.native = planned.native + ["policy-map type network-qos NR_LOSSLESS_NQ",
+                                       "  class type network-qos c-nq3"]  # not an 8q template class
     with pytest.raises(DriverError, match="not part of the active network-qos template"):
         drv.push(planned, revert_in=60)
     assert nxos_running_config(lab, NODE).split("\n", 3)[3] == snapshot.split("\n", 3)[3]
+    assert staged(drv) == {"checkpoint": False, "file": False, "timer": False}
 
 
-def test_an_unconfirmed_push_reverts_to_the_snapshot(drv, lab):
+def staged(drv) -> dict[str, bool]:
+    conn = drv._napalm()
+    return {"checkpoint": "nr_apply_pending" in drv._show_text(conn, "t", "show checkpoint summary"),
+            "file": "No such file" not in drv._show_text(conn, "t", "dir bootflash:nr_apply_target.cfg"),
+            "timer": drv._replace_pending(conn, "t")}
+
+
+def test_a_push_is_one_configure_replace_whose_file_is_the_running_config_with_the_change(drv, lab):
+    before = nxos_running_config(lab, NODE)
+    drv.push(change(drv), revert_in=60)
+    assert staged(drv) == {"checkpoint": True, "file": True, "timer": True}
+    commands = [e["command"] for e in lab.command_log(NODE)]
+    assert "configure replace bootflash:nr_apply_target.cfg commit-timeout 60" in commands
+    # Nothing outside the lossless scope moved: the description, VLANs and mgmt0 are as they were.
+    after = nxos_running_config(lab, NODE)
+    for line in ("hostname leaf5", "vlan 1,10", "  name servers", "  vrf member management"):
+        assert line in before and line in after
+
+
+def test_after_nr_apply_died_the_switch_reverts_by_itself(drv, lab):
     snapshot = drv.snapshot()
-    drv.push(change(drv), revert_in=1)
-    assert lossless(drv, nxos_running_config(lab, NODE)) != lossless(drv, snapshot)
-    deadline = time.monotonic() + 15
+    drv.push(change(drv), revert_in=30)
+    drv.session.close()  # the pushing process is gone; nothing of it is left to act
+    deadline = time.monotonic() + 60
     while lossless(drv, nxos_running_config(lab, NODE)) != lossless(drv, snapshot):
-        assert time.monotonic() < deadline, "the armed revert did not run"
-        time.sleep(0.2)
-    with pytest.raises(DriverError, match="confirm: no pending change"):
-        drv.confirm()
-
-
-def test_after_nr_apply_died_a_new_driver_rolls_back_through_the_checkpoint(drv, lab):
-    snapshot = drv.snapshot()
-    drv.push(change(drv), revert_in=3600)
-    drv._disarm()  # the pushing process is gone: nothing reverts on the switch by itself
+        assert time.monotonic() < deadline, "the switch did not revert by itself"
+        time.sleep(0.5)
     fresh = lab_driver(lab, NODE)
     try:
-        assert "nr_apply_pending" in fresh._show_text(fresh._napalm(), "t", "show checkpoint summary")
-        fresh.rollback(snapshot)
-        assert lossless(fresh, fresh.read()) == lossless(fresh, snapshot)
-        assert "nr_apply_pending" not in fresh._show_text(fresh._napalm(), "t", "show checkpoint summary")
+        with pytest.raises(DriverError, match="confirm: no pending change"):
+            fresh.confirm()
     finally:
         fresh.session.close()
 
 
-def test_a_confirmed_push_is_saved_and_its_checkpoint_dropped(drv, lab):
+def test_a_new_driver_rolls_back_a_pending_replace_at_once(drv, lab):
+    snapshot = drv.snapshot()
+    drv.push(change(drv), revert_in=3600)
+    fresh = lab_driver(lab, NODE)
+    try:
+        fresh.rollback(snapshot)
+        assert fresh.read().split("\n", 3)[3] == snapshot.split("\n", 3)[3]
+        assert staged(fresh) == {"checkpoint": False, "file": False, "timer": False}
+    finally:
+        fresh.session.close()
+
+
+def test_a_confirmed_push_is_saved_and_leaves_nothing_staged(drv, lab):
     drv.push(change(drv), revert_in=60)
     drv.confirm()
     assert change(drv).empty
-    assert "nr_apply_pending" not in drv._show_text(drv._napalm(), "t", "show checkpoint summary")
+    assert staged(drv) == {"checkpoint": False, "file": False, "timer": False}
+    assert "copy running-config startup-config" in [e["command"] for e in lab.command_log(NODE)]
 
 
 def test_the_switch_answers_netmiko_over_ssh(lab):

@@ -49,8 +49,22 @@ def test_a_soak_that_cannot_fit_inside_the_revert_is_refused(plan, capsys):
 
 
 def test_the_margin_is_at_least_five_seconds(plan, capsys):
-    assert validate(plan, capsys, "timed_revert: 120s", "timed_revert: 7s")[0] == 0  # soak 2s + 5s
-    assert validate(plan, capsys, "timed_revert: 7s", "timed_revert: 6s")[0] == 3
+    assert "cannot hold phase" not in validate(plan, capsys, "timed_revert: 120s", "timed_revert: 7s")[1]  # 2s + 5s
+    assert "cannot hold phase 'pod-a-leaves'" in validate(plan, capsys, "timed_revert: 7s", "timed_revert: 6s")[1]
+
+
+@pytest.mark.parametrize("revert", ["29s", "61m"])
+def test_a_timed_revert_the_nxos_timer_cannot_take_is_refused_naming_the_nodes(plan, capsys, revert):
+    """NX-OS arms the revert itself (`configure replace ... commit-timeout`, 30 to 3600 s)."""
+    plan.write_text(plan.read_text().replace("timed_revert: 120s", f"timed_revert: {revert}"))
+    code = main(["validate", str(plan)])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "P6" in out and "is outside 30-3600s, the range of the revert timer nxos arms on the device (leaf5)" in out
+
+
+def test_a_timed_revert_inside_the_nxos_range_passes(plan, capsys):
+    assert validate(plan, capsys, "timed_revert: 120s", "timed_revert: 30s")[0] == 0
 
 
 @pytest.mark.parametrize("old,new,field", [

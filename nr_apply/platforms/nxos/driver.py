@@ -1,28 +1,26 @@
 """Cisco NX-OS through NAPALM's `nxos` driver (NX-API JSON-RPC over HTTPS) on the Nornir host's
-"napalm" connection: reads (`show running-config`, `show version`, counters) and pushes
-(configuration lines, `checkpoint`, `rollback running-config checkpoint`) all go over NX-API,
-so no step needs SSH.
+"napalm" connection for reads, checkpoints and commands; SSH (the host's `nr_apply_exec`
+connection) for the one step NX-API cannot do, writing the replace file to bootflash over SCP.
 
-Timed revert: NX-OS's own confirm timer is `configure replace bootflash:<file> commit-timeout`,
-which replaces the whole running configuration with a file on bootflash (a full configuration
-as the switch prints it, never a partial one; NX-API cannot write the file, NAPALM copies it
-over SCP): nr-apply would be writing outside its lossless scope (docs/nxos.md). It uses the
-documented checkpoint and rollback instead:
-`checkpoint nr_apply_pending` before the change, the change, and a revert armed by nr-apply
-(a timer in this process) that runs `rollback running-config checkpoint nr_apply_pending`
-unless `confirm` comes first. If nr-apply dies before confirming, the switch keeps the change
-(nothing on the switch reverts it) together with the checkpoint; the run's journal shows the
-node as armed, and `nr-apply resume`/`rollback` restores it from that checkpoint. A rejected
-line rolls the switch back to the checkpoint at once (NX-API applies lines one by one).
+Timed revert, on the switch: the change goes in as `configure replace bootflash:<file>
+commit-timeout <s>` (Nexus 9000 System Management Configuration Guide, "Performing
+Configuration Replace"), whose file is the switch's own running-config with the change's lines
+applied (nr_apply.platforms.nxos.replace). NX-OS computes the patch, applies it, checks that
+the running config then matches the file, and restores the previous config itself on a
+mismatch, on a refused command, or when the commit timer runs out before `configure replace
+commit`. So a run that dies after the push leaves a switch that reverts by itself. A
+checkpoint (`nr_apply_pending`) taken first lets a rollback restore at once, without waiting
+for the timer, and exactly.
 
-Release floor: 9.3(1), the oldest release whose configuration guides the grammar here follows;
-a switch reporting an older `nxos_ver_str` is refused before anything is sent.
+Release floor: 9.3(1), the oldest release whose configuration guides the grammar here follows
+(and the release that documents configure replace with commit-timeout on the Nexus 9000); a
+switch reporting an older release is refused before anything is sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-import threading
 import time
 from typing import Any, ClassVar
 
@@ -33,8 +31,10 @@ from nr_apply.platforms.nxos import counters as nxos_counters
 from nr_apply.platforms.nxos.model import parse
 from nr_apply.platforms.nxos.native import load
 from nr_apply.platforms.nxos.plan import plan_lines, restore_lines, scoped
+from nr_apply.platforms.nxos.replace import replace_file
 
 CHECKPOINT = "nr_apply_pending"
+TARGET_FILE = "bootflash:nr_apply_target.cfg"
 RELEASE_FLOOR = (9, 3, 1)
 
 
@@ -57,10 +57,11 @@ class NxosDriver(Driver):
                       "read through the CoS -> qos-group map, never as a separate DSCP -> queue entry",
     }
     dscp_classifies_to_tc = True
+    # `configure replace ... commit-timeout <30-3600>`
+    revert_seconds = (30, 3600)
 
     def __init__(self, node: Node, host: Any):
         super().__init__(node, host)
-        self._timer: threading.Timer | None = None
         self._checked_release = False
 
     # --- pure ----------------------------------------------------------------------------
@@ -100,9 +101,9 @@ class NxosDriver(Driver):
 
     # NAPALM's public `cli` for every command (NX-API `cli_ascii`, text answers), and for
     # configuration lines its NX-API client's `config_list` (NAPALM's `device`, from
-    # napalm.nxapi_plumbing: one NX-API JSON-RPC batch): the whole conversation goes through the
-    # NAPALM connection, none of it around it. NAPALM's own load/commit would replace the whole
-    # running config from a file; nr-apply sends only the lossless lines.
+    # napalm.nxapi_plumbing: one NX-API JSON-RPC batch). NAPALM's own load_replace_candidate
+    # copies its file over SSH on port 22 whatever the inventory says, and its commit has no
+    # timer on NX-OS; the file goes over the host's SSH connection instead (`exec_put`).
     def _show_text(self, conn: Any, step: str, command: str) -> str:
         try:
             return str(conn.cli([command])[command] or "")
@@ -128,65 +129,71 @@ class NxosDriver(Driver):
         if change.empty:
             return
         conn = self._napalm()
+        target = replace_file(self.read(), list(change.native))
+        self._upload(conn, target)
         self._replace_checkpoint(conn)
         try:
-            self._config(conn, "commit", list(change.payload))
+            answer = self._show_text(conn, "commit", f"configure replace {TARGET_FILE} commit-timeout {revert_in}")
+        except SessionLost:
+            raise  # whatever it did, the switch's commit timer takes it back
         except DriverError:
-            # NX-API applies lines one by one: take back the ones that landed, at once.
-            self._rollback_to_checkpoint(conn)
-            self._show_text(conn, "rollback", f"no checkpoint {CHECKPOINT}")
+            self._forget(conn)  # refused: NX-OS restored the configuration before the replace
             raise
-        self._arm(revert_in)
+        if not _replaced(answer):
+            self._forget(conn)
+            raise DriverError("commit", _last_words(answer))
+
+    def _upload(self, conn: Any, text: str) -> None:
+        """The replace file onto bootflash (SCP over SSH), checked by its MD5 as the switch reads it."""
+        self.exec_put("upload", TARGET_FILE, text)
+        found = self._show_text(conn, "upload", f"show file {TARGET_FILE} md5sum").strip()
+        if found != hashlib.md5(text.encode()).hexdigest():
+            raise DriverError("upload", f"{TARGET_FILE} on the switch is not the file sent (md5sum {found or 'empty'})")
 
     def _replace_checkpoint(self, conn: Any) -> None:
         if CHECKPOINT in self._show_text(conn, "checkpoint", "show checkpoint summary"):
             self._show_text(conn, "checkpoint", f"no checkpoint {CHECKPOINT}")
         self._show_text(conn, "checkpoint", f"checkpoint {CHECKPOINT}")
 
-    def _rollback_to_checkpoint(self, conn: Any) -> None:
-        self._show_text(conn, "rollback", f"rollback running-config checkpoint {CHECKPOINT}")
-
-    def _arm(self, revert_in: int) -> None:
-        self._disarm()
-        timer = threading.Timer(revert_in, self._revert_unconfirmed)
-        timer.daemon = True
-        timer.start()
-        self._timer = timer
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _revert_unconfirmed(self) -> None:
-        """The armed revert: back to the checkpoint, which then goes (a late confirm finds no
-        pending change and says so, instead of confirming a change no longer there)."""
-        try:
-            conn = self._napalm()
-            self._rollback_to_checkpoint(conn)
-            self._show_text(conn, "rollback", f"no checkpoint {CHECKPOINT}")
-        except DriverError:
-            pass  # the run's own rollback (or `nr-apply rollback`) restores from the checkpoint
+    def _forget(self, conn: Any) -> None:
+        """Nothing of a push left on the switch: its checkpoint and its file."""
+        if CHECKPOINT in self._show_text(conn, "cleanup", "show checkpoint summary"):
+            self._show_text(conn, "cleanup", f"no checkpoint {CHECKPOINT}")
+        if "No such file" not in self._show_text(conn, "cleanup", f"dir {TARGET_FILE}"):
+            self._show_text(conn, "cleanup", f"delete {TARGET_FILE} no-prompt")
 
     def confirm(self) -> None:
-        self._disarm()
+        """Stop the switch's commit timer, once the running config still holds the change (the
+        replace file's lossless scope): after the timer ran out, the switch is back at its old
+        configuration and there is nothing left to confirm."""
         conn = self._napalm()
-        if CHECKPOINT not in self._show_text(conn, "confirm", "show checkpoint summary"):
-            raise DriverError("confirm", f"no pending change: checkpoint {CHECKPOINT} is gone (reverted?)")
+        ports = list(self.node.ports)
+        target = self._show_text(conn, "confirm", f"show file {TARGET_FILE}")
+        if "No such file" in target or scoped(target, ports) != scoped(self.read(), ports):
+            raise DriverError("confirm", "no pending change: the configure replace commit timer has run out "
+                              "and the switch restored its configuration")
+        self._show_text(conn, "confirm", "configure replace commit")
         self._show_text(conn, "confirm", "copy running-config startup-config")
-        self._show_text(conn, "confirm", f"no checkpoint {CHECKPOINT}")
+        self._forget(conn)
 
     def rollback(self, snapshot: Any) -> None:
         """Back to the snapshot's lossless scope: through the pending checkpoint when nothing
-        outside the scope changed since (exact), else by the scoped change alone."""
-        self._disarm()
+        outside the scope changed since (exact), else by the scoped change alone. A replace
+        still waiting for its commit is committed first, which stops its timer, so the restore
+        happens now and its timer cannot act on the restored config later."""
         conn = self._napalm()
+        try:
+            self._show_text(conn, "rollback", "configure replace commit")
+        except SessionLost:
+            raise
+        except DriverError:
+            pass  # no replace waiting for its commit: nothing to stop
         ports = list(self.node.ports)
         want = self.parse(str(snapshot), ports)
         running = self.read()
         pending = CHECKPOINT in self._show_text(conn, "rollback", "show checkpoint summary")
         if pending and _outside(running, ports) == _outside(str(snapshot), ports):
-            self._rollback_to_checkpoint(conn)
+            self._show_text(conn, "rollback", f"rollback running-config checkpoint {CHECKPOINT}")
             running = self.read()
         if self.parse(running, ports) != want:
             lines = plan_lines(running, self.parse(running, ports), want)
@@ -195,11 +202,16 @@ class NxosDriver(Driver):
         exact = restore_lines(running, str(snapshot))
         if exact:
             self._config(conn, "rollback", [ln.strip() for ln in exact])
-        if pending:
-            self._show_text(conn, "rollback", f"no checkpoint {CHECKPOINT}")
+        self._forget(conn)
         self._show_text(conn, "rollback", "copy running-config startup-config")
         if self.parse(self.read(), ports) != want:
             raise DriverError("rollback", "the lossless scope read back still differs from the snapshot")
+
+    def discard_staged(self) -> None:
+        """What a push killed before its `configure replace` left: the file and the checkpoint.
+        (Had the replace been made, its timer still restores the configuration from before it,
+        which the switch keeps itself.)"""
+        self._forget(self._napalm())
 
     def counters(self) -> Counters:
         conn = self._napalm()
@@ -222,8 +234,6 @@ class NxosDriver(Driver):
             ports[name] = values
         return Counters(taken_at=taken, ports=ports)
 
-    def close(self) -> None:
-        self._disarm()
 
 
 def _words(exc: BaseException) -> str:
@@ -241,6 +251,18 @@ def _failure(step: str, message: str, exc: BaseException) -> DriverError:
 
     lost = isinstance(exc, (OSError, NXAPIConnectionError))
     return SessionLost(step, message) if lost else DriverError(step, message)
+
+
+def _replaced(answer: str) -> bool:
+    """NX-OS's answer to `configure replace`: "Configure replace completed successfully" (a
+    9.3(1) capture; Cisco's own pyATS restore checks the same words), else it failed and the
+    switch restored its configuration."""
+    return "configure replace completed successfully" in answer.lower()
+
+
+def _last_words(answer: str) -> str:
+    lines = [ln.strip() for ln in answer.splitlines() if ln.strip()]
+    return " ".join(lines[-3:]) or "configure replace failed"
 
 
 def _outside(text: str, ports: list[str]) -> str:
