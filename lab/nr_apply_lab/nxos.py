@@ -1,6 +1,8 @@
 """The lab's Cisco Nexus 9000 (NX-OS): running/startup config, named checkpoints and NX-API
 (JSON-RPC `cli`/`cli_ascii`, and the `ins_api` `cli_show`/`cli_show_ascii`/`cli_conf` form)
-served over HTTPS at `/ins` with the lab's own certificate.
+served over HTTPS at `/ins` with the lab's own certificate. Its bootflash: (nxos_bootflash) takes
+files over SCP on the SSH server; `configure replace bootflash:FILE [commit-timeout N]`
+(nxos_replace) replaces the running config with one, under a commit timer.
 
 Its config is its own indented tree (nothing here shares nr-apply's parser). The grammar covers
 the lossless scope and rejects what NX-OS rejects: a network-qos or queuing class that is not
