@@ -671,12 +671,12 @@ class NxosSession(CliSession):
             else:
                 _set_line(children, "priority-flow-control watch-dog-interval ", line.removeprefix("no "))
             return True
-        m = re.fullmatch(r"flowcontrol (receive|send) (on|off)", line)
+        m = re.fullmatch(r"(no )?flowcontrol (receive|send) (on|off)", line)
         if m:
-            if m.group(2) == "off":
-                _remove(children, f"flowcontrol {m.group(1)}")
+            if m.group(1) or m.group(3) == "off":
+                _remove(children, f"flowcontrol {m.group(2)}")
             else:
-                _set_line(children, f"flowcontrol {m.group(1)} ", line)
+                _set_line(children, f"flowcontrol {m.group(2)} ", line)
             return True
         if re.fullmatch(r"(no )?(description .*|shutdown|switchport.*)", line):
             return True

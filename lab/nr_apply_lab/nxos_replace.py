@@ -139,8 +139,11 @@ def _flat(tree: Tree, path: tuple = ()) -> set[tuple]:
     return out
 
 
-def whole_policy_errors(device: "NxosDevice") -> list[str]:
-    """What NX-OS judges on a policy as a whole, on the configuration a replace produced."""
+def whole_policy_errors(device: "NxosDevice", entries: list[list[str]]) -> list[str]:
+    """The grammar's whole-policy checks, judged on the configuration the patch produced
+    rather than at each line: no queuing policy's remaining-bandwidth shares above 100 %, and a
+    queuing policy the patch attaches under `system qos` adding up to 100 % (the grammar checks
+    that on attaching only, so a policy already attached is not judged again)."""
     errors = []
     for line, _ in device.running:
         if line.startswith("policy-map type queuing "):
@@ -148,7 +151,9 @@ def whole_policy_errors(device: "NxosDevice") -> list[str]:
             if policy is not None and device.remaining_total(policy) > 100:
                 errors.append("ERROR: total bandwidth remaining percent of the policy exceeds 100")
     attached = device.attached("queuing output")
-    if attached and not attached.startswith("default-"):
+    attaching = any(e[:1] == ["system qos"] and e[-1] == f"service-policy type queuing output {attached}"
+                    for e in entries)
+    if attached and attaching and not attached.startswith("default-"):
         policy = device.policy("queuing", attached)
         if policy is not None and device.remaining_total(policy) != 100:
             errors.append("ERROR: bandwidth remaining percent of the policy's classes must add up to 100")
@@ -163,12 +168,13 @@ def apply(session: "NxosSession", target: Tree) -> None:
     device = session.device
     # An empty `system qos` is not printed, so a file never holds it: not a difference.
     device.state["running"] = [c for c in device.running if c != ["system qos", []]]
-    for entry in patch(device.running, target):
+    entries = patch(device.running, target)
+    for entry in entries:
         session.modes = []
         for line in entry:
             session.configure_line(line)
     session.modes = []
-    for error in whole_policy_errors(device):
+    for error in whole_policy_errors(device, entries):
         raise NxosError(error)
     device.state["running"] = [c for c in device.running if c != ["system qos", []]]
     if canonical(device.running) != canonical(target):

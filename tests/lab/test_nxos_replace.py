@@ -116,11 +116,12 @@ def test_remaining_bandwidth_is_judged_on_the_result_not_line_by_line(dev):
     put(dev, shifted, "shifted.cfg")
     assert "error" not in cli(dev, "configure replace bootflash:shifted.cfg")[0]
     assert "bandwidth remaining percent 70" in running(dev)
-    # an attached policy whose shares do not add up to 100 is refused as a whole
-    short = running(dev).replace("bandwidth remaining percent 30", "bandwidth remaining percent 20")
+    # a policy attached by the file must add up to 100 (judged on the policy the file gives)
+    short = running(dev).replace("LOSSLESS_OUT", "SHORT_OUT").replace("bandwidth remaining percent 30",
+                                                                        "bandwidth remaining percent 20")
     put(dev, short, "short.cfg")
     assert "must add up to 100" in text(cli(dev, "configure replace bootflash:short.cfg")[0])
-    assert "bandwidth remaining percent 30" in running(dev)
+    assert "bandwidth remaining percent 30" in running(dev) and "SHORT_OUT" not in running(dev)
 
 
 def test_a_line_the_switch_cannot_hold_fails_verification_and_restores(dev):
@@ -206,3 +207,35 @@ def test_the_ssh_cli_runs_configure_replace_too(dev):
     assert "pending" in session.run("show config-replace status")
     session.run("configure replace commit")
     assert "idle" in session.run("show config-replace status")
+
+
+def test_replace_on_the_azure_reference_reaches_the_planned_config_and_back(dev, tmp_path):
+    # Azure Local's reference NX-OS policy (Azure/AzureLocal-Supportability @3407980e, vectors/nxos_1.txt):
+    # the target file is that switch's running config with the plan's lossless lines applied.
+    from nr_apply.diff import FACET_FIELDS, target_state
+    from nr_apply.model import NodeState, PortLossless
+    from nr_apply.platforms.nxos.driver import NxosDriver
+    from nr_apply.platforms.nxos.plan import plan_lines
+    from test_nxos_emulator import DEFAULTS, FIXTURES, conf, error_of
+
+    azure = (FIXTURES / "vectors" / "nxos_1.txt").read_text()
+    dev.load_config(azure)
+    before = running(dev)
+    planned = NxosDevice(make_node(), tmp_path / "planned")
+    planned.load_config(azure)
+    intent = NodeState(ports={"Ethernet1/17": PortLossless.model_validate(DEFAULTS["data"]["lossless"]["switch"])})
+    current = NxosDriver.parse(before, ["Ethernet1/17"])
+    lines = plan_lines(before, current, target_state(intent, current, list(FACET_FIELDS),
+                                                     set(NxosDriver.unsupported), frozenset(), True))
+    assert lines and error_of(conf(planned, *[ln.strip() for ln in lines])) is None
+    target = running(planned)
+    put(dev, target)
+    answer = cli(dev, "configure replace bootflash:nr_apply_target.cfg commit-timeout 60")[0]
+    assert "error" not in answer, text(answer)
+    assert body_lines(running(dev)) == body_lines(target)
+    assert "  description Storage Intent" in running(dev)
+    cli(dev, "configure replace commit")
+    put(dev, before, "before.cfg")
+    answer = cli(dev, "configure replace bootflash:before.cfg")[0]
+    assert "error" not in answer, text(answer)
+    assert body_lines(running(dev)) == body_lines(before)
