@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 COMMIT_TIMEOUT = range(30, 3601)
 
-# Plain texts (not from a capture).
+# `Configure replace completed successfully` is what test scripts run against real switches
+# look for in the output; the rest of each text below is plain (not from a capture).
 REPLACE_DONE = "Configure replace completed successfully.\n"
 REPLACE_PENDING = ("Configure replace completed successfully. Please run 'configure replace commit' "
                    "within {seconds} seconds to confirm the configuration.\n")
