@@ -161,7 +161,7 @@ def whole_policy_errors(device: "NxosDevice", entries: list[list[str]]) -> list[
     return errors
 
 
-def apply(session: "NxosSession", target: Tree) -> None:
+def apply(session: "NxosSession", target: Tree) -> list[list[str]]:
     """Apply the patch through the session's grammar and verify; raises the first error
     (the caller restores the running config)."""
     from nr_apply_lab.nxos import NxosError  # deferred: nxos imports this module
@@ -182,6 +182,16 @@ def apply(session: "NxosSession", target: Tree) -> None:
         diff = sorted(_flat(target) ^ _flat(device.running))
         raise NxosError(MISMATCH.format(lines="; ".join(" > ".join(p) for p in diff[:5])))
     device.state["running"] = _copy(target)
+    return entries
+
+
+def patch_text(entries: list[list[str]]) -> str:
+    """The patch as `verbose` shows it: each command under its modes (plain layout, not from
+    a capture)."""
+    lines: list[str] = []
+    for entry in entries:
+        lines += ["  " * depth + line for depth, line in enumerate(entry)]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _copy(tree: Tree) -> Tree:
@@ -246,7 +256,7 @@ def command(session: "NxosSession", line: str) -> Any:
     target = parse(Bootflash(device.state).read(name).decode(errors="replace"))
     before = _copy(device.running)
     try:
-        apply(session, target)
+        entries = apply(session, target)
     except NxosError as exc:
         device.state["running"] = before
         device.save()
@@ -254,4 +264,5 @@ def command(session: "NxosSession", line: str) -> Any:
     if timeout is not None:
         arm(device, before, timeout, name)
     device.save()
-    return REPLACE_PENDING.format(seconds=timeout) if timeout is not None else REPLACE_DONE
+    shown = patch_text(entries) if "verbose" in options else ""
+    return shown + (REPLACE_PENDING.format(seconds=timeout) if timeout is not None else REPLACE_DONE)

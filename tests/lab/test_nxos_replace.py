@@ -87,6 +87,10 @@ def test_replace_reaches_exactly_the_file_with_dependencies_ordered(dev):
     answer = cli(dev, "configure replace bootflash:nr_apply_target.cfg verbose")[0]
     assert "error" not in answer, text(answer)
     assert body_lines(running(dev)) == body_lines(target)
+    shown = text(answer)  # verbose shows the patch: class-maps before the policies using them
+    assert shown.index("class-map type qos match-any RDMA") < shown.index("policy-map type qos CLASSIFY") \
+        < shown.index("policy-map type network-qos LOSSLESS_NQ") < shown.index("system qos")
+    assert shown.rstrip().endswith("Configure replace completed successfully.")
     # and back: removals go users first (system qos, interfaces) then policies, class-maps last
     put(dev, before, "before.cfg")
     assert "error" not in cli(dev, "configure replace bootflash:before.cfg")[0]
