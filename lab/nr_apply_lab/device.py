@@ -309,6 +309,12 @@ class LabDevice(ABC):
     @abstractmethod
     def open_session(self, username: str, session_id: str) -> CliSession: ...
 
+    def receive_file(self, path: str) -> Callable[[bytes], None] | None:
+        """Where an SCP copy onto the device (`scp -t PATH` on its SSH server) writes: a
+        callable taking the file's bytes, or None when the device keeps no file at `path` (the
+        copy is then an ordinary command, which the device's CLI refuses)."""
+        return None
+
     def tick(self, now: float) -> None:
         """Fire every timer whose deadline (wall clock, `time.time()`) has passed."""
 

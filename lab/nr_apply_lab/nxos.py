@@ -1,6 +1,8 @@
 """The lab's Cisco Nexus 9000 (NX-OS): running/startup config, named checkpoints and NX-API
 (JSON-RPC `cli`/`cli_ascii`, and the `ins_api` `cli_show`/`cli_show_ascii`/`cli_conf` form)
-served over HTTPS at `/ins` with the lab's own certificate.
+served over HTTPS at `/ins` with the lab's own certificate. Its bootflash: (nxos_bootflash) takes
+files over SCP on the SSH server; `configure replace bootflash:FILE [commit-timeout N]`
+(nxos_replace) replaces the running config with one, under a commit timer.
 
 Its config is its own indented tree (nothing here shares nr-apply's parser). The grammar covers
 the lossless scope and rejects what NX-OS rejects: a network-qos or queuing class that is not
@@ -16,7 +18,9 @@ import re
 import time
 from typing import Any
 
+from nr_apply_lab import nxos_replace
 from nr_apply_lab.device import CommandError, Disconnect, LabDevice, PortSummary, CliSession
+from nr_apply_lab.nxos_bootflash import Bootflash, BootflashError, file_name
 
 RELEASE = "10.3(4a)"
 CHASSIS = "Nexus9000 C9364D-GX2A Chassis"
@@ -99,7 +103,7 @@ class NxosDevice(LabDevice):
                                                  ["no shutdown", []]]])
         config.append(["interface mgmt0", [["vrf member management", []]]])
         return {"boot_time": time.time(), "release": str(self.node.lab.get("release", RELEASE)), "running": config, "startup": config,
-                "checkpoints": {}}
+                "checkpoints": {}, "bootflash": {}}
 
     @property
     def running(self) -> list:
@@ -132,6 +136,29 @@ class NxosDevice(LabDevice):
 
     def open_session(self, username: str, session_id: str) -> "NxosSession":
         return NxosSession(self, username, session_id)
+
+    def receive_file(self, path: str):
+        """An SCP sink into bootflash: (`bootflash:NAME` or a bare `NAME`)."""
+        name = file_name(path)
+        if name is None:
+            return None
+
+        def write(data: bytes) -> None:
+            with self.lock:
+                Bootflash(self.state).write(name, data)
+                self.save()
+        return write
+
+    # --- the configure replace commit timer (wall clock, persisted) ------------------------
+    def next_deadline(self) -> float | None:
+        with self.lock:
+            timer = nxos_replace.pending(self)
+            return timer["deadline"] if timer else None
+
+    def tick(self, now: float) -> None:
+        with self.lock:
+            if nxos_replace.expire(self, now):
+                self.save()
 
     # --- NX-API --------------------------------------------------------------------------
     def http_request(self, payload: Any, username: str, connection: str = "") -> Any:
@@ -267,9 +294,13 @@ class NxosSession(CliSession):
         self.device: NxosDevice = device
         self.modes: list[tuple[str, list]] = []  # (kind, node) innermost last
         self.in_config = False  # the SSH CLI after `configure terminal` (NX-API needs no mode)
+        self.dont_ask = False  # `terminal dont-ask`: commands that would ask for confirmation don't
+        self.confirming: str | None = None  # a file `delete` is asking about (SSH CLI)
 
     @property
     def prompt(self) -> str:
+        if self.confirming is not None:
+            return f'Do you want to delete "/{self.confirming}" ? (yes/no/abort)   [y] '
         mode = {"top": "config", "interface": "config-if", "system-qos": "config-sys-qos"}
         if not self.modes:
             return f"{self.device.name}(config)#" if self.in_config else f"{self.device.name}#"
@@ -277,6 +308,13 @@ class NxosSession(CliSession):
 
     def run(self, line: str) -> str:
         """One line typed on the SSH CLI; `show ...` output as text, config lines applied."""
+        if self.confirming is not None:
+            name, self.confirming = self.confirming, None
+            if line.strip().lower() in ("", "y", "yes"):
+                with self.device.lock:
+                    Bootflash(self.device.state).delete(name)
+                    self.device.save()
+            return ""
         try:
             body = self.execute(line, text=True)
         except NxosError as exc:
@@ -290,7 +328,7 @@ class NxosSession(CliSession):
         if not line:
             return None
         with dev.lock:
-            dev.log_command(self.session_id, line, not line.startswith("show"))
+            dev.log_command(self.session_id, line, not line.startswith(("show", "dir ")))
             if line.startswith("show "):
                 return self._show(line, text)
             return self._exec_or_config(line)
@@ -299,6 +337,8 @@ class NxosSession(CliSession):
         dev = self.device
         if line in ("terminal dont-ask", "no terminal dont-ask", "configure terminal", "configure", "end") or \
                 re.fullmatch(r"terminal (length|width) \d+|terminal session-timeout \d+", line):
+            if line.endswith("dont-ask"):
+                self.dont_ask = not line.startswith("no ")
             if line == "end":
                 self.modes, self.in_config = [], False
             elif line.startswith("configure"):
@@ -312,6 +352,10 @@ class NxosSession(CliSession):
             else:
                 self.closed = True
             return None
+        if not self.in_config and not self.modes:
+            answer = self._exec_file_command(line)
+            if answer is not None:
+                return answer
         m = re.fullmatch(r"(no )?checkpoint (\S+)", line)
         if m:
             checkpoints = dev.state["checkpoints"]
@@ -329,6 +373,7 @@ class NxosSession(CliSession):
             cp = dev.state["checkpoints"].get(m.group(1))
             if cp is None:
                 raise NxosError(f"Checkpoint {m.group(1)} does not exist")
+            # A pending configure replace timer keeps running (nxos_replace's docstring).
             dev.state["running"] = _copy(cp["config"])
             dev.save()
             return "Note: Applying config parallelly may fail Rollback verification\nRollback completed successfully.\n"
@@ -344,7 +389,37 @@ class NxosSession(CliSession):
             raise Disconnect()
         return None
 
+    def _exec_file_command(self, line: str) -> Any:
+        """bootflash: commands and `configure replace`; None when `line` is neither."""
+        dev = self.device
+        m = re.fullmatch(r"delete (\S+)", line)
+        if m and not self.dont_ask:
+            name = file_name(m.group(1))
+            if name is None or name not in Bootflash(dev.state).files:
+                raise NxosError("No such file or directory")
+            if self.session_id.startswith("nxapi-"):
+                # NX-API cannot answer the prompt (plain text, not from a capture).
+                raise NxosError("ERROR: delete asks for confirmation: use 'terminal dont-ask' or 'no-prompt'")
+            self.confirming = name
+            return ""
+        try:
+            answer = Bootflash(dev.state).command(line)
+        except BootflashError as exc:
+            raise NxosError(str(exc)) from None
+        if answer is not None:
+            if line.startswith("delete "):
+                dev.save()
+            return answer
+        answer = nxos_replace.command(self, line)
+        if answer is not None and "disconnect-mid-commit" in dev.faults and line != "configure replace commit":
+            raise Disconnect()
+        return answer
+
     # --- configuration grammar ------------------------------------------------------------
+    def configure_line(self, line: str) -> None:
+        """One configuration line in the current mode (configure replace applies its patch so)."""
+        self._configure(line)
+
     def _configure(self, line: str) -> None:
         """Try the line in the current mode, then in each enclosing one (as the NX-OS CLI
         does), then at the top."""
@@ -463,9 +538,14 @@ class NxosSession(CliSession):
 
     def _enter_template_class(self, node: list, line: str, kind: str, classes, mode: str, members: str) -> bool:
         """`class type <kind> NAME` in a policy: only a class of the active 8q template."""
-        m = re.fullmatch(rf"class type {kind} (\S+)", line)
+        m = re.fullmatch(rf"(no )?class type {kind} (\S+)", line)
         if not m:
             return False
+        if m.group(1):
+            _remove(node[1], f"class type {kind} {m.group(2)}")
+            return True
+        m = re.fullmatch(rf"class type {kind} (\S+)", line)
+        assert m is not None
         if m.group(1) not in classes:
             raise NxosError(f"ERROR: class-map {m.group(1)} is not part of the active {kind} template (8q: {members})")
         self._enter(mode, node[1], line)
@@ -591,12 +671,12 @@ class NxosSession(CliSession):
             else:
                 _set_line(children, "priority-flow-control watch-dog-interval ", line.removeprefix("no "))
             return True
-        m = re.fullmatch(r"flowcontrol (receive|send) (on|off)", line)
+        m = re.fullmatch(r"(no )?flowcontrol (receive|send) (on|off)", line)
         if m:
-            if m.group(2) == "off":
-                _remove(children, f"flowcontrol {m.group(1)}")
+            if m.group(1) or m.group(3) == "off":
+                _remove(children, f"flowcontrol {m.group(2)}")
             else:
-                _set_line(children, f"flowcontrol {m.group(1)} ", line)
+                _set_line(children, f"flowcontrol {m.group(2)} ", line)
             return True
         if re.fullmatch(r"(no )?(description .*|shutdown|switchport.*)", line):
             return True
@@ -616,6 +696,13 @@ class NxosSession(CliSession):
             body = {"nxos_ver_str": dev.state["release"], "host_name": dev.name, "chassis_id": CHASSIS,
                     "kern_uptm_secs": int(time.time() - dev.boot_time)}
             return f"NXOS: version {dev.state['release']}\n{CHASSIS}\n" if text else body
+        if line == "show config-replace status":
+            return nxos_replace.status(dev)
+        if line.startswith("show file "):
+            try:
+                return Bootflash(dev.state).command(line)
+            except BootflashError as exc:
+                raise NxosError(str(exc)) from None
         if line == "show checkpoint summary":
             rows = [f"{i + 1}) {name}:\nCreated by {self.username}\nCreated at {time.ctime(cp['created'])}\n"
                     for i, (name, cp) in enumerate(dev.state["checkpoints"].items())]

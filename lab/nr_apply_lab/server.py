@@ -28,6 +28,7 @@ from nr_apply_lab import faults as control
 from nr_apply_lab.device import SLOW_FAULT_SECONDS, CommandError, Disconnect, LabDevice, CliSession
 from nr_apply_lab.keys import load_or_create_eapi_cert, load_or_create_host_key
 from nr_apply_lab.platforms import HttpApi, device_class, emulator
+from nr_apply_lab.scp_sink import ScpSink, sink_path
 from nr_apply_lab.topology import LabNode
 from nr_apply_lab.traffic import StateFileSummaries, TrafficModel
 
@@ -162,6 +163,8 @@ class _SSHSession(asyncssh.SSHServerSession):
         self._reader = LineReader()
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self._scp: ScpSink | None = None  # an `scp -t PATH` exec the device takes a file for
+        self._scp_store: Callable[[bytes], None] | None = None
 
     # asyncssh callbacks
     def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
@@ -176,25 +179,39 @@ class _SSHSession(asyncssh.SSHServerSession):
 
     def exec_requested(self, command: str) -> bool:
         self._command = command
+        path = sink_path(command)
+        self._scp_store = self._runtime.device.receive_file(path) if path is not None else None
+        if self._scp_store is not None:
+            self._scp = ScpSink(self._write_bytes, self._store_file)
         return True
 
     def session_started(self) -> None:
-        body = self._run_exec() if self._command is not None else self._run_shell()
+        if self._scp is not None:
+            body = self._run_scp()
+        else:
+            body = self._run_exec() if self._command is not None else self._run_shell()
         self._task = asyncio.get_running_loop().create_task(body)
         self._lab.track(self._task)
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
+        if self._scp is not None:
+            self._scp.feed(data)
+            return
         # A shell's typed lines, or an exec's stdin (a script for `bash -s`).
         for line in self._reader.feed(data):
             self._lines.put_nowait(line)
 
     def eof_received(self) -> bool:
+        if self._scp is not None:
+            self._scp.feed(None)
         self._lines.put_nowait(None)
         # An exec's stdin ends long before its script has answered: the channel stays open
         # for the output until the exit status (a shell closes with its input).
         return self._command is not None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._scp is not None:
+            self._scp.feed(None)
         self._lines.put_nowait(None)
 
     # driving the device session
@@ -205,6 +222,24 @@ class _SSHSession(asyncssh.SSHServerSession):
         if self._pty:
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         self._chan.write(text.encode())
+
+    def _write_bytes(self, data: bytes) -> None:
+        if self._chan is not None and not self._chan.is_closing():
+            self._chan.write(data)
+
+    async def _store_file(self, data: bytes) -> None:
+        assert self._scp_store is not None
+        await self._lab.call(self._scp_store, data)
+
+    async def _run_scp(self) -> None:
+        assert self._scp is not None and self._chan is not None
+        try:
+            status = await self._scp.run()
+            if not self._chan.is_closing():
+                self._chan.exit(status)
+        except Exception:
+            log.exception("%s: SCP copy failed", self._runtime.node.name)
+            self._conn.abort()
 
     def _newline(self) -> str:
         return "\r\n" if self._pty else "\n"
