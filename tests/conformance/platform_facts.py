@@ -114,10 +114,10 @@ def _nxos_leftovers(drv: Driver) -> list[str]:
     cli = _napalm(drv).cli
     left = ["checkpoint nr_apply_pending"] if "nr_apply_pending" in cli(["show checkpoint summary"])[
         "show checkpoint summary"] else []
-    if "No such file" not in cli([f"dir {NXOS_TARGET}"])[f"dir {NXOS_TARGET}"]:
+    if drv._target(_napalm(drv), "probe") is not None:
         left.append(NXOS_TARGET)
     status = cli(["show config-replace status"])["show config-replace status"]
-    return left + (["configure replace waiting for its commit"] if "commit-timeout" in status.lower() else [])
+    return left + (["configure replace waiting for its commit"] if "pending" in status.lower() else [])
 
 
 def _nxos_stage_own(drv: Driver) -> None:

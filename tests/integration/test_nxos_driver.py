@@ -41,7 +41,7 @@ def test_a_rejected_commit_leaves_the_snapshot(drv, lab):
     snapshot = drv.snapshot()
     planned = change(drv)
     lab.fault(NODE, "reject-commit")
-    with pytest.raises(DriverError, match="commit: ERROR: Configuration rejected"):
+    with pytest.raises(DriverError, match="commit: configure replace .*: ERROR: Configuration rejected"):
         drv.push(planned, revert_in=60)
     lab.fault(NODE, "reject-commit", clear=True)
     assert lossless(drv, nxos_running_config(lab, NODE)) == lossless(drv, snapshot)
@@ -61,8 +61,8 @@ def test_a_replace_nxos_refuses_leaves_the_switch_as_it_was_and_nothing_staged(d
 def staged(drv) -> dict[str, bool]:
     conn = drv._napalm()
     return {"checkpoint": "nr_apply_pending" in drv._show_text(conn, "t", "show checkpoint summary"),
-            "file": "No such file" not in drv._show_text(conn, "t", "dir bootflash:nr_apply_target.cfg"),
-            "timer": drv._replace_pending(conn, "t")}
+            "file": drv._target(conn, "t") is not None,
+            "timer": "pending" in drv._show_text(conn, "t", "show config-replace status").lower()}
 
 
 def test_a_push_is_one_configure_replace_whose_file_is_the_running_config_with_the_change(drv, lab):

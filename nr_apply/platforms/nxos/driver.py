@@ -159,8 +159,21 @@ class NxosDriver(Driver):
         """Nothing of a push left on the switch: its checkpoint and its file."""
         if CHECKPOINT in self._show_text(conn, "cleanup", "show checkpoint summary"):
             self._show_text(conn, "cleanup", f"no checkpoint {CHECKPOINT}")
-        if "No such file" not in self._show_text(conn, "cleanup", f"dir {TARGET_FILE}"):
+        if self._target(conn, "cleanup") is not None:
             self._show_text(conn, "cleanup", f"delete {TARGET_FILE} no-prompt")
+
+    def _target(self, conn: Any, step: str) -> str | None:
+        """The replace file on bootflash, None when there is none (`show file` answers "No such
+        file or directory", as its output or as NX-API's error)."""
+        try:
+            text = self._show_text(conn, step, f"show file {TARGET_FILE}")
+        except SessionLost:
+            raise
+        except DriverError as exc:
+            if "No such file" in str(exc):
+                return None
+            raise
+        return None if "No such file or directory" in text else text
 
     def confirm(self) -> None:
         """Stop the switch's commit timer, once the running config still holds the change (the
@@ -168,8 +181,8 @@ class NxosDriver(Driver):
         configuration and there is nothing left to confirm."""
         conn = self._napalm()
         ports = list(self.node.ports)
-        target = self._show_text(conn, "confirm", f"show file {TARGET_FILE}")
-        if "No such file" in target or scoped(target, ports) != scoped(self.read(), ports):
+        target = self._target(conn, "confirm")
+        if target is None or scoped(target, ports) != scoped(self.read(), ports):
             raise DriverError("confirm", "no pending change: the configure replace commit timer has run out "
                               "and the switch restored its configuration")
         self._show_text(conn, "confirm", "configure replace commit")
