@@ -21,8 +21,11 @@ leaves the timer running (the guide says nothing more; the lab keeps what its ro
 before): on expiry the pre-replace configuration still comes back. To roll back at once,
 stop the timer with `configure replace commit`, then roll back.
 
-Texts Cisco documents are used where the guide gives them; the others are plain texts, each
-marked "not from a capture" below.
+The success output is a real 9.3(1) transcript's (progress lines, then "Configure replace
+completed successfully. Please run 'show config-replace log exec' ..."); a failed verification
+says what the rollback engine says ("Verification failed, Rolling back to previous
+configuration"). No transcript of commit-timeout, `configure replace commit`, timer expiry or
+`show config-replace status` was found: those texts are plain, marked "not from a capture".
 """
 
 from __future__ import annotations
@@ -36,16 +39,33 @@ if TYPE_CHECKING:
 
 COMMIT_TIMEOUT = range(30, 3601)
 
-# `Configure replace completed successfully` is what test scripts run against real switches
-# look for in the output; the rest of each text below is plain (not from a capture).
-REPLACE_DONE = "Configure replace completed successfully.\n"
-REPLACE_PENDING = ("Configure replace completed successfully. Please run 'configure replace commit' "
-                   "within {seconds} seconds to confirm the configuration.\n")
+# The progress and success lines of a real `configure replace` (NX-OS 9.3(1) transcript).
+PROGRESS = """Version match between user file and running configuration.
+Pre-check for User config PASSED
+ADVISORY: Config Replace operation started...
+Modifying running configuration from another VSH terminal in parallel
+is not recommended, as this may lead to Config Replace failure.
+
+Collecting Running-Config
+Generating Rollback patch for switch profile
+Rollback Patch is Empty
+Collecting Running-Config
+Generating Rollback Patch
+Executing Rollback Patch
+"""
+VERIFYING = "Generating Running-config for verification\nGenerating Rollback Patch\n"
+REPLACE_DONE = ("\nConfigure replace completed successfully. Please run 'show config-replace log exec' to see "
+                "if there is any configuration that requires reload to take effect.\n")
+# The rollback engine's words for a failed verification (a real `rollback running-config` transcript;
+# configure replace runs the same engine).
+VERIFY_FAILED = "Verification failed, Rolling back to previous configuration"
+# Plain texts (not from a capture): no transcript of commit-timeout, commit or expiry was found.
+TIMER_ARMED = "Commit-timeout of {seconds} seconds started: run 'configure replace commit' to keep this configuration.\n"
 COMMIT_DONE = "Configure replace commit completed successfully.\n"
 NO_TIMER = "ERROR: No configure replace commit-timeout is pending"
 BUSY = "ERROR: A configure replace commit-timeout is already pending; run 'configure replace commit' first"
-FAILED = "ERROR: Configure replace failed: {reason}. Running configuration restored.\n"
-MISMATCH = "verification of the running configuration against the file failed: {lines}"
+FAILED = "ERROR: Configure replace failed: {reason}. Rolling back to previous configuration"
+MISMATCH = VERIFY_FAILED + ": {lines}"
 
 
 Tree = list  # [[line, [children...]], ...]
@@ -260,9 +280,11 @@ def command(session: "NxosSession", line: str) -> Any:
     except NxosError as exc:
         device.state["running"] = before
         device.save()
-        raise NxosError(FAILED.format(reason=str(exc).removeprefix("ERROR: ").rstrip(".")).rstrip("\n")) from None
+        reason = str(exc).removeprefix("ERROR: ").rstrip(".")
+        raise NxosError(reason if reason.startswith(VERIFY_FAILED) else FAILED.format(reason=reason)) from None
     if timeout is not None:
         arm(device, before, timeout, name)
     device.save()
     shown = patch_text(entries) if "verbose" in options else ""
-    return shown + (REPLACE_PENDING.format(seconds=timeout) if timeout is not None else REPLACE_DONE)
+    timer = TIMER_ARMED.format(seconds=timeout) if timeout is not None else ""
+    return PROGRESS + shown + VERIFYING + REPLACE_DONE + timer
