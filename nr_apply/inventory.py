@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nornir import InitNornir
-from nornir.core.inventory import Defaults, Groups, Hosts, Inventory, ParentGroups
+from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Hosts, Inventory, ParentGroups
 from nornir.core.plugins.inventory import InventoryPluginRegister, TransformFunctionRegister
 from nornir.plugins.inventory.simple import Group, Host, _get_defaults, _get_inventory_element
 from pydantic import BaseModel, ValidationError
@@ -506,6 +506,20 @@ def nr_apply_lossless(host: Any) -> None:
     if merged:
         host.data["lossless"] = merged
     host.data["ports"] = {name: {**spec, "lossless": resolved[str(name)].raw} for name, spec in ports.items()}
+    _exec_endpoint(host)
+
+
+def _exec_endpoint(host: Any) -> None:
+    """The SSH endpoint of nr-apply's exec channel, as a run gives it (connections.prepare_host):
+    the one Netmiko's options name, unless the inventory names its own. A switch whose host port
+    is its HTTP API (NX-API) keeps its SSH port there, and a plain Nornir script then reaches it
+    as a run does."""
+    from nr_apply.exec_channel import CONNECTION_NAME  # deferred: imports asyncssh
+
+    netmiko = host.get_connection_parameters("netmiko")
+    if CONNECTION_NAME in host.connection_options or not (netmiko.port or netmiko.hostname):
+        return
+    host.connection_options[CONNECTION_NAME] = ConnectionOptions(hostname=netmiko.hostname, port=netmiko.port)
 
 
 # --- the fabric, derived from the inventory -------------------------------------------------------

@@ -150,7 +150,7 @@ def test_commit_fault_ends_with_that_node_at_its_snapshot(repo, fault, node):
 
 
 def test_kill_9_mid_batch_then_rollback_restores_every_touched_node(fresh_lab, tmp_path):
-    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="8s")
+    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="30s")  # NX-OS's shortest (rule P6)
     _, before = repo.dry_run_json()
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
@@ -158,7 +158,7 @@ def test_kill_9_mid_batch_then_rollback_restores_every_touched_node(fresh_lab, t
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     run_id = sqlite3.connect(journal).execute("SELECT id FROM runs").fetchone()[0]
-    time.sleep(10)  # past the 8 s timed revert
+    time.sleep(32)  # past the 30 s timed revert
     states = journal_states(repo, run_id)
     _, after = repo.dry_run_json()
     original = {n["name"]: n["changes"] for n in before["nodes"]}
@@ -190,7 +190,7 @@ def test_second_concurrent_apply_exits_4_and_names_the_first(fresh_lab, tmp_path
 
 
 def test_resume_after_kill_continues_from_the_first_unfinished_batch(fresh_lab, tmp_path):
-    repo = make_repo(fresh_lab, tmp_path, soak="1s", revert="6s")
+    repo = make_repo(fresh_lab, tmp_path, soak="1s", revert="30s")  # NX-OS's shortest (rule P6)
     proc = repo.spawn(str(repo.plan), "--yes", "-q")
     journal = repo.root / ".nr-apply" / "journal.sqlite"
     confirmed = wait_for_nodes_in(repo, ("confirmed",))
@@ -236,7 +236,7 @@ def test_a_signal_stops_after_the_device_step_and_says_how_to_recover(fresh_lab,
 
 
 def test_a_confirm_rejected_after_verify_fails_the_run_and_the_node_ends_at_its_snapshot(fresh_lab, tmp_path):
-    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="8s")
+    repo = make_repo(fresh_lab, tmp_path, soak="3s", revert="30s")  # NX-OS's shortest (rule P6)
     _, before = repo.dry_run_json()
     proc = repo.spawn(str(repo.plan), "--yes", "--format", "json")
     assert "leaf1" in wait_for_nodes_in(repo, ("verified",), timeout=60)
@@ -251,7 +251,7 @@ def test_a_confirm_rejected_after_verify_fails_the_run_and_the_node_ends_at_its_
     if statuses(report)["leaf1"] == "failed":  # the restore was rejected too: its own timer restores it
         assert "COULD NOT RESTORE: leaf1 (" in message and "restores it by itself at" in message
         assert journal_states(repo, report["run_id"])["leaf1"] == "rollback_failed"
-    time.sleep(9)  # past the timed revert
+    time.sleep(31)  # past the timed revert
     _, after = repo.dry_run_json()
     original = {n["name"]: n["changes"] for n in before["nodes"]}
     assert {n["name"]: n["changes"] for n in after["nodes"]} == original

@@ -21,7 +21,7 @@ def team(fresh_lab, tmp_path, postgres, pg_url, request):
     """Two clones of the fabric repo and a bare working directory, all with NR_APPLY_STATE set.
     The first clone carries the password in the URL (the worst case), the second in PGPASSWORD."""
     soak = getattr(request, "param", "0.3s")
-    clones = [make_repo(fresh_lab, tmp_path / name, soak=soak, revert="8s") for name in ("clone1", "clone2")]
+    clones = [make_repo(fresh_lab, tmp_path / name, soak=soak, revert="30s") for name in ("clone1", "clone2")]
     clones[0].env["NR_APPLY_STATE"] = pg_url
     clones[1].env["NR_APPLY_STATE"] = pg_url.replace(f":{postgres.password}@", "@")
     clones[1].env["PGPASSWORD"] = postgres.password
