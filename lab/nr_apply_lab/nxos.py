@@ -112,17 +112,7 @@ class NxosDevice(LabDevice):
     def load_config(self, text: str) -> None:
         """Set the running config from config text (a lab test's starting point, e.g. a
         published reference config)."""
-        tree: list = []
-        stack: list[tuple[int, list]] = [(-1, tree)]
-        for line in text.splitlines():
-            if not line.strip() or line.strip()[0] in "!#":
-                continue
-            indent = len(line) - len(line.lstrip())
-            while stack[-1][0] >= indent:
-                stack.pop()
-            node = [" ".join(line.split()), []]
-            stack[-1][1].append(node)
-            stack.append((indent, node[1]))
+        tree = nxos_replace.parse(text)
         with self.lock:
             self._state["running"] = tree
             self.save()

@@ -72,12 +72,12 @@ Tree = list  # [[line, [children...]], ...]
 
 
 def parse(text: str) -> Tree:
-    """The file's lines as a tree, without comments, `version` and blank lines."""
+    """Config text as a tree, without comment (`!`, `#`), top-level `version` and blank lines."""
     tree: Tree = []
     stack: list[tuple[int, list]] = [(-1, tree)]
     for raw in text.splitlines():
         stripped = raw.strip()
-        if not stripped or stripped.startswith("!") or (raw[:1] != " " and stripped.startswith("version ")):
+        if not stripped or stripped[0] in "!#" or (raw[:1] != " " and stripped.startswith("version ")):
             continue
         indent = len(raw) - len(raw.lstrip())
         while stack[-1][0] >= indent:

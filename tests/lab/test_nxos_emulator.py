@@ -37,6 +37,17 @@ def dev(tmp_path: Path) -> NxosDevice:
     return NxosDevice(make_node(), tmp_path)
 
 
+def cli(dev: NxosDevice, *cmds: str) -> list[dict]:
+    """Exec commands in one NX-API JSON-RPC batch (`cli_ascii`, text answers)."""
+    return dev.http_request([{"jsonrpc": "2.0", "method": "cli_ascii", "params": {"cmd": c, "version": 1}, "id": i + 1}
+                             for i, c in enumerate(cmds)], "admin")
+
+
+def text(answer: dict) -> str:
+    """One answer's text, or its error's words."""
+    return answer["result"]["msg"] if "result" in answer else answer["error"]["data"]["msg"]
+
+
 def conf(dev: NxosDevice, *lines: str) -> list[dict]:
     """One NX-API JSON-RPC batch (`cli`), as NAPALM's nxos driver sends configuration."""
     return dev.http_request([{"jsonrpc": "2.0", "method": "cli", "params": {"cmd": ln, "version": 1}, "id": i + 1}

@@ -13,7 +13,7 @@ import pytest
 
 from nr_apply_lab.device import Disconnect
 from nr_apply_lab.nxos import NxosDevice
-from test_nxos_emulator import make_node
+from test_nxos_emulator import cli, make_node, text
 
 QOS = """\
 class-map type qos match-any RDMA
@@ -49,15 +49,6 @@ system qos
 @pytest.fixture
 def dev(tmp_path: Path) -> NxosDevice:
     return NxosDevice(make_node(), tmp_path)
-
-
-def cli(dev: NxosDevice, *cmds: str) -> list[dict]:
-    return dev.http_request([{"jsonrpc": "2.0", "method": "cli_ascii", "params": {"cmd": c, "version": 1}, "id": i + 1}
-                             for i, c in enumerate(cmds)], "admin")
-
-
-def text(answer: dict) -> str:
-    return answer["result"]["msg"] if "result" in answer else answer["error"]["data"]["msg"]
 
 
 def running(dev: NxosDevice) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_nxos_driver import AZURE, bundled_intent, plan_from
 
 from nr_apply.diff import FACET_FIELDS, diff_node
@@ -53,18 +54,19 @@ def test_the_azure_policy_is_edited_in_place_and_a_new_class_map_precedes_its_po
     assert converged(out, "Ethernet1/17") and plan_from(out, bundled_intent("Ethernet1/17")) == []
 
 
-def test_a_setting_back_at_its_default_is_not_printed():
-    running = ("interface Ethernet1/1\n  priority-flow-control mode on\n  flowcontrol receive on\n"
-               "  priority-flow-control watch-dog-interval off\npriority-flow-control watch-dog-interval on\n")
-    out = replace_file(running, ["interface Ethernet1/1", "  priority-flow-control mode auto",
-                                 "  flowcontrol receive off", "priority-flow-control watch-dog-interval off"])
-    # auto, off and the global watchdog off are NX-OS's defaults; a port's own `off` is not.
-    assert out == "interface Ethernet1/1\n  priority-flow-control watch-dog-interval off\n"
-
-
-def test_one_value_per_setting_and_a_class_map_removed_by_its_name_alone():
-    running = ("class-map type qos match-all RDMA\n  match cos 3\n"
-               "policy-map type queuing Q\n  class type queuing c-out-8q-q3\n    bandwidth remaining percent 50\n")
-    out = replace_file(running, ["policy-map type queuing Q", "  class type queuing c-out-8q-q3",
-                                 "    bandwidth remaining percent 60", "no class-map type qos RDMA"])
-    assert out == "policy-map type queuing Q\n  class type queuing c-out-8q-q3\n    bandwidth remaining percent 60\n"
+@pytest.mark.parametrize("running,lines,expected", [
+    # auto, off and the global watchdog off are NX-OS's defaults, not printed; a port's own `off` is kept.
+    ("interface Ethernet1/1\n  priority-flow-control mode on\n  flowcontrol receive on\n"
+     "  priority-flow-control watch-dog-interval off\npriority-flow-control watch-dog-interval on\n",
+     ["interface Ethernet1/1", "  priority-flow-control mode auto", "  flowcontrol receive off",
+      "priority-flow-control watch-dog-interval off"],
+     "interface Ethernet1/1\n  priority-flow-control watch-dog-interval off\n"),
+    # One value per setting; a class-map goes by its name whatever its match type.
+    ("class-map type qos match-all RDMA\n  match cos 3\n"
+     "policy-map type queuing Q\n  class type queuing c-out-8q-q3\n    bandwidth remaining percent 50\n",
+     ["policy-map type queuing Q", "  class type queuing c-out-8q-q3", "    bandwidth remaining percent 60",
+      "no class-map type qos RDMA"],
+     "policy-map type queuing Q\n  class type queuing c-out-8q-q3\n    bandwidth remaining percent 60\n"),
+], ids=["defaults-not-printed", "one-value-and-class-map-by-name"])
+def test_a_line_lands_as_nxos_applies_it(running, lines, expected):
+    assert replace_file(running, lines) == expected
