@@ -180,7 +180,9 @@ class Plan(Strict):
     manage: list[Facet] = Field(default_factory=lambda: list(FACETS))
     timed_revert: RevertSeconds = Field(default=300, description="revert armed on every device of a batch: "
                                   "unless confirmed within this time the device restores its snapshot by itself. "
-                                  "Must exceed every phase's soak by a margin of max(5s, a quarter of it)")
+                                  "Must exceed every phase's soak by a margin of max(5s, a quarter of it), "
+                                  "and be a value the revert timer of every targeted platform takes "
+                                  "(NX-OS: 30-3600s, rule P6)")
     phases: list[Phase] = Field(min_length=1)
     gates: Gates = Field(default_factory=Gates)
     on_failure: OnFailure = Field(default_factory=OnFailure)

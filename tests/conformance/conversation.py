@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -96,17 +95,6 @@ def _raise(error: dict) -> None:
     raise exc
 
 
-# A request the driver's own thread (an armed revert timer) sends is marked so: a replay serves
-# it to that thread only, and the case's thread waits for it where it was recorded, as the
-# case waited for the timer live (so a driver-side timer replays in its recorded place).
-BACKGROUND = "background"
-BACKGROUND_WAIT_S = 60
-
-
-def _thread() -> str | None:
-    return None if threading.current_thread() is threading.main_thread() else BACKGROUND
-
-
 class Recording:
     """One case's conversation: the ordered requests with their answers, on every connection."""
 
@@ -119,14 +107,10 @@ class Recording:
         self.methods = {e["name"] for e in self.entries if e["op"] == "call"}
         self.generated: dict[str, str] = {}  # recorded driver-made name -> this run's
         self.failure: ConversationMismatch | None = None
-        self.lock = threading.RLock()
-        self.turn = threading.Condition(self.lock)
 
     # --- recording ------------------------------------------------------------------------
     def write(self, entry: dict) -> None:
-        with self.lock:
-            thread = _thread()
-            self.entries.append({**entry, "thread": thread} if thread else entry)
+        self.entries.append(entry)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,27 +121,22 @@ class Recording:
     # --- replaying ------------------------------------------------------------------------
     def answer(self, request: dict) -> dict:
         """The recorded entry for `request` (the next one), its driver-made names mapped."""
-        with self.turn:
-            mine = _thread()
-            self.turn.wait_for(lambda: self.failure is not None or self.cursor >= len(self.entries)
-                               or self.entries[self.cursor].get("thread") == mine, BACKGROUND_WAIT_S)
-            if self.failure is not None:
-                raise self.failure  # nothing after the first difference lines up
-            if self.cursor >= len(self.entries):
-                self._failed(f"{self.path.name}: the driver sent more than was recorded; next request:\n"
-                             f"{json.dumps(request, indent=1)}\nre-record: {RERECORD}")
-            entry = self.entries[self.cursor]
-            recorded = {k: entry.get(k) for k in request}
-            wanted = json.dumps(_timeless(recorded), sort_keys=True)
-            got = json.dumps(_timeless(request), sort_keys=True)
-            if GENERATED.sub("<generated>", wanted) != GENERATED.sub("<generated>", got):
-                self._failed(f"{self.path.name}: request {self.cursor} differs from the recording\n"
-                             f"recorded: {wanted}\nsent:     {got}\nre-record: {RERECORD}")
-            for old, new in zip(GENERATED.findall(wanted), GENERATED.findall(got)):
-                self.generated[old] = new
-            self.cursor += 1
-            self.turn.notify_all()
-            return self._mapped(entry)
+        if self.failure is not None:
+            raise self.failure  # nothing after the first difference lines up
+        if self.cursor >= len(self.entries):
+            self._failed(f"{self.path.name}: the driver sent more than was recorded; next request:\n"
+                         f"{json.dumps(request, indent=1)}\nre-record: {RERECORD}")
+        entry = self.entries[self.cursor]
+        recorded = {k: entry.get(k) for k in request}
+        wanted = json.dumps(_timeless(recorded), sort_keys=True)
+        got = json.dumps(_timeless(request), sort_keys=True)
+        if GENERATED.sub("<generated>", wanted) != GENERATED.sub("<generated>", got):
+            self._failed(f"{self.path.name}: request {self.cursor} differs from the recording\n"
+                         f"recorded: {wanted}\nsent:     {got}\nre-record: {RERECORD}")
+        for old, new in zip(GENERATED.findall(wanted), GENERATED.findall(got)):
+            self.generated[old] = new
+        self.cursor += 1
+        return self._mapped(entry)
 
     def _failed(self, text: str) -> None:
         # Kept, and raised again when the case ends: a driver that catches every exception (to
