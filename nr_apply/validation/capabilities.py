@@ -64,14 +64,14 @@ def check_ets_replaced_whole(plan: Plan, fabric: Fabric) -> Iterator[Finding]:
 
 def check_revert_timers(plan: Plan, fabric: Fabric, nodes: list[str]) -> Iterator[Finding]:
     """`timed_revert` within the range of the timer each targeted node's driver arms."""
-    out_of_range: dict[str, list[str]] = {}
+    by_platform: dict[str, list[str]] = {}
     for name in nodes:
-        node = fabric.nodes[name]
-        limits = drivers.driver_class(node.platform).revert_seconds  # the driver a run would use
+        by_platform.setdefault(fabric.nodes[name].platform, []).append(name)
+    for platform, names in by_platform.items():
+        limits = drivers.driver_class(platform).revert_seconds  # the driver a run would use
         if limits is not None and not limits[0] <= plan.timed_revert <= limits[1]:
-            out_of_range.setdefault(node.platform, []).append(name)
-    for platform, names in out_of_range.items():
-        low, high = drivers.driver_class(platform).revert_seconds
-        yield Finding(rule="P6", severity="error", nodes=names,
-                      message=f"timed_revert {plan.timed_revert:g}s is outside {low}-{high}s, the range of the "
-                      f"revert timer {platform} arms on the device ({', '.join(names)}); set timed_revert within it.")
+            low, high = limits
+            yield Finding(rule="P6", severity="error", nodes=names,
+                          message=f"timed_revert {plan.timed_revert:g}s is outside {low}-{high}s, the range of the "
+                          f"revert timer {platform} arms on the device ({', '.join(names)}); set timed_revert "
+                          "within it.")

@@ -151,22 +151,28 @@ class NxosDriver(Driver):
             raise DriverError("upload", f"{TARGET_FILE} on the switch is not the file sent (md5sum {found or 'empty'})")
 
     def _replace_checkpoint(self, conn: Any) -> None:
-        if CHECKPOINT in self._show_text(conn, "checkpoint", "show checkpoint summary"):
-            self._show_text(conn, "checkpoint", f"no checkpoint {CHECKPOINT}")
+        self._drop_checkpoint(conn, "checkpoint")
         self._show_text(conn, "checkpoint", f"checkpoint {CHECKPOINT}")
+
+    def _drop_checkpoint(self, conn: Any, step: str) -> None:
+        if CHECKPOINT in self._show_text(conn, step, "show checkpoint summary"):
+            self._show_text(conn, step, f"no checkpoint {CHECKPOINT}")
 
     def _forget(self, conn: Any) -> None:
         """Nothing of a push left on the switch: its checkpoint and its file."""
-        if CHECKPOINT in self._show_text(conn, "cleanup", "show checkpoint summary"):
-            self._show_text(conn, "cleanup", f"no checkpoint {CHECKPOINT}")
-        if self._target(conn, "cleanup") is not None:
+        self._drop_checkpoint(conn, "cleanup")
+        if self._about_target(conn, "cleanup", f"dir {TARGET_FILE}") is not None:
             self._show_text(conn, "cleanup", f"delete {TARGET_FILE} no-prompt")
 
     def _target(self, conn: Any, step: str) -> str | None:
-        """The replace file on bootflash, None when there is none (`show file` answers "No such
-        file or directory", as its output or as NX-API's error)."""
+        """The replace file on bootflash, None when there is none."""
+        return self._about_target(conn, step, f"show file {TARGET_FILE}")
+
+    def _about_target(self, conn: Any, step: str, command: str) -> str | None:
+        """`command`'s answer about the replace file, None when NX-OS says there is no such file
+        (as its output, or as NX-API's error)."""
         try:
-            text = self._show_text(conn, step, f"show file {TARGET_FILE}")
+            text = self._show_text(conn, step, command)
         except SessionLost:
             raise
         except DriverError as exc:
