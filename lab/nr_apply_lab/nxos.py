@@ -38,6 +38,8 @@ def _out(g: int) -> str:
 NQ_CLASSES = {_nq(g): g for g in TEMPLATE_GROUPS}
 OUT_CLASSES = {_out(g): g for g in TEMPLATE_GROUPS}
 INVALID = "% Invalid command at '^' marker."
+SHARES_OVER_100 = "ERROR: total bandwidth remaining percent of the policy exceeds 100"
+SHARES_NOT_100 = "ERROR: bandwidth remaining percent of the policy's classes must add up to 100"
 
 
 class NxosError(CommandError):
@@ -355,7 +357,7 @@ class NxosSession(CliSession):
             else:
                 if m.group(2) in checkpoints:
                     raise NxosError(f"Checkpoint name {m.group(2)} is already in use")
-                checkpoints[m.group(2)] = {"config": _copy(dev.running), "created": time.time()}
+                checkpoints[m.group(2)] = {"config": nxos_replace.copy_tree(dev.running), "created": time.time()}
             dev.save()
             return "...........Done\n" if not m.group(1) else None
         m = re.fullmatch(r"rollback running-config checkpoint (\S+)(?: atomic)?", line)
@@ -364,11 +366,11 @@ class NxosSession(CliSession):
             if cp is None:
                 raise NxosError(f"Checkpoint {m.group(1)} does not exist")
             # A pending configure replace timer keeps running (nxos_replace's docstring).
-            dev.state["running"] = _copy(cp["config"])
+            dev.state["running"] = nxos_replace.copy_tree(cp["config"])
             dev.save()
             return "Note: Applying config parallelly may fail Rollback verification\nRollback completed successfully.\n"
         if line in ("copy running-config startup-config", "copy run start"):
-            dev.state["startup"] = _copy(dev.running)
+            dev.state["startup"] = nxos_replace.copy_tree(dev.running)
             dev.save()
             return "[########################################] 100%\nCopy complete.\n"
         if "reject-commit" in dev.faults:
@@ -534,10 +536,8 @@ class NxosSession(CliSession):
         if m.group(1):
             _remove(node[1], f"class type {kind} {m.group(2)}")
             return True
-        m = re.fullmatch(rf"class type {kind} (\S+)", line)
-        assert m is not None
-        if m.group(1) not in classes:
-            raise NxosError(f"ERROR: class-map {m.group(1)} is not part of the active {kind} template (8q: {members})")
+        if m.group(2) not in classes:
+            raise NxosError(f"ERROR: class-map {m.group(2)} is not part of the active {kind} template (8q: {members})")
         self._enter(mode, node[1], line)
         return True
 
@@ -587,7 +587,7 @@ class NxosSession(CliSession):
             before = _find_prefix(node[1], "bandwidth remaining percent ")
             old = int(before[0].split()[-1]) if before else 0
             if self.device.remaining_total(policy) - old + int(m.group(2)) > 100:
-                raise NxosError("ERROR: total bandwidth remaining percent of the policy exceeds 100")
+                raise NxosError(SHARES_OVER_100)
             _set_line(node[1], "bandwidth remaining percent ", f"bandwidth remaining percent {m.group(2)}")
             return True
         m = re.fullmatch(r"(no )?priority(?: level 1)?", line)
@@ -622,7 +622,7 @@ class NxosSession(CliSession):
             if policy is None:
                 raise NxosError(f"ERROR: policy-map {m.group(3)} does not exist")
             if kind == "queuing" and self.device.remaining_total(policy) != 100:
-                raise NxosError("ERROR: bandwidth remaining percent of the policy's classes must add up to 100")
+                raise NxosError(SHARES_NOT_100)
         _set_line(node[1], f"service-policy type {m.group(2)} ", line)
         return True
 
@@ -796,7 +796,3 @@ class NxosSession(CliSession):
                          f"|{'Shutdown':>31}|{c.watchdog_deadlocks[g]:>20}|",
                          f"|{'Restored':>31}|{c.watchdog_restorations[g]:>20}|", "+" + "-" * 52 + "+"]
         return "\n".join(rows) + "\n"
-
-
-def _copy(tree: list) -> list:
-    return [[line, _copy(sub)] for line, sub in tree]

@@ -165,19 +165,21 @@ def whole_policy_errors(device: "NxosDevice", entries: list[list[str]]) -> list[
     rather than at each line: no queuing policy's remaining-bandwidth shares above 100 %, and a
     queuing policy the patch attaches under `system qos` adding up to 100 % (the grammar checks
     that on attaching only, so a policy already attached is not judged again)."""
+    from nr_apply_lab.nxos import SHARES_NOT_100, SHARES_OVER_100  # deferred: nxos imports this module
+
     errors = []
     for line, _ in device.running:
         if line.startswith("policy-map type queuing "):
             policy = device.policy("queuing", line.split()[-1])
             if policy is not None and device.remaining_total(policy) > 100:
-                errors.append("ERROR: total bandwidth remaining percent of the policy exceeds 100")
+                errors.append(SHARES_OVER_100)
     attached = device.attached("queuing output")
     attaching = any(e[:1] == ["system qos"] and e[-1] == f"service-policy type queuing output {attached}"
                     for e in entries)
     if attached and attaching and not attached.startswith("default-"):
         policy = device.policy("queuing", attached)
         if policy is not None and device.remaining_total(policy) != 100:
-            errors.append("ERROR: bandwidth remaining percent of the policy's classes must add up to 100")
+            errors.append(SHARES_NOT_100)
     return errors
 
 
@@ -201,7 +203,7 @@ def apply(session: "NxosSession", target: Tree) -> list[list[str]]:
     if canonical(device.running) != canonical(target):
         diff = sorted(_flat(target) ^ _flat(device.running))
         raise NxosError(MISMATCH.format(lines="; ".join(" > ".join(p) for p in diff[:5])))
-    device.state["running"] = _copy(target)
+    device.state["running"] = copy_tree(target)
     return entries
 
 
@@ -214,8 +216,8 @@ def patch_text(entries: list[list[str]]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _copy(tree: Tree) -> Tree:
-    return [[line, _copy(sub)] for line, sub in tree]
+def copy_tree(tree: Tree) -> Tree:
+    return [[line, copy_tree(sub)] for line, sub in tree]
 
 
 # --- the commit timer ------------------------------------------------------------------------
@@ -274,7 +276,7 @@ def command(session: "NxosSession", line: str) -> Any:
     if "reject-commit" in device.faults:
         raise NxosError("ERROR: Configuration rejected: configuration lock held by another session")
     target = parse(Bootflash(device.state).read(name).decode(errors="replace"))
-    before = _copy(device.running)
+    before = copy_tree(device.running)
     try:
         entries = apply(session, target)
     except NxosError as exc:

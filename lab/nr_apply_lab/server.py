@@ -164,7 +164,6 @@ class _SSHSession(asyncssh.SSHServerSession):
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self._scp: ScpSink | None = None  # an `scp -t PATH` exec the device takes a file for
-        self._scp_store: Callable[[bytes], None] | None = None
 
     # asyncssh callbacks
     def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
@@ -180,9 +179,9 @@ class _SSHSession(asyncssh.SSHServerSession):
     def exec_requested(self, command: str) -> bool:
         self._command = command
         path = sink_path(command)
-        self._scp_store = self._runtime.device.receive_file(path) if path is not None else None
-        if self._scp_store is not None:
-            self._scp = ScpSink(self._write_bytes, self._store_file)
+        store = self._runtime.device.receive_file(path) if path is not None else None
+        if store is not None:
+            self._scp = ScpSink(self._write_bytes, lambda data: self._lab.call(store, data))
         return True
 
     def session_started(self) -> None:
@@ -226,10 +225,6 @@ class _SSHSession(asyncssh.SSHServerSession):
     def _write_bytes(self, data: bytes) -> None:
         if self._chan is not None and not self._chan.is_closing():
             self._chan.write(data)
-
-    async def _store_file(self, data: bytes) -> None:
-        assert self._scp_store is not None
-        await self._lab.call(self._scp_store, data)
 
     async def _run_scp(self) -> None:
         assert self._scp is not None and self._chan is not None
