@@ -11,7 +11,8 @@ from test_nxos_driver import AZURE, bundled_intent, plan_from
 
 from nr_apply.diff import FACET_FIELDS, diff_node
 from nr_apply.platforms.nxos.driver import NxosDriver
-from nr_apply.platforms.nxos.replace import replace_file
+from nr_apply.platforms.nxos.plan import SCOPE
+from nr_apply.platforms.nxos.replace import RULES, replace_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 # A whole `show running-config` of a Nexus 9000 on 9.3(10) (source in the file's first line).
@@ -70,3 +71,12 @@ def test_the_azure_policy_is_edited_in_place_and_a_new_class_map_precedes_its_po
 ], ids=["defaults-not-printed", "one-value-and-class-map-by-name"])
 def test_a_line_lands_as_nxos_applies_it(running, lines, expected):
     assert replace_file(running, lines) == expected
+
+
+def test_every_global_and_interface_line_the_scope_writes_lands_by_a_rule():
+    """The scope's table (what nr-apply writes) and RULES (how a line lands) list the same
+    settings: a line added to one needs its entry in the other."""
+    ruled = {(rule.within, rule.key) for rule in RULES}
+    scoped = {("", key.strip()) for key in SCOPE.global_lines} | \
+             {(r"interface \S+", key.strip()) for key in SCOPE.interface_lines}
+    assert scoped <= ruled, scoped - ruled
